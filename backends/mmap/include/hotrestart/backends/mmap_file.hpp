@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: MIT
+// The default backend: a bank in a memory-mapped file (on tmpfs for speed, on a disk to
+// survive reboots), with a robust process-shared mutex as the writer lock.
+#ifndef HOTRESTART_BACKENDS_MMAP_FILE_HPP
+#define HOTRESTART_BACKENDS_MMAP_FILE_HPP
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <utility>
+
+#include <hotrestart/backend.hpp>
+#include <hotrestart/bank.hpp>
+#include <hotrestart/error.hpp>
+#include <hotrestart/format.hpp>
+
+namespace hotrestart {
+
+namespace detail {
+// Layout of the lock area for this backend (opaque to the format).
+inline constexpr std::size_t pmutex_bytes = 64;
+inline constexpr std::uint32_t pmutex_stamp = 0x584D5450u;  // "PTMX"
+static_assert(sizeof(pthread_mutex_t) <= pmutex_bytes);
+static_assert(fmt::lock_area % alignof(pthread_mutex_t) == 0);
+inline constexpr std::size_t boot_id_offset = 72, boot_id_bytes = 36;
+static_assert(boot_id_offset + boot_id_bytes <= fmt::lock_area_bytes);
+
+// The kernel's id of this boot: a mutex left locked by a previous boot is garbage.
+inline void read_boot_id(char (&out)[boot_id_bytes]) {
+  std::memset(out, 0, sizeof out);
+  const int fd = ::open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  const ssize_t n = ::read(fd, out, sizeof out);
+  (void)n;
+  ::close(fd);
+}
+
+inline int init_robust_mutex(std::byte* area) {
+  pthread_mutexattr_t attr;
+  pthread_mutexattr_init(&attr);
+  pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+  pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+  std::memset(area, 0, fmt::lock_area_bytes);
+  const int rc = pthread_mutex_init(reinterpret_cast<pthread_mutex_t*>(area), &attr);
+  pthread_mutexattr_destroy(&attr);
+  const std::uint32_t stamp[2] = {pmutex_stamp, static_cast<std::uint32_t>(sizeof(pthread_mutex_t))};
+  std::memcpy(area + pmutex_bytes, stamp, sizeof stamp);
+  char boot[boot_id_bytes];
+  read_boot_id(boot);
+  std::memcpy(area + boot_id_offset, boot, sizeof boot);
+  return rc;
+}
+
+inline bool robust_mutex_current(const std::byte* area) {
+  std::uint32_t stamp[2];
+  std::memcpy(stamp, area + pmutex_bytes, sizeof stamp);
+  char boot[boot_id_bytes];
+  read_boot_id(boot);
+  return stamp[0] == pmutex_stamp && stamp[1] == sizeof(pthread_mutex_t) &&
+         std::memcmp(area + boot_id_offset, boot, sizeof boot) == 0;
+}
+
+inline tl::unexpected<error> sys_fail(errc c, const char* msg, int e) {
+  return tl::unexpected(error(c, msg).with_errno(e));
+}
+}  // namespace detail
+
+/// A bank in a regular file, mapped shared. Created 0600 in a temporary file beside the
+/// target, preallocated (posix_fallocate: a full disk fails now, not with SIGBUS later),
+/// formatted, then linked into place, so no process ever opens a half-made bank. Opening
+/// refuses symbolic links (O_NOFOLLOW) and anything that is not a regular file.
+class mmap_file_backend {
+ public:
+  using location = const char*;
+  static constexpr bool reformats_foreign_memory = false;
+
+  static std::uint32_t native_page_size() {
+    const long p = ::sysconf(_SC_PAGESIZE);
+    return p > 0 ? static_cast<std::uint32_t>(p) : 4096u;
+  }
+
+  static result<mmap_file_backend> create(location path, std::uint64_t bytes, region_init init) {
+    if (path == nullptr || *path == '\0') return fail(errc::io_error, "empty bank path");
+    char tmp[PATH_MAX];
+    const std::size_t len = std::strlen(path);
+    constexpr char suffix[] = ".creating-XXXXXX";
+    if (len + sizeof suffix > sizeof tmp)
+      return fail(errc::io_error, "bank path too long", "bytes (max)", sizeof tmp - sizeof suffix,
+                  len);
+    std::memcpy(tmp, path, len);
+    std::memcpy(tmp + len, suffix, sizeof suffix);
+    struct stat st;
+    if (::lstat(path, &st) == 0) {
+      if (S_ISLNK(st.st_mode)) return fail(errc::not_regular_file, "bank path is a symbolic link");
+      return fail(errc::already_exists, "a file is already at the bank path");
+    }
+    const int fd = ::mkostemp(tmp, O_CLOEXEC);  // mode 0600
+    if (fd < 0) return detail::sys_fail(errc::io_error, "cannot create the bank file", errno);
+    auto cleanup = [&](tl::unexpected<error> e, void* map) -> result<mmap_file_backend> {
+      if (map != nullptr) ::munmap(map, bytes);
+      ::close(fd);
+      ::unlink(tmp);
+      return e;
+    };
+    if (const int rc = ::posix_fallocate(fd, 0, static_cast<off_t>(bytes)); rc != 0)
+      return cleanup(detail::sys_fail(errc::io_error,
+                                      "cannot reserve the bank's bytes (file system full?)", rc),
+                     nullptr);
+    void* map = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED)
+      return cleanup(detail::sys_fail(errc::io_error, "cannot map the bank file", errno), nullptr);
+    auto* base = static_cast<std::byte*>(map);
+    if (const int rc = detail::init_robust_mutex(base + fmt::lock_area); rc != 0)
+      return cleanup(detail::sys_fail(errc::lock_failed, "cannot initialise the bank's mutex", rc),
+                     map);
+    if (auto r = init(base, bytes); !r) return cleanup(tl::unexpected(r.error()), map);
+    if (::link(tmp, path) != 0) {
+      const int e = errno;
+      return cleanup(e == EEXIST ? fail(errc::already_exists, "a file is already at the bank path")
+                                 : detail::sys_fail(errc::io_error, "cannot publish the bank file", e),
+                     map);
+    }
+    ::unlink(tmp);
+    ::close(fd);
+    return mmap_file_backend(base, bytes);
+  }
+
+  static result<mmap_file_backend> open(location path) {
+    if (path == nullptr || *path == '\0') return fail(errc::io_error, "empty bank path");
+    const int fd = ::open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+      const int e = errno;
+      if (e == ENOENT) return fail(errc::not_found, "no bank file at that path");
+      if (e == ELOOP) return fail(errc::not_regular_file, "bank path is a symbolic link");
+      return detail::sys_fail(errc::io_error, "cannot open the bank file", e);
+    }
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      const int e = errno;
+      ::close(fd);
+      return detail::sys_fail(errc::io_error, "cannot stat the bank file", e);
+    }
+    if (!S_ISREG(st.st_mode)) {
+      ::close(fd);
+      return fail(errc::not_regular_file, "bank path is not a regular file");
+    }
+    const auto bytes = static_cast<std::uint64_t>(st.st_size);
+    if (bytes < fmt::header_size) {
+      ::close(fd);
+      return fail(errc::truncated, "file too small to hold a bank header", "bytes",
+                  fmt::header_size, bytes);
+    }
+    void* map = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED) {
+      const int e = errno;
+      ::close(fd);
+      return detail::sys_fail(errc::io_error, "cannot map the bank file", e);
+    }
+    auto* base = static_cast<std::byte*>(map);
+    // Adopt the lock: a mutex from another boot (a disk bank after a reboot) or another libc
+    // is reinitialised, under flock so that two openers do not both do it. Only a file that
+    // carries our magic is ever written to.
+    if (detail::load32(base, fmt::magic0) == fmt::magic0_value &&
+        detail::load32(base, fmt::magic1) == fmt::magic1_value &&
+        !detail::robust_mutex_current(base + fmt::lock_area)) {
+      ::flock(fd, LOCK_EX);
+      if (!detail::robust_mutex_current(base + fmt::lock_area))
+        detail::init_robust_mutex(base + fmt::lock_area);
+      ::flock(fd, LOCK_UN);
+    }
+    ::close(fd);
+    return mmap_file_backend(base, bytes);
+  }
+
+  mmap_file_backend(mmap_file_backend&& o) noexcept
+      : base_(std::exchange(o.base_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+  mmap_file_backend& operator=(mmap_file_backend&& o) noexcept {
+    if (this != &o) {
+      release();
+      base_ = std::exchange(o.base_, nullptr);
+      size_ = std::exchange(o.size_, 0);
+    }
+    return *this;
+  }
+  ~mmap_file_backend() { release(); }
+
+  std::byte* data() const { return base_; }
+  std::uint64_t size() const { return size_; }
+
+  result<lock_outcome> lock() {
+    const int rc = pthread_mutex_lock(mutex());
+    if (rc == 0) return lock_outcome::acquired;
+    if (rc == EOWNERDEAD) return lock_outcome::owner_died;
+    return detail::sys_fail(errc::lock_failed, "cannot take the bank's lock", rc);
+  }
+  void repaired() { pthread_mutex_consistent(mutex()); }
+  void unlock() { pthread_mutex_unlock(mutex()); }
+
+  /// Writes the mapping back to the file (msync). Returns io_error with errno on failure.
+  result<void> flush() const {
+    if (::msync(base_, size_, MS_SYNC) != 0)
+      return detail::sys_fail(errc::io_error, "msync failed", errno);
+    return {};
+  }
+
+ private:
+  mmap_file_backend(std::byte* b, std::uint64_t n) : base_(b), size_(n) {}
+  pthread_mutex_t* mutex() const { return reinterpret_cast<pthread_mutex_t*>(base_ + fmt::lock_area); }
+  void release() {
+    if (base_ != nullptr) ::munmap(base_, size_);
+    base_ = nullptr;
+  }
+
+  std::byte* base_ = nullptr;
+  std::uint64_t size_ = 0;
+};
+
+static_assert(bank_backend<mmap_file_backend>);
+
+/// The default bank: an mmap'd file with the default policies.
+using mmap_bank = basic_bank<mmap_file_backend>;
+
+}  // namespace hotrestart
+
+#endif  // HOTRESTART_BACKENDS_MMAP_FILE_HPP

@@ -1,0 +1,589 @@
+// SPDX-License-Identifier: MIT
+// The Persistent Memory Manager: a bank of named, page-rounded blocks that survive crashes.
+//
+//   using bank = hotrestart::basic_bank<hotrestart::mmap_file_backend>;
+//   auto b = bank::open_or_create("/dev/shm/app.bank");
+//   auto counter = b->find_or_create("PM1", sizeof(int));   // zero-filled the first time
+//
+// Every function returns `result<T>`; nothing throws, nothing allocates on the heap.
+#ifndef HOTRESTART_BANK_HPP
+#define HOTRESTART_BANK_HPP
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string_view>
+#include <utility>
+
+#include "backend.hpp"
+#include "detail/journal.hpp"
+#include "detail/words.hpp"
+#include "error.hpp"
+#include "format.hpp"
+#include "names.hpp"
+#include "policies/concepts.hpp"
+#include "policies/extent_allocator.hpp"
+#include "policies/hash_registry.hpp"
+
+namespace hotrestart {
+
+/// A block as the caller sees it: its bytes in this process's mapping.
+struct block {
+  std::byte* data = nullptr;
+  std::uint64_t size = 0;      ///< bytes asked for when the block was created
+  std::uint64_t capacity = 0;  ///< whole pages: what the caller may use
+  bool created = false;        ///< true on the call that created it (zero-filled)
+
+  std::span<std::byte> bytes() const { return {data, static_cast<std::size_t>(capacity)}; }
+};
+
+/// A block as `for_each` describes it. The views point into the bank.
+struct block_info {
+  std::string_view name;
+  std::string_view key;
+  std::uint32_t index = 0;        ///< registry entry
+  std::uint64_t offset = 0;       ///< from the start of the bank
+  std::uint64_t size = 0;
+  std::uint64_t capacity = 0;
+};
+
+struct bank_stats {
+  std::uint64_t bank_size = 0;      ///< bytes available to blocks
+  std::uint64_t overhead = 0;       ///< bytes of header and tables on top of bank_size
+  std::uint64_t used = 0;           ///< bytes in blocks (whole pages)
+  std::uint64_t free = 0;
+  std::uint64_t largest_free = 0;   ///< largest block that can still be created, in bytes
+  std::uint32_t blocks = 0;
+  std::uint32_t max_blocks = 0;
+  std::uint32_t page_size = 0;
+};
+
+namespace detail {
+/// Lets the library's own runtime use reserved names and group keys.
+struct internal_access_t {
+  explicit internal_access_t() = default;
+};
+}  // namespace detail
+inline constexpr detail::internal_access_t internal_access{};
+
+template <bank_backend Backend, block_allocator Allocator = extent_allocator,
+          name_registry Registry = hash_registry>
+class basic_bank {
+ public:
+  using backend_type = Backend;
+  using location = typename Backend::location;
+
+  /// Creates a new bank; `already_exists` if there is one.
+  static result<basic_bank> create(location where, const tunables& t = {}) {
+    auto l = compute_layout<Registry, Allocator>(t, Backend::native_page_size());
+    if (!l) return fail(l.error());
+    format_args args{*l, t.medium};
+    auto b = Backend::create(where, l->file_bytes, region_init{&format_region, &args});
+    if (!b) return fail(b.error());
+    return attach(std::move(*b));
+  }
+
+  /// Opens an existing bank and adopts the tunables it records. Validation is O(1): the header,
+  /// the layout it records, and the intent record (repaired if a writer died mid-operation).
+  static result<basic_bank> open(location where) {
+    auto b = Backend::open(where);
+    if (!b) return fail(b.error());
+    return attach(std::move(*b));
+  }
+
+  /// Opens the bank, or creates it with `t`. An existing bank with other tunables is refused
+  /// with `tunables_mismatch`, naming each difference.
+  static result<basic_bank> open_or_create(location where, const tunables& t = {}) {
+    auto want = compute_layout<Registry, Allocator>(t, Backend::native_page_size());
+    if (!want) return fail(want.error());
+    for (int attempt = 0; attempt < 8; ++attempt) {
+      auto o = open(where);
+      if (o) {
+        if (auto same = o->same_tunables(*want, t.medium); !same) return fail(same.error());
+        return o;
+      }
+      const bool absent = o.error().code == errc::not_found ||
+                          (Backend::reformats_foreign_memory && o.error().code == errc::not_a_bank);
+      if (!absent) return o;
+      auto c = create(where, t);
+      if (c || c.error().code != errc::already_exists) return c;
+      // Another process created it between our open and our create: open theirs.
+    }
+    return fail(errc::io_error, "bank kept appearing and disappearing during open_or_create");
+  }
+
+  basic_bank(const basic_bank&) = delete;
+  basic_bank& operator=(const basic_bank&) = delete;
+  // User-provided moves on purpose: tl::expected 1.0.0 mishandles a type that is trivially
+  // movable but not copyable (it falls back to the deleted copy).
+  basic_bank(basic_bank&& o) noexcept
+      : backend_(std::move(o.backend_)),
+        base_(o.base_),
+        layout_(o.layout_),
+        registry_(o.registry_),
+        allocator_(o.allocator_),
+        medium_len_(o.medium_len_) {
+    std::memcpy(medium_, o.medium_, sizeof medium_);
+  }
+  basic_bank& operator=(basic_bank&& o) noexcept {
+    if (this != &o) {
+      backend_ = std::move(o.backend_);
+      base_ = o.base_;
+      layout_ = o.layout_;
+      registry_ = o.registry_;
+      allocator_ = o.allocator_;
+      medium_len_ = o.medium_len_;
+      std::memcpy(medium_, o.medium_, sizeof medium_);
+    }
+    return *this;
+  }
+  ~basic_bank() = default;
+
+  // ---------------------------------------------------------------------------------------
+  // Blocks
+
+  /// Finds the block `n`, or creates it zero-filled with `size` bytes rounded up to whole
+  /// pages. `key` is an optional deletion key (free_all). Errors: the name's (name_empty,
+  /// name_too_long, name_has_nul, name_reserved, unknown_medium), key_too_long, bad_size,
+  /// size_exceeds_block (exists, smaller than asked), bank_full, block_table_full, corrupt.
+  result<block> find_or_create(block_name n, std::uint64_t size, std::string_view key = {}) {
+    return find_or_create_impl(n, size, key, false);
+  }
+  result<block> find_or_create(std::string_view name, std::uint64_t size,
+                               std::string_view key = {}) {
+    return find_or_create_impl({medium(), name}, size, key, false);
+  }
+  result<block> find_or_create(detail::internal_access_t, std::string_view name,
+                               std::uint64_t size, std::string_view key = {}) {
+    return find_or_create_impl({medium(), name}, size, key, true);
+  }
+
+  /// Finds an existing block without taking the lock. `not_found` if there is none.
+  result<block> find(block_name n) const {
+    if (auto v = validate_lookup(n, true); !v) return fail(v.error());
+    return find_hashed(n.name, Registry::hash(n.name));
+  }
+  result<block> find(std::string_view name) const { return find({medium(), name}); }
+
+  /// Frees the block `n`. `not_found` if there is none.
+  result<void> free(block_name n) { return free_impl(n, false); }
+  result<void> free(std::string_view name) { return free_impl({medium(), name}, false); }
+  result<void> free(detail::internal_access_t, std::string_view name) {
+    return free_impl({medium(), name}, true);
+  }
+
+  /// Frees every block created with deletion key `key` (ChorusOS pmmFreeAll) and returns how
+  /// many. A group key is refused (`key_reserved`): those blocks go with their group. Each
+  /// block is freed atomically; after a crash mid-way, calling again frees the rest.
+  result<std::uint32_t> free_all(std::string_view key) { return free_all_impl(key, false); }
+  /// The runtime's call when a restart group terminates.
+  result<std::uint32_t> free_all(detail::internal_access_t, std::string_view key) {
+    return free_all_impl(key, true);
+  }
+
+  /// Calls `f(const block_info&)` for every block, under the lock (do not call the bank from
+  /// `f`). Returns the number of blocks visited.
+  template <class F>
+  result<std::uint32_t> for_each(F&& f) const {
+    auto g = locked();
+    if (!g) return fail(g.error());
+    std::uint32_t n = 0;
+    for (std::uint32_t i = 0; i < layout_.max_blocks; ++i) {
+      if (!registry_.in_use(i)) continue;
+      const entry_view e = registry_.view(i);
+      f(block_info{registry_.name(i), registry_.key(i), i,
+                   layout_.data_off + std::uint64_t{e.first_page} * layout_.page_size, e.size,
+                   std::uint64_t{e.pages} * layout_.page_size});
+      ++n;
+    }
+    return n;
+  }
+
+  result<bank_stats> stats() const {
+    auto g = locked();
+    if (!g) return fail(g.error());
+    bank_stats s;
+    s.bank_size = layout_.bank_size;
+    s.overhead = layout_.overhead_bytes();
+    s.page_size = layout_.page_size;
+    s.max_blocks = layout_.max_blocks;
+    s.blocks = detail::load32(base_, fmt::block_count);
+    s.used = std::uint64_t{detail::load32(base_, fmt::used_pages)} * layout_.page_size;
+    s.free = layout_.bank_size - (s.used < layout_.bank_size ? s.used : layout_.bank_size);
+    s.largest_free = std::uint64_t{allocator_.largest_free()} * layout_.page_size;
+    return s;
+  }
+
+  /// Full consistency scan (not part of open): every table, every link, every count. Calls
+  /// `report(const error&)` for each problem and returns how many there were (0: consistent,
+  /// nothing leaked, free + used = total).
+  template <class Report>
+  result<std::uint32_t> check(Report&& report) const {
+    auto g = locked();
+    if (!g) return fail(g.error());
+    std::uint32_t problems = 0;
+    auto note = [&](const error& e) {
+      ++problems;
+      report(e);
+    };
+    const allocator_census a = allocator_.check(note);
+    const registry_census r = registry_.check(note);
+    const std::uint32_t blocks = detail::load32(base_, fmt::block_count);
+    const std::uint32_t used = detail::load32(base_, fmt::used_pages);
+    if (a.used_pages + a.free_pages != layout_.total_pages)
+      note(error(errc::corrupt, "pages lost: used + free is not the bank's size", "pages",
+                 layout_.total_pages, a.used_pages + a.free_pages));
+    if (a.used_pages != used)
+      note(error(errc::corrupt, "used page counter disagrees with the allocator", "pages",
+                 a.used_pages, used));
+    if (r.pages != used)
+      note(error(errc::corrupt, "blocks' pages disagree with the used page counter", "pages",
+                 used, r.pages));
+    if (r.in_use != blocks || a.used_extents != blocks)
+      note(error(errc::corrupt, "block counter disagrees with the tables", "blocks", blocks,
+                 r.in_use));
+    for (std::uint32_t i = 0; i < layout_.max_blocks; ++i) {
+      if (!registry_.in_use(i)) continue;
+      const entry_view e = registry_.view(i);
+      if (allocator_.owner_of(e.first_page, e.pages) != i)
+        note(error(errc::corrupt, "block's extent is not allocated to it", "entry", i,
+                   allocator_.owner_of(e.first_page, e.pages)));
+      if (e.size == 0 || e.size > std::uint64_t{e.pages} * layout_.page_size)
+        note(error(errc::corrupt, "block's size does not fit its pages", "entry", i, e.size));
+    }
+    return problems;
+  }
+
+  const bank_layout& layout() const { return layout_; }
+  std::string_view medium() const { return {medium_, medium_len_}; }
+  Backend& backend() { return backend_; }
+  const Backend& backend() const { return backend_; }
+
+ private:
+  enum op_code : std::uint32_t { op_create = 1, op_free = 2 };
+
+  struct format_args {
+    bank_layout layout;
+    std::string_view medium;
+  };
+
+  // RAII holder of the writer lock; repairs the bank when it was taken from a dead owner.
+  class lock_guard {
+   public:
+    explicit lock_guard(Backend* b) : b_(b) {}
+    lock_guard(lock_guard&& o) noexcept : b_(std::exchange(o.b_, nullptr)) {}
+    lock_guard& operator=(lock_guard&&) = delete;
+    ~lock_guard() {
+      if (b_ != nullptr) b_->unlock();
+    }
+
+   private:
+    Backend* b_;
+  };
+
+  explicit basic_bank(Backend&& b, const bank_layout& l)
+      : backend_(std::move(b)),
+        base_(backend_.data()),
+        layout_(l),
+        registry_(base_, l.registry_off, l.max_blocks),
+        allocator_(base_, l.allocator_off, l.total_pages) {
+    medium_len_ = detail::load32(base_, fmt::medium_len);
+    std::memcpy(medium_, base_ + fmt::medium, medium_len_);
+  }
+
+  detail::journal_bounds bounds() const { return {layout_.registry_off, layout_.data_off}; }
+
+  static result<void> format_region(void* ctx, std::byte* base, std::uint64_t size) {
+    const auto& a = *static_cast<const format_args*>(ctx);
+    const bank_layout& l = a.layout;
+    if (size < l.file_bytes)
+      return fail(errc::truncated, "region smaller than the bank", "bytes", l.file_bytes, size);
+    detail::store32(base, fmt::state, static_cast<std::uint32_t>(bank_state::initialising));
+    detail::store32(base, fmt::magic0, fmt::magic0_value);
+    detail::store32(base, fmt::magic1, fmt::magic1_value);
+    detail::store32(base, fmt::layout_version, fmt::version);
+    detail::store32(base, fmt::header_bytes, static_cast<std::uint32_t>(fmt::header_size));
+    const std::uint64_t fp = detail::layout_fingerprint(Allocator::layout_id, Registry::layout_id);
+    detail::store32(base, fmt::fingerprint_lo, detail::lo32(fp));
+    detail::store32(base, fmt::fingerprint_hi, detail::hi32(fp));
+    detail::store32(base, fmt::page_size, l.page_size);
+    detail::store32(base, fmt::bank_size_lo, detail::lo32(l.bank_size));
+    detail::store32(base, fmt::bank_size_hi, detail::hi32(l.bank_size));
+    detail::store32(base, fmt::max_blocks, l.max_blocks);
+    detail::store32(base, fmt::total_pages, l.total_pages);
+    detail::store32(base, fmt::registry_off, static_cast<std::uint32_t>(l.registry_off));
+    detail::store32(base, fmt::allocator_off, static_cast<std::uint32_t>(l.allocator_off));
+    detail::store32(base, fmt::data_off_lo, detail::lo32(l.data_off));
+    detail::store32(base, fmt::data_off_hi, detail::hi32(l.data_off));
+    detail::store32(base, fmt::file_bytes_lo, detail::lo32(l.file_bytes));
+    detail::store32(base, fmt::file_bytes_hi, detail::hi32(l.file_bytes));
+    detail::store32(base, fmt::medium_len, static_cast<std::uint32_t>(a.medium.size()));
+    std::memcpy(base + fmt::medium, a.medium.data(), a.medium.size());
+    detail::store32(base, fmt::immutable_checksum, detail::immutable_checksum(base));
+    Registry(base, l.registry_off, l.max_blocks).format();
+    Allocator(base, l.allocator_off, l.total_pages).format();
+    detail::compiler_order();
+    detail::store32_release(base, fmt::state, static_cast<std::uint32_t>(bank_state::ready));
+    return {};
+  }
+
+  // O(1) validation of untrusted bytes, then recovery of an interrupted operation.
+  static result<basic_bank> attach(Backend&& b) {
+    const std::byte* base = b.data();
+    const std::uint64_t size = b.size();
+    if (size < fmt::header_size)
+      return fail(errc::truncated, "too small to hold a bank header", "bytes", fmt::header_size,
+                  size);
+    if (detail::load32(base, fmt::magic0) != fmt::magic0_value ||
+        detail::load32(base, fmt::magic1) != fmt::magic1_value)
+      return fail(errc::not_a_bank, "no hotrestart bank here (magic)", "magic",
+                  fmt::magic0_value, detail::load32(base, fmt::magic0));
+    if (detail::load32(base, fmt::layout_version) != fmt::version)
+      return fail(errc::version_mismatch, "bank written by another format version",
+                  "layout version", fmt::version, detail::load32(base, fmt::layout_version));
+    const std::uint64_t fp = detail::layout_fingerprint(Allocator::layout_id, Registry::layout_id);
+    const std::uint64_t found_fp = detail::load64(base, fmt::fingerprint_lo);
+    if (found_fp != fp)
+      return fail(errc::layout_mismatch,
+                  "bank written by a build with another layout (policies or limits)",
+                  "fingerprint", fp, found_fp);
+    const std::uint32_t state = detail::load32_acquire(base, fmt::state);
+    if (state == static_cast<std::uint32_t>(bank_state::initialising))
+      return fail(errc::creation_interrupted, "the bank's creation never finished");
+    if (state != static_cast<std::uint32_t>(bank_state::ready))
+      return fail(errc::corrupt, "bank state word is not 'ready'", "state",
+                  static_cast<std::uint32_t>(bank_state::ready), state);
+    const std::uint32_t sum = detail::immutable_checksum(base);
+    if (sum != detail::load32(base, fmt::immutable_checksum))
+      return fail(errc::corrupt, "header checksum mismatch", "checksum",
+                  detail::load32(base, fmt::immutable_checksum), sum);
+    tunables t;
+    t.page_size = detail::load32(base, fmt::page_size);
+    t.bank_size = detail::load64(base, fmt::bank_size_lo);
+    t.max_blocks = detail::load32(base, fmt::max_blocks);
+    const std::uint32_t mlen = detail::load32(base, fmt::medium_len);
+    if (mlen == 0 || mlen > max_medium_length)
+      return fail(errc::corrupt, "medium length out of range", "medium length",
+                  max_medium_length, mlen);
+    t.medium = {reinterpret_cast<const char*>(base + fmt::medium), mlen};
+    auto l = compute_layout<Registry, Allocator>(t, t.page_size);
+    if (!l) {
+      error e = l.error();
+      e.code = errc::corrupt;  // the recorded tunables themselves are invalid
+      return fail(e);
+    }
+    const bank_layout& w = *l;
+    struct field {
+      const char* name;
+      std::uint64_t want, found;
+    } fields[] = {
+        {"bank_size", w.bank_size, t.bank_size},
+        {"total_pages", w.total_pages, detail::load32(base, fmt::total_pages)},
+        {"registry_off", w.registry_off, detail::load32(base, fmt::registry_off)},
+        {"allocator_off", w.allocator_off, detail::load32(base, fmt::allocator_off)},
+        {"data_off", w.data_off, detail::load64(base, fmt::data_off_lo)},
+        {"file_bytes", w.file_bytes, detail::load64(base, fmt::file_bytes_lo)},
+    };
+    for (const field& f : fields)
+      if (f.want != f.found)
+        return fail(errc::corrupt, "recorded layout disagrees with the tunables", f.name, f.want,
+                    f.found);
+    if (size < w.file_bytes)
+      return fail(errc::truncated, "bank is shorter than its header says", "bytes", w.file_bytes,
+                  size);
+    basic_bank bank(std::move(b), w);
+    if (detail::journal::pending(bank.base_) || (detail::load32(bank.base_, fmt::seq) & 1u) != 0) {
+      auto g = bank.locked();  // repairs under the lock
+      if (!g) return fail(g.error());
+    }
+    return bank;
+  }
+
+  result<void> same_tunables(const bank_layout& want, std::string_view want_medium) const {
+    error e(errc::tunables_mismatch, "the bank exists with other tunables");
+    if (want.bank_size != layout_.bank_size) e.with("bank_size", want.bank_size, layout_.bank_size);
+    if (want.max_blocks != layout_.max_blocks)
+      e.with("max_blocks", want.max_blocks, layout_.max_blocks);
+    if (want.page_size != layout_.page_size) e.with("page_size", want.page_size, layout_.page_size);
+    if (want_medium != medium()) e.with("medium length", want_medium.size(), medium_len_);
+    if (e.detail_count != 0) return fail(e);
+    return {};
+  }
+
+  // Takes the writer lock and repairs the bank when needed.
+  result<lock_guard> locked() const {
+    auto r = backend_.lock();
+    if (!r) return fail(r.error());
+    lock_guard g(&backend_);
+    const std::uint32_t seq = detail::load32(base_, fmt::seq);
+    if (*r == lock_outcome::owner_died || detail::journal::pending(base_) || (seq & 1u) != 0) {
+      auto rec = detail::journal::recover(base_, bounds());
+      if (!rec) return fail(rec.error());
+      // Readers that saw any state of the interrupted operation must retry.
+      detail::store32_release(base_, fmt::seq, (detail::load32(base_, fmt::seq) | 1u) + 1u);
+      if (*r == lock_outcome::owner_died) backend_.repaired();
+    }
+    return g;
+  }
+
+  result<void> validate_lookup(const block_name& n, bool allow_reserved) const {
+    if (auto v = validate_medium(n.medium); !v) return v;
+    if (n.medium != medium())
+      return fail(errc::unknown_medium, "this bank serves another medium", "medium length",
+                  medium_len_, n.medium.size());
+    if (auto v = validate_name(n.name); !v) return v;
+    if (!allow_reserved && is_reserved(n.name))
+      return fail(errc::name_reserved, "names starting with __HR are reserved for the library");
+    return {};
+  }
+
+  // Turns a registry hit into a block, checking the extent against the bank first.
+  result<block> to_block(const entry_view& e, bool created) const {
+    if (e.pages == 0 || e.first_page >= layout_.total_pages ||
+        e.pages > layout_.total_pages - e.first_page)
+      return fail(errc::corrupt, "block's extent lies outside the bank", "entry", 0, e.index);
+    const std::uint64_t cap = std::uint64_t{e.pages} * layout_.page_size;
+    return block{base_ + layout_.data_off + std::uint64_t{e.first_page} * layout_.page_size,
+                 e.size, cap, created};
+  }
+
+  // Lock-free find: a seqlock read of the registry, retried only if a free ran meanwhile.
+  result<block> find_hashed(std::string_view name, std::uint32_t h) const {
+    for (std::uint32_t spins = 0;; ++spins) {
+      const std::uint32_t s1 = detail::load32_acquire(base_, fmt::seq);
+      if ((s1 & 1u) != 0) {
+        // A free is unlinking an entry; if its writer died there, the lock repairs it.
+        if (spins > 4096 && spins % 4096 == 0) {
+          auto g = locked();
+          if (!g) return fail(g.error());
+        }
+        continue;
+      }
+      const lookup_result r = registry_.lookup(name, h);
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if (detail::load32(base_, fmt::seq) != s1) continue;
+      switch (r.status) {
+        case lookup_status::found: return to_block(r.entry, false);
+        case lookup_status::missing: return fail(errc::not_found, "no block of that name");
+        case lookup_status::inconsistent:
+          return fail(errc::corrupt, "registry chain is broken (bad link or cycle)");
+      }
+    }
+  }
+
+  result<block> find_or_create_impl(block_name n, std::uint64_t size, std::string_view key,
+                                    bool internal) {
+    if (auto v = validate_lookup(n, internal); !v) return fail(v.error());
+    if (auto v = validate_key(key); !v) return fail(v.error());
+    if (size == 0) return fail(errc::bad_size, "a block must have at least one byte");
+    const std::uint64_t pages = (size + layout_.page_size - 1) / layout_.page_size;
+    if (size > layout_.bank_size)
+      return fail(errc::bank_full, "block larger than the whole bank", "bytes (bank size)",
+                  layout_.bank_size, size);
+    const std::uint32_t h = Registry::hash(n.name);
+    auto fits = [&](result<block> b) -> result<block> {
+      if (b && size > b->capacity)
+        return fail(errc::size_exceeds_block, "the block exists and is smaller than asked",
+                    "bytes (capacity)", b->capacity, size);
+      return b;
+    };
+    // Fast path: most calls after the first find the block without the lock.
+    if (auto f = find_hashed(n.name, h); f || f.error().code != errc::not_found)
+      return fits(std::move(f));
+    auto g = locked();
+    if (!g) return fail(g.error());
+    const lookup_result again = registry_.lookup(n.name, h);
+    if (again.status == lookup_status::found) return fits(to_block(again.entry, false));
+    if (again.status == lookup_status::inconsistent)
+      return fail(errc::corrupt, "registry chain is broken (bad link or cycle)");
+    const std::uint32_t count = detail::load32(base_, fmt::block_count);
+    if (count >= layout_.max_blocks)
+      return fail(errc::block_table_full, "the bank holds max_blocks blocks already",
+                  "max_blocks", layout_.max_blocks, count);
+    detail::txn t = detail::journal::begin(base_, bounds(), op_create);
+    auto done = [&](result<void> r) -> result<void> {
+      if (!r) detail::journal::abort(t);
+      return r;
+    };
+    const std::uint32_t idx = registry_.next_index();
+    auto first = allocator_.allocate(t, static_cast<std::uint32_t>(pages), idx);
+    if (!first) return fail(done(fail(first.error())).error());
+    // The pages are ours but unreachable until commit: a crash here leaves them free.
+    std::memset(base_ + layout_.data_off + std::uint64_t{*first} * layout_.page_size, 0,
+                static_cast<std::size_t>(pages * layout_.page_size));
+    auto ins = registry_.insert(t, {n.name, h, key, *first, static_cast<std::uint32_t>(pages), size});
+    if (!ins) return fail(done(fail(ins.error())).error());
+    if (auto r = t.store(fmt::block_count, count + 1); !r) return fail(done(r).error());
+    if (auto r = t.store(fmt::used_pages,
+                         detail::load32(base_, fmt::used_pages) + static_cast<std::uint32_t>(pages));
+        !r)
+      return fail(done(r).error());
+    detail::journal::commit(t);
+    return to_block({*ins, *first, static_cast<std::uint32_t>(pages), size}, true);
+  }
+
+  // Frees one in-use entry inside its own transaction. The caller holds the lock.
+  result<void> free_entry(std::uint32_t idx) {
+    const entry_view e = registry_.view(idx);
+    detail::txn t = detail::journal::begin(base_, bounds(), op_free);
+    // Readers that are on this entry's chain must retry: the entry may be reused.
+    const std::uint32_t s = detail::load32(base_, fmt::seq);
+    detail::store32(base_, fmt::seq, s + 1);
+    std::atomic_thread_fence(std::memory_order_release);
+    auto r = registry_.remove(t, idx);
+    detail::store32_release(base_, fmt::seq, s + 2);
+    if (r) r = allocator_.deallocate(t, e.first_page, e.pages);
+    if (r) r = t.store(fmt::block_count, detail::load32(base_, fmt::block_count) - 1);
+    if (r) r = t.store(fmt::used_pages, detail::load32(base_, fmt::used_pages) - e.pages);
+    if (!r) {
+      detail::journal::abort(t);
+      return r;
+    }
+    detail::journal::commit(t);
+    return {};
+  }
+
+  result<void> free_impl(block_name n, bool internal) {
+    if (auto v = validate_lookup(n, internal); !v) return v;
+    auto g = locked();
+    if (!g) return fail(g.error());
+    const lookup_result r = registry_.lookup(n.name, Registry::hash(n.name));
+    if (r.status == lookup_status::missing) return fail(errc::not_found, "no block of that name");
+    if (r.status == lookup_status::inconsistent)
+      return fail(errc::corrupt, "registry chain is broken (bad link or cycle)");
+    return free_entry(r.entry.index);
+  }
+
+  result<std::uint32_t> free_all_impl(std::string_view key, bool internal) {
+    if (auto v = validate_key(key); !v) return fail(v.error());
+    if (key.empty())
+      return fail(errc::key_reserved, "the empty key means 'no key': nothing to free by it");
+    if (!internal && is_reserved(key))
+      return fail(errc::key_reserved,
+                  "a restart group's key: its blocks are freed when the group terminates");
+    auto g = locked();
+    if (!g) return fail(g.error());
+    const std::uint32_t kh = Registry::hash_key(key);
+    std::uint32_t freed = 0;
+    for (std::uint32_t i = 0; i < layout_.max_blocks; ++i) {
+      if (!registry_.in_use(i) || registry_.key_hash(i) != kh || registry_.key(i) != key) continue;
+      if (auto r = free_entry(i); !r) return fail(r.error());
+      ++freed;
+    }
+    return freed;
+  }
+
+  mutable Backend backend_;
+  std::byte* base_;
+  bank_layout layout_;
+  Registry registry_;
+  Allocator allocator_;
+  char medium_[max_medium_length] = {};
+  std::size_t medium_len_ = 0;
+};
+
+}  // namespace hotrestart
+
+#endif  // HOTRESTART_BANK_HPP

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: MIT
+// Build-wide settings of hotrestart: the assertion hook and the checks on the target.
+#ifndef HOTRESTART_CONFIG_HPP
+#define HOTRESTART_CONFIG_HPP
+
+#include <bit>
+#include <cstdint>
+
+// A user profile header may set any HOTRESTART_* option before the defaults below.
+#if defined(__has_include)
+#if __has_include(<hotrestart_user_config.hpp>)
+#include <hotrestart_user_config.hpp>
+#endif
+#endif
+
+/// Internal invariant check. Off by default: every condition the library checks on bank
+/// contents is reported as an error value, never asserted. Define HOTRESTART_ASSERT(cond) to
+/// your own handler (a test overrides it to count calls).
+#ifndef HOTRESTART_ASSERT
+#define HOTRESTART_ASSERT(cond) ((void)0)
+#endif
+
+/// Crash-point hook: called before every store the library makes to bank metadata. The crash
+/// enumeration tests set HOTRESTART_CRASH_HOOK to the name of a `void()` function that stops
+/// the process at the k-th store (or define HOTRESTART_CRASH_POINT() directly). Empty by
+/// default.
+#ifndef HOTRESTART_CRASH_POINT
+#ifdef HOTRESTART_CRASH_HOOK
+void HOTRESTART_CRASH_HOOK();
+#define HOTRESTART_CRASH_POINT() HOTRESTART_CRASH_HOOK()
+#else
+#define HOTRESTART_CRASH_POINT() ((void)0)
+#endif
+#endif
+
+namespace hotrestart {
+
+// The bank format is little-endian with fixed-width fields; every target we build for (x86-64,
+// AArch64, Cortex-M) is little-endian, so we read fields in place instead of swapping bytes.
+static_assert(std::endian::native == std::endian::little,
+              "hotrestart's bank format is little-endian; big-endian targets are not supported");
+
+}  // namespace hotrestart
+
+#endif  // HOTRESTART_CONFIG_HPP

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: MIT
+// Word access to bank memory: every metadata field is an aligned little-endian 32-bit word,
+// read and written through atomic_ref so that lock-free readers never race in the C++ sense.
+#ifndef HOTRESTART_DETAIL_WORDS_HPP
+#define HOTRESTART_DETAIL_WORDS_HPP
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "../config.hpp"
+
+namespace hotrestart::detail {
+
+inline constexpr std::uint32_t nil = 0xFFFFFFFFu;
+
+inline std::uint32_t* word_ptr(std::byte* base, std::uint64_t off) {
+  return reinterpret_cast<std::uint32_t*>(base + off);
+}
+
+inline std::uint32_t load32(const std::byte* base, std::uint64_t off) {
+  return std::atomic_ref<std::uint32_t>(*word_ptr(const_cast<std::byte*>(base), off))
+      .load(std::memory_order_relaxed);
+}
+
+inline void store32(std::byte* base, std::uint64_t off, std::uint32_t v) {
+  std::atomic_ref<std::uint32_t>(*word_ptr(base, off)).store(v, std::memory_order_relaxed);
+}
+
+inline std::uint32_t load32_acquire(const std::byte* base, std::uint64_t off) {
+  return std::atomic_ref<std::uint32_t>(*word_ptr(const_cast<std::byte*>(base), off))
+      .load(std::memory_order_acquire);
+}
+
+inline void store32_release(std::byte* base, std::uint64_t off, std::uint32_t v) {
+  std::atomic_ref<std::uint32_t>(*word_ptr(base, off)).store(v, std::memory_order_release);
+}
+
+inline std::uint64_t load64(const std::byte* base, std::uint64_t off) {
+  return static_cast<std::uint64_t>(load32(base, off)) |
+         (static_cast<std::uint64_t>(load32(base, off + 4)) << 32);
+}
+
+/// Orders stores to bank memory as the program wrote them, for the compiler. A process that
+/// dies has every executed store in the shared mapping; only the compiler could reorder them.
+inline void compiler_order() { std::atomic_signal_fence(std::memory_order_seq_cst); }
+
+constexpr std::uint32_t lo32(std::uint64_t v) { return static_cast<std::uint32_t>(v); }
+constexpr std::uint32_t hi32(std::uint64_t v) { return static_cast<std::uint32_t>(v >> 32); }
+
+}  // namespace hotrestart::detail
+
+#endif  // HOTRESTART_DETAIL_WORDS_HPP

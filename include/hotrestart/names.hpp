@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: MIT
+// Block names, media and deletion keys: their limits and validation.
+#ifndef HOTRESTART_NAMES_HPP
+#define HOTRESTART_NAMES_HPP
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "error.hpp"
+
+namespace hotrestart {
+
+/// Longest block name in bytes (any bytes but NUL, never empty). ChorusOS PmmName.name.
+inline constexpr std::size_t max_name_length = 32;
+/// Longest medium name in bytes; the medium names the bank ("RAM" by default, as ChorusOS).
+inline constexpr std::size_t max_medium_length = 16;
+/// Longest deletion key in bytes (any bytes, NUL included, as ChorusOS keysize).
+inline constexpr std::size_t max_key_length = 32;
+/// The medium a bank has unless its creator names another.
+inline constexpr std::string_view default_medium = "RAM";
+/// Names and keys that start with this are the library's own (process images, controller
+/// state, group keys). Users cannot create such names, nor free every block of such a key.
+inline constexpr std::string_view reserved_prefix = "__HR";
+
+/// A block's full name: the medium selects the bank, the name the block in it.
+struct block_name {
+  std::string_view medium = default_medium;
+  std::string_view name;
+};
+
+constexpr bool is_reserved(std::string_view s) { return s.starts_with(reserved_prefix); }
+
+/// Checks a block name's length and bytes. Returns the error naming what is wrong.
+constexpr result<void> validate_name(std::string_view name) {
+  if (name.empty()) return fail(errc::name_empty, "a block name must not be empty");
+  if (name.size() > max_name_length)
+    return fail(errc::name_too_long, "block name too long", "name length (max)", max_name_length,
+                name.size());
+  for (std::size_t i = 0; i < name.size(); ++i)
+    if (name[i] == '\0')
+      return fail(errc::name_has_nul, "a block name must not contain NUL", "NUL at byte", 0, i);
+  return {};
+}
+
+constexpr result<void> validate_medium(std::string_view medium) {
+  if (medium.empty()) return fail(errc::medium_empty, "a medium name must not be empty");
+  if (medium.size() > max_medium_length)
+    return fail(errc::medium_too_long, "medium name too long", "medium length (max)",
+                max_medium_length, medium.size());
+  for (std::size_t i = 0; i < medium.size(); ++i)
+    if (medium[i] == '\0')
+      return fail(errc::name_has_nul, "a medium name must not contain NUL", "NUL at byte", 0, i);
+  return {};
+}
+
+constexpr result<void> validate_key(std::string_view key) {
+  if (key.size() > max_key_length)
+    return fail(errc::key_too_long, "deletion key too long", "key length (max)", max_key_length,
+                key.size());
+  return {};
+}
+
+/// The deletion key of restart group `gid`: blocks created with it are freed when the group
+/// terminates, and only then (free_all refuses it). Fixed size, no heap.
+struct group_key {
+  char bytes[24] = {};
+  std::size_t size = 0;
+
+  constexpr explicit group_key(std::uint32_t gid) {
+    constexpr std::string_view prefix = "__HR_GROUP_";
+    for (char c : prefix) bytes[size++] = c;
+    char digits[10] = {};
+    int n = 0;
+    do {
+      digits[n++] = static_cast<char>('0' + gid % 10);
+      gid /= 10;
+    } while (gid != 0);
+    while (n > 0) bytes[size++] = digits[--n];
+  }
+  constexpr std::string_view view() const { return {bytes, size}; }
+  constexpr operator std::string_view() const { return view(); }
+};
+
+}  // namespace hotrestart
+
+#endif  // HOTRESTART_NAMES_HPP

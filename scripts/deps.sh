@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian packages hotrestart needs, if any is missing. Sourced by the other
+# scripts; usage on its own: scripts/deps.sh [extra packages...]
+set -euo pipefail
+hr_base_packages=(cmake g++ make libexpected-dev doctest-dev libboost-dev libbenchmark-dev)
+
+hr_install() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "hotrestart: installing ${missing[*]}" >&2
+  local sudo=()
+  [ "$(id -u)" -ne 0 ] && sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  hr_install "${hr_base_packages[@]}" "$@"
+fi

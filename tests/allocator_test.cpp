@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: MIT
+// The extent allocator on its own: allocation, coalescing, exhaustion, a random model check,
+// and undo of its stores through the intent record.
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <map>
+#include <random>
+#include <vector>
+
+#include <hotrestart/detail/journal.hpp>
+#include <hotrestart/policies/extent_allocator.hpp>
+
+#include "support.hpp"
+
+using namespace hotrestart;
+
+namespace {
+
+struct arena {
+  std::uint32_t pages;
+  std::vector<std::uint64_t> storage;  // 8-byte aligned words
+  std::byte* base;
+  extent_allocator alloc;
+  detail::journal_bounds bounds;
+
+  explicit arena(std::uint32_t n)
+      : pages(n),
+        storage((fmt::header_size + extent_allocator::region_bytes(n)) / 8 + 1, 0),
+        base(reinterpret_cast<std::byte*>(storage.data())),
+        alloc(base, fmt::header_size, n),
+        bounds{fmt::header_size, fmt::header_size + extent_allocator::region_bytes(n)} {
+    alloc.format();
+  }
+  result<std::uint32_t> allocate(std::uint32_t n, std::uint32_t owner = 0) {
+    detail::txn t = detail::journal::begin(base, bounds, 1);
+    auto r = alloc.allocate(t, n, owner);
+    if (r) detail::journal::commit(t); else detail::journal::abort(t);
+    return r;
+  }
+  result<void> deallocate(std::uint32_t first, std::uint32_t n) {
+    detail::txn t = detail::journal::begin(base, bounds, 2);
+    auto r = alloc.deallocate(t, first, n);
+    if (r) detail::journal::commit(t); else detail::journal::abort(t);
+    return r;
+  }
+  allocator_census census() {
+    std::string problems;
+    auto c = alloc.check([&](const error& e) { problems += hrtest::text(e) + "\n"; });
+    CHECK_MESSAGE(c.problems == 0, problems);
+    return c;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a fresh region is one free extent") {
+  arena a(100);
+  auto c = a.census();
+  CHECK(c.free_pages == 100);
+  CHECK(c.free_extents == 1);
+  CHECK(a.alloc.largest_free() == 100);
+}
+
+TEST_CASE("allocation splits, free coalesces on both sides") {
+  arena a(10);
+  auto x = a.allocate(3, 7);
+  auto y = a.allocate(2, 8);
+  auto z = a.allocate(4, 9);
+  REQUIRE(x);
+  REQUIRE(y);
+  REQUIRE(z);
+  CHECK(a.alloc.owner_of(*x, 3) == 7);
+  CHECK(a.alloc.owner_of(*y, 2) == 8);
+  CHECK(a.alloc.owner_of(*x, 2) == detail::nil);  // wrong length is not that extent
+  auto c = a.census();
+  CHECK(c.used_pages == 9);
+  CHECK(c.free_pages == 1);
+  HR_REQUIRE_OK(a.deallocate(*x, 3));
+  HR_REQUIRE_OK(a.deallocate(*z, 4));
+  CHECK(a.census().free_extents == 2);
+  HR_REQUIRE_OK(a.deallocate(*y, 2));  // merges left and right into one extent
+  c = a.census();
+  CHECK(c.free_extents == 1);
+  CHECK(c.free_pages == 10);
+  CHECK(a.alloc.largest_free() == 10);
+}
+
+TEST_CASE("a full bank says how large the largest free extent is") {
+  arena a(8);
+  auto x = a.allocate(3);
+  auto y = a.allocate(2);
+  auto z = a.allocate(3);
+  REQUIRE((x && y && z));
+  HR_REQUIRE_OK(a.deallocate(*x, 3));
+  HR_REQUIRE_OK(a.deallocate(*z, 3));
+  auto big = a.allocate(4);  // 6 pages free, but in two pieces of 3
+  HR_CHECK_ERR(big, errc::bank_full);
+  CHECK(big.error().details[0].expected == 3);
+  CHECK(big.error().details[0].found == 4);
+  HR_CHECK_ERR(a.allocate(9), errc::bank_full);
+  CHECK(a.allocate(3));  // a 3 in class 1 is found by the first-fit fallback
+  a.census();
+}
+
+TEST_CASE("freeing something that is not a used extent is refused, nothing changes") {
+  arena a(16);
+  auto x = a.allocate(4);
+  REQUIRE(x);
+  std::vector<std::uint64_t> before = a.storage;
+  HR_CHECK_ERR(a.deallocate(*x, 3), errc::corrupt);
+  HR_CHECK_ERR(a.deallocate(*x + 4, 1), errc::corrupt);
+  HR_CHECK_ERR(a.deallocate(15, 5), errc::corrupt);
+  CHECK(std::memcmp(before.data() + fmt::header_size / 8, a.storage.data() + fmt::header_size / 8,
+                    (before.size() - fmt::header_size / 8) * 8) == 0);
+}
+
+TEST_CASE("random allocations and frees agree with a model") {
+  for (std::uint32_t seed = 1; seed <= 20; ++seed) {
+    CAPTURE(seed);
+    std::mt19937 rng(seed);
+    const std::uint32_t pages = 64 + seed * 13;
+    arena a(pages);
+    std::map<std::uint32_t, std::uint32_t> live;  // first -> length
+    for (int step = 0; step < 600; ++step) {
+      if (live.empty() || rng() % 3 != 0) {
+        const std::uint32_t n = 1 + static_cast<std::uint32_t>(rng() % (rng() % 4 == 0 ? 24 : 4));
+        auto r = a.allocate(n);
+        // Model: is there any free run of n pages?
+        std::uint32_t longest = 0, run = 0, next = 0;
+        for (auto [f, l] : live) {
+          run = f - next;
+          if (run > longest) longest = run;
+          next = f + l;
+        }
+        if (pages - next > longest) longest = pages - next;
+        if (r) {
+          CHECK(longest >= n);
+          auto after = live.lower_bound(*r);
+          if (after != live.end()) CHECK(*r + n <= after->first);
+          if (after != live.begin()) {
+            auto before = std::prev(after);
+            CHECK(before->first + before->second <= *r);
+          }
+          live[*r] = n;
+        } else {
+          CHECK(r.error().code == errc::bank_full);
+          CHECK(longest < n);
+          CHECK(a.alloc.largest_free() == longest);
+        }
+      } else {
+        auto it = live.begin();
+        std::advance(it, static_cast<long>(rng() % live.size()));
+        HR_REQUIRE_OK(a.deallocate(it->first, it->second));
+        live.erase(it);
+      }
+      if (step % 50 == 0) {
+        std::uint64_t used = 0;
+        for (auto [f, l] : live) used += l;
+        auto c = a.census();
+        CHECK(c.used_pages == used);
+        CHECK(c.used_extents == live.size());
+      }
+    }
+  }
+}
+
+TEST_CASE("an interrupted allocation is undone by recovery, byte for byte") {
+  arena a(32);
+  REQUIRE(a.allocate(5));
+  REQUIRE(a.allocate(7));
+  std::vector<std::uint64_t> before = a.storage;
+  detail::txn t = detail::journal::begin(a.base, a.bounds, 1);
+  REQUIRE(a.alloc.allocate(t, 3, 1));
+  // "Crash": no commit. Recovery rolls the allocation back.
+  auto rec = detail::journal::recover(a.base, a.bounds);
+  REQUIRE(rec);
+  CHECK(*rec);
+  const std::size_t from = fmt::header_size / 8;
+  CHECK(std::memcmp(before.data() + from, a.storage.data() + from,
+                    (before.size() - from) * 8) == 0);
+  a.census();
+}

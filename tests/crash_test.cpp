@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: MIT
+// Real processes, real SIGKILLs: a child runs one bank operation and is killed at its k-th
+// metadata store, for every k; the parent then opens the bank (which repairs it) and checks
+// that the operation either happened or did not, that nothing leaked, and that every block
+// committed before still holds its bytes. Also: reopen in another process, and a writer that
+// dies holding the lock while another process has the bank open (robust mutex).
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <hotrestart/backends/mmap_file.hpp>
+
+#include "support.hpp"
+
+extern char** environ;
+
+using namespace hotrestart;
+using hrtest::require_consistent;
+
+namespace {
+
+struct child_result {
+  int status = 0;
+  std::string out;
+  bool killed() const { return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL; }
+  bool ok() const { return WIFEXITED(status) && WEXITSTATUS(status) == 0; }
+};
+
+child_result run_child(std::vector<std::string> args, long crash_at = -1) {
+  args.insert(args.begin(), HR_BANK_CHILD);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_store;
+  for (char** e = environ; *e != nullptr; ++e)
+    if (std::strncmp(*e, "HR_CRASH_AT=", 12) != 0) env_store.emplace_back(*e);
+  if (crash_at >= 0) env_store.push_back("HR_CRASH_AT=" + std::to_string(crash_at));
+  std::vector<char*> envp;
+  for (auto& e : env_store) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+  posix_spawn_file_actions_addclose(&fa, fds[0]);
+  pid_t pid = 0;
+  REQUIRE(posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), envp.data()) == 0);
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(fds[1]);
+  child_result r;
+  char buf[256];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) r.out.append(buf, static_cast<std::size_t>(n));
+  ::close(fds[0]);
+  REQUIRE(::waitpid(pid, &r.status, 0) == pid);
+  return r;
+}
+
+void copy_file(const std::string& from, const std::string& to) {
+  std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing);
+}
+
+struct blk {
+  std::uint64_t size;
+  int fill;
+  std::string key;
+};
+
+// A bank with blocks laid out so that frees coalesce on both sides and creates split extents.
+std::map<std::string, blk> make_base(const std::string& path) {
+  std::map<std::string, blk> blocks = {
+      {"left", {4096 * 2, 11, "K"}},   {"middle", {4096, 22, ""}}, {"right", {3 * 4096, 33, "K"}},
+      {"spacer", {100, 44, ""}},       {"tail", {5000, 55, "K"}},
+  };
+  auto b = mmap_bank::create(path.c_str(), {.bank_size = 64 * 4096, .max_blocks = 16});
+  REQUIRE(b);
+  for (const char* n : {"left", "middle", "right", "spacer", "tail"}) {
+    auto x = b->find_or_create(n, blocks[n].size, blocks[n].key);
+    REQUIRE(x);
+    std::memset(x->data, blocks[n].fill, x->size);
+  }
+  // Free "left"'s neighbours pattern: keep all; the ops below free and create around them.
+  return blocks;
+}
+
+// After a crash and repair: the bank is consistent and every block still present holds its
+// bytes; `may_vanish` blocks may be gone (the interrupted operation freed them); `may_appear`
+// may exist (the interrupted operation created it), zero-filled or filled.
+void verify(const std::string& path, const std::map<std::string, blk>& committed,
+            const std::vector<std::string>& may_vanish, const std::string& may_appear) {
+  auto b = mmap_bank::open(path.c_str());
+  REQUIRE_MESSAGE(b, hrtest::text(b.error()));
+  require_consistent(*b);
+  std::uint32_t present = 0;
+  for (const auto& [name, x] : committed) {
+    auto f = b->find(name);
+    const bool vanishable =
+        std::find(may_vanish.begin(), may_vanish.end(), name) != may_vanish.end();
+    if (!f) {
+      CHECK_MESSAGE(vanishable, name);
+      continue;
+    }
+    ++present;
+    CHECK(f->size == x.size);
+    bool intact = true;
+    for (std::uint64_t i = 0; i < x.size; ++i)
+      intact = intact && f->data[i] == static_cast<std::byte>(x.fill);
+    CHECK_MESSAGE(intact, name);
+  }
+  auto appeared = may_appear.empty() ? false : b->find(may_appear).has_value();
+  auto st = b->stats();
+  REQUIRE(st);
+  CHECK(st->blocks == present + (appeared ? 1 : 0));
+  CHECK(st->used + st->free == st->bank_size);
+}
+
+// Runs `args` once without a crash to count its crash points, then once per point.
+long enumerate(const std::string& base, const std::string& work, std::vector<std::string> args,
+               const std::map<std::string, blk>& committed,
+               const std::vector<std::string>& may_vanish, const std::string& may_appear) {
+  copy_file(base, work);
+  std::vector<std::string> full = {work};
+  full.insert(full.end(), args.begin(), args.end());
+  auto clean = run_child(full);
+  REQUIRE_MESSAGE(clean.ok(), clean.out);
+  const long points = std::stol(clean.out);
+  REQUIRE(points > 5);
+  for (long k = 1; k <= points; ++k) {
+    CAPTURE(k);
+    copy_file(base, work);
+    auto r = run_child(full, k);
+    REQUIRE_MESSAGE(r.killed(), "the child was meant to die at crash point ", k);
+    verify(work, committed, may_vanish, may_appear);
+  }
+  return points;
+}
+
+}  // namespace
+
+TEST_CASE("another process finds the same bytes, and this one finds what it wrote") {
+  hrtest::scratch_dir dir;
+  const std::string path = dir.file("shared.bank");
+  REQUIRE(mmap_bank::create(path.c_str()));
+  auto w = run_child({path, "create", "from_child", "777", "9"});
+  REQUIRE(w.ok());
+  auto b = mmap_bank::open(path.c_str());
+  REQUIRE(b);
+  auto f = b->find("from_child");
+  REQUIRE(f);
+  CHECK(f->size == 777);
+  CHECK(f->data[776] == std::byte{9});
+  auto mine = b->find_or_create("from_parent", 3000);
+  REQUIRE(mine);
+  std::memset(mine->data, 5, 3000);
+  CHECK(run_child({path, "expect", "from_parent", "3000", "5"}).ok());
+  CHECK_FALSE(run_child({path, "expect", "from_parent", "3000", "6"}).ok());  // control
+}
+
+TEST_CASE("SIGKILL at every store of create, free and free_all leaves a consistent bank") {
+  hrtest::scratch_dir dir;
+  const std::string base = dir.file("base.bank"), work = dir.file("work.bank");
+  auto blocks = make_base(base);
+  static long total = 0;  // across subcases (doctest reruns the case once per subcase)
+  SUBCASE("create a block that splits a free extent") {
+    total += enumerate(base, work, {"create", "fresh", "9000", "66", "K"}, blocks, {}, "fresh");
+  }
+  SUBCASE("free a block whose neighbours are used") {
+    total += enumerate(base, work, {"free", "middle"}, blocks, {"middle"}, "");
+  }
+  SUBCASE("free a block that coalesces on both sides") {
+    // Prepare a base where "middle"'s neighbours are free.
+    auto b = mmap_bank::open(base.c_str());
+    REQUIRE(b);
+    REQUIRE(b->free("left"));
+    REQUIRE(b->free("right"));
+    auto kept = blocks;
+    kept.erase("left");
+    kept.erase("right");
+    total += enumerate(base, work, {"free", "middle"}, kept, {"middle"}, "");
+  }
+  SUBCASE("free every block of a key") {
+    total += enumerate(base, work, {"free_all", "K"}, blocks, {"left", "right", "tail"}, "");
+  }
+  MESSAGE("crash points enumerated: ", total);
+  CHECK(total > 0);
+}
+
+TEST_CASE("a writer killed holding the lock does not wedge a process that has the bank open") {
+  hrtest::scratch_dir dir;
+  const std::string path = dir.file("lock.bank");
+  auto b = mmap_bank::create(path.c_str());
+  REQUIRE(b);
+  REQUIRE(b->find_or_create("before", 10));
+  // The child dies at a store in the middle of a create, with the lock held.
+  auto r = run_child({path, "create", "victim", "5000", "1"}, 12);
+  REQUIRE(r.killed());
+  // This process had the bank open all along: its next write takes the lock from the dead
+  // owner (EOWNERDEAD), repairs from the intent record and carries on.
+  auto after = b->find_or_create("after", 10);
+  REQUIRE_MESSAGE(after, hrtest::text(after.error()));
+  CHECK(after->created);
+  HR_REQUIRE_OK(b->find("before"));
+  require_consistent(*b);
+  // A child that dies while merely holding the lock: the same.
+  auto hold = run_child({path, "hold", "0"});
+  CHECK(hold.ok());  // exits with the lock held: the robust mutex reports owner death
+  HR_REQUIRE_OK(b->free("after"));
+  require_consistent(*b);
+}

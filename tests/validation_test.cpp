@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: MIT
+// P3, no trust: foreign, truncated, older, corrupt banks and bad paths are refused with an
+// error that names what is wrong; damage found later is reported, never followed.
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <hotrestart/backends/mmap_file.hpp>
+
+#include "support.hpp"
+
+using namespace hotrestart;
+
+namespace {
+
+// Writes a 32-bit word into a bank file at `off`.
+void poke(const std::string& path, std::uint64_t off, std::uint32_t v) {
+  const int fd = ::open(path.c_str(), O_RDWR);
+  REQUIRE(fd >= 0);
+  REQUIRE(::pwrite(fd, &v, 4, static_cast<off_t>(off)) == 4);
+  ::close(fd);
+}
+std::uint32_t peek(const std::string& path, std::uint64_t off) {
+  std::uint32_t v = 0;
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  REQUIRE(fd >= 0);
+  REQUIRE(::pread(fd, &v, 4, static_cast<off_t>(off)) == 4);
+  ::close(fd);
+  return v;
+}
+
+struct bank_file {
+  hrtest::scratch_dir dir;
+  std::string path = dir.file("v.bank");
+  bank_layout layout;
+  bank_file() {
+    auto b = mmap_bank::create(path.c_str());
+    REQUIRE(b);
+    REQUIRE(b->find_or_create("kept", 100, "K"));
+    layout = b->layout();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a file that is not a bank is refused") {
+  hrtest::scratch_dir dir;
+  const std::string path = dir.file("text.bank");
+  {
+    std::ofstream f(path);
+    f << std::string(8192, 'x');
+  }
+  auto b = mmap_bank::open(path.c_str());
+  HR_CHECK_ERR(b, errc::not_a_bank);
+  CHECK(b.error().details[0].expected == fmt::magic0_value);
+  CHECK(b.error().details[0].found == 0x78787878u);
+  // open_or_create never formats over a foreign file.
+  HR_CHECK_ERR(mmap_bank::open_or_create(path.c_str()), errc::not_a_bank);
+  CHECK(std::filesystem::file_size(path) == 8192);
+  std::ofstream(dir.file("tiny.bank")) << "HHRB";
+  HR_CHECK_ERR(mmap_bank::open(dir.file("tiny.bank").c_str()), errc::truncated);
+  std::ofstream(dir.file("empty.bank"));
+  HR_CHECK_ERR(mmap_bank::open(dir.file("empty.bank").c_str()), errc::truncated);
+}
+
+TEST_CASE("a truncated bank is refused with the sizes") {
+  bank_file f;
+  std::filesystem::resize_file(f.path, f.layout.file_bytes / 2);
+  auto b = mmap_bank::open(f.path.c_str());
+  HR_CHECK_ERR(b, errc::truncated);
+  CHECK(b.error().details[0].expected == f.layout.file_bytes);
+  CHECK(b.error().details[0].found == f.layout.file_bytes / 2);
+}
+
+TEST_CASE("another version, another layout, a broken header") {
+  bank_file f;
+  SUBCASE("format version") {
+    poke(f.path, fmt::layout_version, fmt::version + 1);
+    auto b = mmap_bank::open(f.path.c_str());
+    HR_CHECK_ERR(b, errc::version_mismatch);
+    CHECK(b.error().details[0].expected == fmt::version);
+    CHECK(b.error().details[0].found == fmt::version + 1);
+  }
+  SUBCASE("layout fingerprint (a build with other policies or limits)") {
+    poke(f.path, fmt::fingerprint_lo, peek(f.path, fmt::fingerprint_lo) ^ 1u);
+    HR_CHECK_ERR(mmap_bank::open(f.path.c_str()), errc::layout_mismatch);
+  }
+  SUBCASE("a tunable changed behind the checksum's back") {
+    poke(f.path, fmt::max_blocks, 31);
+    auto b = mmap_bank::open(f.path.c_str());
+    HR_CHECK_ERR(b, errc::corrupt);
+    CHECK(std::string(b.error().message).find("checksum") != std::string::npos);
+  }
+  SUBCASE("creation never finished") {
+    poke(f.path, fmt::state, static_cast<std::uint32_t>(bank_state::initialising));
+    HR_CHECK_ERR(mmap_bank::open(f.path.c_str()), errc::creation_interrupted);
+  }
+  SUBCASE("state word garbage") {
+    poke(f.path, fmt::state, 12345);
+    HR_CHECK_ERR(mmap_bank::open(f.path.c_str()), errc::corrupt);
+  }
+  SUBCASE("an intent record that points outside the tables") {
+    poke(f.path, fmt::journal_undo, static_cast<std::uint32_t>(f.layout.data_off + 64));
+    poke(f.path, fmt::journal_undo + 4, 0);
+    poke(f.path, fmt::journal_undo_count, 1);
+    poke(f.path, fmt::journal_state, static_cast<std::uint32_t>(detail::journal_state::active));
+    auto b = mmap_bank::open(f.path.c_str());
+    HR_CHECK_ERR(b, errc::corrupt);
+    CHECK(std::string(b.error().message).find("intent record") != std::string::npos);
+  }
+  SUBCASE("an intent record with an impossible count") {
+    poke(f.path, fmt::journal_undo_count, 1000);
+    poke(f.path, fmt::journal_state, static_cast<std::uint32_t>(detail::journal_state::active));
+    HR_CHECK_ERR(mmap_bank::open(f.path.c_str()), errc::corrupt);
+  }
+  SUBCASE("an intent record in an unknown state") {
+    poke(f.path, fmt::journal_state, 7);
+    HR_CHECK_ERR(mmap_bank::open(f.path.c_str()), errc::corrupt);
+  }
+}
+
+TEST_CASE("damaged tables are reported by operations and by check, never followed") {
+  bank_file f;
+  const std::uint64_t buckets = f.layout.registry_off + 64;
+  const std::uint64_t entries =
+      f.layout.registry_off + hash_registry::entries_offset(f.layout.max_blocks);
+  SUBCASE("every bucket points outside the entry table") {
+    for (std::uint32_t i = 0; i < hash_registry::bucket_count(f.layout.max_blocks); ++i)
+      poke(f.path, buckets + 4 * i, 999999);
+    auto b = mmap_bank::open(f.path.c_str());  // open is O(1): it does not scan
+    REQUIRE(b);
+    HR_CHECK_ERR(b->find("kept"), errc::corrupt);
+    HR_CHECK_ERR(b->find_or_create("new", 1), errc::corrupt);
+    int problems = 0;
+    auto n = b->check([&](const error&) { ++problems; });
+    REQUIRE(n);
+    CHECK(*n > 0);
+    CHECK(problems == static_cast<int>(*n));
+  }
+  SUBCASE("an entry's extent lies outside the bank") {
+    poke(f.path, entries + 8, 0x7FFFFFF0u);  // first page of entry 0 ("kept")
+    auto b = mmap_bank::open(f.path.c_str());
+    REQUIRE(b);
+    HR_CHECK_ERR(b->find("kept"), errc::corrupt);
+    HR_CHECK_ERR(b->free("kept"), errc::corrupt);
+    auto n = b->check([](const error&) {});
+    REQUIRE(n);
+    CHECK(*n > 0);
+  }
+  SUBCASE("the allocator's tags are garbage") {
+    const std::uint64_t recs = f.layout.allocator_off + 192;
+    poke(f.path, recs, 0x12345);  // first page's tag
+    auto b = mmap_bank::open(f.path.c_str());
+    REQUIRE(b);
+    HR_CHECK_ERR(b->free("kept"), errc::corrupt);
+    HR_REQUIRE_OK(b->find("kept"));  // the name is still there: nothing was half-done
+    auto n = b->check([](const error&) {});
+    REQUIRE(n);
+    CHECK(*n > 0);
+  }
+}
+
+TEST_CASE("paths: symlinks, directories, fifos, existing files, permissions") {
+  hrtest::scratch_dir dir;
+  const std::string real = dir.file("real.bank");
+  REQUIRE(mmap_bank::create(real.c_str()));
+  struct stat st;
+  REQUIRE(::stat(real.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  HR_CHECK_ERR(mmap_bank::create(real.c_str()), errc::already_exists);
+  const std::string link = dir.file("link.bank");
+  REQUIRE(::symlink(real.c_str(), link.c_str()) == 0);
+  HR_CHECK_ERR(mmap_bank::open(link.c_str()), errc::not_regular_file);
+  HR_CHECK_ERR(mmap_bank::create(link.c_str()), errc::not_regular_file);
+  HR_CHECK_ERR(mmap_bank::open_or_create(link.c_str()), errc::not_regular_file);
+  const std::string fifo = dir.file("fifo.bank");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  HR_CHECK_ERR(mmap_bank::open(fifo.c_str()), errc::not_regular_file);
+  auto d = mmap_bank::open(dir.path.c_str());
+  REQUIRE_FALSE(d);
+  CHECK((d.error().code == errc::not_regular_file || d.error().code == errc::io_error));
+  HR_CHECK_ERR(mmap_bank::open(dir.file("absent/x.bank").c_str()), errc::not_found);
+  HR_CHECK_ERR(mmap_bank::create(dir.file("absent/x.bank").c_str()), errc::io_error);
+  HR_CHECK_ERR(mmap_bank::open(""), errc::io_error);
+}
+
+TEST_CASE("a bank that cannot be preallocated fails at creation and leaves no file") {
+  hrtest::scratch_dir dir;
+  const std::string path = dir.file("big.bank");
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    // A file-size limit stands in for a full file system: posix_fallocate fails (EFBIG).
+    std::signal(SIGXFSZ, SIG_IGN);
+    rlimit lim{64 * 1024, 64 * 1024};
+    ::setrlimit(RLIMIT_FSIZE, &lim);
+    auto b = mmap_bank::create(path.c_str(), {.bank_size = 8 << 20});
+    const bool ok = !b && b.error().code == errc::io_error && b.error().sys_errno == EFBIG;
+    ::_exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(std::filesystem::is_empty(dir.path));  // neither the bank nor its temporary file
+}
+
+TEST_CASE("processes racing to open_or_create all get the same bank") {
+  hrtest::scratch_dir dir;
+  const std::string path = dir.file("race.bank");
+  constexpr int n = 8;
+  pid_t pids[n];
+  for (int i = 0; i < n; ++i) {
+    pids[i] = ::fork();
+    REQUIRE(pids[i] >= 0);
+    if (pids[i] == 0) {
+      auto b = mmap_bank::open_or_create(path.c_str());
+      if (!b) ::_exit(1);
+      char name[8];
+      std::snprintf(name, sizeof name, "p%d", i);
+      ::_exit(b->find_or_create(name, 1) ? 0 : 2);
+    }
+  }
+  for (pid_t p : pids) {
+    int status = 0;
+    REQUIRE(::waitpid(p, &status, 0) == p);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+  auto b = mmap_bank::open(path.c_str());
+  REQUIRE(b);
+  auto st = b->stats();
+  REQUIRE(st);
+  CHECK(st->blocks == n);
+  hrtest::require_consistent(*b);
+}
