@@ -5,6 +5,7 @@
 //   bank_child PATH create NAME SIZE FILL [KEY]   find-or-create, then fill the bytes
 //   bank_child PATH free NAME
 //   bank_child PATH free_all KEY
+//   bank_child PATH replace TARGET SOURCE
 //   bank_child PATH expect NAME SIZE FILL          exit 0 iff the block holds FILL bytes
 //   bank_child PATH hold SECONDS                   take the lock and sleep (killed by parent)
 #include <signal.h>
@@ -50,6 +51,8 @@ int main(int argc, char** argv) {
   } else if (op == "free_all" && argc >= 4) {
     auto r = bank->free_all(argv[3]);
     if (!r) return fail_with(r.error());
+  } else if (op == "replace" && argc >= 5) {
+    if (auto r = bank->replace(argv[3], argv[4]); !r) return fail_with(r.error());
   } else if (op == "expect" && argc >= 6) {
     auto b = bank->find(argv[3]);
     if (!b) return fail_with(b.error());

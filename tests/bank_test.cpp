@@ -314,3 +314,40 @@ TEST_CASE_TEMPLATE("a random mix of operations keeps every invariant and every b
   CHECK(st->blocks == model.size());
   CHECK(st->used + st->free == st->bank_size);
 }
+
+TEST_CASE_TEMPLATE("replace switches a name to a new block and frees the old one", F,
+                   span_fixture, mmap_fixture) {
+  F fx;
+  auto b = F::bank::create(fx.where());
+  HR_REQUIRE_OK(b);
+  auto old = b->find_or_create("value", 4096, "K");
+  HR_REQUIRE_OK(old);
+  std::memset(old->data, 1, 4096);
+  auto shadow = b->find_or_create("value.next", 8192, "K");
+  HR_REQUIRE_OK(shadow);
+  std::memset(shadow->data, 2, 8192);
+  auto before = b->stats();
+  HR_REQUIRE_OK(before);
+  HR_REQUIRE_OK(b->replace("value", "value.next"));
+  HR_CHECK_ERR(b->find("value.next"), errc::not_found);
+  auto now = b->find("value");
+  HR_REQUIRE_OK(now);
+  CHECK(now->data == shadow->data);
+  CHECK(now->capacity == 8192);
+  CHECK(now->data[8191] == std::byte{2});
+  auto after = b->stats();
+  HR_REQUIRE_OK(after);
+  CHECK(after->blocks == before->blocks - 1);
+  CHECK(after->used == before->used - 4096);
+  // Replacing a name that does not exist yet is a rename.
+  HR_REQUIRE_OK(b->find_or_create("fresh.next", 1));
+  HR_REQUIRE_OK(b->replace("fresh", "fresh.next"));
+  HR_REQUIRE_OK(b->find("fresh"));
+  HR_CHECK_ERR(b->replace("fresh", "absent"), errc::not_found);
+  HR_CHECK_ERR(b->replace("x", "__HR_shadow"), errc::name_reserved);
+  // The renamed block keeps its key.
+  auto n = b->free_all("K");
+  HR_REQUIRE_OK(n);
+  CHECK(*n == 1);
+  require_consistent(*b);
+}

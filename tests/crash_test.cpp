@@ -186,6 +186,27 @@ TEST_CASE("SIGKILL at every store of create, free and free_all leaves a consiste
     kept.erase("right");
     total += enumerate(base, work, {"free", "middle"}, kept, {"middle"}, "");
   }
+  SUBCASE("replace a block by another (free the old, rename the new, in one step)") {
+    // Either "middle" still holds its bytes and "tail" exists, or "middle" is tail's block.
+    copy_file(base, work);
+    auto clean = run_child({work, "replace", "middle", "tail"});
+    REQUIRE(clean.ok());
+    const long points = std::stol(clean.out);
+    for (long k = 1; k <= points; ++k) {
+      CAPTURE(k);
+      copy_file(base, work);
+      REQUIRE(run_child({work, "replace", "middle", "tail"}, k).killed());
+      auto b = mmap_bank::open(work.c_str());
+      REQUIRE(b);
+      require_consistent(*b);
+      auto m = b->find("middle");
+      REQUIRE(m);
+      const bool done = !b->find("tail");
+      CHECK(m->size == (done ? blocks["tail"].size : blocks["middle"].size));
+      CHECK(m->data[0] == static_cast<std::byte>(done ? 55 : 22));
+    }
+    total += points;
+  }
   SUBCASE("free every block of a key") {
     total += enumerate(base, work, {"free_all", "K"}, blocks, {"left", "right", "tail"}, "");
   }

@@ -183,6 +183,19 @@ class basic_bank {
     return free_all_impl(key, true);
   }
 
+  /// Atomically gives block `source` the name `target`; the block that had the name `target`
+  /// (if any) is freed in the same step. Readers see the old block or the new one under
+  /// `target`, never neither; a crash leaves one or the other. `source` keeps its deletion
+  /// key. This is how a new version of a value replaces the old one (shadow copy, then
+  /// switch). Errors: not_found (no `source`), the names' errors, corrupt.
+  result<void> replace(std::string_view target, std::string_view source) {
+    return replace_impl(target, source, false);
+  }
+  result<void> replace(detail::internal_access_t, std::string_view target,
+                       std::string_view source) {
+    return replace_impl(target, source, true);
+  }
+
   /// Calls `f(const block_info&)` for every block, under the lock (do not call the bank from
   /// `f`). Returns the number of blocks visited.
   template <class F>
@@ -262,7 +275,7 @@ class basic_bank {
   const Backend& backend() const { return backend_; }
 
  private:
-  enum op_code : std::uint32_t { op_create = 1, op_free = 2 };
+  enum op_code : std::uint32_t { op_create = 1, op_free = 2, op_replace = 3 };
 
   struct format_args {
     bank_layout layout;
@@ -554,6 +567,43 @@ class basic_bank {
     if (r.status == lookup_status::inconsistent)
       return fail(errc::corrupt, "registry chain is broken (bad link or cycle)");
     return free_entry(r.entry.index);
+  }
+
+  result<void> replace_impl(std::string_view target, std::string_view source, bool internal) {
+    if (auto v = validate_lookup({medium(), target}, internal); !v) return v;
+    if (auto v = validate_lookup({medium(), source}, internal); !v) return v;
+    if (target == source) return {};
+    auto g = locked();
+    if (!g) return fail(g.error());
+    const std::uint32_t th = Registry::hash(target);
+    const lookup_result src = registry_.lookup(source, Registry::hash(source));
+    const lookup_result old = registry_.lookup(target, th);
+    if (src.status == lookup_status::missing)
+      return fail(errc::not_found, "no block named as the replacement source");
+    if (src.status == lookup_status::inconsistent || old.status == lookup_status::inconsistent)
+      return fail(errc::corrupt, "registry chain is broken (bad link or cycle)");
+    detail::txn t = detail::journal::begin(base_, bounds(), op_replace);
+    // Readers wait (odd sequence) until the new block is linked under `target` at commit.
+    const std::uint32_t s = detail::load32(base_, fmt::seq);
+    detail::store32(base_, fmt::seq, s + 1);
+    std::atomic_thread_fence(std::memory_order_release);
+    result<void> r{};
+    if (old.status == lookup_status::found) {
+      const entry_view e = old.entry;
+      r = registry_.remove(t, e.index);
+      if (r) r = allocator_.deallocate(t, e.first_page, e.pages);
+      if (r) r = t.store(fmt::block_count, detail::load32(base_, fmt::block_count) - 1);
+      if (r) r = t.store(fmt::used_pages, detail::load32(base_, fmt::used_pages) - e.pages);
+    }
+    if (r) r = registry_.rename(t, src.entry.index, target, th);
+    if (!r) {
+      detail::journal::abort(t);
+      detail::store32_release(base_, fmt::seq, s + 2);
+      return r;
+    }
+    detail::journal::commit(t);
+    detail::store32_release(base_, fmt::seq, s + 2);
+    return {};
   }
 
   result<std::uint32_t> free_all_impl(std::string_view key, bool internal) {

@@ -73,6 +73,41 @@ struct process_view {
   std::string_view name() const { return {name_buf, name_len}; }
 };
 
+namespace detail::ctl {
+inline group_view make_group_view(std::uint32_t gid, const group_rec& g) {
+  group_view v;
+  v.gid = gid;
+  v.terminating = g[group_rec::status] == group_terminating;
+  v.blocked_reported = (g[group_rec::flags] & flag_blocked_reported) != 0;
+  v.discard_pending = (g[group_rec::flags] & flag_discard_pending) != 0;
+  v.epoch = g[group_rec::epoch];
+  v.members = g[group_rec::members];
+  v.running = g[group_rec::running];
+  v.clean = g[group_rec::clean];
+  v.restarts = g[group_rec::restarts];
+  for (std::uint32_t i = 0; i < policy_words; ++i) v.policy[i] = g[group_rec::policy_begin + i];
+  return v;
+}
+
+// The effective state: a run from an older epoch ended with the last group restart.
+inline process_view make_process_view(std::uint32_t id, const proc_rec& p, std::uint32_t epoch) {
+  process_view v;
+  v.id = id;
+  v.gid = p[proc_rec::gid];
+  v.kind = static_cast<process_kind>(p.kind());
+  const auto stored = static_cast<process_state>(p.state());
+  const bool current = p[proc_rec::run_epoch] == epoch;
+  v.state = current ? stored : process_state::not_rerun;
+  v.last_run = !current && stored == process_state::running ? process_state::stopped : stored;
+  v.handle = p.handle();
+  v.image = p[proc_rec::image];
+  v.name_len = static_cast<std::uint8_t>(p.name_len());
+  for (std::size_t k = 0; k < v.name_len && k < max_process_name; ++k)
+    v.name_buf[k] = p.name_byte(k);
+  return v;
+}
+}  // namespace detail::ctl
+
 }  // namespace hotrestart
 
 #endif  // HOTRESTART_CONTROLLER_TYPES_HPP

@@ -103,6 +103,7 @@ struct registry_census {
 /// | `r.lookup(name, hash)`                  | lock-free; never writes; O(1) expected                      |
 /// | `r.insert(txn, entry_data)`             | index of the new entry; `block_table_full` or `corrupt`; the store that makes it visible goes through `txn.redo` |
 /// | `r.remove(txn, index)`                  | unlinks and releases an entry; `corrupt` if it is not in use |
+/// | `r.rename(txn, index, name, hash)`     | gives an entry in use another name; `corrupt` if it is not in use |
 /// | `r.next_index()`                        | the entry the next insert will use (the allocator records it as owner) |
 /// | `r.in_use(i)`, `r.view(i)`, `r.name(i)`, `r.key(i)`, `r.key_hash(i)` | reading entry `i` (under the lock) |
 /// | `R::hash_key(key)`                      | the fixed hash of a deletion key                            |
@@ -119,6 +120,7 @@ concept name_registry =
       { cr.lookup(s, n) } -> std::same_as<lookup_result>;
       { cr.insert(t, d) } -> std::same_as<result<std::uint32_t>>;
       { cr.remove(t, n) } -> std::same_as<result<void>>;
+      { cr.rename(t, n, s, n) } -> std::same_as<result<void>>;
       { cr.next_index() } -> std::same_as<std::uint32_t>;
       { cr.in_use(n) } -> std::same_as<bool>;
       { cr.view(n) } -> std::same_as<entry_view>;

@@ -124,18 +124,32 @@ class hash_registry {
     if (idx >= max_ || (t.load(entry(idx) + 24) & in_use_flag) == 0)
       return corrupt("entry to remove is not in use", idx);
     const std::uint64_t e = entry(idx);
-    std::uint64_t link = bucket(t.load(e) & mask_);
-    for (std::uint32_t steps = 0;; ++steps) {
-      const std::uint32_t cur = t.load(link);
-      if (cur == idx) break;
-      if (cur == detail::nil || cur >= max_ || steps >= max_)
-        return corrupt("entry is not on its bucket's chain", idx);
-      link = entry(cur) + 4;
-    }
-    if (auto r = t.store(link, t.load(e + 4)); !r) return r;
+    if (auto r = unlink_chain(t, idx); !r) return r;
     if (auto r = t.store(e + 24, 0); !r) return r;
     if (auto r = t.store(e + 4, t.load(region_)); !r) return r;
     return t.store(region_, idx);
+  }
+
+  /// Gives entry `idx` a new name (it moves to the new name's bucket). Every store is
+  /// journaled; the link into the new chain is made at commit.
+  result<void> rename(detail::txn& t, std::uint32_t idx, std::string_view new_name,
+                      std::uint32_t new_hash) const {
+    if (idx >= max_ || (t.load(entry(idx) + 24) & in_use_flag) == 0)
+      return corrupt("entry to rename is not in use", idx);
+    const std::uint64_t e = entry(idx);
+    if (auto r = unlink_chain(t, idx); !r) return r;
+    if (auto r = t.store(e, new_hash); !r) return r;
+    std::uint32_t w[8] = {};
+    std::memcpy(w, new_name.data(), new_name.size() < 32 ? new_name.size() : 32);
+    for (std::uint32_t i = 0; i < 8; ++i)
+      if (auto r = t.store(e + 32 + 4ull * i, w[i]); !r) return r;
+    const std::uint32_t meta = (t.load(e + 24) & ~0xFFu) | static_cast<std::uint32_t>(new_name.size());
+    if (auto r = t.store(e + 24, meta); !r) return r;
+    const std::uint64_t b = bucket(new_hash & mask_);
+    const std::uint32_t chain = t.load(b);
+    if (chain != detail::nil && chain >= max_) return corrupt("bucket head out of range", chain);
+    if (auto r = t.store(e + 4, chain); !r) return r;
+    return t.redo(b, idx);
   }
 
   // --- Reading entries (under the bank's lock, or for tools) ---
@@ -255,6 +269,20 @@ class hash_registry {
     std::uint32_t w[8] = {};
     if (!s.empty()) std::memcpy(w, s.data(), s.size() < 32 ? s.size() : 32);
     for (std::uint32_t i = 0; i < 8; ++i) t.store_unreachable(off + 4ull * i, w[i]);
+  }
+
+  // Takes entry `idx` off its bucket's chain (the store lock-free readers can see).
+  result<void> unlink_chain(detail::txn& t, std::uint32_t idx) const {
+    const std::uint64_t e = entry(idx);
+    std::uint64_t link = bucket(t.load(e) & mask_);
+    for (std::uint32_t steps = 0;; ++steps) {
+      const std::uint32_t cur = t.load(link);
+      if (cur == idx) break;
+      if (cur == detail::nil || cur >= max_ || steps >= max_)
+        return corrupt("entry is not on its bucket's chain", idx);
+      link = entry(cur) + 4;
+    }
+    return t.store(link, t.load(e + 4));
   }
 
   static tl::unexpected<error> corrupt(const char* what, std::uint32_t idx) {
