@@ -59,8 +59,13 @@ class basic_controller {
     r.put(w_tracker_id, Tracker::layout_id);
     r.put(w_last_seen, static_cast<std::uint32_t>(now));
     r.put(w_last_seen + 1, static_cast<std::uint32_t>(now >> 32));
-    r.put(w_magic, magic);  // magic and checksum last: a half-made state is refused
-    r.put(w_checksum, header_checksum(r));
+    // Checksum, then magic, last: a state cut short has no magic and is formatted again by
+    // open_or_create_controller (bank_store.hpp); one with magic is complete.
+    r.put(w_magic, magic);
+    const std::uint32_t sum = header_checksum(r);
+    r.put(w_magic, 0);
+    r.put(w_checksum, sum);
+    r.put(w_magic, magic);
     if (r.crashed()) return fail(injected_crash);
     c.ready_ = true;
     return c;
