@@ -74,7 +74,7 @@ TEST_CASE_TEMPLATE("a reopened bank holds the same blocks and bytes", F,
     auto b = F::bank::create(fx.where(), {.bank_size = 1 << 20, .max_blocks = 64});
     HR_REQUIRE_OK(b);
     for (int i = 0; i < 50; ++i) {
-      auto blk = b->find_or_create("block" + std::to_string(i), 100 + 4096u * (i % 3));
+      auto blk = b->find_or_create("block" + std::to_string(i), 100 + 4096u * static_cast<unsigned>(i % 3));
       HR_REQUIRE_OK(blk);
       std::memset(blk->data, i, blk->size);
     }
@@ -86,7 +86,7 @@ TEST_CASE_TEMPLATE("a reopened bank holds the same blocks and bytes", F,
     auto blk = b->find_or_create("block" + std::to_string(i), 1);
     HR_REQUIRE_OK(blk);
     CHECK_FALSE(blk->created);
-    CHECK(blk->size == 100 + 4096u * (i % 3));
+    CHECK(blk->size == 100 + 4096u * static_cast<unsigned>(i % 3));
     CHECK(std::all_of(blk->data, blk->data + blk->size,
                       [i](std::byte x) { return x == static_cast<std::byte>(i); }));
   }
