@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: MIT
+// The POSIX runtime's own state in the bank, shared by the supervisor (hrctl) and the
+// programs it runs: the block "__HR_runtime" (header, request mailbox, one record per group
+// and per process) and the layout of a process image block ("__HR_IMG_<n>").
+//
+// Writers: the supervisor writes everything but the fields marked "child"; a restartable
+// process writes only its own process record's `clean` and `heartbeat_ms`, and the request
+// slot it has claimed. Shared fields are accessed through std::atomic_ref.
+#ifndef HOTRESTART_POSIX_LAYOUT_HPP
+#define HOTRESTART_POSIX_LAYOUT_HPP
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+#include <type_traits>
+
+#include <hotrestart/bank.hpp>
+#include <hotrestart/controller/bank_store.hpp>
+#include <hotrestart/controller/controller.hpp>
+
+namespace hotrestart::posix {
+
+inline constexpr std::string_view runtime_block_name = "__HR_runtime";
+inline constexpr std::uint32_t runtime_magic = 0x54524848u;  // "HHRT"
+inline constexpr std::uint32_t runtime_version = 1;
+inline constexpr std::uint32_t request_slots = 8;
+inline constexpr std::uint32_t max_listen = 4;
+
+/// The environment a supervised process receives.
+inline constexpr const char* env_bank = "HR_BANK";
+inline constexpr const char* env_group = "HR_GROUP";
+inline constexpr const char* env_process = "HR_PROCESS";  ///< controller process id
+inline constexpr const char* env_handle = "HR_HANDLE";    ///< run handle (changes each run)
+inline constexpr const char* env_restarted = "HR_RESTARTED";  ///< "1" on a rerun
+
+/// One per controller process id (64 bytes).
+struct proc_slot {
+  std::uint64_t handle;        ///< run handle of the current run (supervisor)
+  std::uint64_t clean;         ///< child: its handle, written by the clean-exit call
+  std::uint64_t heartbeat_ms;  ///< child: CLOCK_MONOTONIC ms of its last heartbeat
+  std::uint64_t start_time;    ///< /proc/PID/stat starttime of the run (supervisor)
+  std::int32_t pid;            ///< pid of the current run, 0 if none (supervisor)
+  std::uint32_t gid;
+  std::uint32_t runs;  ///< runs of this member so far
+  std::uint32_t reserved[5];
+};
+static_assert(sizeof(proc_slot) == 64 && std::is_trivially_copyable_v<proc_slot>);
+
+enum group_flags : std::uint32_t { group_exit0_clean = 1 };
+enum group_outcome : std::uint32_t { outcome_none = 0, outcome_clean = 1, outcome_killed = 2 };
+
+/// One per group id (128 bytes): what hrctl run was told about the group.
+struct group_slot {
+  char name[32];
+  std::uint32_t name_len;
+  std::uint32_t flags;         ///< group_flags
+  std::uint64_t heartbeat_ms;  ///< hang deadline, 0 = no heartbeat required
+  std::uint32_t terminations;  ///< +1 each time the group ends (clean or killed)
+  std::uint32_t last_outcome;  ///< group_outcome of the last end
+  std::uint32_t listen_count;
+  std::uint32_t listen_addr[max_listen];  ///< IPv4, network byte order
+  std::uint16_t listen_port[max_listen];  ///< host byte order (the bound port)
+  std::uint32_t reserved[11];
+};
+static_assert(sizeof(group_slot) == 128 && std::is_trivially_copyable_v<group_slot>);
+
+enum request_state : std::uint32_t { req_free = 0, req_claimed = 1, req_ready = 2, req_done = 3 };
+enum request_kind : std::uint32_t {
+  req_spawn_indirect = 1,  ///< hrfexec: staged image, name, parent
+  req_kill_group = 2,
+  req_site_restart = 3,
+  req_upgrade = 4,  ///< staged image replaces member `name`'s image, then the group restarts
+  req_run_direct = 5,  ///< hrctl run delegated to the serving supervisor
+};
+
+/// A mailbox slot (256 bytes). A requester claims it (CAS free->claimed), fills it, stages an
+/// image in the block "__HR_REQ_<slot>" if the request needs one, sets ready and signals the
+/// supervisor (SIGUSR1). The supervisor answers (status, result) and sets done; the
+/// requester reads and frees. A slot claimed by a dead requester is reclaimed by the
+/// supervisor; a ready slot survives a supervisor crash and is served by the next one.
+struct request_slot {
+  std::uint32_t state;
+  std::int32_t requester;
+  std::uint32_t kind;
+  std::uint32_t gid;       ///< group id, or 0xFFFFFFFF: by name (group_name) or new
+  std::uint32_t parent;    ///< spawn: controller id of the requesting member
+  std::uint32_t flags;     ///< run: group_flags
+  std::uint64_t heartbeat_ms;
+  std::int32_t status;     ///< answer: 0 ok, else an hrctl exit code
+  std::int32_t result_pid;
+  std::uint32_t result_gid;
+  std::uint32_t result_terminations;
+  std::uint32_t name_len;
+  char name[32];
+  std::uint32_t group_name_len;
+  char group_name[32];
+  char message[112];
+  std::uint32_t reserved[5];
+};
+static_assert(sizeof(request_slot) == 256 && std::is_trivially_copyable_v<request_slot>);
+
+struct runtime_header {
+  std::uint32_t magic;
+  std::uint32_t version;
+  std::uint32_t max_groups;
+  std::uint32_t max_processes;
+  std::int32_t supervisor_pid;  ///< 0 when none
+  std::uint32_t policy;         ///< 0: ChorusOS counter
+  std::uint64_t supervisor_start;
+  std::uint64_t run_seq;  ///< last run handle given
+  std::uint64_t interval_ms;
+  std::uint32_t max_badness;
+  std::uint32_t max_site_restarts;  ///< escalations hrctl performs before giving up
+  std::uint32_t reserved[18];
+  request_slot requests[request_slots];
+};
+static_assert(sizeof(runtime_header) % 64 == 0 && std::is_trivially_copyable_v<runtime_header>);
+
+constexpr std::uint64_t runtime_block_bytes(std::uint32_t max_groups, std::uint32_t max_processes) {
+  return sizeof(runtime_header) + std::uint64_t{max_groups} * sizeof(group_slot) +
+         std::uint64_t{max_processes} * sizeof(proc_slot);
+}
+
+/// A view of the runtime block, validated once (P3) and then indexed with bounds checks.
+class runtime_view {
+ public:
+  runtime_view() = default;
+  /// Checks magic, version, limits and the block's capacity. Errors: corrupt,
+  /// version_mismatch, truncated.
+  static result<runtime_view> attach(const block& b) {
+    if (b.capacity < sizeof(runtime_header))
+      return fail(errc::truncated, "runtime block smaller than its header", "bytes",
+                  sizeof(runtime_header), b.capacity);
+    auto* h = reinterpret_cast<runtime_header*>(b.data);
+    if (h->magic != runtime_magic)
+      return fail(errc::corrupt, "runtime block: bad magic", "magic", runtime_magic, h->magic);
+    if (h->version != runtime_version)
+      return fail(errc::version_mismatch, "runtime block written by another hrctl version",
+                  "version", runtime_version, h->version);
+    if (h->max_groups == 0 || h->max_groups > 65536 || h->max_processes == 0 ||
+        h->max_processes > 65536)
+      return fail(errc::corrupt, "runtime block: limits out of range", "max_groups", 32,
+                  h->max_groups);
+    if (b.capacity < runtime_block_bytes(h->max_groups, h->max_processes))
+      return fail(errc::truncated, "runtime block smaller than its tables", "bytes",
+                  runtime_block_bytes(h->max_groups, h->max_processes), b.capacity);
+    runtime_view v;
+    v.h_ = h;
+    return v;
+  }
+
+  runtime_header& header() const { return *h_; }
+  std::uint32_t max_groups() const { return h_->max_groups; }
+  std::uint32_t max_processes() const { return h_->max_processes; }
+  group_slot* group(std::uint32_t gid) const {
+    if (gid >= h_->max_groups) return nullptr;
+    return reinterpret_cast<group_slot*>(reinterpret_cast<std::byte*>(h_) +
+                                         sizeof(runtime_header)) + gid;
+  }
+  proc_slot* proc(std::uint32_t id) const {
+    if (id >= h_->max_processes) return nullptr;
+    return reinterpret_cast<proc_slot*>(reinterpret_cast<std::byte*>(h_) + sizeof(runtime_header) +
+                                        std::uint64_t{h_->max_groups} * sizeof(group_slot)) + id;
+  }
+  request_slot* request(std::uint32_t i) const {
+    return i < request_slots ? &h_->requests[i] : nullptr;
+  }
+  explicit operator bool() const { return h_ != nullptr; }
+
+ private:
+  runtime_header* h_ = nullptr;
+};
+
+template <class T>
+inline T load(const T& field) {
+  return std::atomic_ref<T>(const_cast<T&>(field)).load(std::memory_order_acquire);
+}
+template <class T>
+inline void store(T& field, T v) {
+  std::atomic_ref<T>(field).store(v, std::memory_order_release);
+}
+
+/// Name of the staging block of mailbox slot `i` ("__HR_REQ_<i>").
+struct staging_block_name {
+  char bytes[16] = {};
+  std::size_t size = 0;
+  constexpr explicit staging_block_name(std::uint32_t i) {
+    for (char c : std::string_view("__HR_REQ_")) bytes[size++] = c;
+    bytes[size++] = static_cast<char>('0' + i % 10);
+  }
+  constexpr std::string_view view() const { return {bytes, size}; }
+  constexpr operator std::string_view() const { return view(); }
+};
+
+// ---- process images ----------------------------------------------------------------------
+
+inline constexpr std::uint32_t image_magic = 0x4D495248u;  // "HRIM"
+inline constexpr std::uint32_t image_version = 1;
+inline constexpr std::size_t max_image_args = 256;
+inline constexpr std::size_t max_image_argv_bytes = 64 * 1024;
+
+/// Head of an image block: the program's name and arguments, then the executable's bytes.
+struct image_header {
+  std::uint32_t magic;
+  std::uint32_t version;
+  std::uint64_t exe_bytes;   ///< size of the executable
+  std::uint64_t exe_offset;  ///< from the start of the block, 64-aligned
+  std::uint32_t argc;        ///< arguments including argv[0]
+  std::uint32_t argv_bytes;  ///< NUL-terminated strings right after this header
+  std::uint32_t name_len;    ///< process name (unique in the group)
+  char name[32];
+  std::uint32_t path_len;  ///< where the executable was read from (for status only)
+  char path[256];
+  std::uint32_t exe_checksum;  ///< FNV-1a of the executable's bytes
+  std::uint32_t reserved[3];
+};
+static_assert(std::is_trivially_copyable_v<image_header>);
+
+constexpr std::uint64_t image_exe_offset(std::uint64_t argv_bytes) {
+  return (sizeof(image_header) + argv_bytes + 63) / 64 * 64;
+}
+
+inline std::uint32_t fnv1a(const std::byte* p, std::uint64_t n) {
+  std::uint32_t h = 2166136261u;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    h ^= static_cast<std::uint32_t>(p[i]);
+    h *= 16777619u;
+  }
+  return h;
+}
+
+/// Validates an image block's header against its capacity (P3). Errors: corrupt.
+inline result<const image_header*> check_image(const block& b) {
+  if (b.capacity < sizeof(image_header))
+    return fail(errc::corrupt, "image block smaller than its header", "bytes",
+                sizeof(image_header), b.capacity);
+  const auto* h = reinterpret_cast<const image_header*>(b.data);
+  if (h->magic != image_magic || h->version != image_version)
+    return fail(errc::corrupt, "image block: bad magic or version", "magic", image_magic, h->magic);
+  if (h->argc == 0 || h->argc > max_image_args || h->argv_bytes > max_image_argv_bytes ||
+      h->name_len == 0 || h->name_len > 32 || h->path_len > sizeof h->path ||
+      h->exe_offset != image_exe_offset(h->argv_bytes) || h->exe_bytes > b.capacity ||
+      h->exe_offset > b.capacity - h->exe_bytes)
+    return fail(errc::corrupt, "image block: sizes out of range", "exe bytes", b.capacity,
+                h->exe_bytes);
+  // The argument strings: exactly argc NUL-terminated strings in argv_bytes.
+  const char* a = reinterpret_cast<const char*>(b.data + sizeof(image_header));
+  std::uint32_t strings = 0;
+  for (std::uint32_t i = 0; i < h->argv_bytes; ++i)
+    if (a[i] == '\0') ++strings;
+  if (strings != h->argc || (h->argv_bytes != 0 && a[h->argv_bytes - 1] != '\0'))
+    return fail(errc::corrupt, "image block: argument strings malformed", "argc", h->argc, strings);
+  return h;
+}
+
+}  // namespace hotrestart::posix
+
+#endif  // HOTRESTART_POSIX_LAYOUT_HPP

@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: MIT
+// hrctl status, blocks, check: read-only views of a bank. They never drive the controller:
+// they copy its block and read the copy (an event half-applied by the live supervisor is
+// undone in the copy, so the view is the state before or after it, never between).
+#include "inspect.hpp"
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace hrctl {
+
+namespace {
+using snapshot_controller = basic_controller<chorus_counter, null_block_store>;
+
+std::string json_str(std::string_view s) {
+  std::string o = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') o += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\u%04x", c);
+      o += b;
+      continue;
+    }
+    o += c;
+  }
+  return o + "\"";
+}
+
+const char* state_name(process_state s) {
+  switch (s) {
+    case process_state::running: return "running";
+    case process_state::exited_clean: return "exited_clean";
+    case process_state::failed: return "failed";
+    case process_state::stopped: return "stopped";
+    case process_state::not_rerun: return "not_rerun";
+  }
+  return "?";
+}
+
+struct opened {
+  attached_bank a;
+  std::vector<std::byte> copy;
+  null_block_store store;
+};
+
+int open_bank(const std::string& path, std::optional<opened>& out, bool need_runtime) {
+  auto b = mmap_bank::open(path.c_str());
+  if (!b) return report_bank_error("cannot open bank", path, b.error());
+  auto blk = b->find(runtime_block_name);
+  runtime_view rt;
+  if (blk) {
+    auto v = runtime_view::attach(*blk);
+    if (!v) return report_bank_error("refusing the runtime state of bank", path, v.error());
+    rt = *v;
+  } else if (need_runtime) {
+    std::fprintf(stderr, "hrctl: %s is a bank, but hrctl never supervised it (no runtime state)\n",
+                 path.c_str());
+    return exit_unknown;
+  }
+  out.emplace(opened{attached_bank{std::move(*b), rt}, {}, {}});
+  return exit_ok;
+}
+}  // namespace
+
+bool supervisor_alive(const std::string& path, int* pid) {
+  const int fd = take_supervisor_lock(path);
+  if (fd >= 0) {
+    ::close(fd);
+    return false;
+  }
+  if (pid != nullptr) {
+    *pid = 0;
+    if (auto a = attach_bank(path.c_str())) *pid = load(a->rt.header().supervisor_pid);
+  }
+  return fd == -1;
+}
+
+int cmd_status(const std::string& path, bool json) {
+  std::optional<opened> o;
+  if (int rc = open_bank(path, o, true); rc != exit_ok) return rc;
+  const runtime_view& rt = o->a.rt;
+  auto cb = o->a.bank.find(controller_block_name);
+  if (!cb) return report_bank_error("no controller state in bank", path, cb.error());
+  chorus_counter pol;
+  pol.interval_ms = rt.header().interval_ms;
+  pol.max_badness = rt.header().max_badness;
+  std::optional<snapshot_controller> ctl;
+  error last;
+  for (int attempt = 0; attempt < 50 && !ctl; ++attempt) {
+    o->copy.assign(cb->data, cb->data + cb->capacity);
+    auto c = snapshot_controller::open(o->copy, pol, o->store);
+    if (c) ctl.emplace(std::move(*c));
+    else last = c.error();
+  }
+  if (!ctl) return report_bank_error("cannot read the controller state of bank", path, last);
+  int sup = 0;
+  const bool alive = supervisor_alive(path, &sup);
+  if (json) {
+    std::printf("{\"bank\":%s,\"supervisor\":%d,\"site_restarts\":%u,\"groups\":[", json_str(path).c_str(),
+                alive ? sup : 0, ctl->site_restarts());
+  } else {
+    std::printf("bank %s: supervisor %s", path.c_str(), alive ? "running" : "not running");
+    if (alive) std::printf(" (pid %d)", sup);
+    std::printf(", %u site restart(s), max badness %u, interval %llu ms\n", ctl->site_restarts(),
+                pol.max_badness, static_cast<unsigned long long>(pol.interval_ms));
+  }
+  bool first_group = true;
+  std::uint32_t shown = 0;
+  for (std::uint32_t gid = 0; gid < ctl->max_groups(); ++gid) {
+    auto g = ctl->group_info(gid);
+    if (!g) continue;
+    ++shown;
+    const group_slot* gs = rt.group(gid);
+    const std::string gname = gs ? std::string(gs->name, std::min<std::uint32_t>(gs->name_len, 32)) : "";
+    const char* state = g->terminating ? "terminating" : g->blocked_reported ? "blocked" : "running";
+    if (json) {
+      std::printf("%s{\"gid\":%u,\"name\":%s,\"state\":\"%s\",\"restarts\":%u,\"counter\":%u,"
+                  "\"epoch\":%u,\"members\":[",
+                  first_group ? "" : ",", gid, json_str(gname).c_str(), state, g->restarts,
+                  chorus_counter::counter(g->policy), g->epoch);
+    } else {
+      std::printf("group %u%s%s%s: %s, %u member(s), %u restart(s), restart counter %u/%u\n", gid,
+                  gname.empty() ? "" : " (", gname.c_str(), gname.empty() ? "" : ")", state,
+                  g->members, g->restarts, chorus_counter::counter(g->policy), pol.max_badness);
+    }
+    first_group = false;
+    bool first = true;
+    (void)ctl->for_each_member(gid, [&](const process_view& p) {
+      const proc_slot* s = rt.proc(p.id);
+      const int pid = s && p.state == process_state::running ? load(s->pid) : 0;
+      const std::uint32_t runs = s ? load(s->runs) : 0;
+      if (json)
+        std::printf("%s{\"id\":%u,\"name\":%s,\"kind\":\"%s\",\"state\":\"%s\",\"pid\":%d,\"runs\":%u,"
+                    "\"image\":%u}",
+                    first ? "" : ",", p.id, json_str(p.name()).c_str(),
+                    p.kind == process_kind::direct ? "direct" : "indirect", state_name(p.state), pid,
+                    runs, p.image);
+      else
+        std::printf("  %-32.*s %-8s %-12s pid %-7d runs %u\n", static_cast<int>(p.name().size()),
+                    p.name().data(), p.kind == process_kind::direct ? "direct" : "indirect",
+                    state_name(p.state), pid, runs);
+      first = false;
+    });
+    if (json) std::printf("]}");
+    if (!json && g->blocked_reported) {
+      char buf[512];
+      if (ctl->blocked_message(gid, buf, sizeof buf)) std::printf("  %s\n", buf);
+    }
+  }
+  if (json) std::printf("]}\n");
+  else if (shown == 0) std::printf("no groups\n");
+  return exit_ok;
+}
+
+int cmd_blocks(const std::string& path, bool json) {
+  std::optional<opened> o;
+  if (int rc = open_bank(path, o, false); rc != exit_ok) return rc;
+  mmap_bank& bank = o->a.bank;
+  auto st = bank.stats();
+  if (!st) return report_bank_error("cannot read bank", path, st.error());
+  struct row {
+    std::string name, key, owner;
+    std::uint64_t size, capacity;
+  };
+  std::vector<row> rows;
+  (void)bank.for_each([&](const block_info& b) {
+    std::string owner = "user";
+    if (b.name == controller_block_name) owner = "controller";
+    else if (b.name == runtime_block_name) owner = "hrctl runtime";
+    else if (b.name.starts_with("__HR_IMG_")) owner = "process image";
+    else if (b.name.starts_with("__HR_REQ_")) owner = "staged image";
+    else if (b.key.starts_with("__HR_GROUP_")) owner = "group " + std::string(b.key.substr(11));
+    rows.push_back({std::string(b.name), std::string(b.key), owner, b.size, b.capacity});
+  });
+  // Images: name the process they belong to.
+  for (row& r : rows) {
+    if (r.owner != "process image") continue;
+    auto f = bank.find(r.name);
+    if (!f) continue;
+    if (auto h = check_image(*f)) r.owner = "image of " + std::string((*h)->name, (*h)->name_len);
+  }
+  if (json) {
+    std::printf("{\"bank\":%s,\"bank_size\":%llu,\"used\":%llu,\"free\":%llu,\"blocks\":%u,"
+                "\"max_blocks\":%u,\"page_size\":%u,\"list\":[",
+                json_str(path).c_str(), static_cast<unsigned long long>(st->bank_size),
+                static_cast<unsigned long long>(st->used), static_cast<unsigned long long>(st->free),
+                st->blocks, st->max_blocks, st->page_size);
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      std::printf("%s{\"name\":%s,\"size\":%llu,\"capacity\":%llu,\"key\":%s,\"owner\":%s}",
+                  i ? "," : "", json_str(rows[i].name).c_str(),
+                  static_cast<unsigned long long>(rows[i].size),
+                  static_cast<unsigned long long>(rows[i].capacity), json_str(rows[i].key).c_str(),
+                  json_str(rows[i].owner).c_str());
+    std::printf("]}\n");
+    return exit_ok;
+  }
+  std::printf("bank %s: %u of %u blocks, %llu of %llu bytes used, page %u\n", path.c_str(),
+              st->blocks, st->max_blocks, static_cast<unsigned long long>(st->used),
+              static_cast<unsigned long long>(st->bank_size), st->page_size);
+  std::printf("%-32s %12s %12s  %-20s %s\n", "NAME", "SIZE", "CAPACITY", "KEY", "OWNER");
+  for (const row& r : rows) {
+    std::string key;
+    for (char c : r.key) key += (c == '\0') ? std::string("\\0") : std::string(1, c);
+    std::printf("%-32s %12llu %12llu  %-20s %s\n", r.name.c_str(),
+                static_cast<unsigned long long>(r.size), static_cast<unsigned long long>(r.capacity),
+                key.empty() ? "-" : key.c_str(), r.owner.c_str());
+  }
+  return exit_ok;
+}
+
+int cmd_check(const std::string& path, bool json) {
+  std::optional<opened> o;
+  if (int rc = open_bank(path, o, false); rc != exit_ok) return rc;
+  mmap_bank& bank = o->a.bank;
+  std::vector<std::string> problems;
+  auto n = bank.check([&](const error& e) { problems.emplace_back(describe(e).text); });
+  if (!n) problems.emplace_back(describe(n.error()).text);
+  // The runtime's own blocks.
+  auto cb = bank.find(controller_block_name);
+  if (cb) {
+    std::vector<std::byte> copy(cb->data, cb->data + cb->capacity);
+    chorus_counter pol;
+    if (o->a.rt) {
+      pol.interval_ms = o->a.rt.header().interval_ms;
+      pol.max_badness = o->a.rt.header().max_badness;
+    }
+    auto c = snapshot_controller::open(copy, pol, o->store);
+    if (!c) problems.push_back(std::string("controller state: ") + describe(c.error()).text);
+    std::vector<std::uint32_t> images;
+    if (c)
+      for (std::uint32_t gid = 0; gid < c->max_groups(); ++gid)
+        (void)c->for_each_member(gid, [&](const process_view& p) {
+          if (c->group_info(gid)) images.push_back(p.image);
+        });
+    (void)bank.for_each([&](const block_info& b) {
+      if (!b.name.starts_with("__HR_IMG_")) return;
+      std::uint32_t k = 0;
+      if (!parse_u32(std::string(b.name.substr(9)), k) ||
+          std::find(images.begin(), images.end(), k) == images.end())
+        problems.push_back("image block " + std::string(b.name) +
+                           " belongs to no registered process (freed when a supervisor adopts the bank)");
+    });
+    for (std::uint32_t k : images) {
+      if (k == no_image) continue;
+      auto ib = bank.find(image_block_name(k));
+      if (!ib) problems.push_back("process image " + std::to_string(k) + " is missing from the bank");
+      else if (auto h = check_image(*ib); !h)
+        problems.push_back("process image " + std::to_string(k) + ": " + describe(h.error()).text);
+      else if (fnv1a(ib->data + (*h)->exe_offset, (*h)->exe_bytes) != (*h)->exe_checksum)
+        problems.push_back("process image " + std::to_string(k) + ": checksum mismatch");
+    }
+  }
+  if (json) {
+    std::printf("{\"bank\":%s,\"problems\":[", json_str(path).c_str());
+    for (std::size_t i = 0; i < problems.size(); ++i)
+      std::printf("%s%s", i ? "," : "", json_str(problems[i]).c_str());
+    std::printf("]}\n");
+  } else if (problems.empty()) {
+    std::printf("bank %s: consistent\n", path.c_str());
+  } else {
+    std::printf("bank %s: %zu problem(s)\n", path.c_str(), problems.size());
+    for (const auto& p : problems) std::printf("  %s\n", p.c_str());
+  }
+  return problems.empty() ? exit_ok : exit_check;
+}
+
+}  // namespace hrctl

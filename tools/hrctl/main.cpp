@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: MIT
+// hrctl: the hot restart supervisor and CLI (ChorusOS arun -g / akill / restart, on Linux).
+// See docs/hrctl.md.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "common.hpp"
+#include "inspect.hpp"
+#include "supervisor.hpp"
+
+using namespace hrctl;
+
+namespace {
+
+constexpr const char* exit_codes_text =
+    "Exit codes: 0 ok (run: the group terminated cleanly), 1 internal or I/O error, 2 usage,\n"
+    "  3 PROGRAM missing or not executable, 4 unknown group or process, 5 bank refused (not a\n"
+    "  bank, other version, corrupt, other tunables), 6 bank path is a symlink or not writable,\n"
+    "  7 bank too small or limits reached, 8 gave up: the group kept crashing after site\n"
+    "  restarts, 9 another supervisor serves the bank, 10 no supervisor running, 11 check found\n"
+    "  problems, 12 run: the group was killed (hrctl kill -g), 13 refused by the controller,\n"
+    "  14 no answer from the supervisor, 128+N stopped by signal N (SIGINT 130, SIGTERM 143).\n";
+
+constexpr const char* tunables_text =
+    "Tunables (fixed when the bank is created; also as 'key = value' lines in --config FILE):\n"
+    "  --bank-size BYTES      bytes for blocks (default 64M; K/M/G suffixes)\n"
+    "  --max-blocks N         blocks in the bank (default 128)\n"
+    "  --max-groups N         restart groups, ids 0..N-1 (default 32)\n"
+    "  --max-processes N      restartable processes (default 32)\n"
+    "  --interval MS          restart counter decay period (default 3000)\n"
+    "  --max-badness N        site restart when a group's counter reaches N (default 25, 0 never)\n"
+    "  --max-site-restarts N  escalations performed before hrctl gives up (default 3, 0 never)\n"
+    "  --policy chorus        restart policy (the ChorusOS counter)\n"
+    "Sizing: bank size >= controller + runtime state (2 pages each at the defaults) + 2 x the\n"
+    "  size of the restartable processes (each image is kept in the bank); max blocks >= max\n"
+    "  processes + 3. A bank too small is refused before anything is created.\n";
+
+void usage_main() {
+  std::printf(
+      "usage: hrctl COMMAND [options]\n"
+      "  run      start PROGRAM in a restart group and supervise it (ChorusOS arun -g)\n"
+      "  serve    supervise every group of a bank (the long-running controller)\n"
+      "  kill     kill -g GROUP: end a group; kill PID: restart that process's group\n"
+      "  restart  site restart: every group restarts from persistent memory\n"
+      "  upgrade  replace a member's image with a new program and restart its group\n"
+      "  status   groups, members, states, restart counters, blocked groups\n"
+      "  blocks   every block of the bank: name, size, key, owner\n"
+      "  check    validate a bank and list every problem\n"
+      "Every command takes --bank PATH (default %s) and --help.\n%s",
+      default_bank, exit_codes_text);
+}
+
+void usage_run() {
+  std::printf(
+      "usage: hrctl run [-g GROUP] [--name NAME] [--bank PATH] [--listen ADDR:PORT]...\n"
+      "                 [--exit0-clean] [--heartbeat MS] [--stop-timeout MS] [--quiet]\n"
+      "                 [--config FILE] [tunables] -- PROGRAM [ARGS...]\n"
+      "Starts PROGRAM as a direct member of GROUP (a number 0..max-groups-1, default 0, or a\n"
+      "name: a new group gets the lowest free id) and supervises it in the foreground. The\n"
+      "program's image (executable, name and arguments) is kept in the bank and every restart\n"
+      "runs that image, even if the file on disk changed. A crash (a signal, or an exit without\n"
+      "the clean-exit call) restarts the group as the controller decides; at max badness, a\n"
+      "site restart restarts every group. Exits 0 when the group terminated cleanly.\n"
+      "If a supervisor already serves the bank, the program is handed to it and this command\n"
+      "waits for the group to end (the program's output then goes to that supervisor).\n"
+      "  --name NAME        process name, unique in the group (default: PROGRAM's basename)\n"
+      "  --listen A:P       open a listening TCP socket once (P 0: any free port) and pass it to\n"
+      "                     every run as fd 3.. (LISTEN_FDS/LISTEN_PID); up to 4\n"
+      "  --exit0-clean      an exit with status 0 counts as a clean exit (unmodified programs)\n"
+      "  --heartbeat MS     a member that sends no heartbeat for MS ms is killed (a hang)\n"
+      "  --stop-timeout MS  on SIGTERM/SIGINT: members get SIGTERM, then SIGKILL after MS\n"
+      "                     (default 5000); the group stays in the bank\n"
+      "  --quiet            no supervisor messages\n%s%s",
+      tunables_text, exit_codes_text);
+}
+
+struct common_args {
+  bank_options bo;
+  bool json = false;
+  bool help = false;
+  std::string group;
+  std::vector<std::string> rest;  // positional / after --
+  run_options ro;
+  std::string error;
+};
+
+// Parses the options every command shares plus run's; stops at "--".
+common_args parse(int argc, char** argv, int first, bool allow_run_flags) {
+  common_args a;
+  std::vector<std::pair<std::string, std::string>> tun;
+  std::string config;
+  for (int i = first; i < argc; ++i) {
+    std::string f = argv[i];
+    auto value = [&](std::string& out) {
+      const auto eq = f.find('=');
+      if (f.starts_with("--") && eq != std::string::npos) {
+        out = f.substr(eq + 1);
+        f = f.substr(0, eq);
+        return true;
+      }
+      if (i + 1 >= argc) {
+        a.error = "option " + f + " needs a value";
+        return false;
+      }
+      out = argv[++i];
+      return true;
+    };
+    std::string v;
+    const std::string key = f.substr(0, f.find('='));
+    if (f == "--") {
+      for (++i; i < argc; ++i) a.rest.emplace_back(argv[i]);
+      break;
+    } else if (f == "-h" || f == "--help") {
+      a.help = true;
+    } else if (f == "--json") {
+      a.json = true;
+    } else if (key == "--bank") {
+      if (!value(v)) break;
+      a.bo.path = v;
+      a.bo.given.push_back("--bank");
+    } else if (key == "--config") {
+      if (!value(v)) break;
+      config = v;
+    } else if (f == "-g" || key == "--group") {
+      if (!value(v)) break;
+      a.group = v;
+    } else if (allow_run_flags && key == "--name") {
+      if (!value(v)) break;
+      a.ro.name = v;
+    } else if (allow_run_flags && key == "--listen") {
+      if (!value(v)) break;
+      a.ro.listen.push_back(v);
+    } else if (allow_run_flags && f == "--exit0-clean") {
+      a.ro.exit0_clean = true;
+    } else if (allow_run_flags && f == "--quiet") {
+      a.ro.quiet = true;
+    } else if (allow_run_flags && f == "--prefix") {
+      a.ro.prefix = true;
+    } else if (allow_run_flags && (key == "--heartbeat" || key == "--stop-timeout")) {
+      if (!value(v)) break;
+      std::uint32_t n = 0;
+      if (!parse_u32(v, n) || n == 0) {
+        a.error = "bad value '" + v + "' for " + key + " (milliseconds >= 1)";
+        break;
+      }
+      (key == "--heartbeat" ? a.ro.heartbeat_ms : a.ro.stop_timeout_ms) = n;
+    } else if (f.starts_with("--")) {
+      if (!value(v)) break;
+      tun.emplace_back(key, v);
+    } else {
+      a.rest.push_back(f);
+    }
+  }
+  if (!a.error.empty()) return a;
+  // The config file first, then flags (flags win).
+  if (!config.empty()) {
+    const std::string keep = a.bo.path;
+    const bool bank_given = !a.bo.given.empty();
+    a.error = load_config(config, a.bo);
+    if (bank_given) a.bo.path = keep;
+    if (!a.error.empty()) return a;
+  }
+  for (auto& [k, v] : tun) {
+    std::string err;
+    if (!apply_tunable(k, v, a.bo, err)) {
+      a.error = "unknown option " + k;
+      return a;
+    }
+    if (!err.empty()) {
+      a.error = err;
+      return a;
+    }
+  }
+  return a;
+}
+
+int usage_error(const std::string& e, const char* cmd) {
+  std::fprintf(stderr, "hrctl %s: %s (see hrctl %s --help)\n", cmd, e.c_str(), cmd);
+  return exit_usage;
+}
+
+// hrctl run when another supervisor serves the bank: hand the program to it, wait for the end.
+int run_delegated(const common_args& a) {
+  auto att = attach_bank(a.bo.path.c_str());
+  if (!att) return report_bank_error("cannot open bank", a.bo.path, att.error());
+  program_file f;
+  const program_problem pp = open_program(a.rest[0], f);
+  if (pp != program_problem::none) {
+    std::fprintf(stderr, "hrctl: %s: %s\n", a.rest[0].c_str(), describe(pp));
+    return exit_program;
+  }
+  request_in in;
+  in.kind = req_run_direct;
+  std::uint32_t g = 0;
+  if (a.group.empty()) in.gid = 0;
+  else if (parse_u32(a.group, g)) in.gid = g;
+  else in.group_name = a.group;
+  in.name = a.ro.name.empty() ? basename_of(a.rest[0]) : a.ro.name;
+  in.flags = a.ro.exit0_clean ? std::uint32_t{group_exit0_clean} : 0u;
+  in.heartbeat_ms = a.ro.heartbeat_ms;
+  in.program = &f;
+  in.argv = a.rest;
+  auto r = submit_request(att->bank, att->rt, in, 30000);
+  ::close(f.fd);
+  if (!r) {
+    std::fprintf(stderr, "hrctl: %s\n", describe(r.error()).text);
+    return r.error().code == errc::io_error ? exit_timeout : exit_too_small;
+  }
+  if (r->status != exit_ok) {
+    std::fprintf(stderr, "hrctl: the supervisor refused: %s\n", r->message.c_str());
+    return r->status;
+  }
+  if (!a.ro.quiet)
+    std::fprintf(stderr, "hrctl: handed to the supervisor of %s: group %u, pid %d; waiting for the group to end\n",
+                 a.bo.path.c_str(), r->gid, r->pid);
+  group_slot* gs = att->rt.group(r->gid);
+  while (gs != nullptr && load(gs->terminations) == r->terminations) sleep_ms(50);
+  return gs != nullptr && load(gs->last_outcome) == outcome_killed ? exit_killed : exit_ok;
+}
+
+int cmd_run(int argc, char** argv, bool serve_mode) {
+  common_args a = parse(argc, argv, 2, true);
+  if (a.help) {
+    if (serve_mode)
+      std::printf("usage: hrctl serve [--bank PATH] [--config FILE] [tunables]\n"
+                  "Supervises every group of the bank until SIGTERM/SIGINT (the long-running\n"
+                  "ChorusOS controller): adopts running members, restarts crashed ones, serves\n"
+                  "hrctl run/kill/restart/upgrade and hrfexec requests.\n%s%s",
+                  tunables_text, exit_codes_text);
+    else usage_run();
+    return exit_ok;
+  }
+  const char* cmd = serve_mode ? "serve" : "run";
+  if (!a.error.empty()) return usage_error(a.error, cmd);
+  if (!serve_mode && a.rest.empty()) return usage_error("missing -- PROGRAM [ARGS...]", cmd);
+  if (serve_mode && !a.rest.empty()) return usage_error("serve takes no program", cmd);
+  a.ro.argv = a.rest;
+  a.ro.group = a.group;
+  if (!serve_mode) {
+    program_file f;
+    const program_problem pp = open_program(a.rest[0], f);
+    if (pp != program_problem::none) {
+      std::fprintf(stderr, "hrctl: %s: %s\n", a.rest[0].c_str(), describe(pp));
+      return exit_program;
+    }
+    ::close(f.fd);
+    if (!a.ro.name.empty() && a.ro.name.size() > 32)
+      return usage_error("--name: at most 32 bytes", cmd);
+  }
+  supervisor s;
+  bool busy = false;
+  const int rc = s.open(a.bo, a.ro.prefix, a.ro.quiet, &busy);
+  if (busy) {
+    if (serve_mode) {
+      int pid = 0;
+      supervisor_alive(a.bo.path, &pid);
+      std::fprintf(stderr, "hrctl: another supervisor (pid %d) serves %s\n", pid, a.bo.path.c_str());
+      return exit_busy;
+    }
+    return run_delegated(a);
+  }
+  if (rc != exit_ok) return rc;
+  std::uint32_t gid = no_group;
+  if (!serve_mode) {
+    if (int e = s.start_direct(a.ro, gid); e != exit_ok) return e;
+  }
+  return s.serve(serve_mode ? no_group : gid, a.ro.stop_timeout_ms);
+}
+
+int need_request(const common_args& a, request_in& in, const char* cmd, int timeout_ms = 30000) {
+  int pid = 0;
+  if (!supervisor_alive(a.bo.path, &pid)) {
+    std::fprintf(stderr, "hrctl %s: no supervisor serves %s (start one with hrctl serve or hrctl run)\n",
+                 cmd, a.bo.path.c_str());
+    return exit_no_supervisor;
+  }
+  auto att = attach_bank(a.bo.path.c_str());
+  if (!att) return report_bank_error("cannot open bank", a.bo.path, att.error());
+  auto r = submit_request(att->bank, att->rt, in, static_cast<std::uint64_t>(timeout_ms));
+  if (!r) {
+    std::fprintf(stderr, "hrctl %s: %s\n", cmd, describe(r.error()).text);
+    return exit_timeout;
+  }
+  if (r->status != exit_ok) {
+    std::fprintf(stderr, "hrctl %s: %s\n", cmd, r->message.c_str());
+    return r->status;
+  }
+  std::printf("%s\n", r->message.c_str());
+  return exit_ok;
+}
+
+void group_arg(const std::string& g, request_in& in) {
+  std::uint32_t n = 0;
+  if (parse_u32(g, n)) in.gid = n;
+  else in.group_name = g;
+}
+
+int cmd_kill(int argc, char** argv) {
+  common_args a = parse(argc, argv, 2, false);
+  if (a.help) {
+    std::printf("usage: hrctl kill -g GROUP [--bank PATH]   (akill -g: members killed, not restarted,\n"
+                "                                           group-keyed blocks and images freed)\n"
+                "       hrctl kill PID [--bank PATH]        (the process's group restarts as after a crash)\n%s",
+                exit_codes_text);
+    return exit_ok;
+  }
+  if (!a.error.empty()) return usage_error(a.error, "kill");
+  if (!a.group.empty()) {
+    request_in in;
+    in.kind = req_kill_group;
+    group_arg(a.group, in);
+    if (supervisor_alive(a.bo.path, nullptr)) return need_request(a, in, "kill");
+    // No supervisor: take its place for this one event.
+    supervisor s;
+    bool busy = false;
+    if (int rc = s.open(a.bo, false, true, &busy); rc != exit_ok) return rc;
+    return s.kill_group_now(in.gid, in.group_name);
+  }
+  if (a.rest.size() != 1) return usage_error("expected -g GROUP or one PID", "kill");
+  std::uint32_t pid = 0;
+  if (!parse_u32(a.rest[0], pid) || pid == 0) return usage_error("bad PID '" + a.rest[0] + "'", "kill");
+  auto att = attach_bank(a.bo.path.c_str());
+  if (!att) return report_bank_error("cannot open bank", a.bo.path, att.error());
+  for (std::uint32_t id = 0; id < att->rt.max_processes(); ++id) {
+    proc_slot* s = att->rt.proc(id);
+    if (load(s->pid) != static_cast<std::int32_t>(pid) || !same_process_alive(static_cast<int>(pid), load(s->start_time)))
+      continue;
+    if (::kill(static_cast<int>(pid), SIGKILL) != 0) {
+      std::fprintf(stderr, "hrctl kill: cannot kill %u: %s\n", pid, std::strerror(errno));
+      return exit_failure;
+    }
+    std::printf("killed pid %u (group %u): its group restarts%s\n", pid, s->gid,
+                supervisor_alive(a.bo.path, nullptr) ? "" : " when a supervisor adopts the bank");
+    return exit_ok;
+  }
+  std::fprintf(stderr, "hrctl kill: pid %u is not a running restartable process of %s\n", pid,
+               a.bo.path.c_str());
+  return exit_unknown;
+}
+
+int cmd_restart(int argc, char** argv) {
+  common_args a = parse(argc, argv, 2, false);
+  if (a.help) {
+    std::printf("usage: hrctl restart [--bank PATH]\nSite restart on demand: every group restarts "
+                "from persistent memory (needs a running supervisor).\n%s",
+                exit_codes_text);
+    return exit_ok;
+  }
+  if (!a.error.empty()) return usage_error(a.error, "restart");
+  request_in in;
+  in.kind = req_site_restart;
+  return need_request(a, in, "restart");
+}
+
+int cmd_upgrade(int argc, char** argv) {
+  common_args a = parse(argc, argv, 2, true);
+  if (a.help) {
+    std::printf("usage: hrctl upgrade -g GROUP [--name NAME] [--bank PATH] -- NEWPROGRAM [ARGS...]\n"
+                "Replaces the image of member NAME (default: NEWPROGRAM's basename) with NEWPROGRAM\n"
+                "and restarts the group on it (needs a running supervisor).\n%s",
+                exit_codes_text);
+    return exit_ok;
+  }
+  if (!a.error.empty()) return usage_error(a.error, "upgrade");
+  if (a.group.empty() || a.rest.empty()) return usage_error("expected -g GROUP -- NEWPROGRAM [ARGS...]", "upgrade");
+  program_file f;
+  const program_problem pp = open_program(a.rest[0], f);
+  if (pp != program_problem::none) {
+    std::fprintf(stderr, "hrctl: %s: %s\n", a.rest[0].c_str(), describe(pp));
+    return exit_program;
+  }
+  request_in in;
+  in.kind = req_upgrade;
+  group_arg(a.group, in);
+  in.name = a.ro.name.empty() ? basename_of(a.rest[0]) : a.ro.name;
+  in.program = &f;
+  in.argv = a.rest;
+  const int rc = need_request(a, in, "upgrade");
+  ::close(f.fd);
+  return rc;
+}
+
+int cmd_read(int argc, char** argv, const char* cmd, int (*fn)(const std::string&, bool)) {
+  common_args a = parse(argc, argv, 2, false);
+  if (a.help) {
+    std::printf("usage: hrctl %s [--bank PATH] [--json]\n%s\n%s", cmd,
+                std::strcmp(cmd, "status") == 0
+                    ? "Groups, members (kind, state, pid, runs), restart counters, blocked groups."
+                : std::strcmp(cmd, "blocks") == 0
+                    ? "Every block: name, size, capacity, deletion (group) key, owner."
+                    : "Validates the bank (tables, counts, controller state, images); lists every "
+                      "problem; exit 11 if any.",
+                exit_codes_text);
+    return exit_ok;
+  }
+  if (!a.error.empty()) return usage_error(a.error, cmd);
+  return fn(a.bo.path, a.json);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage_main();
+    return exit_usage;
+  }
+  const std::string cmd = argv[1];
+  if (cmd == "-h" || cmd == "--help" || cmd == "help") {
+    usage_main();
+    return exit_ok;
+  }
+  if (cmd == "run") return cmd_run(argc, argv, false);
+  if (cmd == "serve") return cmd_run(argc, argv, true);
+  if (cmd == "kill") return cmd_kill(argc, argv);
+  if (cmd == "restart") return cmd_restart(argc, argv);
+  if (cmd == "upgrade") return cmd_upgrade(argc, argv);
+  if (cmd == "status") return cmd_read(argc, argv, "status", cmd_status);
+  if (cmd == "blocks") return cmd_read(argc, argv, "blocks", cmd_blocks);
+  if (cmd == "check") return cmd_read(argc, argv, "check", cmd_check);
+  std::fprintf(stderr, "hrctl: unknown command '%s'\n", cmd.c_str());
+  usage_main();
+  return exit_usage;
+}

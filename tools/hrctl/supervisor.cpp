@@ -1,0 +1,1040 @@
+// SPDX-License-Identifier: MIT
+#include "supervisor.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+
+extern char** environ;
+
+namespace hrctl {
+
+namespace {
+int pidfd_open(int pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+
+constexpr std::uint64_t max_restart_delay_ms = 1000;
+
+std::string name_of(const process_view& p) { return std::string(p.name()); }
+}  // namespace
+
+std::uint64_t supervisor::now() const { return monotonic_ms(); }
+
+void supervisor::log(const char* fmt, ...) const {
+  if (quiet_) return;
+  char buf[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  std::vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  std::fprintf(stderr, "hrctl: %s\n", buf);
+  std::fflush(stderr);
+}
+
+// ---- opening, adoption ---------------------------------------------------------------------
+
+int supervisor::open(const bank_options& bo, bool prefix, bool quiet, bool* busy) {
+  bo_ = bo;
+  prefix_ = prefix;
+  quiet_ = quiet;
+  if (busy != nullptr) *busy = false;
+  tunables t;
+  t.bank_size = bo.bank_size;
+  t.max_blocks = bo.max_blocks;
+  // Refuse a bank too small for the limits before creating anything.
+  const std::uint32_t page = mmap_file_backend::native_page_size();
+  const std::uint64_t fixed = fixed_overhead(bo, page);
+  const std::uint64_t need = fixed + std::uint64_t{effective_max_processes(bo.max_processes)} * page;
+  auto existing = mmap_bank::open(bo.path.c_str());
+  if (!existing && existing.error().code != errc::not_found)
+    return report_bank_error("cannot open bank", bo.path, existing.error());
+  if (!existing) {
+    if (bo.bank_size < need || bo.max_blocks < bo.max_processes + 3) {
+      std::fprintf(stderr,
+                   "hrctl: bank too small for what is asked: --bank-size %llu, --max-blocks %u.\n"
+                   "hrctl: sizing rule: bank size >= controller state + runtime state (%llu bytes "
+                   "for %u groups and %u processes) + 2 x the size of the restartable processes "
+                   "(each process image is kept in the bank; at least one page each: %llu bytes); "
+                   "max blocks >= max processes + 3 (%u)\n",
+                   static_cast<unsigned long long>(bo.bank_size), bo.max_blocks,
+                   static_cast<unsigned long long>(fixed), bo.max_groups, bo.max_processes,
+                   static_cast<unsigned long long>(need), bo.max_processes + 3);
+      return exit_too_small;
+    }
+    auto c = mmap_bank::create(bo.path.c_str(), t);
+    if (!c && c.error().code == errc::already_exists) c = mmap_bank::open(bo.path.c_str());
+    if (!c) return report_bank_error("cannot create bank", bo.path, c.error());
+    bank_.emplace(std::move(*c));
+  } else {
+    bank_.emplace(std::move(*existing));
+  }
+  lock_fd_ = take_supervisor_lock(bo.path);
+  if (lock_fd_ == -2) {
+    std::fprintf(stderr, "hrctl: cannot open %s for locking: %s\n", bo.path.c_str(),
+                 std::strerror(errno));
+    return errno == EACCES ? exit_bank_path : exit_failure;
+  }
+  if (lock_fd_ == -1) {
+    if (busy != nullptr) *busy = true;
+    return exit_busy;
+  }
+  // The runtime block: its limits and policy tunables are fixed when it is created.
+  auto rb = bank_->find(runtime_block_name);
+  if (!rb && rb.error().code == errc::not_found) {
+    rb = bank_->find_or_create(internal_access, runtime_block_name,
+                               runtime_block_bytes(bo.max_groups, effective_max_processes(bo.max_processes)));
+    if (rb) {
+      auto* h = reinterpret_cast<runtime_header*>(rb->data);
+      h->version = runtime_version;
+      h->max_groups = bo.max_groups;
+      h->max_processes = effective_max_processes(bo.max_processes);
+      h->interval_ms = bo.interval_ms;
+      h->max_badness = bo.max_badness;
+      h->max_site_restarts = bo.max_site_restarts;
+      store(h->magic, runtime_magic);  // last: a block cut short is formatted again
+    }
+  } else if (rb && reinterpret_cast<runtime_header*>(rb->data)->magic == 0) {
+    auto* h = reinterpret_cast<runtime_header*>(rb->data);
+    h->version = runtime_version;
+    h->max_groups = bo.max_groups;
+    h->max_processes = effective_max_processes(bo.max_processes);
+    h->interval_ms = bo.interval_ms;
+    h->max_badness = bo.max_badness;
+    h->max_site_restarts = bo.max_site_restarts;
+    store(h->magic, runtime_magic);
+  }
+  if (!rb) return report_bank_error("cannot keep the runtime state in bank", bo.path, rb.error());
+  auto rt = runtime_view::attach(*rb);
+  if (!rt) return report_bank_error("refusing the runtime state of bank", bo.path, rt.error());
+  rt_ = *rt;
+  runtime_header& h = rt_.header();
+  // The bank keeps the limits and policy it was created with; explicit flags that differ are
+  // reported (the bank's values win, as for the bank's own tunables).
+  auto differs = [&](const char* flag, std::uint64_t want, std::uint64_t have) {
+    if (std::find(bo.given.begin(), bo.given.end(), flag) != bo.given.end() && want != have)
+      std::fprintf(stderr, "hrctl: note: %s %llu ignored: the bank was created with %llu\n", flag,
+                   static_cast<unsigned long long>(want), static_cast<unsigned long long>(have));
+  };
+  differs("--max-groups", bo.max_groups, h.max_groups);
+  differs("--max-processes", effective_max_processes(bo.max_processes), h.max_processes);
+  differs("--interval", bo.interval_ms, h.interval_ms);
+  differs("--max-badness", bo.max_badness, h.max_badness);
+  differs("--bank-size", bo.bank_size, bank_->layout().bank_size);
+  differs("--max-blocks", bo.max_blocks, bank_->layout().max_blocks);
+  bo_.max_groups = h.max_groups;
+  bo_.max_processes = h.max_processes;
+  bo_.max_site_restarts = h.max_site_restarts;
+  store_.emplace(*bank_);
+  chorus_counter pol;
+  pol.interval_ms = h.interval_ms;
+  pol.max_badness = h.max_badness;
+  bool created = false;
+  auto c = open_or_create_controller<controller_t>(*bank_, {h.max_groups, h.max_processes}, pol,
+                                                   *store_, now(), &created);
+  if (!c) return report_bank_error("cannot open the controller kept in bank", bo.path, c.error());
+  ctl_.emplace(std::move(*c));
+  runs_.assign(h.max_processes, run_state{});
+  store(h.supervisor_pid, static_cast<std::int32_t>(::getpid()));
+  store(h.supervisor_start, process_start_time(::getpid()));
+
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGUSR1);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGCHLD);
+  ::sigprocmask(SIG_BLOCK, &set, nullptr);
+  sig_fd_ = ::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  drive([&](auto& sink) { return ctl_->resume(now(), sink); });
+  if (!created) {
+    log("bank %s: adopting the groups it keeps", bo.path.c_str());
+    adopt();
+  } else {
+    log("bank %s: created (%llu bytes for blocks, max %u blocks, %u groups, %u processes)",
+        bo.path.c_str(), static_cast<unsigned long long>(bank_->layout().bank_size),
+        bank_->layout().max_blocks, h.max_groups, h.max_processes);
+  }
+  return exit_ok;
+}
+
+template <class F>
+void supervisor::drive(F&& call) {
+  std::vector<action> got;
+  auto sink = [&](const action& a) { got.push_back(a); };
+  auto r = call(sink);
+  if (!r) log("controller: %s", describe(r.error()).text);
+  for (const action& a : got) apply(a);
+}
+
+void supervisor::adopt() {
+  // Reclaim mailbox slots of dead requesters and staging blocks nobody will use.
+  for (std::uint32_t i = 0; i < request_slots; ++i) {
+    request_slot* s = rt_.request(i);
+    const std::uint32_t st = load(s->state);
+    if ((st == req_claimed || st == req_done) && ::kill(load(s->requester), 0) != 0) {
+      (void)bank_->free(internal_access, staging_block_name(i));
+      store(s->state, static_cast<std::uint32_t>(req_free));
+    } else if (st == req_free) {
+      (void)bank_->free(internal_access, staging_block_name(i));
+    }
+  }
+  // Images that no registered process refers to (a crash between making one and registering).
+  std::vector<std::uint32_t> referenced;
+  for (std::uint32_t gid = 0; gid < ctl_->max_groups(); ++gid)
+    (void)ctl_->for_each_member(gid, [&](const process_view& p) {
+      if (ctl_->group_info(gid)) referenced.push_back(p.image);
+    });
+  std::vector<std::string> orphans;
+  (void)bank_->for_each([&](const block_info& b) {
+    if (!b.name.starts_with("__HR_IMG_")) return;
+    std::uint32_t k = 0;
+    if (!parse_u32(std::string(b.name.substr(9)), k)) return;
+    if (std::find(referenced.begin(), referenced.end(), k) == referenced.end())
+      orphans.emplace_back(b.name);
+  });
+  for (const auto& n : orphans) (void)bank_->free(internal_access, n);
+
+  // Members recorded as running: alive (adopt, by pid + start time) or gone (report).
+  for (std::uint32_t gid = 0; gid < ctl_->max_groups(); ++gid) {
+    auto g = ctl_->group_info(gid);
+    if (!g || g->terminating) continue;
+    std::vector<process_view> members;
+    (void)ctl_->for_each_member(gid, [&](const process_view& p) { members.push_back(p); });
+    bool any_running = false;
+    for (const process_view& p : members) {
+      proc_slot* s = rt_.proc(p.id);
+      if (s == nullptr) continue;
+      if (p.state == process_state::running) {
+        any_running = true;
+        const int pid = load(s->pid);
+        if (load(s->handle) == p.handle && same_process_alive(pid, load(s->start_time))) {
+          run_state& r = runs_[p.id];
+          r = run_state{pid, pidfd_open(pid), false, p.handle, gid, now()};
+          log("group %u: adopted member %s (pid %d)", gid, name_of(p).c_str(), pid);
+          reopen_listeners(gid);
+          continue;
+        }
+        const bool clean = load(s->clean) == p.handle;
+        log("group %u: member %s (pid %d) ended while no supervisor ran%s", gid,
+            name_of(p).c_str(), pid, clean ? " (cleanly)" : ": treated as a crash");
+        if (clean)
+          drive([&](auto& sink) { return ctl_->process_exited_cleanly(now(), p.id, p.handle, sink); });
+        else
+          drive([&](auto& sink) { return ctl_->process_failed(now(), p.id, p.handle, sink); });
+      }
+    }
+    // A restart committed before the last supervisor died, its reruns never started.
+    auto g2 = ctl_->group_info(gid);
+    if (!any_running && g2 && !g2->terminating && g2->running == 0) {
+      for (const process_view& p : members) {
+        auto pv = ctl_->process_info(p.id);
+        if (pv && pv->kind == process_kind::direct && pv->state == process_state::not_rerun &&
+            std::none_of(pending_.begin(), pending_.end(),
+                         [&](const pending_run& x) { return x.id == p.id; }))
+          pending_.push_back({now(), p.id});
+      }
+    }
+  }
+  if (ctl_->site_restart_pending()) perform_site_restart(false);
+}
+
+// ---- actions -------------------------------------------------------------------------------
+
+void supervisor::apply(const action& a) {
+  switch (a.kind) {
+    case action_kind::stop:
+      if (a.process < runs_.size() && runs_[a.process].handle == a.handle) stop_run(a.process, SIGKILL);
+      pending_.erase(std::remove_if(pending_.begin(), pending_.end(),
+                                    [&](const pending_run& p) { return p.id == a.process; }),
+                     pending_.end());
+      break;
+    case action_kind::run: {
+      if (stopping_) break;
+      group_mem& gm = groups_[a.gid];
+      // Never a tight loop: restarts of the same group in quick succession back off.
+      std::uint64_t delay = a.delay_ms;
+      if (gm.streak > 1) delay += std::min<std::uint64_t>(max_restart_delay_ms, 10ull << std::min(gm.streak, 7u));
+      pending_.push_back({now() + delay, a.process});
+      break;
+    }
+    case action_kind::group_restarted: {
+      group_mem& gm = groups_[a.gid];
+      const std::uint64_t t = now();
+      gm.streak = t - gm.last_restart_ms < rt_.header().interval_ms ? gm.streak + 1 : 1;
+      gm.last_restart_ms = t;
+      auto g = ctl_->group_info(a.gid);
+      log("group %u restarted (restart counter %u/%u, restarts %u)", a.gid,
+          g ? chorus_counter::counter(g->policy) : 0, rt_.header().max_badness,
+          g ? g->restarts : 0);
+      break;
+    }
+    case action_kind::discard_state:
+      log("group %u: persistent state discarded (%u blocks freed)", a.gid, a.count);
+      break;
+    case action_kind::group_terminated: {
+      log("group %u terminated: its process images and %u group-keyed block(s) freed", a.gid, a.count);
+      if (group_slot* g = rt_.group(a.gid)) {
+        const bool killed = load(g->last_outcome) == outcome_killed;
+        g->name_len = 0;
+        g->flags = 0;
+        g->heartbeat_ms = 0;
+        g->listen_count = 0;
+        store(g->last_outcome, static_cast<std::uint32_t>(killed ? outcome_killed : outcome_clean));
+        store(g->terminations, load(g->terminations) + 1);
+        if (a.gid == own_) own_outcome_ = killed ? exit_killed : exit_ok;
+      }
+      close_listeners(a.gid);
+      drop_memfds(a.gid);
+      groups_.erase(a.gid);
+      break;
+    }
+    case action_kind::group_blocked: {
+      char buf[512];
+      if (ctl_->blocked_message(a.gid, buf, sizeof buf)) {
+        std::fprintf(stderr, "%s\n", buf);
+        std::fflush(stderr);
+      }
+      break;
+    }
+    case action_kind::site_restart:
+      queue_.push_back(a);  // performed after the current event has been applied
+      break;
+  }
+}
+
+void supervisor::perform_site_restart(bool escalation) {
+  if (escalation) {
+    ++escalations_;
+    if (bo_.max_site_restarts != 0 && escalations_ > bo_.max_site_restarts) {
+      log("giving up: %u site restarts did not help (a program crashes on every start?); every "
+          "member is stopped, the bank keeps all its blocks; fix the program, then `hrctl serve` "
+          "resumes the groups or `hrctl kill -g GID` ends them",
+          bo_.max_site_restarts);
+      gave_up_ = true;
+      return;
+    }
+  }
+  log("site restart%s: every group restarts from persistent memory",
+      escalation ? " (restart counter reached max badness)" : " (requested)");
+  drive([&](auto& sink) { return ctl_->site_restarted(now(), sink); });
+  // Escalations in a row back off: the site restart's reruns wait a little longer each time.
+  if (escalation)
+    for (pending_run& p : pending_) p.due_ms += std::min<std::uint64_t>(2000, 250ull * escalations_);
+}
+
+// ---- runs ----------------------------------------------------------------------------------
+
+int supervisor::memfd_for(std::uint32_t image, std::uint32_t gid) {
+  auto it = memfds_.find(image);
+  if (it != memfds_.end()) return it->second.first;
+  auto b = bank_->find(image_block_name(image));
+  if (!b) return -1;
+  const int fd = image_memfd(*b);
+  if (fd >= 0) memfds_[image] = {fd, gid};
+  return fd;
+}
+
+void supervisor::drop_memfds(std::uint32_t gid) {
+  for (auto it = memfds_.begin(); it != memfds_.end();) {
+    if (it->second.second == gid) {
+      ::close(it->second.first);
+      it = memfds_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+int supervisor::spawn(std::uint32_t id, std::uint32_t gid, std::uint32_t image,
+                      std::uint64_t handle, bool restarted, std::string* err) {
+  auto b = bank_->find(image_block_name(image));
+  if (!b) {
+    if (err) *err = "the process image is missing from the bank";
+    return -1;
+  }
+  if (!check_image(*b)) {
+    if (err) *err = "the process image in the bank is damaged";
+    return -1;
+  }
+  const int mfd = memfd_for(image, gid);
+  if (mfd < 0) {
+    if (err) *err = std::string("cannot load the image: ") + std::strerror(errno);
+    return -1;
+  }
+  const std::vector<std::string> args = image_argv(*b);
+  std::vector<char*> argv;
+  for (const auto& s : args) argv.push_back(const_cast<char*>(s.c_str()));
+  argv.push_back(nullptr);
+  const bool script = reinterpret_cast<const image_header*>(b->data)->exe_bytes > 2 &&
+                      b->data[reinterpret_cast<const image_header*>(b->data)->exe_offset] == std::byte{'#'};
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string_view v(*e);
+    if (v.starts_with("HR_") || v.starts_with("LISTEN_")) continue;
+    env.emplace_back(v);
+  }
+  env.push_back(std::string(env_bank) + "=" + bo_.path);
+  env.push_back(std::string(env_group) + "=" + std::to_string(gid));
+  env.push_back(std::string(env_process) + "=" + std::to_string(id));
+  env.push_back(std::string(env_handle) + "=" + std::to_string(handle));
+  env.push_back(std::string(env_restarted) + "=" + (restarted ? "1" : "0"));
+  const std::vector<int>& lfds = groups_[gid].listen_fds;
+  if (!lfds.empty()) env.push_back("LISTEN_FDS=" + std::to_string(lfds.size()));
+  std::vector<char*> envp;
+  for (auto& s : env) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  envp.push_back(nullptr);  // room for LISTEN_PID, set in the child
+  const std::size_t listen_pid_at = envp.size() - 2;
+
+  const int pid = ::fork();
+  if (pid < 0) {
+    if (err) *err = std::string("fork: ") + std::strerror(errno);
+    return -1;
+  }
+  if (pid == 0) {
+    ::setpgid(0, 0);  // the terminal's ^C goes to hrctl, which stops the group gracefully
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGPIPE, SIG_DFL);
+    char lp[48];
+    if (!lfds.empty()) {
+      // Move the sockets out of the way, then to 3, 4, ... (LISTEN_FDS convention).
+      std::vector<int> tmp;
+      for (int fd : lfds) tmp.push_back(::fcntl(fd, F_DUPFD_CLOEXEC, 100));
+      for (std::size_t i = 0; i < tmp.size(); ++i) ::dup2(tmp[i], static_cast<int>(3 + i));
+      std::snprintf(lp, sizeof lp, "LISTEN_PID=%d", ::getpid());
+      envp[listen_pid_at] = lp;
+    }
+    int fd = mfd;
+    if (script) {  // an interpreter reopens the script through /dev/fd: keep it open
+      fd = ::fcntl(mfd, F_DUPFD, 100);
+    }
+    ::fexecve(fd, argv.data(), envp.data());
+    std::fprintf(stderr, "hrctl: cannot execute the image of %s: %s\n", argv[0], std::strerror(errno));
+    ::_exit(127);
+  }
+  run_state& r = runs_[id];
+  r = run_state{pid, pidfd_open(pid), true, handle, gid, now()};
+  if (proc_slot* s = rt_.proc(id)) {
+    store(s->pid, static_cast<std::int32_t>(pid));
+    store(s->start_time, process_start_time(pid));
+  }
+  return pid;
+}
+
+// Records the run in the controller and the runtime block, then starts it.
+int supervisor::register_and_run(std::uint32_t gid, std::string_view name, process_kind kind,
+                                 std::uint32_t image, std::uint32_t parent, int* pid,
+                                 std::string* err) {
+  runtime_header& h = rt_.header();
+  const std::uint64_t handle = load(h.run_seq) + 1;
+  store(h.run_seq, handle);
+  auto id = ctl_->process_started(now(), {gid, name, kind, handle, image, parent});
+  if (!id) {
+    if (err) *err = describe(id.error()).text;
+    switch (id.error().code) {
+      case errc::unknown_group:
+      case errc::bad_group_id: return exit_unknown;
+      case errc::process_limit: return exit_too_small;
+      default: return exit_refused;
+    }
+  }
+  auto pv = ctl_->process_info(*id);
+  proc_slot* s = rt_.proc(*id);
+  const bool restarted = s != nullptr && load(s->runs) > 0;
+  if (s != nullptr) {
+    store(s->clean, std::uint64_t{0});
+    store(s->heartbeat_ms, std::uint64_t{0});
+    store(s->pid, std::int32_t{0});
+    s->gid = gid;
+    store(s->handle, handle);
+    store(s->runs, load(s->runs) + 1);
+  }
+  const int p = spawn(*id, gid, pv ? pv->image : image, handle, restarted, err);
+  if (p < 0) {
+    log("group %u: cannot start %.*s: %s", gid, static_cast<int>(name.size()), name.data(),
+        err ? err->c_str() : "");
+    drive([&](auto& sink) { return ctl_->process_failed(now(), *id, handle, sink); });
+    return exit_failure;
+  }
+  if (pid) *pid = p;
+  log("group %u: %s %.*s (pid %d)%s", gid, restarted ? "restarted" : "started",
+      static_cast<int>(name.size()), name.data(), p,
+      kind == process_kind::indirect ? " [indirect]" : "");
+  return exit_ok;
+}
+
+int supervisor::run_member(std::uint32_t id, bool, std::string* err) {
+  auto pv = ctl_->process_info(id);
+  if (!pv) return exit_unknown;
+  if (pv->state == process_state::running) return exit_ok;  // already rerun
+  // A rerun keeps the parent link only through the controller's record; direct reruns only.
+  return register_and_run(pv->gid, pv->name(), process_kind::direct, pv->image, no_process,
+                          nullptr, err);
+}
+
+void supervisor::stop_run(std::uint32_t id, int sig) {
+  run_state& r = runs_[id];
+  if (r.pid <= 0) return;
+  ::kill(r.pid, sig);
+  if (sig != SIGKILL) return;
+  // Wait until it is gone, so that two runs of a member never overlap on the bank.
+  if (r.child) {
+    int st = 0;
+    while (::waitpid(r.pid, &st, 0) < 0 && errno == EINTR) {
+    }
+  } else {
+    for (int i = 0; i < 2000 && ::kill(r.pid, 0) == 0; ++i) sleep_ms(1);
+  }
+  if (r.pidfd >= 0) ::close(r.pidfd);
+  if (proc_slot* s = rt_.proc(id)) store(s->pid, std::int32_t{0});
+  r = run_state{};
+}
+
+// A run ended (its pidfd became readable): clean or failure, reported to the controller.
+void supervisor::reap(std::uint32_t id) {
+  run_state r = runs_[id];
+  int status = 0;
+  bool have_status = false;
+  if (r.child) {
+    const int w = ::waitpid(r.pid, &status, WNOHANG);
+    if (w == 0) return;  // not yet
+    have_status = w == r.pid;
+  }
+  if (r.pidfd >= 0) ::close(r.pidfd);
+  runs_[id] = run_state{};
+  proc_slot* s = rt_.proc(id);
+  if (s != nullptr) store(s->pid, std::int32_t{0});
+  auto pv = ctl_->process_info(id);
+  const std::string name = pv ? name_of(*pv) : std::string("?");
+  bool clean = s != nullptr && load(s->clean) == r.handle;
+  const group_slot* g = rt_.group(r.gid);
+  if (!clean && g != nullptr && (g->flags & group_exit0_clean) != 0 && have_status &&
+      WIFEXITED(status) && WEXITSTATUS(status) == 0)
+    clean = true;
+  if (clean) {
+    log("group %u: %s (pid %d) exited cleanly", r.gid, name.c_str(), r.pid);
+    drive([&](auto& sink) { return ctl_->process_exited_cleanly(now(), id, r.handle, sink); });
+    return;
+  }
+  if (have_status && WIFSIGNALED(status))
+    log("group %u: crash detected: %s (pid %d) killed by %s (signal %d)", r.gid, name.c_str(),
+        r.pid, signal_name(WTERMSIG(status)), WTERMSIG(status));
+  else if (have_status)
+    log("group %u: crash detected: %s (pid %d) exited with status %d without the clean-exit "
+        "call",
+        r.gid, name.c_str(), r.pid, WEXITSTATUS(status));
+  else
+    log("group %u: crash detected: %s (pid %d) ended without the clean-exit call", r.gid,
+        name.c_str(), r.pid);
+  if (stopping_) return;  // left for the next supervisor: the group stays in the bank
+  drive([&](auto& sink) { return ctl_->process_failed(now(), id, r.handle, sink); });
+}
+
+void supervisor::check_heartbeats() {
+  const std::uint64_t t = now();
+  for (std::uint32_t id = 0; id < runs_.size(); ++id) {
+    const run_state& r = runs_[id];
+    if (r.pid <= 0) continue;
+    const group_slot* g = rt_.group(r.gid);
+    if (g == nullptr || g->heartbeat_ms == 0) continue;
+    const proc_slot* s = rt_.proc(id);
+    const std::uint64_t last = std::max(r.started_ms, s ? load(s->heartbeat_ms) : 0);
+    if (t > last + g->heartbeat_ms) {
+      log("group %u: hang detected: pid %d sent no heartbeat for %llu ms; killing it", r.gid,
+          r.pid, static_cast<unsigned long long>(t - last));
+      ::kill(r.pid, SIGKILL);  // its end is then a failure like any other
+      runs_[id].started_ms = t + 60000;  // do not kill it twice while it dies
+    }
+  }
+}
+
+// ---- sockets -------------------------------------------------------------------------------
+
+namespace {
+int listen_on(std::uint32_t addr, std::uint16_t port, std::uint16_t* bound) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = addr;
+  sa.sin_port = htons(port);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(fd, 128) != 0) {
+    const int e = errno;
+    ::close(fd);
+    errno = e;
+    return -1;
+  }
+  socklen_t len = sizeof sa;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  if (bound) *bound = ntohs(sa.sin_port);
+  return fd;
+}
+}  // namespace
+
+int supervisor::open_listeners(std::uint32_t gid, const std::vector<std::string>& specs,
+                               std::string* err) {
+  group_slot* g = rt_.group(gid);
+  if (g == nullptr) return exit_unknown;
+  if (specs.size() > max_listen) {
+    *err = "at most 4 --listen sockets per group";
+    return exit_usage;
+  }
+  if (!groups_[gid].listen_fds.empty()) return exit_ok;  // the group has its sockets already
+  for (const std::string& spec : specs) {
+    const auto colon = spec.rfind(':');
+    std::uint32_t port = 0;
+    in_addr a{};
+    if (colon == std::string::npos || !parse_u32(spec.substr(colon + 1), port) || port > 65535 ||
+        ::inet_pton(AF_INET, spec.substr(0, colon).c_str(), &a) != 1) {
+      *err = "bad --listen '" + spec + "': expected IPV4ADDR:PORT (PORT 0: any free port)";
+      return exit_usage;
+    }
+    std::uint16_t bound = 0;
+    const int fd = listen_on(a.s_addr, static_cast<std::uint16_t>(port), &bound);
+    if (fd < 0) {
+      *err = "cannot listen on " + spec + ": " + std::strerror(errno);
+      return exit_failure;
+    }
+    groups_[gid].listen_fds.push_back(fd);
+    const std::uint32_t i = g->listen_count++;
+    g->listen_addr[i] = a.s_addr;
+    g->listen_port[i] = bound;
+    char text[64];
+    ::inet_ntop(AF_INET, &a, text, sizeof text);
+    log("group %u: listening on %s:%u (kept across restarts)", gid, text, bound);
+  }
+  return exit_ok;
+}
+
+void supervisor::reopen_listeners(std::uint32_t gid) {
+  group_slot* g = rt_.group(gid);
+  if (g == nullptr || !groups_[gid].listen_fds.empty()) return;
+  for (std::uint32_t i = 0; i < g->listen_count && i < max_listen; ++i) {
+    const int fd = listen_on(g->listen_addr[i], g->listen_port[i], nullptr);
+    if (fd >= 0) groups_[gid].listen_fds.push_back(fd);
+    else log("group %u: cannot listen again on port %u: %s", gid, g->listen_port[i], std::strerror(errno));
+  }
+}
+
+void supervisor::close_listeners(std::uint32_t gid) {
+  auto it = groups_.find(gid);
+  if (it == groups_.end()) return;
+  for (int fd : it->second.listen_fds) ::close(fd);
+  it->second.listen_fds.clear();
+}
+
+// ---- groups, requests ----------------------------------------------------------------------
+
+result<std::uint32_t> supervisor::resolve_group(std::uint32_t gid, std::string_view name,
+                                                bool create) {
+  if (gid == no_group && !name.empty()) {
+    for (std::uint32_t i = 0; i < rt_.max_groups(); ++i) {
+      const group_slot* g = rt_.group(i);
+      if (ctl_->group_info(i) && std::string_view(g->name, g->name_len) == name) return i;
+    }
+    if (!create) return fail(errc::unknown_group, "no group of that name");
+    auto n = ctl_->new_group(now());
+    if (!n) return n;
+    group_slot* g = rt_.group(*n);
+    g->name_len = static_cast<std::uint32_t>(std::min<std::size_t>(name.size(), 32));
+    std::memcpy(g->name, name.data(), g->name_len);
+    return n;
+  }
+  if (gid == no_group) gid = 0;
+  if (!create) {
+    auto gi = ctl_->group_info(gid);
+    if (!gi) return fail(gi.error());
+    return gid;
+  }
+  auto was = ctl_->group_info(gid);
+  auto r = ctl_->open_group(now(), gid);
+  if (r && !was) {
+    group_slot* g = rt_.group(gid);
+    g->name_len = 0;
+    g->listen_count = 0;
+    g->flags = 0;
+    g->heartbeat_ms = 0;
+    store(g->last_outcome, static_cast<std::uint32_t>(outcome_none));
+  }
+  return r;
+}
+
+// Moves the staged image of mailbox slot `slot` to a fresh image number.
+int supervisor::take_staged_image(std::uint32_t slot, std::uint32_t& image) {
+  for (std::uint32_t k = 0; k < 4u * rt_.max_processes() + 64u; ++k) {
+    auto f = bank_->find(image_block_name(k));
+    if (f) continue;
+    auto r = bank_->replace(internal_access, image_block_name(k), staging_block_name(slot));
+    if (!r) return exit_failure;
+    image = k;
+    return exit_ok;
+  }
+  return exit_too_small;
+}
+
+int supervisor::start_direct(const run_options& ro, std::uint32_t& gid) {
+  own_ = no_group;
+  // Stage the image through the same path as a delegated run: mailbox slot 0's staging name
+  // is used only by requesters that hold slot 0, so pick a slot the way they do.
+  std::uint32_t g0 = no_group;
+  std::uint32_t num = 0;
+  std::string gname;
+  if (ro.group.empty()) g0 = 0;
+  else if (parse_u32(ro.group, num)) g0 = num;
+  else gname = ro.group;
+  if (g0 != no_group && g0 >= rt_.max_groups()) {
+    std::fprintf(stderr, "hrctl: group %u out of range: this bank has groups 0..%u (--max-groups)\n",
+                 g0, rt_.max_groups() - 1);
+    return exit_unknown;
+  }
+  auto r = resolve_group(g0, gname, true);
+  if (!r) {
+    std::fprintf(stderr, "hrctl: cannot use group %s: %s\n", ro.group.c_str(), describe(r.error()).text);
+    return r.error().code == errc::group_limit ? exit_too_small : exit_refused;
+  }
+  gid = *r;
+  own_ = gid;
+  group_slot* gs = rt_.group(gid);
+  if (ro.exit0_clean) gs->flags |= group_exit0_clean;
+  if (ro.heartbeat_ms != 0) gs->heartbeat_ms = ro.heartbeat_ms;
+  std::string err;
+  if (!ro.listen.empty()) {
+    if (int e = open_listeners(gid, ro.listen, &err); e != exit_ok) {
+      std::fprintf(stderr, "hrctl: %s\n", err.c_str());
+      return e;
+    }
+  } else {
+    reopen_listeners(gid);
+  }
+  const std::string name = ro.name.empty() ? basename_of(ro.argv[0]) : ro.name;
+  // Already a member? A running one is adopted (a restarted hrctl run), another reruns.
+  auto existing = ctl_->find_process(gid, name);
+  if (existing) {
+    auto pv = ctl_->process_info(*existing);
+    if (pv && pv->state == process_state::running) {
+      log("group %u: %s is already running (pid %d); supervising it", gid, name.c_str(),
+          rt_.proc(*existing) ? load(rt_.proc(*existing)->pid) : 0);
+      return exit_ok;
+    }
+    if (pv && pv->image != no_image && bank_->find(image_block_name(pv->image))) {
+      int pid = 0;
+      const int rc = register_and_run(gid, name, process_kind::direct, pv->image, no_process, &pid, &err);
+      if (rc != exit_ok) std::fprintf(stderr, "hrctl: %s\n", err.c_str());
+      return rc;
+    }
+  }
+  // A new member: its image into the bank, then its first run.
+  program_file f;
+  const program_problem pp = open_program(ro.argv[0], f);
+  if (pp != program_problem::none) {
+    std::fprintf(stderr, "hrctl: %s: %s\n", ro.argv[0].c_str(), describe(pp));
+    return exit_program;
+  }
+  std::uint32_t image = 0;
+  for (; image < 4u * rt_.max_processes() + 64u; ++image)
+    if (!bank_->find(image_block_name(image))) break;
+  auto b = bank_->find_or_create(internal_access, image_block_name(image), image_bytes(f.bytes, ro.argv));
+  if (!b) {
+    ::close(f.fd);
+    std::fprintf(stderr,
+                 "hrctl: cannot keep the image of %s (%llu bytes) in the bank: %s\n"
+                 "hrctl: sizing rule: the bank must hold at least twice the size of the "
+                 "restartable processes (see hrctl run --help)\n",
+                 ro.argv[0].c_str(), static_cast<unsigned long long>(f.bytes), describe(b.error()).text);
+    return exit_too_small;
+  }
+  auto w = write_image(*b, f, ro.argv, name);
+  ::close(f.fd);
+  if (!w) {
+    (void)bank_->free(internal_access, image_block_name(image));
+    std::fprintf(stderr, "hrctl: cannot image %s: %s\n", ro.argv[0].c_str(), describe(w.error()).text);
+    return exit_program;
+  }
+  int pid = 0;
+  const int rc = register_and_run(gid, name, process_kind::direct, image, no_process, &pid, &err);
+  if (rc != exit_ok) {
+    (void)bank_->free(internal_access, image_block_name(image));  // not registered: not kept
+    std::fprintf(stderr, "hrctl: %s\n", err.c_str());
+  }
+  return rc;
+}
+
+void supervisor::answer(request_slot& s, int status, const std::string& msg) {
+  s.status = status;
+  std::memset(s.message, 0, sizeof s.message);
+  std::memcpy(s.message, msg.data(), std::min(msg.size(), sizeof s.message - 1));
+  store(s.state, static_cast<std::uint32_t>(req_done));
+}
+
+void supervisor::serve_requests() {
+  for (std::uint32_t i = 0; i < request_slots; ++i) {
+    request_slot& s = *rt_.request(i);
+    const std::uint32_t st = load(s.state);
+    if (st == req_claimed || st == req_done) {
+      if (::kill(load(s.requester), 0) != 0 && errno == ESRCH) {
+        (void)bank_->free(internal_access, staging_block_name(i));
+        store(s.state, static_cast<std::uint32_t>(req_free));
+      }
+      continue;
+    }
+    if (st != req_ready) continue;
+    const std::string name(s.name, std::min<std::uint32_t>(s.name_len, 32));
+    const std::string gname(s.group_name, std::min<std::uint32_t>(s.group_name_len, 32));
+    std::string err;
+    switch (s.kind) {
+      case req_kill_group: {
+        auto g = resolve_group(s.gid, gname, false);
+        if (!g) {
+          answer(s, exit_unknown, describe(g.error()).text);
+          break;
+        }
+        if (group_slot* gs = rt_.group(*g)) store(gs->last_outcome, static_cast<std::uint32_t>(outcome_killed));
+        log("group %u: killed on request (hrctl kill -g)", *g);
+        drive([&](auto& sink) { return ctl_->kill_group(now(), *g, sink); });
+        s.result_gid = *g;
+        answer(s, exit_ok, "group killed");
+        break;
+      }
+      case req_site_restart:
+        drive([&](auto& sink) { return ctl_->request_site_restart(now(), sink); });
+        answer(s, exit_ok, "site restart performed");
+        break;
+      case req_spawn_indirect:
+      case req_run_direct: {
+        const bool direct = s.kind == req_run_direct;
+        auto g = direct ? resolve_group(s.gid, gname, true) : resolve_group(s.gid, {}, false);
+        if (!g) {
+          (void)bank_->free(internal_access, staging_block_name(i));
+          answer(s, g.error().code == errc::group_limit ? exit_too_small : exit_unknown,
+                 describe(g.error()).text);
+          break;
+        }
+        group_slot* gs = rt_.group(*g);
+        if (direct && gs != nullptr) {
+          gs->flags |= s.flags;
+          if (s.heartbeat_ms) gs->heartbeat_ms = s.heartbeat_ms;
+        }
+        // A member registered before keeps its first image (as ChorusOS); a new one gets
+        // the staged image.
+        std::uint32_t image = no_image;
+        auto known = ctl_->find_process(*g, name);
+        if (known) {
+          auto pv = ctl_->process_info(*known);
+          if (pv && pv->image != no_image && bank_->find(image_block_name(pv->image)))
+            image = pv->image;
+        }
+        if (image == no_image) {
+          if (int rc = take_staged_image(i, image); rc != exit_ok) {
+            answer(s, rc, "cannot keep the staged image");
+            break;
+          }
+        } else {
+          (void)bank_->free(internal_access, staging_block_name(i));
+        }
+        int pid = 0;
+        const int rc = register_and_run(*g, name, direct ? process_kind::direct : process_kind::indirect,
+                                        image, direct ? no_process : s.parent, &pid, &err);
+        if (rc != exit_ok && !known) (void)bank_->free(internal_access, image_block_name(image));
+        s.result_pid = pid;
+        s.result_gid = *g;
+        s.result_terminations = gs ? load(gs->terminations) : 0;
+        answer(s, rc, rc == exit_ok ? "started" : err);
+        break;
+      }
+      case req_upgrade: {
+        auto g = resolve_group(s.gid, gname, false);
+        if (!g) {
+          (void)bank_->free(internal_access, staging_block_name(i));
+          answer(s, exit_unknown, describe(g.error()).text);
+          break;
+        }
+        auto id = ctl_->find_process(*g, name);
+        auto pv = id ? ctl_->process_info(*id) : result<process_view>(fail(id.error()));
+        if (!pv || pv->image == no_image) {
+          (void)bank_->free(internal_access, staging_block_name(i));
+          answer(s, exit_unknown, "no member of that name in the group: use --name");
+          break;
+        }
+        auto rep = bank_->replace(internal_access, image_block_name(pv->image), staging_block_name(i));
+        if (!rep) {
+          answer(s, exit_failure, describe(rep.error()).text);
+          break;
+        }
+        if (auto it = memfds_.find(pv->image); it != memfds_.end()) {
+          ::close(it->second.first);
+          memfds_.erase(it);
+        }
+        log("group %u: image of %s upgraded; restarting the group on it", *g, name.c_str());
+        // Restart the group: the running member (or any) ends as a failure.
+        std::uint32_t victim = no_process;
+        (void)ctl_->for_each_member(*g, [&](const process_view& p) {
+          if (victim == no_process && p.state == process_state::running) victim = p.id;
+        });
+        if (victim != no_process) {
+          const std::uint64_t h = runs_[victim].handle;
+          auto vv = ctl_->process_info(victim);
+          stop_run(victim, SIGKILL);
+          if (vv) drive([&](auto& sink) { return ctl_->process_failed(now(), victim, vv->handle, sink); });
+          (void)h;
+        }
+        s.result_gid = *g;
+        answer(s, exit_ok, "upgraded");
+        break;
+      }
+      default: answer(s, exit_usage, "unknown request"); break;
+    }
+  }
+}
+
+int supervisor::kill_group_now(std::uint32_t gid, const std::string& name) {
+  auto g = resolve_group(gid, name, false);
+  if (!g) {
+    std::fprintf(stderr, "hrctl kill: %s\n", describe(g.error()).text);
+    return exit_unknown;
+  }
+  stopping_ = true;
+  if (group_slot* gs = rt_.group(*g)) store(gs->last_outcome, static_cast<std::uint32_t>(outcome_killed));
+  drive([&](auto& sink) { return ctl_->kill_group(now(), *g, sink); });
+  std::printf("group killed\n");
+  return exit_ok;
+}
+
+bool supervisor::any_group_running() const {
+  for (std::uint32_t gid = 0; gid < ctl_->max_groups(); ++gid)
+    if (ctl_->group_info(gid)) return true;
+  return false;
+}
+
+void supervisor::shutdown(std::uint64_t stop_timeout_ms) {
+  stopping_ = true;
+  pending_.clear();
+  bool any = false;
+  for (std::uint32_t id = 0; id < runs_.size(); ++id)
+    if (runs_[id].pid > 0) {
+      ::kill(runs_[id].pid, SIGTERM);
+      any = true;
+    }
+  if (any) log("stopping: SIGTERM sent to every member; SIGKILL in %llu ms", static_cast<unsigned long long>(stop_timeout_ms));
+  const std::uint64_t deadline = now() + stop_timeout_ms;
+  while (now() < deadline) {
+    bool left = false;
+    for (std::uint32_t id = 0; id < runs_.size(); ++id) {
+      if (runs_[id].pid <= 0) continue;
+      if (runs_[id].child) {
+        int st = 0;
+        if (::waitpid(runs_[id].pid, &st, WNOHANG) == 0) {
+          left = true;
+          continue;
+        }
+        // Put the status back for reap(): emulate by checking the clean flag only.
+        proc_slot* s = rt_.proc(id);
+        const bool clean = (s && load(s->clean) == runs_[id].handle) ||
+                           (WIFEXITED(st) && WEXITSTATUS(st) == 0 && rt_.group(runs_[id].gid) &&
+                            (rt_.group(runs_[id].gid)->flags & group_exit0_clean) != 0);
+        const run_state r = runs_[id];
+        if (r.pidfd >= 0) ::close(r.pidfd);
+        runs_[id] = run_state{};
+        if (s) store(s->pid, std::int32_t{0});
+        if (clean) drive([&](auto& sink) { return ctl_->process_exited_cleanly(now(), id, r.handle, sink); });
+      } else if (::kill(runs_[id].pid, 0) == 0) {
+        left = true;
+      } else {
+        runs_[id] = run_state{};
+      }
+    }
+    if (!left) return;
+    sleep_ms(10);
+  }
+  for (std::uint32_t id = 0; id < runs_.size(); ++id)
+    if (runs_[id].pid > 0) stop_run(id, SIGKILL);
+}
+
+int supervisor::serve(std::uint32_t own, std::uint64_t stop_timeout_ms) {
+  own_ = own;
+  std::uint64_t last_tick = 0;
+  for (;;) {
+    // Site restarts asked for by the last events.
+    while (!queue_.empty() && !gave_up_) {
+      const action a = queue_.front();
+      queue_.erase(queue_.begin());
+      perform_site_restart(a.gid != no_group);
+    }
+    if (gave_up_) {
+      stopping_ = true;
+      for (std::uint32_t id = 0; id < runs_.size(); ++id)
+        if (runs_[id].pid > 0) stop_run(id, SIGKILL);
+      return exit_gave_up;
+    }
+    // Due reruns.
+    const std::uint64_t t = now();
+    for (std::size_t i = 0; i < pending_.size();) {
+      if (pending_[i].due_ms <= t) {
+        const std::uint32_t id = pending_[i].id;
+        pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(i));
+        std::string err;
+        (void)run_member(id, true, &err);
+        i = 0;
+      } else {
+        ++i;
+      }
+    }
+    if (own_ != no_group && own_outcome_ >= 0 && pending_.empty()) {
+      if (!any_group_running()) return own_outcome_;
+    }
+    if (t - last_tick >= 250) {
+      (void)ctl_->tick(t);
+      last_tick = t;
+      check_heartbeats();
+      serve_requests();
+    }
+    // Wait for a run to end, a signal, or the next due rerun.
+    std::vector<pollfd> fds;
+    std::vector<std::uint32_t> ids;
+    fds.push_back({sig_fd_, POLLIN, 0});
+    for (std::uint32_t id = 0; id < runs_.size(); ++id)
+      if (runs_[id].pid > 0 && runs_[id].pidfd >= 0) {
+        fds.push_back({runs_[id].pidfd, POLLIN, 0});
+        ids.push_back(id);
+      }
+    long timeout = 100;
+    for (const pending_run& p : pending_)
+      timeout = std::min<long>(timeout, p.due_ms > t ? static_cast<long>(p.due_ms - t) : 0);
+    const int n = ::poll(fds.data(), fds.size(), static_cast<int>(timeout));
+    if (n < 0 && errno != EINTR) return exit_failure;
+    if (n <= 0) continue;
+    if ((fds[0].revents & POLLIN) != 0) {
+      signalfd_siginfo si{};
+      while (::read(sig_fd_, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+        if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT || si.ssi_signo == SIGHUP) {
+          log("%s received: stopping the group(s) gracefully", signal_name(static_cast<int>(si.ssi_signo)));
+          shutdown(stop_timeout_ms);
+          if (own_ != no_group && own_outcome_ >= 0) return own_outcome_;
+          return 128 + static_cast<int>(si.ssi_signo);
+        }
+        if (si.ssi_signo == SIGUSR1) serve_requests();
+      }
+    }
+    for (std::size_t k = 1; k < fds.size(); ++k)
+      if ((fds[k].revents & (POLLIN | POLLHUP)) != 0) reap(ids[k - 1]);
+  }
+}
+
+}  // namespace hrctl
