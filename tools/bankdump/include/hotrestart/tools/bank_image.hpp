@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+// Inspecting a bank from a raw memory image: the bytes of a device's bank section as a
+// debugger's memory dump or QEMU's pmemsave writes them, or a copy of a host bank. The image is
+// opened through the span backend, so one tool serves hosts and boards. Host-side code: it may
+// allocate and print; the core it calls does neither.
+#ifndef HOTRESTART_TOOLS_BANK_IMAGE_HPP
+#define HOTRESTART_TOOLS_BANK_IMAGE_HPP
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <span>
+#include <string>
+
+#include <hotrestart/backend.hpp>
+#include <hotrestart/bank.hpp>
+#include <hotrestart/error.hpp>
+
+namespace hotrestart::tools {
+
+/// An image file read into 64-byte aligned memory (the span backend requires the alignment).
+class bank_image {
+ public:
+  /// Reads `path` from byte `offset` to its end (or `length` bytes if not 0). Errors: io_error
+  /// (with errno), truncated (empty or shorter than asked).
+  static result<bank_image> read(const char* path, std::uint64_t offset = 0,
+                                 std::uint64_t length = 0) {
+    std::FILE* f = std::fopen(path, "rb");
+    if (f == nullptr) return fail(error(errc::io_error, "cannot open the image file").with_errno(errno));
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(f, &std::fclose);
+    if (std::fseek(f, 0, SEEK_END) != 0)
+      return fail(error(errc::io_error, "cannot seek in the image file").with_errno(errno));
+    const long end = std::ftell(f);
+    if (end < 0) return fail(error(errc::io_error, "cannot size the image file").with_errno(errno));
+    const auto total = static_cast<std::uint64_t>(end);
+    if (offset >= total)
+      return fail(errc::truncated, "image ends before the offset", "bytes", offset + 1, total);
+    const std::uint64_t n = length != 0 ? length : total - offset;
+    if (offset + n > total)
+      return fail(errc::truncated, "image shorter than asked", "bytes", offset + n, total);
+    bank_image img;
+    img.size_ = static_cast<std::size_t>(n);
+    img.mem_.reset(static_cast<std::byte*>(std::aligned_alloc(64, (img.size_ + 63) / 64 * 64)));
+    if (!img.mem_) return fail(errc::io_error, "out of memory for the image");
+    if (std::fseek(f, static_cast<long>(offset), SEEK_SET) != 0 ||
+        std::fread(img.mem_.get(), 1, img.size_, f) != img.size_)
+      return fail(error(errc::io_error, "cannot read the image file").with_errno(errno));
+    return img;
+  }
+
+  std::span<std::byte> bytes() const { return {mem_.get(), size_}; }
+
+ private:
+  struct release {
+    void operator()(std::byte* p) const { std::free(p); }
+  };
+  std::unique_ptr<std::byte, release> mem_;
+  std::size_t size_ = 0;
+};
+
+struct inspect_options {
+  std::size_t show_bytes = 0;  ///< print the first N bytes of each block in hex
+};
+
+/// What `inspect` found.
+struct inspect_summary {
+  std::uint32_t blocks = 0;
+  std::uint32_t problems = 0;  ///< from the bank's full check (0: consistent)
+};
+
+/// Opens the bank in `image` (a copy: a repair of an interrupted operation changes only the
+/// copy), prints its header, every block (name, size, capacity, key, offset) and every
+/// problem the bank's `check` finds, each as one line to `out(const char*)`. Errors: the
+/// bank's open errors (not_a_bank, version_mismatch, layout_mismatch, corrupt, truncated...).
+template <class Bank = basic_bank<span_backend>, class Out>
+result<inspect_summary> inspect(std::span<std::byte> image, Out&& out,
+                                const inspect_options& opt = {}) {
+  auto b = Bank::open(image);
+  if (!b) return fail(b.error());
+  const bank_layout& l = b->layout();
+  std::string line = "bank: medium " + std::string(b->medium()) + ", page " +
+                     std::to_string(l.page_size) + ", bank_size " + std::to_string(l.bank_size) +
+                     ", max_blocks " + std::to_string(l.max_blocks) + ", overhead " +
+                     std::to_string(l.overhead_bytes()) + ", image " +
+                     std::to_string(image.size()) + " bytes";
+  out(line.c_str());
+  inspect_summary s;
+  auto n = b->for_each([&](const block_info& i) {
+    char hex[3];
+    line = "block " + std::string(i.name) + " size=" + std::to_string(i.size) +
+           " capacity=" + std::to_string(i.capacity) +
+           " key=" + (i.key.empty() ? std::string("-") : std::string(i.key)) + " offset=0x";
+    char off[17];
+    std::snprintf(off, sizeof off, "%llx", static_cast<unsigned long long>(i.offset));
+    line += off;
+    if (opt.show_bytes != 0) {
+      line += " bytes=";
+      const std::uint64_t shown = opt.show_bytes < i.size ? opt.show_bytes : i.size;
+      for (std::uint64_t k = 0; k < shown; ++k) {
+        std::snprintf(hex, sizeof hex, "%02x", static_cast<unsigned>(b->backend().data()[i.offset + k]));
+        line += hex;
+      }
+    }
+    out(line.c_str());
+  });
+  if (!n) return fail(n.error());
+  s.blocks = *n;
+  line = "blocks: " + std::to_string(s.blocks);
+  out(line.c_str());
+  auto c = b->check([&](const error& e) {
+    line = std::string("problem: ") + describe(e).text;
+    out(line.c_str());
+  });
+  if (!c) return fail(c.error());
+  s.problems = *c;
+  line = "check: " + std::to_string(s.problems) + " problems";
+  out(line.c_str());
+  return s;
+}
+
+}  // namespace hotrestart::tools
+
+#endif  // HOTRESTART_TOOLS_BANK_IMAGE_HPP
