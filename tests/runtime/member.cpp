@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: MIT
+// A restartable test program for the hrctl end-to-end tests. Counts its runs in a group-keyed
+// block, prints "NAME run K restarted=R", then does what its flags say for that run:
+//   --crash RUN:MODE   on run RUN: segv | kill | abort | exit (exit 3 without the clean call)
+//   --crash-always MODE
+//   --wait FILE        before acting, wait until FILE exists (the test drives the timing)
+//   --hang RUN         on run RUN: sleep forever without heartbeat
+//   --spawn RUN:NAME   on run RUN: start this program again as indirect member NAME (--wait-arg)
+//   --child-wait FILE  the spawned indirect member waits for FILE then exits cleanly
+//   --serve N          LISTEN_FDS: answer N connections with our pid, then crash (SIGSEGV)
+//   --plain            exit 0 without the clean-exit call (for --exit0-clean)
+//   --tag TEXT         printed with each run (upgrade test)
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <hotrestart/posix/process.hpp>
+
+using namespace hotrestart;
+
+namespace {
+void crash(const std::string& mode) {
+  std::fflush(nullptr);
+  if (mode == "segv") {
+    volatile int* p = nullptr;
+    *p = 1;
+  }
+  if (mode == "kill") ::raise(SIGKILL);
+  if (mode == "abort") std::abort();
+  std::_Exit(3);  // "exit": without the clean-exit call
+}
+void wait_for(const std::string& file) {
+  while (::access(file.c_str(), F_OK) != 0) ::usleep(10000);
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto self = posix::process::attach();
+  if (!self) {
+    std::fprintf(stderr, "member: %s\n", describe(self.error()).text);
+    return 99;
+  }
+  const char* name = std::getenv("HR_PROCESS");
+  std::string me = argv[0];
+  std::string tag, wait_file, child_wait;
+  std::vector<std::pair<int, std::string>> crashes;
+  std::string crash_always;
+  int hang = 0, spawn_run = 0, serve = 0;
+  std::string spawn_name;
+  bool plain = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
+    if (a == "--crash") {
+      const std::string v = next();
+      crashes.emplace_back(std::atoi(v.c_str()), v.substr(v.find(':') + 1));
+    } else if (a == "--crash-always") crash_always = next();
+    else if (a == "--wait") wait_file = next();
+    else if (a == "--hang") hang = std::atoi(next().c_str());
+    else if (a == "--spawn") {
+      const std::string v = next();
+      spawn_run = std::atoi(v.c_str());
+      spawn_name = v.substr(v.find(':') + 1);
+    } else if (a == "--child-wait") child_wait = next();
+    else if (a == "--serve") serve = std::atoi(next().c_str());
+    else if (a == "--plain") plain = true;
+    else if (a == "--tag") tag = next();
+  }
+  (void)name;
+  // The run counter: a group-keyed block, so it goes with the group.
+  auto b = self->bank().find_or_create("runs-" + std::to_string(self->id()), sizeof(int), self->key());
+  if (!b) {
+    std::fprintf(stderr, "member: %s\n", describe(b.error()).text);
+    return 98;
+  }
+  int& runs = *reinterpret_cast<int*>(b->data);
+  const int run = ++runs;
+  std::printf("%s run %d restarted=%d%s%s\n", argv[0], run, self->restarted() ? 1 : 0,
+              tag.empty() ? "" : " tag=", tag.c_str());
+  std::fflush(stdout);
+  if (!child_wait.empty()) {  // an indirect member: wait, then end cleanly
+    wait_for(child_wait);
+    self->exit_cleanly(0);
+  }
+  if (spawn_run == run) {
+    auto r = self->spawn_indirect(spawn_name, "/proc/self/exe",
+                                  {spawn_name, "--child-wait", wait_file + ".child"});
+    std::printf("spawned %s: status %d pid %d %s\n", spawn_name.c_str(), r.status, r.pid,
+                r.message.c_str());
+    std::fflush(stdout);
+  }
+  if (serve > 0) {
+    const char* fds = std::getenv("LISTEN_FDS");
+    const char* pid = std::getenv("LISTEN_PID");
+    if (fds == nullptr || pid == nullptr || std::atoi(pid) != ::getpid()) return 97;
+    for (int i = 0; i < serve; ++i) {
+      const int c = ::accept(3, nullptr, nullptr);
+      if (c < 0) continue;
+      char msg[32];
+      const int n = std::snprintf(msg, sizeof msg, "%d\n", ::getpid());
+      (void)::write(c, msg, static_cast<std::size_t>(n));
+      ::close(c);
+    }
+    crash("segv");
+  }
+  if (!wait_file.empty()) wait_for(wait_file);
+  if (hang == run)
+    for (;;) ::pause();
+  if (!crash_always.empty()) crash(crash_always);
+  for (const auto& [r, mode] : crashes)
+    if (r == run) crash(mode);
+  if (plain) return 0;
+  self->exit_cleanly(0);
+}
