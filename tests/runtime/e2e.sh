@@ -41,21 +41,21 @@ crash_modes)
   grep -q "without the clean-exit call" "$dir/err" || fail "plain exit not treated as a failure"
   ;;
 group_restart)
-  H run "${T[@]}" -g 1 --name a -- "$member" --wait "$dir/go" >"$dir/out1" 2>"$dir/err1" &
+  "$hrctl" run "${T[@]}" -g 1 --name a -- "$member" --wait "$dir/go" --tag a >"$dir/out1" 2>"$dir/err1" &
   p1=$!
-  wait_for "$dir/out1" "run 1"
-  H run --bank "$bank" -g 1 --name b -- "$member" --wait "$dir/go" --crash 1:segv >"$dir/out2" 2>"$dir/err2" &
+  wait_for "$dir/out1" "run 1 restarted=0 tag=a"
+  "$hrctl" run --bank "$bank" -g 1 --name b -- "$member" --wait "$dir/go" --crash 1:segv --tag b >"$dir/out2" 2>"$dir/err2" &
   p2=$!
   wait_for "$dir/err2" "handed to the supervisor"
-  wait_for "$dir/out1" "b run 1"
+  wait_for "$dir/out1" "run 1 restarted=0 tag=b"
   touch "$dir/go"
   wait "$p1"; expect_rc $? 0 "supervising hrctl run"
   wait "$p2"; expect_rc $? 0 "delegated hrctl run"
-  grep -q "a run 2 restarted=1" "$dir/out1" || fail "member a not restarted with the group"
-  grep -q "b run 2 restarted=1" "$dir/out1" || fail "member b not restarted"
+  grep -q "run 2 restarted=1 tag=a" "$dir/out1" || fail "member a not restarted with the group"
+  grep -q "run 2 restarted=1 tag=b" "$dir/out1" || fail "member b not restarted"
   ;;
 indirect_blocked)
-  H run "${T[@]}" -g 2 -- "$member" --spawn 1:helper --wait "$dir/go" --crash 1:segv >"$dir/out" 2>"$dir/err" &
+  "$hrctl" run "${T[@]}" -g 2 -- "$member" --spawn 1:helper --wait "$dir/go" --crash 1:segv >"$dir/out" 2>"$dir/err" &
   p=$!
   wait_for "$dir/out" "spawned helper: status 0"
   wait_for "$dir/out" "helper run 1"
@@ -69,12 +69,12 @@ indirect_blocked)
   H blocks --bank "$bank" | grep -q "__HR_IMG_\|runs-" && fail "blocks left after kill -g"
   ;;
 supervisor_killed)
-  H run "${T[@]}" -- "$member" --wait "$dir/go" --crash 1:segv >"$dir/out" 2>"$dir/err" &
+  "$hrctl" run "${T[@]}" -- "$member" --wait "$dir/go" --crash 1:segv >"$dir/out" 2>"$dir/err" &
   p=$!
   wait_for "$dir/out" "run 1"
   kill -9 $p; wait $p 2>/dev/null
   H status --bank "$bank" | grep -q "supervisor not running" || fail "status after supervisor death"
-  H run --bank "$bank" -- "$member" --wait "$dir/go" --crash 1:segv >>"$dir/out" 2>"$dir/err2" &
+  "$hrctl" run --bank "$bank" -- "$member" --wait "$dir/go" --crash 1:segv >>"$dir/out" 2>"$dir/err2" &
   p=$!
   wait_for "$dir/err2" "adopted member"
   touch "$dir/go"
@@ -83,7 +83,7 @@ supervisor_killed)
   ;;
 exe_replaced)
   cp "$member" "$dir/prog"
-  H run "${T[@]}" -- "$dir/prog" --wait "$dir/go" --crash 1:segv --tag original >"$dir/out" 2>"$dir/err" &
+  "$hrctl" run "${T[@]}" -- "$dir/prog" --wait "$dir/go" --crash 1:segv --tag original >"$dir/out" 2>"$dir/err" &
   p=$!
   wait_for "$dir/out" "run 1"
   printf '#!/bin/sh\necho REPLACED\n' >"$dir/prog.new"; chmod +x "$dir/prog.new"; mv "$dir/prog.new" "$dir/prog"
@@ -124,7 +124,7 @@ bad_input)
   for c in run serve kill restart upgrade status blocks check; do H $c --help >/dev/null || fail "$c --help"; done
   ;;
 listen)
-  H run "${T[@]}" --listen 127.0.0.1:0 -- "$member" --serve 3 --crash 4:exit >"$dir/out" 2>"$dir/err" &
+  "$hrctl" run "${T[@]}" --listen 127.0.0.1:0 -- "$member" --serve 3 --crash 4:exit >"$dir/out" 2>"$dir/err" &
   p=$!
   wait_for "$dir/err" "listening on 127.0.0.1:"
   port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$dir/err" | head -1)
@@ -139,7 +139,7 @@ listen)
   kill -TERM $p; wait $p
   ;;
 kill_pid_restart)
-  H run "${T[@]}" -- "$member" --wait "$dir/go" >"$dir/out" 2>"$dir/err" &
+  "$hrctl" run "${T[@]}" -- "$member" --wait "$dir/go" >"$dir/out" 2>"$dir/err" &
   p=$!
   wait_for "$dir/out" "run 1"
   pid=$(H status --bank "$bank" --json | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
@@ -153,11 +153,11 @@ kill_pid_restart)
   wait $p; expect_rc $? 0 "clean end"
   ;;
 upgrade)
-  H run "${T[@]}" -- "$member" --wait "$dir/go" --tag v1 >"$dir/out" 2>"$dir/err" &
+  "$hrctl" run "${T[@]}" -- "$member" --wait "$dir/go" --tag v1 >"$dir/out" 2>"$dir/err" &
   p=$!
   wait_for "$dir/out" "run 1"
   cp "$member" "$dir/member"
-  H upgrade --bank "$bank" -g 0 --name member -- "$dir/member" --wait "$dir/go" --tag v2 >/dev/null || fail "upgrade"
+  H upgrade --bank "$bank" -g 0 --name hr_member -- "$dir/member" --wait "$dir/go" --tag v2 >/dev/null || fail "upgrade"
   wait_for "$dir/out" "run 2 restarted=1 tag=v2"
   touch "$dir/go"
   wait $p; expect_rc $? 0 "after upgrade"
@@ -171,7 +171,7 @@ heartbeat_exit0_sigterm)
   expect_rc $? 0 "exit0 clean"
   grep -q "run 2" "$dir/out" && fail "exit 0 restarted under --exit0-clean"
   rm -f "$bank"
-  H run "${T[@]}" --stop-timeout 2000 -- "$member" --wait "$dir/never" >"$dir/out" 2>"$dir/err" &
+  "$hrctl" run "${T[@]}" --stop-timeout 2000 -- "$member" --wait "$dir/never" >"$dir/out" 2>"$dir/err" &
   p=$!
   wait_for "$dir/out" "run 1"
   kill -TERM $p; wait $p; expect_rc $? 143 "SIGTERM"
