@@ -95,6 +95,7 @@ template <class T>
 class persistent {
  public:
   static constexpr type_desc desc = type_desc_of<T>();
+  static constexpr detail::typed_image image = detail::image_of(desc);
   using value_type = T;
 
   /// Opens an existing typed block. Errors: the name's and find's (not_found...),
@@ -104,6 +105,7 @@ class persistent {
   static result<persistent> open(Bank& bank, std::string_view name) {
     auto f = bank.find(name);
     if (!f) return fail(f.error());
+    if (fits(*f)) return persistent(f->data, typed_origin::found);
     if (auto v = validate(*f); !v) return fail(v.error());
     return persistent(f->data, typed_origin::found);
   }
@@ -120,6 +122,7 @@ class persistent {
   static result<persistent> find_or_construct(Bank& bank, typed_name n, Init&& init = {},
                                                Migrations&&... migrations) {
     auto f = bank.find(n.name);
+    if (f && fits(*f)) return persistent(f->data, typed_origin::found);
     if (f) {
       auto info = detail::read_typed_header(f->data, f->capacity);
       if (!info) return fail(info.error());
@@ -263,6 +266,13 @@ class persistent {
     HOTRESTART_CRASH_POINT();
     sync(static_cast<const void*>(blk_ + typed_fmt::selector), sizeof(std::uint32_t));
     return true;
+  }
+
+  // The header is exactly T's and the block is aligned for T (the usual case, ~20 word
+  // compares); otherwise validate() parses it and says what is wrong.
+  static bool fits(const block& b) {
+    return detail::matches_image(b.data, b.capacity, image, desc.shape.block_bytes) &&
+           reinterpret_cast<std::uintptr_t>(b.data + desc.shape.slot0) % alignof(T) == 0;
   }
 
   static result<void> validate(const block& b) {

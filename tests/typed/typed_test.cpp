@@ -266,6 +266,21 @@ TEST_CASE("every damaged header byte is refused or harmless, never misread") {
   CHECK(o->load().seq == 77);
 }
 
+TEST_CASE("the header a block gets is word for word the image the fast check expects") {
+  mmap_fixture fx;
+  auto b = fx.make();
+  HR_REQUIRE_OK(b);
+  auto p = persistent<rec_v1>::find_or_construct(*b, "rec");
+  HR_REQUIRE_OK(p);
+  const auto& im = persistent<rec_v1>::image;
+  for (std::uint32_t i = 0; i < 12; ++i) CHECK(detail::load32(p->block_data(), 4ull * i) == im.head[i]);
+  for (std::uint32_t i = 0; i < 8; ++i)
+    CHECK(detail::load32(p->block_data(), typed_fmt::name + 4ull * i) == im.name[i]);
+  CHECK(im.head[11] == detail::typed_checksum(p->block_data()));
+  // A block too small for the two slots fails the fast check and the full one.
+  CHECK_FALSE(detail::matches_image(p->block_data(), 256, im, persistent<rec_v1>::desc.shape.block_bytes));
+}
+
 TEST_CASE("a header with a valid checksum but slots beyond its block is corrupt") {
   mmap_fixture fx;
   auto b = fx.make();

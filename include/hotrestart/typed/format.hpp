@@ -196,6 +196,48 @@ inline void write_typed_header(std::byte* blk, const type_desc& d) {
   store32_release(blk, typed_fmt::magic, typed_fmt::magic_value);
 }
 
+/// The exact immutable header words a block holding `d` carries (words 0..11, the name):
+/// a header equal to it word for word is valid for `d` without parsing or hashing it.
+struct typed_image {
+  std::uint32_t head[12] = {};
+  std::uint32_t name[max_type_name_length / 4] = {};
+};
+
+constexpr typed_image image_of(const type_desc& d) {
+  typed_image im;
+  im.head[0] = typed_fmt::magic_value;
+  im.head[1] = typed_fmt::version_value;
+  im.head[2] = typed_fmt::header_size;
+  im.head[3] = d.hash;
+  im.head[4] = d.version;
+  im.head[5] = d.shape.size;
+  im.head[6] = d.shape.align;
+  im.head[7] = d.shape.slot0;
+  im.head[8] = d.shape.stride;
+  im.head[9] = static_cast<std::uint32_t>(d.name.size());
+  im.head[10] = 0;
+  for (std::size_t i = 0; i < d.name.size() && i < max_type_name_length; ++i)
+    im.name[i / 4] |= static_cast<std::uint32_t>(static_cast<unsigned char>(d.name[i])) << (8 * (i % 4));
+  std::uint32_t w[10 + max_type_name_length / 4] = {};
+  for (std::uint32_t i = 0; i < 10; ++i) w[i] = im.head[i + 1];
+  for (std::uint32_t i = 0; i < max_type_name_length / 4; ++i) w[10 + i] = im.name[i];
+  im.head[11] = hash_words(w, sizeof w / sizeof w[0], typed_fmt::checksum_seed);
+  return im;
+}
+
+/// The fast check of a block found by name: its header is exactly `im` and the block holds
+/// both slots. Anything else goes through read_typed_header for a precise error.
+inline bool matches_image(const std::byte* blk, std::uint64_t capacity, const typed_image& im,
+                          std::uint64_t block_bytes) {
+  if (blk == nullptr || capacity < block_bytes) return false;
+  if (load32_acquire(blk, typed_fmt::magic) != im.head[0]) return false;
+  std::uint32_t diff = 0;
+  for (std::uint32_t i = 1; i < 12; ++i) diff |= load32(blk, 4ull * i) ^ im.head[i];
+  for (std::uint32_t i = 0; i < max_type_name_length / 4; ++i)
+    diff |= load32(blk, typed_fmt::name + 4ull * i) ^ im.name[i];
+  return diff == 0;
+}
+
 /// Validates the header of an untrusted block of `capacity` bytes, whatever type it holds.
 /// Errors: type_mismatch (no typed header at all: a raw block), corrupt (a header that is
 /// damaged or inconsistent with itself or with the block).
