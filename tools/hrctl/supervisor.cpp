@@ -748,6 +748,27 @@ int supervisor::start_direct(const run_options& ro, std::uint32_t& gid) {
     std::fprintf(stderr, "hrctl: %s: %s\n", ro.argv[0].c_str(), describe(pp));
     return exit_program;
   }
+  // The sizing rule, checked before the image is made: twice the restartable processes.
+  {
+    const std::uint64_t page = bank_->layout().page_size;
+    std::uint64_t images = (image_bytes(f.bytes, ro.argv) + page - 1) / page * page;
+    (void)bank_->for_each([&](const block_info& bi) {
+      if (bi.name.starts_with("__HR_IMG_")) images += bi.capacity;
+    });
+    const std::uint64_t need = fixed_overhead(bo_, static_cast<std::uint32_t>(page)) + 2 * images;
+    if (need > bank_->layout().bank_size) {
+      ::close(f.fd);
+      std::fprintf(stderr,
+                   "hrctl: bank too small for %s: sizing rule: bank size >= controller + runtime "
+                   "state + 2 x the size of the restartable processes = %llu + 2 x %llu = %llu "
+                   "bytes, but the bank has %llu (create it with a larger --bank-size)\n",
+                   ro.argv[0].c_str(),
+                   static_cast<unsigned long long>(fixed_overhead(bo_, static_cast<std::uint32_t>(page))),
+                   static_cast<unsigned long long>(images), static_cast<unsigned long long>(need),
+                   static_cast<unsigned long long>(bank_->layout().bank_size));
+      return exit_too_small;
+    }
+  }
   std::uint32_t image = 0;
   for (; image < 4u * rt_.max_processes() + 64u; ++image)
     if (!bank_->find(image_block_name(image))) break;
