@@ -144,6 +144,9 @@ def main():
         failures.setdefault(kind, []).append(text)
         print("firmware test: %s: %s" % (kind, text), flush=True)
 
+    if not os.path.isfile(args.elf):
+        print("firmware test: FAILED: no firmware at %s (is the build complete?)" % args.elf)
+        return 1
     problems, bank = elf_bank_check(args.elf, args.section)
     for p in problems:
         failed("elf", p)
