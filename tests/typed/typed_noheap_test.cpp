@@ -9,6 +9,7 @@
 #include <cstring>
 #include <new>
 
+#include "../heap_trap.hpp"
 #include <hotrestart/backend.hpp>
 #include <hotrestart/backends/mmap_file.hpp>
 #include <hotrestart/offset_ptr.hpp>
@@ -16,43 +17,7 @@
 
 #include "typed_types.hpp"
 
-static bool g_trapping = false;
-static unsigned long g_heap_calls = 0;
-
-extern "C" void* __libc_malloc(std::size_t);
-extern "C" void* __libc_calloc(std::size_t, std::size_t);
-extern "C" void* __libc_realloc(void*, std::size_t);
-
-extern "C" void* malloc(std::size_t n) {
-  if (g_trapping) ++g_heap_calls;
-  return __libc_malloc(n);
-}
-extern "C" void* calloc(std::size_t a, std::size_t b) {
-  if (g_trapping) ++g_heap_calls;
-  return __libc_calloc(a, b);
-}
-extern "C" void* realloc(void* p, std::size_t n) {
-  if (g_trapping) ++g_heap_calls;
-  return __libc_realloc(p, n);
-}
-void* operator new(std::size_t n) {
-  if (g_trapping) ++g_heap_calls;
-  void* p = __libc_malloc(n);
-  if (p == nullptr) std::abort();
-  return p;
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-
-static int passed = 0, failed = 0;
-static void expect(bool ok, const char* what) {
-  if (ok) {
-    ++passed;
-  } else {
-    ++failed;
-    std::printf("FAILED: %s\n", what);
-  }
-}
+using hrtest_heap::expect;
 
 using namespace hotrestart;
 using hrtyped::rec_v1;
@@ -60,8 +25,8 @@ using hrtyped::rec_v2;
 
 template <class Bank>
 static void exercise(Bank& b, const char* label) {
-  g_heap_calls = 0;
-  g_trapping = true;
+  hrtest_heap::calls = 0;
+  hrtest_heap::trapping = true;
   auto p = persistent<rec_v1>::find_or_construct(b, "rec", [](rec_v1& r) { r.set(3); });
   expect(p.has_value() && p->created(), "construct");
   if (p) {
@@ -87,10 +52,10 @@ static void exercise(Bank& b, const char* label) {
     expect(!offset_ptr<hrtyped::node>::from_offset(~0ull).resolve(b).has_value(), "bad offset");
   }
   expect(persistent<rec_v2>::destroy(b, "rec").has_value(), "destroy");
-  g_trapping = false;
+  hrtest_heap::trapping = false;
   char msg[96];
-  std::snprintf(msg, sizeof msg, "%s: no heap allocation (saw %lu)", label, g_heap_calls);
-  expect(g_heap_calls == 0, msg);
+  std::snprintf(msg, sizeof msg, "%s: no heap allocation (saw %lu)", label, hrtest_heap::calls);
+  expect(hrtest_heap::calls == 0, msg);
 }
 
 int main() {
@@ -110,12 +75,11 @@ int main() {
     if (b) exercise(*b, "mmap backend");
     unlink(path);
   }
-  g_heap_calls = 0;
-  g_trapping = true;
+  hrtest_heap::calls = 0;
+  hrtest_heap::trapping = true;
   void* volatile p = std::malloc(16);
-  g_trapping = false;
+  hrtest_heap::trapping = false;
   std::free(p);
-  expect(g_heap_calls == 1, "negative control: the trap counts a real malloc");
-  std::printf("typed noheap: %d passed, %d failed\n", passed, failed);
-  return failed == 0 ? 0 : 1;
+  expect(hrtest_heap::calls == 1, "negative control: the trap counts a real malloc");
+  return hrtest_heap::finish("typed noheap");
 }
