@@ -9,7 +9,7 @@
 #include <cstring>
 #include <new>
 
-#include "../heap_trap.hpp"
+#include "heap_trap.hpp"
 #include <hotrestart/backend.hpp>
 #include <hotrestart/backends/mmap_file.hpp>
 #include <hotrestart/offset_ptr.hpp>
