@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // A real process for the crash tests: runs one bank operation, and dies by SIGKILL at the
 // k-th metadata store when HR_CRASH_AT=k is set. Prints the number of crash points it passed.
+// With HR_TEAR=MASK (hex) as well, the store in flight at the k-th point is torn before the
+// process dies: the bytes selected by MASK get the new value, the others keep the old one (a
+// warm reset of a microcontroller on a narrow bus, a write buffer cut mid-word).
 //
 //   bank_child PATH create NAME SIZE FILL [KEY]   find-or-create, then fill the bytes
 //   bank_child PATH free NAME
@@ -16,14 +19,32 @@
 #include <cstring>
 #include <string_view>
 
+#include <atomic>
+#include <cstdint>
+
 static long g_crash_at = -1;
 static long g_points = 0;
+static std::uint32_t g_tear_mask = 0;
+static bool g_tear_armed = false;
 
 void hr_test_crash_point() {
   ++g_points;
-  if (g_points == g_crash_at) ::raise(SIGKILL);
+  if (g_points != g_crash_at) return;
+  if (g_tear_mask == 0) ::raise(SIGKILL);
+  g_tear_armed = true;  // the next store is torn, then the process dies
 }
 
+bool hr_test_store_hook(std::uint32_t* word, std::uint32_t value) {
+  if (!g_tear_armed) return false;
+  std::atomic_ref<std::uint32_t> w(*word);
+  w.store((value & g_tear_mask) | (w.load() & ~g_tear_mask));
+  ::raise(SIGKILL);
+  return true;
+}
+
+#ifndef HOTRESTART_STORE_HOOK
+#define HOTRESTART_STORE_HOOK hr_test_store_hook
+#endif
 #include <hotrestart/backends/mmap_file.hpp>
 
 using hotrestart::describe;
@@ -36,6 +57,7 @@ static int fail_with(const hotrestart::error& e) {
 int main(int argc, char** argv) {
   if (argc < 3) return 64;
   if (const char* k = std::getenv("HR_CRASH_AT")) g_crash_at = std::atol(k);
+  if (const char* t = std::getenv("HR_TEAR")) g_tear_mask = static_cast<std::uint32_t>(std::strtoul(t, nullptr, 16));
   const std::string_view op = argv[2];
   auto bank = hotrestart::mmap_bank::open(argv[1]);
   if (!bank) return fail_with(bank.error());

@@ -254,9 +254,12 @@ class basic_bank {
     if (r.pages != used)
       note(error(errc::corrupt, "blocks' pages disagree with the used page counter", "pages",
                  used, r.pages));
-    if (r.in_use != blocks || a.used_extents != blocks)
-      note(error(errc::corrupt, "block counter disagrees with the tables", "blocks", blocks,
+    if (r.in_use != blocks)
+      note(error(errc::corrupt, "block counter disagrees with the registry", "blocks", blocks,
                  r.in_use));
+    if (a.used_extents != blocks)
+      note(error(errc::corrupt, "block counter disagrees with the allocator's used extents",
+                 "blocks", blocks, a.used_extents));
     for (std::uint32_t i = 0; i < layout_.max_blocks; ++i) {
       if (!registry_.in_use(i)) continue;
       const entry_view e = registry_.view(i);
@@ -467,7 +470,9 @@ class basic_bank {
     for (std::uint32_t spins = 0;; ++spins) {
       const std::uint32_t s1 = detail::load32_acquire(base_, fmt::seq);
       if ((s1 & 1u) != 0) {
-        // A free is unlinking an entry; if its writer died there, the lock repairs it.
+        // A free is unlinking an entry; if its writer died there, the lock repairs it (and a
+        // writer that was preempted there is waited for on the lock instead of spun on).
+        detail::cpu_relax();
         if (spins > 4096 && spins % 4096 == 0) {
           auto g = locked();
           if (!g) return fail(g.error());

@@ -33,6 +33,20 @@ void HOTRESTART_CRASH_HOOK();
 #endif
 #endif
 
+/// Store hook (tests only): when HOTRESTART_STORE_HOOK names a
+/// `bool(std::uint32_t* word, std::uint32_t value)`, every 32-bit store the library makes to
+/// bank metadata calls it first; returning true means "handled, do not store". The torn-write
+/// enumeration uses it to leave a half-written word behind, as a warm reset of a
+/// microcontroller can.
+#ifdef HOTRESTART_STORE_HOOK
+bool HOTRESTART_STORE_HOOK(std::uint32_t* word, std::uint32_t value);
+#endif
+
+/// Negative control (tests only): HOTRESTART_TESTONLY_NO_RECOVERY makes recovery of an
+/// interrupted operation a no-op (the intent record is marked idle and ignored). The crash
+/// enumeration and the torture run are built once with it to show that they catch the damage.
+/// Never define it in a real build.
+
 namespace hotrestart {
 
 // The bank format is little-endian with fixed-width fields; every target we build for (x86-64,

@@ -10,6 +10,17 @@
 // reverse, the operation did not happen; committed -> apply redo again, it happened. Both are
 // idempotent, so a crash during recovery is recovered the same way. Every store is in program
 // order for the compiler; a killed process leaves all its executed stores in the mapping.
+//
+// Torn state words. A warm reset of a microcontroller (or a bus narrower than 32 bits) can
+// leave the state word half-written: some bytes from the old value, some from the new. The
+// three state values differ in every byte, so a torn word still says which transition it was
+// caught in, and recovery picks an outcome that is correct for that transition:
+//   bytes from {idle, active}       begin or the end of an abort   -> undo (idempotent)
+//   bytes from {idle, committed}    the end of a commit            -> redo (idempotent)
+//   bytes from {active, committed}  the commit itself (redo complete) -> redo
+// Every other word in the record is written before the count that makes it count, and the
+// counts are below 256 (a torn count is an old or a new count). tests/crash_test.cpp tears
+// every store of every operation to prove it.
 #ifndef HOTRESTART_DETAIL_JOURNAL_HPP
 #define HOTRESTART_DETAIL_JOURNAL_HPP
 
@@ -22,6 +33,34 @@
 namespace hotrestart::detail {
 
 enum class journal_state : std::uint32_t { idle = 0, active = 0x41435456u, committed = 0x434D4954u };
+
+/// What recovery must do for a state word, torn or not (see the comment at the top).
+enum class journal_action : std::uint8_t { none, undo, redo, invalid };
+
+constexpr journal_action classify_journal_state(std::uint32_t w) {
+  constexpr std::uint32_t a = static_cast<std::uint32_t>(journal_state::active);
+  constexpr std::uint32_t c = static_cast<std::uint32_t>(journal_state::committed);
+  if (w == 0) return journal_action::none;
+  bool from_idle = false, from_active = false, from_committed = false;
+  for (int i = 0; i < 4; ++i) {
+    const std::uint32_t sh = 8u * static_cast<std::uint32_t>(i);
+    const std::uint32_t b = (w >> sh) & 0xFFu;
+    const bool is_a = b == ((a >> sh) & 0xFFu), is_c = b == ((c >> sh) & 0xFFu);
+    if (b == 0) from_idle = true;
+    else if (is_a) from_active = true;
+    else if (is_c) from_committed = true;
+    else return journal_action::invalid;
+  }
+  if (from_active && from_committed) return from_idle ? journal_action::invalid : journal_action::redo;
+  if (from_committed) return journal_action::redo;
+  return journal_action::undo;
+}
+static_assert(classify_journal_state(0x41435456u) == journal_action::undo);
+static_assert(classify_journal_state(0x434D4954u) == journal_action::redo);
+static_assert(classify_journal_state(0x00003456u) == journal_action::invalid);
+static_assert(classify_journal_state(0x00005456u) == journal_action::undo);
+static_assert(classify_journal_state(0x434D0000u) == journal_action::redo);
+static_assert(classify_journal_state(0x41434954u) == journal_action::redo);
 
 /// What the journal may touch: the header's counters and the policies' tables. Offsets found
 /// in a journal are checked against this before recovery writes anything.
@@ -143,7 +182,10 @@ class journal {
   /// changed anything; errc::corrupt (and writes nothing) when the record itself is invalid.
   static result<bool> recover(std::byte* base, journal_bounds bounds) {
     const std::uint32_t st = load32(base, fmt::journal_state);
-    if (st == static_cast<std::uint32_t>(journal_state::idle)) return false;
+    const journal_action act = classify_journal_state(st);
+    if (act == journal_action::none) return false;
+    if (act == journal_action::invalid)
+      return fail(errc::corrupt, "intent record: unknown state word", "state", 0, st);
     const std::uint32_t undo = load32(base, fmt::journal_undo_count);
     const std::uint32_t redo = load32(base, fmt::journal_redo_count);
     if (undo > fmt::journal_undo_capacity)
@@ -160,13 +202,13 @@ class journal {
       if (!bounds.allows(load64(base, fmt::journal_redo + 16ull * i)))
         return fail(errc::corrupt, "intent record: redo entry points outside the tables",
                     "entry", 0, i);
-    if (st == static_cast<std::uint32_t>(journal_state::active)) {
+#ifndef HOTRESTART_TESTONLY_NO_RECOVERY
+    if (act == journal_action::undo) {
       apply_undo(base, undo);
-    } else if (st == static_cast<std::uint32_t>(journal_state::committed)) {
-      apply_redo(base, redo);
     } else {
-      return fail(errc::corrupt, "intent record: unknown state word", "state", 0, st);
+      apply_redo(base, redo);
     }
+#endif
     store32(base, fmt::journal_state, static_cast<std::uint32_t>(journal_state::idle));
     compiler_order();
     return true;

@@ -24,6 +24,9 @@ inline std::uint32_t load32(const std::byte* base, std::uint64_t off) {
 }
 
 inline void store32(std::byte* base, std::uint64_t off, std::uint32_t v) {
+#ifdef HOTRESTART_STORE_HOOK
+  if (HOTRESTART_STORE_HOOK(word_ptr(base, off), v)) return;
+#endif
   std::atomic_ref<std::uint32_t>(*word_ptr(base, off)).store(v, std::memory_order_relaxed);
 }
 
@@ -33,6 +36,9 @@ inline std::uint32_t load32_acquire(const std::byte* base, std::uint64_t off) {
 }
 
 inline void store32_release(std::byte* base, std::uint64_t off, std::uint32_t v) {
+#ifdef HOTRESTART_STORE_HOOK
+  if (HOTRESTART_STORE_HOOK(word_ptr(base, off), v)) return;
+#endif
   std::atomic_ref<std::uint32_t>(*word_ptr(base, off)).store(v, std::memory_order_release);
 }
 
@@ -44,6 +50,15 @@ inline std::uint64_t load64(const std::byte* base, std::uint64_t off) {
 /// Orders stores to bank memory as the program wrote them, for the compiler. A process that
 /// dies has every executed store in the shared mapping; only the compiler could reorder them.
 inline void compiler_order() { std::atomic_signal_fence(std::memory_order_seq_cst); }
+
+/// A spin-wait hint to the CPU (no OS call: the core stays freestanding).
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__) || (defined(__ARM_ARCH) && __ARM_ARCH >= 7)
+  __asm__ __volatile__("yield");
+#endif
+}
 
 constexpr std::uint32_t lo32(std::uint64_t v) { return static_cast<std::uint32_t>(v); }
 constexpr std::uint32_t hi32(std::uint64_t v) { return static_cast<std::uint32_t>(v >> 32); }

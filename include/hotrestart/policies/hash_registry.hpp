@@ -72,7 +72,9 @@ class hash_registry {
   /// up with `inconsistent` after max_blocks steps.
   lookup_result lookup(std::string_view name, std::uint32_t h) const {
     packed_name q(name);
-    std::uint32_t idx = detail::load32(base_, bucket(h & mask_));
+    // Links are loaded with acquire: an entry published at commit (release store of its
+    // bucket head) is then seen with every field its writer filled in before.
+    std::uint32_t idx = detail::load32_acquire(base_, bucket(h & mask_));
     const std::uint32_t want_meta = static_cast<std::uint32_t>(name.size()) | in_use_flag;
     for (std::uint32_t steps = 0; idx != detail::nil; ++steps) {
       if (idx >= max_ || steps >= max_) return {lookup_status::inconsistent, {}};
@@ -82,7 +84,7 @@ class hash_registry {
         return {lookup_status::found,
                 {idx, detail::load32(base_, e + 8), detail::load32(base_, e + 12), detail::load64(base_, e + 16)}};
       }
-      idx = detail::load32(base_, e + 4);
+      idx = detail::load32_acquire(base_, e + 4);
     }
     return {lookup_status::missing, {}};
   }
