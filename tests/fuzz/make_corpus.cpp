@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: MIT
+// Writes the fuzzer's seed corpus: real banks (small pages so that they are a few KiB) in the
+// states a bank is found in: fresh, with blocks, after frees, and frozen at every metadata
+// store of a create, a free, a replace and a free_all (what a crash leaves for recovery).
+//   hr_fuzz_make_corpus DIR
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+static long g_points = 0, g_snap_at = -1;
+static bool g_snapped = false;
+alignas(64) static std::byte g_mem[1u << 16];
+alignas(64) static std::byte g_snap[1u << 16];
+
+void gen_crash_point() {
+  if (++g_points == g_snap_at) {
+    std::memcpy(g_snap, g_mem, sizeof g_mem);
+    g_snapped = true;
+  }
+}
+
+#include <hotrestart/bank.hpp>
+
+using gen_bank = hotrestart::basic_bank<hotrestart::span_backend>;
+
+namespace {
+
+std::string g_dir;
+int g_files = 0;
+std::uint64_t g_bytes = 0;
+
+void write(const std::string& name, const std::byte* mem) {
+  const std::string path = g_dir + "/" + name;
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) return;
+  std::fwrite(mem, 1, g_bytes, f);
+  std::fclose(f);
+  ++g_files;
+}
+
+gen_bank fresh(std::uint32_t max_blocks) {
+  std::memset(g_mem, 0, sizeof g_mem);
+  auto b = gen_bank::create(std::span<std::byte>(g_mem, sizeof g_mem),
+                            {.bank_size = 24 * 64, .max_blocks = max_blocks, .page_size = 64});
+  g_bytes = b->layout().file_bytes;
+  return std::move(*b);
+}
+
+void populate(gen_bank& b) {
+  (void)b.find_or_create("alpha", 100, "K");
+  (void)b.find_or_create("beta", 64);
+  (void)b.find_or_create("gamma", 200, "K");
+  (void)b.find_or_create("delta", 1);
+}
+
+// Runs `op` on a populated bank once per crash point, saving the bank as the crash left it.
+template <class Op>
+void frozen(const char* label, Op op) {
+  for (long k = 1;; ++k) {
+    auto b = fresh(6);
+    populate(b);
+    g_points = 0;
+    g_snap_at = k;
+    g_snapped = false;
+    op(b);
+    g_snap_at = -1;
+    if (!g_snapped) break;
+    if (k % 3 != 1) continue;  // every third point: the corpus stays small, mutations do the rest
+    write(std::string(label) + "-" + std::to_string(k), g_snap);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return 64;
+  g_dir = argv[1];
+  {
+    auto b = fresh(6);
+    write("fresh", g_mem);
+    populate(b);
+    write("populated", g_mem);
+    (void)b.free("beta");
+    write("after-free", g_mem);
+    (void)b.replace("gamma", "alpha");
+    write("after-replace", g_mem);
+  }
+  {
+    auto b = fresh(1);
+    (void)b.find_or_create("only", 24 * 64);
+    write("full-one-block", g_mem);
+  }
+  frozen("crash-create", [](gen_bank& b) { (void)b.find_or_create("epsilon", 300, "K"); });
+  frozen("crash-free", [](gen_bank& b) { (void)b.free("beta"); });
+  frozen("crash-replace", [](gen_bank& b) { (void)b.replace("alpha", "gamma"); });
+  frozen("crash-free-all", [](gen_bank& b) { (void)b.free_all("K"); });
+  std::printf("wrote %d seed banks of %llu bytes\n", g_files, static_cast<unsigned long long>(g_bytes));
+  return 0;
+}
