@@ -270,7 +270,7 @@ double memfd_copy_us(const std::vector<char>& exe) {
 
 struct size_result {
   std::string label;
-  summary restart, restart_main, floor, floor_main, cold_read, cold_touch;
+  summary restart, restart_main, restart_to_main, floor, floor_main, floor_to_main, cold_read, cold_touch;
   double first_restart_us = 0;  // after the run that filled (and so had mapped) the whole state
   std::uint32_t bad_values = 0;
 };
@@ -344,18 +344,22 @@ int driver(int argc, char** argv) {
     auto tb = b->find(times_name);
     if (!tb) die("times block", tb.error());
     auto* t = reinterpret_cast<times_block*>(tb->data);
-    std::vector<double> restart, restart_main;
+    std::vector<double> restart, restart_main, to_main;
     for (std::uint32_t k = 2; k <= runs && k < max_samples; ++k) {
       if (t->value_seen[k] != state_magic) ++r.bad_values;
       const double us = static_cast<double>(t->found_ns[k] - t->crash_ns[k - 1]) / 1000.0;
       if (k == 2) r.first_restart_us = us;
-      else restart.push_back(us);
+      else {
+        restart.push_back(us);
+        to_main.push_back(static_cast<double>(t->main_ns[k] - t->crash_ns[k - 1]) / 1000.0);
+      }
       restart_main.push_back(static_cast<double>(t->found_ns[k] - t->main_ns[k]) / 1000.0);
     }
     r.restart = summarize(restart);
     r.restart_main = summarize(restart_main);
+    r.restart_to_main = summarize(to_main);
     std::fprintf(stderr, "[%s] floor: %u spawns...\n", label.c_str(), floors);
-    std::vector<double> fl, flm;
+    std::vector<double> fl, flm, flt;
     for (std::uint32_t i = 1; i <= floors; ++i) {
       const std::uint64_t t0 = now_ns();
       const int frc = spawn_wait({self, "floor", bank, std::to_string(i)}, false);
@@ -365,10 +369,12 @@ int driver(int argc, char** argv) {
       }
       fl.push_back(static_cast<double>(t->floor_found_ns[i] - t0) / 1000.0);
       flm.push_back(static_cast<double>(t->floor_found_ns[i] - t->floor_main_ns[i]) / 1000.0);
+      flt.push_back(static_cast<double>(t->floor_main_ns[i] - t0) / 1000.0);
       ::usleep(2000);
     }
     r.floor = summarize(fl);
     r.floor_main = summarize(flm);
+    r.floor_to_main = summarize(flt);
     const std::uint32_t c = colds != 0 ? colds : bytes >= (4ull << 30) ? 3u : bytes >= (512ull << 20) ? 5u : 20u;
     std::fprintf(stderr, "[%s] cold rebuild: %u x read() and %u x touch every page...\n", label.c_str(), c, c);
     std::vector<double> cr, ct;
@@ -391,6 +397,8 @@ int driver(int argc, char** argv) {
     std::printf("| %s | **restart**: crash → restarted instance has its state (hrctl run) | %s |\n", r.label.c_str(), row(r.restart).c_str());
     std::printf("| %s | floor: posix_spawn → state found (no supervisor) | %s |\n", r.label.c_str(), row(r.floor).c_str());
     std::printf("| %s | restart / floor (medians) | %.2f× | | | |\n", r.label.c_str(), r.restart.median / r.floor.median);
+    std::printf("| %s | restart, part 1: crash → new instance's main() | %s |\n", r.label.c_str(), row(r.restart_to_main).c_str());
+    std::printf("| %s | floor, part 1: posix_spawn → main() | %s |\n", r.label.c_str(), row(r.floor_to_main).c_str());
     std::printf("| %s | restarted instance: main() → first block found | %s |\n", r.label.c_str(), row(r.restart_main).c_str());
     std::printf("| %s | floor instance: main() → first block found | %s |\n", r.label.c_str(), row(r.floor_main).c_str());
     std::printf("| %s | cold rebuild: read() of the bank file | %s |\n", r.label.c_str(), row(r.cold_read).c_str());

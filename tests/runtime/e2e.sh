@@ -173,7 +173,7 @@ heartbeat_exit0_sigterm)
   H run "${T[@]}" --exit0-clean -- "$member" --plain >"$dir/out" 2>"$dir/err"
   expect_rc $? 0 "exit0 clean"
   grep -q "run 2" "$dir/out" && fail "exit 0 restarted under --exit0-clean"
-  rm -f "$bank"
+  rm -f "$bank" "$dir/out" "$dir/err"  # else wait_for below can match the previous step's output
   "$hrctl" run "${T[@]}" --stop-timeout 2000 -- "$member" --wait "$dir/never" >"$dir/out" 2>"$dir/err" &
   p=$!
   wait_for "$dir/out" "run 1"
