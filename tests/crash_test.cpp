@@ -108,7 +108,10 @@ void verify(const std::string& path, const std::map<std::string, blk>& committed
   REQUIRE_MESSAGE(b, hrtest::text(b.error()));
   require_consistent(*b);
   std::uint32_t present = 0;
-  for (const auto& [name, x] : committed) {
+  for (const auto& entry : committed) {
+    // Not a structured binding: clang 14 cannot capture one in doctest's message lambdas.
+    const std::string& name = entry.first;
+    const blk& x = entry.second;
     auto f = b->find(name);
     const bool vanishable =
         std::find(may_vanish.begin(), may_vanish.end(), name) != may_vanish.end();
