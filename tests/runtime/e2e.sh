@@ -184,6 +184,35 @@ heartbeat_exit0_sigterm)
   H run --bank "$bank" --config "$dir/conf" -- "$member" >/dev/null 2>&1 || fail "config"
   H status --bank "$bank" | grep -q "max badness 7" || fail "config not applied"
   ;;
+image)
+  # A bank left with a group in it (gave up after escalation), copied: a copy is a valid image.
+  H run "${T[@]}" --max-badness 2 --max-site-restarts 1 -- "$member" --crash-always segv >/dev/null 2>&1
+  expect_rc $? 8 "gave up"
+  cp "$bank" "$dir/img"
+  H blocks --image "$dir/img" >"$dir/out" || fail "blocks --image"
+  grep -q "__HR_IMG_0 .*image of hr_member" "$dir/out" || fail "image block not listed"
+  H check --image "$dir/img" >"$dir/out"; expect_rc $? 0 "check a clean image"
+  H check --image "$dir/img" --json | grep -q '"problems":\[\]' || fail "check --json on a clean image"
+  H blocks --image "$dir/img" --json | grep -q '"name":"__HR_controller"' || fail "blocks --json"
+  # The same bank at an offset inside a larger dump (as pmemsave of a RAM range writes it).
+  { head -c 8192 /dev/urandom; cat "$dir/img"; head -c 4096 /dev/zero; } >"$dir/dump"
+  size=$(stat -c %s "$dir/img")
+  H check --image "$dir/dump" --offset 8192 --length "$size" >"$dir/out"; expect_rc $? 0 "check at an offset"
+  H check --image "$dir/dump" 2>"$dir/err"; expect_rc $? 5 "no bank at offset 0"
+  # A corrupted copy: one byte of the program's bytes in its image block flipped.
+  cp "$dir/img" "$dir/bad"
+  elf=$(grep -obUaP '\x7fELF' "$dir/bad" | head -1 | cut -d: -f1)
+  [ -n "$elf" ] || fail "no ELF image in the bank copy"
+  printf '\xAA' | dd of="$dir/bad" bs=1 seek=$((elf + 4096)) conv=notrunc status=none
+  H check --image "$dir/bad" >"$dir/out"; expect_rc $? 11 "check a corrupted image"
+  grep -q "checksum mismatch" "$dir/out" || fail "corruption not named"
+  H check --image "$dir/bad" --json >"$dir/out"; expect_rc $? 11 "check --json on a corrupted image"
+  grep -q '"problems":\[".*checksum mismatch' "$dir/out" || fail "check --json does not name the corruption"
+  cmp -s "$dir/img" "$bank" || fail "the bank changed"
+  H check --image "$dir/nope" 2>"$dir/err"; expect_rc $? 1 "missing image file"
+  H check --image "$dir/img" --bank "$bank" 2>"$dir/err"; expect_rc $? 2 "--image with --bank"
+  H status --image "$dir/img" 2>"$dir/err"; expect_rc $? 2 "status --image"
+  ;;
 *) fail "unknown case" ;;
 esac
 echo "PASS [$case_name]"

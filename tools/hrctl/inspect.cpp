@@ -4,6 +4,8 @@
 // undone in the copy, so the view is the state before or after it, never between).
 #include "inspect.hpp"
 
+#include <hotrestart/tools/bank_image.hpp>
+
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -155,10 +157,10 @@ int cmd_status(const std::string& path, bool json) {
   return exit_ok;
 }
 
-int cmd_blocks(const std::string& path, bool json) {
-  std::optional<opened> o;
-  if (int rc = open_bank(path, o, false); rc != exit_ok) return rc;
-  mmap_bank& bank = o->a.bank;
+namespace {
+// blocks and check over any bank: a live one (mmap) or a raw memory image (span backend).
+template <class Bank>
+int blocks_of(Bank& bank, const std::string& path, bool json) {
   auto st = bank.stats();
   if (!st) return report_bank_error("cannot read bank", path, st.error());
   struct row {
@@ -211,10 +213,12 @@ int cmd_blocks(const std::string& path, bool json) {
   return exit_ok;
 }
 
-int cmd_check(const std::string& path, bool json) {
-  std::optional<opened> o;
-  if (int rc = open_bank(path, o, false); rc != exit_ok) return rc;
-  mmap_bank& bank = o->a.bank;
+template <class Bank>
+int check_of(Bank& bank, const std::string& path, bool json) {
+  null_block_store none;
+  runtime_view rt;
+  if (auto rb = bank.find(runtime_block_name))
+    if (auto v = runtime_view::attach(*rb)) rt = *v;
   std::vector<std::string> problems;
   auto n = bank.check([&](const error& e) { problems.emplace_back(describe(e).text); });
   if (!n) problems.emplace_back(describe(n.error()).text);
@@ -223,11 +227,11 @@ int cmd_check(const std::string& path, bool json) {
   if (cb) {
     std::vector<std::byte> copy(cb->data, cb->data + cb->capacity);
     chorus_counter pol;
-    if (o->a.rt) {
-      pol.interval_ms = o->a.rt.header().interval_ms;
-      pol.max_badness = o->a.rt.header().max_badness;
+    if (rt) {
+      pol.interval_ms = rt.header().interval_ms;
+      pol.max_badness = rt.header().max_badness;
     }
-    auto c = snapshot_controller::open(copy, pol, o->store);
+    auto c = snapshot_controller::open(copy, pol, none);
     if (!c) problems.push_back(std::string("controller state: ") + describe(c.error()).text);
     std::vector<std::uint32_t> images;
     if (c)
@@ -265,6 +269,29 @@ int cmd_check(const std::string& path, bool json) {
     for (const auto& p : problems) std::printf("  %s\n", p.c_str());
   }
   return problems.empty() ? exit_ok : exit_check;
+}
+}  // namespace
+
+int cmd_blocks(const std::string& path, bool json) {
+  std::optional<opened> o;
+  if (int rc = open_bank(path, o, false); rc != exit_ok) return rc;
+  return blocks_of(o->a.bank, path, json);
+}
+
+int cmd_check(const std::string& path, bool json) {
+  std::optional<opened> o;
+  if (int rc = open_bank(path, o, false); rc != exit_ok) return rc;
+  return check_of(o->a.bank, path, json);
+}
+
+int cmd_image(const image_source& src, bool check, bool json) {
+  auto img = tools::bank_image::read(src.path.c_str(), src.offset, src.length);
+  if (!img) return report_bank_error("cannot read the image", src.path, img.error());
+  // The image is a copy: opening it may repair an interrupted operation in the copy only.
+  auto bank = basic_bank<span_backend>::open(img->bytes());
+  if (!bank) return report_bank_error("no bank in the image", src.path, bank.error());
+  const std::string label = src.path + (src.offset != 0 ? "@" + std::to_string(src.offset) : "");
+  return check ? check_of(*bank, label, json) : blocks_of(*bank, label, json);
 }
 
 }  // namespace hrctl

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -86,6 +87,8 @@ struct common_args {
   std::string group;
   std::vector<std::string> rest;  // positional / after --
   run_options ro;
+  image_source image;  // blocks/check --image
+  bool image_given = false;
   std::string error;
 };
 
@@ -123,6 +126,18 @@ common_args parse(int argc, char** argv, int first, bool allow_run_flags) {
       if (!value(v)) break;
       a.bo.path = v;
       a.bo.given.push_back("--bank");
+    } else if (key == "--image") {
+      if (!value(v)) break;
+      a.image.path = v;
+      a.image_given = true;
+    } else if (key == "--offset" || key == "--length") {
+      if (!value(v)) break;
+      std::uint64_t n = 0;
+      if (!parse_size(v, n)) {
+        a.error = "bad value '" + v + "' for " + key + " (bytes; K/M/G suffixes)";
+        break;
+      }
+      (key == "--offset" ? a.image.offset : a.image.length) = n;
     } else if (key == "--config") {
       if (!value(v)) break;
       config = v;
@@ -387,18 +402,32 @@ int cmd_upgrade(int argc, char** argv) {
 
 int cmd_read(int argc, char** argv, const char* cmd, int (*fn)(const std::string&, bool)) {
   common_args a = parse(argc, argv, 2, false);
+  const bool status = std::strcmp(cmd, "status") == 0;
   if (a.help) {
-    std::printf("usage: hrctl %s [--bank PATH] [--json]\n%s\n%s", cmd,
-                std::strcmp(cmd, "status") == 0
-                    ? "Groups, members (kind, state, pid, runs), restart counters, blocked groups."
+    std::printf("usage: hrctl %s [--bank PATH] [--json]\n%s\n", cmd,
+                status ? "Groups, members (kind, state, pid, runs), restart counters, blocked groups."
                 : std::strcmp(cmd, "blocks") == 0
                     ? "Every block: name, size, capacity, deletion (group) key, owner."
                     : "Validates the bank (tables, counts, controller state, images); lists every "
-                      "problem; exit 11 if any.",
-                exit_codes_text);
+                      "problem; exit 11 if any.");
+    if (!status)
+      std::printf("       hrctl %s --image FILE [--offset N] [--length N] [--json]\n"
+                  "The same on a raw memory image of a bank (a copy of a bank file, QEMU's pmemsave,\n"
+                  "a debugger's dump of a device's bank section): the bank's bytes start at --offset\n"
+                  "(default 0) and span --length bytes (default: to the end of FILE). The image is\n"
+                  "read into memory; the file is never changed.\n",
+                  cmd);
+    std::printf("%s", exit_codes_text);
     return exit_ok;
   }
   if (!a.error.empty()) return usage_error(a.error, cmd);
+  if (a.image_given) {
+    if (status) return usage_error("--image: status needs a live bank (use blocks or check)", cmd);
+    if (std::find(a.bo.given.begin(), a.bo.given.end(), "--bank") != a.bo.given.end())
+      return usage_error("--image and --bank exclude each other", cmd);
+    return cmd_image(a.image, std::strcmp(cmd, "check") == 0, a.json);
+  }
+  if (a.image.offset != 0 || a.image.length != 0) return usage_error("--offset/--length need --image", cmd);
   return fn(a.bo.path, a.json);
 }
 
