@@ -47,12 +47,14 @@ group_restart)
   "$hrctl" run --bank "$bank" -g 1 --name b -- "$member" --wait "$dir/go" --crash 1:segv --tag b >"$dir/out2" 2>"$dir/err2" &
   p2=$!
   wait_for "$dir/err2" "handed to the supervisor"
-  wait_for "$dir/out1" "run 1 restarted=0 tag=b"
+  # A delegated run's output comes to the hrctl run that asked for it, also after restarts.
+  wait_for "$dir/out2" "run 1 restarted=0 tag=b"
   touch "$dir/go"
   wait "$p1"; expect_rc $? 0 "supervising hrctl run"
   wait "$p2"; expect_rc $? 0 "delegated hrctl run"
   grep -q "run 2 restarted=1 tag=a" "$dir/out1" || fail "member a not restarted with the group"
-  grep -q "run 2 restarted=1 tag=b" "$dir/out1" || fail "member b not restarted"
+  grep -q "run 2 restarted=1 tag=b" "$dir/out2" || fail "member b not restarted (or its output not relayed)"
+  grep -q "tag=b" "$dir/out1" && fail "the delegated member's output went to the supervising run"
   ;;
 indirect_blocked)
   "$hrctl" run "${T[@]}" -g 2 -- "$member" --spawn 1:helper --wait "$dir/go" --crash 1:segv >"$dir/out" 2>"$dir/err" &
@@ -212,6 +214,33 @@ image)
   H check --image "$dir/nope" 2>"$dir/err"; expect_rc $? 1 "missing image file"
   H check --image "$dir/img" --bank "$bank" 2>"$dir/err"; expect_rc $? 2 "--image with --bank"
   H status --image "$dir/img" 2>"$dir/err"; expect_rc $? 2 "status --image"
+  ;;
+prefix)
+  H run "${T[@]}" --prefix -- "$member" --crash 1:segv >"$dir/out" 2>"$dir/err"
+  expect_rc $? 0 "run --prefix"
+  grep -Eq '^\[0 hr_member [0-9]+\] .*run 1 restarted=0$' "$dir/out" || fail "run 1 not prefixed"
+  grep -Eq '^\[0 hr_member [0-9]+\] .*run 2 restarted=1$' "$dir/out" || fail "run 2 not prefixed"
+  grep -v '^\[0 hr_member [0-9]*\] ' "$dir/out" | grep -q . && fail "a line without the prefix"
+  [ "$(sed -n 's/^\[0 hr_member \([0-9]*\)\].*/\1/p' "$dir/out" | sort -u | wc -l)" -eq 2 ] || fail "expected two pids"
+  # A line without its newline, on stderr, written just before a crash: still prefixed, not lost.
+  rm -f "$bank"
+  H run "${T[@]}" --prefix --exit0-clean -- /bin/sh -c 'printf "one\ntwo" >&2; exit 0' >"$dir/out" 2>"$dir/err"
+  expect_rc $? 0 "run --prefix sh"
+  grep -Eq '^\[0 sh [0-9]+\] one$' "$dir/err" || fail "stderr not prefixed"
+  grep -Eq '^\[0 sh [0-9]+\] two$' "$dir/err" || fail "last partial line lost"
+  # Without --prefix: unchanged. A delegated run with --prefix: prefixed, in its own output.
+  rm -f "$bank"
+  "$hrctl" run "${T[@]}" -g 1 --name a -- "$member" --wait "$dir/go" --tag a >"$dir/out1" 2>"$dir/err1" &
+  p1=$!
+  wait_for "$dir/out1" "run 1 restarted=0 tag=a"
+  grep -q '^\[' "$dir/out1" && fail "prefixed without --prefix"
+  "$hrctl" run --bank "$bank" -g 2 --prefix --name b -- "$member" --wait "$dir/go" --tag b >"$dir/out2" 2>"$dir/err2" &
+  p2=$!
+  wait_for "$dir/out2" "run 1 restarted=0 tag=b"
+  grep -Eq '^\[2 b [0-9]+\] .*run 1 restarted=0 tag=b$' "$dir/out2" || fail "delegated run not prefixed"
+  touch "$dir/go"
+  wait "$p2"; expect_rc $? 0 "delegated run"
+  wait "$p1"; expect_rc $? 0 "supervising run"
   ;;
 *) fail "unknown case" ;;
 esac

@@ -59,7 +59,7 @@ void usage_main() {
 void usage_run() {
   std::printf(
       "usage: hrctl run [-g GROUP] [--name NAME] [--bank PATH] [--listen ADDR:PORT]...\n"
-      "                 [--exit0-clean] [--heartbeat MS] [--stop-timeout MS] [--quiet]\n"
+      "                 [--exit0-clean] [--heartbeat MS] [--stop-timeout MS] [--prefix] [--quiet]\n"
       "                 [--config FILE] [tunables] -- PROGRAM [ARGS...]\n"
       "Starts PROGRAM as a direct member of GROUP (a number 0..max-groups-1, default 0, or a\n"
       "name: a new group gets the lowest free id) and supervises it in the foreground. The\n"
@@ -68,7 +68,7 @@ void usage_run() {
       "the clean-exit call) restarts the group as the controller decides; at max badness, a\n"
       "site restart restarts every group. Exits 0 when the group terminated cleanly.\n"
       "If a supervisor already serves the bank, the program is handed to it and this command\n"
-      "waits for the group to end (the program's output then goes to that supervisor).\n"
+      "waits for the group to end; the program's output still comes here.\n"
       "  --name NAME        process name, unique in the group (default: PROGRAM's basename)\n"
       "  --listen A:P       open a listening TCP socket once (P 0: any free port) and pass it to\n"
       "                     every run as fd 3.. (LISTEN_FDS/LISTEN_PID); up to 4\n"
@@ -76,6 +76,7 @@ void usage_run() {
       "  --heartbeat MS     a member that sends no heartbeat for MS ms is killed (a hang)\n"
       "  --stop-timeout MS  on SIGTERM/SIGINT: members get SIGTERM, then SIGKILL after MS\n"
       "                     (default 5000); the group stays in the bank\n"
+      "  --prefix           prefix each line the members write with [GID NAME PID] \n"
       "  --quiet            no supervisor messages\n%s%s",
       tunables_text, exit_codes_text);
 }
@@ -216,7 +217,8 @@ int run_delegated(const common_args& a) {
   else if (parse_u32(a.group, g)) in.gid = g;
   else in.group_name = a.group;
   in.name = a.ro.name.empty() ? basename_of(a.rest[0]) : a.ro.name;
-  in.flags = a.ro.exit0_clean ? std::uint32_t{group_exit0_clean} : 0u;
+  in.flags = (a.ro.exit0_clean ? std::uint32_t{group_exit0_clean} : 0u) | req_relay_output |
+             (a.ro.prefix ? std::uint32_t{req_prefix_output} : 0u);
   in.heartbeat_ms = a.ro.heartbeat_ms;
   in.program = &f;
   in.argv = a.rest;
@@ -231,7 +233,7 @@ int run_delegated(const common_args& a) {
     return r->status;
   }
   if (!a.ro.quiet)
-    std::fprintf(stderr, "hrctl: handed to the supervisor of %s: group %u, pid %d; waiting for the group to end\n",
+    std::fprintf(stderr, "hrctl: handed to the supervisor of %s: group %u, pid %d (its output comes here); waiting for the group to end\n",
                  a.bo.path.c_str(), r->gid, r->pid);
   group_slot* gs = att->rt.group(r->gid);
   while (gs != nullptr && load(gs->terminations) == r->terminations) sleep_ms(50);

@@ -41,6 +41,8 @@ struct child_plan {
   char** argv = nullptr;
   char** envp = nullptr;
   std::size_t listen_pid_at = 0;
+  int out = -1;  ///< made the child's stdout if >= 0
+  int err = -1;  ///< made the child's stderr if >= 0
   const char* fail_msg = "";
 };
 
@@ -50,6 +52,8 @@ struct child_plan {
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
   ::signal(SIGPIPE, SIG_DFL);  // dispositions are the child's own (no CLONE_SIGHAND)
+  if (p.out >= 0) ::dup2(p.out, 1);
+  if (p.err >= 0) ::dup2(p.err, 2);
   char lp[48] = "LISTEN_PID=";
   if (p.nl != 0) {
     // Move the sockets out of the way, then to 3, 4, ... (LISTEN_FDS convention).
@@ -352,6 +356,7 @@ void supervisor::apply(const action& a) {
       }
       close_listeners(a.gid);
       drop_memfds(a.gid);
+      drop_outputs(a.gid);
       groups_.erase(a.gid);
       break;
     }
@@ -463,10 +468,41 @@ int supervisor::spawn(std::uint32_t id, std::uint32_t gid, std::uint32_t image,
   plan.listen_pid_at = listen_pid_at;
   const std::string fail_msg = "hrctl: cannot execute the image of " + args[0] + ": ";
   plan.fail_msg = fail_msg.c_str();
+  // Output: ours, or the requester's (a delegated run); through prefixing pipes with --prefix.
+  auto po = outs_.find(id);
+  const int dest_out = po != outs_.end() && po->second.out >= 0 ? po->second.out : 1;
+  const int dest_err = po != outs_.end() && po->second.err >= 0 ? po->second.err : 2;
+  const bool prefix = po != outs_.end() ? po->second.prefix : prefix_;
+  int pout[2] = {-1, -1}, perr[2] = {-1, -1};
+  if (prefix && (::pipe2(pout, O_CLOEXEC) != 0 || ::pipe2(perr, O_CLOEXEC) != 0)) {
+    for (int fd : {pout[0], pout[1], perr[0], perr[1]})
+      if (fd >= 0) ::close(fd);
+    if (err) *err = std::string("pipe: ") + std::strerror(errno);
+    return -1;
+  }
+  plan.out = prefix ? pout[1] : dest_out != 1 ? dest_out : -1;
+  plan.err = prefix ? perr[1] : dest_err != 2 ? dest_err : -1;
   const int pid = vfork_exec(plan);
+  if (prefix) {
+    ::close(pout[1]);
+    ::close(perr[1]);
+  }
   if (pid < 0) {
+    if (prefix) {
+      ::close(pout[0]);
+      ::close(perr[0]);
+    }
     if (err) *err = std::string("vfork: ") + std::strerror(errno);
     return -1;
+  }
+  if (prefix) {
+    auto pv = ctl_->process_info(id);
+    const std::string tag = "[" + std::to_string(gid) + " " + (pv ? name_of(*pv) : std::string("?")) +
+                            " " + std::to_string(pid) + "] ";
+    for (auto [fd, dest] : {std::pair{pout[0], dest_out}, std::pair{perr[0], dest_err}}) {
+      ::fcntl(fd, F_SETFL, O_NONBLOCK);
+      streams_.push_back(out_stream{fd, dest, tag, {}});
+    }
   }
   run_state& r = runs_[id];
   r = run_state{pid, pidfd_open(pid), true, handle, gid, now()};
@@ -480,7 +516,7 @@ int supervisor::spawn(std::uint32_t id, std::uint32_t gid, std::uint32_t image,
 // Records the run in the controller and the runtime block, then starts it.
 int supervisor::register_and_run(std::uint32_t gid, std::string_view name, process_kind kind,
                                  std::uint32_t image, std::uint32_t parent, int* pid,
-                                 std::string* err) {
+                                 std::string* err, const proc_out* out) {
   runtime_header& h = rt_.header();
   const std::uint64_t handle = load(h.run_seq) + 1;
   store(h.run_seq, handle);
@@ -495,6 +531,20 @@ int supervisor::register_and_run(std::uint32_t gid, std::string_view name, proce
     }
   }
   auto pv = ctl_->process_info(*id);
+  // Output: a delegated run's goes to its requester; an indirect member's where its parent's
+  // goes. Kept for the reruns of this member.
+  const proc_out* from = out;
+  if (from == nullptr && kind == process_kind::indirect)
+    if (auto it = outs_.find(parent); it != outs_.end()) from = &it->second;
+  if (from != nullptr) {
+    proc_out o{from->out >= 0 ? ::fcntl(from->out, F_DUPFD_CLOEXEC, 3) : -1,
+               from->err >= 0 ? ::fcntl(from->err, F_DUPFD_CLOEXEC, 3) : -1, from->prefix, gid};
+    if (auto it = outs_.find(*id); it != outs_.end()) {
+      if (it->second.out >= 0) ::close(it->second.out);
+      if (it->second.err >= 0) ::close(it->second.err);
+    }
+    outs_[*id] = o;
+  }
   proc_slot* s = rt_.proc(*id);
   const bool restarted = s != nullptr && load(s->runs) > 0;
   if (s != nullptr) {
@@ -891,7 +941,7 @@ void supervisor::serve_requests() {
         }
         group_slot* gs = rt_.group(*g);
         if (direct && gs != nullptr) {
-          gs->flags |= s.flags;
+          gs->flags |= s.flags & group_exit0_clean;
           if (s.heartbeat_ms) gs->heartbeat_ms = s.heartbeat_ms;
         }
         // A member registered before keeps its first image (as ChorusOS); a new one gets
@@ -911,9 +961,29 @@ void supervisor::serve_requests() {
         } else {
           (void)bank_->free(internal_access, staging_block_name(i));
         }
+        // A delegated hrctl run: the member writes to the requester's stdout/stderr (reopened
+        // through /proc, which needs the requester to be ours to inspect: same user or root).
+        proc_out relay;
+        const bool relaying = direct && (s.flags & req_relay_output) != 0;
+        if (relaying) {
+          const int who = load(s.requester);
+          char path[64];
+          std::snprintf(path, sizeof path, "/proc/%d/fd/1", who);
+          relay.out = ::open(path, O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC);
+          std::snprintf(path, sizeof path, "/proc/%d/fd/2", who);
+          relay.err = ::open(path, O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC);
+          relay.prefix = (s.flags & req_prefix_output) != 0;
+          if (relay.out < 0 || relay.err < 0)
+            log("group %u: %s: cannot reach the output of hrctl run (pid %d): %s; its output "
+                "goes to this supervisor's",
+                *g, name.c_str(), who, std::strerror(errno));
+        }
         int pid = 0;
         const int rc = register_and_run(*g, name, direct ? process_kind::direct : process_kind::indirect,
-                                        image, direct ? no_process : s.parent, &pid, &err);
+                                        image, direct ? no_process : s.parent, &pid, &err,
+                                        relaying ? &relay : nullptr);
+        if (relay.out >= 0) ::close(relay.out);
+        if (relay.err >= 0) ::close(relay.err);
         if (rc != exit_ok && !known) (void)bank_->free(internal_access, image_block_name(image));
         s.result_pid = pid;
         s.result_gid = *g;
@@ -1029,6 +1099,78 @@ void supervisor::shutdown(std::uint64_t stop_timeout_ms) {
     if (runs_[id].pid > 0) stop_run(id, SIGKILL);
 }
 
+// ---- output ----------------------------------------------------------------------------
+
+namespace {
+void write_all(int fd, const char* p, std::size_t n) {
+  while (n > 0) {
+    const ssize_t w = ::write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return;  // the reader went away: the output is lost, the member is not
+    p += w;
+    n -= static_cast<std::size_t>(w);
+  }
+}
+}  // namespace
+
+// Reads what a run wrote and writes it on, each complete line prefixed. At EOF (every writer
+// gone), or when `to_eof` is false and nothing more is there, returns; at EOF a last partial line
+// is written with a newline added, and the stream is closed (fd = -1).
+void supervisor::pump(out_stream& s, bool to_eof) {
+  char buf[8192];
+  for (;;) {
+    const ssize_t n = ::read(s.fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN && !to_eof) return;
+    if (n < 0 && errno == EAGAIN) return;  // a writer (a grandchild?) still holds it: later
+    if (n > 0) {
+      s.partial.append(buf, static_cast<std::size_t>(n));
+      std::string out;
+      std::size_t start = 0;
+      for (std::size_t nl; (nl = s.partial.find('\n', start)) != std::string::npos; start = nl + 1) {
+        out += s.prefix;
+        out.append(s.partial, start, nl + 1 - start);
+      }
+      s.partial.erase(0, start);
+      if (!out.empty()) write_all(s.dest, out.data(), out.size());
+      continue;
+    }
+    // EOF or an error: the last partial line, then the stream is done.
+    if (!s.partial.empty()) {
+      const std::string out = s.prefix + s.partial + "\n";
+      write_all(s.dest, out.data(), out.size());
+      s.partial.clear();
+    }
+    ::close(s.fd);
+    s.fd = -1;
+    return;
+  }
+}
+
+// Before hrctl exits: what the ended runs wrote and nobody read yet.
+void supervisor::drain_streams() {
+  for (out_stream& st : streams_)
+    if (st.fd >= 0) pump(st, true);
+  for (out_stream& st : streams_)
+    if (st.fd >= 0 && !st.partial.empty()) {  // a writer is still alive: flush what we have
+      const std::string out = st.prefix + st.partial + "\n";
+      write_all(st.dest, out.data(), out.size());
+      st.partial.clear();
+    }
+}
+
+void supervisor::drop_outputs(std::uint32_t gid) {
+  for (auto it = outs_.begin(); it != outs_.end();) {
+    if (it->second.gid == gid) {
+      if (it->second.out >= 0) ::close(it->second.out);
+      if (it->second.err >= 0) ::close(it->second.err);
+      it = outs_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 int supervisor::serve(std::uint32_t own, std::uint64_t stop_timeout_ms) {
   own_ = own;
   std::uint64_t last_tick = 0;
@@ -1043,6 +1185,7 @@ int supervisor::serve(std::uint32_t own, std::uint64_t stop_timeout_ms) {
       stopping_ = true;
       for (std::uint32_t id = 0; id < runs_.size(); ++id)
         if (runs_[id].pid > 0) stop_run(id, SIGKILL);
+      drain_streams();
       return exit_gave_up;
     }
     // Due reruns.
@@ -1059,7 +1202,10 @@ int supervisor::serve(std::uint32_t own, std::uint64_t stop_timeout_ms) {
       }
     }
     if (own_ != no_group && own_outcome_ >= 0 && pending_.empty()) {
-      if (!any_group_running()) return own_outcome_;
+      if (!any_group_running()) {
+        drain_streams();
+        return own_outcome_;
+      }
     }
     if (t - last_tick >= 250) {
       (void)ctl_->tick(t);
@@ -1076,6 +1222,8 @@ int supervisor::serve(std::uint32_t own, std::uint64_t stop_timeout_ms) {
         fds.push_back({runs_[id].pidfd, POLLIN, 0});
         ids.push_back(id);
       }
+    const std::size_t first_stream = fds.size();
+    for (const out_stream& st : streams_) fds.push_back({st.fd, POLLIN, 0});
     long timeout = 100;
     for (const pending_run& p : pending_)
       timeout = std::min<long>(timeout, p.due_ms > t ? static_cast<long>(p.due_ms - t) : 0);
@@ -1088,13 +1236,20 @@ int supervisor::serve(std::uint32_t own, std::uint64_t stop_timeout_ms) {
         if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT || si.ssi_signo == SIGHUP) {
           log("%s received: stopping the group(s) gracefully", signal_name(static_cast<int>(si.ssi_signo)));
           shutdown(stop_timeout_ms);
+          drain_streams();
           if (own_ != no_group && own_outcome_ >= 0) return own_outcome_;
           return 128 + static_cast<int>(si.ssi_signo);
         }
         if (si.ssi_signo == SIGUSR1) serve_requests();
       }
     }
-    for (std::size_t k = 1; k < fds.size(); ++k)
+    // Output first, so that a member's last lines come before the report of its end.
+    for (std::size_t k = first_stream; k < fds.size(); ++k)
+      if ((fds[k].revents & (POLLIN | POLLHUP | POLLERR)) != 0) pump(streams_[k - first_stream], false);
+    streams_.erase(std::remove_if(streams_.begin(), streams_.end(),
+                                  [](const out_stream& st) { return st.fd < 0; }),
+                   streams_.end());
+    for (std::size_t k = 1; k < first_stream; ++k)
       if ((fds[k].revents & (POLLIN | POLLHUP)) != 0) reap(ids[k - 1]);
   }
 }

@@ -46,6 +46,21 @@ class supervisor {
     std::uint64_t due_ms;
     std::uint32_t id;
   };
+  /// Where a member's output goes when it is not the supervisor's own stdout/stderr (a
+  /// delegated hrctl run: the requester's), and whether its lines are prefixed.
+  struct proc_out {
+    int out = -1;  ///< -1: the supervisor's stdout
+    int err = -1;  ///< -1: the supervisor's stderr
+    bool prefix = false;
+    std::uint32_t gid = no_group;
+  };
+  /// A pipe from a run's stdout or stderr, read until EOF, its lines written prefixed.
+  struct out_stream {
+    int fd = -1;
+    int dest = 1;
+    std::string prefix;
+    std::string partial;
+  };
   struct group_mem {
     std::uint64_t last_restart_ms = 0;
     std::uint32_t streak = 0;
@@ -81,7 +96,11 @@ class supervisor {
   int take_staged_image(std::uint32_t slot, std::uint32_t& image);
   result<std::uint32_t> resolve_group(std::uint32_t gid, std::string_view name, bool create);
   int register_and_run(std::uint32_t gid, std::string_view name, process_kind kind,
-                       std::uint32_t image, std::uint32_t parent, int* pid, std::string* err);
+                       std::uint32_t image, std::uint32_t parent, int* pid, std::string* err,
+                       const proc_out* out = nullptr);
+  void pump(out_stream& s, bool to_eof);
+  void drain_streams();
+  void drop_outputs(std::uint32_t gid);
   bool any_group_running() const;
   void shutdown(std::uint64_t stop_timeout_ms);
 
@@ -99,6 +118,8 @@ class supervisor {
   std::map<std::uint32_t, group_mem> groups_;
   std::map<std::uint32_t, std::pair<int, std::uint32_t>> memfds_;  // image -> {fd, gid}
   std::vector<action> queue_;
+  std::map<std::uint32_t, proc_out> outs_;  // process id -> its output, if not ours
+  std::vector<out_stream> streams_;
   std::uint32_t own_ = no_group;
   int own_outcome_ = -1;  // exit code once the own group ended
   std::uint32_t escalations_ = 0;

@@ -49,6 +49,9 @@ struct proc_slot {
 static_assert(sizeof(proc_slot) == 64 && std::is_trivially_copyable_v<proc_slot>);
 
 enum group_flags : std::uint32_t { group_exit0_clean = 1 };
+/// Flags of a delegated `hrctl run` request, beside its group_flags (never stored in a group):
+/// send the member's output to the requester's stdout/stderr; prefix its lines.
+enum request_flags : std::uint32_t { req_relay_output = 1u << 16, req_prefix_output = 1u << 17 };
 enum group_outcome : std::uint32_t { outcome_none = 0, outcome_clean = 1, outcome_killed = 2 };
 
 /// One per group id (128 bytes): what hrctl run was told about the group.
