@@ -76,9 +76,9 @@ std::string name_of(std::uint64_t i, char lead = 'n') {
 }
 
 struct names {
-  std::vector<std::string> all;     // N names of existing blocks
-  std::vector<std::uint32_t> order; // a shuffled permutation of 0..N-1
-  std::vector<std::string> fresh;   // names that never exist between iterations
+  std::vector<std::string> all;      // N names of existing blocks
+  std::vector<std::uint32_t> order;  // a shuffled permutation of 0..N-1
+  std::vector<std::string> fresh;    // names that never exist between iterations
   explicit names(std::uint32_t n) {
     for (std::uint32_t i = 0; i < n; ++i) all.push_back(name_of(i));
     for (std::uint32_t i = 0; i < n; ++i) order.push_back(i);
@@ -190,7 +190,9 @@ struct env {
 #endif
   explicit env(std::uint32_t count) : n(count), nm(count) {}
 
-  std::string path(const char* kind) const { return files().file(std::string(kind) + "-" + std::to_string(n)); }
+  std::string path(const char* kind) const {
+    return files().file(std::string(kind) + "-" + std::to_string(n));
+  }
   hr_store& hotrestart() {
     if (!hr) {
       hr = std::make_unique<hr_store>(hr_store::make(nm, n, path("hr")));
@@ -289,7 +291,8 @@ void create_free_hotrestart(benchmark::State& st) {
   for (auto _ : st) {
     const std::string& s = e.nm.fresh[i++ % fresh_names];
     auto c = b.find_or_create(s, page);
-    if (!c || !c->created) die("create", c ? error(errc::already_exists, "not created") : c.error());
+    if (!c || !c->created)
+      die("create", c ? error(errc::already_exists, "not created") : c.error());
     benchmark::DoNotOptimize(c->data);
     if (auto f = b.free(s); !f) die("free", f.error());
   }
@@ -537,11 +540,13 @@ void register_all() {
   benchmark::RegisterBenchmark("update/64B/in_place", update_in_place<bench_value>);
   benchmark::RegisterBenchmark("update/64B/atomic_update", update_atomic<bench_value>);
   benchmark::RegisterBenchmark("update/64B/atomic_store", update_store<bench_value>);
-  benchmark::RegisterBenchmark("update/64B/new_block_replace", update_new_block_replace<bench_value>);
+  benchmark::RegisterBenchmark("update/64B/new_block_replace",
+                               update_new_block_replace<bench_value>);
   benchmark::RegisterBenchmark("update/3968B/in_place", update_in_place<bench_page>);
   benchmark::RegisterBenchmark("update/3968B/atomic_update", update_atomic<bench_page>);
   benchmark::RegisterBenchmark("update/3968B/atomic_store", update_store<bench_page>);
-  benchmark::RegisterBenchmark("update/3968B/new_block_replace", update_new_block_replace<bench_page>);
+  benchmark::RegisterBenchmark("update/3968B/new_block_replace",
+                               update_new_block_replace<bench_page>);
 }
 
 }  // namespace

@@ -35,13 +35,19 @@ struct arena {
   result<std::uint32_t> allocate(std::uint32_t n, std::uint32_t owner = 0) {
     detail::txn t = detail::journal::begin(base, bounds, 1);
     auto r = alloc.allocate(t, n, owner);
-    if (r) detail::journal::commit(t); else detail::journal::abort(t);
+    if (r)
+      detail::journal::commit(t);
+    else
+      detail::journal::abort(t);
     return r;
   }
   result<void> deallocate(std::uint32_t first, std::uint32_t n) {
     detail::txn t = detail::journal::begin(base, bounds, 2);
     auto r = alloc.deallocate(t, first, n);
-    if (r) detail::journal::commit(t); else detail::journal::abort(t);
+    if (r)
+      detail::journal::commit(t);
+    else
+      detail::journal::abort(t);
     return r;
   }
   allocator_census census() {
@@ -177,7 +183,7 @@ TEST_CASE("an interrupted allocation is undone by recovery, byte for byte") {
   REQUIRE(rec);
   CHECK(*rec);
   const std::size_t from = fmt::header_size / 8;
-  CHECK(std::memcmp(before.data() + from, a.storage.data() + from,
-                    (before.size() - from) * 8) == 0);
+  CHECK(std::memcmp(before.data() + from, a.storage.data() + from, (before.size() - from) * 8) ==
+        0);
   a.census();
 }

@@ -50,8 +50,9 @@ TEST_CASE("errors format their code, message and numbers without a heap") {
   error e(errc::tunables_mismatch, "the bank exists with other tunables");
   e.with("bank_size", 1048576, 2097152).with("max_blocks", 30, 40);
   const std::string s = describe(e).text;
-  CHECK(s == "tunables_mismatch: the bank exists with other tunables (bank_size: expected "
-             "1048576, found 2097152; max_blocks: expected 30, found 40)");
+  CHECK(s ==
+        "tunables_mismatch: the bank exists with other tunables (bank_size: expected "
+        "1048576, found 2097152; max_blocks: expected 30, found 40)");
   error io(errc::io_error, "cannot open");
   io.with_errno(13);
   CHECK(std::string(describe(io).text) == "io_error: cannot open [errno 13]");

@@ -10,9 +10,9 @@
 #include <new>
 #include <string>
 
-#include "heap_trap.hpp"
 #include <hotrestart/backends/mmap_file.hpp>
 #include <hotrestart/bank.hpp>
+#include "heap_trap.hpp"
 
 using hrtest_heap::expect;
 

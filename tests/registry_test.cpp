@@ -34,13 +34,19 @@ struct table {
                                std::string_view key = {}) {
     detail::txn t = detail::journal::begin(base, bounds, 1);
     auto r = reg.insert(t, {name, hash_registry::hash(name), key, first, 1, 100});
-    if (r) detail::journal::commit(t); else detail::journal::abort(t);
+    if (r)
+      detail::journal::commit(t);
+    else
+      detail::journal::abort(t);
     return r;
   }
   result<void> remove(std::uint32_t idx) {
     detail::txn t = detail::journal::begin(base, bounds, 2);
     auto r = reg.remove(t, idx);
-    if (r) detail::journal::commit(t); else detail::journal::abort(t);
+    if (r)
+      detail::journal::commit(t);
+    else
+      detail::journal::abort(t);
     return r;
   }
   lookup_result find(const std::string& name) const {

@@ -31,10 +31,14 @@ namespace {
 // NEGATIVE CONTROL: the bank in .bss, which the startup code zeroes at every boot.
 alignas(64) std::byte bss_bank[32 * 1024];
 using fw_backend = hr::section_backend_ext;
-std::span<std::byte> bank_location() { return bss_bank; }
+std::span<std::byte> bank_location() {
+  return bss_bank;
+}
 #else
 using fw_backend = hr::section_backend;
-hr::linker_section bank_location() { return {}; }
+hr::linker_section bank_location() {
+  return {};
+}
 #endif
 using fw_bank = hr::basic_bank<fw_backend>;
 using fw_store = hr::bank_block_store<fw_bank>;
@@ -261,7 +265,8 @@ struct runtime {
 // The members
 
 void logger_main(fw_bank& bank) {
-  auto* s = record<logger_state>(must(bank.find_or_create("logger", sizeof(logger_state)), "logger"));
+  auto* s =
+      record<logger_state>(must(bank.find_or_create("logger", sizeof(logger_state)), "logger"));
   s->runs += 1;
   say() << "logger run " << s->runs;
 }
@@ -288,15 +293,14 @@ void verify(fw_bank& bank, fw_controller& ctl) {
   auto* app = record<app_state>(must(bank.find("app"), "find app"));
   auto* log = record<logger_state>(must(bank.find("logger"), "find logger"));
   auto* fault = record<fault_record>(must(bank.find("fault"), "find fault"));
-  const bool scratch_freed = !bank.find("app.scratch") &&
-                             bank.find("app.scratch").error().code == hr::errc::not_found;
+  const bool scratch_freed =
+      !bank.find("app.scratch") && bank.find("app.scratch").error().code == hr::errc::not_found;
   std::uint32_t problems_seen = 0;
-  const std::uint32_t problems =
-      must(bank.check([&](const hr::error& e) {
-             ++problems_seen;
-             say() << "check: " << hr::describe(e).text;
-           }),
-           "check");
+  const std::uint32_t problems = must(bank.check([&](const hr::error& e) {
+    ++problems_seen;
+    say() << "check: " << hr::describe(e).text;
+  }),
+                                      "check");
   const auto st = must(bank.stats(), "stats");
   say() << "check: " << problems << " problems, " << st.blocks << " blocks";
   say() << "state: boots " << boot->boots << ", faults " << fault->handled << ", site restarts "
@@ -332,7 +336,8 @@ extern "C" [[noreturn]] void hr_firmware_main() {
   else
     say() << "bank " << hr::to_string(booted.kind);
 
-  auto* fault = record<fault_record>(must(bank.find_or_create("fault", sizeof(fault_record)), "fault"));
+  auto* fault =
+      record<fault_record>(must(bank.find_or_create("fault", sizeof(fault_record)), "fault"));
   fault_block = fault;
 
   fw_store store(bank);

@@ -19,7 +19,9 @@ inline std::uint32_t call(op o, const void* arg) {
 }
 
 /// Prints a NUL-terminated string.
-inline void write(const char* s) { call(sys_write0, s); }
+inline void write(const char* s) {
+  call(sys_write0, s);
+}
 
 /// The command line QEMU passes (-semihosting-config arg=...); false if there is none.
 inline bool command_line(char* buf, std::size_t cap) {

@@ -12,7 +12,7 @@ extern std::uint32_t hr_stack_top[];
 extern void (*hr_init_array_start[])();
 extern void (*hr_init_array_end[])();
 
-[[noreturn]] void hr_firmware_main();  // firmware.cpp
+[[noreturn]] void hr_firmware_main();                  // firmware.cpp
 void hr_hardfault_record(const std::uint32_t* frame);  // firmware.cpp
 
 [[noreturn]] void hr_reset_handler() {
@@ -48,7 +48,10 @@ using handler = void (*)();
     hr_default_handler,    // MemManage
     hr_default_handler,    // BusFault
     hr_default_handler,    // UsageFault
-    nullptr, nullptr, nullptr, nullptr,
+    nullptr,
+    nullptr,
+    nullptr,
+    nullptr,
     hr_default_handler,  // SVCall
     hr_default_handler,  // DebugMonitor
     nullptr,

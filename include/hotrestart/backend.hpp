@@ -41,8 +41,8 @@ struct region_init {
 /// | `b.repaired()`                  | after owner_died: the bank is consistent again                       |
 /// | `b.unlock()`                    |                                                                      |
 template <class B>
-concept bank_backend = std::movable<B> && requires(B& b, const B& cb, typename B::location loc,
-                                                   std::uint64_t n, region_init init) {
+concept bank_backend = std::movable<B> &&
+    requires(B& b, const B& cb, typename B::location loc, std::uint64_t n, region_init init) {
   { B::native_page_size() } -> std::same_as<std::uint32_t>;
   { B::reformats_foreign_memory } -> std::convertible_to<bool>;
   { B::create(loc, n, init) } -> std::same_as<result<B>>;

@@ -97,12 +97,16 @@ template <class T>
 using result = tl::expected<T, error>;
 
 /// Shorthand for returning an error from a function that returns `result<T>`.
-constexpr tl::unexpected<error> fail(errc c, const char* msg) { return tl::unexpected(error(c, msg)); }
+constexpr tl::unexpected<error> fail(errc c, const char* msg) {
+  return tl::unexpected(error(c, msg));
+}
 constexpr tl::unexpected<error> fail(errc c, const char* msg, const char* field,
                                      std::uint64_t expected, std::uint64_t found) {
   return tl::unexpected(error(c, msg, field, expected, found));
 }
-constexpr tl::unexpected<error> fail(const error& e) { return tl::unexpected(e); }
+constexpr tl::unexpected<error> fail(const error& e) {
+  return tl::unexpected(e);
+}
 
 /// The code's name, as tools print it ("bank_full"). Never null.
 constexpr const char* to_string(errc c) {

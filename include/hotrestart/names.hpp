@@ -29,7 +29,9 @@ struct block_name {
   std::string_view name;
 };
 
-constexpr bool is_reserved(std::string_view s) { return s.starts_with(reserved_prefix); }
+constexpr bool is_reserved(std::string_view s) {
+  return s.starts_with(reserved_prefix);
+}
 
 /// Checks a block name's length and bytes. Returns the error naming what is wrong.
 constexpr result<void> validate_name(std::string_view name) {

@@ -59,8 +59,9 @@ class offset_ptr {
   constexpr offset_ptr(std::nullptr_t) {}
   /// A pointer to T converts to a pointer to const T.
   template <class U>
-    requires(std::is_same_v<const U, T> && !std::is_same_v<U, T>)
-  constexpr offset_ptr(const offset_ptr<U>& o) : off_(o.offset()) {}
+  requires(std::is_same_v<const U, T> &&
+           !std::is_same_v<U, T>) constexpr offset_ptr(const offset_ptr<U>& o)
+      : off_(o.offset()) {}
 
   /// From a raw offset (as stored by another tool). Not checked until it is resolved.
   static constexpr offset_ptr from_offset(std::uint64_t off) {
@@ -96,8 +97,8 @@ class offset_ptr {
   result<T*> resolve(const bank_region& r, std::uint64_t count = 1) const {
     if (off_ == 0) return static_cast<T*>(nullptr);
     if (count == 0 || count > (r.end - r.begin) / sizeof(T))
-      return fail(errc::corrupt, "relative pointer's object count does not fit the bank",
-                  "objects", 1, count);
+      return fail(errc::corrupt, "relative pointer's object count does not fit the bank", "objects",
+                  1, count);
     if (!r.contains(off_, count * sizeof(T)))
       return fail(errc::corrupt, "relative pointer lies outside the bank's data pages",
                   "offset (end)", r.end, off_);

@@ -41,10 +41,10 @@ struct typed_name {
   std::string_view key;
 
   template <class S>
-    requires std::convertible_to<const S&, std::string_view>
+  requires std::convertible_to<const S&, std::string_view>
   constexpr typed_name(const S& n) : name(n) {}  // NOLINT: implicit on purpose
   template <class S>
-    requires std::convertible_to<const S&, std::string_view>
+  requires std::convertible_to<const S&, std::string_view>
   constexpr typed_name(const S& n, std::string_view k) : name(n), key(k) {}
 };
 
@@ -120,7 +120,7 @@ class persistent {
   /// building the same name right now: first construction of one name is not meant to race).
   template <class Bank, class Init = value_init_t, class... Migrations>
   static result<persistent> find_or_construct(Bank& bank, typed_name n, Init&& init = {},
-                                               Migrations&&... migrations) {
+                                              Migrations&&... migrations) {
     auto f = bank.find(n.name);
     if (f && fits(*f)) return persistent(f->data, typed_origin::found);
     if (f) {
@@ -141,8 +141,10 @@ class persistent {
           if (auto r = initialise(v, init); !r) return r;
           return call_migration(m.fn, old, v);
         });
-        if (built) out = persistent(*built, typed_origin::migrated);
-        else out = fail(built.error());
+        if (built)
+          out = persistent(*built, typed_origin::migrated);
+        else
+          out = fail(built.error());
       };
       (attempt(migrations), ...);
       (void)attempt;
@@ -187,7 +189,8 @@ class persistent {
   // --- In place -----------------------------------------------------------------------------
   /// The value in the current slot. Valid until the next update or store switches slots.
   T* get() const {
-    return std::launder(reinterpret_cast<T*>(slot(detail::load32_acquire(blk_, typed_fmt::selector))));
+    return std::launder(
+        reinterpret_cast<T*>(slot(detail::load32_acquire(blk_, typed_fmt::selector))));
   }
   T& operator*() const { return *get(); }
   T* operator->() const { return get(); }
@@ -311,8 +314,7 @@ class persistent {
     if constexpr (std::is_same_v<R, result<void>>) {
       return fn(old, v);
     } else if constexpr (std::is_same_v<R, bool>) {
-      if (!fn(old, v))
-        return fail(errc::schema_mismatch, "the migration refused the old value");
+      if (!fn(old, v)) return fail(errc::schema_mismatch, "the migration refused the old value");
       return {};
     } else {
       fn(old, v);

@@ -30,12 +30,14 @@ struct not_a_backend {
 #if defined(HR_REJECT_ALLOCATOR)
 using bank_type = hotrestart::basic_bank<hotrestart::span_backend, not_an_allocator>;
 #elif defined(HR_REJECT_REGISTRY)
-using bank_type = hotrestart::basic_bank<hotrestart::span_backend, hotrestart::extent_allocator,
-                                         not_a_registry>;
+using bank_type =
+    hotrestart::basic_bank<hotrestart::span_backend, hotrestart::extent_allocator, not_a_registry>;
 #elif defined(HR_REJECT_BACKEND)
 using bank_type = hotrestart::basic_bank<not_a_backend>;
 #else
 using bank_type = hotrestart::basic_bank<hotrestart::span_backend>;
 #endif
 
-int main() { return sizeof(bank_type) > 0 ? 0 : 1; }
+int main() {
+  return sizeof(bank_type) > 0 ? 0 : 1;
+}

@@ -39,12 +39,14 @@ struct collected {
 // Creates an image block and the group's data blocks, as a runtime would when it starts a
 // member, and registers the member.
 result<std::uint32_t> start_member(mmap_bank& bank, controller_t& c, std::uint64_t now,
-                                   std::uint32_t gid, const std::string& name,
-                                   std::uint32_t image, std::uint64_t handle) {
-  if (auto img = bank.find_or_create(internal_access, image_block_name(image), 4096, group_key(gid));
+                                   std::uint32_t gid, const std::string& name, std::uint32_t image,
+                                   std::uint64_t handle) {
+  if (auto img =
+          bank.find_or_create(internal_access, image_block_name(image), 4096, group_key(gid));
       !img)
     return fail(img.error());
-  if (auto data = bank.find_or_create("data-" + std::to_string(gid) + "-" + name, 100, group_key(gid));
+  if (auto data =
+          bank.find_or_create("data-" + std::to_string(gid) + "-" + name, 100, group_key(gid));
       !data)
     return fail(data.error());
   return c.process_started(now, {gid, name, process_kind::direct, handle, image});
@@ -156,18 +158,20 @@ TEST_CASE("a supervisor SIGKILLed at random instants loses no group, block or co
             if (p.state == process_state::running) run.emplace_back(p.id, p.handle);
           });
           for (auto [id, h] : run) (void)c->process_exited_cleanly(now, id, h, ignore_actions{});
-          if (auto i = c->group_info(g); i && i->running == 0 && (i->members == 0 || i->clean < i->members))
+          if (auto i = c->group_info(g);
+              i && i->running == 0 && (i->members == 0 || i->clean < i->members))
             (void)c->kill_group(now, g, ignore_actions{});
         }
         auto gid = c->new_group(now);
         if (!gid) {
-          std::fprintf(stderr, "new_group after %llu cycles: %s\n", (unsigned long long)*cycles, hrtest::text(gid.error()).c_str());
+          std::fprintf(stderr, "new_group after %llu cycles: %s\n", (unsigned long long)*cycles,
+                       hrtest::text(gid.error()).c_str());
           ::_exit(14);
         }
         std::uint32_t ids[3];
         for (std::uint32_t m = 0; m < 3; ++m) {
-          auto id = start_member(*bank, *c, now, *gid, "m" + std::to_string(m), *gid * 8 + m,
-                                 handle + m);
+          auto id =
+              start_member(*bank, *c, now, *gid, "m" + std::to_string(m), *gid * 8 + m, handle + m);
           if (!id) ::_exit(15);
           ids[m] = *id;
         }
@@ -212,7 +216,7 @@ TEST_CASE("a supervisor SIGKILLed at random instants loses no group, block or co
   REQUIRE(bank);
   auto progress = bank->find("progress");
   REQUIRE(progress);
-  MESSAGE("supervisor kills: ", kills, ", group cycles completed: ",
-          *reinterpret_cast<std::uint64_t*>(progress->data));
+  MESSAGE("supervisor kills: ", kills,
+          ", group cycles completed: ", *reinterpret_cast<std::uint64_t*>(progress->data));
   CHECK(*reinterpret_cast<std::uint64_t*>(progress->data) > 0);
 }

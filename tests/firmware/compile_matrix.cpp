@@ -51,5 +51,9 @@ int exercise(Location where) {
 
 alignas(64) std::byte matrix_ram[16384];
 
-int matrix_linker_section() { return exercise<hr::section_bank>(hr::linker_section{}); }
-int matrix_ext() { return exercise<hr::section_bank_ext>(std::span<std::byte>(matrix_ram)); }
+int matrix_linker_section() {
+  return exercise<hr::section_bank>(hr::linker_section{});
+}
+int matrix_ext() {
+  return exercise<hr::section_bank_ext>(std::span<std::byte>(matrix_ram));
+}

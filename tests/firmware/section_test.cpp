@@ -95,7 +95,8 @@ TEST_CASE("section backend: a bank failing its checks is reformatted and the rea
     CHECK(b->reason.code == errc::version_mismatch);
   }
   SUBCASE("creation cut short by a reset") {
-    detail::store32(ram.span().data(), fmt::state, static_cast<std::uint32_t>(bank_state::initialising));
+    detail::store32(ram.span().data(), fmt::state,
+                    static_cast<std::uint32_t>(bank_state::initialising));
     auto b = boot_bank<section_bank_ext>(ram.span(), small);
     HR_REQUIRE_OK(b);
     CHECK(b->kind == boot_kind::reformatted);
@@ -180,7 +181,8 @@ TEST_CASE("bankdump's inspect() reads a raw image of a section bank") {
   auto img = tools::bank_image::read(path.c_str());
   HR_REQUIRE_OK(img);
   std::vector<std::string> lines;
-  auto s = tools::inspect(img->bytes(), [&](const char* l) { lines.emplace_back(l); }, {.show_bytes = 4});
+  auto s = tools::inspect(img->bytes(), [&](const char* l) { lines.emplace_back(l); },
+                          {.show_bytes = 4});
   HR_REQUIRE_OK(s);
   CHECK(s->blocks == 2);
   CHECK(s->problems == 0);
@@ -194,7 +196,8 @@ TEST_CASE("bankdump's inspect() reads a raw image of a section bank") {
   CHECK(has("block app.scratch size=64 capacity=256 key=__HR_GROUP_0 "));
   CHECK(has("check: 0 problems"));
   bool bytes_ok = false;
-  for (const auto& l : lines) bytes_ok |= l.find("block boot ") == 0 && l.ends_with("bytes=06000000");
+  for (const auto& l : lines)
+    bytes_ok |= l.find("block boot ") == 0 && l.ends_with("bytes=06000000");
   CHECK(bytes_ok);
   // Garbage is refused with the header check's reason; an offset past the end is refused.
   fill_random(img->bytes(), 3);

@@ -124,7 +124,8 @@ TEST_CASE("shm: a half-made object is waited for, then refused as creation_inter
   }
   const auto t0 = std::chrono::steady_clock::now();
   HR_CHECK_ERR(shm_bank::open(n.name.c_str()), errc::creation_interrupted);
-  CHECK(std::chrono::steady_clock::now() - t0 >= std::chrono::milliseconds(shm_backend::open_wait_ms));
+  CHECK(std::chrono::steady_clock::now() - t0 >=
+        std::chrono::milliseconds(shm_backend::open_wait_ms));
   // open_or_create does not format an object it did not make.
   HR_CHECK_ERR(shm_bank::open_or_create(n.name.c_str(), small), errc::creation_interrupted);
 }

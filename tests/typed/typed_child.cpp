@@ -96,7 +96,8 @@ int main(int argc, char** argv) {
       return 1;
   } else if (op == "list" && argc >= 5) {
     const long count = std::atol(argv[4]);
-    auto nodes = bank->find_or_create("nodes", sizeof(hrtyped::node) * static_cast<unsigned long>(count));
+    auto nodes =
+        bank->find_or_create("nodes", sizeof(hrtyped::node) * static_cast<unsigned long>(count));
     if (!nodes) return fail_with(nodes.error());
     auto* n = reinterpret_cast<hrtyped::node*>(nodes->data);
     offset_ptr<hrtyped::node> next;

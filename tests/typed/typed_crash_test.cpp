@@ -73,7 +73,8 @@ struct outcome {
 outcome finish(child c) {
   outcome r;
   char buf[256];
-  for (ssize_t n; (n = ::read(c.out, buf, sizeof buf)) > 0;) r.out.append(buf, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = ::read(c.out, buf, sizeof buf)) > 0;)
+    r.out.append(buf, static_cast<std::size_t>(n));
   ::close(c.out);
   REQUIRE(::waitpid(c.pid, &r.status, 0) == c.pid);
   return r;
@@ -142,27 +143,29 @@ TEST_CASE("construction killed at every crash point: no block or the whole value
   const std::string base = dir.file("base.bank"), work = dir.file("work.bank");
   make_base(base);
   long absent = 0, present = 0;
-  const long points = enumerate(base, work, {"construct", "fresh", "77"}, [&](const std::string& w) {
-    auto b = mmap_bank::open(w.c_str());
-    REQUIRE_MESSAGE(b, hrtest::text(b.error()));
-    require_consistent(*b);
-    other_intact(*b);
-    auto p = persistent<rec_v1>::open(*b, "fresh");
-    if (p) {
-      ++present;
-      CHECK(p->load().seq == 77);
-      CHECK(p->load().whole());
-    } else {
-      ++absent;
-      CHECK_MESSAGE(p.error().code == errc::not_found, hrtest::text(p.error()));
-    }
-    // The restarted program constructs again: it works and reclaims any leftover.
-    auto again = persistent<rec_v1>::find_or_construct(*b, "fresh", [](rec_v1& r) { r.set(77); });
-    REQUIRE_MESSAGE(again, hrtest::text(again.error()));
-    CHECK(again->load().seq == 77);
-    CHECK(count_shadows(*b) == 0);
-    require_consistent(*b);
-  });
+  const long points =
+      enumerate(base, work, {"construct", "fresh", "77"}, [&](const std::string& w) {
+        auto b = mmap_bank::open(w.c_str());
+        REQUIRE_MESSAGE(b, hrtest::text(b.error()));
+        require_consistent(*b);
+        other_intact(*b);
+        auto p = persistent<rec_v1>::open(*b, "fresh");
+        if (p) {
+          ++present;
+          CHECK(p->load().seq == 77);
+          CHECK(p->load().whole());
+        } else {
+          ++absent;
+          CHECK_MESSAGE(p.error().code == errc::not_found, hrtest::text(p.error()));
+        }
+        // The restarted program constructs again: it works and reclaims any leftover.
+        auto again =
+            persistent<rec_v1>::find_or_construct(*b, "fresh", [](rec_v1& r) { r.set(77); });
+        REQUIRE_MESSAGE(again, hrtest::text(again.error()));
+        CHECK(again->load().seq == 77);
+        CHECK(count_shadows(*b) == 0);
+        require_consistent(*b);
+      });
   MESSAGE("construction crash points: ", points, " (absent after ", absent, ", present after ",
           present, ")");
   CHECK(absent > 0);

@@ -9,11 +9,11 @@
 #include <cstring>
 #include <new>
 
-#include "heap_trap.hpp"
 #include <hotrestart/backend.hpp>
 #include <hotrestart/backends/mmap_file.hpp>
 #include <hotrestart/offset_ptr.hpp>
 #include <hotrestart/typed.hpp>
+#include "heap_trap.hpp"
 
 #include "typed_types.hpp"
 

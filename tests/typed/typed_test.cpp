@@ -83,8 +83,10 @@ static_assert(!described_type<no_schema>, "a type without a schema is refused");
 static_assert(!described_type<not_trivial>, "a type that is not trivially copyable is refused");
 static_assert(!described_type<small*>);
 static_assert(persistent<foreign_pair>::desc.version == 9);
-static_assert(persistent<wide>::desc.shape.slot0 == 256 && persistent<wide>::desc.shape.stride == 512);
-static_assert(persistent<small>::desc.shape.slot0 == 128 && persistent<small>::desc.shape.stride == 64);
+static_assert(persistent<wide>::desc.shape.slot0 == 256 &&
+              persistent<wide>::desc.shape.stride == 512);
+static_assert(persistent<small>::desc.shape.slot0 == 128 &&
+              persistent<small>::desc.shape.stride == 64);
 
 namespace {
 
@@ -273,12 +275,14 @@ TEST_CASE("the header a block gets is word for word the image the fast check exp
   auto p = persistent<rec_v1>::find_or_construct(*b, "rec");
   HR_REQUIRE_OK(p);
   const auto& im = persistent<rec_v1>::image;
-  for (std::uint32_t i = 0; i < 12; ++i) CHECK(detail::load32(p->block_data(), 4ull * i) == im.head[i]);
+  for (std::uint32_t i = 0; i < 12; ++i)
+    CHECK(detail::load32(p->block_data(), 4ull * i) == im.head[i]);
   for (std::uint32_t i = 0; i < 8; ++i)
     CHECK(detail::load32(p->block_data(), typed_fmt::name + 4ull * i) == im.name[i]);
   CHECK(im.head[11] == detail::typed_checksum(p->block_data()));
   // A block too small for the two slots fails the fast check and the full one.
-  CHECK_FALSE(detail::matches_image(p->block_data(), 256, im, persistent<rec_v1>::desc.shape.block_bytes));
+  CHECK_FALSE(
+      detail::matches_image(p->block_data(), 256, im, persistent<rec_v1>::desc.shape.block_bytes));
 }
 
 TEST_CASE("a header with a valid checksum but slots beyond its block is corrupt") {
@@ -541,9 +545,8 @@ TEST_CASE("offset_ptr: null, make, resolve, and every out-of-range offset refuse
                errc::bad_size);
 
   // Resolving untrusted offsets: every bad one is an error (and nullptr from get).
-  const std::uint64_t bad[] = {8,           r.begin - 8,     r.end,           r.end - 8,
-                               r.begin + 4, ~0ull,           ~0ull - 7,       r.end + 4096,
-                               1ull << 63,  r.begin - 16};
+  const std::uint64_t bad[] = {8,     r.begin - 8, r.end,        r.end - 8,  r.begin + 4,
+                               ~0ull, ~0ull - 7,   r.end + 4096, 1ull << 63, r.begin - 16};
   for (std::uint64_t off : bad) {
     CAPTURE(off);
     auto q = offset_ptr<hrtyped::node>::from_offset(off);

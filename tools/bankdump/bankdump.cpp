@@ -49,7 +49,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bankdump: %s: %s\n", path, hotrestart::describe(img.error()).text);
     return 2;
   }
-  auto r = hotrestart::tools::inspect(img->bytes(), [](const char* l) { std::puts(l); }, opt);
+  auto r = hotrestart::tools::inspect(
+      img->bytes(), [](const char* l) { std::puts(l); }, opt);
   if (!r) {
     std::fprintf(stderr, "bankdump: %s: %s\n", path, hotrestart::describe(r.error()).text);
     return 2;

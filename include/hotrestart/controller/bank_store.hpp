@@ -81,18 +81,19 @@ result<Controller> open_or_create_controller(Bank& bank, controller_config cfg, 
   if (created != nullptr) *created = blank;
   if (blank) {
     if (blk->capacity < bytes)
-      return fail(errc::size_exceeds_block, "the controller's block is smaller than its limits need",
-                  "bytes (capacity)", blk->capacity, bytes);
+      return fail(errc::size_exceeds_block,
+                  "the controller's block is smaller than its limits need", "bytes (capacity)",
+                  blk->capacity, bytes);
     return Controller::create(region, cfg, policy, store, now);
   }
   auto c = Controller::open(region, policy, store);
   if (!c) return c;
   if (c->max_groups() != cfg.max_groups ||
       c->max_processes() != effective_max_processes(cfg.max_processes))
-    return fail(error(errc::tunables_mismatch, "the bank keeps a controller with other limits")
-                    .with("max_groups", cfg.max_groups, c->max_groups())
-                    .with("max_processes", effective_max_processes(cfg.max_processes),
-                          c->max_processes()));
+    return fail(
+        error(errc::tunables_mismatch, "the bank keeps a controller with other limits")
+            .with("max_groups", cfg.max_groups, c->max_groups())
+            .with("max_processes", effective_max_processes(cfg.max_processes), c->max_processes()));
   return c;
 }
 

@@ -38,7 +38,7 @@ concept has_member_schema = requires {
 }  // namespace detail
 
 template <class T>
-  requires detail::has_member_schema<T>
+requires detail::has_member_schema<T>
 struct type_schema<T> {
   static constexpr std::string_view name = T::hr_type_name;
   static constexpr std::uint32_t version = T::hr_schema_version;
@@ -48,10 +48,11 @@ struct type_schema<T> {
 /// every process), default constructible, and described by a type_schema.
 template <class T>
 concept described_type = std::is_trivially_copyable_v<T> && std::is_default_constructible_v<T> &&
-                         !std::is_pointer_v<T> && requires {
-                           { type_schema<T>::name } -> std::convertible_to<std::string_view>;
-                           { type_schema<T>::version } -> std::convertible_to<std::uint32_t>;
-                         };
+                         !std::is_pointer_v<T> &&
+                         requires {
+  { type_schema<T>::name } -> std::convertible_to<std::string_view>;
+  { type_schema<T>::version } -> std::convertible_to<std::uint32_t>;
+};
 
 /// Longest type name in bytes.
 inline constexpr std::size_t max_type_name_length = 32;
@@ -68,8 +69,8 @@ namespace typed_fmt {
 // shadow for atomic updates.
 inline constexpr std::uint64_t magic = 0, version = 4, header_bytes = 8, type_hash = 12,
                                schema = 16, value_size = 20, value_align = 24, slot0 = 28,
-                               stride = 32, name_len = 36, flags = 40, checksum = 44,
-                               selector = 48, name = 64;
+                               stride = 32, name_len = 36, flags = 40, checksum = 44, selector = 48,
+                               name = 64;
 inline constexpr std::uint32_t magic_value = 0x42545248u;  // "HRTB"
 inline constexpr std::uint32_t version_value = 1;
 inline constexpr std::uint32_t header_size = 128;
@@ -114,8 +115,8 @@ struct type_desc {
 
 namespace detail {
 constexpr std::uint32_t hash_text(std::string_view s, std::uint32_t seed) {
-  unsigned char buf[max_name_length > max_type_name_length ? max_name_length
-                                                           : max_type_name_length] = {};
+  unsigned char
+      buf[max_name_length > max_type_name_length ? max_name_length : max_type_name_length] = {};
   const std::size_t n = s.size() < sizeof buf ? s.size() : sizeof buf;
   for (std::size_t i = 0; i < n; ++i) buf[i] = static_cast<unsigned char>(s[i]);
   return hash_bytes(buf, n, seed);
@@ -187,7 +188,8 @@ inline void write_typed_header(std::byte* blk, const type_desc& d) {
     std::uint32_t w = 0;
     for (std::uint32_t k = 0; k < 4; ++k) {
       const std::size_t at = 4ull * i + k;
-      if (at < d.name.size()) w |= static_cast<std::uint32_t>(static_cast<unsigned char>(d.name[at])) << (8 * k);
+      if (at < d.name.size())
+        w |= static_cast<std::uint32_t>(static_cast<unsigned char>(d.name[at])) << (8 * k);
     }
     store32(blk, typed_fmt::name + 4ull * i, w);
   }
@@ -217,7 +219,8 @@ constexpr typed_image image_of(const type_desc& d) {
   im.head[9] = static_cast<std::uint32_t>(d.name.size());
   im.head[10] = 0;
   for (std::size_t i = 0; i < d.name.size() && i < max_type_name_length; ++i)
-    im.name[i / 4] |= static_cast<std::uint32_t>(static_cast<unsigned char>(d.name[i])) << (8 * (i % 4));
+    im.name[i / 4] |= static_cast<std::uint32_t>(static_cast<unsigned char>(d.name[i]))
+                      << (8 * (i % 4));
   std::uint32_t w[10 + max_type_name_length / 4] = {};
   for (std::uint32_t i = 0; i < 10; ++i) w[i] = im.head[i + 1];
   for (std::uint32_t i = 0; i < max_type_name_length / 4; ++i) w[10 + i] = im.name[i];
@@ -257,8 +260,8 @@ inline result<typed_info> read_typed_header(const std::byte* blk, std::uint64_t 
     return fail(errc::corrupt, "typed header checksum mismatch", "checksum",
                 load32(blk, typed_fmt::checksum), sum);
   if (load32(blk, typed_fmt::header_bytes) != typed_fmt::header_size)
-    return fail(errc::corrupt, "typed header size is wrong", "header bytes",
-                typed_fmt::header_size, load32(blk, typed_fmt::header_bytes));
+    return fail(errc::corrupt, "typed header size is wrong", "header bytes", typed_fmt::header_size,
+                load32(blk, typed_fmt::header_bytes));
   typed_info info;
   const std::uint32_t size = load32(blk, typed_fmt::value_size);
   const std::uint32_t align = load32(blk, typed_fmt::value_align);
@@ -328,9 +331,8 @@ constexpr shadow_name make_shadow_name(std::string_view name) {
   constexpr char hex[] = "0123456789abcdef";
   shadow_name s;
   for (char c : prefix) s.bytes[s.size++] = c;
-  const std::uint64_t h =
-      (std::uint64_t{hash_text(name, typed_fmt::shadow_seed_hi)} << 32) |
-      hash_text(name, typed_fmt::shadow_seed_lo);
+  const std::uint64_t h = (std::uint64_t{hash_text(name, typed_fmt::shadow_seed_hi)} << 32) |
+                          hash_text(name, typed_fmt::shadow_seed_lo);
   for (int i = 15; i >= 0; --i) s.bytes[s.size++] = hex[(h >> (4 * i)) & 0xFu];
   s.bytes[s.size++] = '~';
   for (std::size_t i = 0; i < name.size() && s.size < max_name_length; ++i)

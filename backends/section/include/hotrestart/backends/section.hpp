@@ -212,7 +212,8 @@ result<booted_bank<Bank>> boot_bank(typename Bank::location where, const tunable
   if (!blank) Bank::backend_type::wipe(where);
   auto c = Bank::create(where, t);
   if (!c) return fail(c.error());
-  return booted_bank<Bank>{std::move(*c), blank ? boot_kind::formatted_blank : boot_kind::reformatted,
+  return booted_bank<Bank>{std::move(*c),
+                           blank ? boot_kind::formatted_blank : boot_kind::reformatted,
                            blank ? error{} : why};
 }
 

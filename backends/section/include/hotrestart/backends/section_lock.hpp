@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <hotrestart/backend.hpp>
 #include <hotrestart/detail/words.hpp>
 #include <hotrestart/error.hpp>
 #include <hotrestart/format.hpp>
@@ -17,9 +18,9 @@ namespace hotrestart {
 
 namespace detail::section {
 // Layout of the lock area for the section locks (opaque to the bank format).
-inline constexpr std::uint64_t lock_word = 0;    // free / held / stale
-inline constexpr std::uint64_t saved_mask = 4;   // PRIMASK before the irq lock took it
-inline constexpr std::uint64_t stamp_word = 8;   // which lock formatted the area
+inline constexpr std::uint64_t lock_word = 0;   // free / held / stale
+inline constexpr std::uint64_t saved_mask = 4;  // PRIMASK before the irq lock took it
+inline constexpr std::uint64_t stamp_word = 8;  // which lock formatted the area
 inline constexpr std::uint32_t lock_free = 0;
 inline constexpr std::uint32_t lock_held = 0x444C4548u;   // "HELD"
 inline constexpr std::uint32_t lock_stale = 0x44414544u;  // "DEAD": held when the chip reset
@@ -124,7 +125,8 @@ static_assert(section_lock<atomic_section_lock>);
     !(defined(__ARM_FEATURE_LDREX) && (__ARM_FEATURE_LDREX & 4))
 using default_section_lock = irq_section_lock;
 #elif defined(__arm__) && !(defined(__ARM_FEATURE_LDREX) && (__ARM_FEATURE_LDREX & 4))
-#error "hotrestart: this ARM core has no 32-bit exclusives and is not M-profile; supply a section_lock"
+#error \
+    "hotrestart: this ARM core has no 32-bit exclusives and is not M-profile; supply a section_lock"
 #else
 using default_section_lock = atomic_section_lock;
 #endif

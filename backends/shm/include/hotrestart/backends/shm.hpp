@@ -38,7 +38,8 @@ inline error from_boost(const bip::interprocess_exception& e, const char* what) 
       return error(errc::already_exists, "a shared memory object of that name exists");
     case bip::out_of_memory_error:
     case bip::out_of_space_error:
-      return error(errc::io_error, "no room for the shared memory bank").with_errno(e.get_native_error());
+      return error(errc::io_error, "no room for the shared memory bank")
+          .with_errno(e.get_native_error());
     default: return error(errc::io_error, what).with_errno(e.get_native_error());
   }
 }
@@ -161,7 +162,9 @@ class shm_backend {
 
  private:
   explicit shm_backend(boost::interprocess::mapped_region&& r) : region_(std::move(r)) {}
-  pthread_mutex_t* mutex() const { return reinterpret_cast<pthread_mutex_t*>(data() + fmt::lock_area); }
+  pthread_mutex_t* mutex() const {
+    return reinterpret_cast<pthread_mutex_t*>(data() + fmt::lock_area);
+  }
 
   boost::interprocess::mapped_region region_;
 };

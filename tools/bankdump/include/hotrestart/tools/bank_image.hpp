@@ -30,7 +30,8 @@ class bank_image {
   static result<bank_image> read(const char* path, std::uint64_t offset = 0,
                                  std::uint64_t length = 0) {
     std::FILE* f = std::fopen(path, "rb");
-    if (f == nullptr) return fail(error(errc::io_error, "cannot open the image file").with_errno(errno));
+    if (f == nullptr)
+      return fail(error(errc::io_error, "cannot open the image file").with_errno(errno));
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(f, &std::fclose);
     if (std::fseek(f, 0, SEEK_END) != 0)
       return fail(error(errc::io_error, "cannot seek in the image file").with_errno(errno));
@@ -101,7 +102,8 @@ result<inspect_summary> inspect(std::span<std::byte> image, Out&& out,
       line += " bytes=";
       const std::uint64_t shown = opt.show_bytes < i.size ? opt.show_bytes : i.size;
       for (std::uint64_t k = 0; k < shown; ++k) {
-        std::snprintf(hex, sizeof hex, "%02x", static_cast<unsigned>(b->backend().data()[i.offset + k]));
+        std::snprintf(hex, sizeof hex, "%02x",
+                      static_cast<unsigned>(b->backend().data()[i.offset + k]));
         line += hex;
       }
     }

@@ -1,0 +1,46 @@
+# Every public header compiles on its own: one generated translation unit per header (included
+# twice, for the include guard), built with the target that provides the header and nothing
+# else. The core's headers and the section and mmap backends' are also built with
+# -fno-exceptions -fno-rtti. Not part of `all`: build the target hr_headers_alone (the compilers
+# CI job does, in C++20 and C++23, with g++ and clang).
+set(hr_header_sets
+  hotrestart ${PROJECT_SOURCE_DIR}/include
+  hotrestart_mmap ${PROJECT_SOURCE_DIR}/backends/mmap/include
+  hotrestart_shm ${PROJECT_SOURCE_DIR}/backends/shm/include
+  hotrestart_section ${PROJECT_SOURCE_DIR}/backends/section/include
+  hotrestart_posix ${PROJECT_SOURCE_DIR}/runtime/posix/include
+  hotrestart_chorus ${PROJECT_SOURCE_DIR}/compat/include
+  hotrestart_bank_image ${PROJECT_SOURCE_DIR}/tools/bankdump/include)
+# Targets whose headers promise to build without exceptions and RTTI.
+set(hr_noexcept_targets hotrestart hotrestart_mmap hotrestart_section)
+
+add_custom_target(hr_headers_alone)
+list(LENGTH hr_header_sets hr_n)
+math(EXPR hr_last "${hr_n} - 1")
+foreach(hr_i RANGE 0 ${hr_last} 2)
+  math(EXPR hr_j "${hr_i} + 1")
+  list(GET hr_header_sets ${hr_i} hr_target)
+  list(GET hr_header_sets ${hr_j} hr_dir)
+  if(NOT TARGET ${hr_target})
+    continue()
+  endif()
+  file(GLOB_RECURSE hr_headers RELATIVE ${hr_dir} CONFIGURE_DEPENDS ${hr_dir}/*.hpp ${hr_dir}/*.h)
+  list(FILTER hr_headers EXCLUDE REGEX "(^|/)detail/")
+  set(hr_sources "")
+  foreach(hr_h IN LISTS hr_headers)
+    string(MAKE_C_IDENTIFIER ${hr_h} hr_id)
+    set(hr_tu ${CMAKE_CURRENT_BINARY_DIR}/headers_alone/${hr_id}.cpp)
+    file(CONFIGURE OUTPUT ${hr_tu} CONTENT
+         "// Generated: ${hr_h} compiles on its own (and twice).\n#include <${hr_h}>\n#include <${hr_h}>\n")
+    list(APPEND hr_sources ${hr_tu})
+  endforeach()
+  add_library(hr_headers_${hr_target} OBJECT EXCLUDE_FROM_ALL ${hr_sources})
+  target_link_libraries(hr_headers_${hr_target} PRIVATE ${hr_target})
+  add_dependencies(hr_headers_alone hr_headers_${hr_target})
+  if(hr_target IN_LIST hr_noexcept_targets AND NOT CMAKE_CXX_FLAGS MATCHES "-fsanitize")
+    add_library(hr_headers_${hr_target}_noexcept OBJECT EXCLUDE_FROM_ALL ${hr_sources})
+    target_link_libraries(hr_headers_${hr_target}_noexcept PRIVATE ${hr_target})
+    target_compile_options(hr_headers_${hr_target}_noexcept PRIVATE -fno-exceptions -fno-rtti)
+    add_dependencies(hr_headers_alone hr_headers_${hr_target}_noexcept)
+  endif()
+endforeach()
