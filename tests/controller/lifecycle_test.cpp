@@ -333,3 +333,76 @@ TEST_CASE("time: a clock that goes back counts as no time passed") {
   REQUIRE(r->tick(6005).has_value());
   CHECK(chorus_counter::counter(r->group_info(g)->policy) == 0);
 }
+
+TEST_CASE("restart_group (an upgrade): the group restarts, no failure is counted") {
+  rig<> r;
+  const auto g = *r->new_group(0);
+  const auto d1 = r.start(0, g, "d1", process_kind::direct, 11, 100);
+  const auto i1 = r.start(0, g, "i1", process_kind::indirect, 12, 101, d1);
+  REQUIRE(r->restart_group(10, g, r.sink()).has_value());
+  auto a = r.take();
+  CHECK(count(a, action_kind::group_restarted) == 1);
+  CHECK(has(a, action_kind::stop, d1));
+  CHECK(has(a, action_kind::stop, i1));
+  CHECK(count(a, action_kind::run) == 1);
+  CHECK(has(a, action_kind::run, d1));
+  CHECK(r->group_info(g)->restarts == 0);
+  CHECK(chorus_counter::counter(r->group_info(g)->policy) == 0);
+  CHECK(r->process_info(d1)->state == process_state::not_rerun);
+  // The old runs' ends are stale; the rerun is a normal start.
+  CHECK(*r->process_failed(11, d1, 11, r.sink()) == event_outcome::stale);
+  CHECK(r.start(12, g, "d1", process_kind::direct, 21) == d1);
+  CHECK(r->process_info(d1)->state == process_state::running);
+
+  SUBCASE("errors") {
+    auto bad = r->restart_group(13, 999, r.sink());
+    REQUIRE_FALSE(bad.has_value());
+    CHECK(bad.error().code == errc::bad_group_id);
+    auto unknown = r->restart_group(13, g + 1, r.sink());
+    REQUIRE_FALSE(unknown.has_value());
+    CHECK(unknown.error().code == errc::unknown_group);
+  }
+}
+
+TEST_CASE("resume re-issues the runs of a restart committed just before the runtime died") {
+  rig<> r;
+  const auto g = *r->new_group(0);
+  const auto d1 = r.start(0, g, "d1", process_kind::direct, 11, 100);
+  const auto d2 = r.start(0, g, "d2", process_kind::direct, 12, 101);
+  const auto i1 = r.start(0, g, "i1", process_kind::indirect, 13, 102, d1);
+  const auto g2 = *r->new_group(0);
+  const auto e1 = r.start(0, g2, "e1", process_kind::direct, 14, 103);
+  REQUIRE(r->process_failed(5, d2, 12, r.sink()).has_value());
+  r.take();
+  // The runtime started d1 again, then died before starting d2.
+  CHECK(r.start(6, g, "d1", process_kind::direct, 21) == d1);
+  r.reload(7);
+  auto a = r.take();
+  CHECK(count(a, action_kind::run) == 1);
+  CHECK(has(a, action_kind::run, d2));  // not d1 (runs), not i1 (indirect), not e1 (other group)
+  CHECK_FALSE(has(a, action_kind::run, i1));
+  CHECK_FALSE(has(a, action_kind::run, e1));
+  for (const action& x : a)
+    if (x.kind == action_kind::run) CHECK(x.image == 101u);
+  CHECK(count(a, action_kind::stop) == 0);
+  CHECK(r->group_info(g)->restarts == 1);  // nothing counted twice
+
+  SUBCASE("a second resume issues them again; once started, no more") {
+    r.reload(8);
+    CHECK(has(r.take(), action_kind::run, d2));
+    CHECK(r.start(9, g, "d2", process_kind::direct, 22) == d2);
+    r.reload(10);
+    CHECK(count(r.take(), action_kind::run) == 0);
+  }
+  SUBCASE("nothing pending: resume issues no run") {
+    CHECK(r.start(9, g, "d2", process_kind::direct, 22) == d2);
+    r.reload(10);
+    CHECK(r.take().empty());
+  }
+  SUBCASE("a pending site restart emits each run once") {
+    REQUIRE(r->request_site_restart(11, r.sink()).has_value());
+    REQUIRE(r->site_restarted(12, r.sink()).has_value());
+    auto s = r.take();
+    CHECK(count(s, action_kind::run) == 3);  // d1, d2 of g, e1 of g2
+  }
+}

@@ -164,6 +164,8 @@ upgrade)
   cp "$member" "$dir/member"
   H upgrade --bank "$bank" -g 0 --name hr_member -- "$dir/member" --wait "$dir/go" --tag v2 >/dev/null || fail "upgrade"
   wait_for "$dir/out" "run 2 restarted=1 tag=v2"
+  # An upgrade restarts the group without counting a failure (controller restart_group).
+  H status --bank "$bank" --json | grep -q '"restarts":0,"counter":0' || fail "the upgrade counted as a failure"
   touch "$dir/go"
   wait $p; expect_rc $? 0 "after upgrade"
   ;;

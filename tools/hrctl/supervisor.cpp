@@ -271,18 +271,16 @@ void supervisor::adopt() {
     if (!g || g->terminating) continue;
     std::vector<process_view> members;
     (void)ctl_->for_each_member(gid, [&](const process_view& p) { members.push_back(p); });
-    bool any_running = false;
+    reopen_listeners(gid);  // the group's runs (adopted or rerun) keep their sockets
     for (const process_view& p : members) {
       proc_slot* s = rt_.proc(p.id);
       if (s == nullptr) continue;
       if (p.state == process_state::running) {
-        any_running = true;
         const int pid = load(s->pid);
         if (load(s->handle) == p.handle && same_process_alive(pid, load(s->start_time))) {
           run_state& r = runs_[p.id];
           r = run_state{pid, pidfd_open(pid), false, p.handle, gid, now()};
           log("group %u: adopted member %s (pid %d)", gid, name_of(p).c_str(), pid);
-          reopen_listeners(gid);
           continue;
         }
         const bool clean = load(s->clean) == p.handle;
@@ -292,17 +290,6 @@ void supervisor::adopt() {
           drive([&](auto& sink) { return ctl_->process_exited_cleanly(now(), p.id, p.handle, sink); });
         else
           drive([&](auto& sink) { return ctl_->process_failed(now(), p.id, p.handle, sink); });
-      }
-    }
-    // A restart committed before the last supervisor died, its reruns never started.
-    auto g2 = ctl_->group_info(gid);
-    if (!any_running && g2 && !g2->terminating && g2->running == 0) {
-      for (const process_view& p : members) {
-        auto pv = ctl_->process_info(p.id);
-        if (pv && pv->kind == process_kind::direct && pv->state == process_state::not_rerun &&
-            std::none_of(pending_.begin(), pending_.end(),
-                         [&](const pending_run& x) { return x.id == p.id; }))
-          pending_.push_back({now(), p.id});
       }
     }
   }
@@ -1015,18 +1002,8 @@ void supervisor::serve_requests() {
           memfds_.erase(it);
         }
         log("group %u: image of %s upgraded; restarting the group on it", *g, name.c_str());
-        // Restart the group: the running member (or any) ends as a failure.
-        std::uint32_t victim = no_process;
-        (void)ctl_->for_each_member(*g, [&](const process_view& p) {
-          if (victim == no_process && p.state == process_state::running) victim = p.id;
-        });
-        if (victim != no_process) {
-          const std::uint64_t h = runs_[victim].handle;
-          auto vv = ctl_->process_info(victim);
-          stop_run(victim, SIGKILL);
-          if (vv) drive([&](auto& sink) { return ctl_->process_failed(now(), victim, vv->handle, sink); });
-          (void)h;
-        }
+        // Restart the group on the new image: an upgrade, not a failure (no restart counted).
+        drive([&](auto& sink) { return ctl_->restart_group(now(), *g, sink); });
         s.result_gid = *g;
         answer(s, exit_ok, "upgraded");
         break;

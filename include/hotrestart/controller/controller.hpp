@@ -122,16 +122,24 @@ class basic_controller {
 
   /// Completes what a crash interrupted: terminations (images and group blocks freed, id
   /// released), discards, and a site restart not yet applied to every group; emits their
-  /// actions. Errors: a block store error (the work stays pending), `io_error` (injected crash).
+  /// actions. Then re-issues the `run` of every direct member that a committed restart left
+  /// to rerun (not started in its group's current epoch: the runtime crashed before starting
+  /// it), delay 0; the runtime starts each at most once (`process_info` says whether it runs
+  /// already). Errors: a block store error (the work stays pending), `io_error` (injected
+  /// crash).
   template <action_sink Sink>
   result<void> resume(std::uint64_t, Sink&& out) {
+    using namespace detail::ctl;
+    const std::uint32_t se = r_.get(w_site_epoch);
     for (std::uint32_t gid = 0; gid < mg_; ++gid) {
       const group_rec g = tracker().load_group(gid);
-      if (g[group_rec::status] == detail::ctl::group_terminating) {
+      if (g[group_rec::status] == group_terminating) {
         if (auto e = finish_termination(gid, out); !e) return e;
-      } else if (g[group_rec::status] == detail::ctl::group_running &&
-                 (g[group_rec::flags] & detail::ctl::flag_discard_pending) != 0) {
-        if (auto e = finish_discard(gid, 0, out); !e) return e;
+      } else if (g[group_rec::status] == group_running &&
+                 (g[group_rec::flags] & flag_discard_pending) != 0) {
+        if (auto e = finish_discard(gid, 0, out); !e) return e;  // emits the runs itself
+      } else if (g[group_rec::status] == group_running && g[group_rec::site_seen] == se) {
+        emit_pending_runs(gid, g[group_rec::epoch], out);  // (else the site restart below)
       }
     }
     if (auto e = apply_site_epoch(out); !e) return e;
@@ -289,6 +297,24 @@ class basic_controller {
     }
     if (auto e = announce_restart(gid, old_epoch, d.delay_ms, out); !e) return fail(e.error());
     return event_outcome::applied;
+  }
+
+  /// Restarts group `gid` on request (an upgrade: its images were replaced), not because a
+  /// member failed: neither its policy (restart counter) nor its `restarts` count changes.
+  /// Actions as for a restart: `group_restarted`, `stop` for each running member, `run` for
+  /// each direct member (delay 0). `bad_group_id`, `unknown_group`, `group_not_running`.
+  template <action_sink Sink>
+  result<void> restart_group(std::uint64_t now, std::uint32_t gid, Sink&& out) {
+    if (!ready_) return not_resumed();
+    auto g = running_group(gid);
+    if (!g) return fail(g.error());
+    txn x(r_);
+    clock(x, now);
+    const std::uint32_t old_epoch = (*g)[group_rec::epoch];
+    restart_fields(*g);
+    tracker().store_group(x, gid, *g);
+    if (auto e = x.commit(); !e) return e;
+    return announce_restart(gid, old_epoch, 0, out);
   }
 
   /// `akill -g gid`: stops every member (actions `stop`), frees images and group-keyed
@@ -531,6 +557,16 @@ class basic_controller {
     tracker().for_each_member(gid, [&](std::uint32_t i, const proc_rec& p) {
       if (p.kind() == static_cast<std::uint32_t>(process_kind::direct))
         out(action{action_kind::run, gid, i, p[proc_rec::image], 0, delay});
+    });
+  }
+
+  // Direct members not started in the current epoch: a restart's runs not yet performed.
+  template <class Sink>
+  void emit_pending_runs(std::uint32_t gid, std::uint32_t epoch, Sink& out) {
+    tracker().for_each_member(gid, [&](std::uint32_t i, const proc_rec& p) {
+      if (p.kind() == static_cast<std::uint32_t>(process_kind::direct) &&
+          p[proc_rec::run_epoch] != epoch)
+        out(action{action_kind::run, gid, i, p[proc_rec::image], 0, 0});
     });
   }
 
