@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Compilers and language modes, warnings as errors (-Wall -Wextra -Wpedantic -Wconversion):
+#   1. g++ 12, C++23: the whole tree builds (every test, example, tool); the fast tests run
+#      (all but the runtime end-to-end, torture, firmware and fuzzing ones, which the main suite
+#      runs in C++20); every public header compiles alone, also with -fno-exceptions -fno-rtti.
+#   2. clang 16, C++23: the core's tests, the controller, typed blocks, the section backend,
+#      hrctl and the package tests build and run; every public header alone (+ no exceptions).
+#   3. clang 16, C++20: every public header alone (+ no exceptions).
+#   4. -fno-exceptions -fno-rtti (g++): a consumer of the installed package (mmap and section
+#      components) builds and runs; the core's heap-trapping tests run in the main suite.
+# (The main suite is g++ 12 C++20 and .ci/run adds clang 14 C++20.) Debug builds (-O0) keep
+# compile time down. Budget: about 5 minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+start=$(date +%s)
+sudo=()
+[ "$(id -u)" -ne 0 ] && sudo=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get install -y -qq cmake g++ make libexpected-dev doctest-dev libboost-dev \
+  clang-16 pkg-config >/dev/null
+stamp() { echo "compilers job: $1 after $(( $(date +%s) - start ))s"; }
+warn="-Wall -Wextra -Wpedantic -Wconversion -Werror"
+common=(-DCMAKE_BUILD_TYPE=Debug -DHOTRESTART_BUILD_BENCHMARKS=OFF)
+# The long-running suites, already covered in C++20 by the main suite.
+slow='^(runtime_|torture_|firmware_|fuzz_|lookup_bench|crash_enumeration)'
+
+# 1. g++ 12, C++23, everything.
+cmake -S . -B build/ci-gcc-cxx23 "${common[@]}" -DCMAKE_CXX_COMPILER=g++ -DCMAKE_CXX_STANDARD=23 \
+  -DCMAKE_CXX_FLAGS="$warn" >/dev/null
+cmake --build build/ci-gcc-cxx23 -j2
+cmake --build build/ci-gcc-cxx23 -j2 --target hr_headers_alone
+ctest --test-dir build/ci-gcc-cxx23 --output-on-failure -j2 -E "$slow"
+stamp "g++ 12 C++23 passed"
+
+# 2. clang 16, C++23, a subset. (Debian's clang 16 spells C++23 -std=c++2b; CMake knows.)
+clang_tests=(test_names test_allocator test_registry test_bank test_validation test_noheap
+  test_controller test_controller_noexceptions test_controller_bank test_typed test_typed_noheap
+  test_section)
+cmake -S . -B build/ci-clang16-cxx23 "${common[@]}" -DCMAKE_CXX_COMPILER=clang++-16 \
+  -DCMAKE_CXX_STANDARD=23 -DCMAKE_CXX_FLAGS="$warn" >/dev/null
+cmake --build build/ci-clang16-cxx23 -j2 --target "${clang_tests[@]}" hrctl bankdump hr_headers_alone
+regex="^($(IFS='|'; echo "${clang_tests[*]}")|package_.*|bank_non_model_.*|controller_non_model_.*)\$"
+ctest --test-dir build/ci-clang16-cxx23 --output-on-failure -j2 -R "$regex"
+stamp "clang 16 C++23 passed"
+
+# 3. clang 16, C++20: headers alone.
+cmake -S . -B build/ci-clang16-cxx20 "${common[@]}" -DCMAKE_CXX_COMPILER=clang++-16 \
+  -DCMAKE_CXX_STANDARD=20 -DCMAKE_CXX_FLAGS="$warn" >/dev/null
+cmake --build build/ci-clang16-cxx20 -j2 --target hr_headers_alone
+stamp "clang 16 C++20 headers passed"
+
+# 4. No exceptions, no RTTI: a consumer of the package installed by step 1.
+prefix=build/ci-gcc-cxx23/tests/package/prefix
+[ -f "$prefix/share/cmake/hotrestart/hotrestartConfig.cmake" ] || {
+  echo "compilers job: step 1 did not install the package" >&2
+  exit 1
+}
+ctest --build-and-test tests/package/find_package build/ci-noexcept --build-generator "Unix Makefiles" \
+  --build-options -DCMAKE_PREFIX_PATH="$PWD/$prefix" -DHR_COMPONENTS=mmap,section \
+  -DCMAKE_CXX_FLAGS="$warn -fno-exceptions -fno-rtti" \
+  --test-command "$PWD/build/ci-noexcept/consumer" "$PWD/build/ci-noexcept/consumer.bank"
+stamp "-fno-exceptions -fno-rtti consumer passed"
+echo "compilers job: passed in $(( $(date +%s) - start ))s"

@@ -1,0 +1,123 @@
+# SPDX-License-Identifier: MIT
+# Conan 2 recipe for hotrestart, a header-only library:
+#
+#   conan create conan/ --build=missing                 # core, mmap, section, posix, chorus
+#   conan create conan/ --build=missing -o "hotrestart/*:shm=True"   # + shm (Boost)
+#
+# Consumers use the same CMake names as with the project's own package:
+# find_package(hotrestart CONFIG REQUIRED) and the targets hotrestart::hotrestart (core),
+# hotrestart::mmap, hotrestart::section, hotrestart::posix, hotrestart::chorus and, with the shm
+# option, hotrestart::shm. The hrctl program is not part of this package (a header-library
+# package has no binaries): build it from the sources with CMake.
+import os
+import re
+
+from conan import ConanFile
+from conan.tools.build import check_min_cppstd
+from conan.tools.files import copy, load
+from conan.tools.layout import basic_layout
+
+required_conan_version = ">=2.0"
+
+
+class HotrestartConan(ConanFile):
+    name = "hotrestart"
+    description = ("Persistent memory banks and a hot restart controller (ChorusOS-style) "
+                   "for C++20")
+    license = "MIT"
+    topics = ("persistent-memory", "hot-restart", "crash-recovery", "header-only", "chorusos")
+    package_type = "header-library"
+    settings = "os", "arch", "compiler", "build_type"
+    options = {"shm": [True, False]}
+    default_options = {"shm": False, "boost/*:header_only": True}
+    no_copy_source = True
+
+    # The requirements, with their ConanCenter names and pinned versions.
+    tl_expected_ref = "tl-expected/1.1.0"
+    boost_ref = "boost/1.86.0"
+
+    # The recipe lives in conan/; the sources are the repository around it.
+    @property
+    def _repo_root(self):
+        return os.path.join(self.recipe_folder, os.pardir)
+
+    def set_version(self):
+        if self.version:
+            return
+        cmakelists = load(self, os.path.join(self._repo_root, "CMakeLists.txt"))
+        found = re.search(r"project\(\s*hotrestart\s+VERSION\s+([0-9][0-9.]*)", cmakelists)
+        self.version = found.group(1)
+
+    def export_sources(self):
+        root = self._repo_root
+        for pattern in ("LICENSE", "include/*", "backends/*/include/*", "backends/section/ld/*",
+                        "runtime/posix/include/*", "compat/include/*"):
+            copy(self, pattern, src=root, dst=self.export_sources_folder)
+
+    def layout(self):
+        basic_layout(self, src_folder=".")
+
+    def requirements(self):
+        self.requires(self.tl_expected_ref)
+        if self.options.shm:
+            self.requires(self.boost_ref)
+
+    def package_id(self):
+        self.info.clear()
+
+    def validate(self):
+        check_min_cppstd(self, 20)
+
+    def source(self):
+        pass  # the sources come with the recipe (export_sources)
+
+    def build(self):
+        pass  # header-only
+
+    def package(self):
+        src = self.source_folder
+        inc = os.path.join(self.package_folder, "include")
+        copy(self, "LICENSE", src=src, dst=os.path.join(self.package_folder, "licenses"))
+        copy(self, "*.hpp", src=os.path.join(src, "include"), dst=inc)
+        copy(self, "*.hpp", src=os.path.join(src, "backends", "mmap", "include"), dst=inc)
+        copy(self, "*.hpp", src=os.path.join(src, "backends", "section", "include"), dst=inc)
+        if self.options.shm:
+            copy(self, "*.hpp", src=os.path.join(src, "backends", "shm", "include"), dst=inc)
+        copy(self, "*.hpp", src=os.path.join(src, "runtime", "posix", "include"), dst=inc)
+        copy(self, "*", src=os.path.join(src, "compat", "include"), dst=inc)
+        copy(self, "hotrestart_bank.ld", src=os.path.join(src, "backends", "section", "ld"),
+             dst=os.path.join(self.package_folder, "share", "hotrestart", "ld"))
+
+    def package_info(self):
+        info = self.cpp_info
+        info.set_property("cmake_file_name", "hotrestart")
+        # The aggregate of every component; hotrestart::hotrestart is the core, as in CMake.
+        info.set_property("cmake_target_name", "hotrestart::all")
+        info.set_property("pkg_config_name", "hotrestart")
+        info.bindirs = []
+        info.libdirs = []
+
+        def component(name, target, requires):
+            c = info.components[name]
+            c.set_property("cmake_target_name", target)
+            c.set_property("pkg_config_name", "hotrestart" if name == "core" else f"hotrestart-{name}")
+            c.includedirs = ["include"]
+            c.bindirs = []
+            c.libdirs = []
+            c.requires = requires
+            return c
+
+        component("core", "hotrestart::hotrestart", ["tl-expected::tl-expected"])
+        mmap = component("mmap", "hotrestart::mmap", ["core"])
+        if self.settings.get_safe("os") in ("Linux", "FreeBSD"):
+            mmap.system_libs = ["pthread"]
+        section = component("section", "hotrestart::section", ["core"])
+        # The linker fragment (INCLUDE hotrestart_bank.ld): its folder is on the link path.
+        section.resdirs = [os.path.join("share", "hotrestart", "ld")]
+        ld_flag = "-L" + os.path.join(self.package_folder, "share", "hotrestart", "ld")
+        section.exelinkflags = [ld_flag]
+        section.sharedlinkflags = [ld_flag]
+        component("posix", "hotrestart::posix", ["mmap"])
+        component("chorus", "hotrestart::chorus", ["posix"])
+        if self.options.shm:
+            component("shm", "hotrestart::shm", ["mmap", "boost::headers"])
