@@ -13,49 +13,49 @@ namespace hotrestart {
 /// Every way an operation of the library can fail. The numeric values are stable: tools print
 /// them and tests compare them.
 enum class errc : std::uint16_t {
-  ok = 0,
+  ok = 0,  ///< no error
   // Arguments: names, keys, sizes, tunables.
-  name_empty = 1,
-  name_too_long,
-  name_has_nul,
-  name_reserved,
-  medium_empty,
-  medium_too_long,
-  unknown_medium,
-  key_too_long,
-  key_reserved,
-  bad_size,
-  bad_tunables,
+  name_empty = 1,   ///< a block name of zero bytes
+  name_too_long,    ///< a block name longer than 32 bytes
+  name_has_nul,     ///< a block name containing a NUL byte
+  name_reserved,    ///< a name starting with `__HR` (the library's own blocks)
+  medium_empty,     ///< a medium of zero bytes
+  medium_too_long,  ///< a medium longer than 16 bytes
+  unknown_medium,   ///< a medium that this bank does not serve
+  key_too_long,     ///< a deletion key longer than 32 bytes
+  key_reserved,     ///< the empty key or a group's key given to `free_all`
+  bad_size,         ///< a size, alignment or pointer that does not fit (empty block...)
+  bad_tunables,     ///< tunables out of range (bank size, block count, page size, medium)
   // Blocks.
-  not_found = 20,
-  size_exceeds_block,
-  bank_full,
-  block_table_full,
+  not_found = 20,      ///< no block (or bank, or object) of that name
+  size_exceeds_block,  ///< an existing block is smaller than the size asked for
+  bank_full,           ///< no free extent large enough for the block
+  block_table_full,    ///< `max_blocks` blocks exist already
   // A bank that is not what we expect (P3).
-  not_a_bank = 40,
-  version_mismatch,
-  layout_mismatch,
-  truncated,
-  corrupt,
-  tunables_mismatch,
-  creation_interrupted,
+  not_a_bank = 40,    ///< the bytes do not start with a bank header (wrong magic)
+  version_mismatch,   ///< a bank of another format version
+  layout_mismatch,    ///< a bank from a build with another layout or policies (fingerprint)
+  truncated,          ///< fewer bytes than the bank's header says it has
+  corrupt,            ///< an inconsistency found while validating (offsets, links, checksums)
+  tunables_mismatch,  ///< open_or_create found a bank with other tunables (each difference named)
+  creation_interrupted,  ///< the bank's creator died before the bank was ready
   // The system underneath a backend.
-  io_error = 60,
-  already_exists,
-  not_regular_file,
-  lock_failed,
+  io_error = 60,     ///< a system call failed (`sys_errno` says which error)
+  already_exists,    ///< create found a bank there already
+  not_regular_file,  ///< the path names something other than a regular file
+  lock_failed,       ///< the bank's lock could not be taken
   // Hot Restart Controller.
-  group_limit = 80,
-  process_limit,
-  unknown_group,
-  bad_group_id,
-  duplicate_process,
-  unknown_process,
-  group_not_running,
-  not_permitted,
+  group_limit = 80,   ///< `max_groups` groups exist already
+  process_limit,      ///< `max_processes` processes are registered already
+  unknown_group,      ///< no group with that id
+  bad_group_id,       ///< a group id outside 0 .. max_groups - 1
+  duplicate_process,  ///< a process of that name exists in the group already
+  unknown_process,    ///< no process of that name or id
+  group_not_running,  ///< the group is terminating
+  not_permitted,      ///< the caller may not do this (e.g. not a restartable process)
   // Typed blocks.
-  type_mismatch = 100,
-  schema_mismatch,
+  type_mismatch = 100,  ///< a typed block holds another type, or no typed header
+  schema_mismatch,      ///< another schema version or size; or a migration refused it
 };
 
 /// One number behind an error: which field, what was expected and what was found.
