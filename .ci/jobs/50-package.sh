@@ -22,7 +22,7 @@ cmake -S . -B "$b" -DCMAKE_BUILD_TYPE=Release \
 cmake --build "$b" -j2 --target hrctl bankdump
 ctest --test-dir "$b" --output-on-failure -j2 -L package
 n=$(ctest --test-dir "$b" -N -L package | grep -Eo 'Total Tests: [0-9]+' | grep -Eo '[0-9]+')
-[ "$n" -ge 10 ] || { echo "package job: only $n package tests registered" >&2; exit 1; }
+[ "$n" -ge 9 ] || { echo "package job: only $n package tests registered" >&2; exit 1; }
 
 # A distribution's staged install.
 stage=$PWD/$b/stage
