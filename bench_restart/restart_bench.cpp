@@ -27,11 +27,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cinttypes>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -98,12 +100,15 @@ int target(std::uint64_t t_main, std::uint32_t runs, std::uint32_t settle_us) {
     // Run 1 fills the rest of the bank with the state, every page of it.
     auto s = self->bank().stats();
     if (!s) die("stats", s.error());
-    auto st = self->bank().find_or_create(state_name, s->largest_free);
-    if (!st) die("state block", st.error());
-    auto* words = reinterpret_cast<std::uint64_t*>(st->data);
-    const std::uint64_t n = st->size / 8;
-    for (std::uint64_t i = 0; i < n; i += 512) words[i] = i;
-    words[n - 1] = state_magic;
+    auto st = self->bank().find(state_name);  // kept from an earlier round
+    if (!st) {
+      st = self->bank().find_or_create(state_name, s->largest_free);
+      if (!st) die("state block", st.error());
+      auto* words = reinterpret_cast<std::uint64_t*>(st->data);
+      const std::uint64_t n = st->size / 8;
+      for (std::uint64_t i = 0; i < n; i += 512) words[i] = i;
+      words[n - 1] = state_magic;
+    }
     t->runs = 0;
   }
   const std::uint32_t run = ++t->runs;
@@ -320,7 +325,7 @@ struct size_result {
 
 int driver(int argc, char** argv) {
   std::vector<std::string> sizes = {"1M", "1G", "8G"};
-  std::uint32_t runs = 201, floors = 200, colds = 0, settle_us = 20000;
+  std::uint32_t runs = 400, floors = 400, colds = 0, settle_us = 20000, rounds = 8;
   std::string dir = "/dev/shm", hrctl = HR_BENCH_HRCTL;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -335,13 +340,14 @@ int driver(int argc, char** argv) {
       }
     } else if (a == "--runs") runs = static_cast<std::uint32_t>(std::atoi(next().c_str()));
     else if (a == "--floor") floors = static_cast<std::uint32_t>(std::atoi(next().c_str()));
+    else if (a == "--rounds") rounds = std::max(1, std::atoi(next().c_str()));
     else if (a == "--cold") colds = static_cast<std::uint32_t>(std::atoi(next().c_str()));
     else if (a == "--dir") dir = next();
     else if (a == "--settle-us") settle_us = static_cast<std::uint32_t>(std::atoi(next().c_str()));
     else if (a == "--hrctl") hrctl = next();
     else {
       std::printf(
-          "usage: hr_restart_bench [--sizes 1M,1G,8G] [--runs N (201)] [--floor N (200)]\n"
+          "usage: hr_restart_bench [--sizes 1M,1G,8G] [--runs N (400)] [--floor N (400)] [--rounds N (8)]\n"
           "                        [--cold N (default: 20 / 5 / 3 by size)] [--dir /dev/shm]\n"
           "                        [--settle-us US (20000: each run waits before it crashes)]\n"
           "                        [--hrctl PATH]\n");
@@ -370,83 +376,93 @@ int driver(int argc, char** argv) {
     }
     const std::string bank = dir + "/hr-restart-bench-" + std::to_string(::getpid()) + "-" + label + ".bank";
     ::unlink(bank.c_str());
-    std::fprintf(stderr, "[%s] hrctl run: %u runs, %u crashes...\n", label.c_str(), runs, runs - 1);
-    // --interval 1: hrctl's anti-tight-loop backoff (restarts of a group less than an interval
-    // apart wait 10 ms * 2^k) is not what is measured here; --max-badness 0: never escalate.
-    const int rc = spawn_wait({hrctl, "run", "--bank", bank, "--bank-size", label, "--interval", "1",
-                               "--max-badness", "0", "--quiet", "--", self, "target",
-                               std::to_string(runs), std::to_string(settle_us)},
-                              false);
-    if (rc != 0) {
-      std::fprintf(stderr, "hrctl run failed (status %d)\n", rc);
-      ::unlink(bank.c_str());
-      return 1;
-    }
+    // Rounds: each round is one `hrctl run` (its runs crash one after the other), then the
+    // floor, the raw reference and the bare supervisor, so that all of them see the same
+    // machine load (the cores are shared and the load changes by the minute).
+    const std::uint32_t per_run = std::max<std::uint32_t>(3, (runs + rounds - 1) / rounds + 1);
+    const std::uint32_t per_floor = std::max<std::uint32_t>(1, (floors + rounds - 1) / rounds);
     size_result r;
     r.label = label;
-    auto b = mmap_bank::open(bank.c_str());
-    if (!b) die("open the bank after the run", b.error());
-    auto tb = b->find(times_name);
-    if (!tb) die("times block", tb.error());
-    auto* t = reinterpret_cast<times_block*>(tb->data);
-    std::vector<double> restart, restart_main, to_main;
-    for (std::uint32_t k = 2; k <= runs && k < max_samples; ++k) {
-      if (t->value_seen[k] != state_magic) ++r.bad_values;
-      const double us = static_cast<double>(t->found_ns[k] - t->crash_ns[k - 1]) / 1000.0;
-      if (k == 2) r.first_restart_us = us;
-      else {
-        restart.push_back(us);
-        to_main.push_back(static_cast<double>(t->main_ns[k] - t->crash_ns[k - 1]) / 1000.0);
+    std::vector<double> restart, restart_main, to_main, fl, flm, flt, raw, bare;
+    std::optional<mmap_bank> b;
+    times_block* t = nullptr;
+    for (std::uint32_t round = 0; round < rounds; ++round) {
+      std::fprintf(stderr, "[%s] round %u/%u: hrctl run (%u crashes), %u floor, raw, bare...\n",
+                   label.c_str(), round + 1, rounds, per_run - 1, per_floor);
+      // --interval 1: hrctl's anti-tight-loop backoff (restarts of a group less than an
+      // interval apart wait 10 ms * 2^k) is not what is measured; --max-badness 0: never
+      // escalate. The state block outlives each round's group (it has no group key).
+      const int rc = spawn_wait({hrctl, "run", "--bank", bank, "--bank-size", label, "--interval", "1",
+                                 "--max-badness", "0", "--quiet", "--", self, "target",
+                                 std::to_string(per_run), std::to_string(settle_us)},
+                                false);
+      if (rc != 0) {
+        std::fprintf(stderr, "hrctl run failed (status %d)\n", rc);
+        ::unlink(bank.c_str());
+        return 1;
       }
-      restart_main.push_back(static_cast<double>(t->found_ns[k] - t->main_ns[k]) / 1000.0);
+      if (!b) {
+        auto o = mmap_bank::open(bank.c_str());
+        if (!o) die("open the bank after the run", o.error());
+        b.emplace(std::move(*o));
+        auto tb = b->find(times_name);
+        if (!tb) die("times block", tb.error());
+        t = reinterpret_cast<times_block*>(tb->data);
+      }
+      for (std::uint32_t k = 2; k <= per_run && k < max_samples; ++k) {
+        if (t->value_seen[k] != state_magic) ++r.bad_values;
+        const double us = static_cast<double>(t->found_ns[k] - t->crash_ns[k - 1]) / 1000.0;
+        if (k == 2 && round == 0) {
+          r.first_restart_us = us;  // after the run that filled the state
+        } else {
+          restart.push_back(us);
+          to_main.push_back(static_cast<double>(t->main_ns[k] - t->crash_ns[k - 1]) / 1000.0);
+        }
+        restart_main.push_back(static_cast<double>(t->found_ns[k] - t->main_ns[k]) / 1000.0);
+      }
+      for (std::uint32_t i = 1; i <= per_floor && i < max_samples; ++i) {
+        const std::uint64_t t0 = now_ns();
+        if (spawn_wait({self, "floor", bank, std::to_string(i)}, false) != 0) {
+          ++r.bad_values;
+          continue;
+        }
+        fl.push_back(static_cast<double>(t->floor_found_ns[i] - t0) / 1000.0);
+        flm.push_back(static_cast<double>(t->floor_found_ns[i] - t->floor_main_ns[i]) / 1000.0);
+        flt.push_back(static_cast<double>(t->floor_main_ns[i] - t0) / 1000.0);
+        ::usleep(2000);
+      }
+      for (std::uint32_t i = 1; i <= per_floor && i < max_samples; ++i) {
+        if (spawn_wait({self, "raw", bank, std::to_string(i)}, false) != 0) continue;
+        raw.push_back(static_cast<double>(t->raw_ns[i]) / 1000.0);
+      }
+      // The bare supervisor: a child crashes, we see it on a pidfd and posix_spawn the floor
+      // program at once. The least any supervisor can do; hrctl's own cost is the difference.
+      for (std::uint32_t i = 1; i <= per_floor && per_floor + i < max_samples; ++i) {
+        std::vector<std::string> cargs = {self, "crasher", bank, std::to_string(i)};
+        std::vector<char*> cv;
+        for (auto& a : cargs) cv.push_back(a.data());
+        cv.push_back(nullptr);
+        pid_t cpid = 0;
+        if (::posix_spawn(&cpid, cv[0], nullptr, nullptr, cv.data(), environ) != 0) continue;
+        const int pfd = static_cast<int>(::syscall(SYS_pidfd_open, cpid, 0));
+        pollfd pf{pfd, POLLIN, 0};
+        while (::poll(&pf, 1, -1) < 0 && errno == EINTR) {
+        }
+        int st = 0;
+        ::waitpid(cpid, &st, 0);
+        ::close(pfd);
+        if (spawn_wait({self, "floor", bank, std::to_string(per_floor + i)}, false) != 0) continue;
+        bare.push_back(static_cast<double>(t->floor_found_ns[per_floor + i] - t->bare_crash_ns[i]) / 1000.0);
+        ::usleep(2000);
+      }
     }
     r.restart = summarize(restart);
     r.restart_main = summarize(restart_main);
     r.restart_to_main = summarize(to_main);
-    std::fprintf(stderr, "[%s] floor: %u spawns...\n", label.c_str(), floors);
-    std::vector<double> fl, flm, flt;
-    for (std::uint32_t i = 1; i <= floors; ++i) {
-      const std::uint64_t t0 = now_ns();
-      const int frc = spawn_wait({self, "floor", bank, std::to_string(i)}, false);
-      if (frc != 0) {
-        ++r.bad_values;
-        continue;
-      }
-      fl.push_back(static_cast<double>(t->floor_found_ns[i] - t0) / 1000.0);
-      flm.push_back(static_cast<double>(t->floor_found_ns[i] - t->floor_main_ns[i]) / 1000.0);
-      flt.push_back(static_cast<double>(t->floor_main_ns[i] - t0) / 1000.0);
-      ::usleep(2000);
-    }
     r.floor = summarize(fl);
     r.floor_main = summarize(flm);
     r.floor_to_main = summarize(flt);
-    std::vector<double> raw;
-    for (std::uint32_t i = 1; i <= floors; ++i) {
-      if (spawn_wait({self, "raw", bank, std::to_string(i)}, false) != 0) continue;
-      raw.push_back(static_cast<double>(t->raw_ns[i]) / 1000.0);
-    }
     r.raw_main = summarize(raw);
-    // The bare supervisor: a child crashes, we see it on a pidfd and posix_spawn the floor
-    // program at once. The least any supervisor can do; hrctl's own cost is the difference.
-    std::vector<double> bare;
-    for (std::uint32_t i = 1; i <= floors && floors + i < max_samples; ++i) {
-      std::vector<std::string> cargs = {self, "crasher", bank, std::to_string(i)};
-      std::vector<char*> cv;
-      for (auto& a : cargs) cv.push_back(a.data());
-      cv.push_back(nullptr);
-      pid_t cpid = 0;
-      if (::posix_spawn(&cpid, cv[0], nullptr, nullptr, cv.data(), environ) != 0) continue;
-      const int pfd = static_cast<int>(::syscall(SYS_pidfd_open, cpid, 0));
-      pollfd pf{pfd, POLLIN, 0};
-      while (::poll(&pf, 1, -1) < 0 && errno == EINTR) {
-      }
-      int st = 0;
-      ::waitpid(cpid, &st, 0);
-      ::close(pfd);
-      if (spawn_wait({self, "floor", bank, std::to_string(floors + i)}, false) != 0) continue;
-      bare.push_back(static_cast<double>(t->floor_found_ns[floors + i] - t->bare_crash_ns[i]) / 1000.0);
-      ::usleep(2000);
-    }
     r.bare = summarize(bare);
     const std::uint32_t c = colds != 0 ? colds : bytes >= (4ull << 30) ? 3u : bytes >= (512ull << 20) ? 5u : 20u;
     std::fprintf(stderr, "[%s] cold rebuild: %u x read() and %u x touch every page...\n", label.c_str(), c, c);
@@ -457,7 +473,7 @@ int driver(int argc, char** argv) {
     }
     r.cold_read = summarize(cr);
     r.cold_touch = summarize(ct);
-    b = fail(errc::not_found, "closed");  // unmap before the file goes
+    b.reset();  // unmap before the file goes
     ::unlink(bank.c_str());
     results.push_back(r);
   }
