@@ -18,6 +18,8 @@ wait_for() {  # wait_for FILE PATTERN [seconds]
   fail "timed out waiting for '$2' in $1"
 }
 H() { timeout 120 "$hrctl" "$@"; }
+# Under AddressSanitizer the programs' deliberate SIGSEGVs must stay signals (not "exit 1").
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}handle_segv=0"
 T=(--bank "$bank" --bank-size 32M)
 
 case $case_name in
