@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -1079,10 +1080,17 @@ void supervisor::shutdown(std::uint64_t stop_timeout_ms) {
 // ---- output ----------------------------------------------------------------------------
 
 namespace {
+// Never blocks the supervisor for long: a reader that stops reading (a full pipe) must not stop
+// it from restarting crashed members. Chunks of at most PIPE_BUF once poll() says the fd is
+// writable (a pipe then has room for them); after 100 ms without room the rest is dropped.
 void write_all(int fd, const char* p, std::size_t n) {
   while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
+    pollfd pf{fd, POLLOUT, 0};
+    const int r = ::poll(&pf, 1, 100);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0 || (pf.revents & (POLLERR | POLLNVAL)) != 0) return;
+    const ssize_t w = ::write(fd, p, std::min<std::size_t>(n, PIPE_BUF));
+    if (w < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (w <= 0) return;  // the reader went away: the output is lost, the member is not
     p += w;
     n -= static_cast<std::size_t>(w);
