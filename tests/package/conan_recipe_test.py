@@ -69,7 +69,8 @@ class ConanFile:
         self.recipe_folder = recipe_folder
         self.version = None
         self.options = Options()
-        self.settings = Settings(os="Linux", arch="x86_64", compiler="gcc", build_type="Release")
+        self.settings = Settings({"os": "Linux", "arch": "x86_64", "compiler": "gcc",
+                                  "compiler.cppstd": "20", "build_type": "Release"})
         self.cpp_info = CppInfo()
         self.required = []
         self.layout_calls = []
@@ -233,6 +234,13 @@ def main():
     check("find_package(Boost 1.74" in config, "the CMake config also asks Boost for >= 1.74")
     check('if(_hr_c STREQUAL "chorus")' in config and "list(APPEND _hotrestart_load mmap posix)"
           in config, "the CMake config pulls posix in for chorus")
+
+    # A profile without compiler.cppstd is not refused (the CMake targets ask for C++20).
+    r = module.HotrestartConan(os.path.join(root, "conan"))
+    r.options = Options(shm=False)
+    del r.settings["compiler.cppstd"]
+    r.validate()
+    check(r.min_cppstd is None, "validate does not check a standard the profile does not set")
 
     # The test package imports and declares what `conan create` needs.
     tp = import_recipe(os.path.join(root, "conan", "test_package", "conanfile.py"), "hr_tp")
