@@ -46,7 +46,8 @@ bool HOTRESTART_STORE_HOOK(std::uint32_t* word, std::uint32_t value);
 /// Negative control (tests only): HOTRESTART_TESTONLY_NO_RECOVERY makes recovery of an
 /// interrupted operation a no-op (the intent record is marked idle and ignored). The crash
 /// enumeration and the torture run are built once with it to show that they catch the damage.
-/// Never define it in a real build.
+/// Never define it in a real build. HOTRESTART_TESTONLY_UNORDERED_FLUSH likewise drops the
+/// durable commit's first flush (the record before the commit point), for the power-cut tests.
 
 namespace hotrestart {
 
