@@ -295,6 +295,17 @@ TEST_CASE("SIGKILL with a torn store at every point of every operation leaves a 
     for (const std::uint32_t mask : masks)
       total += enumerate(base, work, {"free", "middle"}, blocks, {"middle"}, "", mask);
   }
+  SUBCASE("free that coalesces on both sides") {
+    auto b = mmap_bank::open(base.c_str());
+    REQUIRE(b);
+    REQUIRE(b->free("left"));
+    REQUIRE(b->free("right"));
+    auto kept = blocks;
+    kept.erase("left");
+    kept.erase("right");
+    for (const std::uint32_t mask : masks)
+      total += enumerate(base, work, {"free", "middle"}, kept, {"middle"}, "", mask);
+  }
   SUBCASE("free_all") {
     for (const std::uint32_t mask : masks)
       total += enumerate(base, work, {"free_all", "K"}, blocks, {"left", "right", "tail"}, "",
