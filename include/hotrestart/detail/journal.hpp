@@ -97,40 +97,35 @@ class txn {
 
   /// The word at `off` as this transaction sees it (its own pending store, else the bank's).
   std::uint32_t load(std::uint64_t off) const {
-    if (may_hold(off))
-      for (std::uint32_t i = n_; i-- > 0;)
-        if (pending_[i].off == off) return pending_[i].value;
-    return load32(base_, off);
+    const std::uint32_t i = find(off);
+    return i != none ? pending_[i].value : load32(base_, off);
   }
 
   /// Deferred store: made at commit, in the order of first store to each word. Fails (and the
-  /// caller aborts) if the operation touches more words than the record holds.
+  /// caller abandons the operation) if it touches more words than the record holds.
   result<void> store(std::uint64_t off, std::uint32_t v) {
     HOTRESTART_ASSERT(bounds_.allows(off));
-    if (may_hold(off))
-      for (std::uint32_t i = n_; i-- > 0;)
-        if (pending_[i].off == off) {
-          pending_[i].value = v;
-          return {};
-        }
+    std::uint32_t h = slot_of(off);
+    for (; index_[h] != 0; h = (h + 1) & (index_slots - 1))
+      if (pending_[index_[h] - 1u].off == off) {
+        pending_[index_[h] - 1u].value = v;
+        return {};
+      }
     if (n_ >= fmt::journal_capacity)
       return fail(errc::corrupt, "intent record overflow: an operation touched too many words",
                   "entries (max)", fmt::journal_capacity, n_ + 1u);
-    pending_[n_++] = {static_cast<std::uint32_t>(off), v};
-    filter_[(off >> 2) & 3u] |= std::uint64_t{1} << ((off >> 4) & 63u);
+    pending_[n_] = {static_cast<std::uint32_t>(off), v};
+    index_[h] = static_cast<std::uint8_t>(++n_);
     return {};
   }
 
   /// Store into an object no reader or recovery can reach until the transaction commits (a
-  /// table entry popped from a free list): made now. In durable mode its page is flushed
-  /// before the commit point.
-  void store_unreachable(std::uint64_t off, std::uint32_t v) {
-    store32(base_, off, v);
-    note_direct(off, 4);
-  }
+  /// table entry popped from a free list): made now. The object's bytes must be declared once
+  /// with `note_direct`, so that durable mode flushes them before the commit point.
+  void store_unreachable(std::uint64_t off, std::uint32_t v) { store32(base_, off, v); }
 
-  /// Bytes written directly (a new block's zero fill): flushed before the commit point in
-  /// durable mode.
+  /// Declares bytes written directly (an entry filled with store_unreachable, a new block's
+  /// zero fill): durable mode flushes them before the commit point.
   void note_direct(std::uint64_t off, std::uint64_t len) {
     if (direct_n_ < max_direct) {
       direct_[direct_n_++] = {off, len};
@@ -161,9 +156,19 @@ class txn {
     std::uint64_t len;
   };
   static constexpr std::uint32_t max_direct = 8;
+  static constexpr std::uint32_t none = 0xFFFFFFFFu;
+  // The pending entries are found through a small open-addressed index: entry number + 1 per
+  // slot, 0 for empty. Twice the record's capacity or more, so probes stay short.
+  static constexpr std::uint32_t index_slots = 512;
+  static_assert(fmt::journal_capacity < 255 && 2 * fmt::journal_capacity <= index_slots);
 
-  bool may_hold(std::uint64_t off) const {
-    return (filter_[(off >> 2) & 3u] >> ((off >> 4) & 63u) & 1u) != 0;
+  static std::uint32_t slot_of(std::uint64_t off) {
+    return static_cast<std::uint32_t>(((off >> 2) * 0x9E3779B1u) >> 23) & (index_slots - 1);
+  }
+  std::uint32_t find(std::uint64_t off) const {
+    for (std::uint32_t h = slot_of(off); index_[h] != 0; h = (h + 1) & (index_slots - 1))
+      if (pending_[index_[h] - 1u].off == off) return index_[h] - 1u;
+    return none;
   }
 
   std::byte* base_;
@@ -172,7 +177,7 @@ class txn {
   std::uint32_t n_ = 0;
   std::uint32_t direct_n_ = 0;
   bool retry_ = false;
-  std::uint64_t filter_[4] = {};
+  std::uint8_t index_[index_slots] = {};
   entry pending_[fmt::journal_capacity];
   range direct_[max_direct];
 };
@@ -204,7 +209,7 @@ class journal {
     store32_release(base, fmt::journal_state, static_cast<std::uint32_t>(journal_state::committed));
     compiler_order();
     if (auto r = flush(0, fmt::header_size); !r) return r;
-    apply(base, t.n_, t.retry_);
+    apply(base, t.n_, t.retry_, [&](std::uint32_t i) { return t.pending_[i]; });
     if (flush.active()) {
       if (auto r = flush_tables(base, t.n_, flush); !r) return r;
     }
@@ -236,7 +241,7 @@ class journal {
         return fail(errc::corrupt, "intent record: entry points outside the tables", "entry",
                     0, i);
 #ifndef HOTRESTART_TESTONLY_NO_RECOVERY
-    apply(base, n, true);
+    apply(base, n, true, [base](std::uint32_t i) { return recorded(base, i); });
     if (flush.active()) {
       if (auto r = flush_tables(base, n, flush); !r) return fail(r.error());
     }
@@ -248,18 +253,25 @@ class journal {
   }
 
  private:
-  // Applies the recorded entries in order. With `retry`, lock-free readers see the sequence
-  // word odd for the duration and retry (the seqlock's writer side).
-  static void apply(std::byte* base, std::uint32_t n, bool retry) {
+  static txn::entry recorded(const std::byte* base, std::uint32_t i) {
+    const std::uint64_t e = fmt::journal_entries + 8ull * i;
+    return {load32(base, e), load32(base, e + 4)};
+  }
+
+  // Applies entries 0..n-1 (`entry(i)`: the transaction's own, or the record's in recovery) in
+  // order. With `retry`, lock-free readers see the sequence word odd meanwhile and retry (the
+  // seqlock's writer side).
+  template <class Entry>
+  static void apply(std::byte* base, std::uint32_t n, bool retry, Entry&& entry) {
     const std::uint32_t s = load32(base, fmt::seq);
     if (retry) {
       store32(base, fmt::seq, s | 1u);
       std::atomic_thread_fence(std::memory_order_release);
     }
     for (std::uint32_t i = 0; i < n; ++i) {
-      const std::uint64_t e = fmt::journal_entries + 8ull * i;
+      const txn::entry x = entry(i);
       // Release: a reader that follows a published link sees everything stored before it.
-      store32_release(base, load32(base, e), load32(base, e + 4));
+      store32_release(base, x.off, x.value);
     }
     compiler_order();
     if (retry) store32_release(base, fmt::seq, (s | 1u) + 1u);

@@ -105,6 +105,7 @@ class hash_registry {
     if (chain != detail::nil && chain >= max_) return corrupt("bucket head out of range", chain);
     if (auto r = t.store(region_, next_free); !r) return fail(r.error());
     // The entry is unreachable until the bucket store at commit: fill it directly.
+    t.note_direct(e, entry_bytes);
     t.store_unreachable(e, d.hash);
     t.store_unreachable(e + 8, d.first_page);
     t.store_unreachable(e + 12, d.pages);
