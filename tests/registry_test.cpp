@@ -119,7 +119,7 @@ TEST_CASE("a cyclic chain is reported, not followed forever") {
   auto a = t.insert("x", 1);
   REQUIRE(a);
   // Make the entry point at itself.
-  const std::uint64_t entry = fmt::header_size + hash_registry::entries_offset(4) + 128ull * *a;
+  const std::uint64_t entry = fmt::header_size + hash_registry::entries_offset(4) + hash_registry::entry_bytes * *a;
   detail::store32(t.base, entry + 4, *a);
   CHECK(t.find("not there but same bucket?").status != lookup_status::found);
   auto c = t.reg.check([](const error&) {});
