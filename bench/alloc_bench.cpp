@@ -5,7 +5,8 @@
 // binary, one run, side by side. Workload (shared/FACTS.md): 12-character names, lookups in a
 // shuffled order over all N names, one-page blocks, files on /dev/shm.
 //
-//   bench_alloc [--hr_ns=16,1024,65536,1048576] [--hr_durable_max=65536] [google benchmark flags]
+//   bench_alloc [--hr_ns=16,1024,65536,1048576] [--hr_durable_max=65536] [--hr_big_reps=K]
+//               [google benchmark flags]
 //
 // Benchmark names are PATH/STORE/N (see bench/README.md for what each path measures). Stores
 // are built one at a time, in registration order, and destroyed before the next one is built.
@@ -190,15 +191,19 @@ void bm_malloc_memset_free(benchmark::State& st) {
 
 // ---------------------------------------------------------------------------------------------
 // The same lookups from 1 or 2 processes while another process creates and frees. This
-// process is reader 1 (timed by the benchmark loop); reader 2 and the writer are forked from
-// it and share the store's mapping. Counters: the writer's create + free pairs per second and
-// reader 2's ns per find.
+// process is reader 1 (timed by the benchmark loop); the writer and reader 2 are forked from it
+// once per store and share the store's mapping. A forked process starts without page-table
+// entries for the mapping, so each helper first warms up (one pass over its names); between
+// measurements the helpers are parked (polling every 0.2 ms), and they are ended before the
+// store is destroyed. Counters: the writer's create + free pairs per second and reader 2's ns
+// per find.
 
 struct alignas(64) shared_line {
   std::atomic<std::uint64_t> v{0};
 };
+enum phase : std::uint64_t { parked = 0, writer_only = 1, writer_and_reader2 = 2, quit = 3 };
 struct contention_area {
-  shared_line ready, stop, writer_ops, peer_finds, peer_ns;
+  shared_line phase, warm, running, writer_ops, peer_finds, peer_ns;
 };
 contention_area* area() {
   static contention_area* a = [] {
@@ -223,55 +228,91 @@ pid_t fork_helper(F&& body) {
   return pid;
 }
 
-template <class S, int Readers>
-void bm_find_contended(benchmark::State& st) {
-  S* s = store_for<S>(st);
-  if (s == nullptr) return;
-  const workload& w = *s->wl;
+std::vector<pid_t> helper_pids;
+const void* helpers_store = nullptr;
+
+void end_helpers() {
+  if (helper_pids.empty()) return;
+  area()->phase.v.store(quit);
+  for (pid_t p : helper_pids) {
+    int status = 0;
+    while (::waitpid(p, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) die("helper process", "failed");
+  }
+  helper_pids.clear();
+  helpers_store = nullptr;
+}
+
+// Parks until the phase is one of `mine` (or quit); returns the phase.
+std::uint64_t wait_phase(contention_area* a, std::uint64_t mine_a, std::uint64_t mine_b) {
+  for (;;) {
+    const std::uint64_t ph = a->phase.v.load();
+    if (ph == mine_a || ph == mine_b || ph == quit) return ph;
+    ::usleep(200);
+  }
+}
+
+template <class S>
+void start_helpers(S* s) {
+  if (helpers_store == s) return;
+  end_helpers();
+  before_release_slot = end_helpers;
   contention_area* a = area();
-  for (shared_line* l : {&a->ready, &a->stop, &a->writer_ops, &a->peer_finds, &a->peer_ns})
+  for (shared_line* l : {&a->phase, &a->warm, &a->running, &a->writer_ops, &a->peer_finds, &a->peer_ns})
     l->v.store(0);
-  std::vector<pid_t> kids;
-  // Forked helpers start with no page-table entries for the shared mapping: each warms up
-  // (one pass over its names) before it says it is ready, so that page faults are not measured.
-  kids.push_back(fork_helper([&] {
+  const workload& w = *s->wl;
+  helper_pids.push_back(fork_helper([s, a, &w] {
     for (std::uint32_t k = 0; k < fresh_names; ++k) s->create_free(w.writer[k]);
-    a->ready.v.fetch_add(1);
+    a->warm.v.fetch_add(1);
     std::uint64_t k = 0;
-    while (a->stop.v.load(std::memory_order_relaxed) == 0) {
-      s->create_free(w.writer[k++ % fresh_names]);
-      a->writer_ops.v.store(k, std::memory_order_relaxed);
+    while (wait_phase(a, writer_only, writer_and_reader2) != quit) {
+      a->running.v.fetch_add(1);
+      while (a->phase.v.load(std::memory_order_relaxed) != parked) {
+        s->create_free(w.writer[k++ % fresh_names]);
+        a->writer_ops.v.store(k, std::memory_order_relaxed);
+      }
+      a->running.v.fetch_sub(1);
     }
   }));
-  if (Readers == 2)
-    kids.push_back(fork_helper([&] {
-      std::uint64_t i = w.n / 2, k = 0;
-      for (std::uint32_t j = 0; j < w.n; ++j) benchmark::DoNotOptimize(s->find(w.next(i)));
-      a->ready.v.fetch_add(1);
-      while (a->ready.v.load() < 3) ::sched_yield();  // until reader 1 starts
+  helper_pids.push_back(fork_helper([s, a, &w] {
+    std::uint64_t i = w.n / 2;
+    for (std::uint32_t j = 0; j < w.n; ++j) benchmark::DoNotOptimize(s->find(w.next(i)));
+    a->warm.v.fetch_add(1);
+    while (wait_phase(a, writer_and_reader2, writer_and_reader2) != quit) {
+      a->running.v.fetch_add(1);
+      std::uint64_t k = 0;
       const auto t0 = std::chrono::steady_clock::now();
-      while (a->stop.v.load(std::memory_order_relaxed) == 0) {
+      while (a->phase.v.load(std::memory_order_relaxed) != parked) {
         for (int j = 0; j < 64; ++j) benchmark::DoNotOptimize(s->find(w.next(i)));
         k += 64;
       }
       a->peer_ns.v.store(static_cast<std::uint64_t>(seconds_since(t0) * 1e9));
       a->peer_finds.v.store(k);
-    }));
-  while (a->ready.v.load() < kids.size()) ::sched_yield();
-  a->ready.v.store(3);
+      a->running.v.fetch_sub(1);
+    }
+  }));
+  while (a->warm.v.load() < 2) ::usleep(200);
+  helpers_store = s;
+}
+
+template <class S, int Readers>
+void bm_find_contended(benchmark::State& st) {
+  S* s = store_for<S>(st);
+  if (s == nullptr) return;
+  start_helpers(s);
+  const workload& w = *s->wl;
+  contention_area* a = area();
+  a->phase.v.store(Readers == 2 ? writer_and_reader2 : writer_only);
+  while (a->running.v.load() < static_cast<std::uint64_t>(Readers)) ::sched_yield();
   const auto t0 = std::chrono::steady_clock::now();
   const std::uint64_t ops0 = a->writer_ops.v.load();
   std::uint64_t i = 0;
   for (auto _ : st) benchmark::DoNotOptimize(s->find(w.next(i)));
   const double el = seconds_since(t0);
   const std::uint64_t ops1 = a->writer_ops.v.load();
-  a->stop.v.store(1);
-  for (pid_t p : kids) {
-    int status = 0;
-    while (::waitpid(p, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) die("helper process", "failed");
-  }
+  a->phase.v.store(parked);
+  while (a->running.v.load() != 0) ::sched_yield();
   st.counters["writer_ops_per_s"] = static_cast<double>(ops1 - ops0) / el;
   if (Readers == 2 && a->peer_finds.v.load() != 0)
     st.counters["peer_ns_per_find"] =
@@ -484,9 +525,13 @@ void bm_update_new_block_replace(benchmark::State& st) {
 // ---------------------------------------------------------------------------------------------
 // Registration, grouped by store (each store is built once, then destroyed)
 
+int big_repetitions = 0;  // --hr_big_reps: repetitions at N >= 1,048,576 (0: the flag's)
+
 benchmark::internal::Benchmark* reg(const std::string& name, void (*fn)(benchmark::State&),
                                     std::int64_t n) {
-  return benchmark::RegisterBenchmark(name.c_str(), fn)->Arg(n);
+  auto* b = benchmark::RegisterBenchmark(name.c_str(), fn)->Arg(n);
+  if (n >= 1048576 && big_repetitions > 0) b->Repetitions(big_repetitions);
+  return b;
 }
 
 template <class S>
@@ -587,6 +632,7 @@ options parse_options(int& argc, char** argv) {
     const std::string a = argv[i];
     if (a.rfind("--hr_ns=", 0) == 0) o.ns = parse_list(argv[i] + 8);
     else if (a.rfind("--hr_durable_max=", 0) == 0) o.durable_max = std::atoll(argv[i] + 17);
+    else if (a.rfind("--hr_big_reps=", 0) == 0) big_repetitions = std::atoi(argv[i] + 14);
     else argv[out++] = argv[i];
   }
   argc = out;

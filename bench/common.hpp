@@ -175,12 +175,14 @@ inline std::uint64_t allocated_bytes(const std::string& path) {
 // ---------------------------------------------------------------------------------------------
 // The workload
 
-/// Twelve characters: `lead` + 11 digits, a bijection of i on [0, 10^11): all distinct.
+/// Twelve characters: `lead` + 11 digits, a bijection of i on [0, 10^11) (the multiplier is
+/// coprime to 10): all distinct. i < 2^26 keeps the product within 64 bits.
 inline std::string name_of(std::uint64_t i, char lead) {
-  constexpr unsigned __int128 mod = 100000000000ull, mul = 61803398877ull;  // coprime to 10
-  const auto v = static_cast<unsigned long long>((static_cast<unsigned __int128>(i) * mul + 12345u) % mod);
+  constexpr std::uint64_t mod = 100000000000ull, mul = 61803398877ull;
+  if (i >= (1ull << 26)) die("name_of", "index too large");
+  const std::uint64_t v = (i * mul + 12345u) % mod;
   char buf[16];
-  std::snprintf(buf, sizeof buf, "%c%011llu", lead, v);
+  std::snprintf(buf, sizeof buf, "%c%011llu", lead, static_cast<unsigned long long>(v));
   return buf;
 }
 
@@ -241,7 +243,11 @@ inline const void* slot_tag = nullptr;
 inline std::uint32_t slot_n = 0;
 }  // namespace detail
 
+/// Called before the store in the slot is destroyed (ends processes that share it).
+inline void (*before_release_slot)() = nullptr;
+
 inline void release_slot() {
+  if (before_release_slot != nullptr) before_release_slot();
   detail::slot.reset();
   detail::slot_tag = nullptr;
 }
