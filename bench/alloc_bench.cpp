@@ -109,6 +109,25 @@ void bm_open_find(benchmark::State& st) {
   for (auto _ : st) benchmark::DoNotOptimize(s->open_find(w.next(i)));
 }
 
+// A raw mapping of a whole file: open + fstat + mmap, close; munmap when it goes.
+struct raw_mapping {
+  volatile std::byte* base = nullptr;
+  std::size_t bytes = 0;
+  explicit raw_mapping(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    struct stat sb {};
+    ::fstat(fd, &sb);
+    bytes = static_cast<std::size_t>(sb.st_size);
+    void* m = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    ::close(fd);
+    if (m == MAP_FAILED) die("raw mmap", std::strerror(errno));
+    base = static_cast<volatile std::byte*>(m);
+  }
+  raw_mapping(const raw_mapping&) = delete;
+  raw_mapping& operator=(const raw_mapping&) = delete;
+  ~raw_mapping() { ::munmap(const_cast<std::byte*>(base), bytes); }
+};
+
 // The reference of open + find: open + fstat + mmap of the same file, read one byte of the
 // block the next name has, munmap.
 template <class S>
@@ -119,15 +138,8 @@ void bm_open_raw(benchmark::State& st) {
   std::uint64_t i = 0;
   for (auto _ : st) {
     const std::uint64_t off = s->offsets[w.order[i++ & (w.n - 1)]];
-    const int fd = ::open(s->file().c_str(), O_RDWR | O_CLOEXEC);
-    struct stat sb {};
-    ::fstat(fd, &sb);
-    void* m = ::mmap(nullptr, static_cast<std::size_t>(sb.st_size), PROT_READ | PROT_WRITE,
-                     MAP_SHARED, fd, 0);
-    ::close(fd);
-    if (m == MAP_FAILED) die("raw mmap", std::strerror(errno));
-    benchmark::DoNotOptimize(*(static_cast<volatile std::byte*>(m) + off));
-    ::munmap(m, static_cast<std::size_t>(sb.st_size));
+    const raw_mapping m(s->file());
+    benchmark::DoNotOptimize(m.base[off]);
   }
 }
 
@@ -148,25 +160,17 @@ void bm_open_raw_pages(benchmark::State& st) {
     const std::uint64_t bucket = l.registry_off + 64 + 4ull * (hash_registry::hash(w.names[k]) & mask);
     const std::uint64_t ent = l.registry_off + hash_registry::entries_offset(l.max_blocks) +
                               hash_registry::entry_bytes * entry[k];
-    const int fd = ::open(s->file().c_str(), O_RDWR | O_CLOEXEC);
-    struct stat sb {};
-    ::fstat(fd, &sb);
-    void* m = ::mmap(nullptr, static_cast<std::size_t>(sb.st_size), PROT_READ | PROT_WRITE,
-                     MAP_SHARED, fd, 0);
-    ::close(fd);
-    if (m == MAP_FAILED) die("raw mmap", std::strerror(errno));
+    const raw_mapping m(s->file());
     if constexpr (BootId) {
       char boot[40];
       const int b = ::open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
       benchmark::DoNotOptimize(::read(b, boot, sizeof boot));
       ::close(b);
     }
-    auto* base = static_cast<volatile std::byte*>(m);
-    benchmark::DoNotOptimize(base[0]);
-    benchmark::DoNotOptimize(base[bucket]);
-    benchmark::DoNotOptimize(base[ent]);
-    benchmark::DoNotOptimize(base[s->offsets[k]]);
-    ::munmap(m, static_cast<std::size_t>(sb.st_size));
+    benchmark::DoNotOptimize(m.base[0]);
+    benchmark::DoNotOptimize(m.base[bucket]);
+    benchmark::DoNotOptimize(m.base[ent]);
+    benchmark::DoNotOptimize(m.base[s->offsets[k]]);
   }
 }
 

@@ -342,6 +342,22 @@ def plots(d, outdir, rel):
         return []
     os.makedirs(outdir, exist_ok=True)
     made = []
+
+    def save(fig, ax, ticks, ticklabels, xlabel, ylabel, title, name, caption, legend_size):
+        """Log-log axes, labels, legend; writes the PNG and lists it."""
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xticks(ticks)
+        ax.set_xticklabels(ticklabels)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=legend_size, loc="best")
+        fig.tight_layout()
+        fig.savefig(os.path.join(outdir, name), dpi=90)
+        plt.close(fig)
+        made.append((caption, os.path.join(rel, name)))
     style = {"hr_mmap": ("C0", "o", "-"), "hr_disk_durable": ("C9", "o", "-"), "hr_disk_plain": ("C9", "o", ":"),
              "hr_shm": ("C1", "s", "-"), "hr_section": ("C2", "^", "-"),
              "boost_mmf_iset": ("C3", "v", "--"), "boost_mmf_iuset": ("C4", "D", "--"),
@@ -365,20 +381,8 @@ def plots(d, outdir, rel):
         if not any_line:
             plt.close(fig)
             return
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        ax.set_xticks(NS)
-        ax.set_xticklabels([f"{n:,}" for n in NS])
-        ax.set_xlabel("N (blocks in the store)")
-        ax.set_ylabel(unit.replace("µs", "ns"))
-        ax.set_title(f"{label}: cost against N (log-log)")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7, loc="best")
-        fig.tight_layout()
-        f = os.path.join(outdir, f"growth_{path}.png")
-        fig.savefig(f, dpi=90)
-        plt.close(fig)
-        made.append((f"{label}", os.path.join(rel, os.path.basename(f))))
+        save(fig, ax, NS, [f"{n:,}" for n in NS], "N (blocks in the store)", unit.replace("µs", "ns"),
+             f"{label}: cost against N (log-log)", f"growth_{path}.png", label, 7)
 
     for path, label, unit in PATHS:
         growth(path, label, unit, extra=("raw_hr_mmap",) if path == "open_find" else ())
@@ -395,20 +399,10 @@ def plots(d, outdir, rel):
             ax.plot([p[0] for p in pts], [p[1] for p in pts], color=c, marker=mk, linestyle=ls, label=title)
             any_line = True
     if any_line:
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        ax.set_xticks(NS)
-        ax.set_xticklabels([f"{n:,}" for n in NS])
-        ax.set_xlabel("N (one-page blocks)")
-        ax.set_ylabel("bytes of overhead per block")
-        ax.set_title("memory overhead per block (beyond the 4,096-byte page)")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        f = os.path.join(outdir, "memory.png")
-        fig.savefig(f, dpi=90)
-        made.append(("memory overhead per block", os.path.join(rel, "memory.png")))
-    plt.close(fig)
+        save(fig, ax, NS, [f"{n:,}" for n in NS], "N (one-page blocks)", "bytes of overhead per block",
+             "memory overhead per block (beyond the 4,096-byte page)", "memory.png", "memory overhead per block", 8)
+    else:
+        plt.close(fig)
 
     # restart against bank size
     if d.restart:
@@ -424,20 +418,10 @@ def plots(d, outdir, rel):
             ax.plot(x, y, color=c, linestyle=ls, marker="o", label=title)
             if key in ("restart", "floor"):
                 ax.fill_between(x, [s[key]["p10"] / 1e3 for s in sz], [s[key]["p90"] / 1e3 for s in sz], color=c, alpha=0.12)
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        ax.set_xticks(x)
-        ax.set_xticklabels([s["label"] for s in sz])
-        ax.set_xlabel("bank size (state preserved across the crash)")
-        ax.set_ylabel("ms (median; band p10–p90)")
-        ax.set_title("restart latency against bank size")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        f = os.path.join(outdir, "restart.png")
-        fig.savefig(f, dpi=90)
-        plt.close(fig)
-        made.insert(0, ("restart latency against bank size", os.path.join(rel, "restart.png")))
+        save(fig, ax, x, [s["label"] for s in sz], "bank size (state preserved across the crash)",
+             "ms (median; band p10–p90)", "restart latency against bank size", "restart.png",
+             "restart latency against bank size", 8)
+        made.insert(0, made.pop())
     return made
 
 
