@@ -307,8 +307,12 @@ void bm_find_contended(benchmark::State& st) {
   start_helpers(s);
   const workload& w = *s->wl;
   contention_area* a = area();
+  const std::uint64_t parked_ops = a->writer_ops.v.load();
   a->phase.v.store(Readers == 2 ? writer_and_reader2 : writer_only);
-  while (a->running.v.load() < static_cast<std::uint64_t>(Readers)) ::sched_yield();
+  // Measure only once every helper runs and the writer has done a pair in this phase.
+  while (a->running.v.load() < static_cast<std::uint64_t>(Readers) ||
+         a->writer_ops.v.load() == parked_ops)
+    ::sched_yield();
   const auto t0 = std::chrono::steady_clock::now();
   const std::uint64_t ops0 = a->writer_ops.v.load();
   std::uint64_t i = 0;
