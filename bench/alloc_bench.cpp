@@ -315,13 +315,18 @@ void bm_find_contended(benchmark::State& st) {
     ::sched_yield();
   const auto t0 = std::chrono::steady_clock::now();
   const std::uint64_t ops0 = a->writer_ops.v.load();
-  std::uint64_t i = 0;
-  for (auto _ : st) benchmark::DoNotOptimize(s->find(w.next(i)));
+  std::uint64_t i = 0, failed = 0;
+  for (auto _ : st) {
+    const auto* p = s->find(w.next(i));
+    benchmark::DoNotOptimize(p);
+    failed += p == nullptr ? 1u : 0u;  // an existing name not found (an error, e.g. lock_failed)
+  }
   const double el = seconds_since(t0);
   const std::uint64_t ops1 = a->writer_ops.v.load();
   a->phase.v.store(parked);
   while (a->running.v.load() != 0) ::sched_yield();
   st.counters["writer_ops_per_s"] = static_cast<double>(ops1 - ops0) / el;
+  st.counters["failed_finds"] = static_cast<double>(failed);
   if (Readers == 2 && a->peer_finds.v.load() != 0)
     st.counters["peer_ns_per_find"] =
         static_cast<double>(a->peer_ns.v.load()) / static_cast<double>(a->peer_finds.v.load());

@@ -271,8 +271,8 @@ def contended_table(d):
     stores = [s for s in d.stores_with("find_contended_1proc")]
     if not stores:
         return []
-    L = ["| store | N | alone | 1 reader + writer | writer pairs/s | 2 readers + writer: reader 1 | reader 2 | writer pairs/s |",
-         "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    L = ["| store | N | alone | 1 reader + writer | writer pairs/s | 2 readers + writer: reader 1 | reader 2 | writer pairs/s | finds that failed (1 reader, 2 readers) |",
+         "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for s in stores:
         for n in NS:
             a = d.t("find", s, n)
@@ -285,7 +285,10 @@ def contended_table(d):
             p2 = d.counter("find_contended_2proc", s, n, "peer_ns_per_find")
             k = lambda x: "–" if x is None else f"{x / 1e6:.2f} M"
             name = TITLE.get(s, s)
-            L.append(f"| {name} | {n:,} | {fmt_ns(a)} | {fmt_ns(c1)} | {k(w1)} | {fmt_ns(c2)} | {fmt_ns(p2)} | {k(w2)} |")
+            f1 = d.counter("find_contended_1proc", s, n, "failed_finds")
+            f2 = d.counter("find_contended_2proc", s, n, "failed_finds")
+            fl = lambda x: "–" if x is None else f"{x:.0f}"
+            L.append(f"| {name} | {n:,} | {fmt_ns(a)} | {fmt_ns(c1)} | {k(w1)} | {fmt_ns(c2)} | {fmt_ns(p2)} | {k(w2)} | {fl(f1)}, {fl(f2)} |")
     L.append("")
     return L
 
