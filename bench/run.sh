@@ -152,7 +152,12 @@ dur=$(( $(date +%s) - start_s ))
 ver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "?"; }
 cpu=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
 hyp=$(lscpu | sed -n 's/^Hypervisor vendor:[[:space:]]*//p' | head -1)
-MODE=$mode CPU="$cpu${hyp:+ ($hyp guest)}" CPUS=$(nproc) MEM="$(free -g | awk '/Mem:/ {print $2}') GiB" \
+CACHES=$(lscpu | sed -n 's/^\(L1d\|L2\|L3\) cache:[[:space:]]*/\1 /p' | paste -sd, - | sed 's/,/, /g')
+CACHES=${CACHES:-not exposed to this guest}
+# Kernel page-table isolation without PCID flushes the TLB at every kernel entry: it makes
+# system calls, page faults and lookups after them dearer, so the run records it.
+PTI="meltdown: $(cat /sys/devices/system/cpu/vulnerabilities/meltdown 2>/dev/null || echo '?'), pcid: $(grep -qw pcid /proc/cpuinfo && echo yes || echo no)"
+MODE=$mode CPU="$cpu${hyp:+ ($hyp guest)}" CPUS=$(nproc) CACHES="$CACHES" PTI="$PTI" MEM="$(free -g | awk '/Mem:/ {print $2}') GiB" \
 OS="$(. /etc/os-release && echo "$PRETTY_NAME")" KERNEL=$(uname -r) \
 SHM="$(df -h --output=size "$shm_dir" | tail -1 | tr -d ' ')" \
 THP="$(cat /sys/kernel/mm/transparent_hugepage/shmem_enabled 2>/dev/null || echo '?')" \
@@ -163,7 +168,7 @@ ALLOC_FLAGS="--hr_ns=$ns $alloc_flags" RESTART_FLAGS="$restart_flags" \
 COMMAND="bench/run.sh${mode/full/}" RESULTS="$results" \
 "$py" - <<'EOF'
 import json, os
-keys = ["mode", "cpu", "cpus", "mem", "os", "kernel", "shm", "thp", "compiler", "benchmark", "boost", "pmdk",
+keys = ["mode", "cpu", "cpus", "caches", "pti", "mem", "os", "kernel", "shm", "thp", "compiler", "benchmark", "boost", "pmdk",
         "commit", "start", "duration", "load_before", "load_after", "alloc_flags", "restart_flags", "command"]
 m = {k: os.environ.get(k.upper(), "?") for k in keys}
 m["thp_shmem"] = m.pop("thp")
