@@ -113,7 +113,6 @@ class ram_place {
 
 struct mmap_tmpfs_traits {
   static constexpr const char* label = "hr_mmap";
-  static constexpr const char* title = "hotrestart mmap file (tmpfs)";
   using bank = mmap_bank;
   using place = file_place;
   static tunables adjust(tunables t) { return t; }
@@ -124,7 +123,6 @@ struct mmap_tmpfs_traits {
 // run.sh, report.py and the README then show the rows (N = 16 to 65,536, file on disk).
 struct disk_durable_traits {
   static constexpr const char* label = "hr_disk_durable";
-  static constexpr const char* title = "hotrestart mmap file on disk, durable mode";
   static constexpr bool available = false;  // DURABLE-MODE: true
   using bank = mmap_bank;                   // DURABLE-MODE: or the durable backend's bank type
   using place = disk_file_place;
@@ -138,7 +136,6 @@ struct disk_durable_traits {
 /// durable rows will be compared with.
 struct disk_plain_traits {
   static constexpr const char* label = "hr_disk_plain";
-  static constexpr const char* title = "hotrestart mmap file on disk (not durable)";
   using bank = mmap_bank;
   using place = disk_file_place;
   static tunables adjust(tunables t) { return t; }
@@ -147,7 +144,6 @@ struct disk_plain_traits {
 #ifdef HR_BENCH_SHM
 struct shm_traits {
   static constexpr const char* label = "hr_shm";
-  static constexpr const char* title = "hotrestart POSIX shm";
   using bank = shm_bank;
   using place = shm_place;
   static tunables adjust(tunables t) { return t; }
@@ -156,7 +152,6 @@ struct shm_traits {
 
 struct section_traits {
   static constexpr const char* label = "hr_section";
-  static constexpr const char* title = "hotrestart section (_ext over mmap'd RAM)";
   using bank = section_bank_ext;
   using place = ram_place;
   // The section backend's default granule is 256 bytes (MCU RAM); here blocks are one 4 KiB
@@ -282,29 +277,22 @@ template <template <class> class Index>
 using boost_shm =
     bip::basic_managed_shared_memory<char, bip::rbtree_best_fit<bip::mutex_family>, Index>;
 
-struct boost_mmf_iset_traits {
+template <class Segment, class Place>
+struct boost_traits {
+  using segment = Segment;
+  using place = Place;
+};
+struct boost_mmf_iset_traits : boost_traits<boost_mmf<bip::iset_index>, file_place> {
   static constexpr const char* label = "boost_mmf_iset";
-  static constexpr const char* title = "Boost managed_mapped_file, iset_index";
-  using segment = boost_mmf<bip::iset_index>;
-  using place = file_place;
 };
-struct boost_mmf_iuset_traits {
+struct boost_mmf_iuset_traits : boost_traits<boost_mmf<bip::iunordered_set_index>, file_place> {
   static constexpr const char* label = "boost_mmf_iuset";
-  static constexpr const char* title = "Boost managed_mapped_file, iunordered_set_index";
-  using segment = boost_mmf<bip::iunordered_set_index>;
-  using place = file_place;
 };
-struct boost_shm_iset_traits {
+struct boost_shm_iset_traits : boost_traits<boost_shm<bip::iset_index>, shm_place> {
   static constexpr const char* label = "boost_shm_iset";
-  static constexpr const char* title = "Boost managed_shared_memory, iset_index";
-  using segment = boost_shm<bip::iset_index>;
-  using place = shm_place;
 };
-struct boost_shm_iuset_traits {
+struct boost_shm_iuset_traits : boost_traits<boost_shm<bip::iunordered_set_index>, shm_place> {
   static constexpr const char* label = "boost_shm_iuset";
-  static constexpr const char* title = "Boost managed_shared_memory, iunordered_set_index";
-  using segment = boost_shm<bip::iunordered_set_index>;
-  using place = shm_place;
 };
 
 template <class Traits>
@@ -382,7 +370,6 @@ class boost_store final : public store_base {
 class umap_store final : public store_base {
  public:
   static constexpr const char* label = "std_umap";
-  static constexpr const char* title = "std::unordered_map + new/calloc (in-process floor)";
   static std::uint64_t footprint(std::uint32_t n) { return std::uint64_t{n} * (page + 128); }
   static std::string dir() { return {}; }
 
