@@ -118,16 +118,15 @@ struct mmap_tmpfs_traits {
   static tunables adjust(tunables t) { return t; }
 };
 
-// DURABLE-MODE: the one place to change when the core's durable mode lands. Set `available`
-// to true and switch the mode on in `adjust` (or name the durable backend's bank in `bank`);
-// run.sh, report.py and the README then show the rows (N = 16 to 65,536, file on disk).
+// Durable mode (tunables::durable): every mutation makes its four ordered msyncs; rows for
+// N = 16 to 65,536, the file on disk.
 struct disk_durable_traits {
   static constexpr const char* label = "hr_disk_durable";
-  static constexpr bool available = false;  // DURABLE-MODE: true
-  using bank = mmap_bank;                   // DURABLE-MODE: or the durable backend's bank type
+  static constexpr bool available = true;
+  using bank = mmap_bank;
   using place = disk_file_place;
   static tunables adjust(tunables t) {
-    // DURABLE-MODE: e.g. t.durable = true;
+    t.durable = true;
     return t;
   }
 };
