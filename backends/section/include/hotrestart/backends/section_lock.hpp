@@ -94,7 +94,13 @@ struct atomic_section_lock {
 #if defined(__arm__) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
 /// For cores without 32-bit atomics (Cortex-M0/M0+, ARMv6-M): the lock masks interrupts
 /// (PRIMASK) while it is held, so nothing can preempt the holder. The lock word is still kept,
-/// only to see at the next boot that a reset came while it was held.
+/// to see at the next boot that a reset came while it was held, and to refuse a second taker.
+///
+/// Not from NMI or HardFault: PRIMASK masks neither, so they can preempt a holder. Such a
+/// handler gets `lock_failed` (a word held in this boot is a live holder, never a dead owner,
+/// so the bank never "repairs" an operation that is still running) and must not wait for the
+/// lock, which its holder cannot release until the handler returns. Record what a fault
+/// handler needs in a block found before the fault, as the firmware example does.
 struct irq_section_lock {
   static constexpr std::uint32_t stamp = 0x49434553u;  // "SECI"
   static void init(std::byte* a) { detail::section::init_area(a, stamp); }
@@ -102,10 +108,18 @@ struct irq_section_lock {
   static result<lock_outcome> lock(std::byte* a) {
     std::uint32_t mask;
     __asm__ volatile("mrs %0, primask\n\tcpsid i" : "=r"(mask) : : "memory");
-    detail::store32(a, detail::section::saved_mask, mask);
     const std::uint32_t w = detail::load32(a, detail::section::lock_word);
+    if (w == detail::section::lock_held) {
+      // With interrupts masked on one core, a holder still running was preempted by NMI or
+      // HardFault (or is the caller itself): refuse, and leave its saved mask alone.
+      __asm__ volatile("msr primask, %0" : : "r"(mask) : "memory");
+      return fail(errc::lock_failed,
+                  "the bank is busy: its lock is held by code that this code preempted");
+    }
+    detail::store32(a, detail::section::saved_mask, mask);
     detail::store32(a, detail::section::lock_word, detail::section::lock_held);
-    // With interrupts masked on one core, a held or stale word was left by a reset.
+    // Stale (marked by adopt: held when the chip reset), or garbage: an interrupted operation
+    // may need its repair.
     return w == detail::section::lock_free ? lock_outcome::acquired : lock_outcome::owner_died;
   }
   static void repaired(std::byte*) {}
