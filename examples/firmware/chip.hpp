@@ -30,8 +30,12 @@ inline bool has_fault_status() {
   return true;
 #endif
 }
-inline std::uint32_t fault_status() { return has_fault_status() ? reg(cfsr) : 0; }
-inline std::uint32_t hard_fault_status() { return has_fault_status() ? reg(hfsr) : 0; }
+inline std::uint32_t fault_status() {
+  return has_fault_status() ? reg(cfsr) : 0;
+}
+inline std::uint32_t hard_fault_status() {
+  return has_fault_status() ? reg(hfsr) : 0;
+}
 
 /// Pends PendSV or NMI; the barriers make it taken (or held off by PRIMASK) at once.
 inline void pend_pendsv() {
@@ -48,7 +52,9 @@ inline std::uint32_t primask() {
   __asm__ volatile("mrs %0, primask" : "=r"(m)::"memory");
   return m;
 }
-inline void mask_interrupts() { __asm__ volatile("cpsid i" ::: "memory"); }
+inline void mask_interrupts() {
+  __asm__ volatile("cpsid i" ::: "memory");
+}
 inline void unmask_interrupts() {
   __asm__ volatile("cpsie i\n\tisb" ::: "memory");
 }

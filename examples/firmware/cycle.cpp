@@ -73,9 +73,15 @@ constexpr hr::tunables tunables{.bank_size = 4 * 1024, .max_blocks = 8};
 
 namespace sec = hr::detail::section;
 
-std::byte* region() { return hr::linker_section::region().data(); }
-std::byte* lock_area() { return region() + hr::fmt::lock_area; }
-std::uint32_t lock_word() { return hr::detail::load32(lock_area(), sec::lock_word); }
+std::byte* region() {
+  return hr::linker_section::region().data();
+}
+std::byte* lock_area() {
+  return region() + hr::fmt::lock_area;
+}
+std::uint32_t lock_word() {
+  return hr::detail::load32(lock_area(), sec::lock_word);
+}
 
 // ---------------------------------------------------------------------------------------------
 // The lock seen from handlers that preempt thread code
@@ -101,8 +107,12 @@ const char* outcome_name(std::uint32_t o) {
 
 }  // namespace
 
-extern "C" void hr_pendsv_handler() { probe_lock(pendsv_probe); }
-extern "C" void hr_nmi_handler() { probe_lock(nmi_probe); }
+extern "C" void hr_pendsv_handler() {
+  probe_lock(pendsv_probe);
+}
+extern "C" void hr_nmi_handler() {
+  probe_lock(nmi_probe);
+}
 
 extern "C" [[noreturn]] void hr_hardfault_record(const std::uint32_t* frame) {
   if (semihosting::usable_in_handler()) say() << "HardFault at pc " << say::hex{frame[6]};
@@ -169,7 +179,9 @@ struct operation {
 constexpr operation operations[] = {{"create", false}, {"free", true}};
 constexpr std::uint32_t n_operations = sizeof operations / sizeof operations[0];
 
-void fill(const hr::block& b, std::uint32_t bytes, int value) { std::memset(b.data, value, bytes); }
+void fill(const hr::block& b, std::uint32_t bytes, int value) {
+  std::memset(b.data, value, bytes);
+}
 
 void make_victim(cycle_bank& bank) {
   fill(must(bank.find_or_create("victim", victim_bytes), "victim"), victim_bytes, 0x3C);
@@ -196,9 +208,9 @@ bool holds(const hr::block& b, std::uint32_t bytes, int value) {
 // happened; FAILs otherwise.
 bool recovered(cycle_bank& bank, const operation& op, std::uint32_t k) {
   const char* why = nullptr;
-  std::uint32_t problems = must(bank.check([](const hr::error& e) {
-    say("[cut] ") << "check: " << hr::describe(e).text;
-  }), "check");
+  std::uint32_t problems = must(
+      bank.check([](const hr::error& e) { say("[cut] ") << "check: " << hr::describe(e).text; }),
+      "check");
   auto keep = bank.find("keep");
   auto victim = bank.find("victim");
   const auto st = must(bank.stats(), "stats");
@@ -273,11 +285,10 @@ extern "C" [[noreturn]] void hr_firmware_main() {
     const operation& op = operations[st->op];
     if (st->cut != 0) {
       using hr::detail::journal_state;
-      const char* journal = journal_at_reset == static_cast<std::uint32_t>(journal_state::idle)
-                                ? "idle"
-                            : journal_at_reset == static_cast<std::uint32_t>(journal_state::active)
-                                ? "active"
-                                : "committed";
+      const char* journal =
+          journal_at_reset == static_cast<std::uint32_t>(journal_state::idle)     ? "idle"
+          : journal_at_reset == static_cast<std::uint32_t>(journal_state::active) ? "active"
+                                                                                  : "committed";
       if (booted.kind != hr::boot_kind::kept || lock_at_reset != sec::lock_held) {
         say() << op.name << " cut at point " << st->cut << ": bank " << hr::to_string(booted.kind)
               << ", lock at the reset " << say::hex{lock_at_reset};

@@ -64,7 +64,9 @@ inline bool skip_failed_call(std::uint32_t* frame) {
 
 /// Inside HardFault: only after a call of this boot succeeded (a BKPT there could not be
 /// recovered from: the core would lock up).
-inline bool usable_in_handler() { return !guarded || state == present; }
+inline bool usable_in_handler() {
+  return !guarded || state == present;
+}
 
 /// Prints a NUL-terminated string.
 inline void write(const char* s) {

@@ -15,7 +15,7 @@ extern std::uint32_t hr_stack_top[];
 extern void (*hr_init_array_start[])();
 extern void (*hr_init_array_end[])();
 
-[[noreturn]] void hr_firmware_main();                  // each firmware's
+[[noreturn]] void hr_firmware_main();                               // each firmware's
 [[noreturn]] void hr_hardfault_record(const std::uint32_t* frame);  // each firmware's
 
 [[noreturn]] void hr_reset_handler() {

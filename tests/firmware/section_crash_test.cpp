@@ -66,7 +66,9 @@ struct ram {
   };
   std::unique_ptr<void, release> mem{std::aligned_alloc(64, region_bytes)};
   std::span<std::byte> span() const { return {static_cast<std::byte*>(mem.get()), region_bytes}; }
-  void load(const std::vector<std::byte>& image) { std::memcpy(mem.get(), image.data(), region_bytes); }
+  void load(const std::vector<std::byte>& image) {
+    std::memcpy(mem.get(), image.data(), region_bytes);
+  }
   std::vector<std::byte> save() const { return {span().begin(), span().end()}; }
 };
 
@@ -79,8 +81,10 @@ using block_map = std::map<std::string, blk>;
 
 // Blocks laid out so that frees coalesce on both sides and creates split a free extent.
 block_map make_base(ram& r) {
-  block_map blocks = {{"left", {2 * 256, 11, "K"}}, {"middle", {256, 22, ""}},
-                      {"right", {3 * 256, 33, "K"}}, {"spacer", {100, 44, ""}},
+  block_map blocks = {{"left", {2 * 256, 11, "K"}},
+                      {"middle", {256, 22, ""}},
+                      {"right", {3 * 256, 33, "K"}},
+                      {"spacer", {100, 44, ""}},
                       {"tail", {1200, 55, "K"}}};
   std::memset(r.span().data(), 0xA5, region_bytes);  // power-on garbage
   auto b = boot_bank<section_bank_ext>(r.span(), small);
@@ -138,7 +142,8 @@ outcome verify(section_bank_ext& b, const block_map& committed, const operation&
     }
     ++present;
     bool intact = f->size == x.size;
-    for (std::uint64_t i = 0; intact && i < x.size; ++i) intact = f->data[i] == static_cast<std::byte>(x.fill);
+    for (std::uint64_t i = 0; intact && i < x.size; ++i)
+      intact = f->data[i] == static_cast<std::byte>(x.fill);
     CHECK_MESSAGE(intact, name, "'s bytes after a cut at ", where);
   }
   const bool appeared = !op.may_appear.empty() && b.find(op.may_appear).has_value();
@@ -176,16 +181,25 @@ std::vector<cut_point> record(ram& r, const std::vector<std::byte>& base, const 
   return std::move(rec.points);
 }
 
-void free_middle(section_bank_ext& b) { REQUIRE(b.free("middle")); }
+void free_middle(section_bank_ext& b) {
+  REQUIRE(b.free("middle"));
+}
 
 const operation operations[] = {
     {"create (splits a free extent)",
-     [](section_bank_ext& b) { REQUIRE(b.find_or_create("fresh", 700, "K")); }, {}, "fresh"},
+     [](section_bank_ext& b) { REQUIRE(b.find_or_create("fresh", 700, "K")); },
+     {},
+     "fresh"},
     {"free (neighbours used)", free_middle, {"middle"}, ""},
     {"free_all K (three transactions)",
-     [](section_bank_ext& b) { REQUIRE(b.free_all("K")); }, {"left", "right", "tail"}, ""},
+     [](section_bank_ext& b) { REQUIRE(b.free_all("K")); },
+     {"left", "right", "tail"},
+     ""},
     {"replace middle by tail",
-     [](section_bank_ext& b) { REQUIRE(b.replace("middle", "tail")); }, {}, "", true},
+     [](section_bank_ext& b) { REQUIRE(b.replace("middle", "tail")); },
+     {},
+     "",
+     true},
 };
 
 struct tally {
@@ -214,7 +228,8 @@ TEST_CASE("section backend: a reset at every store of every operation leaves a b
       CHECK(detail::load32(points[k].image.data() + fmt::lock_area, detail::section::lock_word) ==
             detail::section::lock_held);
       r.load(points[k].image);
-      t.add(boot_and_verify(r, blocks, op, std::string(op.what) + " store " + std::to_string(k + 1)));
+      t.add(
+          boot_and_verify(r, blocks, op, std::string(op.what) + " store " + std::to_string(k + 1)));
     }
     // The cuts fell on both sides of the commit.
     CHECK(t.rolled_back > 0);
@@ -226,7 +241,8 @@ TEST_CASE("section backend: a reset at every store of every operation leaves a b
   MESSAGE("section cuts enumerated: ", total);
 }
 
-TEST_CASE("section backend: a torn store at every point of every operation leaves a bank that boots") {
+TEST_CASE(
+    "section backend: a torn store at every point of every operation leaves a bank that boots") {
   ram r;
   const block_map blocks = make_base(r);
   const std::vector<std::byte> base = r.save();
@@ -246,7 +262,8 @@ TEST_CASE("section backend: a torn store at every point of every operation leave
         *w = (p.value & mask) | (*w & ~mask);
         char tag[32];
         std::snprintf(tag, sizeof tag, " torn %08x", mask);
-        (void)boot_and_verify(r, blocks, op, std::string(op.what) + " store " + std::to_string(k + 1) + tag);
+        (void)boot_and_verify(r, blocks, op,
+                              std::string(op.what) + " store " + std::to_string(k + 1) + tag);
         ++total;
       }
     }
