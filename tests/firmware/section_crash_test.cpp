@@ -210,9 +210,10 @@ struct tally {
   }
 };
 
-}  // namespace
-
-TEST_CASE("section backend: a reset at every store of every operation leaves a bank that boots") {
+// Runs `f(ram, committed blocks, operation, its cut points)` for every operation, each time on
+// the base bank; `f` returns how many cuts it booted. Returns the total.
+template <class F>
+long for_each_operation(F&& f) {
   ram r;
   const block_map blocks = make_base(r);
   const std::vector<std::byte> base = r.save();
@@ -220,7 +221,20 @@ TEST_CASE("section backend: a reset at every store of every operation leaves a b
   for (const operation& op : operations) {
     const std::string what = op.what;
     CAPTURE(what);
-    const auto points = record(r, base, op);
+    total += f(r, blocks, op, record(r, base, op));
+  }
+  return total;
+}
+
+std::string at(const operation& op, std::size_t k) {
+  return std::string(op.what) + " store " + std::to_string(k + 1);
+}
+
+}  // namespace
+
+TEST_CASE("section backend: a reset at every store of every operation leaves a bank that boots") {
+  const long total = for_each_operation([](ram& r, const block_map& blocks, const operation& op,
+                                           const std::vector<cut_point>& points) {
     REQUIRE(points.size() > 10);
     tally t;
     for (std::size_t k = 0; k < points.size(); ++k) {
@@ -228,78 +242,67 @@ TEST_CASE("section backend: a reset at every store of every operation leaves a b
       CHECK(detail::load32(points[k].image.data() + fmt::lock_area, detail::section::lock_word) ==
             detail::section::lock_held);
       r.load(points[k].image);
-      t.add(
-          boot_and_verify(r, blocks, op, std::string(op.what) + " store " + std::to_string(k + 1)));
+      t.add(boot_and_verify(r, blocks, op, at(op, k)));
     }
     // The cuts fell on both sides of the commit.
     CHECK(t.rolled_back > 0);
     CHECK(t.completed > 0);
-    MESSAGE(what, ": ", t.cuts, " cuts, ", t.rolled_back, " rolled back, ", t.completed,
+    MESSAGE(std::string(op.what), ": ", t.cuts, " cuts, ", t.rolled_back, " rolled back, ", t.completed,
             " completed");
-    total += t.cuts;
-  }
+    return t.cuts;
+  });
   MESSAGE("section cuts enumerated: ", total);
 }
 
 TEST_CASE(
     "section backend: a torn store at every point of every operation leaves a bank that boots") {
-  ram r;
-  const block_map blocks = make_base(r);
-  const std::vector<std::byte> base = r.save();
   // Which bytes of the new value landed: half-words and single bytes (a narrow bus, a write
   // buffer cut by the reset). A store that did not land at all is the plain cut above.
-  const std::uint32_t masks[] = {0x0000FFFFu, 0xFFFF0000u, 0x00FF00FFu, 0xFF000000u, 0x000000FFu};
-  long total = 0;
-  for (const operation& op : operations) {
-    const std::string what = op.what;
-    CAPTURE(what);
-    const auto points = record(r, base, op);
+  static constexpr std::uint32_t masks[] = {0x0000FFFFu, 0xFFFF0000u, 0x00FF00FFu, 0xFF000000u,
+                                            0x000000FFu};
+  const long total = for_each_operation([](ram& r, const block_map& blocks, const operation& op,
+                                           const std::vector<cut_point>& points) {
+    long n = 0;
     for (const std::uint32_t mask : masks) {
+      char tag[32];
+      std::snprintf(tag, sizeof tag, " torn %08x", mask);
       for (std::size_t k = 0; k < points.size(); ++k) {
         const cut_point& p = points[k];
         r.load(p.image);
         auto* w = reinterpret_cast<std::uint32_t*>(r.span().data() + p.offset);
         *w = (p.value & mask) | (*w & ~mask);
-        char tag[32];
-        std::snprintf(tag, sizeof tag, " torn %08x", mask);
-        (void)boot_and_verify(r, blocks, op,
-                              std::string(op.what) + " store " + std::to_string(k + 1) + tag);
-        ++total;
+        (void)boot_and_verify(r, blocks, op, at(op, k) + tag);
+        ++n;
       }
     }
-  }
+    return n;
+  });
   MESSAGE("torn section cuts enumerated: ", total);
 }
 
 TEST_CASE("section backend: a reset during the repair at boot is repaired at the next boot") {
-  ram r;
-  const block_map blocks = make_base(r);
-  const std::vector<std::byte> base = r.save();
-  long total = 0;
-  for (const operation& op : operations) {
-    const std::string what = op.what;
-    CAPTURE(what);
-    const auto points = record(r, base, op);
-    // Every third cut is enough to meet both repairs (undo and redo) at every store of theirs.
-    for (std::size_t k = 0; k < points.size(); k += 3) {
+  const long total = for_each_operation([](ram& r, const block_map& blocks, const operation& op,
+                                           const std::vector<cut_point>& points) {
+    long n = 0;
+    for (std::size_t k = 0; k < points.size(); ++k) {
       r.load(points[k].image);
-      // The boot that repairs, recorded store by store.
+      // The boot that repairs, recorded store by store, then cut at each of its stores.
       rec = {r.span().data(), region_bytes, true, {}};
       {
         auto b = boot_bank<section_bank_ext>(r.span(), small);
         REQUIRE(b);
       }
       rec.on = false;
-      std::vector<cut_point> repair = std::move(rec.points);
+      const std::vector<cut_point> repair = std::move(rec.points);
       for (std::size_t j = 0; j < repair.size(); ++j) {
         r.load(repair[j].image);
         (void)boot_and_verify(r, blocks, op,
-                              std::string(op.what) + " store " + std::to_string(k + 1) +
-                                  ", then its repair at store " + std::to_string(j + 1));
-        ++total;
+                              at(op, k) + ", then its repair at store " + std::to_string(j + 1));
+        ++n;
       }
     }
-  }
+    return n;
+  });
   CHECK(total > 0);
   MESSAGE("cuts during repair enumerated: ", total);
 }
