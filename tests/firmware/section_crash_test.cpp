@@ -247,8 +247,8 @@ TEST_CASE("section backend: a reset at every store of every operation leaves a b
     // The cuts fell on both sides of the commit.
     CHECK(t.rolled_back > 0);
     CHECK(t.completed > 0);
-    MESSAGE(std::string(op.what), ": ", t.cuts, " cuts, ", t.rolled_back, " rolled back, ", t.completed,
-            " completed");
+    MESSAGE(std::string(op.what), ": ", t.cuts, " cuts, ", t.rolled_back, " rolled back, ",
+            t.completed, " completed");
     return t.cuts;
   });
   MESSAGE("section cuts enumerated: ", total);
