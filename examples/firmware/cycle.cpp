@@ -31,14 +31,16 @@ using fw::finish;
 using fw::must;
 using fw::say;
 
-// The crash hook: the bank calls it before each store it makes to metadata. While armed, it
-// counts them and resets the chip at the chosen one.
+// The crash hook: the bank calls it before each store it makes to the bank (detail/words.hpp).
+// While armed, it counts those made under the bank's lock (the operation's own; the lock's
+// words are the lock's business) and resets the chip at the chosen one.
 namespace {
 volatile std::uint32_t cut_at = 0;  // .bss: disarmed at every boot
 volatile std::uint32_t points_seen = 0;
+bool bank_locked();
 }  // namespace
 void hr_fw_crash_point() {
-  if (cut_at == 0) return;
+  if (cut_at == 0 || !bank_locked()) return;
   points_seen = points_seen + 1;
   if (points_seen == cut_at) chip::reset();
 }
@@ -81,6 +83,9 @@ std::byte* lock_area() {
 }
 std::uint32_t lock_word() {
   return hr::detail::load32(lock_area(), sec::lock_word);
+}
+bool bank_locked() {
+  return lock_word() == sec::lock_held;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -286,9 +291,9 @@ extern "C" [[noreturn]] void hr_firmware_main() {
     if (st->cut != 0) {
       using hr::detail::journal_state;
       const char* journal =
-          journal_at_reset == static_cast<std::uint32_t>(journal_state::idle)     ? "idle"
-          : journal_at_reset == static_cast<std::uint32_t>(journal_state::active) ? "active"
-                                                                                  : "committed";
+          journal_at_reset == static_cast<std::uint32_t>(journal_state::idle)        ? "idle"
+          : journal_at_reset == static_cast<std::uint32_t>(journal_state::committed) ? "committed"
+                                                                                     : "torn";
       if (booted.kind != hr::boot_kind::kept || lock_at_reset != sec::lock_held) {
         say() << op.name << " cut at point " << st->cut << ": bank " << hr::to_string(booted.kind)
               << ", lock at the reset " << say::hex{lock_at_reset};
