@@ -99,7 +99,7 @@ exe_replaced)
 escalation)
   H run "${T[@]}" --max-badness 3 --max-site-restarts 2 -- "$member" --crash-always segv >"$dir/out" 2>"$dir/err"
   expect_rc $? 8 "gave up"
-  grep -q "site restart (restart counter reached max badness)" "$dir/err" || fail "no site restart"
+  grep -q "site restart (restart counter reached max badness: group 0)" "$dir/err" || fail "no site restart"
   grep -q "giving up" "$dir/err" || fail "no give-up message"
   H check --bank "$bank" >/dev/null || fail "bank damaged"
   H blocks --bank "$bank" | grep -q "__HR_IMG_0" || fail "image lost"
