@@ -548,10 +548,10 @@ int cmd_stop(int argc, char** argv) {
   group_arg(a.group, in);
   in.stop_signal = SIGTERM;
   if (a.ro.stop_timeout_given) in.stop_timeout_ms = static_cast<std::uint32_t>(a.ro.stop_timeout_ms);
-  auto att = attach_bank(a.bo.path.c_str());
-  if (!att) return report_bank_error("cannot open bank", a.bo.path, att.error());
   const int rc = need_request(a, in, "stop");
   if (rc != exit_ok) return rc;
+  auto att = attach_bank(a.bo.path.c_str());
+  if (!att) return report_bank_error("cannot open bank", a.bo.path, att.error());
   // Until its members are gone (or it terminated meanwhile).
   std::uint32_t gid = in.gid;
   if (gid == no_group)

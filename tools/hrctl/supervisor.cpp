@@ -758,6 +758,9 @@ int supervisor::register_and_run(std::uint32_t gid, std::string_view name, proce
   runtime_header& h = rt_.header();
   const std::uint64_t handle = load(h.run_seq) + 1;
   store(h.run_seq, handle);
+  // A first run (not yet registered in its group): its record starts from nothing, even if
+  // the process id was another process's before (ids are recycled).
+  const bool first_run = !ctl_->find_process(gid, name);
   auto id = ctl_->process_started(now(), {gid, name, kind, handle, image, parent});
   if (!id) {
     if (err) *err = describe(id.error()).text;
@@ -784,6 +787,7 @@ int supervisor::register_and_run(std::uint32_t gid, std::string_view name, proce
     outs_[*id] = o;
   }
   proc_slot* s = rt_.proc(*id);
+  if (s != nullptr && first_run) store(s->runs, std::uint32_t{0});
   const bool restarted = s != nullptr && load(s->runs) > 0;
   if (s != nullptr) {
     store(s->clean, std::uint64_t{0});
