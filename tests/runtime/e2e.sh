@@ -746,6 +746,21 @@ run_returns)
   grep -q "group 2 terminated" "$dir/err1" || fail "group 2 not served to its end by the --serve-all run"
   grep -q "took its place" "$dir/err2" && fail "the --serve-all run did not keep serving"
   ;;
+sizing_staged)
+  # The 2x sizing rule also holds for images that come through the mailbox (a delegated run,
+  # hrfexec): a bank that holds one image of the member by the rule refuses a second one.
+  page=$(getconf PAGESIZE)
+  img=$(( ($(stat -c %s "$member") + 344 + 1024 + page - 1) / page * page ))
+  size=$(( 20480 + 2 * img + 4 * page ))
+  "$hrctl" run --bank "$bank" --bank-size "$size" -- "$member" --wait "$dir/go" >"$dir/out1" 2>"$dir/err1" &
+  p=$!
+  wait_for "$dir/out1" "run 1"
+  H run --bank "$bank" --name second -- "$member" 2>"$dir/err"; expect_rc $? 7 "second image, delegated"
+  grep -q "the supervisor refused: bank too small for second: sizing rule" "$dir/err" || fail "delegated: message"
+  touch "$dir/go"
+  wait $p; expect_rc $? 0 "the first member"
+  blocks_lack "__HR_REQ_\|__HR_IMG_" "a staged or refused image left in the bank"
+  ;;
 *) fail "unknown case" ;;
 esac
 echo "PASS [$case_name]"
