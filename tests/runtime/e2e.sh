@@ -45,6 +45,15 @@ status_field() {
     fail "status --json: cannot evaluate $1 on: $out"
 }
 sha() { sha256sum "$1" | cut -d' ' -f1; }
+# launch N PATTERN ARGS...: `hrctl ARGS` in the background (output in $dir/outN, $dir/errN),
+# its pid in $launched once PATTERN is in its output.
+launch() {
+  local n=$1 pattern=$2
+  shift 2
+  "$hrctl" "$@" >"$dir/out$n" 2>"$dir/err$n" &
+  launched=$!
+  wait_for "$dir/out$n" "$pattern"
+}
 # One connection to 127.0.0.1:PORT: its answer (a pid) in $answer; a refused connection or no
 # answer within 20 s (a connection queued on a socket nobody accepts from) fails the test.
 ask() {
@@ -84,9 +93,7 @@ crash_modes)
   grep -q "without the clean-exit call" "$dir/err" || fail "plain exit not treated as a failure"
   ;;
 group_restart)
-  "$hrctl" run "${T[@]}" -g 1 --name a -- "$member" --wait "$dir/go" --tag a >"$dir/out1" 2>"$dir/err1" &
-  p1=$!
-  wait_for "$dir/out1" "run 1 restarted=0 tag=a"
+  launch "1" "run 1 restarted=0 tag=a" run "${T[@]}" -g 1 --name a -- "$member" --wait "$dir/go" --tag a; p1=$launched
   "$hrctl" run --bank "$bank" -g 1 --name b -- "$member" --wait "$dir/go" --crash 1:segv --tag b >"$dir/out2" 2>"$dir/err2" &
   p2=$!
   wait_for "$dir/err2" "handed to the supervisor"
@@ -100,9 +107,7 @@ group_restart)
   grep -q "tag=b" "$dir/out1" && fail "the delegated member's output went to the supervising run"
   ;;
 indirect_blocked)
-  "$hrctl" run "${T[@]}" -g 2 -- "$member" --spawn 1:helper --wait "$dir/go" --crash 1:segv >"$dir/out" 2>"$dir/err" &
-  p=$!
-  wait_for "$dir/out" "spawned helper: status 0"
+  launch "" "spawned helper: status 0" run "${T[@]}" -g 2 -- "$member" --spawn 1:helper --wait "$dir/go" --crash 1:segv; p=$launched
   wait_for "$dir/out" "helper run 1"
   H status --bank "$bank" | grep -q "helper .*indirect .*running" || fail "indirect member not running"
   touch "$dir/go"
@@ -114,9 +119,7 @@ indirect_blocked)
   blocks_lack "__HR_IMG_\|runs-" "blocks left after kill -g"
   ;;
 supervisor_killed)
-  "$hrctl" run "${T[@]}" -- "$member" --wait "$dir/go" --crash 1:segv >"$dir/out" 2>"$dir/err" &
-  p=$!
-  wait_for "$dir/out" "run 1"
+  launch "" "run 1" run "${T[@]}" -- "$member" --wait "$dir/go" --crash 1:segv; p=$launched
   kill -9 $p; wait $p 2>/dev/null
   H status --bank "$bank" | grep -q "supervisor not running" || fail "status after supervisor death"
   "$hrctl" run --bank "$bank" -- "$member" --wait "$dir/go" --crash 1:segv >>"$dir/out" 2>"$dir/err2" &
@@ -128,9 +131,7 @@ supervisor_killed)
   ;;
 exe_replaced)
   cp "$member" "$dir/prog"
-  "$hrctl" run "${T[@]}" -- "$dir/prog" --wait "$dir/go" --crash 1:segv --tag original >"$dir/out" 2>"$dir/err" &
-  p=$!
-  wait_for "$dir/out" "run 1"
+  launch "" "run 1" run "${T[@]}" -- "$dir/prog" --wait "$dir/go" --crash 1:segv --tag original; p=$launched
   printf '#!/bin/sh\necho REPLACED\n' >"$dir/prog.new"; chmod +x "$dir/prog.new"; mv "$dir/prog.new" "$dir/prog"
   touch "$dir/go"
   wait $p; expect_rc $? 0 "run on the image"
@@ -203,9 +204,7 @@ listen)
   kill -TERM $p; wait $p; expect_rc $? 143 "SIGTERM"
   ;;
 kill_pid_restart)
-  "$hrctl" run "${T[@]}" -- "$member" --wait "$dir/go" >"$dir/out" 2>"$dir/err" &
-  p=$!
-  wait_for "$dir/out" "run 1"
+  launch "" "run 1" run "${T[@]}" -- "$member" --wait "$dir/go"; p=$launched
   pid=$(H status --bank "$bank" --json | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
   [ -n "$pid" ] && [ "$pid" -gt 0 ] || fail "no pid in status --json"
   H kill "$pid" --bank "$bank" >/dev/null || fail "kill PID"
@@ -217,9 +216,7 @@ kill_pid_restart)
   wait $p; expect_rc $? 0 "clean end"
   ;;
 upgrade)
-  "$hrctl" run "${T[@]}" -- "$member" --wait "$dir/go" --tag v1 >"$dir/out" 2>"$dir/err" &
-  p=$!
-  wait_for "$dir/out" "run 1"
+  launch "" "run 1" run "${T[@]}" -- "$member" --wait "$dir/go" --tag v1; p=$launched
   cp "$member" "$dir/member"
   H upgrade --bank "$bank" -g 0 --name hr_member -- "$dir/member" --wait "$dir/go" --tag v2 >/dev/null || fail "upgrade"
   wait_for "$dir/out" "run 2 restarted=1 tag=v2"
@@ -237,9 +234,7 @@ heartbeat_exit0_sigterm)
   expect_rc $? 0 "exit0 clean"
   grep -q "run 2" "$dir/out" && fail "exit 0 restarted under --exit0-clean"
   rm -f "$bank" "$dir/out" "$dir/err"  # else wait_for below can match the previous step's output
-  "$hrctl" run "${T[@]}" --stop-timeout 2000 -- "$member" --wait "$dir/never" >"$dir/out" 2>"$dir/err" &
-  p=$!
-  wait_for "$dir/out" "run 1"
+  launch "" "run 1" run "${T[@]}" --stop-timeout 2000 -- "$member" --wait "$dir/never"; p=$launched
   kill -TERM $p; wait $p; expect_rc $? 143 "SIGTERM"
   grep -q "stopping the group" "$dir/err" || fail "no graceful stop"
   [ "$(status_field 'd["groups"][0]["hold"]')" = stopped ] || fail "the stopped group is not held"
@@ -298,13 +293,9 @@ prefix)
   grep -Eq '^\[0 sh [0-9]+\] two$' "$dir/err" || fail "last partial line lost"
   # Without --prefix: unchanged. A delegated run with --prefix: prefixed, in its own output.
   rm -f "$bank"
-  "$hrctl" run "${T[@]}" -g 1 --name a -- "$member" --wait "$dir/go" --tag a >"$dir/out1" 2>"$dir/err1" &
-  p1=$!
-  wait_for "$dir/out1" "run 1 restarted=0 tag=a"
+  launch "1" "run 1 restarted=0 tag=a" run "${T[@]}" -g 1 --name a -- "$member" --wait "$dir/go" --tag a; p1=$launched
   grep -q '^\[' "$dir/out1" && fail "prefixed without --prefix"
-  "$hrctl" run --bank "$bank" -g 2 --prefix --name b -- "$member" --wait "$dir/go" --tag b >"$dir/out2" 2>"$dir/err2" &
-  p2=$!
-  wait_for "$dir/out2" "run 1 restarted=0 tag=b"
+  launch "2" "run 1 restarted=0 tag=b" run --bank "$bank" -g 2 --prefix --name b -- "$member" --wait "$dir/go" --tag b; p2=$launched
   grep -Eq '^\[2 b [0-9]+\] .*run 1 restarted=0 tag=b$' "$dir/out2" || fail "delegated run not prefixed"
   touch "$dir/go"
   wait "$p2"; expect_rc $? 0 "delegated run"
@@ -322,17 +313,13 @@ serve)
   grep -q "group 3 restarted" "$dir/serve.err" || fail "the restart was not the serving supervisor's"
   grep -q "handed to the supervisor" "$dir/err1" || fail "not delegated"
   # A named group, killed: its hrctl run exits 12.
-  "$hrctl" run --bank "$bank" -g web -- "$member" --wait "$dir/go" >"$dir/out2" 2>"$dir/err2" &
-  r=$!
-  wait_for "$dir/out2" "run 1"
+  launch "2" "run 1" run --bank "$bank" -g web -- "$member" --wait "$dir/go"; r=$launched
   H status --bank "$bank" | grep -q "^group 0 (web): running" || fail "named group not in status"
   H kill -g web --bank "$bank" >/dev/null || fail "kill -g NAME"
   wait $r; expect_rc $? 12 "named group killed"
   # SIGTERM to the server: every group with members running is stopped and held; the waiting
   # hrctl run of such a group exits 128+15.
-  "$hrctl" run --bank "$bank" -g api -- "$member" --wait "$dir/go" >"$dir/out3" 2>"$dir/err3" &
-  r=$!
-  wait_for "$dir/out3" "run 1"
+  launch "3" "run 1" run --bank "$bank" -g api -- "$member" --wait "$dir/go"; r=$launched
   kill -TERM $s; wait $s; expect_rc $? 143 "serve stopped"
   wait $r; expect_rc $? 143 "the stopped group's hrctl run"
   grep -q "took its place" "$dir/err3" && fail "the waiting run took over a stopped group"
@@ -342,9 +329,7 @@ serve)
   grep -q "run 2 restarted=1" "$dir/out4" || fail "the held group did not run again"
   ;;
 group_names)
-  "$hrctl" run "${T[@]}" -g web -- "$member" --wait "$dir/go" >"$dir/out1" 2>"$dir/err1" &
-  p=$!
-  wait_for "$dir/out1" "run 1"
+  launch "1" "run 1" run "${T[@]}" -g web -- "$member" --wait "$dir/go"; p=$launched
   [ "$(status_field '[g["gid"] for g in d["groups"] if g["name"] == "web"]')" = "[0]" ] || fail "group web is not group 0"
   H kill -g nosuch --bank "$bank" 2>"$dir/err"; expect_rc $? 4 "unknown group name"
   H kill -g web --bank "$bank" >/dev/null || fail "kill -g web"
@@ -354,12 +339,8 @@ group_names)
   grep -q "group 0: started hr_member" "$dir/err2" || fail "the id was not recycled"
   grep -q "run 1 restarted=0" "$dir/out2" || fail "a new member on a recycled process id was told it was restarted"
   # Two members in one named group: the second joins it.
-  "$hrctl" run --bank "$bank" -g pair --name a -- "$member" --wait "$dir/go2" >"$dir/out3" 2>"$dir/err3" &
-  p=$!
-  wait_for "$dir/out3" "run 1"
-  "$hrctl" run --bank "$bank" -g pair --name b -- "$member" --wait "$dir/go2" >"$dir/out4" 2>"$dir/err4" &
-  q=$!
-  wait_for "$dir/out4" "run 1"
+  launch "3" "run 1" run --bank "$bank" -g pair --name a -- "$member" --wait "$dir/go2"; p=$launched
+  launch "4" "run 1" run --bank "$bank" -g pair --name b -- "$member" --wait "$dir/go2"; q=$launched
   [ "$(status_field '[len(g["members"]) for g in d["groups"] if g["name"] == "pair"]')" = "[2]" ] || fail "b did not join group pair"
   touch "$dir/go2"
   wait $q; expect_rc $? 0 "b"
@@ -434,9 +415,7 @@ exit0_restart)
   grep -q "run 2 restarted=1" "$dir/out" || fail "not restarted after exit 0"
   ;;
 stop_timeout_kill)
-  "$hrctl" run "${T[@]}" --stop-timeout 300 -- "$member" --ignore-term --wait "$dir/never" >"$dir/out" 2>"$dir/err" &
-  p=$!
-  wait_for "$dir/out" "run 1"
+  launch "" "run 1" run "${T[@]}" --stop-timeout 300 -- "$member" --ignore-term --wait "$dir/never"; p=$launched
   pid=$(status_field 'd["groups"][0]["members"][0]["pid"]')
   kill -TERM $p; wait $p; expect_rc $? 143 "SIGTERM"
   t=$(grep -n "SIGTERM sent" "$dir/err" | head -1 | cut -d: -f1)
@@ -448,12 +427,8 @@ stop_timeout_kill)
 chorus_calls)
   # The ChorusOS calls beyond the hello world, in a program under hrctl run (group 0), which
   # also kills group 1 with hrKillGroup.
-  "$hrctl" run "${T[@]}" -g 0 -- "$chorus" "$dir" 1 >"$dir/out" 2>"$dir/err" &
-  p=$!
-  wait_for "$dir/out" "chorus run 1"
-  "$hrctl" run --bank "$bank" -g 1 -- "$member" --wait "$dir/never" >"$dir/out1" 2>"$dir/err1" &
-  v=$!
-  wait_for "$dir/out1" "run 1"
+  launch "" "chorus run 1" run "${T[@]}" -g 0 -- "$chorus" "$dir" 1; p=$launched
+  launch "1" "run 1" run --bank "$bank" -g 1 -- "$member" --wait "$dir/never"; v=$launched
   touch "$dir/victim"
   wait $v; expect_rc $? 12 "group 1 killed by hrKillGroup"
   wait_for "$dir/out" "hrKillGroup unknown"
@@ -503,9 +478,7 @@ crash_loop_cpu)
   [ $((cpu_ms * 4)) -lt "$wall_ms" ] || fail "supervisor CPU ${cpu_ms} ms is not under 25% of ${wall_ms} ms"
   ;;
 exit_codes)
-  "$hrctl" run "${T[@]}" --name a -- "$member" --wait "$dir/go" >"$dir/out1" 2>"$dir/err1" &
-  p=$!
-  wait_for "$dir/out1" "run 1"
+  launch "1" "run 1" run "${T[@]}" --name a -- "$member" --wait "$dir/go"; p=$launched
   # 13: the controller refuses a second process of a running name.
   H run --bank "$bank" --name a -- "$member" 2>"$dir/err"; expect_rc $? 13 "duplicate name"
   grep -q "a process of that name is running in the group" "$dir/err" || fail "duplicate: message"
@@ -526,9 +499,7 @@ exit_codes)
 per_group_giveup)
   # Group 2 crashes on every start; hrctl gives up on group 2 alone (exit 8 for its hrctl
   # run); group 1 goes on: one site restart (its member reruns once), then a clean end.
-  "$hrctl" run "${T[@]}" --max-badness 3 --max-site-restarts 1 --interval 60000 -g 1 --name a -- "$member" --wait "$dir/go" --tag a >"$dir/out1" 2>"$dir/err1" &
-  p=$!
-  wait_for "$dir/out1" "run 1 restarted=0 tag=a"
+  launch "1" "run 1 restarted=0 tag=a" run "${T[@]}" --max-badness 3 --max-site-restarts 1 --interval 60000 -g 1 --name a -- "$member" --wait "$dir/go" --tag a; p=$launched
   H run --bank "$bank" -g 2 --name b -- "$member" --crash-always segv >"$dir/out2" 2>"$dir/err2"; expect_rc $? 8 "given up on group 2"
   grep -q "group 2: giving up" "$dir/err1" || fail "no give-up message"
   [ "$(grep -c 'site restart (' "$dir/err1")" -eq 1 ] || fail "expected one site restart"
@@ -606,9 +577,7 @@ listen_adopt)
   kill -TERM $p; wait $p; expect_rc $? 143 "SIGTERM"
   ;;
 delegated)
-  "$hrctl" run "${T[@]}" -g 1 --name a -- "$member" --wait "$dir/go" --tag a >"$dir/out1" 2>"$dir/err1" &
-  p1=$!
-  wait_for "$dir/out1" "tag=a"
+  launch "1" "tag=a" run "${T[@]}" -g 1 --name a -- "$member" --wait "$dir/go" --tag a; p1=$launched
   # --listen and --stop-timeout travel with a delegated run; SIGTERM asks for a stop of its group.
   "$hrctl" run --bank "$bank" -g 2 --name web --listen 127.0.0.1:0 --stop-timeout 300 -- "$member" --serve 100 --ignore-term >"$dir/out2" 2>"$dir/err2" &
   p2=$!
@@ -620,14 +589,10 @@ delegated)
   kill -0 $p1 || fail "the supervisor stopped"
   [ "$(status_field '[g["hold"] for g in d["groups"]]')" = "['', 'stopped']" ] || fail "group 2 not held"
   # SIGINT: 130.
-  "$hrctl" run --bank "$bank" -g 3 -- "$member" --wait "$dir/go" >"$dir/out3" 2>"$dir/err3" &
-  p3=$!
-  wait_for "$dir/out3" "run 1"
+  launch "3" "run 1" run --bank "$bank" -g 3 -- "$member" --wait "$dir/go"; p3=$launched
   kill -INT $p3; wait $p3; expect_rc $? 130 "delegated run stopped by SIGINT"
   # The serving supervisor dies: the waiting run takes its place and passes its group's end on.
-  "$hrctl" run --bank "$bank" -g 4 -- "$member" --wait "$dir/go" --crash 1:segv >"$dir/out4" 2>"$dir/err4" &
-  p4=$!
-  wait_for "$dir/out4" "run 1"
+  launch "4" "run 1" run --bank "$bank" -g 4 -- "$member" --wait "$dir/go" --crash 1:segv; p4=$launched
   kill -9 $p1; wait $p1 2>/dev/null
   wait_for "$dir/err4" "took its place"
   grep -q "group 1: adopted member a" "$dir/err4" || fail "group 1 not adopted"
@@ -640,12 +605,8 @@ delegated)
   grep -q "run 2 restarted=1" "$dir/out5" || fail "group 3 did not run again"
   ;;
 kill_no_supervisor)
-  "$hrctl" run "${T[@]}" -g 1 --name a -- "$member" --wait "$dir/go" >"$dir/out1" 2>"$dir/err1" &
-  p1=$!
-  wait_for "$dir/out1" "run 1"
-  "$hrctl" run --bank "$bank" -g 2 --name b -- "$member" --wait "$dir/go" >"$dir/out2" 2>"$dir/err2" &
-  p2=$!
-  wait_for "$dir/out2" "run 1"
+  launch "1" "run 1" run "${T[@]}" -g 1 --name a -- "$member" --wait "$dir/go"; p1=$launched
+  launch "2" "run 1" run --bank "$bank" -g 2 --name b -- "$member" --wait "$dir/go"; p2=$launched
   a=$(status_field '[m["pid"] for g in d["groups"] if g["gid"] == 1 for m in g["members"]][0]')
   b=$(status_field '[m["pid"] for g in d["groups"] if g["gid"] == 2 for m in g["members"]][0]')
   kill -9 $p2; wait $p2 2>/dev/null
@@ -700,13 +661,9 @@ script_member)
   grep -qx "script restarted=1" "$dir/out" || fail "the script was not rerun from its image"
   ;;
 json)
-  "$hrctl" run "${T[@]}" -g 1 --name a -- "$member" --wait "$dir/go" >"$dir/out1" 2>"$dir/err1" &
-  p=$!
-  wait_for "$dir/out1" "run 1"
+  launch "1" "run 1" run "${T[@]}" -g 1 --name a -- "$member" --wait "$dir/go"; p=$launched
   # A process name that is not UTF-8 still gives valid JSON.
-  "$hrctl" run --bank "$bank" -g 2 --name $'n\xff"' -- "$member" --wait "$dir/go" >"$dir/out2" 2>"$dir/err2" &
-  q=$!
-  wait_for "$dir/out2" "run 1"
+  launch "2" "run 1" run --bank "$bank" -g 2 --name $'n\xff"' -- "$member" --wait "$dir/go"; q=$launched
   for c in status blocks check; do
     H $c --bank "$bank" --json >"$dir/j" || fail "$c --json"
     python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$dir/j" || fail "$c --json is not JSON: $(cat "$dir/j")"
@@ -718,12 +675,8 @@ json)
   ;;
 run_returns)
   # hrctl run ends with its group, even while another group runs (whose waiting run takes over).
-  "$hrctl" run "${T[@]}" -g 1 -- "$member" --wait "$dir/go1" >"$dir/out1" 2>"$dir/err1" &
-  p1=$!
-  wait_for "$dir/out1" "run 1"
-  "$hrctl" run --bank "$bank" -g 2 -- "$member" --wait "$dir/go2" >"$dir/out2" 2>"$dir/err2" &
-  p2=$!
-  wait_for "$dir/out2" "run 1"
+  launch "1" "run 1" run "${T[@]}" -g 1 -- "$member" --wait "$dir/go1"; p1=$launched
+  launch "2" "run 1" run --bank "$bank" -g 2 -- "$member" --wait "$dir/go2"; p2=$launched
   touch "$dir/go1"
   wait_for "$dir/err1" "other groups still run"
   wait $p1; expect_rc $? 0 "run of group 1"
@@ -732,12 +685,8 @@ run_returns)
   wait $p2; expect_rc $? 0 "run of group 2"
   # --serve-all: the supervisor serves group 2 to its end.
   rm -f "$bank" "$dir"/err*
-  "$hrctl" run "${T[@]}" --serve-all -g 1 -- "$member" --wait "$dir/go3" >"$dir/out1" 2>"$dir/err1" &
-  p1=$!
-  wait_for "$dir/out1" "run 1"
-  "$hrctl" run --bank "$bank" -g 2 -- "$member" --wait "$dir/go4" >"$dir/out2" 2>"$dir/err2" &
-  p2=$!
-  wait_for "$dir/out2" "run 1"
+  launch "1" "run 1" run "${T[@]}" --serve-all -g 1 -- "$member" --wait "$dir/go3"; p1=$launched
+  launch "2" "run 1" run --bank "$bank" -g 2 -- "$member" --wait "$dir/go4"; p2=$launched
   touch "$dir/go3"
   wait_for "$dir/err1" "group 1 terminated"
   touch "$dir/go4"
@@ -752,9 +701,7 @@ sizing_staged)
   page=$(getconf PAGESIZE)
   img=$(( ($(stat -c %s "$member") + 344 + 1024 + page - 1) / page * page ))
   size=$(( 20480 + 2 * img + 4 * page ))
-  "$hrctl" run --bank "$bank" --bank-size "$size" -- "$member" --wait "$dir/go" >"$dir/out1" 2>"$dir/err1" &
-  p=$!
-  wait_for "$dir/out1" "run 1"
+  launch "1" "run 1" run --bank "$bank" --bank-size "$size" -- "$member" --wait "$dir/go"; p=$launched
   H run --bank "$bank" --name second -- "$member" 2>"$dir/err"; expect_rc $? 7 "second image, delegated"
   grep -q "the supervisor refused: bank too small for second: sizing rule" "$dir/err" || fail "delegated: message"
   touch "$dir/go"

@@ -81,64 +81,59 @@ bool parse_u32(const std::string& s, std::uint32_t& out) {
 
 bool apply_tunable(const std::string& flag, const std::string& value, bank_options& o,
                    std::string& err) {
-  std::uint64_t sz = 0;
-  std::uint32_t n = 0;
   auto bad = [&](const char* what) {
     err = "bad value '" + value + "' for " + flag + " (" + what + ")";
     return true;
   };
-  auto note = [&] { o.given.push_back(flag); };
+  // Counts: {flag, field, smallest, largest, what a good value is}.
+  struct count_flag {
+    const char* flag;
+    std::uint32_t* field;
+    std::uint32_t min, max;
+    const char* what;
+  };
+  const count_flag counts[] = {
+      {"--max-blocks", &o.max_blocks, 1, 0xFFFFFFFFu, "a count >= 1"},
+      {"--max-groups", &o.max_groups, 1, 65536, "1..65536"},
+      {"--max-processes", &o.max_processes, 1, 0xFFFFFFFFu, "a count >= 1"},
+      {"--max-badness", &o.max_badness, 0, 0xFFFFFFFFu, "a count, 0 = never escalate"},
+      {"--max-site-restarts", &o.max_site_restarts, 0, 0xFFFFFFFFu, "a count, 0 = never give up"},
+      {"--intensity", &o.intensity, 1, sliding_window::max_intensity, "1..8"},
+      {"--discard-after", &o.discard_after, 0, 0xFFFFFFFFu, "a count of restarts in a row, 0 = never"},
+  };
+  // Periods in milliseconds, >= 1.
+  const std::pair<const char*, std::uint64_t*> periods[] = {
+      {"--interval", &o.interval_ms},         {"--give-up-window", &o.give_up_window_ms},
+      {"--period", &o.period_ms},             {"--backoff-base", &o.backoff_base_ms},
+      {"--backoff-cap", &o.backoff_cap_ms},   {"--healthy", &o.healthy_ms},
+  };
+  std::uint32_t n = 0;
+  bool known = false;
+  for (const count_flag& c : counts)
+    if (flag == c.flag) {
+      if (!parse_u32(value, n) || n < c.min || n > c.max) return bad(c.what);
+      *c.field = n;
+      known = true;
+    }
+  for (const auto& [name, field] : periods)
+    if (flag == name) {
+      if (!parse_u32(value, n) || n == 0) return bad("milliseconds >= 1");
+      *field = n;
+      known = true;
+    }
   if (flag == "--bank-size") {
+    std::uint64_t sz = 0;
     if (!parse_size(value, sz) || sz == 0) return bad("bytes, e.g. 64M");
     o.bank_size = sz;
-  } else if (flag == "--max-blocks") {
-    if (!parse_u32(value, n) || n == 0) return bad("a count >= 1");
-    o.max_blocks = n;
-  } else if (flag == "--max-groups") {
-    if (!parse_u32(value, n) || n == 0 || n > 65536) return bad("1..65536");
-    o.max_groups = n;
-  } else if (flag == "--max-processes") {
-    if (!parse_u32(value, n) || n == 0) return bad("a count >= 1");
-    o.max_processes = n;
-  } else if (flag == "--interval") {
-    if (!parse_u32(value, n) || n == 0) return bad("milliseconds >= 1");
-    o.interval_ms = n;
-  } else if (flag == "--max-badness") {
-    if (!parse_u32(value, n)) return bad("a count, 0 = never escalate");
-    o.max_badness = n;
-  } else if (flag == "--max-site-restarts") {
-    if (!parse_u32(value, n)) return bad("a count, 0 = never give up");
-    o.max_site_restarts = n;
-  } else if (flag == "--give-up-window") {
-    if (!parse_u32(value, n) || n == 0) return bad("milliseconds >= 1");
-    o.give_up_window_ms = n;
+    known = true;
   } else if (flag == "--policy") {
     if (!parse_policy(value, o.policy))
       return bad("chorus (the ChorusOS restart counter), window (at most --intensity restarts in "
                  "--period) or backoff (exponential delays)");
-  } else if (flag == "--intensity") {
-    if (!parse_u32(value, n) || n < 1 || n > sliding_window::max_intensity) return bad("1..8");
-    o.intensity = n;
-  } else if (flag == "--period") {
-    if (!parse_u32(value, n) || n == 0) return bad("milliseconds >= 1");
-    o.period_ms = n;
-  } else if (flag == "--backoff-base") {
-    if (!parse_u32(value, n) || n == 0) return bad("milliseconds >= 1");
-    o.backoff_base_ms = n;
-  } else if (flag == "--backoff-cap") {
-    if (!parse_u32(value, n) || n == 0) return bad("milliseconds >= 1");
-    o.backoff_cap_ms = n;
-  } else if (flag == "--healthy") {
-    if (!parse_u32(value, n) || n == 0) return bad("milliseconds >= 1");
-    o.healthy_ms = n;
-  } else if (flag == "--discard-after") {
-    if (!parse_u32(value, n)) return bad("a count of restarts in a row, 0 = never");
-    o.discard_after = n;
-  } else {
-    return false;
+    known = true;
   }
-  note();
-  return true;
+  if (known) o.given.push_back(flag);
+  return known;
 }
 
 bool bank_options::was_given(const char* flag) const {
