@@ -311,6 +311,9 @@ void supervisor::drive(F&& call) {
 }
 
 void supervisor::adopt() {
+  // A site restart the previous supervisor had not performed (not one that the reports below
+  // decide: those come as their own actions).
+  const bool pending_before = ctl_->site_restart_pending();
   // Reclaim mailbox slots of dead requesters (and our own: a delegated hrctl run that became
   // the supervisor) and staging blocks nobody will use; a request the previous supervisor was
   // serving when it died is served again.
@@ -395,7 +398,9 @@ void supervisor::adopt() {
       for (std::uint32_t id = 0; id < runs_.size(); ++id)
         if (runs_[id].pid > 0 && runs_[id].gid == gid) stop_run(id, SIGKILL);
   }
-  if (ctl_->site_restart_pending()) queue_.push_back(action{action_kind::site_restart, no_group});
+  if (pending_before) queue_.push_back(action{action_kind::site_restart, no_group});
+  // Performed now, before anything is started: a run started first would only be stopped again.
+  if (!queue_.empty()) handle_site_restarts();
 }
 
 // ---- actions -------------------------------------------------------------------------------
