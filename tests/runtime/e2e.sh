@@ -423,6 +423,7 @@ stop_timeout_kill)
   [ -n "$t" ] && [ -n "$k" ] && [ "$k" -gt "$t" ] || fail "no SIGKILL after SIGTERM for a member that ignores it"
   kill -0 "$pid" 2>/dev/null && fail "the member ($pid) still runs"
   [ "$(status_field 'd["groups"][0]["hold"]')" = stopped ] || fail "not held"
+  [ "$(status_field 'd["groups"][0]["members"][0]["state"]')" = stopped ] || fail "the member is not shown stopped"
   ;;
 chorus_calls)
   # The ChorusOS calls beyond the hello world, in a program under hrctl run (group 0), which

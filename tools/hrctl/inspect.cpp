@@ -174,16 +174,21 @@ int cmd_status(const std::string& path, bool json) {
       const proc_slot* s = rt.proc(p.id);
       const int pid = s && p.state == process_state::running ? load(s->pid) : 0;
       const std::uint32_t runs = s ? load(s->runs) : 0;
+      // A member of a held group that no longer runs: stopped (the controller still has the
+      // run it was stopped in; the group restarts when it is resumed).
+      const bool stopped = hold != hold_none && p.state == process_state::running &&
+                           (s == nullptr || !same_process_alive(pid, load(s->start_time)));
+      const char* pstate = stopped ? "stopped" : state_name(p.state);
       if (json)
         std::printf("%s{\"id\":%u,\"name\":%s,\"kind\":\"%s\",\"state\":\"%s\",\"pid\":%d,\"runs\":%u,"
                     "\"image\":%u}",
                     first ? "" : ",", p.id, json_str(p.name()).c_str(),
-                    p.kind == process_kind::direct ? "direct" : "indirect", state_name(p.state), pid,
+                    p.kind == process_kind::direct ? "direct" : "indirect", pstate, stopped ? 0 : pid,
                     runs, p.image);
       else
         std::printf("  %-32.*s %-8s %-12s pid %-7d runs %u\n", static_cast<int>(p.name().size()),
                     p.name().data(), p.kind == process_kind::direct ? "direct" : "indirect",
-                    state_name(p.state), pid, runs);
+                    pstate, stopped ? 0 : pid, runs);
       first = false;
     });
     if (json) std::printf("]}");
