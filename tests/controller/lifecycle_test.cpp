@@ -143,7 +143,8 @@ TEST_CASE("seed 002: an indirect member not spawned after a restart blocks the g
   }
 }
 
-TEST_CASE("seed 002: an indirect member that exited cleanly before the restart keeps its clean exit") {
+TEST_CASE(
+    "seed 002: an indirect member that exited cleanly before the restart keeps its clean exit") {
   rig<> r;
   const auto g = *r->new_group(0);
   const auto d = r.start(0, g, "direct", process_kind::direct, 1, 100);
@@ -228,8 +229,8 @@ TEST_CASE("decline_site_restart: the pending escalation is dropped, no group res
   CHECK(r->process_info(b0)->state == process_state::running);
   CHECK(r->process_info(a0)->state == process_state::failed);
   r.reload(3);
-  CHECK(r.acts.empty());  // nothing pending for resume either
-  CHECK(r->decline_site_restart(4).has_value());  // none pending: a no-op
+  CHECK(r.acts.empty());                              // nothing pending for resume either
+  CHECK(r->decline_site_restart(4).has_value());      // none pending: a no-op
   CHECK(r->kill_group(5, g0, r.sink()).has_value());  // the runtime ends the given-up group
   CHECK(count(r.take(), action_kind::group_terminated) == 1);
 }
