@@ -370,6 +370,10 @@ bank_version)
   grep -q "runtime block written by another hrctl version" "$dir/err" || fail "runtime version: message"
   H run --bank "$bank" -- "$member" >/dev/null 2>"$dir/err"; expect_rc $? 5 "run: other runtime version"
   H serve --bank "$bank" 2>"$dir/err"; expect_rc $? 5 "serve: other runtime version"
+  H check --bank "$bank" >/dev/null 2>"$dir/err"; expect_rc $? 5 "check: other runtime version"
+  cp "$bank" "$dir/img"
+  H check --image "$dir/img" >"$dir/out"; expect_rc $? 11 "check --image: other runtime version"
+  grep -q "runtime block: .*runtime block written by another hrctl version" "$dir/out" || fail "check --image does not name the runtime block"
   [ "$(sha "$bank")" = "$before" ] || fail "the refused bank was changed (runtime block)"
   ;;
 unwritable)

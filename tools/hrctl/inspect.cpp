@@ -262,9 +262,11 @@ template <class Bank>
 int check_of(Bank& bank, const std::string& path, bool json) {
   null_block_store none;
   runtime_view rt;
-  if (auto rb = bank.find(runtime_block_name))
-    if (auto v = runtime_view::attach(*rb)) rt = *v;
   std::vector<std::string> problems;
+  if (auto rb = bank.find(runtime_block_name)) {
+    if (auto v = runtime_view::attach(*rb)) rt = *v;
+    else problems.push_back(std::string("runtime block: ") + describe(v.error()).text);
+  }
   auto n = bank.check([&](const error& e) { problems.emplace_back(describe(e).text); });
   if (!n) problems.emplace_back(describe(n.error()).text);
   // The runtime's own blocks.
