@@ -563,14 +563,16 @@ listen_adopt)
   # one), so every connection, before, during and after, is answered.
   # Each run answers 8 connections, then crashes: connections 3..8 go to the adopted member
   # (with a second socket, each would have had an even chance to land where nobody accepts).
-  "$hrctl" run "${T[@]}" --listen 127.0.0.1:0 -- "$member" --serve 8 >"$dir/out" 2>"$dir/err" &
+  # Three sockets (fds 3, 4, 5 in every run): the adopting supervisor's image memfd gets a low
+  # number (5, the adopted member's pidfd before it), which the sockets must not overwrite.
+  "$hrctl" run "${T[@]}" --listen 127.0.0.1:0 --listen 127.0.0.1:0 --listen 127.0.0.1:0 -- "$member" --serve 8 >"$dir/out" 2>"$dir/err" &
   p=$!
   wait_for "$dir/err" "listening on 127.0.0.1:"
   port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$dir/err" | head -1)
   ask "$port" "1, supervised"; first=$answer
   kill -9 $p; wait $p 2>/dev/null
   ask "$port" "2, no supervisor"; [ "$answer" = "$first" ] || fail "connection 2 answered by $answer"
-  "$hrctl" run --bank "$bank" --listen "127.0.0.1:$port" -- "$member" --serve 8 >>"$dir/out" 2>"$dir/err2" &
+  "$hrctl" run --bank "$bank" -- "$member" --serve 8 >>"$dir/out" 2>"$dir/err2" &
   p=$!
   wait_for "$dir/err2" "adopted member hr_member (pid $first)"
   pids=()
