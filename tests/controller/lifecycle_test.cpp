@@ -143,6 +143,98 @@ TEST_CASE("seed 002: an indirect member not spawned after a restart blocks the g
   }
 }
 
+TEST_CASE(
+    "seed 002: an indirect member that exited cleanly before the restart keeps its clean exit") {
+  rig<> r;
+  const auto g = *r->new_group(0);
+  const auto d = r.start(0, g, "direct", process_kind::direct, 1, 100);
+  const auto ind = r.start(1, g, "helper", process_kind::indirect, 2, 101, d);
+  const auto d2 = r.start(1, g, "second", process_kind::direct, 3, 102);
+  CHECK(*r->process_exited_cleanly(2, ind, 2, r.sink()) == event_outcome::applied);
+  CHECK(*r->process_exited_cleanly(2, d2, 3, r.sink()) == event_outcome::applied);
+  CHECK(r.acts.empty());
+  REQUIRE(r->process_failed(10, d, 1, r.sink()).has_value());  // the group restarts
+  auto a = r.take();
+  CHECK_FALSE(has(a, action_kind::run, ind));
+  CHECK(has(a, action_kind::run, d2));  // a direct member runs again, clean exit or not
+  CHECK(r->process_info(ind)->state == process_state::exited_clean);
+  CHECK(r->process_info(d2)->state == process_state::not_rerun);
+  CHECK(r->group_info(g)->clean == 1);
+  r.reload(11);  // the counts agree with the members (open validates them)
+  r.take();
+
+  SUBCASE("the direct members end cleanly: the group terminates, not blocked") {
+    r.start(20, g, "direct", process_kind::direct, 4);
+    r.start(20, g, "second", process_kind::direct, 5);
+    CHECK(*r->process_exited_cleanly(30, d2, 5, r.sink()) == event_outcome::applied);
+    CHECK(r.acts.empty());
+    CHECK(*r->process_exited_cleanly(31, d, 4, r.sink()) == event_outcome::applied);
+    a = r.take();
+    CHECK(count(a, action_kind::group_blocked) == 0);
+    CHECK(count(a, action_kind::group_terminated) == 1);
+    CHECK(r.store.live_images.empty());
+  }
+  SUBCASE("spawned again, it has to end cleanly again") {
+    r.start(20, g, "direct", process_kind::direct, 4);
+    r.start(20, g, "second", process_kind::direct, 5);
+    CHECK(r.start(21, g, "helper", process_kind::indirect, 6, no_image, d) == ind);
+    CHECK(r->group_info(g)->clean == 0);
+    CHECK(*r->process_exited_cleanly(30, d2, 5, r.sink()) == event_outcome::applied);
+    CHECK(*r->process_exited_cleanly(31, d, 4, r.sink()) == event_outcome::applied);
+    CHECK(r.acts.empty());  // the helper still runs
+    CHECK(*r->process_exited_cleanly(32, ind, 6, r.sink()) == event_outcome::applied);
+    CHECK(count(r.take(), action_kind::group_terminated) == 1);
+  }
+  SUBCASE("it stays clean across a second restart and a site restart") {
+    r.start(20, g, "direct", process_kind::direct, 4);
+    REQUIRE(r->process_failed(21, d, 4, r.sink()).has_value());
+    REQUIRE(r->request_site_restart(22, r.sink()).has_value());
+    REQUIRE(r->site_restarted(23, r.sink()).has_value());
+    r.take();
+    CHECK(r->process_info(ind)->state == process_state::exited_clean);
+    CHECK(r->group_info(g)->clean == 1);
+    r.reload(24);
+    r.take();
+    r.start(30, g, "direct", process_kind::direct, 7);
+    r.start(30, g, "second", process_kind::direct, 8);
+    CHECK(*r->process_exited_cleanly(31, d, 7, r.sink()) == event_outcome::applied);
+    CHECK(*r->process_exited_cleanly(31, d2, 8, r.sink()) == event_outcome::applied);
+    CHECK(count(r.take(), action_kind::group_terminated) == 1);
+  }
+  SUBCASE("killed: the termination counts it once") {
+    REQUIRE(r->kill_group(20, g, r.sink()).has_value());
+    CHECK(count(r.take(), action_kind::group_terminated) == 1);
+    CHECK(*r->new_group(21) == g);
+  }
+}
+
+TEST_CASE("decline_site_restart: the pending escalation is dropped, no group restarts") {
+  rig<> r({32, 32}, chorus_counter{3000, 1});
+  const auto g0 = *r->new_group(0);
+  const auto g1 = *r->new_group(0);
+  const auto a0 = r.start(0, g0, "a", process_kind::direct, 1, 100);
+  const auto b0 = r.start(0, g1, "b", process_kind::direct, 2, 200);
+  REQUIRE(r->process_failed(1, a0, 1, r.sink()).has_value());  // max badness 1: escalates
+  auto a = r.take();
+  REQUIRE(a.size() == 1);
+  CHECK(a[0].kind == action_kind::site_restart);
+  CHECK(r->site_restart_pending());
+  const auto epoch0 = r->group_info(g0)->epoch, epoch1 = r->group_info(g1)->epoch;
+  REQUIRE(r->decline_site_restart(2).has_value());
+  CHECK(r.acts.empty());
+  CHECK_FALSE(r->site_restart_pending());
+  CHECK(r->site_restarts() == 0);
+  CHECK(r->group_info(g0)->epoch == epoch0);
+  CHECK(r->group_info(g1)->epoch == epoch1);
+  CHECK(r->process_info(b0)->state == process_state::running);
+  CHECK(r->process_info(a0)->state == process_state::failed);
+  r.reload(3);
+  CHECK(r.acts.empty());                              // nothing pending for resume either
+  CHECK(r->decline_site_restart(4).has_value());      // none pending: a no-op
+  CHECK(r->kill_group(5, g0, r.sink()).has_value());  // the runtime ends the given-up group
+  CHECK(count(r.take(), action_kind::group_terminated) == 1);
+}
+
 TEST_CASE("blocked message: several names, truncation stays NUL-terminated") {
   rig<> r;
   const auto g = *r->open_group(0, 7);

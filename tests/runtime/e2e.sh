@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# End-to-end tests of hrctl on real programs with real signals. Usage: e2e.sh CASE HRCTL MEMBER HELLO
-# Each case uses its own bank and temp dir; no wall-clock thresholds (only generous timeouts).
+# End-to-end tests of hrctl on real programs with real signals.
+# Usage: e2e.sh CASE HRCTL MEMBER HELLO CHORUS_CALLS
+# Each case uses its own bank and temp dir; no wall-clock thresholds (only generous timeouts
+# that catch a hang).
 set -uo pipefail
-case_name=$1 hrctl=$2 member=$3 hello=$4
+case_name=$1 hrctl=$2 member=$3 hello=$4 chorus=${5:-}
 dir=$(mktemp -d /tmp/hr-e2e.XXXXXX)
 bank=/dev/shm/hr-e2e-$case_name-$$.bank
 cleanup() {
   jobs -p | xargs -r kill -9 2>/dev/null
+  chattr -i "$dir"/* 2>/dev/null
   rm -rf "$dir" "$bank"
 }
 trap cleanup EXIT
@@ -18,6 +21,46 @@ wait_for() {  # wait_for FILE PATTERN [seconds]
   fail "timed out waiting for '$2' in $1"
 }
 H() { timeout 120 "$hrctl" "$@"; }
+# `hrctl blocks` succeeds, prints its table, and lists no block matching PATTERN / one that does.
+blocks_lack() {
+  local out rc
+  out=$(H blocks --bank "$bank"); rc=$?
+  [ $rc -eq 0 ] || fail "hrctl blocks exited $rc ($2)"
+  grep -q '^NAME ' <<<"$out" || fail "hrctl blocks printed no table ($2)"
+  if grep -q -- "$1" <<<"$out"; then fail "$2: $(grep -- "$1" <<<"$out")"; fi
+  return 0
+}
+blocks_have() {
+  local out rc
+  out=$(H blocks --bank "$bank"); rc=$?
+  [ $rc -eq 0 ] || fail "hrctl blocks exited $rc ($2)"
+  grep -q -- "$1" <<<"$out" || fail "$2"
+}
+# One field of `hrctl status --json` (a Python expression over d, the parsed document).
+status_field() {
+  local out rc
+  out=$(H status --bank "$bank" --json); rc=$?
+  [ $rc -eq 0 ] || fail "hrctl status --json exited $rc"
+  python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1" <<<"$out" ||
+    fail "status --json: cannot evaluate $1 on: $out"
+}
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+# launch N PATTERN ARGS...: `hrctl ARGS` in the background (output in $dir/outN, $dir/errN),
+# its pid in $launched once PATTERN is in its output.
+launch() {
+  local n=$1 pattern=$2
+  shift 2
+  "$hrctl" "$@" >"$dir/out$n" 2>"$dir/err$n" &
+  launched=$!
+  wait_for "$dir/out$n" "$pattern"
+}
+# One connection to 127.0.0.1:PORT: its answer (a pid) in $answer; a refused connection or no
+# answer within 20 s (a connection queued on a socket nobody accepts from) fails the test.
+ask() {
+  exec 5<>"/dev/tcp/127.0.0.1/$1" || fail "connection refused ($2)"
+  read -t 20 -r answer <&5 || fail "no answer on a connection ($2)"
+  exec 5<&-
+}
 # Under AddressSanitizer the programs' deliberate SIGSEGVs must stay signals (not "exit 1").
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}handle_segv=0"
 T=(--bank "$bank" --bank-size 32M)
@@ -29,8 +72,15 @@ hello_seed)
   diff <(printf 'Hello world!\nThe process has been restarted.\nExample finished. Exit.\n') "$dir/out" || fail "output"
   grep -q "crash detected: hello_chorus_fixture .* SIGSEGV" "$dir/err" || fail "crash not reported"
   grep -q "group 0 terminated" "$dir/err" || fail "no termination"
-  H blocks --bank "$bank" | grep -q "__HR_IMG_\|PM1" && fail "blocks left after termination"
+  blocks_lack "__HR_IMG_\|PM1" "blocks left after termination"
   H check --bank "$bank" >/dev/null || fail "check"
+  ;;
+hello_pipe)
+  # Output intact when stdout is a pipe (what it printed before the crash is not lost).
+  H run "${T[@]}" -- "$hello" 2>"$dir/err" | cat >"$dir/out"
+  expect_rc "${PIPESTATUS[0]}" 0 "hello world, stdout a pipe"
+  diff <(printf 'Hello world!\nThe process has been restarted.\nExample finished. Exit.\n') "$dir/out" || fail "output through a pipe"
+  grep -q "crash detected: hello_chorus_fixture .* SIGSEGV" "$dir/err" || fail "crash not reported"
   ;;
 crash_modes)
   for mode in segv kill abort exit; do
@@ -43,9 +93,7 @@ crash_modes)
   grep -q "without the clean-exit call" "$dir/err" || fail "plain exit not treated as a failure"
   ;;
 group_restart)
-  "$hrctl" run "${T[@]}" -g 1 --name a -- "$member" --wait "$dir/go" --tag a >"$dir/out1" 2>"$dir/err1" &
-  p1=$!
-  wait_for "$dir/out1" "run 1 restarted=0 tag=a"
+  launch "1" "run 1 restarted=0 tag=a" run "${T[@]}" -g 1 --name a -- "$member" --wait "$dir/go" --tag a; p1=$launched
   "$hrctl" run --bank "$bank" -g 1 --name b -- "$member" --wait "$dir/go" --crash 1:segv --tag b >"$dir/out2" 2>"$dir/err2" &
   p2=$!
   wait_for "$dir/err2" "handed to the supervisor"
@@ -59,9 +107,7 @@ group_restart)
   grep -q "tag=b" "$dir/out1" && fail "the delegated member's output went to the supervising run"
   ;;
 indirect_blocked)
-  "$hrctl" run "${T[@]}" -g 2 -- "$member" --spawn 1:helper --wait "$dir/go" --crash 1:segv >"$dir/out" 2>"$dir/err" &
-  p=$!
-  wait_for "$dir/out" "spawned helper: status 0"
+  launch "" "spawned helper: status 0" run "${T[@]}" -g 2 -- "$member" --spawn 1:helper --wait "$dir/go" --crash 1:segv; p=$launched
   wait_for "$dir/out" "helper run 1"
   H status --bank "$bank" | grep -q "helper .*indirect .*running" || fail "indirect member not running"
   touch "$dir/go"
@@ -70,12 +116,10 @@ indirect_blocked)
   H status --bank "$bank" --json | grep -q '"state":"blocked"' || fail "status does not show blocked"
   H kill -g 2 --bank "$bank" >/dev/null || fail "kill -g"
   wait "$p"; expect_rc $? 12 "group killed"
-  H blocks --bank "$bank" | grep -q "__HR_IMG_\|runs-" && fail "blocks left after kill -g"
+  blocks_lack "__HR_IMG_\|runs-" "blocks left after kill -g"
   ;;
 supervisor_killed)
-  "$hrctl" run "${T[@]}" -- "$member" --wait "$dir/go" --crash 1:segv >"$dir/out" 2>"$dir/err" &
-  p=$!
-  wait_for "$dir/out" "run 1"
+  launch "" "run 1" run "${T[@]}" -- "$member" --wait "$dir/go" --crash 1:segv; p=$launched
   kill -9 $p; wait $p 2>/dev/null
   H status --bank "$bank" | grep -q "supervisor not running" || fail "status after supervisor death"
   "$hrctl" run --bank "$bank" -- "$member" --wait "$dir/go" --crash 1:segv >>"$dir/out" 2>"$dir/err2" &
@@ -87,9 +131,7 @@ supervisor_killed)
   ;;
 exe_replaced)
   cp "$member" "$dir/prog"
-  "$hrctl" run "${T[@]}" -- "$dir/prog" --wait "$dir/go" --crash 1:segv --tag original >"$dir/out" 2>"$dir/err" &
-  p=$!
-  wait_for "$dir/out" "run 1"
+  launch "" "run 1" run "${T[@]}" -- "$dir/prog" --wait "$dir/go" --crash 1:segv --tag original; p=$launched
   printf '#!/bin/sh\necho REPLACED\n' >"$dir/prog.new"; chmod +x "$dir/prog.new"; mv "$dir/prog.new" "$dir/prog"
   touch "$dir/go"
   wait $p; expect_rc $? 0 "run on the image"
@@ -99,10 +141,12 @@ exe_replaced)
 escalation)
   H run "${T[@]}" --max-badness 3 --max-site-restarts 2 -- "$member" --crash-always segv >"$dir/out" 2>"$dir/err"
   expect_rc $? 8 "gave up"
-  grep -q "site restart (restart counter reached max badness)" "$dir/err" || fail "no site restart"
-  grep -q "giving up" "$dir/err" || fail "no give-up message"
+  grep -q "site restart (restart counter reached max badness: group 0)" "$dir/err" || fail "no site restart"
+  grep -q "group 0: giving up" "$dir/err" || fail "no give-up message"
   H check --bank "$bank" >/dev/null || fail "bank damaged"
-  H blocks --bank "$bank" | grep -q "__HR_IMG_0" || fail "image lost"
+  blocks_have "__HR_IMG_0" "image lost"
+  blocks_have "runs-0 .*__HR_GROUP_0" "the group's state lost"
+  [ "$(status_field 'd["groups"][0]["hold"]')" = gave_up ] || fail "the group is not held after give-up"
   ;;
 bad_input)
   H run "${T[@]}" -- "$dir/nope" 2>"$dir/err"; expect_rc $? 3 "missing program"
@@ -116,19 +160,33 @@ bad_input)
   rm -f "$bank"
   ln -s "$dir/target" "$dir/link.bank"; H run --bank "$dir/link.bank" -- "$member" 2>"$dir/err"; expect_rc $? 6 "symlink"
   H status --bank "$dir/link.bank" 2>"$dir/err"; expect_rc $? 6 "symlink status"
-  head -c 100000 /dev/urandom >"$dir/foreign.bank"; H status --bank "$dir/foreign.bank" 2>"$dir/err"; expect_rc $? 5 "foreign"
+  head -c 100000 /dev/urandom >"$dir/foreign.bank"; before=$(sha "$dir/foreign.bank")
+  H status --bank "$dir/foreign.bank" 2>"$dir/err"; expect_rc $? 5 "foreign"
+  grep -q "no hotrestart bank here" "$dir/err" || fail "foreign: message"
   H run --bank "$dir/foreign.bank" -- "$member" 2>"$dir/err"; expect_rc $? 5 "foreign run"
-  cmp -s <(head -c 100000 "$dir/foreign.bank") "$dir/foreign.bank" || fail "foreign file changed"
-  if [ "$(id -u)" -ne 0 ]; then
-    mkdir "$dir/ro"; chmod 555 "$dir/ro"; H run --bank "$dir/ro/x.bank" -- "$member" 2>"$dir/err"; expect_rc $? 6 "unwritable"
-  fi
+  H kill -g 0 --bank "$dir/foreign.bank" 2>"$dir/err"; expect_rc $? 5 "foreign kill -g"
+  [ "$(sha "$dir/foreign.bank")" = "$before" ] || fail "foreign file changed"
+  # A symbolic link to a valid bank is refused as well (not only a dangling one).
   H run "${T[@]}" -- "$member" >/dev/null 2>&1; expect_rc $? 0 "make a bank"
+  ln -s "$bank" "$dir/valid-link.bank"; H status --bank "$dir/valid-link.bank" 2>"$dir/err"; expect_rc $? 6 "symlink to a bank"
+  grep -q "not a symbolic link" "$dir/err" || fail "symlink: message"
+  H status --bank "$dir/none.bank" 2>"$dir/err"; expect_rc $? 4 "no bank at that path"
+  grep -q "cannot open bank $dir/none.bank" "$dir/err" || fail "missing bank: message"
   H kill -g 5 --bank "$bank" 2>"$dir/err"; expect_rc $? 4 "unknown group"
   H kill 999999 --bank "$bank" 2>"$dir/err"; expect_rc $? 4 "unknown pid"
   H restart --bank "$bank" 2>"$dir/err"; expect_rc $? 10 "no supervisor"
   H run --bank "$bank" -g 40 -- "$member" 2>"$dir/err"; expect_rc $? 4 "group out of range"
   H frobnicate 2>/dev/null; expect_rc $? 2 "unknown command"
-  for c in run serve kill restart upgrade status blocks check; do H $c --help >/dev/null || fail "$c --help"; done
+  printf 'frobnicate = 1\n' >"$dir/bad.conf"; H run --bank "$bank" --config "$dir/bad.conf" -- "$member" 2>"$dir/err"; expect_rc $? 2 "unknown config key"
+  grep -q "bad.conf:1: unknown key 'frobnicate'" "$dir/err" || fail "config key: message"
+  printf '# tunables\nbank-size\n' >"$dir/bad.conf"; H run --bank "$bank" --config "$dir/bad.conf" -- "$member" 2>"$dir/err"; expect_rc $? 2 "bad config line"
+  grep -q "bad.conf:2: expected key = value" "$dir/err" || fail "config line: message"
+  H run --bank "$dir/p.bank" --policy fancy -- "$member" 2>"$dir/err"; expect_rc $? 2 "bad policy"
+  grep -q "bad value 'fancy' for --policy" "$dir/err" || fail "policy: message"
+  H run --bank "$dir/p.bank" --policy backoff --backoff-base 500 --backoff-cap 100 -- "$member" 2>"$dir/err"; expect_rc $? 2 "backoff cap below base"
+  grep -q "backoff-cap must be >= --backoff-base" "$dir/err" || fail "backoff tunables: message"
+  [ ! -e "$dir/p.bank" ] || fail "a bank was created for refused tunables"
+  for c in run serve kill stop restart upgrade status blocks check; do H $c --help >/dev/null || fail "$c --help"; done
   ;;
 listen)
   "$hrctl" run "${T[@]}" --listen 127.0.0.1:0 -- "$member" --serve 3 --crash 4:exit >"$dir/out" 2>"$dir/err" &
@@ -143,12 +201,10 @@ listen)
     pids+=("$line")
   done
   [ "$(printf '%s\n' "${pids[@]}" | sort -u | wc -l)" -ge 3 ] || fail "expected answers from 3 runs: ${pids[*]}"
-  kill -TERM $p; wait $p
+  kill -TERM $p; wait $p; expect_rc $? 143 "SIGTERM"
   ;;
 kill_pid_restart)
-  "$hrctl" run "${T[@]}" -- "$member" --wait "$dir/go" >"$dir/out" 2>"$dir/err" &
-  p=$!
-  wait_for "$dir/out" "run 1"
+  launch "" "run 1" run "${T[@]}" -- "$member" --wait "$dir/go"; p=$launched
   pid=$(H status --bank "$bank" --json | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
   [ -n "$pid" ] && [ "$pid" -gt 0 ] || fail "no pid in status --json"
   H kill "$pid" --bank "$bank" >/dev/null || fail "kill PID"
@@ -160,9 +216,7 @@ kill_pid_restart)
   wait $p; expect_rc $? 0 "clean end"
   ;;
 upgrade)
-  "$hrctl" run "${T[@]}" -- "$member" --wait "$dir/go" --tag v1 >"$dir/out" 2>"$dir/err" &
-  p=$!
-  wait_for "$dir/out" "run 1"
+  launch "" "run 1" run "${T[@]}" -- "$member" --wait "$dir/go" --tag v1; p=$launched
   cp "$member" "$dir/member"
   H upgrade --bank "$bank" -g 0 --name hr_member -- "$dir/member" --wait "$dir/go" --tag v2 >/dev/null || fail "upgrade"
   wait_for "$dir/out" "run 2 restarted=1 tag=v2"
@@ -180,11 +234,16 @@ heartbeat_exit0_sigterm)
   expect_rc $? 0 "exit0 clean"
   grep -q "run 2" "$dir/out" && fail "exit 0 restarted under --exit0-clean"
   rm -f "$bank" "$dir/out" "$dir/err"  # else wait_for below can match the previous step's output
-  "$hrctl" run "${T[@]}" --stop-timeout 2000 -- "$member" --wait "$dir/never" >"$dir/out" 2>"$dir/err" &
-  p=$!
-  wait_for "$dir/out" "run 1"
+  launch "" "run 1" run "${T[@]}" --stop-timeout 2000 -- "$member" --wait "$dir/never"; p=$launched
   kill -TERM $p; wait $p; expect_rc $? 143 "SIGTERM"
   grep -q "stopping the group" "$dir/err" || fail "no graceful stop"
+  [ "$(status_field 'd["groups"][0]["hold"]')" = stopped ] || fail "the stopped group is not held"
+  # The next hrctl run of the group resumes it: a restart that counts no failure.
+  touch "$dir/never"
+  H run --bank "$bank" -- "$member" --wait "$dir/never" >>"$dir/out" 2>"$dir/err2"; expect_rc $? 0 "resumed"
+  grep -q "group 0: resumed (it was held: stopped on request)" "$dir/err2" || fail "not resumed"
+  grep -q "run 2 restarted=1" "$dir/out" || fail "the resumed member did not run again"
+  grep -q "crash detected" "$dir/err2" && fail "the stopped member was taken for a crash"
   printf 'bank-size = 16M\nmax-badness = 7\n' >"$dir/conf"
   rm -f "$bank"
   H run --bank "$bank" --config "$dir/conf" -- "$member" >/dev/null 2>&1 || fail "config"
@@ -234,17 +293,444 @@ prefix)
   grep -Eq '^\[0 sh [0-9]+\] two$' "$dir/err" || fail "last partial line lost"
   # Without --prefix: unchanged. A delegated run with --prefix: prefixed, in its own output.
   rm -f "$bank"
-  "$hrctl" run "${T[@]}" -g 1 --name a -- "$member" --wait "$dir/go" --tag a >"$dir/out1" 2>"$dir/err1" &
-  p1=$!
-  wait_for "$dir/out1" "run 1 restarted=0 tag=a"
+  launch "1" "run 1 restarted=0 tag=a" run "${T[@]}" -g 1 --name a -- "$member" --wait "$dir/go" --tag a; p1=$launched
   grep -q '^\[' "$dir/out1" && fail "prefixed without --prefix"
-  "$hrctl" run --bank "$bank" -g 2 --prefix --name b -- "$member" --wait "$dir/go" --tag b >"$dir/out2" 2>"$dir/err2" &
-  p2=$!
-  wait_for "$dir/out2" "run 1 restarted=0 tag=b"
+  launch "2" "run 1 restarted=0 tag=b" run --bank "$bank" -g 2 --prefix --name b -- "$member" --wait "$dir/go" --tag b; p2=$launched
   grep -Eq '^\[2 b [0-9]+\] .*run 1 restarted=0 tag=b$' "$dir/out2" || fail "delegated run not prefixed"
   touch "$dir/go"
   wait "$p2"; expect_rc $? 0 "delegated run"
   wait "$p1"; expect_rc $? 0 "supervising run"
+  ;;
+serve)
+  # The long-running mode: every hrctl run on the bank is delegated to it.
+  "$hrctl" serve "${T[@]}" >"$dir/serve.out" 2>"$dir/serve.err" &
+  s=$!
+  wait_for "$dir/serve.err" "created"
+  H serve --bank "$bank" 2>"$dir/err"; expect_rc $? 9 "a second supervisor"
+  grep -q "another supervisor (pid $s) serves" "$dir/err" || fail "busy: message"
+  H run --bank "$bank" -g 3 -- "$member" --crash 1:segv >"$dir/out1" 2>"$dir/err1"; expect_rc $? 0 "delegated run under serve"
+  grep -q "run 2 restarted=1" "$dir/out1" || fail "not restarted (or its output not relayed)"
+  grep -q "group 3 restarted" "$dir/serve.err" || fail "the restart was not the serving supervisor's"
+  grep -q "handed to the supervisor" "$dir/err1" || fail "not delegated"
+  # A named group, killed: its hrctl run exits 12.
+  launch "2" "run 1" run --bank "$bank" -g web -- "$member" --wait "$dir/go"; r=$launched
+  H status --bank "$bank" | grep -q "^group 0 (web): running" || fail "named group not in status"
+  H kill -g web --bank "$bank" >/dev/null || fail "kill -g NAME"
+  wait $r; expect_rc $? 12 "named group killed"
+  # SIGTERM to the server: every group with members running is stopped and held; the waiting
+  # hrctl run of such a group exits 128+15.
+  launch "3" "run 1" run --bank "$bank" -g api -- "$member" --wait "$dir/go"; r=$launched
+  kill -TERM $s; wait $s; expect_rc $? 143 "serve stopped"
+  wait $r; expect_rc $? 143 "the stopped group's hrctl run"
+  grep -q "took its place" "$dir/err3" && fail "the waiting run took over a stopped group"
+  H status --bank "$bank" | grep -q "^group 0 (api): held (stopped on request" || fail "stopped group not held"
+  touch "$dir/go"
+  H run --bank "$bank" -g api -- "$member" --wait "$dir/go" >"$dir/out4" 2>"$dir/err4"; expect_rc $? 0 "resume after serve"
+  grep -q "run 2 restarted=1" "$dir/out4" || fail "the held group did not run again"
+  ;;
+group_names)
+  launch "1" "run 1" run "${T[@]}" -g web -- "$member" --wait "$dir/go"; p=$launched
+  [ "$(status_field '[g["gid"] for g in d["groups"] if g["name"] == "web"]')" = "[0]" ] || fail "group web is not group 0"
+  H kill -g nosuch --bank "$bank" 2>"$dir/err"; expect_rc $? 4 "unknown group name"
+  H kill -g web --bank "$bank" >/dev/null || fail "kill -g web"
+  wait $p; expect_rc $? 12 "named group killed"
+  # A new named group gets the id again: it starts clean (nothing of the killed one's outcome).
+  H run --bank "$bank" -g other -- "$member" >"$dir/out2" 2>"$dir/err2"; expect_rc $? 0 "a new group on a recycled id"
+  grep -q "group 0: started hr_member" "$dir/err2" || fail "the id was not recycled"
+  grep -q "run 1 restarted=0" "$dir/out2" || fail "a new member on a recycled process id was told it was restarted"
+  # Two members in one named group: the second joins it.
+  launch "3" "run 1" run --bank "$bank" -g pair --name a -- "$member" --wait "$dir/go2"; p=$launched
+  launch "4" "run 1" run --bank "$bank" -g pair --name b -- "$member" --wait "$dir/go2"; q=$launched
+  [ "$(status_field '[len(g["members"]) for g in d["groups"] if g["name"] == "pair"]')" = "[2]" ] || fail "b did not join group pair"
+  touch "$dir/go2"
+  wait $q; expect_rc $? 0 "b"
+  wait $p; expect_rc $? 0 "a"
+  ;;
+bank_version)
+  H run "${T[@]}" -- "$member" >/dev/null 2>&1; expect_rc $? 0 "make a bank"
+  cp "$bank" "$dir/orig.bank"
+  # The bank format's version word (bytes 8..11, docs/format.md) of another version.
+  printf '\x63\x00\x00\x00' | dd of="$bank" bs=1 seek=8 conv=notrunc status=none
+  before=$(sha "$bank")
+  for c in status check; do
+    H $c --bank "$bank" >/dev/null 2>"$dir/err"; expect_rc $? 5 "$c: other format version"
+    grep -q "bank written by another format version" "$dir/err" || fail "$c: message"
+  done
+  H run --bank "$bank" -- "$member" >/dev/null 2>"$dir/err"; expect_rc $? 5 "run: other format version"
+  grep -q "refusing this bank (nothing in it was changed)" "$dir/err" || fail "run: message"
+  H kill -g 0 --bank "$bank" 2>"$dir/err"; expect_rc $? 5 "kill -g: other format version"
+  [ "$(sha "$bank")" = "$before" ] || fail "the refused bank was changed"
+  # The runtime block ("HHRT", then its version word) written by another hrctl version.
+  cp "$dir/orig.bank" "$bank"
+  off=$(grep -obUaP 'HHRT\x02\x00\x00\x00' "$bank" | head -1 | cut -d: -f1)
+  [ -n "$off" ] || fail "no runtime block found in the bank file"
+  printf '\x01' | dd of="$bank" bs=1 seek=$((off + 4)) conv=notrunc status=none
+  before=$(sha "$bank")
+  H status --bank "$bank" 2>"$dir/err"; expect_rc $? 5 "status: other runtime version"
+  grep -q "runtime block written by another hrctl version" "$dir/err" || fail "runtime version: message"
+  H run --bank "$bank" -- "$member" >/dev/null 2>"$dir/err"; expect_rc $? 5 "run: other runtime version"
+  H serve --bank "$bank" 2>"$dir/err"; expect_rc $? 5 "serve: other runtime version"
+  H check --bank "$bank" >/dev/null 2>"$dir/err"; expect_rc $? 5 "check: other runtime version"
+  cp "$bank" "$dir/img"
+  H check --image "$dir/img" >"$dir/out"; expect_rc $? 11 "check --image: other runtime version"
+  grep -q "runtime block: .*runtime block written by another hrctl version" "$dir/out" || fail "check --image does not name the runtime block"
+  [ "$(sha "$bank")" = "$before" ] || fail "the refused bank was changed (runtime block)"
+  ;;
+unwritable)
+  # As root (CI): a directory nobody may create files in (sysfs), an immutable bank file
+  # (chattr +i) and a bank on a read-only bind mount (a mount namespace).
+  H run --bank "/sys/hr-e2e-$$.bank" -- "$member" 2>"$dir/err"; expect_rc $? 6 "new bank under /sys"
+  grep -q "not writable" "$dir/err" || fail "sysfs: message"
+  mkdir "$dir/ro"
+  b2=$dir/ro/x.bank
+  H run --bank "$b2" --bank-size 32M -- "$member" >/dev/null 2>&1; expect_rc $? 0 "make a bank"
+  before=$(sha "$b2")
+  ran=0
+  if chattr +i "$b2" 2>/dev/null; then
+    ran=1
+    H run --bank "$b2" -- "$member" 2>"$dir/err"; expect_rc $? 6 "immutable bank: run"
+    grep -q "not writable" "$dir/err" || fail "immutable: message"
+    H status --bank "$b2" 2>"$dir/err"; expect_rc $? 6 "immutable bank: status"
+    chattr -i "$b2"
+  fi
+  if unshare -m true 2>/dev/null; then
+    ran=$((ran + 1))
+    unshare -m bash -c 'mount --bind -o ro "$1" "$1" && exec "$2" run --bank "$1/x.bank" -- "$3"' _ \
+      "$dir/ro" "$hrctl" "$member" 2>"$dir/err"
+    expect_rc $? 6 "read-only mount: run"
+    grep -q "not writable" "$dir/err" || fail "read-only mount: message"
+  fi
+  [ $ran -ge 1 ] || fail "neither chattr +i nor a mount namespace works here: cannot make a bank unwritable for root"
+  [ "$(sha "$b2")" = "$before" ] || fail "the unwritable bank was changed"
+  ;;
+heartbeat_alive)
+  # A member that calls process::heartbeat() keeps running past the deadline (2.3x it).
+  H run "${T[@]}" --heartbeat 1500 -- "$member" --beat 20 3500 >"$dir/out" 2>"$dir/err"
+  expect_rc $? 0 "heartbeating member"
+  grep -q "hang detected" "$dir/err" && fail "a heartbeating member was taken for hung"
+  grep -q "heartbeats over 3500 ms" "$dir/out" || fail "the member did not run its course"
+  [ "$(grep -c ' run ' "$dir/out")" -eq 1 ] || fail "the member was restarted"
+  ;;
+exit0_restart)
+  # Exit 0 without the clean-exit call and without --exit0-clean: a failure, the group restarts.
+  H run "${T[@]}" -- "$member" --plain-first 1 >"$dir/out" 2>"$dir/err"
+  expect_rc $? 0 "restarted after exit 0"
+  grep -q "exited with status 0 without the clean-exit call" "$dir/err" || fail "exit 0 not taken for a failure"
+  grep -q "run 2 restarted=1" "$dir/out" || fail "not restarted after exit 0"
+  ;;
+stop_timeout_kill)
+  launch "" "run 1" run "${T[@]}" --stop-timeout 300 -- "$member" --ignore-term --wait "$dir/never"; p=$launched
+  pid=$(status_field 'd["groups"][0]["members"][0]["pid"]')
+  kill -TERM $p; wait $p; expect_rc $? 143 "SIGTERM"
+  t=$(grep -n "SIGTERM sent" "$dir/err" | head -1 | cut -d: -f1)
+  k=$(grep -n "still running after SIGTERM: SIGKILL" "$dir/err" | head -1 | cut -d: -f1)
+  [ -n "$t" ] && [ -n "$k" ] && [ "$k" -gt "$t" ] || fail "no SIGKILL after SIGTERM for a member that ignores it"
+  kill -0 "$pid" 2>/dev/null && fail "the member ($pid) still runs"
+  [ "$(status_field 'd["groups"][0]["hold"]')" = stopped ] || fail "not held"
+  [ "$(status_field 'd["groups"][0]["members"][0]["state"]')" = stopped ] || fail "the member is not shown stopped"
+  ;;
+chorus_calls)
+  # The ChorusOS calls beyond the hello world, in a program under hrctl run (group 0), which
+  # also kills group 1 with hrKillGroup.
+  launch "" "chorus run 1" run "${T[@]}" -g 0 -- "$chorus" "$dir" 1; p=$launched
+  launch "1" "run 1" run --bank "$bank" -g 1 -- "$member" --wait "$dir/never"; v=$launched
+  touch "$dir/victim"
+  wait $v; expect_rc $? 12 "group 1 killed by hrKillGroup"
+  wait_for "$dir/out" "hrKillGroup unknown"
+  for l in "chorus group 0" "pmmFreeAll APPKEY 0" "APP1 after pmmFreeAll 0" "pmmFreeAll HR_GROUP_KEY -6" \
+           "STATE after refused pmmFreeAll 1" "hrfexecl pid, hrfexecve pid" "helper helper1: group 0" \
+           "helper helper2: group 0" "hrGetActorGroup helpers 0 0, pid 1 -5" "hrfexecl missing program -5" \
+           "hrKillGroup 1 0" "hrKillGroup unknown -5, negative -2"; do
+    grep -qx -- "$l" "$dir/out" || fail "missing: $l"
+  done
+  wait_for "$dir/err" "helper1 (pid [0-9]*) exited cleanly"
+  wait_for "$dir/err" "helper2 (pid [0-9]*) exited cleanly"
+  touch "$dir/crash"
+  wait $p; expect_rc $? 0 "the ChorusOS program"
+  grep -qx "restarted: STATE 2 KEEP 99" "$dir/out" || fail "state after the restart"
+  blocks_have "^KEEP " "a block of another key was freed with the group"
+  blocks_have "^APP1 " "a block re-created after pmmFreeAll is gone"
+  blocks_lack "^STATE \|^APP2 \|__HR_IMG_" "group-keyed blocks or images left after termination"
+  ;;
+standalone)
+  env -u HR_BANK "$member" >"$dir/out" 2>"$dir/err"; expect_rc $? 99 "member without hrctl"
+  grep -q "HR_BANK is not set: this program was not started by \`hrctl run\`" "$dir/err" || fail "member: message"
+  env -u HR_BANK "$chorus" --standalone >"$dir/out" 2>"$dir/err"; expect_rc $? 0 "ChorusOS program without hrctl"
+  for l in "standalone pmmAllocate -7" "standalone pmmFreeAll -7" "standalone hrGetActorGroup -7" \
+           "standalone hrfexecl -6" "standalone hrKillGroup -7"; do
+    grep -qx -- "$l" "$dir/out" || fail "missing: $l"
+  done
+  [ "$(grep -c 'HR_BANK is not set' "$dir/err")" -eq 1 ] || fail "the reason is not said exactly once"
+  ;;
+crash_loop_cpu)
+  # A program that crashes on every start: restarts back off and escalate, a bounded number of
+  # runs (max badness 4, one site restart: 8), and the supervisor's CPU time stays a small part
+  # of the wall time (a tight loop would take a whole core).
+  start=$(date +%s%N)
+  "$hrctl" run "${T[@]}" --max-badness 4 --max-site-restarts 1 --interval 60000 -- "$member" --crash-always segv >"$dir/out" 2>"$dir/err" &
+  p=$!
+  ticks=0
+  while kill -0 $p 2>/dev/null; do
+    v=$(awk '{print $14 + $15}' /proc/$p/stat 2>/dev/null) && [ -n "$v" ] && ticks=$v
+    sleep 0.05
+  done
+  wait $p; expect_rc $? 8 "gave up"
+  wall_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  cpu_ms=$(( ticks * 1000 / $(getconf CLK_TCK) ))
+  runs=$(grep -c ' run ' "$dir/out")
+  echo "crash loop: $runs runs, supervisor CPU ${cpu_ms} ms over ${wall_ms} ms"
+  [ "$runs" -eq 8 ] || fail "expected 8 runs (4 per escalation, 2 escalations), got $runs"
+  [ $((cpu_ms * 4)) -lt "$wall_ms" ] || fail "supervisor CPU ${cpu_ms} ms is not under 25% of ${wall_ms} ms"
+  ;;
+exit_codes)
+  launch "1" "run 1" run "${T[@]}" --name a -- "$member" --wait "$dir/go"; p=$launched
+  # 13: the controller refuses a second process of a running name.
+  H run --bank "$bank" --name a -- "$member" 2>"$dir/err"; expect_rc $? 13 "duplicate name"
+  grep -q "a process of that name is running in the group" "$dir/err" || fail "duplicate: message"
+  # 14: a supervisor that does not answer (stopped); the request is withdrawn, never performed.
+  kill -STOP $p
+  H restart --bank "$bank" --timeout 300 2>"$dir/err"; rc=$?
+  kill -CONT $p
+  expect_rc $rc 14 "no answer"
+  grep -q "did not answer in time" "$dir/err" || fail "timeout: message"
+  H kill -g 7 --bank "$bank" 2>"$dir/err"; expect_rc $? 4 "a request after the timed-out one"
+  grep -q "site restart" "$dir/err1" && fail "the withdrawn request was performed"
+  # 10: no supervisor, for the commands that need one.
+  H stop -g 0 --bank "$dir/none.bank" 2>"$dir/err"; expect_rc $? 10 "stop without a supervisor"
+  # 128+2: SIGINT.
+  kill -INT $p; wait $p; expect_rc $? 130 "SIGINT"
+  H stop -g 0 --bank "$bank" 2>"$dir/err"; expect_rc $? 10 "stop without a supervisor"
+  ;;
+per_group_giveup)
+  # Group 2 crashes on every start; hrctl gives up on group 2 alone (exit 8 for its hrctl
+  # run); group 1 goes on: one site restart (its member reruns once), then a clean end.
+  launch "1" "run 1 restarted=0 tag=a" run "${T[@]}" --max-badness 3 --max-site-restarts 1 --interval 60000 -g 1 --name a -- "$member" --wait "$dir/go" --tag a; p=$launched
+  H run --bank "$bank" -g 2 --name b -- "$member" --crash-always segv >"$dir/out2" 2>"$dir/err2"; expect_rc $? 8 "given up on group 2"
+  grep -q "group 2: giving up" "$dir/err1" || fail "no give-up message"
+  [ "$(grep -c 'site restart (' "$dir/err1")" -eq 1 ] || fail "expected one site restart"
+  kill -0 $p || fail "the supervisor of group 1 stopped"
+  [ "$(status_field '[g["hold"] for g in d["groups"]]')" = "['', 'gave_up']" ] || fail "holds: group 1 none, group 2 gave up"
+  wait_for "$dir/out1" "run 2 restarted=1 tag=a"
+  touch "$dir/go"
+  wait $p; expect_rc $? 0 "group 1"
+  [ "$(grep -c 'tag=a' "$dir/out1")" -eq 2 ] || fail "group 1 should run twice (one site restart)"
+  ;;
+give_up_window)
+  H run "${T[@]}" --max-badness 2 --max-site-restarts 2 --interval 60000 -- "$member" --tally "$dir/t1" --crash-first 6 >"$dir/out" 2>"$dir/err"
+  expect_rc $? 8 "three escalations in a row"
+  [ "$(wc -l <"$dir/t1")" -eq 6 ] || fail "expected 6 runs before giving up"
+  rm -f "$bank"
+  # The same, with escalations further apart than the window: each starts the count again.
+  H run "${T[@]}" --max-badness 2 --max-site-restarts 2 --interval 60000 --give-up-window 1 -- "$member" --tally "$dir/t2" --crash-first 6 >"$dir/out" 2>"$dir/err"
+  expect_rc $? 0 "escalations outside the window"
+  [ "$(grep -c 'site restart (' "$dir/err")" -eq 3 ] || fail "expected 3 site restarts"
+  [ "$(wc -l <"$dir/t2")" -eq 7 ] || fail "expected 7 runs"
+  ;;
+policy_discard)
+  H run "${T[@]}" --discard-after 2 --interval 60000 -- "$member" --tally "$dir/t" --crash-first 2 >"$dir/out" 2>"$dir/err"
+  expect_rc $? 0 "discard"
+  grep -q "discard the group's state after 2 restarts in a row" "$dir/err" || fail "policy not recorded at creation"
+  grep -q "group 0: persistent state discarded" "$dir/err" || fail "no discard"
+  for l in "run 1 restarted=0" "run 2 restarted=1" "run 1 restarted=1"; do
+    grep -q "$l\$" "$dir/out" || fail "missing: $l (the run counter starts again after the discard)"
+  done
+  H status --bank "$bank" | grep -q "^policy chorus (interval 60000 ms, max badness 25), discard the group's state after 2 restarts in a row" || fail "status: policy"
+  [ "$(status_field 'd["policy"]["discard_after"]')" = 2 ] || fail "status --json: discard_after"
+  ;;
+policy_window)
+  H run "${T[@]}" --policy window --intensity 2 --period 60000 --max-site-restarts 1 -- "$member" --crash-always segv >"$dir/out" 2>"$dir/err"
+  expect_rc $? 8 "window: gave up"
+  grep -q "site restart (restarts within the period reached the intensity: group 0)" "$dir/err" || fail "no escalation by the window"
+  [ "$(grep -c ' run ' "$dir/out")" -eq 4 ] || fail "expected 4 runs (2 per escalation)"
+  H status --bank "$bank" >"$dir/st" || fail "status"
+  grep -q "^policy window (site restart at 2 restarts within 60000 ms)" "$dir/st" || fail "status: policy"
+  grep -q "^group 0: held (given up on" "$dir/st" || fail "status: the group is not held"
+  [ "$(status_field 'd["policy"]["kind"]')" = window ] || fail "status --json: policy"
+  # The bank keeps its policy.
+  H kill -g 0 --bank "$bank" >/dev/null || fail "kill -g"
+  H run --bank "$bank" --policy backoff -- "$member" >/dev/null 2>"$dir/err"; expect_rc $? 0 "run"
+  grep -q "note: --policy backoff ignored: the bank was created with window" "$dir/err" || fail "no note"
+  ;;
+policy_backoff)
+  H run "${T[@]}" --policy backoff --backoff-base 200 --backoff-cap 400 -- "$member" --tally "$dir/t" --crash-first 3 >"$dir/out" 2>"$dir/err"
+  expect_rc $? 0 "backoff"
+  [ "$(sed -n 's/.*run again in \([0-9]*\) ms/\1/p' "$dir/err" | tr '\n' ' ')" = "200 400 400 " ] || fail "delays: $(grep 'run again' "$dir/err")"
+  grep -q "site restart (" "$dir/err" && fail "backoff escalated"
+  [ "$(status_field 'd["policy"]["kind"]')" = backoff ] || fail "status --json: policy"
+  ;;
+listen_adopt)
+  # The supervisor dies and another adopts the group: it takes the member's socket (no second
+  # one), so every connection, before, during and after, is answered.
+  # Each run answers 8 connections, then crashes: connections 3..8 go to the adopted member
+  # (with a second socket, each would have had an even chance to land where nobody accepts).
+  # Three sockets (fds 3, 4, 5 in every run): the adopting supervisor's image memfd gets a low
+  # number (5, the adopted member's pidfd before it), which the sockets must not overwrite.
+  "$hrctl" run "${T[@]}" --listen 127.0.0.1:0 --listen 127.0.0.1:0 --listen 127.0.0.1:0 -- "$member" --serve 8 >"$dir/out" 2>"$dir/err" &
+  p=$!
+  wait_for "$dir/err" "listening on 127.0.0.1:"
+  port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$dir/err" | head -1)
+  ask "$port" "1, supervised"; first=$answer
+  kill -9 $p; wait $p 2>/dev/null
+  ask "$port" "2, no supervisor"; [ "$answer" = "$first" ] || fail "connection 2 answered by $answer"
+  "$hrctl" run --bank "$bank" -- "$member" --serve 8 >>"$dir/out" 2>"$dir/err2" &
+  p=$!
+  wait_for "$dir/err2" "adopted member hr_member (pid $first)"
+  pids=()
+  for i in $(seq 3 20); do ask "$port" "$i, adopted"; pids+=("$answer"); done
+  [ "$(printf '%s\n' "${pids[@]:0:6}" | sort -u)" = "$first" ] || fail "connections 3..8 not all answered by the adopted member: ${pids[*]}"
+  [ "$(printf '%s\n' "${pids[@]}" | sort -u | wc -l)" -eq 3 ] || fail "expected answers from 3 runs: ${pids[*]}"
+  grep -q "took over the listening socket(s) of pid $first" "$dir/err2" || fail "the socket was not taken over"
+  grep -q "listening on" "$dir/err2" && fail "the adopting supervisor opened a socket of its own"
+  kill -TERM $p; wait $p; expect_rc $? 143 "SIGTERM"
+  ;;
+delegated)
+  launch "1" "tag=a" run "${T[@]}" -g 1 --name a -- "$member" --wait "$dir/go" --tag a; p1=$launched
+  # --listen and --stop-timeout travel with a delegated run; SIGTERM asks for a stop of its group.
+  "$hrctl" run --bank "$bank" -g 2 --name web --listen 127.0.0.1:0 --stop-timeout 300 -- "$member" --serve 100 --ignore-term >"$dir/out2" 2>"$dir/err2" &
+  p2=$!
+  wait_for "$dir/err1" "group 2: listening on 127.0.0.1:"
+  port=$(sed -n 's/.*group 2: listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$dir/err1" | head -1)
+  ask "$port" "the delegated run's socket"
+  kill -TERM $p2; wait $p2; expect_rc $? 143 "delegated run stopped by SIGTERM"
+  grep -q "group 2: web (pid $answer) still running after SIGTERM: SIGKILL" "$dir/err1" || fail "--stop-timeout not applied"
+  kill -0 $p1 || fail "the supervisor stopped"
+  [ "$(status_field '[g["hold"] for g in d["groups"]]')" = "['', 'stopped']" ] || fail "group 2 not held"
+  # SIGINT: 130.
+  launch "3" "run 1" run --bank "$bank" -g 3 -- "$member" --wait "$dir/go"; p3=$launched
+  kill -INT $p3; wait $p3; expect_rc $? 130 "delegated run stopped by SIGINT"
+  # The serving supervisor dies: the waiting run takes its place and passes its group's end on.
+  launch "4" "run 1" run --bank "$bank" -g 4 -- "$member" --wait "$dir/go" --crash 1:segv; p4=$launched
+  kill -9 $p1; wait $p1 2>/dev/null
+  wait_for "$dir/err4" "took its place"
+  grep -q "group 1: adopted member a" "$dir/err4" || fail "group 1 not adopted"
+  touch "$dir/go"
+  wait $p4; expect_rc $? 0 "the run that took over"
+  grep -q "run 2 restarted=1" "$dir/out4" || fail "group 4 not restarted by the new supervisor"
+  # A held group is resumed by its next hrctl run (no failure counted).
+  H run --bank "$bank" -g 3 -- "$member" --wait "$dir/go" >"$dir/out5" 2>"$dir/err5"; expect_rc $? 0 "resumed group 3"
+  grep -q "group 3: resumed (it was held: stopped on request)" "$dir/err5" || fail "not resumed"
+  grep -q "run 2 restarted=1" "$dir/out5" || fail "group 3 did not run again"
+  ;;
+kill_no_supervisor)
+  launch "1" "run 1" run "${T[@]}" -g 1 --name a -- "$member" --wait "$dir/go"; p1=$launched
+  launch "2" "run 1" run --bank "$bank" -g 2 --name b -- "$member" --wait "$dir/go"; p2=$launched
+  a=$(status_field '[m["pid"] for g in d["groups"] if g["gid"] == 1 for m in g["members"]][0]')
+  b=$(status_field '[m["pid"] for g in d["groups"] if g["gid"] == 2 for m in g["members"]][0]')
+  kill -9 $p2; wait $p2 2>/dev/null
+  kill -9 $p1; wait $p1 2>/dev/null
+  kill -9 "$a"  # group 1's member dies while no supervisor runs
+  H kill -g 2 --bank "$bank" >"$dir/out" 2>"$dir/err"; expect_rc $? 0 "kill -g without a supervisor"
+  kill -0 "$b" 2>/dev/null && fail "group 2's member still runs"
+  # Group 1 untouched: its dead member not reported, no restart counted, nothing started.
+  [ "$(status_field '[(g["gid"], g["restarts"], g["counter"], g["members"][0]["state"]) for g in d["groups"]]')" = "[(1, 0, 0, 'running')]" ] ||
+    fail "kill -g touched group 1: $(H status --bank "$bank")"
+  touch "$dir/go"
+  H run --bank "$bank" -g 1 --name a -- "$member" --wait "$dir/go" >"$dir/out3" 2>"$dir/err3"; expect_rc $? 0 "group 1 adopted later"
+  grep -q "member a (pid $a) ended while no supervisor ran: treated as a crash" "$dir/err3" || fail "not reported to the next supervisor"
+  ;;
+indirect_clean)
+  # Seed 002: only an indirect member that was running when the group restarted keeps the group
+  # from terminating; one that had already exited cleanly does not.
+  "$hrctl" run "${T[@]}" -- "$member" --spawn 1:helper --helper-wait / --wait "$dir/go" --crash 1:segv >"$dir/out" 2>"$dir/err" &
+  p=$!
+  wait_for "$dir/err" "helper (pid [0-9]*) exited cleanly"
+  touch "$dir/go"
+  wait_for "$dir/err" "group 0 terminated\|blocked"
+  grep -q "blocked" "$dir/err" && fail "the group was blocked by a member that had exited cleanly"
+  wait $p; expect_rc $? 0 "group terminated"
+  [ "$(grep -c 'spawned helper' "$dir/out")" -eq 1 ] || fail "helper spawned again"
+  ;;
+spawn_failure)
+  # The first start of a registered member fails (fds exhausted at its output pipes): a failure
+  # of that run; the member keeps its image for the restarts (which fail the same way, until
+  # hrctl gives up on the group).
+  found=
+  for n in $(seq 6 64); do
+    rm -f "$bank"
+    # (LeakSanitizer, under ASan, needs an fd at exit to list threads: not for this run)
+    (ulimit -n "$n" && ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" exec "$hrctl" run "${T[@]}" --prefix --max-badness 2 --max-site-restarts 1 -- "$member") >"$dir/out" 2>"$dir/err"
+    rc=$?
+    if grep -q "cannot start hr_member: pipe:" "$dir/err"; then found=$n; break; fi
+  done
+  [ -n "$found" ] || fail "no fd limit made the first start fail after registration"
+  echo "fd limit $found"
+  expect_rc $rc 8 "every start fails"
+  grep -q "image is missing" "$dir/err" && fail "the failed start freed the registered member's image"
+  [ "$(grep -c 'cannot start hr_member: pipe:' "$dir/err")" -eq 4 ] || fail "expected 4 failed starts"
+  blocks_have "__HR_IMG_0 .*image of hr_member" "image lost"
+  ;;
+script_member)
+  # A script (#!) is imaged and rerun from its image, also after the file is gone.
+  printf '#!/bin/sh\necho "script restarted=$HR_RESTARTED"\n[ "$HR_RESTARTED" = 1 ] && exit 0\nrm -f "$1/s.sh"\nkill -SEGV $$\n' >"$dir/s.sh"
+  chmod +x "$dir/s.sh"
+  H run "${T[@]}" --exit0-clean -- "$dir/s.sh" "$dir" >"$dir/out" 2>"$dir/err"; expect_rc $? 0 "script"
+  [ ! -e "$dir/s.sh" ] || fail "the script did not remove itself"
+  grep -qx "script restarted=0" "$dir/out" || fail "first run"
+  grep -qx "script restarted=1" "$dir/out" || fail "the script was not rerun from its image"
+  ;;
+json)
+  launch "1" "run 1" run "${T[@]}" -g 1 --name a -- "$member" --wait "$dir/go"; p=$launched
+  # A process name that is not UTF-8 still gives valid JSON.
+  launch "2" "run 1" run --bank "$bank" -g 2 --name $'n\xff"' -- "$member" --wait "$dir/go"; q=$launched
+  for c in status blocks check; do
+    H $c --bank "$bank" --json >"$dir/j" || fail "$c --json"
+    python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$dir/j" || fail "$c --json is not JSON: $(cat "$dir/j")"
+  done
+  [ "$(status_field '[m["name"] for g in d["groups"] if g["gid"] == 2 for m in g["members"]][0]')" = $'n\u00ff"' ] || fail "name not escaped"
+  touch "$dir/go"
+  wait $q; expect_rc $? 0 "b"
+  wait $p; expect_rc $? 0 "a"
+  ;;
+run_returns)
+  # hrctl run ends with its group, even while another group runs (whose waiting run takes over).
+  launch "1" "run 1" run "${T[@]}" -g 1 -- "$member" --wait "$dir/go1"; p1=$launched
+  launch "2" "run 1" run --bank "$bank" -g 2 -- "$member" --wait "$dir/go2"; p2=$launched
+  touch "$dir/go1"
+  wait_for "$dir/err1" "other groups still run"
+  wait $p1; expect_rc $? 0 "run of group 1"
+  wait_for "$dir/err2" "took its place"
+  touch "$dir/go2"
+  wait $p2; expect_rc $? 0 "run of group 2"
+  # --serve-all: the supervisor serves group 2 to its end.
+  rm -f "$bank" "$dir"/err*
+  launch "1" "run 1" run "${T[@]}" --serve-all -g 1 -- "$member" --wait "$dir/go3"; p1=$launched
+  launch "2" "run 1" run --bank "$bank" -g 2 -- "$member" --wait "$dir/go4"; p2=$launched
+  touch "$dir/go3"
+  wait_for "$dir/err1" "group 1 terminated"
+  touch "$dir/go4"
+  wait $p2; expect_rc $? 0 "run of group 2"
+  wait $p1; expect_rc $? 0 "run --serve-all"
+  grep -q "group 2 terminated" "$dir/err1" || fail "group 2 not served to its end by the --serve-all run"
+  grep -q "took its place" "$dir/err2" && fail "the --serve-all run did not keep serving"
+  ;;
+sizing_staged)
+  # The 2x sizing rule also holds for images that come through the mailbox (a delegated run,
+  # hrfexec): a bank that holds one image of the member by the rule refuses a second one.
+  page=$(getconf PAGESIZE)
+  img=$(( ($(stat -c %s "$member") + 344 + 1024 + page - 1) / page * page ))
+  size=$(( 20480 + 2 * img + 4 * page ))
+  launch "1" "run 1" run --bank "$bank" --bank-size "$size" -- "$member" --wait "$dir/go"; p=$launched
+  H run --bank "$bank" --name second -- "$member" 2>"$dir/err"; expect_rc $? 7 "second image, delegated"
+  grep -q "the supervisor refused: bank too small for second: sizing rule" "$dir/err" || fail "delegated: message"
+  touch "$dir/go"
+  wait $p; expect_rc $? 0 "the first member"
+  blocks_lack "__HR_REQ_\|__HR_IMG_" "a staged or refused image left in the bank"
+  ;;
+double_escalation)
+  # Two groups escalate in the same event batch (their members died while no supervisor ran;
+  # max badness 1: every failure escalates): one site restart for both, not two.
+  launch 1 "run 1" run "${T[@]}" --max-badness 1 --interval 60000 -g 1 --name a -- "$member" --wait "$dir/go"; p1=$launched
+  launch 2 "run 1" run --bank "$bank" -g 2 --name b -- "$member" --wait "$dir/go"; p2=$launched
+  a=$(status_field '[m["pid"] for g in d["groups"] if g["gid"] == 1 for m in g["members"]][0]')
+  b=$(status_field '[m["pid"] for g in d["groups"] if g["gid"] == 2 for m in g["members"]][0]')
+  kill -9 $p2; wait $p2 2>/dev/null
+  kill -9 $p1; wait $p1 2>/dev/null
+  kill -9 "$a" "$b"
+  touch "$dir/go"
+  H run --bank "$bank" -g 1 --name a -- "$member" --wait "$dir/go" >"$dir/out3" 2>"$dir/err3"; expect_rc $? 0 "adopting run"
+  [ "$(grep -c 'site restart (' "$dir/err3")" -eq 1 ] || fail "expected one site restart: $(grep 'site restart' "$dir/err3")"
+  grep -q "site restart (restart counter reached max badness: group 1 2)" "$dir/err3" || fail "both escalations not in one site restart"
+  [ "$(status_field 'd["site_restarts"]')" = 1 ] || fail "site restarts counted"
   ;;
 *) fail "unknown case" ;;
 esac

@@ -9,10 +9,18 @@
 //   --child-wait FILE  the spawned indirect member waits for FILE then exits cleanly
 //   --serve N          LISTEN_FDS: answer N connections with our pid, then crash (SIGSEGV)
 //   --plain            exit 0 without the clean-exit call (for --exit0-clean)
+//   --plain-first N    runs 1..N exit 0 without the clean-exit call, later ones cleanly
+//   --tally FILE       append a line to FILE on each run (counts runs across a discard)
+//   --crash-first N    with --tally: runs 1..N by the tally crash (SIGSEGV) after --wait
+//   --helper-wait FILE the indirect member of --spawn waits for FILE ("/": exits at once)
+//   --ignore-term      SIGTERM is ignored (a member that must be SIGKILLed)
+//   --beat MS FOR      heartbeat every MS ms for FOR ms (process::heartbeat), then exit cleanly
 //   --tag TEXT         printed with each run (upgrade test)
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <fstream>
 
 #include <cstdio>
 #include <cstdlib>
@@ -48,10 +56,11 @@ int main(int argc, char** argv) {
   }
   const char* name = std::getenv("HR_PROCESS");
   std::string me = argv[0];
-  std::string tag, wait_file, child_wait;
+  std::string tag, wait_file, child_wait, tally, helper_wait;
   std::vector<std::pair<int, std::string>> crashes;
   std::string crash_always;
-  int hang = 0, spawn_run = 0, serve = 0;
+  int hang = 0, spawn_run = 0, serve = 0, plain_first = 0, crash_first = 0;
+  long beat_ms = 0, beat_for_ms = 0;
   std::string spawn_name;
   bool plain = false;
   for (int i = 1; i < argc; ++i) {
@@ -70,7 +79,15 @@ int main(int argc, char** argv) {
     } else if (a == "--child-wait") child_wait = next();
     else if (a == "--serve") serve = std::atoi(next().c_str());
     else if (a == "--plain") plain = true;
-    else if (a == "--tag") tag = next();
+    else if (a == "--plain-first") plain_first = std::atoi(next().c_str());
+    else if (a == "--tally") tally = next();
+    else if (a == "--crash-first") crash_first = std::atoi(next().c_str());
+    else if (a == "--helper-wait") helper_wait = next();
+    else if (a == "--ignore-term") ::signal(SIGTERM, SIG_IGN);
+    else if (a == "--beat") {
+      beat_ms = std::atol(next().c_str());
+      beat_for_ms = std::atol(next().c_str());
+    } else if (a == "--tag") tag = next();
   }
   (void)name;
   // The run counter: a group-keyed block, so it goes with the group.
@@ -81,6 +98,14 @@ int main(int argc, char** argv) {
   }
   int& runs = *reinterpret_cast<int*>(b->data);
   const int run = ++runs;
+  int tallied = 0;
+  if (!tally.empty()) {
+    {
+      std::ofstream(tally, std::ios::app) << "run\n";
+    }
+    std::ifstream in(tally);
+    for (std::string line; std::getline(in, line);) ++tallied;
+  }
   std::printf("%s run %d restarted=%d%s%s\n", argv[0], run, self->restarted() ? 1 : 0,
               tag.empty() ? "" : " tag=", tag.c_str());
   std::fflush(stdout);
@@ -89,8 +114,9 @@ int main(int argc, char** argv) {
     self->exit_cleanly(0);
   }
   if (spawn_run == run) {
-    auto r = self->spawn_indirect(spawn_name, "/proc/self/exe",
-                                  {spawn_name, "--child-wait", wait_file + ".child"});
+    auto r = self->spawn_indirect(
+        spawn_name, "/proc/self/exe",
+        {spawn_name, "--child-wait", helper_wait.empty() ? wait_file + ".child" : helper_wait});
     std::printf("spawned %s: status %d pid %d %s\n", spawn_name.c_str(), r.status, r.pid,
                 r.message.c_str());
     std::fflush(stdout);
@@ -109,9 +135,24 @@ int main(int argc, char** argv) {
     }
     crash("segv");
   }
+  if (beat_ms > 0) {  // alive past any --heartbeat deadline shorter than FOR, thanks to heartbeat()
+    const std::uint64_t until = posix::monotonic_ms() + static_cast<std::uint64_t>(beat_for_ms);
+    std::uint64_t beats = 0;
+    while (posix::monotonic_ms() < until) {
+      self->heartbeat();
+      ++beats;
+      ::usleep(static_cast<useconds_t>(beat_ms * 1000));
+    }
+    std::printf("%s: %llu heartbeats over %ld ms\n", argv[0], static_cast<unsigned long long>(beats),
+                beat_for_ms);
+    std::fflush(stdout);
+    self->exit_cleanly(0);
+  }
   if (!wait_file.empty()) wait_for(wait_file);
   if (hang == run)
     for (;;) ::pause();
+  if (crash_first > 0 && tallied <= crash_first) crash("segv");
+  if (run <= plain_first) return 0;
   if (!crash_always.empty()) crash(crash_always);
   for (const auto& [r, mode] : crashes)
     if (r == run) crash(mode);

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "common.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include <csignal>
 #include <cstdio>
@@ -78,42 +81,149 @@ bool parse_u32(const std::string& s, std::uint32_t& out) {
 
 bool apply_tunable(const std::string& flag, const std::string& value, bank_options& o,
                    std::string& err) {
-  std::uint64_t sz = 0;
-  std::uint32_t n = 0;
   auto bad = [&](const char* what) {
     err = "bad value '" + value + "' for " + flag + " (" + what + ")";
     return true;
   };
-  auto note = [&] { o.given.push_back(flag); };
+  // Counts: {flag, field, smallest, largest, what a good value is}.
+  struct count_flag {
+    const char* flag;
+    std::uint32_t* field;
+    std::uint32_t min, max;
+    const char* what;
+  };
+  const count_flag counts[] = {
+      {"--max-blocks", &o.max_blocks, 1, 0xFFFFFFFFu, "a count >= 1"},
+      {"--max-groups", &o.max_groups, 1, 65536, "1..65536"},
+      {"--max-processes", &o.max_processes, 1, 0xFFFFFFFFu, "a count >= 1"},
+      {"--max-badness", &o.max_badness, 0, 0xFFFFFFFFu, "a count, 0 = never escalate"},
+      {"--max-site-restarts", &o.max_site_restarts, 0, 0xFFFFFFFFu, "a count, 0 = never give up"},
+      {"--intensity", &o.intensity, 1, sliding_window::max_intensity, "1..8"},
+      {"--discard-after", &o.discard_after, 0, 0xFFFFFFFFu, "a count of restarts in a row, 0 = never"},
+  };
+  // Periods in milliseconds, >= 1.
+  const std::pair<const char*, std::uint64_t*> periods[] = {
+      {"--interval", &o.interval_ms},         {"--give-up-window", &o.give_up_window_ms},
+      {"--period", &o.period_ms},             {"--backoff-base", &o.backoff_base_ms},
+      {"--backoff-cap", &o.backoff_cap_ms},   {"--healthy", &o.healthy_ms},
+  };
+  std::uint32_t n = 0;
+  bool known = false;
+  for (const count_flag& c : counts)
+    if (flag == c.flag) {
+      if (!parse_u32(value, n) || n < c.min || n > c.max) return bad(c.what);
+      *c.field = n;
+      known = true;
+    }
+  for (const auto& [name, field] : periods)
+    if (flag == name) {
+      if (!parse_u32(value, n) || n == 0) return bad("milliseconds >= 1");
+      *field = n;
+      known = true;
+    }
   if (flag == "--bank-size") {
+    std::uint64_t sz = 0;
     if (!parse_size(value, sz) || sz == 0) return bad("bytes, e.g. 64M");
     o.bank_size = sz;
-  } else if (flag == "--max-blocks") {
-    if (!parse_u32(value, n) || n == 0) return bad("a count >= 1");
-    o.max_blocks = n;
-  } else if (flag == "--max-groups") {
-    if (!parse_u32(value, n) || n == 0 || n > 65536) return bad("1..65536");
-    o.max_groups = n;
-  } else if (flag == "--max-processes") {
-    if (!parse_u32(value, n) || n == 0) return bad("a count >= 1");
-    o.max_processes = n;
-  } else if (flag == "--interval") {
-    if (!parse_u32(value, n) || n == 0) return bad("milliseconds >= 1");
-    o.interval_ms = n;
-  } else if (flag == "--max-badness") {
-    if (!parse_u32(value, n)) return bad("a count, 0 = never escalate");
-    o.max_badness = n;
-  } else if (flag == "--max-site-restarts") {
-    if (!parse_u32(value, n)) return bad("a count");
-    o.max_site_restarts = n;
+    known = true;
   } else if (flag == "--policy") {
-    if (value != "chorus") return bad("only 'chorus' (the ChorusOS restart counter) is supported");
-    o.policy = value;
-  } else {
-    return false;
+    if (!parse_policy(value, o.policy))
+      return bad("chorus (the ChorusOS restart counter), window (at most --intensity restarts in "
+                 "--period) or backoff (exponential delays)");
+    known = true;
   }
-  note();
-  return true;
+  if (known) o.given.push_back(flag);
+  return known;
+}
+
+bool bank_options::was_given(const char* flag) const {
+  return std::find(given.begin(), given.end(), flag) != given.end();
+}
+
+void record_policy(const bank_options& o, runtime_header& h) {
+  h.policy = static_cast<std::uint32_t>(o.policy);
+  h.interval_ms = o.interval_ms;
+  h.max_badness = o.max_badness;
+  h.max_site_restarts = o.max_site_restarts;
+  h.give_up_window_ms = o.give_up_window_ms;
+  h.intensity = o.intensity;
+  h.period_ms = o.period_ms;
+  h.backoff_base_ms = o.backoff_base_ms;
+  h.backoff_cap_ms = o.backoff_cap_ms;
+  h.healthy_ms = o.healthy_ms;
+  h.discard_after = o.discard_after;
+}
+
+runtime_policy policy_of(const runtime_header& h) {
+  runtime_policy p;
+  p.kind = static_cast<policy_kind>(h.policy);
+  p.chorus.interval_ms = h.interval_ms;
+  p.chorus.max_badness = h.max_badness;
+  p.window.intensity = h.intensity;
+  p.window.period_ms = h.period_ms;
+  p.backoff.base_ms = h.backoff_base_ms;
+  p.backoff.cap_ms = h.backoff_cap_ms;
+  p.backoff.healthy_ms = h.healthy_ms;
+  p.discard_threshold = h.discard_after;
+  p.healthy_ms = h.healthy_ms;
+  return p;
+}
+
+std::string describe_policy(const runtime_header& h) {
+  char buf[256];
+  switch (static_cast<policy_kind>(h.policy)) {
+    case policy_kind::window:
+      std::snprintf(buf, sizeof buf, "window (site restart at %u restarts within %llu ms)",
+                    h.intensity, static_cast<unsigned long long>(h.period_ms));
+      break;
+    case policy_kind::backoff:
+      std::snprintf(buf, sizeof buf,
+                    "backoff (delays %llu ms doubling up to %llu ms, reset after %llu ms without a "
+                    "restart; never a site restart)",
+                    static_cast<unsigned long long>(h.backoff_base_ms),
+                    static_cast<unsigned long long>(h.backoff_cap_ms),
+                    static_cast<unsigned long long>(h.healthy_ms));
+      break;
+    default:
+      std::snprintf(buf, sizeof buf, "chorus (interval %llu ms, max badness %u)",
+                    static_cast<unsigned long long>(h.interval_ms), h.max_badness);
+      break;
+  }
+  std::string s = buf;
+  if (h.discard_after != 0)
+    s += ", discard the group's state after " + std::to_string(h.discard_after) +
+         " restarts in a row";
+  return s;
+}
+
+std::string describe_counter(const runtime_header& h, policy_cspan state) {
+  const std::uint32_t c = runtime_policy::counter(state);
+  std::string s;
+  switch (static_cast<policy_kind>(h.policy)) {
+    case policy_kind::window:
+      s = "restarts in the period " + std::to_string(c) + "/" + std::to_string(h.intensity);
+      break;
+    case policy_kind::backoff: s = "restarts in a row " + std::to_string(c); break;
+    default:
+      s = "restart counter " + std::to_string(c) + "/" + std::to_string(h.max_badness);
+      break;
+  }
+  if (h.discard_after != 0)
+    s += ", toward a discard " + std::to_string(runtime_policy::consecutive(state)) + "/" +
+         std::to_string(h.discard_after);
+  return s;
+}
+
+std::string parse_listen(const std::string& spec, std::uint32_t& addr, std::uint16_t& port) {
+  const auto colon = spec.rfind(':');
+  std::uint32_t p = 0;
+  in_addr a{};
+  if (colon == std::string::npos || !parse_u32(spec.substr(colon + 1), p) || p > 65535 ||
+      ::inet_pton(AF_INET, spec.substr(0, colon).c_str(), &a) != 1)
+    return "bad --listen '" + spec + "': expected IPV4ADDR:PORT (PORT 0: any free port)";
+  addr = a.s_addr;
+  port = static_cast<std::uint16_t>(p);
+  return {};
 }
 
 std::string load_config(const std::string& file, bank_options& o) {

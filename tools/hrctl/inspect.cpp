@@ -14,19 +14,37 @@
 namespace hrctl {
 
 namespace {
-using snapshot_controller = basic_controller<chorus_counter, null_block_store>;
+using snapshot_controller = basic_controller<runtime_policy, null_block_store>;
+// A bank made by another runtime (the firmware's controller uses the ChorusOS counter alone).
+using chorus_snapshot = basic_controller<chorus_counter, null_block_store>;
 
+// Length of the valid UTF-8 sequence at s[i], or 0.
+std::size_t utf8_len(std::string_view s, std::size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k)
+    if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return 0;
+  return n;
+}
+
+// A JSON string. Bytes that are not UTF-8 (names are bytes) become \u00XX: the output is
+// always valid JSON.
 std::string json_str(std::string_view s) {
   std::string o = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') o += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) {
+  for (std::size_t i = 0; i < s.size();) {
+    const char c = s[i];
+    const std::size_t n = utf8_len(s, i);
+    if (n == 0 || static_cast<unsigned char>(c) < 0x20) {
       char b[8];
-      std::snprintf(b, sizeof b, "\\u%04x", c);
+      std::snprintf(b, sizeof b, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
       o += b;
+      ++i;
       continue;
     }
-    o += c;
+    if (c == '"' || c == '\\') o += '\\';
+    o.append(s, i, n);
+    i += n;
   }
   return o + "\"";
 }
@@ -84,11 +102,10 @@ int cmd_status(const std::string& path, bool json) {
   std::optional<opened> o;
   if (int rc = open_bank(path, o, true); rc != exit_ok) return rc;
   const runtime_view& rt = o->a.rt;
+  const runtime_header& h = rt.header();
   auto cb = o->a.bank.find(controller_block_name);
   if (!cb) return report_bank_error("no controller state in bank", path, cb.error());
-  chorus_counter pol;
-  pol.interval_ms = rt.header().interval_ms;
-  pol.max_badness = rt.header().max_badness;
+  const runtime_policy pol = policy_of(h);
   std::optional<snapshot_controller> ctl;
   error last;
   for (int attempt = 0; attempt < 50 && !ctl; ++attempt) {
@@ -101,13 +118,25 @@ int cmd_status(const std::string& path, bool json) {
   int sup = 0;
   const bool alive = supervisor_alive(path, &sup);
   if (json) {
-    std::printf("{\"bank\":%s,\"supervisor\":%d,\"site_restarts\":%u,\"groups\":[", json_str(path).c_str(),
-                alive ? sup : 0, ctl->site_restarts());
+    std::printf("{\"bank\":%s,\"supervisor\":%d,\"site_restarts\":%u,\"policy\":{\"kind\":\"%s\","
+                "\"interval\":%llu,\"max_badness\":%u,\"intensity\":%u,\"period\":%llu,"
+                "\"backoff_base\":%llu,\"backoff_cap\":%llu,\"healthy\":%llu,"
+                "\"discard_after\":%u,\"max_site_restarts\":%u,\"give_up_window\":%llu},"
+                "\"groups\":[",
+                json_str(path).c_str(), alive ? sup : 0, ctl->site_restarts(),
+                policy_name(static_cast<policy_kind>(h.policy)),
+                static_cast<unsigned long long>(h.interval_ms), h.max_badness, h.intensity,
+                static_cast<unsigned long long>(h.period_ms),
+                static_cast<unsigned long long>(h.backoff_base_ms),
+                static_cast<unsigned long long>(h.backoff_cap_ms),
+                static_cast<unsigned long long>(h.healthy_ms), h.discard_after,
+                h.max_site_restarts, static_cast<unsigned long long>(h.give_up_window_ms));
   } else {
     std::printf("bank %s: supervisor %s", path.c_str(), alive ? "running" : "not running");
     if (alive) std::printf(" (pid %d)", sup);
-    std::printf(", %u site restart(s), max badness %u, interval %llu ms\n", ctl->site_restarts(),
-                pol.max_badness, static_cast<unsigned long long>(pol.interval_ms));
+    std::printf(", %u site restart(s)\npolicy %s; gives up on a group after %u site restarts in "
+                "a row\n",
+                ctl->site_restarts(), describe_policy(h).c_str(), h.max_site_restarts);
   }
   bool first_group = true;
   std::uint32_t shown = 0;
@@ -117,16 +146,27 @@ int cmd_status(const std::string& path, bool json) {
     ++shown;
     const group_slot* gs = rt.group(gid);
     const std::string gname = gs ? std::string(gs->name, std::min<std::uint32_t>(gs->name_len, 32)) : "";
-    const char* state = g->terminating ? "terminating" : g->blocked_reported ? "blocked" : "running";
+    const std::uint32_t hold = gs ? load(gs->held) : hold_none;
+    const char* hold_text = hold == hold_gave_up ? "gave_up" : hold == hold_stopped ? "stopped" : "";
+    const char* state = g->terminating         ? "terminating"
+                        : hold != hold_none    ? "held"
+                        : g->blocked_reported ? "blocked"
+                                               : "running";
     if (json) {
       std::printf("%s{\"gid\":%u,\"name\":%s,\"state\":\"%s\",\"restarts\":%u,\"counter\":%u,"
-                  "\"epoch\":%u,\"members\":[",
+                  "\"consecutive\":%u,\"hold\":\"%s\",\"escalations\":%u,\"epoch\":%u,\"members\":[",
                   first_group ? "" : ",", gid, json_str(gname).c_str(), state, g->restarts,
-                  chorus_counter::counter(g->policy), g->epoch);
+                  runtime_policy::counter(g->policy), runtime_policy::consecutive(g->policy),
+                  hold_text, gs ? gs->escalations : 0, g->epoch);
     } else {
-      std::printf("group %u%s%s%s: %s, %u member(s), %u restart(s), restart counter %u/%u\n", gid,
+      std::printf("group %u%s%s%s: %s%s%s%s, %u member(s), %u restart(s), %s\n", gid,
                   gname.empty() ? "" : " (", gname.c_str(), gname.empty() ? "" : ")", state,
-                  g->members, g->restarts, chorus_counter::counter(g->policy), pol.max_badness);
+                  hold != hold_none ? " (" : "",
+                  hold == hold_gave_up ? "given up on: it kept crashing"
+                  : hold == hold_stopped ? "stopped on request"
+                                         : "",
+                  hold != hold_none ? "; hrctl run -g resumes it)" : "", g->members, g->restarts,
+                  describe_counter(h, g->policy).c_str());
     }
     first_group = false;
     bool first = true;
@@ -134,16 +174,21 @@ int cmd_status(const std::string& path, bool json) {
       const proc_slot* s = rt.proc(p.id);
       const int pid = s && p.state == process_state::running ? load(s->pid) : 0;
       const std::uint32_t runs = s ? load(s->runs) : 0;
+      // A member of a held group that no longer runs: stopped (the controller still has the
+      // run it was stopped in; the group restarts when it is resumed).
+      const bool stopped = hold != hold_none && p.state == process_state::running &&
+                           (s == nullptr || !same_process_alive(pid, load(s->start_time)));
+      const char* pstate = stopped ? "stopped" : state_name(p.state);
       if (json)
         std::printf("%s{\"id\":%u,\"name\":%s,\"kind\":\"%s\",\"state\":\"%s\",\"pid\":%d,\"runs\":%u,"
                     "\"image\":%u}",
                     first ? "" : ",", p.id, json_str(p.name()).c_str(),
-                    p.kind == process_kind::direct ? "direct" : "indirect", state_name(p.state), pid,
+                    p.kind == process_kind::direct ? "direct" : "indirect", pstate, stopped ? 0 : pid,
                     runs, p.image);
       else
         std::printf("  %-32.*s %-8s %-12s pid %-7d runs %u\n", static_cast<int>(p.name().size()),
                     p.name().data(), p.kind == process_kind::direct ? "direct" : "indirect",
-                    state_name(p.state), pid, runs);
+                    pstate, stopped ? 0 : pid, runs);
       first = false;
     });
     if (json) std::printf("]}");
@@ -217,28 +262,39 @@ template <class Bank>
 int check_of(Bank& bank, const std::string& path, bool json) {
   null_block_store none;
   runtime_view rt;
-  if (auto rb = bank.find(runtime_block_name))
-    if (auto v = runtime_view::attach(*rb)) rt = *v;
   std::vector<std::string> problems;
+  if (auto rb = bank.find(runtime_block_name)) {
+    if (auto v = runtime_view::attach(*rb)) rt = *v;
+    else problems.push_back(std::string("runtime block: ") + describe(v.error()).text);
+  }
   auto n = bank.check([&](const error& e) { problems.emplace_back(describe(e).text); });
   if (!n) problems.emplace_back(describe(n.error()).text);
   // The runtime's own blocks.
   auto cb = bank.find(controller_block_name);
   if (cb) {
     std::vector<std::byte> copy(cb->data, cb->data + cb->capacity);
-    chorus_counter pol;
-    if (rt) {
-      pol.interval_ms = rt.header().interval_ms;
-      pol.max_badness = rt.header().max_badness;
-    }
-    auto c = snapshot_controller::open(copy, pol, none);
-    if (!c) problems.push_back(std::string("controller state: ") + describe(c.error()).text);
     std::vector<std::uint32_t> images;
-    if (c)
-      for (std::uint32_t gid = 0; gid < c->max_groups(); ++gid)
-        (void)c->for_each_member(gid, [&](const process_view& p) {
-          if (c->group_info(gid)) images.push_back(p.image);
+    auto collect = [&](const auto& c) {
+      for (std::uint32_t gid = 0; gid < c.max_groups(); ++gid)
+        (void)c.for_each_member(gid, [&](const process_view& p) {
+          if (c.group_info(gid)) images.push_back(p.image);
         });
+    };
+    // hrctl's policy (tunables from its runtime block), else the ChorusOS counter alone (a
+    // controller made by the firmware runtime).
+    runtime_policy pol;
+    if (rt) pol = policy_of(rt.header());
+    auto c = snapshot_controller::open(copy, pol, none);
+    if (c) {
+      collect(*c);
+    } else if (c.error().code == errc::layout_mismatch) {
+      copy.assign(cb->data, cb->data + cb->capacity);
+      auto cc = chorus_snapshot::open(copy, chorus_counter{}, none);
+      if (cc) collect(*cc);
+      else problems.push_back(std::string("controller state: ") + describe(cc.error()).text);
+    } else {
+      problems.push_back(std::string("controller state: ") + describe(c.error()).text);
+    }
     (void)bank.for_each([&](const block_info& b) {
       if (!b.name.starts_with("__HR_IMG_")) return;
       std::uint32_t k = 0;

@@ -2,6 +2,7 @@
 // hrctl: the hot restart supervisor and CLI (ChorusOS arun -g / akill / restart, on Linux).
 // See docs/hrctl.md.
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -20,12 +21,13 @@ namespace {
 
 constexpr const char* exit_codes_text =
     "Exit codes: 0 ok (run: the group terminated cleanly), 1 internal or I/O error, 2 usage,\n"
-    "  3 PROGRAM missing or not executable, 4 unknown group or process, 5 bank refused (not a\n"
-    "  bank, other version, corrupt, other tunables), 6 bank path is a symlink or not writable,\n"
-    "  7 bank too small or limits reached, 8 gave up: the group kept crashing after site\n"
-    "  restarts, 9 another supervisor serves the bank, 10 no supervisor running, 11 check found\n"
-    "  problems, 12 run: the group was killed (hrctl kill -g), 13 refused by the controller,\n"
-    "  14 no answer from the supervisor, 128+N stopped by signal N (SIGINT 130, SIGTERM 143).\n";
+    "  3 PROGRAM missing or not executable, 4 unknown group or process, or no bank at that\n"
+    "  path, 5 bank refused (not a bank, other version, corrupt, other tunables), 6 bank path\n"
+    "  is a symlink or not writable, 7 bank too small or limits reached, 8 run: hrctl gave up\n"
+    "  on the group (it kept crashing after site restarts), 9 another supervisor serves the\n"
+    "  bank, 10 no supervisor running, 11 check found problems, 12 run: the group was killed\n"
+    "  (hrctl kill -g), 13 refused by the controller, 14 no answer from the supervisor in time,\n"
+    "  128+N stopped by signal N (SIGINT 130, SIGTERM 143; run: its group is held).\n";
 
 constexpr const char* tunables_text =
     "Tunables (fixed when the bank is created; also as 'key = value' lines in --config FILE):\n"
@@ -33,13 +35,22 @@ constexpr const char* tunables_text =
     "  --max-blocks N         blocks in the bank (default 128)\n"
     "  --max-groups N         restart groups, ids 0..N-1 (default 32)\n"
     "  --max-processes N      restartable processes (default 32)\n"
-    "  --interval MS          restart counter decay period (default 3000)\n"
-    "  --max-badness N        site restart when a group's counter reaches N (default 25, 0 never)\n"
-    "  --max-site-restarts N  escalations performed before hrctl gives up (default 3, 0 never)\n"
-    "  --policy chorus        restart policy (the ChorusOS counter)\n"
+    "  --policy P             restart policy: chorus (default: the ChorusOS restart counter),\n"
+    "                         window (Erlang-style intensity/period), backoff (exponential delays)\n"
+    "  --interval MS          chorus: restart counter decay period (default 3000)\n"
+    "  --max-badness N        chorus: site restart when a group's counter reaches N (25, 0 never)\n"
+    "  --intensity N          window: site restart at N restarts within --period (5, 1..8)\n"
+    "  --period MS            window: the period (default 10000)\n"
+    "  --backoff-base MS      backoff: first delay (100), doubling up to --backoff-cap MS (30000)\n"
+    "  --healthy MS           backoff, discard: a period without restart resets them (60000)\n"
+    "  --discard-after N      discard a group's state (free its group-keyed blocks) at its N-th\n"
+    "                         restart in a row (default 0: never)\n"
+    "  --max-site-restarts N  escalations of one group in a row before hrctl gives up on it\n"
+    "                         (default 3, 0 never)\n"
+    "  --give-up-window MS    escalations further apart start that count again (default 300000)\n"
     "Sizing: bank size >= controller + runtime state (2 pages each at the defaults) + 2 x the\n"
     "  size of the restartable processes (each image is kept in the bank); max blocks >= max\n"
-    "  processes + 3. A bank too small is refused before anything is created.\n";
+    "  processes + 11. A bank too small is refused before anything is created.\n";
 
 void usage_main() {
   std::printf(
@@ -49,6 +60,7 @@ void usage_main() {
       "  kill     kill -g GROUP: end a group; kill PID: restart that process's group\n"
       "  restart  site restart: every group restarts from persistent memory\n"
       "  upgrade  replace a member's image with a new program and restart its group\n"
+      "  stop     stop -g GROUP: stop a group gracefully and hold it (hrctl run -g resumes it)\n"
       "  status   groups, members, states, restart counters, blocked groups\n"
       "  blocks   every block of the bank: name, size, key, owner\n"
       "  check    validate a bank and list every problem\n"
@@ -60,24 +72,30 @@ void usage_run() {
   std::printf(
       "usage: hrctl run [-g GROUP] [--name NAME] [--bank PATH] [--listen ADDR:PORT]...\n"
       "                 [--exit0-clean] [--heartbeat MS] [--stop-timeout MS] [--prefix] [--quiet]\n"
-      "                 [--config FILE] [tunables] -- PROGRAM [ARGS...]\n"
+      "                 [--serve-all] [--config FILE] [tunables] -- PROGRAM [ARGS...]\n"
       "Starts PROGRAM as a direct member of GROUP (a number 0..max-groups-1, default 0, or a\n"
       "name: a new group gets the lowest free id) and supervises it in the foreground. The\n"
       "program's image (executable, name and arguments) is kept in the bank and every restart\n"
       "runs that image, even if the file on disk changed. A crash (a signal, or an exit without\n"
-      "the clean-exit call) restarts the group as the controller decides; at max badness, a\n"
-      "site restart restarts every group. Exits 0 when the group terminated cleanly.\n"
+      "the clean-exit call) restarts the group as the controller decides; on escalation, a\n"
+      "site restart restarts every group. Exits when the group ends: 0 when it terminated\n"
+      "cleanly, 12 killed, 8 given up on, 128+N stopped by signal N (the group is then held in\n"
+      "the bank: the next hrctl run -g GROUP resumes it). A held group is resumed by this run.\n"
       "If a supervisor already serves the bank, the program is handed to it and this command\n"
-      "waits for the group to end; the program's output still comes here.\n"
+      "waits for the group to end, with the same exit codes; the program's output still comes\n"
+      "here; SIGTERM/SIGINT ask the supervisor to stop the group; if that supervisor ends, this\n"
+      "command takes its place.\n"
       "  --name NAME        process name, unique in the group (default: PROGRAM's basename)\n"
       "  --listen A:P       open a listening TCP socket once (P 0: any free port) and pass it to\n"
       "                     every run as fd 3.. (LISTEN_FDS/LISTEN_PID); up to 4\n"
       "  --exit0-clean      an exit with status 0 counts as a clean exit (unmodified programs)\n"
       "  --heartbeat MS     a member that sends no heartbeat for MS ms is killed (a hang)\n"
       "  --stop-timeout MS  on SIGTERM/SIGINT: members get SIGTERM, then SIGKILL after MS\n"
-      "                     (default 5000); the group stays in the bank\n"
+      "                     (default 5000); the group stays in the bank, held\n"
       "  --prefix           prefix each line the members write with [GID NAME PID] \n"
-      "  --quiet            no supervisor messages\n%s%s",
+      "  --quiet            no supervisor messages\n"
+      "  --serve-all        when this run's group has ended, go on serving the bank's other\n"
+      "                     groups until none has members running (default: exit at once)\n%s%s",
       tunables_text, exit_codes_text);
 }
 
@@ -90,6 +108,7 @@ struct common_args {
   run_options ro;
   image_source image;  // blocks/check --image
   bool image_given = false;
+  int timeout_ms = 30000;  // requests: how long to wait for the supervisor's answer
   std::string error;
 };
 
@@ -157,14 +176,21 @@ common_args parse(int argc, char** argv, int first, bool allow_run_flags) {
       a.ro.quiet = true;
     } else if (allow_run_flags && f == "--prefix") {
       a.ro.prefix = true;
-    } else if (allow_run_flags && (key == "--heartbeat" || key == "--stop-timeout")) {
+    } else if (allow_run_flags && f == "--serve-all") {
+      a.ro.serve_all = true;
+    } else if (key == "--heartbeat" || key == "--stop-timeout" || key == "--timeout") {
       if (!value(v)) break;
       std::uint32_t n = 0;
-      if (!parse_u32(v, n) || n == 0) {
-        a.error = "bad value '" + v + "' for " + key + " (milliseconds >= 1)";
+      if (!parse_u32(v, n) || n == 0 || n > 86400000u) {
+        a.error = "bad value '" + v + "' for " + key + " (milliseconds, 1..86400000)";
         break;
       }
-      (key == "--heartbeat" ? a.ro.heartbeat_ms : a.ro.stop_timeout_ms) = n;
+      if (key == "--heartbeat") a.ro.heartbeat_ms = n;
+      else if (key == "--timeout") a.timeout_ms = static_cast<int>(n);
+      else {
+        a.ro.stop_timeout_ms = n;
+        a.ro.stop_timeout_given = true;
+      }
     } else if (f.starts_with("--")) {
       if (!value(v)) break;
       tun.emplace_back(key, v);
@@ -200,8 +226,28 @@ int usage_error(const std::string& e, const char* cmd) {
   return exit_usage;
 }
 
+// The signals a waiting hrctl run turns into a stop request.
+sigset_t stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  return set;
+}
+
+// A stop signal received within `ms`, or 0.
+int wait_stop_signal(const sigset_t& set, long ms) {
+  timespec ts{ms / 1000, (ms % 1000) * 1000000L};
+  const int sig = ::sigtimedwait(&set, nullptr, &ts);
+  return sig > 0 ? sig : 0;
+}
+
 // hrctl run when another supervisor serves the bank: hand the program to it, wait for the end.
-int run_delegated(const common_args& a) {
+// `retry` is set when that supervisor went away before answering (the caller then tries to
+// serve the bank itself).
+int run_delegated(const common_args& a, bool& retry) {
+  retry = false;
   auto att = attach_bank(a.bo.path.c_str());
   if (!att) return report_bank_error("cannot open bank", a.bo.path, att.error());
   program_file f;
@@ -220,10 +266,32 @@ int run_delegated(const common_args& a) {
   in.flags = (a.ro.exit0_clean ? std::uint32_t{group_exit0_clean} : 0u) | req_relay_output |
              (a.ro.prefix ? std::uint32_t{req_prefix_output} : 0u);
   in.heartbeat_ms = a.ro.heartbeat_ms;
+  if (a.ro.stop_timeout_given) in.stop_timeout_ms = static_cast<std::uint32_t>(a.ro.stop_timeout_ms);
+  for (const std::string& spec : a.ro.listen) {
+    std::uint32_t addr = 0;
+    std::uint16_t port = 0;
+    if (std::string e = parse_listen(spec, addr, port); !e.empty()) {
+      ::close(f.fd);
+      return usage_error(e, "run");
+    }
+    in.listen_addr.push_back(addr);
+    in.listen_port.push_back(port);
+  }
+  if (in.listen_addr.size() > max_listen) {
+    ::close(f.fd);
+    return usage_error("at most 4 --listen sockets per group", "run");
+  }
   in.program = &f;
   in.argv = a.rest;
+  // From here on a stop signal is a request to the supervisor (blocked, then waited for).
+  const sigset_t stops = stop_signals();
+  ::sigprocmask(SIG_BLOCK, &stops, nullptr);
   auto r = submit_request(att->bank, att->rt, in, 30000);
   ::close(f.fd);
+  if (!r && r.error().code == errc::not_found) {
+    retry = true;
+    return exit_no_supervisor;
+  }
   if (!r) {
     std::fprintf(stderr, "hrctl: %s\n", describe(r.error()).text);
     return r.error().code == errc::io_error ? exit_timeout : exit_too_small;
@@ -232,22 +300,63 @@ int run_delegated(const common_args& a) {
     std::fprintf(stderr, "hrctl: the supervisor refused: %s\n", r->message.c_str());
     return r->status;
   }
+  const std::uint32_t gid = r->gid;
   if (!a.ro.quiet)
-    std::fprintf(stderr, "hrctl: handed to the supervisor of %s: group %u, pid %d (its output comes here); waiting for the group to end\n",
-                 a.bo.path.c_str(), r->gid, r->pid);
-  group_slot* gs = att->rt.group(r->gid);
-  while (gs != nullptr && load(gs->terminations) == r->terminations) sleep_ms(50);
-  return gs != nullptr && load(gs->last_outcome) == outcome_killed ? exit_killed : exit_ok;
+    std::fprintf(stderr,
+                 "hrctl: handed to the supervisor of %s: group %u, pid %d (its output comes here); "
+                 "waiting for the group to end\n",
+                 a.bo.path.c_str(), gid, r->pid);
+  group_slot* gs = att->rt.group(gid);
+  if (gs == nullptr) return exit_failure;
+  int stop_sig = 0;  // the signal we asked the stop with
+  std::uint32_t misses = 0;
+  for (;;) {
+    if (load(gs->terminations) != r->terminations)
+      return load(gs->last_outcome) == outcome_killed ? exit_killed : exit_ok;
+    if (load(gs->held) != hold_none && !group_has_live_members(att->rt, gid))
+      return static_cast<int>(load(gs->hold_code));
+    if (const int sig = wait_stop_signal(stops, 50); sig != 0) {
+      if (stop_sig != 0) return 128 + sig;  // a second one: do not wait any longer
+      stop_sig = sig;
+      if (!a.ro.quiet)
+        std::fprintf(stderr, "hrctl: %s received: asking the supervisor to stop group %u\n",
+                     signal_name(sig), gid);
+      request_in stop;
+      stop.kind = req_stop_group;
+      stop.gid = gid;
+      stop.stop_signal = static_cast<std::uint32_t>(sig);
+      if (a.ro.stop_timeout_given) stop.stop_timeout_ms = static_cast<std::uint32_t>(a.ro.stop_timeout_ms);
+      auto sr = submit_request(att->bank, att->rt, stop, 5000);
+      if (sr && sr->status != exit_ok) {
+        std::fprintf(stderr, "hrctl: the supervisor refused the stop: %s\n", sr->message.c_str());
+        return 128 + sig;
+      }
+      if (sr) continue;  // not answered: the supervisor is gone (see below) or stuck
+    }
+    // The serving supervisor ended (its own group ended, it was killed): serve the bank here.
+    misses = recorded_supervisor_alive(att->rt) ? 0 : misses + 1;
+    if (misses < 2) continue;
+    misses = 0;
+    supervisor s;
+    bool busy = false;
+    const int rc = s.open(a.bo, a.ro.prefix, a.ro.quiet, &busy);
+    if (busy) continue;  // another one took over first
+    if (rc != exit_ok) return rc;
+    if (!a.ro.quiet) std::fprintf(stderr, "hrctl: the supervisor of %s ended: this hrctl run took its place\n", a.bo.path.c_str());
+    if (stop_sig != 0) s.stop_group(gid, stop_sig);
+    return s.serve(gid, a.ro.stop_timeout_ms, a.ro.serve_all);
+  }
 }
 
 int cmd_run(int argc, char** argv, bool serve_mode) {
   common_args a = parse(argc, argv, 2, true);
   if (a.help) {
     if (serve_mode)
-      std::printf("usage: hrctl serve [--bank PATH] [--config FILE] [tunables]\n"
+      std::printf("usage: hrctl serve [--bank PATH] [--stop-timeout MS] [--config FILE] [tunables]\n"
                   "Supervises every group of the bank until SIGTERM/SIGINT (the long-running\n"
                   "ChorusOS controller): adopts running members, restarts crashed ones, serves\n"
-                  "hrctl run/kill/restart/upgrade and hrfexec requests.\n%s%s",
+                  "hrctl run/kill/stop/restart/upgrade and hrfexec requests. On SIGTERM/SIGINT\n"
+                  "every group with members running is stopped and held.\n%s%s",
                   tunables_text, exit_codes_text);
     else usage_run();
     return exit_ok;
@@ -269,27 +378,37 @@ int cmd_run(int argc, char** argv, bool serve_mode) {
     if (!a.ro.name.empty() && a.ro.name.size() > 32)
       return usage_error("--name: at most 32 bytes", cmd);
   }
-  supervisor s;
-  bool busy = false;
-  const int rc = s.open(a.bo, a.ro.prefix, a.ro.quiet, &busy);
-  if (busy) {
-    if (serve_mode) {
-      int pid = 0;
-      supervisor_alive(a.bo.path, &pid);
-      std::fprintf(stderr, "hrctl: another supervisor (pid %d) serves %s\n", pid, a.bo.path.c_str());
-      return exit_busy;
+  // A supervisor that goes away while we hand it the program: try again, as the supervisor.
+  for (int attempt = 0;; ++attempt) {
+    supervisor s;
+    bool busy = false;
+    const int rc = s.open(a.bo, a.ro.prefix, a.ro.quiet, &busy);
+    if (busy) {
+      if (serve_mode) {
+        int pid = 0;
+        supervisor_alive(a.bo.path, &pid);
+        std::fprintf(stderr, "hrctl: another supervisor (pid %d) serves %s\n", pid, a.bo.path.c_str());
+        return exit_busy;
+      }
+      bool retry = false;
+      const int drc = run_delegated(a, retry);
+      if (!retry || attempt >= 5) {
+        if (retry) std::fprintf(stderr, "hrctl: the supervisors of %s keep going away\n", a.bo.path.c_str());
+        return drc;
+      }
+      sleep_ms(50);
+      continue;
     }
-    return run_delegated(a);
+    if (rc != exit_ok) return rc;
+    std::uint32_t gid = no_group;
+    if (!serve_mode) {
+      if (int e = s.start_direct(a.ro, gid); e != exit_ok) return e;
+    }
+    return s.serve(serve_mode ? no_group : gid, a.ro.stop_timeout_ms, a.ro.serve_all);
   }
-  if (rc != exit_ok) return rc;
-  std::uint32_t gid = no_group;
-  if (!serve_mode) {
-    if (int e = s.start_direct(a.ro, gid); e != exit_ok) return e;
-  }
-  return s.serve(serve_mode ? no_group : gid, a.ro.stop_timeout_ms);
 }
 
-int need_request(const common_args& a, request_in& in, const char* cmd, int timeout_ms = 30000) {
+int need_request(const common_args& a, request_in& in, const char* cmd) {
   int pid = 0;
   if (!supervisor_alive(a.bo.path, &pid)) {
     std::fprintf(stderr, "hrctl %s: no supervisor serves %s (start one with hrctl serve or hrctl run)\n",
@@ -298,10 +417,12 @@ int need_request(const common_args& a, request_in& in, const char* cmd, int time
   }
   auto att = attach_bank(a.bo.path.c_str());
   if (!att) return report_bank_error("cannot open bank", a.bo.path, att.error());
-  auto r = submit_request(att->bank, att->rt, in, static_cast<std::uint64_t>(timeout_ms));
+  auto r = submit_request(att->bank, att->rt, in, static_cast<std::uint64_t>(a.timeout_ms));
   if (!r) {
     std::fprintf(stderr, "hrctl %s: %s\n", cmd, describe(r.error()).text);
-    return exit_timeout;
+    return r.error().code == errc::not_found ? exit_no_supervisor
+           : r.error().code == errc::io_error ? exit_timeout
+                                              : exit_too_small;
   }
   if (r->status != exit_ok) {
     std::fprintf(stderr, "hrctl %s: %s\n", cmd, r->message.c_str());
@@ -320,9 +441,11 @@ void group_arg(const std::string& g, request_in& in) {
 int cmd_kill(int argc, char** argv) {
   common_args a = parse(argc, argv, 2, false);
   if (a.help) {
-    std::printf("usage: hrctl kill -g GROUP [--bank PATH]   (akill -g: members killed, not restarted,\n"
-                "                                           group-keyed blocks and images freed)\n"
-                "       hrctl kill PID [--bank PATH]        (the process's group restarts as after a crash)\n%s",
+    std::printf("usage: hrctl kill -g GROUP [--bank PATH] [--timeout MS]\n"
+                "         (akill -g: members killed, not restarted, group-keyed blocks and images\n"
+                "         freed; without a supervisor, done by this command alone)\n"
+                "       hrctl kill PID [--bank PATH]   (the process's group restarts as after a crash)\n"
+                "--timeout MS: how long to wait for the supervisor's answer (default 30000).\n%s",
                 exit_codes_text);
     return exit_ok;
   }
@@ -332,10 +455,12 @@ int cmd_kill(int argc, char** argv) {
     in.kind = req_kill_group;
     group_arg(a.group, in);
     if (supervisor_alive(a.bo.path, nullptr)) return need_request(a, in, "kill");
-    // No supervisor: take its place for this one event.
+    // No supervisor: take its place for this one event, touching no other group.
     supervisor s;
     bool busy = false;
-    if (int rc = s.open(a.bo, false, true, &busy); rc != exit_ok) return rc;
+    const int rc = s.open_light(a.bo, &busy);
+    if (busy) return need_request(a, in, "kill");  // one started meanwhile
+    if (rc != exit_ok) return rc;
     return s.kill_group_now(in.gid, in.group_name);
   }
   if (a.rest.size() != 1) return usage_error("expected -g GROUP or one PID", "kill");
@@ -363,8 +488,9 @@ int cmd_kill(int argc, char** argv) {
 int cmd_restart(int argc, char** argv) {
   common_args a = parse(argc, argv, 2, false);
   if (a.help) {
-    std::printf("usage: hrctl restart [--bank PATH]\nSite restart on demand: every group restarts "
-                "from persistent memory (needs a running supervisor).\n%s",
+    std::printf("usage: hrctl restart [--bank PATH] [--timeout MS]\nSite restart on demand: every "
+                "group restarts from persistent memory (needs a running supervisor; held groups stay "
+                "held). --timeout MS: how long to wait for the answer (default 30000).\n%s",
                 exit_codes_text);
     return exit_ok;
   }
@@ -377,9 +503,9 @@ int cmd_restart(int argc, char** argv) {
 int cmd_upgrade(int argc, char** argv) {
   common_args a = parse(argc, argv, 2, true);
   if (a.help) {
-    std::printf("usage: hrctl upgrade -g GROUP [--name NAME] [--bank PATH] -- NEWPROGRAM [ARGS...]\n"
+    std::printf("usage: hrctl upgrade -g GROUP [--name NAME] [--bank PATH] [--timeout MS] -- NEWPROGRAM [ARGS...]\n"
                 "Replaces the image of member NAME (default: NEWPROGRAM's basename) with NEWPROGRAM\n"
-                "and restarts the group on it (needs a running supervisor).\n%s",
+                "and restarts the group on it (needs a running supervisor; resumes a held group).\n%s",
                 exit_codes_text);
     return exit_ok;
   }
@@ -400,6 +526,48 @@ int cmd_upgrade(int argc, char** argv) {
   const int rc = need_request(a, in, "upgrade");
   ::close(f.fd);
   return rc;
+}
+
+int cmd_stop(int argc, char** argv) {
+  common_args a = parse(argc, argv, 2, false);
+  if (a.help) {
+    std::printf("usage: hrctl stop -g GROUP [--bank PATH] [--stop-timeout MS] [--timeout MS]\n"
+                "Stops a group gracefully: its members get SIGTERM, then SIGKILL after MS (default:\n"
+                "the group's --stop-timeout, else 5000); a member that makes the clean-exit call\n"
+                "meanwhile counts as clean. The group stays in the bank, held: it is not restarted\n"
+                "until hrctl run -g GROUP or hrctl upgrade resumes it (hrctl kill -g ends it); the\n"
+                "hrctl run waiting for it exits 143. Waits until no member runs. Needs a running\n"
+                "supervisor.\n%s",
+                exit_codes_text);
+    return exit_ok;
+  }
+  if (!a.error.empty()) return usage_error(a.error, "stop");
+  if (a.group.empty() || !a.rest.empty()) return usage_error("expected -g GROUP", "stop");
+  request_in in;
+  in.kind = req_stop_group;
+  group_arg(a.group, in);
+  in.stop_signal = SIGTERM;
+  if (a.ro.stop_timeout_given) in.stop_timeout_ms = static_cast<std::uint32_t>(a.ro.stop_timeout_ms);
+  const int rc = need_request(a, in, "stop");
+  if (rc != exit_ok) return rc;
+  auto att = attach_bank(a.bo.path.c_str());
+  if (!att) return report_bank_error("cannot open bank", a.bo.path, att.error());
+  // Until its members are gone (or it terminated meanwhile).
+  std::uint32_t gid = in.gid;
+  if (gid == no_group)
+    for (std::uint32_t i = 0; i < att->rt.max_groups(); ++i) {
+      const group_slot* gs = att->rt.group(i);
+      if (std::string_view(gs->name, std::min<std::uint32_t>(gs->name_len, 32)) == in.group_name) gid = i;
+    }
+  const std::uint64_t deadline = monotonic_ms() + static_cast<std::uint64_t>(a.timeout_ms);
+  while (gid != no_group && group_has_live_members(att->rt, gid)) {
+    if (monotonic_ms() > deadline) {
+      std::fprintf(stderr, "hrctl stop: group %u still has members running\n", gid);
+      return exit_timeout;
+    }
+    sleep_ms(20);
+  }
+  return exit_ok;
 }
 
 int cmd_read(int argc, char** argv, const char* cmd, int (*fn)(const std::string&, bool)) {
@@ -449,6 +617,7 @@ int main(int argc, char** argv) {
   if (cmd == "serve") return cmd_run(argc, argv, true);
   if (cmd == "kill") return cmd_kill(argc, argv);
   if (cmd == "restart") return cmd_restart(argc, argv);
+  if (cmd == "stop") return cmd_stop(argc, argv);
   if (cmd == "upgrade") return cmd_upgrade(argc, argv);
   if (cmd == "status") return cmd_read(argc, argv, "status", cmd_status);
   if (cmd == "blocks") return cmd_read(argc, argv, "blocks", cmd_blocks);

@@ -18,12 +18,19 @@
 #include <cstdio>
 #include <cstring>
 
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+
 extern char** environ;
 
 namespace hrctl {
 
 namespace {
 int pidfd_open(int pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+int pidfd_getfd(int pidfd, int fd) {
+  return static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd, fd, 0));
+}
 
 constexpr std::uint64_t max_restart_delay_ms = 1000;
 
@@ -55,6 +62,10 @@ struct child_plan {
   ::signal(SIGPIPE, SIG_DFL);  // dispositions are the child's own (no CLONE_SIGHAND)
   if (p.out >= 0) ::dup2(p.out, 1);
   if (p.err >= 0) ::dup2(p.err, 2);
+  // Everything the child still needs goes above the fds that the sockets take (3, 4, ...)
+  // first, so that no dup2 below closes it: the image's memfd may have any number.
+  int fd = ::fcntl(p.mfd, p.script ? F_DUPFD : F_DUPFD_CLOEXEC, 100);  // a script's interpreter
+  if (fd < 0) fd = p.mfd;                                            // reopens it via /dev/fd
   char lp[48] = "LISTEN_PID=";
   if (p.nl != 0) {
     // Move the sockets out of the way, then to 3, 4, ... (LISTEN_FDS convention).
@@ -69,8 +80,6 @@ struct child_plan {
     lp[at] = '\0';
     p.envp[p.listen_pid_at] = lp;  // the parent's array: it is not used after the run starts
   }
-  int fd = p.mfd;
-  if (p.script) fd = ::fcntl(p.mfd, F_DUPFD, 100);  // an interpreter reopens it via /dev/fd
   ::fexecve(fd, p.argv, p.envp);
   const int e = errno;
   (void)!::write(2, p.fail_msg, std::strlen(p.fail_msg));
@@ -84,6 +93,10 @@ struct child_plan {
   const int pid = ::vfork();
   if (pid == 0) exec_child(p);
   return pid;
+}
+
+bool contains(const std::vector<std::uint32_t>& v, std::uint32_t x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
 }
 }  // namespace
 
@@ -102,10 +115,8 @@ void supervisor::log(const char* fmt, ...) const {
 
 // ---- opening, adoption ---------------------------------------------------------------------
 
-int supervisor::open(const bank_options& bo, bool prefix, bool quiet, bool* busy) {
+int supervisor::open_bank(const bank_options& bo, bool create, bool* busy) {
   bo_ = bo;
-  prefix_ = prefix;
-  quiet_ = quiet;
   if (busy != nullptr) *busy = false;
   tunables t;
   t.bank_size = bo.bank_size;
@@ -114,20 +125,23 @@ int supervisor::open(const bank_options& bo, bool prefix, bool quiet, bool* busy
   const std::uint32_t page = mmap_file_backend::native_page_size();
   const std::uint64_t fixed = fixed_overhead(bo, page);
   const std::uint64_t need = fixed + std::uint64_t{effective_max_processes(bo.max_processes)} * page;
+  const std::uint64_t need_blocks = std::uint64_t{bo.max_processes} + min_extra_blocks;
   auto existing = mmap_bank::open(bo.path.c_str());
-  if (!existing && existing.error().code != errc::not_found)
+  if (!existing && (existing.error().code != errc::not_found || !create))
     return report_bank_error("cannot open bank", bo.path, existing.error());
   if (!existing) {
-    if (bo.bank_size < need || bo.max_blocks < bo.max_processes + 3) {
+    if (bo.bank_size < need || bo.max_blocks < need_blocks) {
       std::fprintf(stderr,
                    "hrctl: bank too small for what is asked: --bank-size %llu, --max-blocks %u.\n"
                    "hrctl: sizing rule: bank size >= controller state + runtime state (%llu bytes "
                    "for %u groups and %u processes) + 2 x the size of the restartable processes "
                    "(each process image is kept in the bank; at least one page each: %llu bytes); "
-                   "max blocks >= max processes + 3 (%u)\n",
+                   "max blocks >= max processes + %u (%llu): one image per process, the "
+                   "controller and runtime blocks, %u staged images, one block for the programs\n",
                    static_cast<unsigned long long>(bo.bank_size), bo.max_blocks,
                    static_cast<unsigned long long>(fixed), bo.max_groups, bo.max_processes,
-                   static_cast<unsigned long long>(need), bo.max_processes + 3);
+                   static_cast<unsigned long long>(need), min_extra_blocks,
+                   static_cast<unsigned long long>(need_blocks), request_slots);
       return exit_too_small;
     }
     auto c = mmap_bank::create(bo.path.c_str(), t);
@@ -139,70 +153,114 @@ int supervisor::open(const bank_options& bo, bool prefix, bool quiet, bool* busy
   }
   lock_fd_ = take_supervisor_lock(bo.path);
   if (lock_fd_ == -2) {
-    std::fprintf(stderr, "hrctl: cannot open %s for locking: %s\n", bo.path.c_str(),
-                 std::strerror(errno));
-    return errno == EACCES ? exit_bank_path : exit_failure;
+    const int e = errno;
+    std::fprintf(stderr, "hrctl: cannot open %s for locking: %s\n", bo.path.c_str(), std::strerror(e));
+    return e == EACCES || e == EROFS || e == EPERM ? exit_bank_path : exit_failure;
   }
   if (lock_fd_ == -1) {
     if (busy != nullptr) *busy = true;
     return exit_busy;
   }
+  return exit_ok;
+}
+
+int supervisor::open_runtime(bool create) {
   // The runtime block: its limits and policy tunables are fixed when it is created.
   auto rb = bank_->find(runtime_block_name);
-  if (!rb && rb.error().code == errc::not_found) {
-    rb = bank_->find_or_create(internal_access, runtime_block_name,
-                               runtime_block_bytes(bo.max_groups, effective_max_processes(bo.max_processes)));
-    if (rb) {
-      auto* h = reinterpret_cast<runtime_header*>(rb->data);
-      h->version = runtime_version;
-      h->max_groups = bo.max_groups;
-      h->max_processes = effective_max_processes(bo.max_processes);
-      h->interval_ms = bo.interval_ms;
-      h->max_badness = bo.max_badness;
-      h->max_site_restarts = bo.max_site_restarts;
-      store(h->magic, runtime_magic);  // last: a block cut short is formatted again
-    }
-  } else if (rb && reinterpret_cast<runtime_header*>(rb->data)->magic == 0) {
-    auto* h = reinterpret_cast<runtime_header*>(rb->data);
-    h->version = runtime_version;
-    h->max_groups = bo.max_groups;
-    h->max_processes = effective_max_processes(bo.max_processes);
-    h->interval_ms = bo.interval_ms;
-    h->max_badness = bo.max_badness;
-    h->max_site_restarts = bo.max_site_restarts;
-    store(h->magic, runtime_magic);
+  const bool fresh = !rb && rb.error().code == errc::not_found;
+  if (fresh && !create) {
+    std::fprintf(stderr, "hrctl: %s is a bank, but hrctl never supervised it (no runtime state)\n",
+                 bo_.path.c_str());
+    return exit_unknown;
   }
-  if (!rb) return report_bank_error("cannot keep the runtime state in bank", bo.path, rb.error());
+  if (fresh)
+    rb = bank_->find_or_create(internal_access, runtime_block_name,
+                               runtime_block_bytes(bo_.max_groups, effective_max_processes(bo_.max_processes)));
+  if (!rb) return report_bank_error("cannot keep the runtime state in bank", bo_.path, rb.error());
+  auto* fh = reinterpret_cast<runtime_header*>(rb->data);
+  if (fresh || fh->magic == 0) {  // new, or its formatting was cut short (magic written last)
+    fh->version = runtime_version;
+    fh->max_groups = bo_.max_groups;
+    fh->max_processes = effective_max_processes(bo_.max_processes);
+    record_policy(bo_, *fh);
+    store(fh->magic, runtime_magic);
+  }
   auto rt = runtime_view::attach(*rb);
-  if (!rt) return report_bank_error("refusing the runtime state of bank", bo.path, rt.error());
+  if (!rt) return report_bank_error("refusing the runtime state of bank", bo_.path, rt.error());
   rt_ = *rt;
   runtime_header& h = rt_.header();
+  if (!policy_of(h).valid())
+    return report_bank_error("refusing the runtime state of bank", bo_.path,
+                             error(errc::corrupt, "runtime block: restart policy tunables invalid"));
   // The bank keeps the limits and policy it was created with; explicit flags that differ are
   // reported (the bank's values win, as for the bank's own tunables).
   auto differs = [&](const char* flag, std::uint64_t want, std::uint64_t have) {
-    if (std::find(bo.given.begin(), bo.given.end(), flag) != bo.given.end() && want != have)
+    if (bo_.was_given(flag) && want != have)
       std::fprintf(stderr, "hrctl: note: %s %llu ignored: the bank was created with %llu\n", flag,
                    static_cast<unsigned long long>(want), static_cast<unsigned long long>(have));
   };
-  differs("--max-groups", bo.max_groups, h.max_groups);
-  differs("--max-processes", effective_max_processes(bo.max_processes), h.max_processes);
-  differs("--interval", bo.interval_ms, h.interval_ms);
-  differs("--max-badness", bo.max_badness, h.max_badness);
-  differs("--bank-size", bo.bank_size, bank_->layout().bank_size);
-  differs("--max-blocks", bo.max_blocks, bank_->layout().max_blocks);
+  differs("--max-groups", bo_.max_groups, h.max_groups);
+  differs("--max-processes", effective_max_processes(bo_.max_processes), h.max_processes);
+  differs("--interval", bo_.interval_ms, h.interval_ms);
+  differs("--max-badness", bo_.max_badness, h.max_badness);
+  differs("--max-site-restarts", bo_.max_site_restarts, h.max_site_restarts);
+  differs("--give-up-window", bo_.give_up_window_ms, h.give_up_window_ms);
+  differs("--intensity", bo_.intensity, h.intensity);
+  differs("--period", bo_.period_ms, h.period_ms);
+  differs("--backoff-base", bo_.backoff_base_ms, h.backoff_base_ms);
+  differs("--backoff-cap", bo_.backoff_cap_ms, h.backoff_cap_ms);
+  differs("--healthy", bo_.healthy_ms, h.healthy_ms);
+  differs("--discard-after", bo_.discard_after, h.discard_after);
+  differs("--bank-size", bo_.bank_size, bank_->layout().bank_size);
+  differs("--max-blocks", bo_.max_blocks, bank_->layout().max_blocks);
+  if (bo_.was_given("--policy") && static_cast<std::uint32_t>(bo_.policy) != h.policy)
+    std::fprintf(stderr, "hrctl: note: --policy %s ignored: the bank was created with %s\n",
+                 policy_name(bo_.policy), describe_policy(h).c_str());
+  // Tunables of a policy this bank does not use.
+  const auto kind = static_cast<policy_kind>(h.policy);
+  for (const auto& [flag, k] : {std::pair{"--intensity", policy_kind::window},
+                                std::pair{"--period", policy_kind::window},
+                                std::pair{"--interval", policy_kind::chorus},
+                                std::pair{"--max-badness", policy_kind::chorus},
+                                std::pair{"--backoff-base", policy_kind::backoff},
+                                std::pair{"--backoff-cap", policy_kind::backoff}})
+    if (bo_.was_given(flag) && k != kind)
+      std::fprintf(stderr, "hrctl: note: %s applies to --policy %s; this bank's policy is %s\n",
+                   flag, policy_name(k), policy_name(kind));
   bo_.max_groups = h.max_groups;
   bo_.max_processes = h.max_processes;
   bo_.max_site_restarts = h.max_site_restarts;
+  return exit_ok;
+}
+
+int supervisor::open_controller(bool* created) {
+  const runtime_header& h = rt_.header();
   store_.emplace(*bank_);
-  chorus_counter pol;
-  pol.interval_ms = h.interval_ms;
-  pol.max_badness = h.max_badness;
-  bool created = false;
-  auto c = open_or_create_controller<controller_t>(*bank_, {h.max_groups, h.max_processes}, pol,
-                                                   *store_, now(), &created);
-  if (!c) return report_bank_error("cannot open the controller kept in bank", bo.path, c.error());
+  auto c = open_or_create_controller<controller_t>(*bank_, {h.max_groups, h.max_processes},
+                                                   policy_of(h), *store_, now(), created);
+  if (!c) return report_bank_error("cannot open the controller kept in bank", bo_.path, c.error());
   ctl_.emplace(std::move(*c));
   runs_.assign(h.max_processes, run_state{});
+  return exit_ok;
+}
+
+int supervisor::open(const bank_options& bo, bool prefix, bool quiet, bool* busy) {
+  prefix_ = prefix;
+  quiet_ = quiet;
+  {
+    runtime_header probe{};
+    record_policy(bo, probe);
+    if (!policy_of(probe).valid()) {
+      std::fprintf(stderr, "hrctl: the restart policy's tunables are not usable: --backoff-cap must "
+                           "be >= --backoff-base, --intensity 1..8, every period >= 1 ms\n");
+      return exit_usage;
+    }
+  }
+  if (int rc = open_bank(bo, true, busy); rc != exit_ok) return rc;
+  if (int rc = open_runtime(true); rc != exit_ok) return rc;
+  bool created = false;
+  if (int rc = open_controller(&created); rc != exit_ok) return rc;
+  runtime_header& h = rt_.header();
   store(h.supervisor_pid, static_cast<std::int32_t>(::getpid()));
   store(h.supervisor_start, process_start_time(::getpid()));
 
@@ -219,13 +277,27 @@ int supervisor::open(const bank_options& bo, bool prefix, bool quiet, bool* busy
 
   drive([&](auto& sink) { return ctl_->resume(now(), sink); });
   if (!created) {
-    log("bank %s: adopting the groups it keeps", bo.path.c_str());
+    log("bank %s: adopting the groups it keeps", bo_.path.c_str());
     adopt();
   } else {
-    log("bank %s: created (%llu bytes for blocks, max %u blocks, %u groups, %u processes)",
-        bo.path.c_str(), static_cast<unsigned long long>(bank_->layout().bank_size),
-        bank_->layout().max_blocks, h.max_groups, h.max_processes);
+    log("bank %s: created (%llu bytes for blocks, max %u blocks, %u groups, %u processes; "
+        "policy %s)",
+        bo_.path.c_str(), static_cast<unsigned long long>(bank_->layout().bank_size),
+        bank_->layout().max_blocks, h.max_groups, h.max_processes, describe_policy(h).c_str());
   }
+  return exit_ok;
+}
+
+int supervisor::open_light(const bank_options& bo, bool* busy) {
+  quiet_ = true;
+  light_ = true;
+  stopping_ = true;  // no run is started: the next supervisor performs what is left
+  if (int rc = open_bank(bo, false, busy); rc != exit_ok) return rc;
+  if (int rc = open_runtime(false); rc != exit_ok) return rc;
+  bool created = false;
+  if (int rc = open_controller(&created); rc != exit_ok) return rc;
+  drive([&](auto& sink) { return ctl_->resume(now(), sink); });
+  queue_.clear();  // a pending site restart stays pending in the controller
   return exit_ok;
 }
 
@@ -239,13 +311,21 @@ void supervisor::drive(F&& call) {
 }
 
 void supervisor::adopt() {
-  // Reclaim mailbox slots of dead requesters and staging blocks nobody will use.
+  // A site restart the previous supervisor had not performed (not one that the reports below
+  // decide: those come as their own actions).
+  const bool pending_before = ctl_->site_restart_pending();
+  // Reclaim mailbox slots of dead requesters (and our own: a delegated hrctl run that became
+  // the supervisor) and staging blocks nobody will use; a request the previous supervisor was
+  // serving when it died is served again.
   for (std::uint32_t i = 0; i < request_slots; ++i) {
     request_slot* s = rt_.request(i);
     const std::uint32_t st = load(s->state);
-    if ((st == req_claimed || st == req_done) && ::kill(load(s->requester), 0) != 0) {
+    const int who = load(s->requester);
+    if (st != req_free && (who == ::getpid() || ::kill(who, 0) != 0)) {
       (void)bank_->free(internal_access, staging_block_name(i));
       store(s->state, static_cast<std::uint32_t>(req_free));
+    } else if (st == req_serving) {
+      store(s->state, static_cast<std::uint32_t>(req_ready));
     } else if (st == req_free) {
       (void)bank_->free(internal_access, staging_block_name(i));
     }
@@ -261,40 +341,66 @@ void supervisor::adopt() {
     if (!b.name.starts_with("__HR_IMG_")) return;
     std::uint32_t k = 0;
     if (!parse_u32(std::string(b.name.substr(9)), k)) return;
-    if (std::find(referenced.begin(), referenced.end(), k) == referenced.end())
-      orphans.emplace_back(b.name);
+    if (!contains(referenced, k)) orphans.emplace_back(b.name);
   });
   for (const auto& n : orphans) (void)bank_->free(internal_access, n);
 
-  // Members recorded as running: alive (adopt, by pid + start time) or gone (report).
+  // Members recorded as running: alive (adopt, by pid + start time) or gone (report, unless
+  // their group is held: its members stay stopped).
   for (std::uint32_t gid = 0; gid < ctl_->max_groups(); ++gid) {
     auto g = ctl_->group_info(gid);
     if (!g || g->terminating) continue;
+    const group_slot* gs = rt_.group(gid);
+    const std::uint32_t why = gs != nullptr ? load(gs->held) : hold_none;
     std::vector<process_view> members;
     (void)ctl_->for_each_member(gid, [&](const process_view& p) { members.push_back(p); });
-    reopen_listeners(gid);  // the group's runs (adopted or rerun) keep their sockets
     for (const process_view& p : members) {
       proc_slot* s = rt_.proc(p.id);
-      if (s == nullptr) continue;
-      if (p.state == process_state::running) {
-        const int pid = load(s->pid);
-        if (load(s->handle) == p.handle && same_process_alive(pid, load(s->start_time))) {
-          run_state& r = runs_[p.id];
-          r = run_state{pid, pidfd_open(pid), false, p.handle, gid, now()};
-          log("group %u: adopted member %s (pid %d)", gid, name_of(p).c_str(), pid);
-          continue;
-        }
-        const bool clean = load(s->clean) == p.handle;
-        log("group %u: member %s (pid %d) ended while no supervisor ran%s", gid,
-            name_of(p).c_str(), pid, clean ? " (cleanly)" : ": treated as a crash");
-        if (clean)
-          drive([&](auto& sink) { return ctl_->process_exited_cleanly(now(), p.id, p.handle, sink); });
-        else
-          drive([&](auto& sink) { return ctl_->process_failed(now(), p.id, p.handle, sink); });
+      if (s == nullptr || p.state != process_state::running) continue;
+      const int pid = load(s->pid);
+      if (load(s->handle) == p.handle && same_process_alive(pid, load(s->start_time))) {
+        run_state& r = runs_[p.id];
+        r = run_state{pid, pidfd_open(pid), false, p.handle, gid, now()};
+        log("group %u: adopted member %s (pid %d)", gid, name_of(p).c_str(), pid);
+        continue;
       }
+      store(s->pid, std::int32_t{0});
+      const bool clean = load(s->clean) == p.handle;
+      if (why != hold_none && !clean) {
+        log("group %u: member %s is stopped (the group is held)", gid, name_of(p).c_str());
+        continue;
+      }
+      log("group %u: member %s (pid %d) ended while no supervisor ran%s", gid,
+          name_of(p).c_str(), pid, clean ? " (cleanly)" : ": treated as a crash");
+      if (clean)
+        drive([&](auto& sink) { return ctl_->process_exited_cleanly(now(), p.id, p.handle, sink); });
+      else
+        drive([&](auto& sink) { return ctl_->process_failed(now(), p.id, p.handle, sink); });
     }
+    if (!ctl_->group_info(gid)) continue;  // it terminated just now
+    bool alive = false;
+    for (const run_state& r : runs_) alive = alive || (r.pid > 0 && r.gid == gid);
+    // The group's runs (adopted or rerun) keep their sockets: those of a running member.
+    if (gs != nullptr && gs->listen_count != 0 && !take_listeners(gid)) {
+      if (alive)
+        log("group %u: cannot take the listening sockets from its running members; they are "
+            "opened again when the group restarts",
+            gid);
+      else
+        reopen_listeners(gid);
+    }
+    // A stop that the previous supervisor had begun goes on.
+    if (why == hold_stopped && alive) begin_stop(gid, stop_timeout_of(gid, 0), static_cast<int>(gs->hold_code));
+    if (why != hold_none && !alive)
+      log("group %u is held (%s): hrctl run -g %u resumes it, hrctl kill -g %u ends it", gid,
+          why == hold_gave_up ? "given up on: it kept crashing" : "stopped on request", gid, gid);
+    if (why == hold_gave_up)
+      for (std::uint32_t id = 0; id < runs_.size(); ++id)
+        if (runs_[id].pid > 0 && runs_[id].gid == gid) stop_run(id, SIGKILL);
   }
-  if (ctl_->site_restart_pending()) perform_site_restart(false);
+  if (pending_before) queue_.push_back(action{action_kind::site_restart, no_group});
+  // Performed now, before anything is started: a run started first would only be stopped again.
+  if (!queue_.empty()) handle_site_restarts();
 }
 
 // ---- actions -------------------------------------------------------------------------------
@@ -308,12 +414,14 @@ void supervisor::apply(const action& a) {
                      pending_.end());
       break;
     case action_kind::run: {
-      if (stopping_) break;
+      if (stopping_ || held(a.gid)) break;  // a held group's members stay stopped
       group_mem& gm = groups_[a.gid];
-      // Never a tight loop: restarts of the same group in quick succession back off.
+      // Never a tight loop: restarts of the same group in quick succession back off (unless
+      // the policy itself delays them: backoff).
       std::uint64_t delay = a.delay_ms;
-      if (gm.streak > 1) delay += std::min<std::uint64_t>(max_restart_delay_ms, 10ull << std::min(gm.streak, 7u));
-      pending_.push_back({now() + delay, a.process});
+      if (delay == 0 && gm.streak > 1)
+        delay += std::min<std::uint64_t>(max_restart_delay_ms, 10ull << std::min(gm.streak, 7u));
+      pending_.push_back({now() + delay, a.process, a.gid});
       break;
     }
     case action_kind::group_restarted: {
@@ -322,9 +430,12 @@ void supervisor::apply(const action& a) {
       gm.streak = t - gm.last_restart_ms < rt_.header().interval_ms ? gm.streak + 1 : 1;
       gm.last_restart_ms = t;
       auto g = ctl_->group_info(a.gid);
-      log("group %u restarted (restart counter %u/%u, restarts %u)", a.gid,
-          g ? chorus_counter::counter(g->policy) : 0, rt_.header().max_badness,
-          g ? g->restarts : 0);
+      const std::string counter = g ? describe_counter(rt_.header(), g->policy) : std::string("?");
+      if (a.delay_ms != 0)
+        log("group %u restarted (%s, restarts %u); its members run again in %llu ms", a.gid,
+            counter.c_str(), g ? g->restarts : 0, static_cast<unsigned long long>(a.delay_ms));
+      else
+        log("group %u restarted (%s, restarts %u)", a.gid, counter.c_str(), g ? g->restarts : 0);
       break;
     }
     case action_kind::discard_state:
@@ -333,15 +444,13 @@ void supervisor::apply(const action& a) {
     case action_kind::group_terminated: {
       log("group %u terminated: its process images and %u group-keyed block(s) freed", a.gid, a.count);
       if (group_slot* g = rt_.group(a.gid)) {
-        const bool killed = load(g->last_outcome) == outcome_killed;
-        g->name_len = 0;
-        g->flags = 0;
-        g->heartbeat_ms = 0;
-        g->listen_count = 0;
+        const bool killed = load(g->pending_outcome) == outcome_killed;
+        reset_group_slot(a.gid);
         store(g->last_outcome, static_cast<std::uint32_t>(killed ? outcome_killed : outcome_clean));
         store(g->terminations, load(g->terminations) + 1);
         if (a.gid == own_) own_outcome_ = killed ? exit_killed : exit_ok;
       }
+      stops_.erase(a.gid);
       close_listeners(a.gid);
       drop_memfds(a.gid);
       drop_outputs(a.gid);
@@ -362,24 +471,160 @@ void supervisor::apply(const action& a) {
   }
 }
 
-void supervisor::perform_site_restart(bool escalation) {
-  if (escalation) {
-    ++escalations_;
-    if (bo_.max_site_restarts != 0 && escalations_ > bo_.max_site_restarts) {
-      log("giving up: %u site restarts did not help (a program crashes on every start?); every "
-          "member is stopped, the bank keeps all its blocks; fix the program, then `hrctl serve` "
-          "resumes the groups or `hrctl kill -g GID` ends them",
-          bo_.max_site_restarts);
-      gave_up_ = true;
-      return;
-    }
+// The site restarts that the last events asked for: one for all of them. An escalation counts
+// against its group: a group that escalates more than --max-site-restarts times in a row (each
+// within --give-up-window of the one before) is given up on, alone, and its escalation is not
+// performed; the other groups go on.
+void supervisor::handle_site_restarts() {
+  bool requested = false;
+  std::vector<std::uint32_t> escalated;
+  for (const action& a : queue_) {
+    if (a.gid == no_group) requested = true;
+    else if (!contains(escalated, a.gid)) escalated.push_back(a.gid);
   }
-  log("site restart%s: every group restarts from persistent memory",
-      escalation ? " (restart counter reached max badness)" : " (requested)");
+  queue_.clear();
+  std::vector<std::uint32_t> go;
+  for (std::uint32_t gid : escalated)
+    if (note_escalation(gid)) go.push_back(gid);
+  if (!requested && go.empty()) {
+    if (ctl_->site_restart_pending()) drive([&](auto&) { return ctl_->decline_site_restart(now()); });
+    return;
+  }
+  std::string why;
+  if (!go.empty()) {
+    const auto kind = static_cast<policy_kind>(rt_.header().policy);
+    why = kind == policy_kind::window ? "restarts within the period reached the intensity: group"
+                                      : "restart counter reached max badness: group";
+    for (std::uint32_t gid : go) why += " " + std::to_string(gid);
+    if (requested) why += "; also requested";
+  } else {
+    why = "requested";
+  }
+  log("site restart (%s): every group restarts from persistent memory", why.c_str());
   drive([&](auto& sink) { return ctl_->site_restarted(now(), sink); });
-  // Escalations in a row back off: the site restart's reruns wait a little longer each time.
-  if (escalation)
-    for (pending_run& p : pending_) p.due_ms += std::min<std::uint64_t>(2000, 250ull * escalations_);
+  // Escalations in a row back off: the escalating groups' reruns wait a little longer each time.
+  for (pending_run& p : pending_)
+    if (contains(go, p.gid))
+      if (const group_slot* gs = rt_.group(p.gid))
+        p.due_ms += std::min<std::uint64_t>(2000, 250ull * gs->escalations);
+}
+
+bool supervisor::note_escalation(std::uint32_t gid) {
+  group_slot* gs = rt_.group(gid);
+  if (gs == nullptr) return true;
+  const std::uint64_t t = ctl_->clock_ms();
+  const runtime_header& h = rt_.header();
+  if (gs->escalations == 0 || t - gs->last_escalation_ms > h.give_up_window_ms) gs->escalations = 1;
+  else ++gs->escalations;
+  gs->last_escalation_ms = t;
+  if (h.max_site_restarts == 0 || gs->escalations <= h.max_site_restarts) return true;
+  give_up(gid);
+  return false;
+}
+
+void supervisor::give_up(std::uint32_t gid) {
+  const runtime_header& h = rt_.header();
+  log("group %u: giving up: %u site restarts did not help (a program crashes on every start?); "
+      "its members are stopped and the group is held in the bank with all its blocks; the other "
+      "groups go on. Fix the program, then `hrctl upgrade -g %u -- NEW` or `hrctl run -g %u ...` "
+      "restarts it, `hrctl kill -g %u` ends it",
+      gid, h.max_site_restarts, gid, gid, gid);
+  hold(gid, hold_gave_up, exit_gave_up);
+  for (std::uint32_t id = 0; id < runs_.size(); ++id)
+    if (runs_[id].pid > 0 && runs_[id].gid == gid) stop_run(id, SIGKILL);
+  if (gid == own_) own_outcome_ = exit_gave_up;
+}
+
+// ---- holds ---------------------------------------------------------------------------------
+
+void supervisor::hold(std::uint32_t gid, std::uint32_t why, int code) {
+  if (group_slot* gs = rt_.group(gid)) {
+    gs->hold_code = static_cast<std::uint32_t>(code);
+    store(gs->held, why);
+  }
+  pending_.erase(std::remove_if(pending_.begin(), pending_.end(),
+                                [&](const pending_run& p) { return p.gid == gid; }),
+                 pending_.end());
+}
+
+bool supervisor::held(std::uint32_t gid) const {
+  const group_slot* gs = rt_.group(gid);
+  return gs != nullptr && load(gs->held) != hold_none;
+}
+
+// An operator runs a held group again (hrctl run -g, upgrade): the hold ends and, if
+// `restart`, the group restarts (its direct members run again; no failure counted).
+void supervisor::resume_held(std::uint32_t gid, bool restart) {
+  group_slot* gs = rt_.group(gid);
+  if (gs == nullptr || load(gs->held) == hold_none) return;
+  log("group %u: resumed (it was held: %s)", gid,
+      load(gs->held) == hold_gave_up ? "given up on" : "stopped on request");
+  store(gs->held, static_cast<std::uint32_t>(hold_none));
+  gs->hold_code = 0;
+  gs->escalations = 0;
+  stops_.erase(gid);
+  if (restart) drive([&](auto& sink) { return ctl_->restart_group(now(), gid, sink); });
+}
+
+std::uint64_t supervisor::stop_timeout_of(std::uint32_t gid, std::uint64_t asked) const {
+  if (asked != 0) return asked;
+  const group_slot* gs = rt_.group(gid);
+  return gs != nullptr && gs->stop_timeout_ms != 0 ? gs->stop_timeout_ms : stop_timeout_ms_;
+}
+
+// A graceful stop: SIGTERM to every member now, SIGKILL to those left at the deadline
+// (check_stops). The group is held from now on: ends are not reported as failures, clean exits
+// still count (the group may terminate meanwhile).
+void supervisor::begin_stop(std::uint32_t gid, std::uint64_t timeout_ms, int code) {
+  hold(gid, hold_stopped, code);
+  bool any = false;
+  for (const run_state& r : runs_)
+    if (r.pid > 0 && r.gid == gid) {
+      ::kill(r.pid, SIGTERM);
+      any = true;
+    }
+  if (!any) {
+    log("group %u stopped: held in the bank (hrctl run -g %u resumes it)", gid, gid);
+    if (gid == own_) own_outcome_ = code;
+    return;
+  }
+  stops_[gid] = stop_state{now() + timeout_ms, false};
+  log("group %u: stopping: SIGTERM sent to its members; SIGKILL in %llu ms", gid,
+      static_cast<unsigned long long>(timeout_ms));
+}
+
+void supervisor::stop_group(std::uint32_t gid, int sig) {
+  if (ctl_->group_info(gid)) begin_stop(gid, stop_timeout_of(gid, 0), 128 + sig);
+}
+
+void supervisor::check_stops() {
+  const std::uint64_t t = now();
+  for (auto it = stops_.begin(); it != stops_.end();) {
+    const std::uint32_t gid = it->first;
+    bool left = false;
+    for (std::uint32_t id = 0; id < runs_.size(); ++id) {
+      const run_state& r = runs_[id];
+      if (r.pid <= 0 || r.gid != gid) continue;
+      left = true;
+      if (t >= it->second.deadline_ms && !it->second.killed) {
+        auto pv = ctl_->process_info(id);
+        log("group %u: %s (pid %d) still running after SIGTERM: SIGKILL", gid,
+            pv ? name_of(*pv).c_str() : "?", r.pid);
+        ::kill(r.pid, SIGKILL);
+      }
+    }
+    if (t >= it->second.deadline_ms) it->second.killed = true;
+    if (left) {
+      ++it;
+      continue;
+    }
+    const group_slot* gs = rt_.group(gid);
+    if (ctl_->group_info(gid) && gs != nullptr && load(gs->held) == hold_stopped) {
+      log("group %u stopped: held in the bank (hrctl run -g %u resumes it)", gid, gid);
+      if (gid == own_) own_outcome_ = static_cast<int>(gs->hold_code);
+    }
+    it = stops_.erase(it);
+  }
 }
 
 // ---- runs ----------------------------------------------------------------------------------
@@ -421,6 +666,10 @@ int supervisor::spawn(std::uint32_t id, std::uint32_t gid, std::uint32_t image,
     if (err) *err = std::string("cannot load the image: ") + std::strerror(errno);
     return -1;
   }
+  // Sockets that could not be taken from an adopted member are opened again for its restart.
+  if (const group_slot* gs = rt_.group(gid); gs != nullptr && gs->listen_count != 0 &&
+                                             groups_[gid].listen_fds.empty())
+    reopen_listeners(gid);
   const std::vector<std::string> args = image_argv(*b);
   std::vector<char*> argv;
   for (const auto& s : args) argv.push_back(const_cast<char*>(s.c_str()));
@@ -463,14 +712,16 @@ int supervisor::spawn(std::uint32_t id, std::uint32_t gid, std::uint32_t image,
   const bool prefix = po != outs_.end() ? po->second.prefix : prefix_;
   int pout[2] = {-1, -1}, perr[2] = {-1, -1};
   if (prefix && (::pipe2(pout, O_CLOEXEC) != 0 || ::pipe2(perr, O_CLOEXEC) != 0)) {
+    const int e = errno;
     for (int fd : {pout[0], pout[1], perr[0], perr[1]})
       if (fd >= 0) ::close(fd);
-    if (err) *err = std::string("pipe: ") + std::strerror(errno);
+    if (err) *err = std::string("pipe: ") + std::strerror(e);
     return -1;
   }
   plan.out = prefix ? pout[1] : dest_out != 1 ? dest_out : -1;
   plan.err = prefix ? perr[1] : dest_err != 2 ? dest_err : -1;
   const int pid = vfork_exec(plan);
+  const int vfork_errno = errno;
   if (prefix) {
     ::close(pout[1]);
     ::close(perr[1]);
@@ -480,7 +731,7 @@ int supervisor::spawn(std::uint32_t id, std::uint32_t gid, std::uint32_t image,
       ::close(pout[0]);
       ::close(perr[0]);
     }
-    if (err) *err = std::string("vfork: ") + std::strerror(errno);
+    if (err) *err = std::string("vfork: ") + std::strerror(vfork_errno);
     return -1;
   }
   if (prefix) {
@@ -501,13 +752,20 @@ int supervisor::spawn(std::uint32_t id, std::uint32_t gid, std::uint32_t image,
   return pid;
 }
 
-// Records the run in the controller and the runtime block, then starts it.
+// Records the run in the controller and the runtime block, then starts it. Once the
+// controller has registered the run, a failure to start it is that run's failure (the
+// controller restarts the group as after a crash): exit_ok is returned, *pid is 0 and `err`
+// says why, and the member keeps its image.
 int supervisor::register_and_run(std::uint32_t gid, std::string_view name, process_kind kind,
                                  std::uint32_t image, std::uint32_t parent, int* pid,
                                  std::string* err, const proc_out* out) {
+  if (pid) *pid = 0;
   runtime_header& h = rt_.header();
   const std::uint64_t handle = load(h.run_seq) + 1;
   store(h.run_seq, handle);
+  // A first run (not yet registered in its group): its record starts from nothing, even if
+  // the process id was another process's before (ids are recycled).
+  const bool first_run = !ctl_->find_process(gid, name);
   auto id = ctl_->process_started(now(), {gid, name, kind, handle, image, parent});
   if (!id) {
     if (err) *err = describe(id.error()).text;
@@ -534,6 +792,7 @@ int supervisor::register_and_run(std::uint32_t gid, std::string_view name, proce
     outs_[*id] = o;
   }
   proc_slot* s = rt_.proc(*id);
+  if (s != nullptr && first_run) store(s->runs, std::uint32_t{0});
   const bool restarted = s != nullptr && load(s->runs) > 0;
   if (s != nullptr) {
     store(s->clean, std::uint64_t{0});
@@ -543,12 +802,14 @@ int supervisor::register_and_run(std::uint32_t gid, std::string_view name, proce
     store(s->handle, handle);
     store(s->runs, load(s->runs) + 1);
   }
-  const int p = spawn(*id, gid, pv ? pv->image : image, handle, restarted, err);
+  std::string why;
+  const int p = spawn(*id, gid, pv ? pv->image : image, handle, restarted, &why);
   if (p < 0) {
-    log("group %u: cannot start %.*s: %s", gid, static_cast<int>(name.size()), name.data(),
-        err ? err->c_str() : "");
+    log("group %u: cannot start %.*s: %s; counted as a failure of that run", gid,
+        static_cast<int>(name.size()), name.data(), why.c_str());
+    if (err) *err = "registered, but its start failed: " + why;
     drive([&](auto& sink) { return ctl_->process_failed(now(), *id, handle, sink); });
-    return exit_failure;
+    return exit_ok;
   }
   if (pid) *pid = p;
   log("group %u: %s %.*s (pid %d)%s", gid, restarted ? "restarted" : "started",
@@ -557,10 +818,11 @@ int supervisor::register_and_run(std::uint32_t gid, std::string_view name, proce
   return exit_ok;
 }
 
-int supervisor::run_member(std::uint32_t id, bool, std::string* err) {
+int supervisor::run_member(std::uint32_t id, std::string* err) {
   auto pv = ctl_->process_info(id);
   if (!pv) return exit_unknown;
   if (pv->state == process_state::running) return exit_ok;  // already rerun
+  if (held(pv->gid)) return exit_ok;                         // stays stopped
   // A rerun keeps the parent link only through the controller's record; direct reruns only.
   return register_and_run(pv->gid, pv->name(), process_kind::direct, pv->image, no_process,
                           nullptr, err);
@@ -584,7 +846,8 @@ void supervisor::stop_run(std::uint32_t id, int sig) {
   r = run_state{};
 }
 
-// A run ended (its pidfd became readable): clean or failure, reported to the controller.
+// A run ended (its pidfd became readable): clean or failure, reported to the controller. The
+// end of a member of a held group (being stopped) is reported only if clean.
 void supervisor::reap(std::uint32_t id) {
   run_state r = runs_[id];
   int status = 0;
@@ -608,6 +871,10 @@ void supervisor::reap(std::uint32_t id) {
   if (clean) {
     log("group %u: %s (pid %d) exited cleanly", r.gid, name.c_str(), r.pid);
     drive([&](auto& sink) { return ctl_->process_exited_cleanly(now(), id, r.handle, sink); });
+    return;
+  }
+  if (held(r.gid)) {
+    log("group %u: %s (pid %d) stopped", r.gid, name.c_str(), r.pid);
     return;
   }
   if (have_status && WIFSIGNALED(status))
@@ -645,12 +912,14 @@ void supervisor::check_heartbeats() {
 // ---- sockets -------------------------------------------------------------------------------
 
 namespace {
+// No SO_REUSEPORT: one socket per port, so nobody else can bind it and take connections, and
+// a supervisor that adopts a group takes the running members' sockets (take_listeners) rather
+// than opening a second one that the kernel would hand half of the connections.
 int listen_on(std::uint32_t addr, std::uint16_t port, std::uint16_t* bound) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   const int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_addr.s_addr = addr;
@@ -666,39 +935,62 @@ int listen_on(std::uint32_t addr, std::uint16_t port, std::uint16_t* bound) {
   if (bound) *bound = ntohs(sa.sin_port);
   return fd;
 }
+
+// fd is a listening TCP socket bound to addr:port.
+bool is_listener_on(int fd, std::uint32_t addr, std::uint16_t port) {
+  int listening = 0;
+  socklen_t ol = sizeof listening;
+  if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ol) != 0 || listening == 0)
+    return false;
+  sockaddr_in sa{};
+  socklen_t len = sizeof sa;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) != 0 || sa.sin_family != AF_INET)
+    return false;
+  return sa.sin_addr.s_addr == addr && ntohs(sa.sin_port) == port;
+}
+
+std::string addr_text(std::uint32_t addr) {
+  in_addr a{};
+  a.s_addr = addr;
+  char text[64];
+  ::inet_ntop(AF_INET, &a, text, sizeof text);
+  return text;
+}
 }  // namespace
 
-int supervisor::open_listeners(std::uint32_t gid, const std::vector<std::string>& specs,
-                               std::string* err) {
+int supervisor::open_listeners(std::uint32_t gid, const std::vector<std::uint32_t>& addrs,
+                               const std::vector<std::uint16_t>& ports, std::string* err) {
   group_slot* g = rt_.group(gid);
   if (g == nullptr) return exit_unknown;
-  if (specs.size() > max_listen) {
+  if (addrs.size() > max_listen) {
     *err = "at most 4 --listen sockets per group";
     return exit_usage;
   }
-  if (!groups_[gid].listen_fds.empty()) return exit_ok;  // the group has its sockets already
-  for (const std::string& spec : specs) {
-    const auto colon = spec.rfind(':');
-    std::uint32_t port = 0;
-    in_addr a{};
-    if (colon == std::string::npos || !parse_u32(spec.substr(colon + 1), port) || port > 65535 ||
-        ::inet_pton(AF_INET, spec.substr(0, colon).c_str(), &a) != 1) {
-      *err = "bad --listen '" + spec + "': expected IPV4ADDR:PORT (PORT 0: any free port)";
-      return exit_usage;
-    }
+  // A group has one set of sockets for its whole life: the one recorded when it got them.
+  if (g->listen_count != 0) {
+    bool same = addrs.size() == g->listen_count;
+    for (std::size_t i = 0; same && i < addrs.size(); ++i)
+      same = addrs[i] == g->listen_addr[i] && (ports[i] == 0 || ports[i] == g->listen_port[i]);
+    if (!same)
+      log("group %u: note: --listen ignored: the group keeps the sockets it was given first "
+          "(%u, first %s:%u)",
+          gid, g->listen_count, addr_text(g->listen_addr[0]).c_str(), g->listen_port[0]);
+    if (groups_[gid].listen_fds.empty()) reopen_listeners(gid);
+    return exit_ok;
+  }
+  for (std::size_t i = 0; i < addrs.size(); ++i) {
     std::uint16_t bound = 0;
-    const int fd = listen_on(a.s_addr, static_cast<std::uint16_t>(port), &bound);
+    const int fd = listen_on(addrs[i], ports[i], &bound);
     if (fd < 0) {
-      *err = "cannot listen on " + spec + ": " + std::strerror(errno);
+      *err = "cannot listen on " + addr_text(addrs[i]) + ":" + std::to_string(ports[i]) + ": " +
+             std::strerror(errno);
       return exit_failure;
     }
     groups_[gid].listen_fds.push_back(fd);
-    const std::uint32_t i = g->listen_count++;
-    g->listen_addr[i] = a.s_addr;
-    g->listen_port[i] = bound;
-    char text[64];
-    ::inet_ntop(AF_INET, &a, text, sizeof text);
-    log("group %u: listening on %s:%u (kept across restarts)", gid, text, bound);
+    const std::uint32_t k = g->listen_count++;
+    g->listen_addr[k] = addrs[i];
+    g->listen_port[k] = bound;
+    log("group %u: listening on %s:%u (kept across restarts)", gid, addr_text(addrs[i]).c_str(), bound);
   }
   return exit_ok;
 }
@@ -706,11 +998,49 @@ int supervisor::open_listeners(std::uint32_t gid, const std::vector<std::string>
 void supervisor::reopen_listeners(std::uint32_t gid) {
   group_slot* g = rt_.group(gid);
   if (g == nullptr || !groups_[gid].listen_fds.empty()) return;
+  std::vector<int> fds;
   for (std::uint32_t i = 0; i < g->listen_count && i < max_listen; ++i) {
     const int fd = listen_on(g->listen_addr[i], g->listen_port[i], nullptr);
-    if (fd >= 0) groups_[gid].listen_fds.push_back(fd);
-    else log("group %u: cannot listen again on port %u: %s", gid, g->listen_port[i], std::strerror(errno));
+    if (fd < 0) {
+      log("group %u: cannot listen again on %s:%u: %s", gid, addr_text(g->listen_addr[i]).c_str(),
+          g->listen_port[i], std::strerror(errno));
+      for (int f : fds) ::close(f);
+      return;
+    }
+    fds.push_back(fd);
   }
+  groups_[gid].listen_fds = fds;
+}
+
+// Adoption: the group's listening sockets are those its running members hold (fds 3.. as
+// they were given); a copy is taken from the first member that still has them all
+// (pidfd_getfd: same user or root), so no connection goes to a second socket.
+bool supervisor::take_listeners(std::uint32_t gid) {
+  const group_slot* g = rt_.group(gid);
+  if (g == nullptr || g->listen_count == 0 || !groups_[gid].listen_fds.empty()) return false;
+  const std::uint32_t n = std::min<std::uint32_t>(g->listen_count, max_listen);
+  for (const run_state& r : runs_) {
+    if (r.pid <= 0 || r.gid != gid || r.pidfd < 0) continue;
+    std::vector<int> fds;
+    for (std::uint32_t i = 0; i < n; ++i) {
+      const int fd = pidfd_getfd(r.pidfd, static_cast<int>(3 + i));
+      if (fd < 0) break;
+      ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+      if (!is_listener_on(fd, g->listen_addr[i], g->listen_port[i])) {
+        ::close(fd);
+        break;
+      }
+      fds.push_back(fd);
+    }
+    if (fds.size() == n) {
+      groups_[gid].listen_fds = fds;
+      log("group %u: took over the listening socket(s) of pid %d (%s:%u...)", gid, r.pid,
+          addr_text(g->listen_addr[0]).c_str(), g->listen_port[0]);
+      return true;
+    }
+    for (int fd : fds) ::close(fd);
+  }
+  return false;
 }
 
 void supervisor::close_listeners(std::uint32_t gid) {
@@ -722,6 +1052,24 @@ void supervisor::close_listeners(std::uint32_t gid) {
 
 // ---- groups, requests ----------------------------------------------------------------------
 
+// A group id that starts a new group: nothing of the previous group of that id stays (name,
+// flags, sockets, hold, outcome), except the termination count a waiting hrctl run watches.
+void supervisor::reset_group_slot(std::uint32_t gid) {
+  group_slot* g = rt_.group(gid);
+  if (g == nullptr) return;
+  g->name_len = 0;
+  std::memset(g->name, 0, sizeof g->name);
+  g->flags = 0;
+  g->heartbeat_ms = 0;
+  g->listen_count = 0;
+  store(g->pending_outcome, static_cast<std::uint32_t>(outcome_none));
+  store(g->held, static_cast<std::uint32_t>(hold_none));
+  g->hold_code = 0;
+  g->escalations = 0;
+  g->last_escalation_ms = 0;
+  g->stop_timeout_ms = 0;
+}
+
 result<std::uint32_t> supervisor::resolve_group(std::uint32_t gid, std::string_view name,
                                                 bool create) {
   if (gid == no_group && !name.empty()) {
@@ -732,6 +1080,7 @@ result<std::uint32_t> supervisor::resolve_group(std::uint32_t gid, std::string_v
     if (!create) return fail(errc::unknown_group, "no group of that name");
     auto n = ctl_->new_group(now());
     if (!n) return n;
+    reset_group_slot(*n);
     group_slot* g = rt_.group(*n);
     g->name_len = static_cast<std::uint32_t>(std::min<std::size_t>(name.size(), 32));
     std::memcpy(g->name, name.data(), g->name_len);
@@ -745,14 +1094,7 @@ result<std::uint32_t> supervisor::resolve_group(std::uint32_t gid, std::string_v
   }
   auto was = ctl_->group_info(gid);
   auto r = ctl_->open_group(now(), gid);
-  if (r && !was) {
-    group_slot* g = rt_.group(gid);
-    g->name_len = 0;
-    g->listen_count = 0;
-    g->flags = 0;
-    g->heartbeat_ms = 0;
-    store(g->last_outcome, static_cast<std::uint32_t>(outcome_none));
-  }
+  if (r && !was) reset_group_slot(gid);
   return r;
 }
 
@@ -769,10 +1111,33 @@ int supervisor::take_staged_image(std::uint32_t slot, std::uint32_t& image) {
   return exit_too_small;
 }
 
+// The sizing rule (twice the restartable processes) for the images in the bank, plus `add`
+// bytes of a new image, minus `remove` of one it replaces. Empty if it holds, else the message.
+std::string supervisor::sizing_problem(const std::string& what, std::uint64_t add,
+                                       std::uint64_t remove) const {
+  const std::uint64_t page = bank_->layout().page_size;
+  std::uint64_t images = (add + page - 1) / page * page;
+  (void)bank_->for_each([&](const block_info& bi) {
+    if (bi.name.starts_with("__HR_IMG_")) images += bi.capacity;
+  });
+  images -= std::min(images, remove);
+  const std::uint64_t fixed = fixed_overhead(bo_, static_cast<std::uint32_t>(page));
+  const std::uint64_t need = fixed + 2 * images;
+  if (need <= bank_->layout().bank_size) return {};
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "bank too small for %s: sizing rule: bank size >= controller + runtime state + 2 x "
+                "the size of the restartable processes = %llu + 2 x %llu = %llu bytes, but the bank "
+                "has %llu (create it with a larger --bank-size)",
+                what.c_str(), static_cast<unsigned long long>(fixed),
+                static_cast<unsigned long long>(images), static_cast<unsigned long long>(need),
+                static_cast<unsigned long long>(bank_->layout().bank_size));
+  return buf;
+}
+
 int supervisor::start_direct(const run_options& ro, std::uint32_t& gid) {
   own_ = no_group;
-  // Stage the image through the same path as a delegated run: mailbox slot 0's staging name
-  // is used only by requesters that hold slot 0, so pick a slot the way they do.
+  stop_timeout_ms_ = ro.stop_timeout_ms;
   std::uint32_t g0 = no_group;
   std::uint32_t num = 0;
   std::string gname;
@@ -794,15 +1159,29 @@ int supervisor::start_direct(const run_options& ro, std::uint32_t& gid) {
   group_slot* gs = rt_.group(gid);
   if (ro.exit0_clean) gs->flags |= group_exit0_clean;
   if (ro.heartbeat_ms != 0) gs->heartbeat_ms = ro.heartbeat_ms;
+  if (ro.stop_timeout_given) gs->stop_timeout_ms = ro.stop_timeout_ms;
   std::string err;
   if (!ro.listen.empty()) {
-    if (int e = open_listeners(gid, ro.listen, &err); e != exit_ok) {
+    std::vector<std::uint32_t> addrs;
+    std::vector<std::uint16_t> ports;
+    for (const std::string& spec : ro.listen) {
+      std::uint32_t a = 0;
+      std::uint16_t p = 0;
+      if (std::string e = parse_listen(spec, a, p); !e.empty()) {
+        std::fprintf(stderr, "hrctl: %s\n", e.c_str());
+        return exit_usage;
+      }
+      addrs.push_back(a);
+      ports.push_back(p);
+    }
+    if (int e = open_listeners(gid, addrs, ports, &err); e != exit_ok) {
       std::fprintf(stderr, "hrctl: %s\n", err.c_str());
       return e;
     }
-  } else {
+  } else if (gs->listen_count != 0 && groups_[gid].listen_fds.empty()) {
     reopen_listeners(gid);
   }
+  resume_held(gid, true);  // a held group: this run resumes it (its direct members rerun)
   const std::string name = ro.name.empty() ? basename_of(ro.argv[0]) : ro.name;
   // Already a member? A running one is adopted (a restarted hrctl run), another reruns.
   auto existing = ctl_->find_process(gid, name);
@@ -828,25 +1207,10 @@ int supervisor::start_direct(const run_options& ro, std::uint32_t& gid) {
     return exit_program;
   }
   // The sizing rule, checked before the image is made: twice the restartable processes.
-  {
-    const std::uint64_t page = bank_->layout().page_size;
-    std::uint64_t images = (image_bytes(f.bytes, ro.argv) + page - 1) / page * page;
-    (void)bank_->for_each([&](const block_info& bi) {
-      if (bi.name.starts_with("__HR_IMG_")) images += bi.capacity;
-    });
-    const std::uint64_t need = fixed_overhead(bo_, static_cast<std::uint32_t>(page)) + 2 * images;
-    if (need > bank_->layout().bank_size) {
-      ::close(f.fd);
-      std::fprintf(stderr,
-                   "hrctl: bank too small for %s: sizing rule: bank size >= controller + runtime "
-                   "state + 2 x the size of the restartable processes = %llu + 2 x %llu = %llu "
-                   "bytes, but the bank has %llu (create it with a larger --bank-size)\n",
-                   ro.argv[0].c_str(),
-                   static_cast<unsigned long long>(fixed_overhead(bo_, static_cast<std::uint32_t>(page))),
-                   static_cast<unsigned long long>(images), static_cast<unsigned long long>(need),
-                   static_cast<unsigned long long>(bank_->layout().bank_size));
-      return exit_too_small;
-    }
+  if (std::string e = sizing_problem(ro.argv[0], image_bytes(f.bytes, ro.argv), 0); !e.empty()) {
+    ::close(f.fd);
+    std::fprintf(stderr, "hrctl: %s\n", e.c_str());
+    return exit_too_small;
   }
   std::uint32_t image = 0;
   for (; image < 4u * rt_.max_processes() + 64u; ++image)
@@ -896,6 +1260,11 @@ void supervisor::serve_requests() {
       continue;
     }
     if (st != req_ready) continue;
+    // Taken: from now on the requester cannot withdraw it.
+    std::uint32_t expect = req_ready;
+    if (!std::atomic_ref<std::uint32_t>(s.state).compare_exchange_strong(
+            expect, req_serving, std::memory_order_acq_rel))
+      continue;
     const std::string name(s.name, std::min<std::uint32_t>(s.name_len, 32));
     const std::string gname(s.group_name, std::min<std::uint32_t>(s.group_name_len, 32));
     std::string err;
@@ -906,15 +1275,30 @@ void supervisor::serve_requests() {
           answer(s, exit_unknown, describe(g.error()).text);
           break;
         }
-        if (group_slot* gs = rt_.group(*g)) store(gs->last_outcome, static_cast<std::uint32_t>(outcome_killed));
+        if (group_slot* gs = rt_.group(*g)) store(gs->pending_outcome, static_cast<std::uint32_t>(outcome_killed));
         log("group %u: killed on request (hrctl kill -g)", *g);
         drive([&](auto& sink) { return ctl_->kill_group(now(), *g, sink); });
         s.result_gid = *g;
         answer(s, exit_ok, "group killed");
         break;
       }
+      case req_stop_group: {
+        auto g = resolve_group(s.gid, gname, false);
+        if (!g) {
+          answer(s, exit_unknown, describe(g.error()).text);
+          break;
+        }
+        log("group %u: stop requested (%s)", *g,
+            s.stop_signal != 0 ? signal_name(static_cast<int>(s.stop_signal)) : "hrctl stop");
+        begin_stop(*g, stop_timeout_of(*g, s.stop_timeout_ms),
+                   128 + static_cast<int>(s.stop_signal != 0 ? s.stop_signal : SIGTERM));
+        s.result_gid = *g;
+        answer(s, exit_ok, "stopping");
+        break;
+      }
       case req_site_restart:
         drive([&](auto& sink) { return ctl_->request_site_restart(now(), sink); });
+        handle_site_restarts();
         answer(s, exit_ok, "site restart performed");
         break;
       case req_spawn_indirect:
@@ -931,7 +1315,19 @@ void supervisor::serve_requests() {
         if (direct && gs != nullptr) {
           gs->flags |= s.flags & group_exit0_clean;
           if (s.heartbeat_ms) gs->heartbeat_ms = s.heartbeat_ms;
+          if (s.stop_timeout_ms) gs->stop_timeout_ms = s.stop_timeout_ms;
+          if (s.listen_count != 0) {
+            const std::uint32_t n = std::min<std::uint32_t>(s.listen_count, max_listen);
+            const std::vector<std::uint32_t> addrs(s.listen_addr, s.listen_addr + n);
+            const std::vector<std::uint16_t> ports(s.listen_port, s.listen_port + n);
+            if (int e = open_listeners(*g, addrs, ports, &err); e != exit_ok) {
+              (void)bank_->free(internal_access, staging_block_name(i));
+              answer(s, e, err);
+              break;
+            }
+          }
         }
+        if (direct) resume_held(*g, true);
         // A member registered before keeps its first image (as ChorusOS); a new one gets
         // the staged image.
         std::uint32_t image = no_image;
@@ -942,6 +1338,13 @@ void supervisor::serve_requests() {
             image = pv->image;
         }
         if (image == no_image) {
+          auto staged = bank_->find(staging_block_name(i));
+          const std::string e = sizing_problem(name, staged ? staged->capacity : 0, 0);
+          if (!e.empty()) {
+            (void)bank_->free(internal_access, staging_block_name(i));
+            answer(s, exit_too_small, e);
+            break;
+          }
           if (int rc = take_staged_image(i, image); rc != exit_ok) {
             answer(s, rc, "cannot keep the staged image");
             break;
@@ -972,11 +1375,12 @@ void supervisor::serve_requests() {
                                         relaying ? &relay : nullptr);
         if (relay.out >= 0) ::close(relay.out);
         if (relay.err >= 0) ::close(relay.err);
+        // Not registered: the image was made for this request only.
         if (rc != exit_ok && !known) (void)bank_->free(internal_access, image_block_name(image));
         s.result_pid = pid;
         s.result_gid = *g;
         s.result_terminations = gs ? load(gs->terminations) : 0;
-        answer(s, rc, rc == exit_ok ? "started" : err);
+        answer(s, rc, rc != exit_ok ? err : pid != 0 ? std::string("started") : err);
         break;
       }
       case req_upgrade: {
@@ -993,6 +1397,17 @@ void supervisor::serve_requests() {
           answer(s, exit_unknown, "no member of that name in the group: use --name");
           break;
         }
+        {
+          auto staged = bank_->find(staging_block_name(i));
+          auto old = bank_->find(image_block_name(pv->image));
+          const std::string e = sizing_problem(name, staged ? staged->capacity : 0,
+                                               old ? old->capacity : 0);
+          if (!e.empty()) {
+            (void)bank_->free(internal_access, staging_block_name(i));
+            answer(s, exit_too_small, e);
+            break;
+          }
+        }
         auto rep = bank_->replace(internal_access, image_block_name(pv->image), staging_block_name(i));
         if (!rep) {
           answer(s, exit_failure, describe(rep.error()).text);
@@ -1003,6 +1418,7 @@ void supervisor::serve_requests() {
           memfds_.erase(it);
         }
         log("group %u: image of %s upgraded; restarting the group on it", *g, name.c_str());
+        resume_held(*g, false);
         // Restart the group on the new image: an upgrade, not a failure (no restart counted).
         drive([&](auto& sink) { return ctl_->restart_group(now(), *g, sink); });
         s.result_gid = *g;
@@ -1020,61 +1436,58 @@ int supervisor::kill_group_now(std::uint32_t gid, const std::string& name) {
     std::fprintf(stderr, "hrctl kill: %s\n", describe(g.error()).text);
     return exit_unknown;
   }
-  stopping_ = true;
-  if (group_slot* gs = rt_.group(*g)) store(gs->last_outcome, static_cast<std::uint32_t>(outcome_killed));
+  // This group's members that still run (no supervisor watches them): killed by the stops.
+  (void)ctl_->for_each_member(*g, [&](const process_view& p) {
+    const proc_slot* s = rt_.proc(p.id);
+    if (s == nullptr || p.state != process_state::running) return;
+    const int pid = load(s->pid);
+    if (load(s->handle) == p.handle && same_process_alive(pid, load(s->start_time)))
+      runs_[p.id] = run_state{pid, -1, false, p.handle, *g, now()};
+  });
+  if (group_slot* gs = rt_.group(*g)) store(gs->pending_outcome, static_cast<std::uint32_t>(outcome_killed));
   drive([&](auto& sink) { return ctl_->kill_group(now(), *g, sink); });
   std::printf("group killed\n");
   return exit_ok;
 }
 
-bool supervisor::any_group_running() const {
-  for (std::uint32_t gid = 0; gid < ctl_->max_groups(); ++gid)
-    if (ctl_->group_info(gid)) return true;
+// Another group than the own one has members running, reruns due or a stop going on.
+bool supervisor::others_active() const {
+  for (const run_state& r : runs_)
+    if (r.pid > 0 && r.gid != own_) return true;
+  for (const pending_run& p : pending_)
+    if (p.gid != own_) return true;
+  for (const auto& [gid, st] : stops_)
+    if (gid != own_) return true;
   return false;
 }
 
-void supervisor::shutdown(std::uint64_t stop_timeout_ms) {
+// The own group still has something under way that decides how it ends.
+bool supervisor::own_busy() const {
+  for (const pending_run& p : pending_)
+    if (p.gid == own_) return true;
+  return stops_.count(own_) != 0;
+}
+
+// SIGTERM/SIGINT/SIGHUP: every group with members running (or about to rerun) is stopped
+// gracefully and held; waits until they are gone.
+void supervisor::shutdown(int sig, std::uint64_t stop_timeout_ms) {
   stopping_ = true;
+  std::vector<std::uint32_t> gids;
+  for (const run_state& r : runs_)
+    if (r.pid > 0 && !contains(gids, r.gid)) gids.push_back(r.gid);
+  for (const pending_run& p : pending_)
+    if (!contains(gids, p.gid)) gids.push_back(p.gid);
   pending_.clear();
-  bool any = false;
-  for (std::uint32_t id = 0; id < runs_.size(); ++id)
-    if (runs_[id].pid > 0) {
-      ::kill(runs_[id].pid, SIGTERM);
-      any = true;
-    }
-  if (any) log("stopping: SIGTERM sent to every member; SIGKILL in %llu ms", static_cast<unsigned long long>(stop_timeout_ms));
-  const std::uint64_t deadline = now() + stop_timeout_ms;
-  while (now() < deadline) {
-    bool left = false;
-    for (std::uint32_t id = 0; id < runs_.size(); ++id) {
-      if (runs_[id].pid <= 0) continue;
-      if (runs_[id].child) {
-        int st = 0;
-        if (::waitpid(runs_[id].pid, &st, WNOHANG) == 0) {
-          left = true;
-          continue;
-        }
-        // Put the status back for reap(): emulate by checking the clean flag only.
-        proc_slot* s = rt_.proc(id);
-        const bool clean = (s && load(s->clean) == runs_[id].handle) ||
-                           (WIFEXITED(st) && WEXITSTATUS(st) == 0 && rt_.group(runs_[id].gid) &&
-                            (rt_.group(runs_[id].gid)->flags & group_exit0_clean) != 0);
-        const run_state r = runs_[id];
-        if (r.pidfd >= 0) ::close(r.pidfd);
-        runs_[id] = run_state{};
-        if (s) store(s->pid, std::int32_t{0});
-        if (clean) drive([&](auto& sink) { return ctl_->process_exited_cleanly(now(), id, r.handle, sink); });
-      } else if (::kill(runs_[id].pid, 0) == 0) {
-        left = true;
-      } else {
-        runs_[id] = run_state{};
-      }
-    }
-    if (!left) return;
-    sleep_ms(10);
+  if (!gids.empty())
+    log("stopping: SIGTERM sent to every member; SIGKILL in %llu ms",
+        static_cast<unsigned long long>(stop_timeout_ms));
+  for (std::uint32_t gid : gids)
+    if (ctl_->group_info(gid)) begin_stop(gid, stop_timeout_of(gid, stop_timeout_ms), 128 + sig);
+  while (!stops_.empty()) {
+    check_stops();
+    if (stops_.empty()) break;
+    (void)wait_events(20);
   }
-  for (std::uint32_t id = 0; id < runs_.size(); ++id)
-    if (runs_[id].pid > 0) stop_run(id, SIGKILL);
 }
 
 // ---- output ----------------------------------------------------------------------------
@@ -1156,23 +1569,77 @@ void supervisor::drop_outputs(std::uint32_t gid) {
   }
 }
 
-int supervisor::serve(std::uint32_t own, std::uint64_t stop_timeout_ms) {
+// One wait: for a run to end, a member's output, a signal, or `timeout_ms`. Output is relayed
+// and ended runs are reaped here. Returns the stop signal received (SIGTERM, SIGINT, SIGHUP)
+// or 0.
+int supervisor::wait_events(long timeout_ms) {
+  std::vector<pollfd> fds;
+  std::vector<std::uint32_t> ids;
+  fds.push_back({sig_fd_, POLLIN, 0});
+  for (std::uint32_t id = 0; id < runs_.size(); ++id)
+    if (runs_[id].pid > 0 && runs_[id].pidfd >= 0) {
+      fds.push_back({runs_[id].pidfd, POLLIN, 0});
+      ids.push_back(id);
+    }
+  const std::size_t first_stream = fds.size();
+  for (const out_stream& st : streams_) fds.push_back({st.fd, POLLIN, 0});
+  // A run without a pidfd (pidfd_open failed: fds exhausted?) is looked at every 100 ms.
+  bool unwatched = false;
+  for (const run_state& r : runs_) unwatched = unwatched || (r.pid > 0 && r.pidfd < 0 && r.child);
+  if (unwatched) timeout_ms = std::min(timeout_ms, 100L);
+  const int n = ::poll(fds.data(), fds.size(), static_cast<int>(timeout_ms));
+  int stop_sig = 0;
+  if (n > 0 && (fds[0].revents & POLLIN) != 0) {
+    signalfd_siginfo si{};
+    while (::read(sig_fd_, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+      const int sig = static_cast<int>(si.ssi_signo);
+      if ((sig == SIGTERM || sig == SIGINT || sig == SIGHUP) && stop_sig == 0) stop_sig = sig;
+      if (sig == SIGUSR1 && !light_) serve_requests();
+    }
+  }
+  if (n > 0) {
+    // Output first, so that a member's last lines come before the report of its end.
+    for (std::size_t k = first_stream; k < fds.size(); ++k)
+      if ((fds[k].revents & (POLLIN | POLLHUP | POLLERR)) != 0) pump(streams_[k - first_stream], false);
+    streams_.erase(std::remove_if(streams_.begin(), streams_.end(),
+                                  [](const out_stream& st) { return st.fd < 0; }),
+                   streams_.end());
+    for (std::size_t k = 1; k < first_stream; ++k)
+      if ((fds[k].revents & (POLLIN | POLLHUP)) != 0) reap(ids[k - 1]);
+  }
+  if (unwatched)
+    for (std::uint32_t id = 0; id < runs_.size(); ++id)
+      if (runs_[id].pid > 0 && runs_[id].pidfd < 0 && runs_[id].child) reap(id);
+  return stop_sig;
+}
+
+void supervisor::finish() {
+  drain_streams();
+  if (!light_ && rt_) {
+    std::int32_t me = ::getpid();
+    std::atomic_ref<std::int32_t>(rt_.header().supervisor_pid)
+        .compare_exchange_strong(me, 0, std::memory_order_acq_rel);
+  }
+}
+
+int supervisor::serve(std::uint32_t own, std::uint64_t stop_timeout_ms, bool serve_all) {
   own_ = own;
+  stop_timeout_ms_ = stop_timeout_ms;
+  if (own_ != no_group) {
+    // A delegated hrctl run that took over finds its group as it is.
+    if (!ctl_->group_info(own_)) {
+      const group_slot* gs = rt_.group(own_);
+      own_outcome_ = gs != nullptr && load(gs->last_outcome) == outcome_killed ? exit_killed : exit_ok;
+    } else if (const group_slot* gs = rt_.group(own_); gs != nullptr && load(gs->held) != hold_none &&
+                                                       stops_.count(own_) == 0) {
+      bool alive = false;
+      for (const run_state& r : runs_) alive = alive || (r.pid > 0 && r.gid == own_);
+      if (!alive) own_outcome_ = static_cast<int>(gs->hold_code);
+    }
+  }
   std::uint64_t last_tick = 0;
   for (;;) {
-    // Site restarts asked for by the last events.
-    while (!queue_.empty() && !gave_up_) {
-      const action a = queue_.front();
-      queue_.erase(queue_.begin());
-      perform_site_restart(a.gid != no_group);
-    }
-    if (gave_up_) {
-      stopping_ = true;
-      for (std::uint32_t id = 0; id < runs_.size(); ++id)
-        if (runs_[id].pid > 0) stop_run(id, SIGKILL);
-      drain_streams();
-      return exit_gave_up;
-    }
+    if (!queue_.empty()) handle_site_restarts();
     // Due reruns.
     const std::uint64_t t = now();
     for (std::size_t i = 0; i < pending_.size();) {
@@ -1180,15 +1647,20 @@ int supervisor::serve(std::uint32_t own, std::uint64_t stop_timeout_ms) {
         const std::uint32_t id = pending_[i].id;
         pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(i));
         std::string err;
-        (void)run_member(id, true, &err);
+        (void)run_member(id, &err);
         i = 0;
       } else {
         ++i;
       }
     }
-    if (own_ != no_group && own_outcome_ >= 0 && pending_.empty()) {
-      if (!any_group_running()) {
-        drain_streams();
+    check_stops();
+    if (own_ != no_group && own_outcome_ >= 0 && !own_busy() && queue_.empty()) {
+      if (!serve_all || !others_active()) {
+        if (others_active())
+          log("group %u ended; other groups still run: a waiting hrctl run of theirs takes them "
+              "over (or the next hrctl run/serve on the bank adopts them)",
+              own_);
+        finish();
         return own_outcome_;
       }
     }
@@ -1198,44 +1670,18 @@ int supervisor::serve(std::uint32_t own, std::uint64_t stop_timeout_ms) {
       check_heartbeats();
       serve_requests();
     }
-    // Wait for a run to end, a signal, or the next due rerun.
-    std::vector<pollfd> fds;
-    std::vector<std::uint32_t> ids;
-    fds.push_back({sig_fd_, POLLIN, 0});
-    for (std::uint32_t id = 0; id < runs_.size(); ++id)
-      if (runs_[id].pid > 0 && runs_[id].pidfd >= 0) {
-        fds.push_back({runs_[id].pidfd, POLLIN, 0});
-        ids.push_back(id);
-      }
-    const std::size_t first_stream = fds.size();
-    for (const out_stream& st : streams_) fds.push_back({st.fd, POLLIN, 0});
     long timeout = 100;
     for (const pending_run& p : pending_)
       timeout = std::min<long>(timeout, p.due_ms > t ? static_cast<long>(p.due_ms - t) : 0);
-    const int n = ::poll(fds.data(), fds.size(), static_cast<int>(timeout));
-    if (n < 0 && errno != EINTR) return exit_failure;
-    if (n <= 0) continue;
-    if ((fds[0].revents & POLLIN) != 0) {
-      signalfd_siginfo si{};
-      while (::read(sig_fd_, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
-        if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT || si.ssi_signo == SIGHUP) {
-          log("%s received: stopping the group(s) gracefully", signal_name(static_cast<int>(si.ssi_signo)));
-          shutdown(stop_timeout_ms);
-          drain_streams();
-          if (own_ != no_group && own_outcome_ >= 0) return own_outcome_;
-          return 128 + static_cast<int>(si.ssi_signo);
-        }
-        if (si.ssi_signo == SIGUSR1) serve_requests();
-      }
+    for (const auto& [gid, st] : stops_)
+      if (!st.killed) timeout = std::min<long>(timeout, st.deadline_ms > t ? static_cast<long>(st.deadline_ms - t) : 0);
+    if (const int sig = wait_events(timeout); sig != 0) {
+      log("%s received: stopping the group(s) gracefully", signal_name(sig));
+      shutdown(sig, stop_timeout_ms);
+      finish();
+      if (own_ != no_group && own_outcome_ >= 0) return own_outcome_;
+      return 128 + sig;
     }
-    // Output first, so that a member's last lines come before the report of its end.
-    for (std::size_t k = first_stream; k < fds.size(); ++k)
-      if ((fds[k].revents & (POLLIN | POLLHUP | POLLERR)) != 0) pump(streams_[k - first_stream], false);
-    streams_.erase(std::remove_if(streams_.begin(), streams_.end(),
-                                  [](const out_stream& st) { return st.fd < 0; }),
-                   streams_.end());
-    for (std::size_t k = 1; k < first_stream; ++k)
-      if ((fds[k].revents & (POLLIN | POLLHUP)) != 0) reap(ids[k - 1]);
   }
 }
 

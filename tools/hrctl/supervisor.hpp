@@ -22,15 +22,24 @@ class supervisor {
   /// the lock: `busy` is then set and nothing was changed).
   int open(const bank_options& bo, bool prefix, bool quiet, bool* busy);
 
+  /// For one event without a supervisor (hrctl kill -g): opens an existing bank, takes the
+  /// lock, resumes the controller, performs no run and adopts nothing. `busy` as for open.
+  int open_light(const bank_options& bo, bool* busy);
+
   /// Starts PROGRAM as a direct member of the group named in `ro` (hrctl run). Returns 0 or
   /// an exit code; `gid` receives the group.
   int start_direct(const run_options& ro, std::uint32_t& gid);
 
-  /// Serves until the group `own` terminates (run mode) or forever (serve mode, own =
-  /// no_group) or a stop signal. Returns hrctl's exit code.
-  int serve(std::uint32_t own, std::uint64_t stop_timeout_ms);
+  /// Serves until the group `own` ends (run mode: terminated, killed, given up on or stopped;
+  /// with `serve_all`, then until no other group has members running) or forever (serve
+  /// mode, own = no_group), or a stop signal. Returns hrctl's exit code.
+  int serve(std::uint32_t own, std::uint64_t stop_timeout_ms, bool serve_all);
 
-  /// hrctl kill -g without a running supervisor: this process takes its place for one event.
+  /// Stops group `gid` gracefully and holds it (as a stop request does); for a delegated
+  /// hrctl run that took over while its stop request was unanswered.
+  void stop_group(std::uint32_t gid, int sig);
+
+  /// hrctl kill -g without a running supervisor (after open_light).
   int kill_group_now(std::uint32_t gid, const std::string& name);
 
  private:
@@ -45,6 +54,7 @@ class supervisor {
   struct pending_run {
     std::uint64_t due_ms;
     std::uint32_t id;
+    std::uint32_t gid;
   };
   /// Where a member's output goes when it is not the supervisor's own stdout/stderr (a
   /// delegated hrctl run: the requester's), and whether its lines are prefixed.
@@ -66,18 +76,38 @@ class supervisor {
     std::uint32_t streak = 0;
     std::vector<int> listen_fds;
   };
+  /// A group being stopped (SIGTERM sent): SIGKILL at `deadline_ms`.
+  struct stop_state {
+    std::uint64_t deadline_ms = 0;
+    bool killed = false;
+  };
 
   std::uint64_t now() const;
   void log(const char* fmt, ...) const __attribute__((format(printf, 2, 3)));
+
+  // Opening.
+  int open_bank(const bank_options& bo, bool create, bool* busy);
+  int open_runtime(bool create);
+  int open_controller(bool* created);
 
   // Controller calls with their actions applied.
   template <class F>
   void drive(F&& call);
   void apply(const action& a);
-  void perform_site_restart(bool escalation);
+  void handle_site_restarts();
+  bool note_escalation(std::uint32_t gid);
+  void give_up(std::uint32_t gid);
+
+  // Holds: groups stopped on request or given up on.
+  void hold(std::uint32_t gid, std::uint32_t why, int code);
+  bool held(std::uint32_t gid) const;
+  void resume_held(std::uint32_t gid, bool restart);
+  void begin_stop(std::uint32_t gid, std::uint64_t timeout_ms, int code);
+  void check_stops();
+  std::uint64_t stop_timeout_of(std::uint32_t gid, std::uint64_t asked) const;
 
   // Runs.
-  int run_member(std::uint32_t id, bool restarted, std::string* err);
+  int run_member(std::uint32_t id, std::string* err);
   int spawn(std::uint32_t id, std::uint32_t gid, std::uint32_t image, std::uint64_t handle,
             bool restarted, std::string* err);
   void stop_run(std::uint32_t id, int sig);
@@ -85,8 +115,10 @@ class supervisor {
   void check_heartbeats();
   int memfd_for(std::uint32_t image, std::uint32_t gid);
   void drop_memfds(std::uint32_t gid);
-  int open_listeners(std::uint32_t gid, const std::vector<std::string>& specs, std::string* err);
+  int open_listeners(std::uint32_t gid, const std::vector<std::uint32_t>& addrs,
+                     const std::vector<std::uint16_t>& ports, std::string* err);
   void reopen_listeners(std::uint32_t gid);
+  bool take_listeners(std::uint32_t gid);
   void close_listeners(std::uint32_t gid);
 
   // Adoption and the mailbox.
@@ -94,15 +126,20 @@ class supervisor {
   void serve_requests();
   void answer(request_slot& s, int status, const std::string& msg);
   int take_staged_image(std::uint32_t slot, std::uint32_t& image);
+  std::string sizing_problem(const std::string& what, std::uint64_t add, std::uint64_t remove) const;
   result<std::uint32_t> resolve_group(std::uint32_t gid, std::string_view name, bool create);
+  void reset_group_slot(std::uint32_t gid);
   int register_and_run(std::uint32_t gid, std::string_view name, process_kind kind,
                        std::uint32_t image, std::uint32_t parent, int* pid, std::string* err,
                        const proc_out* out = nullptr);
   void pump(out_stream& s, bool to_eof);
   void drain_streams();
   void drop_outputs(std::uint32_t gid);
-  bool any_group_running() const;
-  void shutdown(std::uint64_t stop_timeout_ms);
+  bool others_active() const;
+  bool own_busy() const;
+  int wait_events(long timeout_ms);
+  void shutdown(int sig, std::uint64_t stop_timeout_ms);
+  void finish();
 
   bank_options bo_;
   std::optional<mmap_bank> bank_;
@@ -113,6 +150,8 @@ class supervisor {
   int sig_fd_ = -1;
   bool prefix_ = false;
   bool quiet_ = false;
+  bool light_ = false;
+  std::uint64_t stop_timeout_ms_ = 5000;
   std::vector<run_state> runs_;
   std::vector<pending_run> pending_;
   std::map<std::uint32_t, group_mem> groups_;
@@ -120,11 +159,10 @@ class supervisor {
   std::vector<action> queue_;
   std::map<std::uint32_t, proc_out> outs_;  // process id -> its output, if not ours
   std::vector<out_stream> streams_;
+  std::map<std::uint32_t, stop_state> stops_;  // groups being stopped
   std::uint32_t own_ = no_group;
   int own_outcome_ = -1;  // exit code once the own group ended
-  std::uint32_t escalations_ = 0;
   bool stopping_ = false;
-  bool gave_up_ = false;
 };
 
 }  // namespace hrctl

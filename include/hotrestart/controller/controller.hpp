@@ -198,11 +198,9 @@ class basic_controller {
     proc_rec p;
     if (idx != no_process) {
       p = tracker().load_proc(idx);
-      if (p[proc_rec::run_epoch] == epoch) {
-        if (p.state() == st(process_state::running))
-          return fail(errc::duplicate_process, "a process of that name is running in the group");
-        if (p.state() == st(process_state::exited_clean)) g[group_rec::clean] -= 1;
-      }
+      if (p[proc_rec::run_epoch] == epoch && p.state() == st(process_state::running))
+        return fail(errc::duplicate_process, "a process of that name is running in the group");
+      if (counts_clean(p, epoch)) g[group_rec::clean] -= 1;
       if (p[proc_rec::image] == no_image) p[proc_rec::image] = s.image;
     } else {
       idx = tracker().alloc_proc(x, s.gid, g);
@@ -284,7 +282,7 @@ class basic_controller {
     if (d.what == restart_decision::kind::escalate) {
       x.put(w_site_pending, 1);
     } else {
-      restart_fields(g);
+      restart_fields(gid, g);
       g[group_rec::restarts] += 1;
       if (d.what == restart_decision::kind::discard) g[group_rec::flags] |= flag_discard_pending;
     }
@@ -311,7 +309,7 @@ class basic_controller {
     txn x(r_);
     clock(x, now);
     const std::uint32_t old_epoch = (*g)[group_rec::epoch];
-    restart_fields(*g);
+    restart_fields(gid, *g);
     tracker().store_group(x, gid, *g);
     if (auto e = x.commit(); !e) return e;
     return announce_restart(gid, old_epoch, 0, out);
@@ -350,6 +348,18 @@ class basic_controller {
     if (auto e = x.commit(); !e) return e;
     out(action{action_kind::site_restart, no_group});
     return {};
+  }
+
+  /// The runtime will not perform the pending site restart (POSIX: the group that escalated is
+  /// given up on and stopped, and the other groups are left alone): the pending flag is
+  /// cleared; nothing else changes, no action. A no-op when none is pending.
+  result<void> decline_site_restart(std::uint64_t now) {
+    if (!ready_) return not_resumed();
+    if (r_.get(detail::ctl::w_site_pending) == 0) return {};
+    txn x(r_);
+    clock(x, now);
+    x.put(detail::ctl::w_site_pending, 0);
+    return x.commit();
   }
 
   /// The runtime performed a site restart (or the MCU booted): every running group restarts
@@ -427,7 +437,8 @@ class basic_controller {
   }
 
   /// Writes `HR_CTRL: group <gid> blocked, some members have not terminated: <names>` (names
-  /// of members not exited cleanly in the current epoch, in member-list order, separated by
+  /// of members not counted clean: not exited cleanly in the current epoch, nor indirect ones
+  /// whose last run ended cleanly; in member-list order, separated by
   /// one space) into `buf`, NUL-terminated, truncated to `cap - 1` chars. Returns the length
   /// written. `bad_group_id`, `unknown_group`.
   result<std::size_t> blocked_message(std::uint32_t gid, char* buf, std::size_t cap) const {
@@ -530,11 +541,24 @@ class basic_controller {
            runs_now(p, p[proc_rec::gid], g[group_rec::epoch]) && p.handle() == handle;
   }
 
-  static void restart_fields(group_rec& g) {
+  // A restart: every run ends (epoch + 1). What counts as clean afterwards are the indirect
+  // members whose last run ended cleanly: a restart does not rerun them, so their clean exit
+  // stands (seed 002: only an indirect process that was *running* before the restart, and is
+  // not started again, keeps its group from terminating).
+  void restart_fields(std::uint32_t gid, group_rec& g) const {
+    std::uint32_t carried = 0;
+    tracker().for_each_member(gid, [&](std::uint32_t, const proc_rec& p) {
+      if (p.kind() == static_cast<std::uint32_t>(process_kind::indirect) &&
+          p.state() == st(process_state::exited_clean))
+        ++carried;
+    });
     g[group_rec::epoch] += 1;
     g[group_rec::running] = 0;
-    g[group_rec::clean] = 0;
+    g[group_rec::clean] = carried;
     g[group_rec::flags] &= ~detail::ctl::flag_blocked_reported;
+  }
+  static bool counts_clean(const proc_rec& p, std::uint32_t epoch) {
+    return detail::ctl::counts_clean(p, epoch);
   }
 
   // After a committed restart: stops for the old epoch's runs, the discard if pending, runs.
@@ -595,6 +619,7 @@ class basic_controller {
       if (i >= mp_) return fail(errc::corrupt, "group member list is broken", "group", 0, gid);
       const proc_rec p = tracker().load_proc(i);
       const bool current = p[proc_rec::run_epoch] == g[group_rec::epoch];
+      const bool was_clean = counts_clean(p, g[group_rec::epoch]);
       if (current && p.state() == st(process_state::running))
         out(action{action_kind::stop, gid, i, no_image, p.handle()});
       if (p[proc_rec::image] != no_image) {
@@ -603,7 +628,7 @@ class basic_controller {
       }
       txn x(r_);
       if (current && p.state() == st(process_state::running)) g[group_rec::running] -= 1;
-      if (current && p.state() == st(process_state::exited_clean)) g[group_rec::clean] -= 1;
+      if (was_clean) g[group_rec::clean] -= 1;
       if (tracker().pop_member(x, g) == no_process)
         return fail(errc::corrupt, "group member list is broken", "group", 0, gid);
       tracker().store_group(x, gid, g);
@@ -630,7 +655,7 @@ class basic_controller {
       group_rec g = tracker().load_group(gid);
       if (g[group_rec::status] != group_running || g[group_rec::site_seen] == se) continue;
       const std::uint32_t old_epoch = g[group_rec::epoch];
-      restart_fields(g);
+      restart_fields(gid, g);
       g[group_rec::site_seen] = se;
       txn x(r_);
       tracker().store_group(x, gid, g);

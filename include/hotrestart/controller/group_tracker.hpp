@@ -110,6 +110,16 @@ struct proc_rec {
 static_assert(proc_rec::name0 + max_process_name / 4 == proc_rec::words);
 static_assert(sizeof(proc_rec) == 64, "process record must be 64 bytes without padding");
 
+/// Whether member `p` counts as exited cleanly in its group's epoch `epoch`: it exited cleanly
+/// in that epoch, or it is an indirect member whose last run (of any epoch) ended cleanly. A
+/// group restart reruns only direct members, so an indirect member's clean exit before it
+/// stands; one that was running when the group restarted has to run again and exit cleanly.
+inline bool counts_clean(const proc_rec& p, std::uint32_t epoch) {
+  return p.state() == static_cast<std::uint32_t>(process_state::exited_clean) &&
+         (p[proc_rec::run_epoch] == epoch ||
+          p.kind() == static_cast<std::uint32_t>(process_kind::indirect));
+}
+
 }  // namespace detail::ctl
 
 /// group_tracker: the tables of groups and processes, in words of the controller's region.
@@ -283,9 +293,9 @@ class table_tracker {
       bool bad_entry = false;
       const bool ok = for_each_member(gid, [&](std::uint32_t, const proc_rec& p) {
         bad_entry = bad_entry || !entry_ok(p) || p[proc_rec::run_epoch] > g[group_rec::epoch];
+        clean += counts_clean(p, g[group_rec::epoch]) ? 1u : 0u;
         if (p[proc_rec::run_epoch] != g[group_rec::epoch]) return;
         running += p.state() == static_cast<std::uint32_t>(process_state::running) ? 1u : 0u;
-        clean += p.state() == static_cast<std::uint32_t>(process_state::exited_clean) ? 1u : 0u;
       });
       if (!ok) return fail(errc::corrupt, "group member list is broken", "group", gid, 0);
       if (bad_entry) return fail(errc::corrupt, "invalid process record in group", "group", gid, 0);

@@ -54,7 +54,7 @@ struct group_view {
   std::uint32_t epoch = 0;  ///< restarts of this group, site restarts included
   std::uint32_t members = 0;
   std::uint32_t running = 0;   ///< members running in the current epoch
-  std::uint32_t clean = 0;     ///< members exited cleanly in the current epoch
+  std::uint32_t clean = 0;     ///< members counted clean (detail::ctl::counts_clean)
   std::uint32_t restarts = 0;  ///< group restarts decided by the policy
   std::array<std::uint32_t, policy_words> policy{};
 };
@@ -63,7 +63,9 @@ struct process_view {
   std::uint32_t id = no_process;
   std::uint32_t gid = no_group;
   process_kind kind = process_kind::direct;
-  process_state state = process_state::not_rerun;  ///< effective state in the current epoch
+  /// Effective state in the current epoch (an indirect member's clean exit before the last
+  /// restart stays exited_clean: see detail::ctl::counts_clean).
+  process_state state = process_state::not_rerun;
   process_state last_run =
       process_state::running;  ///< how its last run ended (stopped: by a restart)
   std::uint64_t handle = 0;
@@ -97,7 +99,7 @@ inline process_view make_process_view(std::uint32_t id, const proc_rec& p, std::
   v.kind = static_cast<process_kind>(p.kind());
   const auto stored = static_cast<process_state>(p.state());
   const bool current = p[proc_rec::run_epoch] == epoch;
-  v.state = current ? stored : process_state::not_rerun;
+  v.state = current || counts_clean(p, epoch) ? stored : process_state::not_rerun;
   v.last_run = !current && stored == process_state::running ? process_state::stopped : stored;
   v.handle = p.handle();
   v.image = p[proc_rec::image];

@@ -24,7 +24,7 @@ namespace hotrestart::posix {
 
 inline constexpr std::string_view runtime_block_name = "__HR_runtime";
 inline constexpr std::uint32_t runtime_magic = 0x54524848u;  // "HHRT"
-inline constexpr std::uint32_t runtime_version = 1;
+inline constexpr std::uint32_t runtime_version = 2;  ///< 2: policies, holds, listen in requests
 inline constexpr std::uint32_t request_slots = 8;
 inline constexpr std::uint32_t max_listen = 4;
 
@@ -52,44 +52,69 @@ enum group_flags : std::uint32_t { group_exit0_clean = 1 };
 /// Flags of a delegated `hrctl run` request, beside its group_flags (never stored in a group):
 /// send the member's output to the requester's stdout/stderr; prefix its lines.
 enum request_flags : std::uint32_t { req_relay_output = 1u << 16, req_prefix_output = 1u << 17 };
+/// How a group ended (group_slot::last_outcome), for the hrctl run waiting for it.
 enum group_outcome : std::uint32_t { outcome_none = 0, outcome_clean = 1, outcome_killed = 2 };
+/// Why a group is held: its members are stopped and not restarted until an operator runs it
+/// again (`hrctl run -g`, `hrctl upgrade`) or ends it (`hrctl kill -g`). The group stays in the
+/// bank with its blocks.
+enum group_hold : std::uint32_t {
+  hold_none = 0,
+  hold_stopped = 1,  ///< stopped on request (SIGTERM/SIGINT of its hrctl run, hrctl stop)
+  hold_gave_up = 2,  ///< kept crashing after --max-site-restarts escalations
+};
 
-/// One per group id (128 bytes): what hrctl run was told about the group.
+/// One per group id (128 bytes): what hrctl run was told about the group, and the
+/// supervisor's own per-group state.
 struct group_slot {
   char name[32];
   std::uint32_t name_len;
   std::uint32_t flags;         ///< group_flags
   std::uint64_t heartbeat_ms;  ///< hang deadline, 0 = no heartbeat required
   std::uint32_t terminations;  ///< +1 each time the group ends (clean or killed)
-  std::uint32_t last_outcome;  ///< group_outcome of the last end
+  std::uint32_t last_outcome;  ///< group_outcome of the last end (written only when it ends)
   std::uint32_t listen_count;
   std::uint32_t listen_addr[max_listen];  ///< IPv4, network byte order
   std::uint16_t listen_port[max_listen];  ///< host byte order (the bound port)
-  std::uint32_t reserved[11];
+  std::uint32_t pending_outcome;  ///< group_outcome to record when the group ends (kill -g)
+  std::uint32_t held;             ///< group_hold
+  std::uint32_t escalations;      ///< escalations in a row (each within the give-up window)
+  std::uint64_t last_escalation_ms;  ///< controller clock of the last one
+  std::uint64_t stop_timeout_ms;     ///< SIGTERM to SIGKILL when stopped; 0: the supervisor's
+  std::uint32_t hold_code;           ///< exit code for the hrctl run waiting for a held group
+  std::uint32_t reserved[3];
 };
 static_assert(sizeof(group_slot) == 128 && std::is_trivially_copyable_v<group_slot>);
 
-enum request_state : std::uint32_t { req_free = 0, req_claimed = 1, req_ready = 2, req_done = 3 };
+enum request_state : std::uint32_t {
+  req_free = 0,
+  req_claimed = 1,
+  req_ready = 2,
+  req_done = 3,
+  req_serving = 4,  ///< the supervisor took it (a requester can no longer withdraw it)
+};
 enum request_kind : std::uint32_t {
   req_spawn_indirect = 1,  ///< hrfexec: staged image, name, parent
   req_kill_group = 2,
   req_site_restart = 3,
   req_upgrade = 4,  ///< staged image replaces member `name`'s image, then the group restarts
   req_run_direct = 5,  ///< hrctl run delegated to the serving supervisor
+  req_stop_group = 6,  ///< stop the group's members gracefully and hold the group
 };
 
-/// A mailbox slot (256 bytes). A requester claims it (CAS free->claimed), fills it, stages an
+/// A mailbox slot (320 bytes). A requester claims it (CAS free->claimed), fills it, stages an
 /// image in the block "__HR_REQ_<slot>" if the request needs one, sets ready and signals the
-/// supervisor (SIGUSR1). The supervisor answers (status, result) and sets done; the
-/// requester reads and frees. A slot claimed by a dead requester is reclaimed by the
-/// supervisor; a ready slot survives a supervisor crash and is served by the next one.
+/// supervisor (SIGUSR1). The supervisor takes it (CAS ready->serving), answers (status,
+/// result) and sets done; the requester reads and frees. A requester that gives up waiting
+/// withdraws a slot still ready (CAS ready->free). A slot claimed by a dead requester is
+/// reclaimed by the supervisor; a ready slot survives a supervisor crash and is served by the
+/// next one.
 struct request_slot {
   std::uint32_t state;
   std::int32_t requester;
   std::uint32_t kind;
   std::uint32_t gid;       ///< group id, or 0xFFFFFFFF: by name (group_name) or new
   std::uint32_t parent;    ///< spawn: controller id of the requesting member
-  std::uint32_t flags;     ///< run: group_flags
+  std::uint32_t flags;     ///< run: group_flags | request_flags
   std::uint64_t heartbeat_ms;
   std::int32_t status;     ///< answer: 0 ok, else an hrctl exit code
   std::int32_t result_pid;
@@ -100,26 +125,40 @@ struct request_slot {
   std::uint32_t group_name_len;
   char group_name[32];
   char message[112];
-  std::uint32_t reserved[5];
+  std::uint32_t listen_count;             ///< run: sockets for the group (--listen)
+  std::uint32_t listen_addr[max_listen];  ///< IPv4, network byte order
+  std::uint16_t listen_port[max_listen];  ///< host byte order, 0: any free port
+  std::uint32_t stop_timeout_ms;          ///< run, stop: SIGTERM to SIGKILL; 0: default
+  std::uint32_t stop_signal;              ///< stop: the signal that asked for it (exit 128+N)
+  std::uint32_t reserved[12];
 };
-static_assert(sizeof(request_slot) == 256 && std::is_trivially_copyable_v<request_slot>);
+static_assert(sizeof(request_slot) == 320 && std::is_trivially_copyable_v<request_slot>);
 
+/// runtime_header::policy: the restart policy the bank was created with (posix/policy.hpp).
 struct runtime_header {
   std::uint32_t magic;
   std::uint32_t version;
   std::uint32_t max_groups;
   std::uint32_t max_processes;
   std::int32_t supervisor_pid;  ///< 0 when none
-  std::uint32_t policy;         ///< 0: ChorusOS counter
+  std::uint32_t policy;         ///< policy_kind: 0 chorus, 1 window, 2 backoff
   std::uint64_t supervisor_start;
   std::uint64_t run_seq;  ///< last run handle given
-  std::uint64_t interval_ms;
-  std::uint32_t max_badness;
-  std::uint32_t max_site_restarts;  ///< escalations hrctl performs before giving up
-  std::uint32_t reserved[18];
+  std::uint64_t interval_ms;  ///< chorus: decay period
+  std::uint32_t max_badness;  ///< chorus: escalation threshold, 0 = never
+  std::uint32_t max_site_restarts;  ///< escalations of a group in a row before giving up on it
+  std::uint32_t intensity;          ///< window: restarts in `period_ms` that escalate
+  std::uint32_t discard_after;      ///< consecutive restarts before the state is discarded, 0 never
+  std::uint64_t period_ms;          ///< window: the period
+  std::uint64_t backoff_base_ms;    ///< backoff: first delay
+  std::uint64_t backoff_cap_ms;     ///< backoff: largest delay
+  std::uint64_t healthy_ms;         ///< backoff and discard: a restart-free period resets them
+  std::uint64_t give_up_window_ms;  ///< escalations further apart start the count again
+  std::uint32_t reserved[6];
   request_slot requests[request_slots];
 };
 static_assert(sizeof(runtime_header) % 64 == 0 && std::is_trivially_copyable_v<runtime_header>);
+static_assert(sizeof(runtime_header) == 128 + request_slots * sizeof(request_slot));
 
 constexpr std::uint64_t runtime_block_bytes(std::uint32_t max_groups, std::uint32_t max_processes) {
   return sizeof(runtime_header) + std::uint64_t{max_groups} * sizeof(group_slot) +

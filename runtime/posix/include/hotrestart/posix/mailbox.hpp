@@ -28,11 +28,11 @@ enum exit_code : int {
   exit_failure = 1,       ///< internal or I/O error
   exit_usage = 2,         ///< bad command line or config file
   exit_program = 3,       ///< PROGRAM missing, not a regular file, not executable
-  exit_unknown = 4,       ///< unknown group or process
+  exit_unknown = 4,       ///< unknown group or process, or no bank at that path
   exit_bank = 5,          ///< not a bank, another version/layout, corrupt, other tunables
   exit_bank_path = 6,     ///< bank path is a symlink, not a regular file, or not writable
   exit_too_small = 7,     ///< bank too small / limits too low for what is asked
-  exit_gave_up = 8,       ///< the group kept crashing: escalations exhausted, hrctl stopped
+  exit_gave_up = 8,       ///< the group kept crashing: escalations exhausted, hrctl gave up on it
   exit_busy = 9,          ///< another supervisor serves this bank
   exit_no_supervisor = 10,  ///< the command needs a running supervisor and there is none
   exit_check = 11,        ///< hrctl check found problems
@@ -48,6 +48,10 @@ struct request_in {
   std::uint32_t parent = 0xFFFFFFFFu;
   std::uint32_t flags = 0;
   std::uint64_t heartbeat_ms = 0;
+  std::uint32_t stop_timeout_ms = 0;
+  std::uint32_t stop_signal = 0;
+  std::vector<std::uint32_t> listen_addr;  ///< network byte order
+  std::vector<std::uint16_t> listen_port;
   std::string name;
   std::string group_name;
   const program_file* program = nullptr;
@@ -68,13 +72,39 @@ inline void sleep_ms(long ms) {
   }
 }
 
-/// Posts a request and waits for the answer (up to `timeout_ms`). The bank's errors
-/// (bank_full, block_table_full) when staging an image; `io_error` "no free mailbox slot".
+/// True while the supervisor recorded in the runtime header is alive (pid and start time).
+inline bool recorded_supervisor_alive(const runtime_view& rt) {
+  return same_process_alive(load(rt.header().supervisor_pid), load(rt.header().supervisor_start));
+}
+
+/// True if a process of group `gid` still runs (a proc record of the group with a live pid).
+inline bool group_has_live_members(const runtime_view& rt, std::uint32_t gid) {
+  for (std::uint32_t id = 0; id < rt.max_processes(); ++id) {
+    const proc_slot* s = rt.proc(id);
+    const int pid = load(s->pid);
+    if (s->gid == gid && pid > 0 && same_process_alive(pid, load(s->start_time))) return true;
+  }
+  return false;
+}
+
+/// Posts a request and waits for the answer (up to `timeout_ms`). Errors: the bank's
+/// (bank_full, block_table_full) when staging an image; `io_error` when no slot is free or no
+/// answer came in time (a request still waiting is withdrawn: it will not be performed;
+/// one the supervisor has begun may still be); `not_found` when no supervisor serves the bank
+/// (any more): the request is withdrawn.
 inline result<request_out> submit_request(mmap_bank& bank, const runtime_view& rt,
                                           const request_in& in, std::uint64_t timeout_ms) {
   request_slot* slot = nullptr;
   std::uint32_t index = 0;
   const std::uint64_t deadline = monotonic_ms() + timeout_ms;
+  auto gone = [&](std::uint32_t& misses) {
+    // Twice in a row, 50 ms apart at least: a supervisor taking over writes its pid first.
+    if (recorded_supervisor_alive(rt)) misses = 0;
+    else ++misses;
+    return misses >= 2;
+  };
+  std::uint32_t misses = 0;
+  std::uint64_t next_check = monotonic_ms() + 50;
   while (slot == nullptr) {
     for (std::uint32_t i = 0; i < request_slots && slot == nullptr; ++i) {
       std::uint32_t expect = req_free;
@@ -87,13 +117,17 @@ inline result<request_out> submit_request(mmap_bank& bank, const runtime_view& r
     if (slot == nullptr) {
       if (monotonic_ms() > deadline)
         return fail(errc::io_error, "every mailbox slot is busy: is the supervisor running?");
+      if (monotonic_ms() >= next_check) {
+        next_check = monotonic_ms() + 50;
+        if (gone(misses)) return fail(errc::not_found, "no supervisor serves the bank");
+      }
       sleep_ms(5);
     }
   }
   store(slot->requester, static_cast<std::int32_t>(::getpid()));
+  const staging_block_name stg(index);
   auto release = [&] { store(slot->state, static_cast<std::uint32_t>(req_free)); };
   if (in.program != nullptr) {
-    const staging_block_name stg(index);
     (void)bank.free(internal_access, stg);  // a stale one from a dead requester
     auto b = bank.find_or_create(internal_access, stg, image_bytes(in.program->bytes, in.argv));
     if (!b) {
@@ -111,6 +145,14 @@ inline result<request_out> submit_request(mmap_bank& bank, const runtime_view& r
   slot->parent = in.parent;
   slot->flags = in.flags;
   slot->heartbeat_ms = in.heartbeat_ms;
+  slot->stop_timeout_ms = in.stop_timeout_ms;
+  slot->stop_signal = in.stop_signal;
+  slot->listen_count = 0;
+  for (std::size_t i = 0; i < in.listen_addr.size() && i < in.listen_port.size() && i < max_listen; ++i) {
+    slot->listen_addr[i] = in.listen_addr[i];
+    slot->listen_port[i] = in.listen_port[i];
+    slot->listen_count = static_cast<std::uint32_t>(i + 1);
+  }
   slot->status = 0;
   slot->result_pid = 0;
   slot->name_len = static_cast<std::uint32_t>(in.name.size() < 32 ? in.name.size() : 32);
@@ -122,9 +164,30 @@ inline result<request_out> submit_request(mmap_bank& bank, const runtime_view& r
   store(slot->state, static_cast<std::uint32_t>(req_ready));
   const int sup = load(rt.header().supervisor_pid);
   if (sup > 0) ::kill(sup, SIGUSR1);
+  // Withdraws a request the supervisor has not taken yet; false if it has.
+  auto withdraw = [&] {
+    std::uint32_t expect = req_ready;
+    if (!std::atomic_ref<std::uint32_t>(slot->state)
+             .compare_exchange_strong(expect, req_claimed, std::memory_order_acq_rel))
+      return false;
+    if (in.program != nullptr) (void)bank.free(internal_access, stg);
+    release();
+    return true;
+  };
+  misses = 0;
+  next_check = monotonic_ms() + 50;
   while (load(slot->state) != req_done) {
-    if (monotonic_ms() > deadline)
+    if (monotonic_ms() > deadline) {
+      (void)withdraw();
       return fail(errc::io_error, "the supervisor did not answer in time");
+    }
+    if (monotonic_ms() >= next_check) {
+      next_check = monotonic_ms() + 50;
+      if (gone(misses)) {
+        (void)withdraw();  // one it took is served again by the next supervisor
+        return fail(errc::not_found, "the supervisor went away before answering");
+      }
+    }
     sleep_ms(1);
   }
   request_out out;
