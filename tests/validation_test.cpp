@@ -241,7 +241,7 @@ TEST_CASE("every path that is not a regular file is refused with not_regular_fil
                {"a symbolic link to a directory", to_dir},
                {"a dangling symbolic link", dangling}, {"a character device", "/dev/null"}};
   for (const kind& k : kinds) {
-    INFO("the path is ", k.what);
+    INFO("the path is ", std::string(k.what));
     struct stat before;
     REQUIRE(::lstat(k.path.c_str(), &before) == 0);
     auto o = mmap_bank::open(k.path.c_str());
