@@ -11,6 +11,8 @@
 //   bank_child PATH replace TARGET SOURCE
 //   bank_child PATH expect NAME SIZE FILL          exit 0 iff the block holds FILL bytes
 //   bank_child PATH hold SECONDS                   take the lock and sleep (killed by parent)
+//   bank_child PATH repair                         open (which recovers) and check; the crash
+//                                                  points counted include the open's own
 #include <signal.h>
 #include <unistd.h>
 
@@ -59,8 +61,17 @@ int main(int argc, char** argv) {
   if (const char* k = std::getenv("HR_CRASH_AT")) g_crash_at = std::atol(k);
   if (const char* t = std::getenv("HR_TEAR")) g_tear_mask = static_cast<std::uint32_t>(std::strtoul(t, nullptr, 16));
   const std::string_view op = argv[2];
+  g_points = 0;
   auto bank = hotrestart::mmap_bank::open(argv[1]);
   if (!bank) return fail_with(bank.error());
+  if (op == "repair") {
+    auto problems = bank->check([](const hotrestart::error& e) {
+      std::fprintf(stderr, "bank_child: check: %s\n", describe(e).text);
+    });
+    if (!problems) return fail_with(problems.error());
+    std::printf("%ld\n", g_points);
+    return *problems == 0 ? 0 : 3;
+  }
   g_points = 0;  // count only the operation's own stores
   int rc = 0;
   if (op == "create" && argc >= 6) {

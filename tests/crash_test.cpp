@@ -100,13 +100,19 @@ std::map<std::string, blk> make_base(const std::string& path) {
 }
 
 // After a crash and repair: the bank is consistent and every block still present holds its
-// bytes; `may_vanish` blocks may be gone (the interrupted operation freed them); `may_appear`
-// may exist (the interrupted operation created it), zero-filled or filled.
-void verify(const std::string& path, const std::map<std::string, blk>& committed,
+// bytes; `may_vanish` blocks may be gone (the interrupted operation freed them), all of them
+// or none (an operation happens or it does not); `may_appear` may exist (the interrupted
+// operation created it), zero-filled or filled.
+// Returns true when the operation happened.
+bool verify(const std::string& path, const std::map<std::string, blk>& committed,
             const std::vector<std::string>& may_vanish, const std::string& may_appear) {
   auto b = mmap_bank::open(path.c_str());
   REQUIRE_MESSAGE(b, hrtest::text(b.error()));
   require_consistent(*b);
+  std::size_t vanished = 0;
+  for (const auto& name : may_vanish) vanished += b->find(name) ? 0 : 1;
+  CHECK_MESSAGE((vanished == 0 || vanished == may_vanish.size()),
+                "an operation half done: ", vanished, " of ", may_vanish.size(), " blocks gone");
   std::uint32_t present = 0;
   for (const auto& entry : committed) {
     // Not a structured binding: clang 14 cannot capture one in doctest's message lambdas.
@@ -127,10 +133,18 @@ void verify(const std::string& path, const std::map<std::string, blk>& committed
     CHECK_MESSAGE(intact, name);
   }
   auto appeared = may_appear.empty() ? false : b->find(may_appear).has_value();
+  if (appeared) {
+    // A created block is whole: its size as asked, its bytes zero or the child's fill.
+    auto f = b->find(may_appear);
+    REQUIRE(f);
+    CHECK(f->size == 9000);
+    const std::byte first = f->data[0];
+    CHECK((first == std::byte{0} || first == std::byte{66}));
+  }
   auto st = b->stats();
   REQUIRE(st);
   CHECK(st->blocks == present + (appeared ? 1 : 0));
-  CHECK(st->used + st->free == st->bank_size);
+  return appeared || (!may_vanish.empty() && vanished == may_vanish.size());
 }
 
 // Runs `args` once without a crash to count its crash points, then once per point (with the
@@ -146,15 +160,50 @@ long enumerate(const std::string& base, const std::string& work, std::vector<std
   REQUIRE_MESSAGE(clean.ok(), clean.out);
   const long points = std::stol(clean.out);
   REQUIRE(points > 5);
+  long happened = 0;
   for (long k = 1; k <= points; ++k) {
     CAPTURE(k);
     copy_file(base, work);
     CAPTURE(tear_mask);
     auto r = run_child(full, k, tear_mask);
     REQUIRE_MESSAGE(r.killed(), "the child was meant to die at crash point ", k);
-    verify(work, committed, may_vanish, may_appear);
+    happened += verify(work, committed, may_vanish, may_appear) ? 1 : 0;
   }
+  // Both outcomes occur: early points leave the bank as it was, late ones complete the call.
+  CHECK(happened > 0);
+  CHECK(happened < points);
   return points;
+}
+
+// A crash while recovering: for every crash point k of the operation, the repairing opener is
+// itself killed at each of its own stores j; the next opener must still repair the bank.
+long enumerate_recovery(const std::string& base, const std::string& work,
+                        const std::string& crashed, std::vector<std::string> args,
+                        const std::map<std::string, blk>& committed,
+                        const std::vector<std::string>& may_vanish, const std::string& may_appear,
+                        long stride = 1) {
+  std::vector<std::string> full = {work};
+  full.insert(full.end(), args.begin(), args.end());
+  copy_file(base, work);
+  const long points = std::stol(run_child(full).out);
+  long total = 0;
+  for (long k = 1; k <= points; k += stride) {
+    CAPTURE(k);
+    copy_file(base, work);
+    REQUIRE(run_child(full, k).killed());
+    copy_file(work, crashed);
+    auto clean = run_child({work, "repair"});
+    REQUIRE_MESSAGE(clean.ok(), clean.out);
+    const long repair_points = std::stol(clean.out);
+    for (long j = 1; j <= repair_points; ++j) {
+      CAPTURE(j);
+      copy_file(crashed, work);
+      REQUIRE(run_child({work, "repair"}, j).killed());
+      verify(work, committed, may_vanish, may_appear);
+      ++total;
+    }
+  }
+  return total;
 }
 
 }  // namespace
@@ -246,6 +295,17 @@ TEST_CASE("SIGKILL with a torn store at every point of every operation leaves a 
     for (const std::uint32_t mask : masks)
       total += enumerate(base, work, {"free", "middle"}, blocks, {"middle"}, "", mask);
   }
+  SUBCASE("free that coalesces on both sides") {
+    auto b = mmap_bank::open(base.c_str());
+    REQUIRE(b);
+    REQUIRE(b->free("left"));
+    REQUIRE(b->free("right"));
+    auto kept = blocks;
+    kept.erase("left");
+    kept.erase("right");
+    for (const std::uint32_t mask : masks)
+      total += enumerate(base, work, {"free", "middle"}, kept, {"middle"}, "", mask);
+  }
   SUBCASE("free_all") {
     for (const std::uint32_t mask : masks)
       total += enumerate(base, work, {"free_all", "K"}, blocks, {"left", "right", "tail"}, "",
@@ -275,6 +335,27 @@ TEST_CASE("SIGKILL with a torn store at every point of every operation leaves a 
     }
   }
   MESSAGE("torn-write crash points enumerated: ", total);
+  CHECK(total > 0);
+}
+
+TEST_CASE("SIGKILL at every store of the recovery of every crash point leaves a consistent bank") {
+  hrtest::scratch_dir dir;
+  const std::string base = dir.file("base.bank"), work = dir.file("work.bank"),
+                    crashed = dir.file("crashed.bank");
+  auto blocks = make_base(base);
+  static long total = 0;
+  SUBCASE("create") {
+    total += enumerate_recovery(base, work, crashed, {"create", "fresh", "9000", "66", "K"},
+                                blocks, {}, "fresh");
+  }
+  SUBCASE("free") {
+    total += enumerate_recovery(base, work, crashed, {"free", "middle"}, blocks, {"middle"}, "");
+  }
+  SUBCASE("free_all (rolled forward by the recovery; every 8th point of the operation)") {
+    total += enumerate_recovery(base, work, crashed, {"free_all", "K"}, blocks,
+                                {"left", "right", "tail"}, "", 8);
+  }
+  MESSAGE("recovery crash points enumerated: ", total);
   CHECK(total > 0);
 }
 

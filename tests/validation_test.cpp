@@ -121,17 +121,17 @@ TEST_CASE("another version, another layout, a broken header") {
     HR_CHECK_ERR(mmap_bank::open(f.path.c_str()), errc::corrupt);
   }
   SUBCASE("an intent record that points outside the tables") {
-    poke(f.path, fmt::journal_undo, static_cast<std::uint32_t>(f.layout.data_off + 64));
-    poke(f.path, fmt::journal_undo + 4, 0);
-    poke(f.path, fmt::journal_undo_count, 1);
-    poke(f.path, fmt::journal_state, static_cast<std::uint32_t>(detail::journal_state::active));
+    poke(f.path, fmt::journal_entries, static_cast<std::uint32_t>(f.layout.data_off + 64));
+    poke(f.path, fmt::journal_entries + 4, 0);
+    poke(f.path, fmt::journal_count, 1);
+    poke(f.path, fmt::journal_state, static_cast<std::uint32_t>(detail::journal_state::committed));
     auto b = mmap_bank::open(f.path.c_str());
     HR_CHECK_ERR(b, errc::corrupt);
     CHECK(std::string(b.error().message).find("intent record") != std::string::npos);
   }
   SUBCASE("an intent record with an impossible count") {
-    poke(f.path, fmt::journal_undo_count, 1000);
-    poke(f.path, fmt::journal_state, static_cast<std::uint32_t>(detail::journal_state::active));
+    poke(f.path, fmt::journal_count, 1000);
+    poke(f.path, fmt::journal_state, static_cast<std::uint32_t>(detail::journal_state::committed));
     HR_CHECK_ERR(mmap_bank::open(f.path.c_str()), errc::corrupt);
   }
   SUBCASE("an intent record in an unknown state") {

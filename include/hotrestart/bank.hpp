@@ -79,6 +79,8 @@ class basic_bank {
   static result<basic_bank> create(location where, const tunables& t = {}) {
     auto l = compute_layout<Registry, Allocator>(t, Backend::native_page_size());
     if (!l) return fail(l.error());
+    if (t.durable && !can_flush)
+      return fail(errc::bad_tunables, "durable mode needs a backend that can flush (mmap file)");
     format_args args{*l, t.medium};
     auto b = Backend::create(where, l->file_bytes, region_init{&format_region, &args});
     if (!b) return fail(b.error());
@@ -337,6 +339,7 @@ class basic_bank {
     detail::store32(base, fmt::file_bytes_hi, detail::hi32(l.file_bytes));
     detail::store32(base, fmt::medium_len, static_cast<std::uint32_t>(a.medium.size()));
     std::memcpy(base + fmt::medium, a.medium.data(), a.medium.size());
+    detail::store32(base, fmt::flags, l.durable ? fmt::flag_durable : 0u);
     detail::store32(base, fmt::immutable_checksum, detail::immutable_checksum(base));
     Registry(base, l.registry_off, l.max_blocks).format();
     Allocator(base, l.allocator_off, l.total_pages).format();
@@ -375,7 +378,12 @@ class basic_bank {
     if (sum != detail::load32(base, fmt::immutable_checksum))
       return fail(errc::corrupt, "header checksum mismatch", "checksum",
                   detail::load32(base, fmt::immutable_checksum), sum);
+    const std::uint32_t flags = detail::load32(base, fmt::flags);
+    if ((flags & ~fmt::known_flags) != 0)
+      return fail(errc::layout_mismatch, "bank uses features this build does not know (flags)",
+                  "flags", fmt::known_flags, flags);
     tunables t;
+    t.durable = (flags & fmt::flag_durable) != 0;
     t.page_size = detail::load32(base, fmt::page_size);
     t.bank_size = detail::load64(base, fmt::bank_size_lo);
     t.max_blocks = detail::load32(base, fmt::max_blocks);
@@ -410,7 +418,13 @@ class basic_bank {
       return fail(errc::truncated, "bank is shorter than its header says", "bytes", w.file_bytes,
                   size);
     basic_bank bank(std::move(b), w);
-    if (detail::journal::pending(bank.base_) || (detail::load32(bank.base_, fmt::seq) & 1u) != 0) {
+    // Only now, with the header validated, may the backend write to the bank (a lock left by
+    // another boot or another C library is reinitialised).
+    if constexpr (requires(Backend& x) { x.adopt_lock(); }) {
+      if (auto r = bank.backend_.adopt_lock(); !r) return fail(r.error());
+    }
+    if (detail::journal::pending(bank.base_) || sweep_pending(bank.base_) ||
+        (detail::load32(bank.base_, fmt::seq) & 1u) != 0) {
       auto g = bank.locked();  // repairs under the lock
       if (!g) return fail(g.error());
     }
@@ -424,6 +438,7 @@ class basic_bank {
       e.with("max_blocks", want.max_blocks, layout_.max_blocks);
     if (want.page_size != layout_.page_size) e.with("page_size", want.page_size, layout_.page_size);
     if (want_medium != medium()) e.with("medium length", want_medium.size(), medium_len_);
+    if (want.durable != layout_.durable) e.with("durable", want.durable, layout_.durable);
     if (e.detail_count != 0) return fail(e);
     return {};
   }
@@ -434,14 +449,69 @@ class basic_bank {
     if (!r) return fail(r.error());
     lock_guard g(&backend_);
     const std::uint32_t seq = detail::load32(base_, fmt::seq);
-    if (*r == lock_outcome::owner_died || detail::journal::pending(base_) || (seq & 1u) != 0) {
-      auto rec = detail::journal::recover(base_, bounds());
-      if (!rec) return fail(rec.error());
-      // Readers that saw any state of the interrupted operation must retry.
-      detail::store32_release(base_, fmt::seq, (detail::load32(base_, fmt::seq) | 1u) + 1u);
+    if (*r == lock_outcome::owner_died || detail::journal::pending(base_) || sweep_pending(base_) ||
+        (seq & 1u) != 0) {
+      auto rep = repair();
+      // Marked consistent even when the repair failed: every later locker then gets the same
+      // `corrupt` error from the record, instead of a lock that can never be taken again.
       if (*r == lock_outcome::owner_died) backend_.repaired();
+      if (!rep) return fail(rep.error());
     }
     return g;
+  }
+
+  // Completes what a dead writer left: the interrupted transaction, then a free_all sweep in
+  // progress (rolled forward: every block of its key is freed). The caller holds the lock.
+  result<void> repair() const {
+    auto rec = detail::journal::recover(base_, bounds(), flusher());
+    if (!rec) return fail(rec.error());
+    // Readers that saw any state of the interrupted operation must retry.
+    detail::store32_release(base_, fmt::seq, (detail::load32(base_, fmt::seq) | 1u) + 1u);
+    if (!sweep_pending(base_)) return {};
+    const std::uint32_t st = detail::load32(base_, fmt::sweep_state);
+    if (!sweep_state_valid(st))
+      return fail(errc::corrupt, "free_all record: unknown state word", "state", sweep_active, st);
+    const std::uint32_t klen = detail::load32(base_, fmt::sweep_key_len);
+    if (klen == 0 || klen > max_key_length)
+      return fail(errc::corrupt, "free_all record: key length out of range", "key length",
+                  max_key_length, klen);
+    char key[max_key_length];
+    std::memcpy(key, base_ + fmt::sweep_key, klen);
+    auto n = sweep({key, klen});
+    if (!n) return fail(n.error());
+    return {};
+  }
+
+  // The free_all record's state word: idle, or a sweep of the recorded key in progress. A
+  // torn word (bytes of both) is a sweep being started or ended: rolling it forward is right
+  // for both.
+  static constexpr std::uint32_t sweep_active = 0x50455753u;  // "SWEP"
+  static bool sweep_pending(const std::byte* base) {
+    return detail::load32(base, fmt::sweep_state) != 0;
+  }
+  static constexpr bool sweep_state_valid(std::uint32_t w) {
+    for (int i = 0; i < 4; ++i) {
+      const std::uint32_t sh = 8u * static_cast<std::uint32_t>(i);
+      const std::uint32_t b = (w >> sh) & 0xFFu;
+      if (b != 0 && b != ((sweep_active >> sh) & 0xFFu)) return false;
+    }
+    return true;
+  }
+
+  static constexpr bool can_flush = requires(Backend& x) {
+    { x.flush_range(std::uint64_t{}, std::uint64_t{}) } -> std::same_as<result<void>>;
+  };
+
+  // Durable mode's flushes, or none.
+  detail::flush_fn flusher() const {
+    if constexpr (can_flush) {
+      if (layout_.durable)
+        return {[](void* ctx, std::uint64_t off, std::uint64_t len) -> result<void> {
+                  return static_cast<Backend*>(ctx)->flush_range(off, len);
+                },
+                &backend_};
+    }
+    return {};
   }
 
   result<void> validate_lookup(const block_name& n, bool allow_reserved) const {
@@ -496,10 +566,6 @@ class basic_bank {
     if (auto v = validate_lookup(n, internal); !v) return fail(v.error());
     if (auto v = validate_key(key); !v) return fail(v.error());
     if (size == 0) return fail(errc::bad_size, "a block must have at least one byte");
-    const std::uint64_t pages = (size + layout_.page_size - 1) / layout_.page_size;
-    if (size > layout_.bank_size)
-      return fail(errc::bank_full, "block larger than the whole bank", "bytes (bank size)",
-                  layout_.bank_size, size);
     const std::uint32_t h = Registry::hash(n.name);
     auto fits = [&](result<block> b) -> result<block> {
       if (b && size > b->capacity)
@@ -510,6 +576,10 @@ class basic_bank {
     // Fast path: most calls after the first find the block without the lock.
     if (auto f = find_hashed(n.name, h); f || f.error().code != errc::not_found)
       return fits(std::move(f));
+    if (size > layout_.bank_size)
+      return fail(errc::bank_full, "block larger than the whole bank", "bytes (bank size)",
+                  layout_.bank_size, size);
+    const std::uint64_t pages = (size + layout_.page_size - 1) / layout_.page_size;
     auto g = locked();
     if (!g) return fail(g.error());
     const lookup_result again = registry_.lookup(n.name, h);
@@ -520,47 +590,43 @@ class basic_bank {
     if (count >= layout_.max_blocks)
       return fail(errc::block_table_full, "the bank holds max_blocks blocks already",
                   "max_blocks", layout_.max_blocks, count);
-    detail::txn t = detail::journal::begin(base_, bounds(), op_create);
-    auto done = [&](result<void> r) -> result<void> {
-      if (!r) detail::journal::abort(t);
-      return r;
-    };
+    // Nothing below changes the bank before the commit but stores to what only this
+    // transaction can reach: returning early abandons the operation.
+    detail::txn t(base_, bounds(), op_create);
     const std::uint32_t idx = registry_.next_index();
     auto first = allocator_.allocate(t, static_cast<std::uint32_t>(pages), idx);
-    if (!first) return fail(done(fail(first.error())).error());
+    if (!first) return fail(first.error());
     // The pages are ours but unreachable until commit: a crash here leaves them free.
-    std::memset(base_ + layout_.data_off + std::uint64_t{*first} * layout_.page_size, 0,
-                static_cast<std::size_t>(pages * layout_.page_size));
+    const std::uint64_t data = layout_.data_off + std::uint64_t{*first} * layout_.page_size;
+    std::memset(base_ + data, 0, static_cast<std::size_t>(pages * layout_.page_size));
+    t.note_direct(data, pages * layout_.page_size);
     auto ins = registry_.insert(t, {n.name, h, key, *first, static_cast<std::uint32_t>(pages), size});
-    if (!ins) return fail(done(fail(ins.error())).error());
-    if (auto r = t.store(fmt::block_count, count + 1); !r) return fail(done(r).error());
+    if (!ins) return fail(ins.error());
+    if (auto r = t.store(fmt::block_count, count + 1); !r) return fail(r.error());
     if (auto r = t.store(fmt::used_pages,
                          detail::load32(base_, fmt::used_pages) + static_cast<std::uint32_t>(pages));
         !r)
-      return fail(done(r).error());
-    detail::journal::commit(t);
+      return fail(r.error());
+    if (auto r = detail::journal::commit(t, flusher()); !r) return fail(r.error());
     return to_block({*ins, *first, static_cast<std::uint32_t>(pages), size}, true);
   }
 
   // Frees one in-use entry inside its own transaction. The caller holds the lock.
-  result<void> free_entry(std::uint32_t idx) {
+  result<void> free_entry(std::uint32_t idx) const {
+    detail::txn t(base_, bounds(), op_free);
+    // Readers on this entry's chain must retry while the commit unlinks it: it may be reused.
+    t.readers_must_retry();
+    if (auto r = release_entry(t, idx); !r) return r;
+    return detail::journal::commit(t, flusher());
+  }
+
+  // The stores that free entry `idx` and its pages, into transaction `t`.
+  result<void> release_entry(detail::txn& t, std::uint32_t idx) const {
     const entry_view e = registry_.view(idx);
-    detail::txn t = detail::journal::begin(base_, bounds(), op_free);
-    // Readers that are on this entry's chain must retry: the entry may be reused.
-    const std::uint32_t s = detail::load32(base_, fmt::seq);
-    detail::store32(base_, fmt::seq, s + 1);
-    std::atomic_thread_fence(std::memory_order_release);
-    auto r = registry_.remove(t, idx);
-    detail::store32_release(base_, fmt::seq, s + 2);
-    if (r) r = allocator_.deallocate(t, e.first_page, e.pages);
-    if (r) r = t.store(fmt::block_count, detail::load32(base_, fmt::block_count) - 1);
-    if (r) r = t.store(fmt::used_pages, detail::load32(base_, fmt::used_pages) - e.pages);
-    if (!r) {
-      detail::journal::abort(t);
-      return r;
-    }
-    detail::journal::commit(t);
-    return {};
+    if (auto r = registry_.remove(t, idx); !r) return r;
+    if (auto r = allocator_.deallocate(t, e.first_page, e.pages); !r) return r;
+    if (auto r = t.store(fmt::block_count, t.load(fmt::block_count) - 1); !r) return r;
+    return t.store(fmt::used_pages, t.load(fmt::used_pages) - e.pages);
   }
 
   result<void> free_impl(block_name n, bool internal) {
@@ -587,28 +653,13 @@ class basic_bank {
       return fail(errc::not_found, "no block named as the replacement source");
     if (src.status == lookup_status::inconsistent || old.status == lookup_status::inconsistent)
       return fail(errc::corrupt, "registry chain is broken (bad link or cycle)");
-    detail::txn t = detail::journal::begin(base_, bounds(), op_replace);
-    // Readers wait (odd sequence) until the new block is linked under `target` at commit.
-    const std::uint32_t s = detail::load32(base_, fmt::seq);
-    detail::store32(base_, fmt::seq, s + 1);
-    std::atomic_thread_fence(std::memory_order_release);
-    result<void> r{};
-    if (old.status == lookup_status::found) {
-      const entry_view e = old.entry;
-      r = registry_.remove(t, e.index);
-      if (r) r = allocator_.deallocate(t, e.first_page, e.pages);
-      if (r) r = t.store(fmt::block_count, detail::load32(base_, fmt::block_count) - 1);
-      if (r) r = t.store(fmt::used_pages, detail::load32(base_, fmt::used_pages) - e.pages);
-    }
-    if (r) r = registry_.rename(t, src.entry.index, target, th);
-    if (!r) {
-      detail::journal::abort(t);
-      detail::store32_release(base_, fmt::seq, s + 2);
-      return r;
-    }
-    detail::journal::commit(t);
-    detail::store32_release(base_, fmt::seq, s + 2);
-    return {};
+    detail::txn t(base_, bounds(), op_replace);
+    // Readers retry (odd sequence) while the commit moves the name from one block to the other.
+    t.readers_must_retry();
+    if (old.status == lookup_status::found)
+      if (auto r = release_entry(t, old.entry.index); !r) return r;
+    if (auto r = registry_.rename(t, src.entry.index, target, th); !r) return r;
+    return detail::journal::commit(t, flusher());
   }
 
   result<std::uint32_t> free_all_impl(std::string_view key, bool internal) {
@@ -620,6 +671,23 @@ class basic_bank {
                   "a restart group's key: its blocks are freed when the group terminates");
     auto g = locked();
     if (!g) return fail(g.error());
+    // The key goes into the header's free_all record first: a writer that dies mid-way leaves
+    // it there, and the next locker finishes the sweep. All of the key's blocks go, or none.
+    for (std::uint32_t i = 0; i < key.size(); i += 4) {
+      std::uint32_t w = 0;
+      std::memcpy(&w, key.data() + i, key.size() - i < 4 ? key.size() - i : 4);
+      detail::store32(base_, fmt::sweep_key + i, w);
+    }
+    detail::store32(base_, fmt::sweep_key_len, static_cast<std::uint32_t>(key.size()));
+    detail::compiler_order();
+    detail::store32_release(base_, fmt::sweep_state, sweep_active);
+    detail::compiler_order();
+    if (auto r = flusher()(0, fmt::header_size); !r) return fail(r.error());
+    return sweep(key);
+  }
+
+  // Frees every block of `key`, one transaction each, then clears the free_all record.
+  result<std::uint32_t> sweep(std::string_view key) const {
     const std::uint32_t kh = Registry::hash_key(key);
     std::uint32_t freed = 0;
     for (std::uint32_t i = 0; i < layout_.max_blocks; ++i) {
@@ -627,6 +695,9 @@ class basic_bank {
       if (auto r = free_entry(i); !r) return fail(r.error());
       ++freed;
     }
+    detail::store32_release(base_, fmt::sweep_state, 0);
+    detail::compiler_order();
+    if (auto r = flusher()(0, fmt::header_size); !r) return fail(r.error());
     return freed;
   }
 

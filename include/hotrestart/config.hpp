@@ -20,9 +20,10 @@
 #define HOTRESTART_ASSERT(cond) ((void)0)
 #endif
 
-/// Crash-point hook: called before every store the library makes to bank metadata. The crash
+/// Crash-point hook: called before every 32-bit store the library makes to a bank (metadata,
+/// the intent record, recovery's own stores) and at a few points of typed updates. The crash
 /// enumeration tests set HOTRESTART_CRASH_HOOK to the name of a `void()` function that stops
-/// the process at the k-th store (or define HOTRESTART_CRASH_POINT() directly). Empty by
+/// the process at the k-th point (or define HOTRESTART_CRASH_POINT() directly). Empty by
 /// default.
 #ifndef HOTRESTART_CRASH_POINT
 #ifdef HOTRESTART_CRASH_HOOK
@@ -45,7 +46,8 @@ bool HOTRESTART_STORE_HOOK(std::uint32_t* word, std::uint32_t value);
 /// Negative control (tests only): HOTRESTART_TESTONLY_NO_RECOVERY makes recovery of an
 /// interrupted operation a no-op (the intent record is marked idle and ignored). The crash
 /// enumeration and the torture run are built once with it to show that they catch the damage.
-/// Never define it in a real build.
+/// Never define it in a real build. HOTRESTART_TESTONLY_UNORDERED_FLUSH likewise drops the
+/// durable commit's first flush (the record before the commit point), for the power-cut tests.
 
 namespace hotrestart {
 

@@ -26,6 +26,10 @@ struct tunables {
   std::uint32_t page_size = 0;
   /// The medium this bank serves ("RAM" as in ChorusOS).
   std::string_view medium = default_medium;
+  /// Durable mode: every mutation orders its writes with flushes (msync) so that an OS crash
+  /// or a power cut also leaves the bank consistent, and a call that returned is on disk.
+  /// Needs a backend that can flush (the mmap file); costs four flushes per mutation.
+  bool durable = false;
 };
 
 inline constexpr std::uint32_t max_blocks_limit = 1u << 22;
@@ -50,32 +54,36 @@ inline constexpr std::uint64_t magic0 = 0, magic1 = 4, layout_version = 8, heade
                                total_pages = 40, registry_off = 44, allocator_off = 48,
                                data_off_lo = 52, data_off_hi = 56, file_bytes_lo = 60,
                                file_bytes_hi = 64, medium_len = 68, medium = 72,  // 16 bytes
-    immutable_end = 88, immutable_checksum = 88;
+    flags = 88, immutable_end = 92, immutable_checksum = 92;
+/// Bits of the `flags` word.
+inline constexpr std::uint32_t flag_durable = 1u;
+inline constexpr std::uint32_t known_flags = flag_durable;
 inline constexpr std::uint64_t state = 96;
 /// The readers' sequence word, alone on its cache line.
 inline constexpr std::uint64_t seq = 128;
 /// Mutable counters, journaled like the tables.
 inline constexpr std::uint64_t counters_begin = 192, block_count = 192, used_pages = 196,
                                counters_end = 256;
-/// The intent record (see detail/journal.hpp).
+/// The intent record (see detail/journal.hpp): a redo-only transaction, and beside it the
+/// roll-forward record of a free_all in progress (its key).
 inline constexpr std::uint64_t journal = 256;
-inline constexpr std::uint32_t journal_undo_capacity = 64;
-inline constexpr std::uint32_t journal_redo_capacity = 4;
 inline constexpr std::uint64_t journal_state = journal, journal_op = journal + 4,
-                               journal_undo_count = journal + 8, journal_redo_count = journal + 12,
-                               journal_undo = journal + 16,
-                               journal_redo = journal_undo + 16 * journal_undo_capacity,
-                               journal_end = journal_redo + 16 * journal_redo_capacity;
+                               journal_count = journal + 8, sweep_state = journal + 16,
+                               sweep_key_len = journal + 20, sweep_key = journal + 24,  // 32 bytes
+    journal_entries = journal + 64;
 /// Opaque, fixed-size area for the backend's lock (a host's robust mutex, an MCU's flag).
 /// Recovery may reinitialise it; nothing else in the format depends on its contents.
 inline constexpr std::uint64_t lock_area = 1408, lock_area_bytes = 128;
 inline constexpr std::uint64_t header_size = 1536;
-static_assert(journal_end <= lock_area);
+/// Entries of 8 bytes (offset, value) between the record's head and the lock area.
+inline constexpr std::uint32_t journal_capacity =
+    static_cast<std::uint32_t>((lock_area - journal_entries) / 8);
+static_assert(journal_capacity >= 128);
 static_assert(lock_area + lock_area_bytes == header_size);
 
 inline constexpr std::uint32_t magic0_value = 0x42524848u;  // "HHRB"
 inline constexpr std::uint32_t magic1_value = 0x4B4E4241u;  // "ABNK"
-inline constexpr std::uint32_t version = 1;
+inline constexpr std::uint32_t version = 2;
 }  // namespace fmt
 
 constexpr std::uint64_t align_up(std::uint64_t v, std::uint64_t a) { return (v + a - 1) / a * a; }
@@ -91,6 +99,7 @@ struct bank_layout {
   std::uint64_t allocator_off = 0;
   std::uint64_t data_off = 0;
   std::uint64_t file_bytes = 0;
+  bool durable = false;
 
   /// Bytes the bank needs beyond the ones it gives to blocks (header and tables).
   constexpr std::uint64_t overhead_bytes() const { return file_bytes - bank_size; }
@@ -105,8 +114,9 @@ constexpr std::uint64_t layout_fingerprint(std::uint32_t allocator_id, std::uint
   const std::uint32_t words[] = {fmt::version,
                                  static_cast<std::uint32_t>(fmt::header_size),
                                  static_cast<std::uint32_t>(fmt::journal),
-                                 fmt::journal_undo_capacity,
-                                 fmt::journal_redo_capacity,
+                                 static_cast<std::uint32_t>(fmt::journal_entries),
+                                 fmt::journal_capacity,
+                                 static_cast<std::uint32_t>(fmt::immutable_end),
                                  static_cast<std::uint32_t>(fmt::lock_area),
                                  static_cast<std::uint32_t>(max_name_length),
                                  static_cast<std::uint32_t>(max_medium_length),
@@ -148,6 +158,7 @@ constexpr result<bank_layout> compute_layout(const tunables& t, std::uint32_t ba
   l.total_pages = static_cast<std::uint32_t>(pages);
   l.bank_size = pages * l.page_size;
   l.max_blocks = t.max_blocks;
+  l.durable = t.durable;
   l.registry_off = fmt::header_size;
   l.allocator_off = align_up(l.registry_off + Registry::region_bytes(l.max_blocks), 64);
   const std::uint64_t meta_end = l.allocator_off + Allocator::region_bytes(l.total_pages);

@@ -264,7 +264,7 @@ class persistent {
   bool commit(std::uint32_t n, std::byte* to, Sync& sync) {
     sync(static_cast<const void*>(to), sizeof(T));
     detail::compiler_order();
-    HOTRESTART_CRASH_POINT();
+    // The switch: a crash point of its own (every library store is one, detail/words.hpp).
     detail::store32_release(blk_, typed_fmt::selector, n + 1);
     HOTRESTART_CRASH_POINT();
     sync(static_cast<const void*>(blk_ + typed_fmt::selector), sizeof(std::uint32_t));

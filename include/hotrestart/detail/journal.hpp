@@ -1,26 +1,34 @@
 // SPDX-License-Identifier: MIT
-// The intent record: how every mutation of bank metadata stays atomic across a crash.
+// The intent record: how every mutation of bank metadata stays atomic across a crash, a warm
+// reset and, in durable mode, a power cut.
 //
-// A mutation is a transaction over 32-bit metadata words:
-//   begin      state := active (undo and redo counts 0)
-//   store      undo[n] := {offset, old value}; undo_count := n + 1; then the word := new value
-//   redo       redo[m] := {offset, new value}; redo_count := m + 1 (stores readers can see)
-//   commit     state := committed; apply redo; state := idle
-// Recovery (on open, or when a lock is taken from a dead owner): active -> apply undo in
-// reverse, the operation did not happen; committed -> apply redo again, it happened. Both are
-// idempotent, so a crash during recovery is recovered the same way. Every store is in program
-// order for the compiler; a killed process leaves all its executed stores in the mapping.
+// A mutation is a redo-only transaction over 32-bit metadata words:
+//   build      every store is kept in the transaction (in the caller's memory, not the bank);
+//              loads see the pending values first. Nothing reader-visible changes.
+//   commit     entries {offset, value} and their count are written to the record, then
+//              state := committed (the commit point), then the entries are applied in order,
+//              then state := idle.
+// Recovery (on open, or when a lock is taken from a dead owner): committed -> apply the
+// entries again (idempotent: a crash during recovery is recovered the same way); idle -> the
+// operation did not happen, nothing in the tables changed. Stores into objects that nothing
+// can reach before the commit (a registry entry taken from the free list, a new block's pages)
+// are made directly: if the commit never happens they stay unreachable.
+//
+// Durable mode adds ordered flushes (msync on the mmap backend), so that a power cut at any
+// instant, with the kernel writing back any dirty page at any time in any order, still leaves
+// "happened" or "did not":
+//   1. entries + count + every direct store (entry fill, zero-filled pages)   -> flush
+//   2. state := committed                                                     -> flush
+//   3. apply                                                                  -> flush the tables' pages
+//   4. state := idle                                                          -> flush
+// Step 1 before 2: a committed state on disk always has its entries. Step 3 before 4: the
+// record is reused only once what it describes is on disk.
 //
 // Torn state words. A warm reset of a microcontroller (or a bus narrower than 32 bits) can
-// leave the state word half-written: some bytes from the old value, some from the new. The
-// three state values differ in every byte, so a torn word still says which transition it was
-// caught in, and recovery picks an outcome that is correct for that transition:
-//   bytes from {idle, active}       begin or the end of an abort   -> undo (idempotent)
-//   bytes from {idle, committed}    the end of a commit            -> redo (idempotent)
-//   bytes from {active, committed}  the commit itself (redo complete) -> redo
-// Every other word in the record is written before the count that makes it count, and the
-// counts are below 256 (a torn count is an old or a new count). tests/crash_test.cpp tears
-// every store of every operation to prove it.
+// leave the state word half-written. Idle (0) and committed differ in every byte, so a torn
+// word holds bytes of both only while it is being set (entries complete: redo is right) or
+// cleared (applied: redo is idempotent): redo. Any other value is refused as corrupt. The
+// count and entries are written while the state is idle, so a torn one is never read.
 #ifndef HOTRESTART_DETAIL_JOURNAL_HPP
 #define HOTRESTART_DETAIL_JOURNAL_HPP
 
@@ -32,38 +40,29 @@
 
 namespace hotrestart::detail {
 
-enum class journal_state : std::uint32_t { idle = 0, active = 0x41435456u, committed = 0x434D4954u };
+enum class journal_state : std::uint32_t { idle = 0, committed = 0x434D4954u };
 
 /// What recovery must do for a state word, torn or not (see the comment at the top).
-enum class journal_action : std::uint8_t { none, undo, redo, invalid };
+enum class journal_action : std::uint8_t { none, redo, invalid };
 
 constexpr journal_action classify_journal_state(std::uint32_t w) {
-  constexpr std::uint32_t a = static_cast<std::uint32_t>(journal_state::active);
   constexpr std::uint32_t c = static_cast<std::uint32_t>(journal_state::committed);
   if (w == 0) return journal_action::none;
-  bool from_idle = false, from_active = false, from_committed = false;
   for (int i = 0; i < 4; ++i) {
     const std::uint32_t sh = 8u * static_cast<std::uint32_t>(i);
     const std::uint32_t b = (w >> sh) & 0xFFu;
-    const bool is_a = b == ((a >> sh) & 0xFFu), is_c = b == ((c >> sh) & 0xFFu);
-    if (b == 0) from_idle = true;
-    else if (is_a) from_active = true;
-    else if (is_c) from_committed = true;
-    else return journal_action::invalid;
+    if (b != 0 && b != ((c >> sh) & 0xFFu)) return journal_action::invalid;
   }
-  if (from_active && from_committed) return from_idle ? journal_action::invalid : journal_action::redo;
-  if (from_committed) return journal_action::redo;
-  return journal_action::undo;
+  return journal_action::redo;
 }
-static_assert(classify_journal_state(0x41435456u) == journal_action::undo);
 static_assert(classify_journal_state(0x434D4954u) == journal_action::redo);
-static_assert(classify_journal_state(0x00003456u) == journal_action::invalid);
-static_assert(classify_journal_state(0x00005456u) == journal_action::undo);
 static_assert(classify_journal_state(0x434D0000u) == journal_action::redo);
-static_assert(classify_journal_state(0x41434954u) == journal_action::redo);
+static_assert(classify_journal_state(0x00000054u) == journal_action::redo);
+static_assert(classify_journal_state(0x41435456u) == journal_action::invalid);
+static_assert(classify_journal_state(0x00000001u) == journal_action::invalid);
 
 /// What the journal may touch: the header's counters and the policies' tables. Offsets found
-/// in a journal are checked against this before recovery writes anything.
+/// in a record are checked against this before recovery writes anything.
 struct journal_bounds {
   std::uint64_t tables_begin = 0;
   std::uint64_t tables_end = 0;
@@ -75,102 +74,148 @@ struct journal_bounds {
   }
 };
 
-/// A journaled view of bank memory for one mutation. Policies read and write metadata only
-/// through it, so every store is undoable and every store is a crash point.
+/// Where durable mode must flush: a byte range of the bank. Called with `flush_range(off,
+/// len)`; the bank maps it onto its backend (a no-op unless the bank is durable).
+struct flush_fn {
+  result<void> (*fn)(void* ctx, std::uint64_t off, std::uint64_t len) = nullptr;
+  void* ctx = nullptr;
+  result<void> operator()(std::uint64_t off, std::uint64_t len) const {
+    if (fn == nullptr) return {};
+    return fn(ctx, off, len);
+  }
+  bool active() const { return fn != nullptr; }
+};
+
+/// One mutation being built. Policies read and write metadata only through it: `store` keeps
+/// the value until commit, `load` sees it. Lives on the caller's stack (about 1 KiB).
 class txn {
  public:
-  txn(std::byte* base, journal_bounds bounds) : base_(base), bounds_(bounds) {}
+  txn(std::byte* base, journal_bounds bounds, std::uint32_t op)
+      : base_(base), bounds_(bounds), op_(op) {}
+  txn(const txn&) = delete;
+  txn& operator=(const txn&) = delete;
 
-  std::uint32_t load(std::uint64_t off) const { return load32(base_, off); }
+  /// The word at `off` as this transaction sees it (its own pending store, else the bank's).
+  std::uint32_t load(std::uint64_t off) const {
+    const std::uint32_t i = find(off);
+    return i != none ? pending_[i].value : load32(base_, off);
+  }
 
-  /// Journaled store: undone if the transaction does not commit.
+  /// Deferred store: made at commit, in the order of first store to each word. Fails (and the
+  /// caller abandons the operation) if it touches more words than the record holds.
   result<void> store(std::uint64_t off, std::uint32_t v) {
     HOTRESTART_ASSERT(bounds_.allows(off));
-    const std::uint32_t n = undo_count_;
-    if (n >= fmt::journal_undo_capacity)
+    std::uint32_t h = slot_of(off);
+    for (; index_[h] != 0; h = (h + 1) & (index_slots - 1))
+      if (pending_[index_[h] - 1u].off == off) {
+        pending_[index_[h] - 1u].value = v;
+        return {};
+      }
+    if (n_ >= fmt::journal_capacity)
       return fail(errc::corrupt, "intent record overflow: an operation touched too many words",
-                  "undo entries (max)", fmt::journal_undo_capacity, n + 1u);
-    const std::uint64_t e = fmt::journal_undo + 16ull * n;
-    HOTRESTART_CRASH_POINT();
-    store32(base_, e, lo32(off));
-    store32(base_, e + 4, hi32(off));
-    store32(base_, e + 8, load32(base_, off));
-    compiler_order();
-    HOTRESTART_CRASH_POINT();
-    store32(base_, fmt::journal_undo_count, n + 1);
-    undo_count_ = n + 1;
-    compiler_order();
-    HOTRESTART_CRASH_POINT();
-    store32(base_, off, v);
-    compiler_order();
+                  "entries (max)", fmt::journal_capacity, n_ + 1u);
+    pending_[n_] = {static_cast<std::uint32_t>(off), v};
+    index_[h] = static_cast<std::uint8_t>(++n_);
     return {};
   }
 
   /// Store into an object no reader or recovery can reach until the transaction commits (a
-  /// table entry popped from a free list): not journaled, but still a crash point.
-  void store_unreachable(std::uint64_t off, std::uint32_t v) {
-    HOTRESTART_CRASH_POINT();
-    store32(base_, off, v);
+  /// table entry popped from a free list): made now. The object's bytes must be declared once
+  /// with `note_direct`, so that durable mode flushes them before the commit point.
+  void store_unreachable(std::uint64_t off, std::uint32_t v) { store32(base_, off, v); }
+
+  /// Declares bytes written directly (an entry filled with store_unreachable, a new block's
+  /// zero fill): durable mode flushes them before the commit point.
+  void note_direct(std::uint64_t off, std::uint64_t len) {
+    if (direct_n_ < max_direct) {
+      direct_[direct_n_++] = {off, len};
+    } else {
+      // More ranges than slots: widen the last one (a larger flush, never a missed one).
+      range& last = direct_[max_direct - 1];
+      const std::uint64_t end = off + len > last.off + last.len ? off + len : last.off + last.len;
+      last.off = off < last.off ? off : last.off;
+      last.len = end - last.off;
+    }
   }
 
-  /// A store made only at commit: the one that publishes the result to lock-free readers.
-  result<void> redo(std::uint64_t off, std::uint32_t v) {
-    const std::uint32_t m = redo_count_;
-    if (m >= fmt::journal_redo_capacity)
-      return fail(errc::corrupt, "intent record overflow: too many publishing stores",
-                  "redo entries (max)", fmt::journal_redo_capacity, m + 1u);
-    const std::uint64_t e = fmt::journal_redo + 16ull * m;
-    HOTRESTART_CRASH_POINT();
-    store32(base_, e, lo32(off));
-    store32(base_, e + 4, hi32(off));
-    store32(base_, e + 8, v);
-    compiler_order();
-    store32(base_, fmt::journal_redo_count, m + 1);
-    redo_count_ = m + 1;
-    compiler_order();
-    return {};
-  }
+  /// The commit must make lock-free readers retry while it applies (it unlinks entries that
+  /// may be reused at once: free, replace).
+  void readers_must_retry() { retry_ = true; }
 
   std::byte* base() const { return base_; }
+  std::uint32_t size() const { return n_; }
 
  private:
   friend class journal;
+  struct entry {
+    std::uint32_t off;
+    std::uint32_t value;
+  };
+  struct range {
+    std::uint64_t off;
+    std::uint64_t len;
+  };
+  static constexpr std::uint32_t max_direct = 8;
+  static constexpr std::uint32_t none = 0xFFFFFFFFu;
+  // The pending entries are found through a small open-addressed index: entry number + 1 per
+  // slot, 0 for empty. Twice the record's capacity or more, so probes stay short.
+  static constexpr std::uint32_t index_slots = 512;
+  static_assert(fmt::journal_capacity < 255 && 2 * fmt::journal_capacity <= index_slots);
+
+  static std::uint32_t slot_of(std::uint64_t off) {
+    return static_cast<std::uint32_t>(((off >> 2) * 0x9E3779B1u) >> 23) & (index_slots - 1);
+  }
+  std::uint32_t find(std::uint64_t off) const {
+    for (std::uint32_t h = slot_of(off); index_[h] != 0; h = (h + 1) & (index_slots - 1))
+      if (pending_[index_[h] - 1u].off == off) return index_[h] - 1u;
+    return none;
+  }
+
   std::byte* base_;
   journal_bounds bounds_;
-  std::uint32_t undo_count_ = 0;
-  std::uint32_t redo_count_ = 0;
+  std::uint32_t op_;
+  std::uint32_t n_ = 0;
+  std::uint32_t direct_n_ = 0;
+  bool retry_ = false;
+  std::uint8_t index_[index_slots] = {};
+  entry pending_[fmt::journal_capacity];
+  range direct_[max_direct];
 };
 
-/// Begins, commits, aborts and recovers transactions on the journal in a bank's header.
+/// Commits and recovers transactions in the intent record of a bank's header.
 class journal {
  public:
-  static txn begin(std::byte* base, journal_bounds bounds, std::uint32_t op) {
-    HOTRESTART_CRASH_POINT();
-    store32(base, fmt::journal_undo_count, 0);
-    store32(base, fmt::journal_redo_count, 0);
-    store32(base, fmt::journal_op, op);
+  /// Makes the transaction happen: record, commit point, apply. Without flushes it cannot fail.
+  /// In durable mode a failed flush before the commit point leaves the operation undone
+  /// (io_error); after it, the operation has happened in memory but may not be on disk
+  /// (io_error as well: the bank is consistent either way).
+  static result<void> commit(txn& t, flush_fn flush = {}) {
+    std::byte* base = t.base_;
+    for (std::uint32_t i = 0; i < t.n_; ++i) {
+      const std::uint64_t e = fmt::journal_entries + 8ull * i;
+      store32(base, e, t.pending_[i].off);
+      store32(base, e + 4, t.pending_[i].value);
+    }
+    store32(base, fmt::journal_count, t.n_);
+    store32(base, fmt::journal_op, t.op_);
     compiler_order();
-    store32(base, fmt::journal_state, static_cast<std::uint32_t>(journal_state::active));
+#ifndef HOTRESTART_TESTONLY_UNORDERED_FLUSH  // negative control of the power-cut tests
+    if (flush.active()) {
+      for (std::uint32_t i = 0; i < t.direct_n_; ++i)
+        if (auto r = flush(t.direct_[i].off, t.direct_[i].len); !r) return r;
+      if (auto r = flush(0, fmt::header_size); !r) return r;
+    }
+#endif
+    store32_release(base, fmt::journal_state, static_cast<std::uint32_t>(journal_state::committed));
     compiler_order();
-    return txn(base, bounds);
-  }
-
-  /// Makes the transaction durable: from here on recovery completes it.
-  static void commit(txn& t) {
-    HOTRESTART_CRASH_POINT();
-    store32(t.base_, fmt::journal_state, static_cast<std::uint32_t>(journal_state::committed));
+    if (auto r = flush(0, fmt::header_size); !r) return r;
+    apply(base, t.n_, t.retry_, [&](std::uint32_t i) { return t.pending_[i]; });
+    if (flush.active()) {
+      if (auto r = flush_tables(base, t.n_, flush); !r) return r;
+    }
+    store32_release(base, fmt::journal_state, static_cast<std::uint32_t>(journal_state::idle));
     compiler_order();
-    apply_redo(t.base_, t.redo_count_);
-    HOTRESTART_CRASH_POINT();
-    store32(t.base_, fmt::journal_state, static_cast<std::uint32_t>(journal_state::idle));
-    compiler_order();
-  }
-
-  /// Undoes what the transaction stored (an error found mid-way, such as corrupt tables).
-  static void abort(txn& t) {
-    apply_undo(t.base_, t.undo_count_);
-    store32(t.base_, fmt::journal_state, static_cast<std::uint32_t>(journal_state::idle));
-    compiler_order();
+    return flush(0, fmt::header_size);
   }
 
   /// Is there an interrupted transaction to recover?
@@ -180,55 +225,74 @@ class journal {
 
   /// Repairs an interrupted transaction after validating every entry. Returns true when it
   /// changed anything; errc::corrupt (and writes nothing) when the record itself is invalid.
-  static result<bool> recover(std::byte* base, journal_bounds bounds) {
+  static result<bool> recover(std::byte* base, journal_bounds bounds, flush_fn flush = {}) {
     const std::uint32_t st = load32(base, fmt::journal_state);
     const journal_action act = classify_journal_state(st);
     if (act == journal_action::none) return false;
     if (act == journal_action::invalid)
-      return fail(errc::corrupt, "intent record: unknown state word", "state", 0, st);
-    const std::uint32_t undo = load32(base, fmt::journal_undo_count);
-    const std::uint32_t redo = load32(base, fmt::journal_redo_count);
-    if (undo > fmt::journal_undo_capacity)
-      return fail(errc::corrupt, "intent record: undo count out of range", "undo count (max)",
-                  fmt::journal_undo_capacity, undo);
-    if (redo > fmt::journal_redo_capacity)
-      return fail(errc::corrupt, "intent record: redo count out of range", "redo count (max)",
-                  fmt::journal_redo_capacity, redo);
-    for (std::uint32_t i = 0; i < undo; ++i)
-      if (!bounds.allows(load64(base, fmt::journal_undo + 16ull * i)))
-        return fail(errc::corrupt, "intent record: undo entry points outside the tables",
-                    "entry", 0, i);
-    for (std::uint32_t i = 0; i < redo; ++i)
-      if (!bounds.allows(load64(base, fmt::journal_redo + 16ull * i)))
-        return fail(errc::corrupt, "intent record: redo entry points outside the tables",
-                    "entry", 0, i);
+      return fail(errc::corrupt, "intent record: unknown state word", "state",
+                  static_cast<std::uint32_t>(journal_state::committed), st);
+    const std::uint32_t n = load32(base, fmt::journal_count);
+    if (n > fmt::journal_capacity)
+      return fail(errc::corrupt, "intent record: entry count out of range", "entries (max)",
+                  fmt::journal_capacity, n);
+    for (std::uint32_t i = 0; i < n; ++i)
+      if (!bounds.allows(load32(base, fmt::journal_entries + 8ull * i)))
+        return fail(errc::corrupt, "intent record: entry points outside the tables", "entry",
+                    0, i);
 #ifndef HOTRESTART_TESTONLY_NO_RECOVERY
-    if (act == journal_action::undo) {
-      apply_undo(base, undo);
-    } else {
-      apply_redo(base, redo);
+    apply(base, n, true, [base](std::uint32_t i) { return recorded(base, i); });
+    if (flush.active()) {
+      if (auto r = flush_tables(base, n, flush); !r) return fail(r.error());
     }
 #endif
-    store32(base, fmt::journal_state, static_cast<std::uint32_t>(journal_state::idle));
+    store32_release(base, fmt::journal_state, static_cast<std::uint32_t>(journal_state::idle));
     compiler_order();
+    if (auto r = flush(0, fmt::header_size); !r) return fail(r.error());
     return true;
   }
 
  private:
-  static void apply_undo(std::byte* base, std::uint32_t n) {
-    for (std::uint32_t i = n; i-- > 0;) {
-      const std::uint64_t e = fmt::journal_undo + 16ull * i;
-      store32(base, load64(base, e), load32(base, e + 8));
-    }
-    compiler_order();
+  static txn::entry recorded(const std::byte* base, std::uint32_t i) {
+    const std::uint64_t e = fmt::journal_entries + 8ull * i;
+    return {load32(base, e), load32(base, e + 4)};
   }
-  static void apply_redo(std::byte* base, std::uint32_t n) {
+
+  // Applies entries 0..n-1 (`entry(i)`: the transaction's own, or the record's in recovery) in
+  // order. With `retry`, lock-free readers see the sequence word odd meanwhile and retry (the
+  // seqlock's writer side).
+  template <class Entry>
+  static void apply(std::byte* base, std::uint32_t n, bool retry, Entry&& entry) {
+    const std::uint32_t s = load32(base, fmt::seq);
+    if (retry) {
+      store32(base, fmt::seq, s | 1u);
+      std::atomic_thread_fence(std::memory_order_release);
+    }
     for (std::uint32_t i = 0; i < n; ++i) {
-      const std::uint64_t e = fmt::journal_redo + 16ull * i;
-      store32_release(base, load64(base, e), load32(base, e + 8));
+      const txn::entry x = entry(i);
+      // Release: a reader that follows a published link sees everything stored before it.
+      store32_release(base, x.off, x.value);
     }
     compiler_order();
+    if (retry) store32_release(base, fmt::seq, (s | 1u) + 1u);
   }
+
+  // Flushes every page the recorded entries touched; adjacent words share one flush.
+  static result<void> flush_tables(const std::byte* base, std::uint32_t n, flush_fn flush) {
+    for (std::uint32_t i = 0; i < n; ++i) {
+      const std::uint64_t off = load32(base, fmt::journal_entries + 8ull * i);
+      bool seen = false;
+      for (std::uint32_t j = 0; j < i && !seen; ++j)
+        seen = load32(base, fmt::journal_entries + 8ull * j) / flush_granule == off / flush_granule;
+      if (seen) continue;
+      if (auto r = flush(off / flush_granule * flush_granule, flush_granule); !r) return r;
+    }
+    return {};
+  }
+
+  // The unit the durable flush works in: a host page (4 KiB) at most, so a flush of one word's
+  // granule never reaches past the bank's metadata into blocks it does not own.
+  static constexpr std::uint64_t flush_granule = 4096;
 };
 
 }  // namespace hotrestart::detail

@@ -23,7 +23,10 @@ inline std::uint32_t load32(const std::byte* base, std::uint64_t off) {
       .load(std::memory_order_relaxed);
 }
 
+// Every store the library makes to a bank is a crash point (config.hpp): the crash
+// enumeration cuts or tears each one in turn.
 inline void store32(std::byte* base, std::uint64_t off, std::uint32_t v) {
+  HOTRESTART_CRASH_POINT();
 #ifdef HOTRESTART_STORE_HOOK
   if (HOTRESTART_STORE_HOOK(word_ptr(base, off), v)) return;
 #endif
@@ -36,6 +39,7 @@ inline std::uint32_t load32_acquire(const std::byte* base, std::uint64_t off) {
 }
 
 inline void store32_release(std::byte* base, std::uint64_t off, std::uint32_t v) {
+  HOTRESTART_CRASH_POINT();
 #ifdef HOTRESTART_STORE_HOOK
   if (HOTRESTART_STORE_HOOK(word_ptr(base, off), v)) return;
 #endif

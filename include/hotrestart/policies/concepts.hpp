@@ -2,7 +2,8 @@
 // The policy concepts of the Persistent Memory Manager. A bank is
 // basic_bank<Backend, Allocator, Registry>; each policy is a view over its own region of the
 // bank (byte offsets from the bank's base, never pointers kept in the bank) and writes only
-// through the transaction it is given, so that every one of its stores is undoable.
+// through the transaction it is given, so that every one of its stores happens at commit or
+// not at all (and reads through it, to see its own pending stores).
 #ifndef HOTRESTART_POLICIES_CONCEPTS_HPP
 #define HOTRESTART_POLICIES_CONCEPTS_HPP
 
@@ -101,7 +102,7 @@ struct registry_census {
 /// | `r.format()`                            | fresh region: no names (creation only, unjournaled)         |
 /// | `r.hash(name)`                          | the fixed hash of a name                                    |
 /// | `r.lookup(name, hash)`                  | lock-free; never writes; O(1) expected                      |
-/// | `r.insert(txn, entry_data)`             | index of the new entry; `block_table_full` or `corrupt`; the store that makes it visible goes through `txn.redo` |
+/// | `r.insert(txn, entry_data)`             | index of the new entry; `block_table_full` or `corrupt`; the store that makes it visible to lock-free readers is its last `txn.store`; an entry filled with `txn.store_unreachable` is declared with `txn.note_direct` |
 /// | `r.remove(txn, index)`                  | unlinks and releases an entry; `corrupt` if it is not in use |
 /// | `r.rename(txn, index, name, hash)`     | gives an entry in use another name; `corrupt` if it is not in use |
 /// | `r.next_index()`                        | the entry the next insert will use (the allocator records it as owner) |

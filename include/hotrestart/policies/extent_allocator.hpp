@@ -71,7 +71,7 @@ class extent_allocator {
         std::uint32_t q = t.load(head_off(c));
         for (std::uint32_t steps = 0; q != detail::nil; ++steps) {
           if (q >= total_ || steps > total_) return corrupt("free list link out of range", q);
-          if ((tag(q) & ~used_bit) >= pages) {
+          if ((tag(t, q) & ~used_bit) >= pages) {
             p = q;
             break;
           }
@@ -83,9 +83,9 @@ class extent_allocator {
       return fail(errc::bank_full, "no free extent large enough", "pages (largest free)",
                   largest_free(), pages);
     if (p >= total_) return corrupt("free list head out of range", p);
-    const std::uint32_t len = tag(p);
+    const std::uint32_t len = tag(t, p);
     if ((len & used_bit) != 0 || len < pages || p + static_cast<std::uint64_t>(len) > total_ ||
-        tag(p + len - 1) != len)
+        tag(t, p + len - 1) != len)
       return corrupt("free extent's tags are inconsistent", p);
     if (auto r = unlink(t, p, class_of(len)); !r) return fail(r.error());
     if (len > pages) {
@@ -104,14 +104,14 @@ class extent_allocator {
   result<void> deallocate(detail::txn& t, std::uint32_t first, std::uint32_t pages) const {
     if (pages == 0 || first >= total_ || pages > total_ - first)
       return corrupt("block's extent is outside the bank", first);
-    if (tag(first) != (pages | used_bit) || tag(first + pages - 1) != (pages | used_bit))
+    if (tag(t, first) != (pages | used_bit) || tag(t, first + pages - 1) != (pages | used_bit))
       return corrupt("block's pages do not match the allocator's tags", first);
     std::uint32_t a = first;
     std::uint32_t len = pages;
     if (a > 0) {
-      const std::uint32_t lt = tag(a - 1);
+      const std::uint32_t lt = tag(t, a - 1);
       if ((lt & used_bit) == 0) {
-        if (lt == 0 || lt > a || tag(a - lt) != lt)
+        if (lt == 0 || lt > a || tag(t, a - lt) != lt)
           return corrupt("left neighbour's tags are inconsistent", a - 1);
         if (auto r = unlink(t, a - lt, class_of(lt)); !r) return r;
         a -= lt;
@@ -120,9 +120,9 @@ class extent_allocator {
     }
     if (static_cast<std::uint64_t>(a) + len < total_) {
       const std::uint32_t right = a + len;
-      const std::uint32_t rt = tag(right);
+      const std::uint32_t rt = tag(t, right);
       if ((rt & used_bit) == 0) {
-        if (rt == 0 || rt > total_ - right || tag(right + rt - 1) != rt)
+        if (rt == 0 || rt > total_ - right || tag(t, right + rt - 1) != rt)
           return corrupt("right neighbour's tags are inconsistent", right);
         if (auto r = unlink(t, right, class_of(rt)); !r) return r;
         len += rt;
@@ -238,6 +238,8 @@ class extent_allocator {
   std::uint64_t head_off(std::uint32_t c) const { return region_ + 4 + 4ull * c; }
   std::uint64_t rec(std::uint32_t page) const { return region_ + records + 12ull * page; }
   std::uint32_t tag(std::uint32_t page) const { return detail::load32(base_, rec(page)); }
+  // On a mutation path: the tag as the transaction sees it (its own pending stores first).
+  std::uint32_t tag(const detail::txn& t, std::uint32_t page) const { return t.load(rec(page)); }
   void raw_tag(std::uint32_t page, std::uint32_t v) const { detail::store32(base_, rec(page), v); }
 
   static tl::unexpected<error> corrupt(const char* what, std::uint32_t page) {

@@ -104,7 +104,8 @@ class hash_registry {
     const std::uint32_t chain = t.load(b);
     if (chain != detail::nil && chain >= max_) return corrupt("bucket head out of range", chain);
     if (auto r = t.store(region_, next_free); !r) return fail(r.error());
-    // The entry is unreachable until the bucket store at commit: fill it without journaling.
+    // The entry is unreachable until the bucket store at commit: fill it directly.
+    t.note_direct(e, entry_bytes);
     t.store_unreachable(e, d.hash);
     t.store_unreachable(e + 8, d.first_page);
     t.store_unreachable(e + 12, d.pages);
@@ -118,7 +119,7 @@ class hash_registry {
     const std::uint32_t meta = static_cast<std::uint32_t>(d.name.size()) |
                                (static_cast<std::uint32_t>(d.key.size()) << 8) | in_use_flag;
     if (auto r = t.store(e + 24, meta); !r) return fail(r.error());
-    if (auto r = t.redo(b, idx); !r) return fail(r.error());
+    if (auto r = t.store(b, idx); !r) return fail(r.error());
     return idx;
   }
 
@@ -132,8 +133,7 @@ class hash_registry {
     return t.store(region_, idx);
   }
 
-  /// Gives entry `idx` a new name (it moves to the new name's bucket). Every store is
-  /// journaled; the link into the new chain is made at commit.
+  /// Gives entry `idx` a new name (it moves to the new name's bucket), at commit.
   result<void> rename(detail::txn& t, std::uint32_t idx, std::string_view new_name,
                       std::uint32_t new_hash) const {
     if (idx >= max_ || (t.load(entry(idx) + 24) & in_use_flag) == 0)
@@ -151,7 +151,7 @@ class hash_registry {
     const std::uint32_t chain = t.load(b);
     if (chain != detail::nil && chain >= max_) return corrupt("bucket head out of range", chain);
     if (auto r = t.store(e + 4, chain); !r) return r;
-    return t.redo(b, idx);
+    return t.store(b, idx);
   }
 
   // --- Reading entries (under the bank's lock, or for tools) ---
