@@ -9,7 +9,7 @@
 //   - no committed block is lost: every block a worker recorded as published is there with
 //     the stamp it recorded, and no block it recorded as freed is back. Only each worker's
 //     single operation in flight (the one it announced before making it) may have gone
-//     either way.
+//     either way, and an interrupted free_all all the way (all of the key's blocks or none).
 //
 //   hr_torture run PATH [--workers N] [--kills K] [--ops N] [--seed S] [--max-gap-us U]
 //                       [--plant-loss] [--expect-failure KIND]
@@ -457,13 +457,26 @@ damage check_bank(mmap_bank& b, const record_file& rf, int workers) {
   if (largest_free != a.largest_gap)
     return {"space", "largest free extent " + std::to_string(largest_free) +
                          " bytes, largest gap between blocks " + std::to_string(a.largest_gap)};
-  for (int w = 0; w < workers; ++w)
+  for (int w = 0; w < workers; ++w) {
+    // free_all is atomic (all of a key's blocks or none): an interrupted one left all of the
+    // worker's blocks or none of them.
+    if (rec[w].op == op_free_all) {
+      bool all_kept = true, all_gone = true;
+      for (int j = 0; j < names_per_worker; ++j) {
+        all_kept = all_kept && found[w][j] == rec[w].stamp[j];
+        all_gone = all_gone && found[w][j] == 0;
+      }
+      if (!all_kept && !all_gone)
+        return {"lost", "worker " + std::to_string(w) + ": an interrupted free_all freed some of its "
+                        "blocks and kept others"};
+    }
     for (int j = 0; j < names_per_worker; ++j)
       if (const char* k = judge(rec[w], j, found[w][j]))
         return {k, "worker " + std::to_string(w) + " slot " + std::to_string(j) + ": the bank holds " +
                        hex(found[w][j]) + ", its record says " + hex(rec[w].stamp[j]) +
                        " (in flight: op " +
                        std::to_string(rec[w].op) + " slot " + std::to_string(rec[w].slot) + ")"};
+  }
   return {};
 }
 
