@@ -263,18 +263,25 @@ TEST_CASE("every path that is not a regular file is refused with not_regular_fil
   CHECK(std::filesystem::is_empty(subdir));
 }
 
+// Runs `body` in a forked child that exits with its result; returns the child's wait status.
+template <class Body>
+int in_child(Body body) {
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) ::_exit(body());
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  return status;
+}
+
 TEST_CASE("a creator killed in the middle of create leaves nothing behind") {
   hrtest::scratch_dir dir;
   const std::string path = dir.file("killed.bank");
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
+  const int status = in_child([&] {
     g_die_at_first_store = true;  // SIGKILL at the first store into the new bank's bytes
     (void)mmap_bank::create(path.c_str());
-    ::_exit(3);  // not reached: create always formats the bank
-  }
-  int status = 0;
-  REQUIRE(::waitpid(pid, &status, 0) == pid);
+    return 3;  // not reached: create always formats the bank
+  });
   REQUIRE_MESSAGE((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL),
                   "the creator must die inside create (status ", status, ")");
   // No half-made bank became visible.
@@ -291,19 +298,15 @@ TEST_CASE("a creator killed in the middle of create leaves nothing behind") {
 TEST_CASE("a bank that cannot be preallocated fails at creation and leaves no file") {
   hrtest::scratch_dir dir;
   const std::string path = dir.file("big.bank");
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
+  const int status = in_child([&] {
     // A file-size limit stands in for a full file system: posix_fallocate fails (EFBIG).
     std::signal(SIGXFSZ, SIG_IGN);
     rlimit lim{64 * 1024, 64 * 1024};
     ::setrlimit(RLIMIT_FSIZE, &lim);
     auto b = mmap_bank::create(path.c_str(), {.bank_size = 8 << 20});
     const bool ok = !b && b.error().code == errc::io_error && b.error().sys_errno == EFBIG;
-    ::_exit(ok ? 0 : 1);
-  }
-  int status = 0;
-  REQUIRE(::waitpid(pid, &status, 0) == pid);
+    return ok ? 0 : 1;
+  });
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
   CHECK(std::filesystem::is_empty(dir.path));  // neither the bank nor its temporary file

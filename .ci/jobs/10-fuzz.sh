@@ -46,31 +46,32 @@ echo "fuzz job: ${execs} executions in ${FUZZ_SECONDS}s, corpus grew to $(ls "$w
 #    "open" seeds: the truncated seed would show it at once), the fuzzer must make a truncated
 #    bank whose last page the library then touches past the input: ASan reports a poisoned
 #    access (the arena past the input is poisoned), nothing else counts.
+# must_fail NAME LOG PATTERN CMD...: CMD must fail, and LOG must show PATTERN (the failure the
+# control plants); failing for another reason does not count.
+must_fail() {
+  local name=$1 log=$2 pattern=$3
+  shift 3
+  if "$@" >"$log" 2>&1; then
+    echo "fuzz job: $name NOT detected: the planted bug went unnoticed" >&2
+    exit 1
+  fi
+  grep -q "$pattern" "$log" || {
+    tail -30 "$log"
+    echo "fuzz job: $name failed for another reason" >&2
+    exit 1
+  }
+}
 rm -rf build/fuzz/planted build/fuzz/planted-seeds && mkdir -p build/fuzz/planted build/fuzz/planted-seeds
 awk '$2 == "open" { print $1 }' "$manifest" | while read -r s; do cp "$seeds/$s" build/fuzz/planted-seeds/; done
-if "$fz/hr_fuzz_bank_planted" -max_total_time="$NEGATIVE_SECONDS" -timeout=10 -max_len=65536 \
-  -artifact_prefix=build/fuzz/planted/ build/fuzz/planted build/fuzz/planted-seeds >build/fuzz/planted.log 2>&1; then
-  echo "fuzz job: negative control NOT detected: the planted bug went unnoticed" >&2
-  exit 1
-fi
-grep -q 'AddressSanitizer: use-after-poison' build/fuzz/planted.log || {
-  tail -30 build/fuzz/planted.log
-  echo "fuzz job: the negative control failed for another reason" >&2
-  exit 1
-}
+must_fail "negative control" build/fuzz/planted.log 'AddressSanitizer: use-after-poison' \
+  "$fz/hr_fuzz_bank_planted" -max_total_time="$NEGATIVE_SECONDS" -timeout=10 -max_len=65536 \
+  -artifact_prefix=build/fuzz/planted/ build/fuzz/planted build/fuzz/planted-seeds
 frame=$(grep -A3 'AddressSanitizer: use-after-poison' build/fuzz/planted.log | grep -m1 -Eo 'in (hotrestart::[A-Za-z_:]*basic_bank<[^>]*>::[a-z_]+|LLVMFuzzerTestOneInput)' || true)
 echo "fuzz job: negative control detected: $(grep -m1 -Eo 'AddressSanitizer: [a-z-]+' build/fuzz/planted.log) ${frame} after $(grep -Eo '^#[0-9]+' build/fuzz/planted.log | tail -1) executions"
 
 # 4. Negative control of the consistency assertion: an allocator that never frees must make
 #    the replay trap on the first consistent seed that frees a block.
-if "$fz/hr_fuzz_replay_leak" "$seeds" >build/fuzz/leak.log 2>&1; then
-  echo "fuzz job: the planted leak went unnoticed" >&2
-  exit 1
-fi
-grep -q 'a bank that check() found consistent at open' build/fuzz/leak.log || {
-  tail -30 build/fuzz/leak.log
-  echo "fuzz job: the leak control failed for another reason" >&2
-  exit 1
-}
+must_fail "leak control" build/fuzz/leak.log 'a bank that check() found consistent at open' \
+  "$fz/hr_fuzz_replay_leak" "$seeds"
 echo "fuzz job: leak control detected: $(grep -m1 -Eo 'found consistent at open: .*' build/fuzz/leak.log)"
 echo "fuzz job: passed in $(( $(date +%s) - start ))s"
