@@ -1,100 +1,411 @@
 // SPDX-License-Identifier: MIT
-// The allocation paths of hotrestart beside Boost.Interprocess managed_mapped_file (iset_index
-// and iunordered_set_index) and, as in-process references, std::unordered_map and malloc. One
-// binary, one run, side by side. Workload (shared/FACTS.md): 12-character names, lookups in
+// Every allocation path of hotrestart, on every backend, beside its peers: Boost.Interprocess
+// managed_mapped_file and managed_shared_memory (iset_index, iunordered_set_index), PMDK
+// libpmemobj (create + free), and std::unordered_map + malloc as the in-process floor. One
+// binary, one run, side by side. Workload (shared/FACTS.md): 12-character names, lookups in a
 // shuffled order over all N names, one-page blocks, files on /dev/shm.
 //
-//   bench_alloc --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+//   bench_alloc [--hr_ns=16,1024,65536,1048576] [--hr_durable_max=65536] [--hr_big_reps=K]
+//               [google benchmark flags]
 //
-// HR_BENCH_DIR overrides the directory for the files (default: /dev/shm).
-#include <benchmark/benchmark.h>
-#include <fcntl.h>
+// Benchmark names are PATH/STORE/N (see bench/README.md for what each path measures). Stores
+// are built one at a time, in registration order, and destroyed before the next one is built.
+// bench/run.sh runs the whole suite and writes bench/README.md's tables and plots.
+//
+// Environment: HR_BENCH_DIR (tmpfs folder, /dev/shm), HR_BENCH_DISK_DIR (disk folder,
+// /var/tmp), HR_BENCH_PREFIX (names of everything made), HR_BENCH_DISK_PLAIN=1 (also the
+// mmap-file-on-disk rows without durable mode).
+#include <sched.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <sys/wait.h>
 
-#include <algorithm>
-#include <cstdint>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <filesystem>
-#include <map>
-#include <memory>
-#include <random>
-#include <string>
-#include <unordered_map>
-#include <vector>
-
-#include <hotrestart/backends/mmap_file.hpp>
 #include <hotrestart/typed.hpp>
 
-#ifdef HR_BENCH_BOOST
-#include <boost/interprocess/indexes/iset_index.hpp>
-#include <boost/interprocess/indexes/iunordered_set_index.hpp>
-#include <boost/interprocess/managed_mapped_file.hpp>
+#include "common.hpp"
+#include "stores.hpp"
+#ifdef HR_BENCH_PMDK
+#include "pmdk.hpp"
 #endif
 
+namespace hrbench {
 namespace {
 
-using namespace hotrestart;
-
-constexpr std::uint64_t page = 4096;
-constexpr std::uint32_t fresh_names = 256;  // names cycled through by create + free
-
 // ---------------------------------------------------------------------------------------------
-// Files and names
+// The paths, one template per path over every store
 
-struct scratch {
-  std::string dir;
-  scratch() {
-    const char* root = std::getenv("HR_BENCH_DIR");
-    std::string tmpl = std::string(root != nullptr ? root : "/dev/shm") + "/hr-bench-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) {
-      std::perror("mkdtemp");
-      std::exit(1);
+template <class S>
+void bm_find(benchmark::State& st) {
+  S* s = store_for<S>(st);
+  if (s == nullptr) return;
+  const workload& w = *s->wl;
+  if (s->find(w.names[w.n - 1]) == nullptr) die("find", "an existing block was not found");
+  std::uint64_t i = 0;
+  for (auto _ : st) benchmark::DoNotOptimize(s->find(w.next(i)));
+}
+
+template <class S>
+void bm_find_missing(benchmark::State& st) {
+  S* s = store_for<S>(st);
+  if (s == nullptr) return;
+  const workload& w = *s->wl;
+  if (!s->find_missing(w.missing[0])) die("find missing", "a missing name was found");
+  std::uint64_t i = 0;
+  for (auto _ : st) benchmark::DoNotOptimize(s->find_missing(w.next_missing(i)));
+}
+
+template <class S>
+void bm_create_free(benchmark::State& st) {
+  S* s = store_for<S>(st);
+  if (s == nullptr) return;
+  const workload& w = *s->wl;
+  std::uint32_t i = 0;
+  for (auto _ : st) s->create_free(w.fresh[i++ % fresh_names]);
+}
+
+template <class S>
+void bm_find_or_create(benchmark::State& st) {
+  S* s = store_for<S>(st);
+  if (s == nullptr) return;
+  const workload& w = *s->wl;
+  std::uint64_t i = 0;
+  for (auto _ : st) benchmark::DoNotOptimize(s->find_or_create(w.next(i)));
+}
+
+// Frees one deletion group (N/16 blocks); the group is made again outside the timing (manual
+// time: PauseTiming costs more than freeing one block at N = 16).
+template <class S>
+void bm_free_group(benchmark::State& st) {
+  S* s = store_for<S>(st);
+  if (s == nullptr) return;
+  const workload& w = *s->wl;
+  std::uint32_t g = 0;
+  for (auto _ : st) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::uint32_t k = s->free_group(g);
+    st.SetIterationTime(seconds_since(t0));
+    if (k != w.group_size()) die("free group", "freed another number of blocks than the group's");
+    s->restore_group(g);
+    g = (g + 1) % groups;
+  }
+  st.counters["blocks"] = w.group_size();
+}
+
+template <class S>
+void bm_iterate(benchmark::State& st) {
+  S* s = store_for<S>(st);
+  if (s == nullptr) return;
+  const workload& w = *s->wl;
+  for (auto _ : st)
+    if (s->iterate() != w.n) die("iterate", "visited another number of blocks than N");
+  st.counters["blocks"] = w.n;
+}
+
+template <class S>
+void bm_open_find(benchmark::State& st) {
+  S* s = store_for<S>(st);
+  if (s == nullptr) return;
+  const workload& w = *s->wl;
+  std::uint64_t i = 0;
+  for (auto _ : st) benchmark::DoNotOptimize(s->open_find(w.next(i)));
+}
+
+// A raw mapping of a whole file: open + fstat + mmap, close; munmap when it goes.
+struct raw_mapping {
+  volatile std::byte* base = nullptr;
+  std::size_t bytes = 0;
+  explicit raw_mapping(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    struct stat sb {};
+    ::fstat(fd, &sb);
+    bytes = static_cast<std::size_t>(sb.st_size);
+    void* m = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    ::close(fd);
+    if (m == MAP_FAILED) die("raw mmap", std::strerror(errno));
+    base = static_cast<volatile std::byte*>(m);
+  }
+  raw_mapping(const raw_mapping&) = delete;
+  raw_mapping& operator=(const raw_mapping&) = delete;
+  ~raw_mapping() { ::munmap(const_cast<std::byte*>(base), bytes); }
+};
+
+// The reference of open + find: open + fstat + mmap of the same file, read one byte of the
+// block the next name has, munmap.
+template <class S>
+void bm_open_raw(benchmark::State& st) {
+  S* s = store_for<S>(st);
+  if (s == nullptr) return;
+  const workload& w = *s->wl;
+  std::uint64_t i = 0;
+  for (auto _ : st) {
+    const std::uint64_t off = s->offsets[w.order[i++ & (w.n - 1)]];
+    const raw_mapping m(s->file());
+    benchmark::DoNotOptimize(m.base[off]);
+  }
+}
+
+// Analysis of open + find: the raw open reading the words a bank open + find reads (header,
+// bucket, entry, block: each on its own page at large N), with the mmap backend's boot-id read.
+template <class S, bool BootId>
+void bm_open_raw_pages(benchmark::State& st) {
+  S* s = store_for<S>(st);
+  if (s == nullptr) return;
+  const workload& w = *s->wl;
+  const bank_layout& l = s->bank->layout();
+  static std::vector<std::uint32_t> entry;
+  if (entry.size() != w.n) entry = s->entries();  // the rows' store is not changed between them
+  const std::uint32_t mask = hash_registry::bucket_count(l.max_blocks) - 1;
+  std::uint64_t i = 0;
+  for (auto _ : st) {
+    const std::uint32_t k = w.order[i++ & (w.n - 1)];
+    const std::uint64_t bucket = l.registry_off + 64 + 4ull * (hash_registry::hash(w.names[k]) & mask);
+    const std::uint64_t ent = l.registry_off + hash_registry::entries_offset(l.max_blocks) +
+                              hash_registry::entry_bytes * entry[k];
+    const raw_mapping m(s->file());
+    if constexpr (BootId) {
+      char boot[40];
+      const int b = ::open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+      benchmark::DoNotOptimize(::read(b, boot, sizeof boot));
+      ::close(b);
     }
-    dir = tmpl;
+    benchmark::DoNotOptimize(m.base[0]);
+    benchmark::DoNotOptimize(m.base[bucket]);
+    benchmark::DoNotOptimize(m.base[ent]);
+    benchmark::DoNotOptimize(m.base[s->offsets[k]]);
   }
-  ~scratch() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
-  std::string file(const std::string& n) const { return dir + "/" + n; }
-};
-scratch& files() {
-  static scratch s;
-  return s;
 }
 
-// Twelve characters, all distinct: "n" + 11 digits of a scrambled index.
-std::string name_of(std::uint64_t i, char lead = 'n') {
-  char buf[16];
-  const std::uint64_t scrambled = (i * 0x9E3779B97F4A7C15ull) % 100000000000ull;
-  std::snprintf(buf, sizeof buf, "%c%011llu", lead, static_cast<unsigned long long>(scrambled));
-  return buf;
+// What the workload itself costs: fetching the next name in shuffled order and touching it.
+void bm_harness(benchmark::State& st) {
+  auto w = workload_for(static_cast<std::uint32_t>(st.range(0)));
+  std::uint64_t i = 0;
+  for (auto _ : st) {
+    const std::string& s = w->next(i);
+    benchmark::DoNotOptimize(s.data()[s.size() - 1]);
+  }
 }
 
-struct names {
-  std::vector<std::string> all;      // N names of existing blocks
-  std::vector<std::uint32_t> order;  // a shuffled permutation of 0..N-1
-  std::vector<std::string> fresh;    // names that never exist between iterations
-  explicit names(std::uint32_t n) {
-    for (std::uint32_t i = 0; i < n; ++i) all.push_back(name_of(i));
-    for (std::uint32_t i = 0; i < n; ++i) order.push_back(i);
-    std::mt19937 rng(42);
-    std::shuffle(order.begin(), order.end(), rng);
-    for (std::uint32_t i = 0; i < fresh_names; ++i) fresh.push_back(name_of(i, 'f'));
+void bm_malloc_memset_free(benchmark::State& st) {
+  for (auto _ : st) {
+    void* p = std::malloc(page);
+    std::memset(p, 0, page);
+    benchmark::DoNotOptimize(p);
+    std::free(p);
   }
-};
-
-[[noreturn]] void die(const char* what, const error& e) {
-  std::fprintf(stderr, "%s: %s\n", what, describe(e).text);
-  std::exit(1);
 }
 
 // ---------------------------------------------------------------------------------------------
-// One set of stores per N, built on first use, kept until exit.
+// The same lookups from 1 or 2 processes while another process creates and frees. This
+// process is reader 1 (timed by the benchmark loop); the writer and reader 2 are forked from it
+// once per store and share the store's mapping. A forked process starts without page-table
+// entries for the mapping, so each helper first warms up (one pass over its names); between
+// measurements the helpers are parked (polling every 0.2 ms), and they are ended before the
+// store is destroyed. Counters: the writer's create + free pairs per second and reader 2's ns
+// per find.
+
+struct alignas(64) shared_line {
+  std::atomic<std::uint64_t> v{0};
+};
+enum phase : std::uint64_t { parked = 0, writer_only = 1, writer_and_reader2 = 2, quit = 3 };
+struct contention_area {
+  shared_line phase, warm, running, writer_ops, peer_finds, peer_ns;
+};
+contention_area* area() {
+  static contention_area* a = [] {
+    void* m = ::mmap(nullptr, sizeof(contention_area), PROT_READ | PROT_WRITE,
+                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) die("mmap", std::strerror(errno));
+    return new (m) contention_area;
+  }();
+  return a;
+}
+
+template <class F>
+pid_t fork_helper(F&& body) {
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) die("fork", std::strerror(errno));
+  if (pid == 0) {
+    become_helper();
+    body();
+    ::_exit(0);
+  }
+  return pid;
+}
+
+std::vector<pid_t> helper_pids;
+const void* helpers_store = nullptr;
+
+void end_helpers() {
+  if (helper_pids.empty()) return;
+  area()->phase.v.store(quit);
+  for (pid_t p : helper_pids) {
+    int status = 0;
+    while (::waitpid(p, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) die("helper process", "failed");
+  }
+  helper_pids.clear();
+  helpers_store = nullptr;
+}
+
+// Parks until the phase is one of `mine` (or quit); returns the phase.
+std::uint64_t wait_phase(contention_area* a, std::uint64_t mine_a, std::uint64_t mine_b) {
+  for (;;) {
+    const std::uint64_t ph = a->phase.v.load();
+    if (ph == mine_a || ph == mine_b || ph == quit) return ph;
+    ::usleep(200);
+  }
+}
+
+template <class S>
+void start_helpers(S* s) {
+  if (helpers_store == s) return;
+  end_helpers();
+  before_release_slot = end_helpers;
+  contention_area* a = area();
+  for (shared_line* l : {&a->phase, &a->warm, &a->running, &a->writer_ops, &a->peer_finds, &a->peer_ns})
+    l->v.store(0);
+  const workload& w = *s->wl;
+  helper_pids.push_back(fork_helper([s, a, &w] {
+    for (std::uint32_t k = 0; k < fresh_names; ++k) s->create_free(w.writer[k]);
+    a->warm.v.fetch_add(1);
+    std::uint64_t k = 0;
+    while (wait_phase(a, writer_only, writer_and_reader2) != quit) {
+      a->running.v.fetch_add(1);
+      while (a->phase.v.load(std::memory_order_relaxed) != parked) {
+        s->create_free(w.writer[k++ % fresh_names]);
+        a->writer_ops.v.store(k, std::memory_order_relaxed);
+      }
+      a->running.v.fetch_sub(1);
+    }
+  }));
+  helper_pids.push_back(fork_helper([s, a, &w] {
+    std::uint64_t i = w.n / 2;
+    for (std::uint32_t j = 0; j < w.n; ++j) benchmark::DoNotOptimize(s->find(w.next(i)));
+    a->warm.v.fetch_add(1);
+    while (wait_phase(a, writer_and_reader2, writer_and_reader2) != quit) {
+      a->running.v.fetch_add(1);
+      std::uint64_t k = 0;
+      const auto t0 = std::chrono::steady_clock::now();
+      while (a->phase.v.load(std::memory_order_relaxed) != parked) {
+        for (int j = 0; j < 64; ++j) benchmark::DoNotOptimize(s->find(w.next(i)));
+        k += 64;
+      }
+      a->peer_ns.v.store(static_cast<std::uint64_t>(seconds_since(t0) * 1e9));
+      a->peer_finds.v.store(k);
+      a->running.v.fetch_sub(1);
+    }
+  }));
+  while (a->warm.v.load() < 2) ::usleep(200);
+  helpers_store = s;
+}
+
+template <class S, int Readers>
+void bm_find_contended(benchmark::State& st) {
+  S* s = store_for<S>(st);
+  if (s == nullptr) return;
+  start_helpers(s);
+  const workload& w = *s->wl;
+  contention_area* a = area();
+  const std::uint64_t parked_ops = a->writer_ops.v.load();
+  a->phase.v.store(Readers == 2 ? writer_and_reader2 : writer_only);
+  // Measure only once every helper runs and the writer has done a pair in this phase.
+  while (a->running.v.load() < static_cast<std::uint64_t>(Readers) ||
+         a->writer_ops.v.load() == parked_ops)
+    ::sched_yield();
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::uint64_t ops0 = a->writer_ops.v.load();
+  std::uint64_t i = 0, failed = 0;
+  for (auto _ : st) {
+    const auto* p = s->find(w.next(i));
+    benchmark::DoNotOptimize(p);
+    failed += p == nullptr ? 1u : 0u;  // an existing name not found (an error, e.g. lock_failed)
+  }
+  const double el = seconds_since(t0);
+  const std::uint64_t ops1 = a->writer_ops.v.load();
+  a->phase.v.store(parked);
+  while (a->running.v.load() != 0) ::sched_yield();
+  st.counters["writer_ops_per_s"] = static_cast<double>(ops1 - ops0) / el;
+  st.counters["failed_finds"] = static_cast<double>(failed);
+  if (Readers == 2 && a->peer_finds.v.load() != 0)
+    st.counters["peer_ns_per_find"] =
+        static_cast<double>(a->peer_ns.v.load()) / static_cast<double>(a->peer_finds.v.load());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory: bytes of overhead per block and per bank, measured as the bytes the store's file
+// holds (tmpfs pages; st_blocks) or, for the floor, what malloc handed out (mallinfo2).
+
+void set_memory(benchmark::State& st, std::uint32_t n, double footprint, double per_bank) {
+  const double payload = static_cast<double>(n) * static_cast<double>(page);
+  st.counters["footprint_bytes"] = footprint;
+  st.counters["overhead_bytes"] = footprint - payload;
+  st.counters["per_bank_bytes"] = per_bank;
+  st.counters["per_block_bytes"] = (footprint - payload - per_bank) / n;
+}
+
+// hotrestart: a bank made for exactly N blocks (max_blocks = N, N pages), holding them. Its
+// file is preallocated (posix_fallocate), so this is what it takes whatever it holds. Per
+// bank: a bank made for one one-page block, less that page.
+void bm_memory_hr(benchmark::State& st) {
+  release_slot();
+  const auto n = static_cast<std::uint32_t>(st.range(0));
+  using store = hr_store<mmap_tmpfs_traits>;
+  if (!room_for(file_bytes_for(store::capacity(n, n)), tmpfs_dir())) {
+    st.SkipWithError("not enough free memory or tmpfs space for this store now");
+    return;
+  }
+  double footprint = 0, per_bank = 0;
+  for (auto _ : st) {
+    {
+      store one(workload_for(1), 0);
+      per_bank = static_cast<double>(allocated_bytes(one.file())) - static_cast<double>(page);
+    }
+    store full(workload_for(n), 0);
+    footprint = static_cast<double>(allocated_bytes(full.file()));
+  }
+  set_memory(st, n, footprint, per_bank);
+}
+
+#ifdef HR_BENCH_BOOST
+// Boost: the segment's file after the N constructions (untouched pages of the segment are
+// not counted: its file is sparse). Per bank: the fresh segment, before the first object.
+template <class S>
+void bm_memory_boost(benchmark::State& st) {
+  S* s = store_for<S>(st);
+  if (s == nullptr) return;
+  for (auto _ : st) benchmark::DoNotOptimize(s->full_bytes);
+  set_memory(st, s->wl->n, static_cast<double>(s->full_bytes), static_cast<double>(s->empty_bytes));
+}
+#endif
+
+void bm_memory_umap(benchmark::State& st) {
+  umap_store* s = store_for<umap_store>(st);
+  if (s == nullptr) return;
+  for (auto _ : st) benchmark::DoNotOptimize(s->heap_bytes);
+  set_memory(st, s->wl->n, static_cast<double>(s->heap_bytes), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// PMDK
+
+#ifdef HR_BENCH_PMDK
+void bm_pmdk_alloc_free(benchmark::State& st) {
+  pmdk_store* s = store_for<pmdk_store>(st);
+  if (s == nullptr) return;
+  std::uint32_t k = 0;
+  for (auto _ : st) s->alloc_free(k++);
+}
+void bm_pmdk_tx_alloc_free(benchmark::State& st) {
+  pmdk_store* s = store_for<pmdk_store>(st);
+  if (s == nullptr) return;
+  std::uint32_t k = 0;
+  for (auto _ : st) s->tx_alloc_free(k++);
+}
+#endif
+
+// ---------------------------------------------------------------------------------------------
+// Typed blocks and updates (issue 3)
 
 struct bench_value {
   static constexpr std::string_view hr_type_name = "bench::value";
@@ -107,394 +418,110 @@ struct bench_page {
   std::uint64_t words[496] = {};  // 3968 bytes: with its shadow and header, two pages
 };
 
-tunables bank_tunables(std::uint32_t n) {
-  return {.bank_size = (std::uint64_t{n} + 2 * fresh_names) * 2 * page,
-          .max_blocks = n + 2 * fresh_names};
+tunables typed_tunables(std::uint32_t n) {
+  const std::uint32_t blocks = n + 2 * fresh_names;
+  return {.bank_size = std::uint64_t{blocks} * 2 * page, .max_blocks = blocks};
 }
 
-struct hr_store {
-  std::string path;
-  std::vector<std::uint64_t> offsets;  // each name's block, from the start of the file
-  mmap_bank bank;
-  // For the analysis row: the registry words a find of each name reads (its bucket, its entry).
-  std::vector<std::uint64_t> bucket_offsets, entry_offsets;
-  void locate(const names& nm) {
-    const auto& l = bank.layout();
-    std::map<std::string, std::uint32_t> index;
-    auto r = bank.for_each([&](const block_info& i) { index[std::string(i.name)] = i.index; });
-    if (!r) die("for_each", r.error());
-    const std::uint32_t mask = hash_registry::bucket_count(l.max_blocks) - 1;
-    for (const auto& s : nm.all) {
-      bucket_offsets.push_back(l.registry_off + 64 + 4ull * (hash_registry::hash(s) & mask));
-      entry_offsets.push_back(l.registry_off + hash_registry::entries_offset(l.max_blocks) +
-                              hash_registry::entry_bytes * index.at(s));
-    }
-  }
-  static hr_store make(const names& nm, std::uint32_t n, const std::string& path) {
-    auto b = mmap_bank::create(path.c_str(), bank_tunables(n));
-    if (!b) die("hotrestart create", b.error());
-    std::vector<std::uint64_t> offs;
-    for (const auto& s : nm.all) {
-      auto blk = b->find_or_create(s, page);
-      if (!blk) die("hotrestart find_or_create", blk.error());
-      blk->data[0] = std::byte{1};
-      offs.push_back(static_cast<std::uint64_t>(blk->data - b->backend().data()));
-    }
-    return {path, std::move(offs), std::move(*b), {}, {}};
-  }
-};
-
-struct typed_store {
-  mmap_bank bank;
-  static typed_store make(const names& nm, std::uint32_t n, const std::string& path) {
-    auto b = mmap_bank::create(path.c_str(), bank_tunables(n));
+struct typed_store final : store_base {
+  static constexpr const char* label = "typed";
+  static std::uint64_t footprint(std::uint32_t n) { return file_bytes_for(typed_tunables(n)); }
+  static std::string dir() { return file_place::dir(); }
+  std::shared_ptr<const workload> wl;
+  file_place where;
+  std::optional<mmap_bank> bank;
+  explicit typed_store(std::shared_ptr<const workload> w)
+      : wl(std::move(w)), where("typed", wl->n, footprint(wl->n)) {
+    auto b = mmap_bank::create(where.loc(), typed_tunables(wl->n));
     if (!b) die("hotrestart create (typed)", b.error());
-    for (const auto& s : nm.all) {
-      auto p = persistent<bench_value>::find_or_construct(*b, s);
-      if (!p) die("find_or_construct", p.error());
-    }
-    return {std::move(*b)};
+    for (const auto& s : wl->names)
+      if (auto p = persistent<bench_value>::find_or_construct(*b, s); !p)
+        die("find_or_construct", p.error());
+    bank.emplace(std::move(*b));
   }
 };
 
-#ifdef HR_BENCH_BOOST
-namespace bip = boost::interprocess;
-using iset_file =
-    bip::basic_managed_mapped_file<char, bip::rbtree_best_fit<bip::mutex_family>, bip::iset_index>;
-using iuset_file = bip::basic_managed_mapped_file<char, bip::rbtree_best_fit<bip::mutex_family>,
-                                                  bip::iunordered_set_index>;
-
-struct page_bytes {
-  char b[page];
-};
-
-template <class Seg>
-std::unique_ptr<Seg> make_boost(const names& nm, std::uint32_t n, const std::string& path) {
-  const std::size_t bytes = std::size_t{n} * (page + 256) + (16u << 20);
-  auto seg = std::make_unique<Seg>(bip::create_only, path.c_str(), bytes);
-  for (const auto& s : nm.all) seg->template construct<char>(s.c_str())[page](0);
-  return seg;
-}
-#endif
-
-struct env {
-  std::uint32_t n;
-  names nm;
-  std::unique_ptr<hr_store> hr;
-  std::unique_ptr<typed_store> typed;
-  std::unique_ptr<std::unordered_map<std::string, void*>> umap;
-  std::vector<std::unique_ptr<std::byte[]>> umap_pages;
-#ifdef HR_BENCH_BOOST
-  std::unique_ptr<iset_file> iset;
-  std::unique_ptr<iuset_file> iuset;
-#endif
-  explicit env(std::uint32_t count) : n(count), nm(count) {}
-
-  std::string path(const char* kind) const {
-    return files().file(std::string(kind) + "-" + std::to_string(n));
-  }
-  hr_store& hotrestart() {
-    if (!hr) {
-      hr = std::make_unique<hr_store>(hr_store::make(nm, n, path("hr")));
-      hr->locate(nm);
-    }
-    return *hr;
-  }
-  typed_store& typed_bank() {
-    if (!typed) typed = std::make_unique<typed_store>(typed_store::make(nm, n, path("typed")));
-    return *typed;
-  }
-  std::unordered_map<std::string, void*>& map() {
-    if (!umap) {
-      umap = std::make_unique<std::unordered_map<std::string, void*>>();
-      for (const auto& s : nm.all) {
-        umap_pages.emplace_back(new std::byte[page]());
-        umap->emplace(s, umap_pages.back().get());
-      }
-    }
-    return *umap;
-  }
-#ifdef HR_BENCH_BOOST
-  iset_file& boost_iset() {
-    if (!iset) iset = make_boost<iset_file>(nm, n, path("iset"));
-    return *iset;
-  }
-  iuset_file& boost_iuset() {
-    if (!iuset) iuset = make_boost<iuset_file>(nm, n, path("iuset"));
-    return *iuset;
-  }
-#endif
-};
-
-env& env_for(std::uint32_t n) {
-  static std::map<std::uint32_t, std::unique_ptr<env>> envs;
-  auto& e = envs[n];
-  if (!e) e = std::make_unique<env>(n);
-  return *e;
-}
-
-// The i-th lookup: shuffled order over all N names (N is a power of two).
-inline const std::string& next_name(const env& e, std::uint64_t& i) {
-  return e.nm.all[e.nm.order[i++ & (e.n - 1)]];
-}
-
-// ---------------------------------------------------------------------------------------------
-// find existing
-
-void find_hotrestart(benchmark::State& st) {
-  env& e = env_for(static_cast<std::uint32_t>(st.range(0)));
-  auto& b = e.hotrestart().bank;
+void bm_typed_find_or_construct(benchmark::State& st) {
+  typed_store* s = store_for<typed_store>(st);
+  if (s == nullptr) return;
   std::uint64_t i = 0;
   for (auto _ : st) {
-    auto r = b.find(next_name(e, i));
-    benchmark::DoNotOptimize(r->data);
-  }
-}
-// What the workload itself costs: fetching the next name in shuffled order and touching it.
-void find_harness_only(benchmark::State& st) {
-  env& e = env_for(static_cast<std::uint32_t>(st.range(0)));
-  std::uint64_t i = 0;
-  for (auto _ : st) {
-    const std::string& s = next_name(e, i);
-    benchmark::DoNotOptimize(s.data()[s.size() - 1]);
-  }
-}
-void find_unordered_map(benchmark::State& st) {
-  env& e = env_for(static_cast<std::uint32_t>(st.range(0)));
-  auto& m = e.map();
-  std::uint64_t i = 0;
-  for (auto _ : st) {
-    auto it = m.find(next_name(e, i));
-    benchmark::DoNotOptimize(it->second);
-  }
-}
-#ifdef HR_BENCH_BOOST
-template <class Seg, Seg& (env::*Get)()>
-void find_boost(benchmark::State& st) {
-  env& e = env_for(static_cast<std::uint32_t>(st.range(0)));
-  Seg& seg = (e.*Get)();
-  std::uint64_t i = 0;
-  for (auto _ : st) {
-    auto r = seg.template find<char>(next_name(e, i).c_str());
-    benchmark::DoNotOptimize(r.first);
-  }
-}
-#endif
-
-// ---------------------------------------------------------------------------------------------
-// create + free by name (one page, zero-filled), in a store that holds N names
-
-void create_free_hotrestart(benchmark::State& st) {
-  env& e = env_for(static_cast<std::uint32_t>(st.range(0)));
-  auto& b = e.hotrestart().bank;
-  std::uint32_t i = 0;
-  for (auto _ : st) {
-    const std::string& s = e.nm.fresh[i++ % fresh_names];
-    auto c = b.find_or_create(s, page);
-    if (!c || !c->created)
-      die("create", c ? error(errc::already_exists, "not created") : c.error());
-    benchmark::DoNotOptimize(c->data);
-    if (auto f = b.free(s); !f) die("free", f.error());
-  }
-}
-void create_free_unordered_map(benchmark::State& st) {
-  env& e = env_for(static_cast<std::uint32_t>(st.range(0)));
-  auto& m = e.map();
-  std::uint32_t i = 0;
-  for (auto _ : st) {
-    const std::string& s = e.nm.fresh[i++ % fresh_names];
-    void* p = std::calloc(1, page);
-    m.emplace(s, p);
-    benchmark::DoNotOptimize(p);
-    auto it = m.find(s);
-    std::free(it->second);
-    m.erase(it);
-  }
-}
-void create_free_malloc(benchmark::State& st) {
-  for (auto _ : st) {
-    void* p = std::malloc(page);
-    std::memset(p, 0, page);
-    benchmark::DoNotOptimize(p);
-    std::free(p);
-  }
-}
-#ifdef HR_BENCH_BOOST
-template <class Seg, Seg& (env::*Get)()>
-void create_free_boost(benchmark::State& st) {
-  env& e = env_for(static_cast<std::uint32_t>(st.range(0)));
-  Seg& seg = (e.*Get)();
-  std::uint32_t i = 0;
-  for (auto _ : st) {
-    const char* s = e.nm.fresh[i++ % fresh_names].c_str();
-    // One page-sized object, value-initialised: a single zero-fill (construct<char>[page](0)
-    // would construct 4,096 chars one by one, which made Boost 10x slower than this).
-    page_bytes* p = seg.template construct<page_bytes>(s)();
-    benchmark::DoNotOptimize(p);
-    seg.template destroy<page_bytes>(s);
-  }
-}
-#endif
-
-// ---------------------------------------------------------------------------------------------
-// open an existing store + one find (+ read one byte of the block), then close
-
-void open_find_raw(benchmark::State& st) {
-  env& e = env_for(static_cast<std::uint32_t>(st.range(0)));
-  hr_store& h = e.hotrestart();
-  std::uint64_t i = 0;
-  for (auto _ : st) {
-    const std::uint64_t off = h.offsets[e.nm.order[i++ & (e.n - 1)]];
-    const int fd = ::open(h.path.c_str(), O_RDWR | O_CLOEXEC);
-    struct stat sb;
-    ::fstat(fd, &sb);
-    void* m = ::mmap(nullptr, static_cast<std::size_t>(sb.st_size), PROT_READ | PROT_WRITE,
-                     MAP_SHARED, fd, 0);
-    ::close(fd);
-    benchmark::DoNotOptimize(*(static_cast<volatile std::byte*>(m) + off));
-    ::munmap(m, static_cast<std::size_t>(sb.st_size));
-  }
-}
-// Analysis: the raw open, reading the words a bank open + find reads (header, bucket, entry,
-// block: each on its own page for large N), optionally with the mmap backend's boot-id read.
-template <bool BootId>
-void open_find_raw_same_pages(benchmark::State& st) {
-  env& e = env_for(static_cast<std::uint32_t>(st.range(0)));
-  hr_store& h = e.hotrestart();
-  std::uint64_t i = 0;
-  for (auto _ : st) {
-    const std::uint32_t k = e.nm.order[i++ & (e.n - 1)];
-    const int fd = ::open(h.path.c_str(), O_RDWR | O_CLOEXEC);
-    struct stat sb;
-    ::fstat(fd, &sb);
-    void* m = ::mmap(nullptr, static_cast<std::size_t>(sb.st_size), PROT_READ | PROT_WRITE,
-                     MAP_SHARED, fd, 0);
-    ::close(fd);
-    if constexpr (BootId) {
-      char boot[40];
-      const int b = ::open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
-      benchmark::DoNotOptimize(::read(b, boot, sizeof boot));
-      ::close(b);
-    }
-    auto* base = static_cast<volatile std::byte*>(m);
-    benchmark::DoNotOptimize(base[0]);
-    benchmark::DoNotOptimize(base[h.bucket_offsets[k]]);
-    benchmark::DoNotOptimize(base[h.entry_offsets[k]]);
-    benchmark::DoNotOptimize(base[h.offsets[k]]);
-    ::munmap(m, static_cast<std::size_t>(sb.st_size));
-  }
-}
-void open_find_hotrestart(benchmark::State& st) {
-  env& e = env_for(static_cast<std::uint32_t>(st.range(0)));
-  hr_store& h = e.hotrestart();
-  std::uint64_t i = 0;
-  for (auto _ : st) {
-    auto b = mmap_bank::open(h.path.c_str());
-    if (!b) die("open", b.error());
-    auto f = b->find(next_name(e, i));
-    if (!f) die("find", f.error());
-    benchmark::DoNotOptimize(*static_cast<volatile std::byte*>(f->data));
-  }
-}
-#ifdef HR_BENCH_BOOST
-template <class Seg, Seg& (env::*Get)()>
-void open_find_boost(benchmark::State& st) {
-  env& e = env_for(static_cast<std::uint32_t>(st.range(0)));
-  (e.*Get)();  // built
-  const std::string path = e.path(std::is_same_v<Seg, iset_file> ? "iset" : "iuset");
-  std::uint64_t i = 0;
-  for (auto _ : st) {
-    Seg seg(bip::open_only, path.c_str());
-    auto r = seg.template find<char>(next_name(e, i).c_str());
-    benchmark::DoNotOptimize(*static_cast<volatile char*>(r.first));
-  }
-}
-#endif
-
-// ---------------------------------------------------------------------------------------------
-// typed blocks
-
-void typed_find_or_construct(benchmark::State& st) {
-  env& e = env_for(static_cast<std::uint32_t>(st.range(0)));
-  auto& b = e.typed_bank().bank;
-  std::uint64_t i = 0;
-  for (auto _ : st) {
-    auto p = persistent<bench_value>::find_or_construct(b, next_name(e, i));
+    auto p = persistent<bench_value>::find_or_construct(*s->bank, s->wl->next(i));
     benchmark::DoNotOptimize(p->get());
   }
 }
-void typed_construct_destroy(benchmark::State& st) {
-  env& e = env_for(static_cast<std::uint32_t>(st.range(0)));
-  auto& b = e.typed_bank().bank;
+void bm_typed_construct_destroy(benchmark::State& st) {
+  typed_store* s = store_for<typed_store>(st);
+  if (s == nullptr) return;
   std::uint32_t i = 0;
   for (auto _ : st) {
-    const std::string& s = e.nm.fresh[i++ % fresh_names];
-    auto p = persistent<bench_value>::find_or_construct(b, s);
-    if (!p || !p->created()) die("construct", p ? error(errc::already_exists, "found") : p.error());
+    const std::string& name = s->wl->fresh[i++ % fresh_names];
+    auto p = persistent<bench_value>::find_or_construct(*s->bank, name);
+    if (!p || !p->created()) die("construct", p ? "found" : describe(p.error()).text);
     benchmark::DoNotOptimize(p->get());
-    if (auto r = persistent<bench_value>::destroy(b, s); !r) die("destroy", r.error());
+    if (auto r = persistent<bench_value>::destroy(*s->bank, name); !r) die("destroy", r.error());
   }
 }
 
 // Updates of one value: in place, atomic (copy + switch), store (write + switch), and the
 // alternative of a fresh block per update switched in by bank.replace.
-struct update_env {
-  mmap_bank bank;
-  static update_env& get() {
-    static update_env u = [] {
-      auto b = mmap_bank::create(files().file("update").c_str(),
-                                 {.bank_size = 64 * page, .max_blocks = 16});
-      if (!b) die("create (update)", b.error());
-      return update_env{std::move(*b)};
-    }();
-    return u;
-  }
-};
+mmap_bank& update_bank() {
+  static file_place where("update", 0, 0);
+  static mmap_bank b = [] {
+    auto r = mmap_bank::create(where.loc(), {.bank_size = 64 * page, .max_blocks = 16});
+    if (!r) die("create (update)", r.error());
+    return std::move(*r);
+  }();
+  return b;
+}
 
 template <class T>
-void update_in_place(benchmark::State& st) {
-  auto p = persistent<T>::find_or_construct(update_env::get().bank, T::hr_type_name);
+persistent<T> updated_value() {
+  auto p = persistent<T>::find_or_construct(update_bank(), T::hr_type_name);
   if (!p) die("construct", p.error());
+  return std::move(*p);
+}
+
+template <class T>
+void bm_update_in_place(benchmark::State& st) {
+  auto p = updated_value<T>();
   std::uint64_t k = 0;
   for (auto _ : st) {
-    T& v = **p;
+    T& v = *p;
     ++k;
-    for (auto& w : v.words) w = k;
+    for (auto& word : v.words) word = k;
     benchmark::ClobberMemory();
   }
 }
 template <class T>
-void update_atomic(benchmark::State& st) {
-  auto p = persistent<T>::find_or_construct(update_env::get().bank, T::hr_type_name);
-  if (!p) die("construct", p.error());
+void bm_update_atomic(benchmark::State& st) {
+  auto p = updated_value<T>();
   std::uint64_t k = 0;
   for (auto _ : st) {
     ++k;
-    p->update([k](T& v) {
-      for (auto& w : v.words) w = k;
+    p.update([k](T& v) {
+      for (auto& word : v.words) word = k;
     });
     benchmark::ClobberMemory();
   }
 }
 template <class T>
-void update_store(benchmark::State& st) {
-  auto p = persistent<T>::find_or_construct(update_env::get().bank, T::hr_type_name);
-  if (!p) die("construct", p.error());
+void bm_update_store(benchmark::State& st) {
+  auto p = updated_value<T>();
   T v;
   std::uint64_t k = 0;
   for (auto _ : st) {
     ++k;
-    for (auto& w : v.words) w = k;
-    p->store(v);
+    for (auto& word : v.words) word = k;
+    p.store(v);
     benchmark::ClobberMemory();
   }
 }
 template <class T>
-void update_new_block_replace(benchmark::State& st) {
-  auto& b = update_env::get().bank;
+void bm_update_new_block_replace(benchmark::State& st) {
+  auto& b = update_bank();
   const std::string name = std::string(T::hr_type_name) + ".raw";
-  auto first = b.find_or_create(name, sizeof(T));
-  if (!first) die("create", first.error());
+  if (auto first = b.find_or_create(name, sizeof(T)); !first) die("create", first.error());
   std::uint64_t k = 0;
   for (auto _ : st) {
     ++k;
@@ -503,60 +530,145 @@ void update_new_block_replace(benchmark::State& st) {
     if (!cur || !sh) die("shadow", (!cur ? cur : sh).error());
     std::memcpy(sh->data, cur->data, sizeof(T));
     auto* v = reinterpret_cast<T*>(sh->data);
-    for (auto& w : v->words) w = k;
+    for (auto& word : v->words) word = k;
     if (auto r = b.replace(internal_access, name, "__HR~bench"); !r) die("replace", r.error());
   }
 }
 
-void register_all() {
-  const std::vector<std::int64_t> ns = {16, 1024, 65536};
-  auto each = [&](const char* name, void (*fn)(benchmark::State&)) {
-    for (auto n : ns) benchmark::RegisterBenchmark(name, fn)->Arg(n);
-  };
-  each("find/hotrestart", find_hotrestart);
-#ifdef HR_BENCH_BOOST
-  each("find/boost_iset", find_boost<iset_file, &env::boost_iset>);
-  each("find/boost_iunordered_set", find_boost<iuset_file, &env::boost_iuset>);
+// ---------------------------------------------------------------------------------------------
+// Registration, grouped by store (each store is built once, then destroyed)
+
+int big_repetitions = 0;  // --hr_big_reps: repetitions at N >= 1,048,576 (0: the flag's)
+
+benchmark::internal::Benchmark* reg(const std::string& name, void (*fn)(benchmark::State&),
+                                    std::int64_t n) {
+  auto* b = benchmark::RegisterBenchmark(name.c_str(), fn)->Arg(n);
+  if (n >= 1048576 && big_repetitions > 0) b->Repetitions(big_repetitions);
+  return b;
+}
+
+template <class S>
+constexpr bool has_offsets = requires(S& s) { s.offsets; s.file(); };
+
+/// The paths of store S at N; `shared`: its bytes can be shared with forked processes.
+template <class S>
+void register_paths(std::int64_t n, bool shared) {
+  const std::string l = S::label;
+  reg("find/" + l, bm_find<S>, n);
+  reg("find_missing/" + l, bm_find_missing<S>, n);
+  reg("create_free/" + l, bm_create_free<S>, n);
+  reg("find_or_create/" + l, bm_find_or_create<S>, n);
+  reg("free_group/" + l, bm_free_group<S>, n)->UseManualTime();
+  reg("iterate/" + l, bm_iterate<S>, n);
+  if constexpr (requires(S& s) { s.open_find(std::string()); }) reg("open_find/" + l, bm_open_find<S>, n);
+  if constexpr (has_offsets<S>) {
+    if (S::dir() != "") reg("open_find/raw_" + l, bm_open_raw<S>, n);
+  }
+  if (shared) {
+    reg("find_contended_1proc/" + l, bm_find_contended<S, 1>, n)->UseRealTime();
+    reg("find_contended_2proc/" + l, bm_find_contended<S, 2>, n)->UseRealTime();
+  }
+}
+
+struct options {
+  std::vector<std::int64_t> ns = {16, 1024, 65536, 1048576};
+  std::int64_t durable_max = 65536;
+};
+
+void register_all(const options& o) {
+  for (const std::int64_t n : o.ns) {
+    reg("find/harness_only", bm_harness, n);
+    register_paths<hr_store<mmap_tmpfs_traits>>(n, true);
+    reg("open_find/raw_same_4_pages", bm_open_raw_pages<hr_store<mmap_tmpfs_traits>, false>, n);
+    reg("open_find/raw_same_4_pages+boot_id", bm_open_raw_pages<hr_store<mmap_tmpfs_traits>, true>, n);
+    reg("memory/hr", bm_memory_hr, n)->Iterations(1)->Repetitions(1);
+    if (n <= o.durable_max) {
+      if constexpr (disk_durable_traits::available)
+        register_paths<hr_store<disk_durable_traits>>(n, true);
+      if (const char* e = std::getenv("HR_BENCH_DISK_PLAIN"); e != nullptr && *e == '1')
+        register_paths<hr_store<disk_plain_traits>>(n, true);
+    }
+#ifdef HR_BENCH_SHM
+    register_paths<hr_store<shm_traits>>(n, true);
 #endif
-  each("find/std_unordered_map", find_unordered_map);
-  each("find/harness_only", find_harness_only);
-  each("create_free/hotrestart", create_free_hotrestart);
+    register_paths<hr_store<section_traits>>(n, true);
 #ifdef HR_BENCH_BOOST
-  each("create_free/boost_iset", create_free_boost<iset_file, &env::boost_iset>);
-  each("create_free/boost_iunordered_set", create_free_boost<iuset_file, &env::boost_iuset>);
+    register_paths<boost_store<boost_mmf_iset_traits>>(n, true);
+    reg("memory/boost_mmf_iset", bm_memory_boost<boost_store<boost_mmf_iset_traits>>, n)
+        ->Iterations(1)->Repetitions(1);
+    register_paths<boost_store<boost_mmf_iuset_traits>>(n, true);
+    reg("memory/boost_mmf_iuset", bm_memory_boost<boost_store<boost_mmf_iuset_traits>>, n)
+        ->Iterations(1)->Repetitions(1);
+    register_paths<boost_store<boost_shm_iset_traits>>(n, false);
+    register_paths<boost_store<boost_shm_iuset_traits>>(n, false);
 #endif
-  each("create_free/std_unordered_map+calloc", create_free_unordered_map);
-  benchmark::RegisterBenchmark("create_free/malloc+memset", create_free_malloc);
-  each("open_find/raw_open_mmap_read", open_find_raw);
-  each("open_find/hotrestart", open_find_hotrestart);
-  each("open_find/raw_same_4_pages", open_find_raw_same_pages<false>);
-  each("open_find/raw_same_4_pages+boot_id", open_find_raw_same_pages<true>);
-#ifdef HR_BENCH_BOOST
-  each("open_find/boost_iset", open_find_boost<iset_file, &env::boost_iset>);
-  each("open_find/boost_iunordered_set", open_find_boost<iuset_file, &env::boost_iuset>);
+    register_paths<umap_store>(n, false);
+    reg("memory/std_umap", bm_memory_umap, n)->Iterations(1)->Repetitions(1);
+    if (n == o.ns.front()) benchmark::RegisterBenchmark("create_free/malloc+memset", bm_malloc_memset_free);
+#ifdef HR_BENCH_PMDK
+    const std::string mode = pmdk_mode();
+    reg("create_free/pmdk_atomic_" + mode, bm_pmdk_alloc_free, n);
+    reg("create_free/pmdk_tx_" + mode, bm_pmdk_tx_alloc_free, n);
 #endif
-  each("typed/find_or_construct", typed_find_or_construct);
-  each("typed/construct_destroy", typed_construct_destroy);
-  benchmark::RegisterBenchmark("update/64B/in_place", update_in_place<bench_value>);
-  benchmark::RegisterBenchmark("update/64B/atomic_update", update_atomic<bench_value>);
-  benchmark::RegisterBenchmark("update/64B/atomic_store", update_store<bench_value>);
-  benchmark::RegisterBenchmark("update/64B/new_block_replace",
-                               update_new_block_replace<bench_value>);
-  benchmark::RegisterBenchmark("update/3968B/in_place", update_in_place<bench_page>);
-  benchmark::RegisterBenchmark("update/3968B/atomic_update", update_atomic<bench_page>);
-  benchmark::RegisterBenchmark("update/3968B/atomic_store", update_store<bench_page>);
-  benchmark::RegisterBenchmark("update/3968B/new_block_replace",
-                               update_new_block_replace<bench_page>);
+    if (n <= 65536) {
+      reg("typed/find_or_construct", bm_typed_find_or_construct, n);
+      reg("typed/construct_destroy", bm_typed_construct_destroy, n);
+    }
+  }
+  benchmark::RegisterBenchmark("update/64B/in_place", bm_update_in_place<bench_value>);
+  benchmark::RegisterBenchmark("update/64B/atomic_update", bm_update_atomic<bench_value>);
+  benchmark::RegisterBenchmark("update/64B/atomic_store", bm_update_store<bench_value>);
+  benchmark::RegisterBenchmark("update/64B/new_block_replace", bm_update_new_block_replace<bench_value>);
+  benchmark::RegisterBenchmark("update/3968B/in_place", bm_update_in_place<bench_page>);
+  benchmark::RegisterBenchmark("update/3968B/atomic_update", bm_update_atomic<bench_page>);
+  benchmark::RegisterBenchmark("update/3968B/atomic_store", bm_update_store<bench_page>);
+  benchmark::RegisterBenchmark("update/3968B/new_block_replace", bm_update_new_block_replace<bench_page>);
+}
+
+std::vector<std::int64_t> parse_list(const char* s) {
+  std::vector<std::int64_t> v;
+  for (const char* p = s; *p != '\0';) {
+    char* end = nullptr;
+    const long long x = std::strtoll(p, &end, 10);
+    if (end == p || x <= 0 || (x & (x - 1)) != 0) die("--hr_ns", "N must be powers of two");
+    v.push_back(x);
+    p = *end == ',' ? end + 1 : end;
+  }
+  return v;
+}
+
+// Takes this binary's own flags out of argv (the rest go to Google Benchmark).
+options parse_options(int& argc, char** argv) {
+  options o;
+  int out = 1;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a.rfind("--hr_ns=", 0) == 0) o.ns = parse_list(argv[i] + 8);
+    else if (a.rfind("--hr_durable_max=", 0) == 0) o.durable_max = std::atoll(argv[i] + 17);
+    else if (a.rfind("--hr_big_reps=", 0) == 0) big_repetitions = std::atoi(argv[i] + 14);
+    else argv[out++] = argv[i];
+  }
+  argc = out;
+  return o;
 }
 
 }  // namespace
+}  // namespace hrbench
 
 int main(int argc, char** argv) {
+  const hrbench::options o = hrbench::parse_options(argc, argv);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  files();  // the scratch directory outlives every store
-  register_all();
+  hrbench::install_cleanup();
+  hrbench::tmpfs_dir();  // the scratch folder outlives every store
+  hrbench::register_all(o);
+  benchmark::AddCustomContext("hr_ns", [&] {
+    std::string s;
+    for (auto n : o.ns) s += (s.empty() ? "" : ",") + std::to_string(n);
+    return s;
+  }());
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
+  hrbench::release_slot();
   return 0;
 }

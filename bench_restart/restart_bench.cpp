@@ -318,15 +318,48 @@ double memfd_copy_us(const std::vector<char>& exe) {
 
 struct size_result {
   std::string label;
+  std::uint64_t bytes = 0;
   summary bare, raw_main, restart, restart_main, restart_to_main, floor, floor_main, floor_to_main, cold_read, cold_touch;
   double first_restart_us = 0;  // after the run that filled (and so had mapped) the whole state
   std::uint32_t bad_values = 0;
 };
 
+// The results as JSON (microseconds): what bench/report.py plots against the bank size.
+bool write_json(const std::string& path, const std::vector<size_result>& results,
+                const summary& memfd, std::uint32_t settle_us) {
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (f == nullptr) return false;
+  auto put = [&](const char* name, const summary& s, bool comma) {
+    std::fprintf(f, "\"%s\": {\"n\": %zu, \"min\": %.3f, \"p10\": %.3f, \"median\": %.3f, \"p90\": %.3f, \"max\": %.3f}%s",
+                 name, s.n, s.min, s.p10, s.median, s.p90, s.max, comma ? ", " : "");
+  };
+  std::fprintf(f, "{\"unit\": \"us\", \"settle_us\": %u, \"sizes\": [\n", settle_us);
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const size_result& r = results[i];
+    std::fprintf(f, "  {\"label\": \"%s\", \"bytes\": %" PRIu64 ", \"first_restart\": %.3f, \"bad_values\": %u, ",
+                 r.label.c_str(), r.bytes, r.first_restart_us, r.bad_values);
+    put("restart", r.restart, true);
+    put("floor", r.floor, true);
+    put("bare", r.bare, true);
+    put("restart_to_main", r.restart_to_main, true);
+    put("floor_to_main", r.floor_to_main, true);
+    put("restart_main", r.restart_main, true);
+    put("floor_main", r.floor_main, true);
+    put("raw_main", r.raw_main, true);
+    put("cold_read", r.cold_read, true);
+    put("cold_touch", r.cold_touch, false);
+    std::fprintf(f, "}%s\n", i + 1 < results.size() ? "," : "");
+  }
+  std::fprintf(f, "], ");
+  put("memfd", memfd, false);
+  std::fprintf(f, "}\n");
+  return std::fclose(f) == 0;
+}
+
 int driver(int argc, char** argv) {
   std::vector<std::string> sizes = {"1M", "1G", "8G"};
   std::uint32_t runs = 400, floors = 400, colds = 0, settle_us = 20000, rounds = 8;
-  std::string dir = "/dev/shm", hrctl = HR_BENCH_HRCTL;
+  std::string dir = "/dev/shm", hrctl = HR_BENCH_HRCTL, json;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
@@ -345,12 +378,13 @@ int driver(int argc, char** argv) {
     else if (a == "--dir") dir = next();
     else if (a == "--settle-us") settle_us = static_cast<std::uint32_t>(std::atoi(next().c_str()));
     else if (a == "--hrctl") hrctl = next();
+    else if (a == "--json") json = next();
     else {
       std::printf(
           "usage: hr_restart_bench [--sizes 1M,1G,8G] [--runs N (400)] [--floor N (400)] [--rounds N (8)]\n"
           "                        [--cold N (default: 20 / 5 / 3 by size)] [--dir /dev/shm]\n"
           "                        [--settle-us US (20000: each run waits before it crashes)]\n"
-          "                        [--hrctl PATH]\n");
+          "                        [--hrctl PATH] [--json FILE (the results, for bench/report.py)]\n");
       return a == "--help" || a == "-h" ? 0 : 2;
     }
   }
@@ -383,6 +417,7 @@ int driver(int argc, char** argv) {
     const std::uint32_t per_floor = std::max<std::uint32_t>(1, (floors + rounds - 1) / rounds);
     size_result r;
     r.label = label;
+    r.bytes = bytes;
     std::vector<double> restart, restart_main, to_main, fl, flm, flt, raw, bare;
     std::optional<mmap_bank> b;
     times_block* t = nullptr;
@@ -497,6 +532,10 @@ int driver(int argc, char** argv) {
     std::printf("| %s | first restart (the dying run had written the whole state) | %s | | | 1 |\n", r.label.c_str(), fmt_us(r.first_restart_us).c_str());
   }
   std::printf("| – | image → sealed memfd (%zu-byte executable; hrctl caches it per image) | %s |\n", exe.size(), row(memfd).c_str());
+  if (!json.empty() && !write_json(json, results, memfd, settle_us)) {
+    std::fprintf(stderr, "cannot write %s\n", json.c_str());
+    return 1;
+  }
   std::uint32_t bad = 0;
   for (const auto& r : results) bad += r.bad_values;
   if (bad != 0) {

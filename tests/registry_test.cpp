@@ -139,7 +139,7 @@ TEST_CASE("a cyclic chain is reported, not followed forever") {
   REQUIRE(t.find(neighbour).status == lookup_status::missing);  // walks x, then the end
   // Make the entry point at itself: a lookup of another name in that bucket must walk the
   // cycle, give up after max_blocks steps and say the chain is inconsistent.
-  const std::uint64_t entry = fmt::header_size + hash_registry::entries_offset(4) + 128ull * *a;
+  const std::uint64_t entry = fmt::header_size + hash_registry::entries_offset(4) + hash_registry::entry_bytes * *a;
   detail::store32(t.base, entry + 4, *a);
   CHECK(t.find(neighbour).status == lookup_status::inconsistent);
   CHECK(t.find("x").status == lookup_status::found);         // found before the cycle matters

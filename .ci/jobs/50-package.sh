@@ -4,8 +4,10 @@
 # without Boost; a wrong major version and an unknown component refused), add_subdirectory
 # and pkg-config, each building and running a program that creates, reopens and frees a block;
 # the Conan recipe against a stub of the conan module; the vcpkg port's static check. Then a
-# staged install (DESTDIR, prefix /usr) as a distribution would do it, and `conan create` when
-# Conan happens to be installed. Budget: under a minute on 2 cores (about 30 s).
+# staged install (DESTDIR, prefix /usr) as a distribution would do it, checked through
+# pkg-config (include folder, libs, ldscriptdir, version; the headers compile with its
+# cflags), and `conan create` when Conan happens to be installed. Budget: about 90 s on 2
+# shared cores from scratch.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 start=$(date +%s)
@@ -33,9 +35,24 @@ for f in usr/include/hotrestart/bank.hpp usr/share/cmake/hotrestart/hotrestartCo
          usr/share/hotrestart/ld/hotrestart_bank.ld usr/bin/hrctl usr/share/doc/hotrestart/LICENSE; do
   [ -e "$stage/$f" ] || { echo "package job: staged install lacks /$f" >&2; exit 1; }
 done
-PKG_CONFIG_SYSROOT_DIR=$stage PKG_CONFIG_LIBDIR=$stage/usr/share/pkgconfig \
-  pkg-config --cflags --libs hotrestart
-echo "package job: staged install (DESTDIR, /usr) complete"
+# pkg-config on the staged tree (relocatable .pc): the include folder and the linker fragment's
+# folder are the staged ones, the version is the project's, and the headers compile from there.
+spc() { PKG_CONFIG_SYSROOT_DIR=$stage PKG_CONFIG_LIBDIR=$stage/usr/share/pkgconfig pkg-config "$@"; }
+fail() { echo "package job: staged pkg-config: $1" >&2; exit 1; }
+version=$(sed -nE 's/^project\(hotrestart VERSION ([0-9.]+).*/\1/p' CMakeLists.txt)
+[ "$(spc --modversion hotrestart)" = "$version" ] || fail "version $(spc --modversion hotrestart), not $version"
+cflags=$(spc --cflags hotrestart)
+incs=$(printf '%s\n' $cflags | sed -n 's/^-I//p')
+[ "$(printf '%s\n' "$incs" | wc -l)" -eq 1 ] || fail "cflags '$cflags' do not name one include folder"
+[ "$(realpath "$incs")" = "$stage/usr/include" ] || fail "include folder $incs is not $stage/usr/include"
+[[ " $(spc --libs hotrestart) " == *" -pthread "* ]] || fail "libs lack -pthread"
+ld=$(spc --variable=ldscriptdir hotrestart)
+[ -f "$ld/hotrestart_bank.ld" ] && [ "$(realpath "$ld")" = "$stage/usr/share/hotrestart/ld" ] ||
+  fail "ldscriptdir $ld is not the staged linker fragment's folder"
+# shellcheck disable=SC2086  # cflags are words
+printf '#include <hotrestart/backends/mmap_file.hpp>\n#include <hotrestart/backends/section.hpp>\nint main() {}\n' |
+  g++ -std=c++20 -fsyntax-only $cflags -x c++ - || fail "the staged headers do not compile with its cflags"
+echo "package job: staged install (DESTDIR, /usr) complete; pkg-config gives its include folder ($incs), -pthread and ldscriptdir"
 
 if command -v conan >/dev/null; then
   conan create conan/ --build=missing

@@ -8,7 +8,10 @@
 // undefined instruction in its first three runs, then completes) and group 1 "logger" (counts
 // its runs). Every line of output goes through semihosting; the last boot prints PASS and ends
 // QEMU with exit code 0 (FAIL: 1). With the semihosting argument "hold" the firmware waits
-// after its last line instead, for a debugger or QEMU's pmemsave to dump the bank.
+// after its last line instead, for a debugger or QEMU's pmemsave to dump the bank. A reset
+// that nothing asked for (watchdog, reset pin, debugger) is reported to the controller as a site
+// restart. Without a debugger the firmware runs the same, silently (semihosting.hpp): its HardFault
+// handler prints only when semihosting is known to work.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -21,6 +24,8 @@
 #include <hotrestart/controller/bank_store.hpp>
 #include <hotrestart/controller/controller.hpp>
 
+#include "chip.hpp"
+#include "console.hpp"
 #include "semihosting.hpp"
 
 namespace hr = hotrestart;
@@ -86,88 +91,12 @@ T* record(const hr::block& b) {
   return std::launder(reinterpret_cast<T*>(b.data));
 }
 
-// ---------------------------------------------------------------------------------------------
-// Output: one line per call, "[boot N] ..." (heap-free)
-
-std::uint32_t boot_number = 0;  // this boot's number (.bss: set at every boot)
-
-class say {
- public:
-  explicit say(bool prefix = true) {
-    if (prefix) *this << "[boot " << boot_number << "] ";
-  }
-  say(const say&) = delete;
-  say& operator=(const say&) = delete;
-  ~say() {
-    buf_[n_ < sizeof buf_ - 1 ? n_ : sizeof buf_ - 2] = '\n';
-    buf_[(n_ < sizeof buf_ - 1 ? n_ : sizeof buf_ - 2) + 1] = '\0';
-    semihosting::write(buf_);
-  }
-  say& operator<<(std::string_view s) {
-    for (char c : s)
-      if (n_ + 2 < sizeof buf_) buf_[n_++] = c;
-    return *this;
-  }
-  say& operator<<(const char* s) { return *this << std::string_view(s); }
-  say& operator<<(std::uint32_t v) {
-    char d[10];
-    int k = 0;
-    do {
-      d[k++] = static_cast<char>('0' + v % 10);
-      v /= 10;
-    } while (v != 0);
-    while (k > 0) *this << std::string_view(&d[--k], 1);
-    return *this;
-  }
-  struct hex {
-    std::uint32_t v;
-  };
-  say& operator<<(hex h) {
-    *this << "0x";
-    for (int s = 28; s >= 0; s -= 4) {
-      const char c = "0123456789abcdef"[(h.v >> s) & 0xFu];
-      *this << std::string_view(&c, 1);
-    }
-    return *this;
-  }
-
- private:
-  char buf_[160] = {};
-  std::size_t n_ = 0;
-};
-
-[[noreturn]] void finish(bool pass, const char* why = "") {
-  if (pass)
-    say(false) << "PASS";
-  else
-    say(false) << "FAIL: " << why;
-  semihosting::exit(pass ? 0 : 1);
-}
-
-[[noreturn]] void die(const char* what, const hr::error& e) {
-  say() << what << ": " << hr::describe(e).text;
-  finish(false, what);
-}
-
-template <class T>
-T must(hr::result<T>&& r, const char* what) {
-  if (!r) die(what, r.error());
-  return std::move(*r);
-}
-void must(hr::result<void>&& r, const char* what) {
-  if (!r) die(what, r.error());
-}
+using fw::finish;
+using fw::must;
+using fw::say;
 
 // ---------------------------------------------------------------------------------------------
 // Reset and fault handling
-
-[[noreturn]] void reset_chip() {
-  volatile std::uint32_t* const aircr = reinterpret_cast<volatile std::uint32_t*>(0xE000ED0Cu);
-  __asm__ volatile("dsb" ::: "memory");
-  *aircr = 0x05FA0004u;  // VECTKEY | SYSRESETREQ
-  __asm__ volatile("dsb" ::: "memory");
-  for (;;) __asm__ volatile("wfi");
-}
 
 // What the fault handler needs, set at each boot (.bss, zero until then).
 fault_record* fault_block = nullptr;
@@ -176,20 +105,23 @@ std::uint32_t running_handle = 0;
 
 }  // namespace
 
+// Records the fault of the running member in its block and resets the chip. It prints only if
+// semihosting already worked in this boot: without a debugger a BKPT here would lock the core
+// up (semihosting.hpp), and the next boot reports the fault anyway.
 extern "C" [[noreturn]] void hr_hardfault_record(const std::uint32_t* frame) {
   if (fault_record* f = fault_block; f != nullptr && running_process != hr::no_process) {
     volatile fault_record* v = f;
     v->process = running_process;
     v->handle = running_handle;
-    v->boot = boot_number;
+    v->boot = fw::boot_number;
     v->pc = frame[6];
-    v->cfsr = *reinterpret_cast<volatile std::uint32_t*>(0xE000ED28u);
-    v->hfsr = *reinterpret_cast<volatile std::uint32_t*>(0xE000ED2Cu);
+    v->cfsr = chip::fault_status();
+    v->hfsr = chip::hard_fault_status();
     __asm__ volatile("dmb" ::: "memory");
     v->pending = fault_pending;  // the record counts only once complete
-    say() << "HardFault: recorded, resetting";
+    if (semihosting::usable_in_handler()) say() << "HardFault: recorded, resetting";
   }
-  reset_chip();
+  chip::reset();
 }
 
 namespace {
@@ -216,7 +148,7 @@ struct runtime {
   std::uint64_t now;
 
   void start(std::uint32_t gid, std::string_view name) {
-    must(ctl.process_started(now, {gid, name, hr::process_kind::direct, boot_number}),
+    must(ctl.process_started(now, {gid, name, hr::process_kind::direct, fw::boot_number}),
          "process_started");
   }
 
@@ -242,7 +174,7 @@ struct runtime {
         case hr::action_kind::group_blocked: say() << "group " << a.gid << " blocked"; break;
         case hr::action_kind::site_restart:
           say() << "restart counter at max: site restart (chip reset)";
-          reset_chip();  // the next boot completes it with site_restarted
+          chip::reset();  // the next boot completes it with site_restarted
         case hr::action_kind::discard_state:
         case hr::action_kind::stop: break;  // a reset already stopped everything
       }
@@ -327,7 +259,7 @@ extern "C" [[noreturn]] void hr_firmware_main() {
 
   auto* boot = record<boot_record>(must(bank.find_or_create("boot", sizeof(boot_record)), "boot"));
   boot->boots += 1;
-  boot_number = boot->boots;
+  fw::boot_number = boot->boots;
   std::uint64_t now = (std::uint64_t{boot->clock_hi} << 32 | boot->clock_lo) + ms_per_boot;
   boot->clock_lo = static_cast<std::uint32_t>(now);
   boot->clock_hi = static_cast<std::uint32_t>(now >> 32);
@@ -370,12 +302,16 @@ extern "C" [[noreturn]] void hr_firmware_main() {
     const auto p = must(ctl.process_info(fault->process), "process_info");
     say() << "fault in " << p.name() << " (boot " << fault->boot << "): cfsr "
           << say::hex{fault->cfsr} << " hfsr " << say::hex{fault->hfsr};
-    say(false) << "  pc " << say::hex{fault->pc};
+    say("") << "  pc " << say::hex{fault->pc};
     must(ctl.process_failed(now, fault->process, fault->handle, acts), "process_failed");
     fault->handled += 1;
     fault->pending = 0;  // a reset before this line: the repeated report is stale (same handle)
   } else {
-    say() << "reset without a fault: members resume";
+    // A reset that no fault handler and no site restart asked for (a watchdog, the reset pin,
+    // a debugger, a brown-out): every member stopped with the chip, as in a site restart, so
+    // the controller is told one happened and reruns the groups from the bank.
+    say() << "reset without a fault: site restart, every group restarted from the bank";
+    must(ctl.site_restarted(now, acts), "site_restarted");
   }
   rt.act(acts);
 

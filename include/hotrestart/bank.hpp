@@ -162,7 +162,10 @@ class basic_bank {
     return find_or_create_impl({medium(), name}, size, key, true);
   }
 
-  /// Finds an existing block without taking the lock. `not_found` if there is none.
+  /// Finds an existing block without taking the lock. `not_found` if there is none;
+  /// `corrupt` if the registry is damaged. If a free or replace stays half applied for long (its
+  /// writer died, or was preempted), find takes the lock once to repair or wait for it: on a
+  /// backend whose lock never waits (section) that can fail with `lock_failed`; call again.
   result<block> find(block_name n) const {
     if (auto v = validate_lookup(n, true); !v) return fail(v.error());
     return find_hashed(n.name, Registry::hash(n.name));

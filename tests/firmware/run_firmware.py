@@ -1,24 +1,35 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Runs the hot-restart firmware under QEMU and fails loudly if its state does not survive.
+"""Runs a hotrestart firmware under QEMU and fails loudly if its state does not survive.
 
 Checks, each reported by kind:
   elf       every load segment that overlaps the bank section (by virtual or physical address)
             has no file bytes (QEMU rewrites such a segment at every reset, zero-filling it)
   sequence  the firmware's lines ("[boot N] ...", PASS, FAIL) equal the expected ones, in order,
-            none missing (QEMU is stopped at the first mismatch)
+            none missing (QEMU is stopped at the first mismatch). In the expected file a line
+            "re:REGEX" must match whole, and a line "{VARIANT} ..." counts only with --variant
+            VARIANT
   exit      QEMU's exit code is 0 (the firmware's own exit through semihosting)
   timeout   the run ended in time
   dump      (--dump) after the sequence, a reset from QEMU's monitor, a pmemsave of the bank
             section, and bankdump on that image: every expected pattern matched, exit code 0
+  hrctl     (--hrctl) `hrctl blocks --image` and `hrctl check --image` on the dump: exit 0 and
+            every pattern of --hrctl-expected matched; and on a copy whose controller block is
+            damaged, `hrctl check` must report the controller state (exit non-zero)
 
---expect-fail KINDS turns it into a negative control: it passes only if every listed kind
-failed, so a harness that stops catching a fault is itself caught.
+--no-semihosting runs QEMU as a board without a debugger: no console, so instead the bank is
+dumped (pmemsave) again and again until bankdump's output matches every --dump-expected pattern.
+
+--expect-fail KINDS turns it into a negative control: it passes only if exactly the listed
+kinds failed and every --expect-symptom REGEX matches a failure's text, a line of QEMU's output
+or "QEMU exit code: N", so a harness that stops catching a fault, or a control that fails for
+another reason, is itself caught.
 """
 import argparse
 import os
 import queue
 import re
+import shutil
 import socket
 import struct
 import subprocess
@@ -56,7 +67,7 @@ def elf_bank_check(path, section):
         problems.append("section %s has file bytes (type %d, not NOBITS)" % (section, bank[0][1]))
     overlapping = 0
     for i in range(phnum):
-        (ptype, off, vaddr, paddr, filesz, memsz, flags, align) = struct.unpack_from(
+        (ptype, _, vaddr, paddr, filesz, memsz, _, _) = struct.unpack_from(
             "<IIIIIIII", data, phoff + i * phentsize)
         if ptype != 1:  # PT_LOAD
             continue
@@ -72,16 +83,50 @@ def elf_bank_check(path, section):
     return problems, (addr, size)
 
 
+def read_expected(path, variant):
+    """The compared lines: exact strings, or compiled regexes for "re:" lines."""
+    out = []
+    with open(path) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            tag = re.match(r"^\{(\w+)\} ", line)
+            if tag:
+                if tag.group(1) != variant:
+                    continue
+                line = line[tag.end():]
+            if line.startswith("re:"):
+                out.append(re.compile(line[3:]))
+            elif COMPARED.match(line):
+                out.append(line)
+    return out
+
+
+def matches(want, line):
+    return want.fullmatch(line) is not None if hasattr(want, "fullmatch") else want == line
+
+
+def shown(want):
+    return "/%s/" % want.pattern if hasattr(want, "pattern") else repr(want)
+
+
+def patterns(path):
+    with open(path) as f:
+        return [l.rstrip("\n") for l in f if l.strip() and not l.startswith("#")]
+
+
 class Qemu:
     def __init__(self, cmd):
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)
         self.lines = queue.Queue()
+        self.output = []
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self):
         for raw in self.proc.stdout:
-            self.lines.put(raw.decode(errors="replace").rstrip("\r\n"))
+            line = raw.decode(errors="replace").rstrip("\r\n")
+            self.output.append(line)
+            self.lines.put(line)
         self.lines.put(None)
 
     def next_line(self, deadline):
@@ -123,19 +168,98 @@ class Monitor:
         self.sock.sendall(text.encode() + b"\n")
         return self._until_prompt()
 
+    def quit(self):
+        try:
+            self.sock.sendall(b"quit\n")
+        except OSError:
+            pass
+
+
+def run(cmd):
+    """Runs a host tool; returns (exit code, stdout lines), printing what it said."""
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    print("firmware test: $ " + " ".join(cmd))
+    print("".join("  > " + l + "\n" for l in (out.stdout + out.stderr).splitlines()), end="")
+    return out.returncode, out.stdout.splitlines()
+
+
+def bankdump_lines(args, dump):
+    out = subprocess.run([args.bankdump, "--bytes", "8", dump], capture_output=True, text=True)
+    return out.returncode, out.stdout.splitlines(), out.stderr
+
+
+def unmatched(pats, lines):
+    return [p for p in pats if not any(re.search(p, l) for l in lines)]
+
+
+def check_dump(args, failed):
+    code, lines, err = bankdump_lines(args, args.dump)
+    print("firmware test: bankdump of the dump:")
+    print("".join("  > " + l + "\n" for l in lines + err.splitlines()), end="")
+    if code != 0:
+        failed("dump", "bankdump exited with %d" % code)
+    for p in unmatched(patterns(args.dump_expected), lines):
+        failed("dump", "no line of bankdump's output matches %r" % p)
+    return lines
+
+
+def check_hrctl(args, dump_lines, failed):
+    want = {"blocks": [], "check": []}
+    for p in patterns(args.hrctl_expected):
+        cmd, _, regex = p.partition(" ")
+        want[cmd].append(regex)
+    for cmd in ("blocks", "check"):
+        code, lines = run([args.hrctl, cmd, "--image", args.dump])
+        if code != 0:
+            failed("hrctl", "hrctl %s --image exited with %d" % (cmd, code))
+        for p in unmatched(want[cmd], lines):
+            failed("hrctl", "no line of hrctl %s's output matches %r" % (cmd, p))
+    # hrctl check reads the controller state: a copy with its first word damaged is refused.
+    ctl = [re.search(r"offset=0x([0-9a-f]+)", l) for l in dump_lines
+           if l.startswith("block __HR_controller ")]
+    if not ctl or not ctl[0]:
+        failed("hrctl", "bankdump shows no __HR_controller block to damage")
+        return
+    damaged = args.dump + ".damaged"
+    shutil.copyfile(args.dump, damaged)
+    with open(damaged, "r+b") as f:
+        f.seek(int(ctl[0].group(1), 16))
+        word = f.read(1)
+        f.seek(-1, 1)
+        f.write(bytes([word[0] ^ 0xFF]))
+    code, lines = run([args.hrctl, "check", "--image", damaged])
+    if code == 0 or not any("controller state: bad magic" in l for l in lines):
+        failed("hrctl", "hrctl check did not report the damaged controller state (exit %d)" % code)
+
 
 def main():
+    tmp = tempfile.mkdtemp(prefix="hr-fw-")
+    try:
+        return run_firmware(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_firmware(tmp):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--qemu", required=True)
+    ap.add_argument("--machine", default="mps2-an385")
     ap.add_argument("--elf", required=True)
-    ap.add_argument("--expected", required=True, help="file of the expected compared lines")
+    ap.add_argument("--expected", help="file of the expected compared lines")
+    ap.add_argument("--variant", default="", help="selects the expected lines tagged {VARIANT}")
     ap.add_argument("--section", default=".hotrestart_bank")
     ap.add_argument("--no-reboot", action="store_true", help="pass -no-reboot to QEMU")
+    ap.add_argument("--no-semihosting", action="store_true",
+                    help="run without semihosting (a board without a debugger); needs --dump")
     ap.add_argument("--timeout", type=float, default=30.0)
     ap.add_argument("--dump", help="pmemsave the bank here after the sequence and a reset")
     ap.add_argument("--bankdump", help="bankdump program to run on the dump")
     ap.add_argument("--dump-expected", help="file of patterns bankdump's output must match")
+    ap.add_argument("--hrctl", help="hrctl program to run on the dump (blocks, check)")
+    ap.add_argument("--hrctl-expected", help="lines 'blocks REGEX' / 'check REGEX' hrctl must print")
     ap.add_argument("--expect-fail", default="", help="comma-separated kinds that must fail")
+    ap.add_argument("--expect-symptom", action="append", default=[],
+                    help="a regex the negative control's failure must show (repeatable)")
     args = ap.parse_args()
 
     failures = {}
@@ -153,13 +277,12 @@ def main():
     if bank:
         print("firmware test: bank section at 0x%08x, %d bytes" % bank)
 
-    with open(args.expected) as f:
-        expected = [l.rstrip("\n") for l in f if COMPARED.match(l)]
-    tmp = tempfile.mkdtemp(prefix="hr-fw-")
+    expected = read_expected(args.expected, args.variant) if args.expected else []
     monitor_path = os.path.join(tmp, "monitor.sock")
-    cmd = [args.qemu, "-M", "mps2-an385", "-nographic", "-serial", "none",
-           "-semihosting-config", "enable=on,target=native,arg=firmware" +
-           (",arg=hold" if args.dump else "")]
+    cmd = [args.qemu, "-M", args.machine, "-nographic", "-serial", "none"]
+    if not args.no_semihosting:
+        cmd += ["-semihosting-config", "enable=on,target=native,arg=firmware" +
+                (",arg=hold" if args.dump else "")]
     cmd += ["-monitor", "unix:%s,server=on,wait=off" % monitor_path] if args.dump else ["-monitor", "none"]
     if args.no_reboot:
         cmd.append("-no-reboot")
@@ -172,67 +295,81 @@ def main():
     got = 0
     mon = None
     try:
-        while True:
-            line = qemu.next_line(deadline)
-            if line is None:
-                break
-            print("  | " + line, flush=True)
-            if not COMPARED.match(line):
-                continue
-            if got >= len(expected):
-                failed("sequence", "unexpected line after the expected sequence: %r" % line)
-                break
-            if line != expected[got]:
-                failed("sequence", "line %d: expected %r, got %r" % (got + 1, expected[got], line))
-                break
-            got += 1
-            if args.dump and line.endswith("holding for a memory dump"):
-                if mon is None:
-                    mon = Monitor(monitor_path, deadline)
-                    mon.command("system_reset")  # RAM kept, load segments rewritten
+        if args.no_semihosting:
+            # No console: the bank itself says when the firmware is done.
+            mon = Monitor(monitor_path, deadline)
+            want = patterns(args.dump_expected)
+            while True:
+                if qemu.proc.poll() is not None:
+                    failed("exit", "QEMU ended (exit code %s) before the bank reached the expected "
+                                   "state" % qemu.proc.returncode)
+                    break
+                if bank:
+                    mon.command('pmemsave 0x%x %d "%s"' % (bank[0], bank[1], args.dump))
+                    code, lines, _ = bankdump_lines(args, args.dump)
+                    if code == 0 and not unmatched(want, lines):
+                        mon.quit()
+                        break
+                if time.monotonic() > deadline:
+                    raise TimeoutError
+                time.sleep(0.1)
+        else:
+            while True:
+                line = qemu.next_line(deadline)
+                if line is None:
+                    break
+                print("  | " + line, flush=True)
+                if not COMPARED.match(line):
                     continue
-                addr, size = bank
-                mon.command('pmemsave 0x%x %d "%s"' % (addr, size, args.dump))
-                try:
-                    mon.command("quit")
-                except OSError:
-                    pass
-                break
+                if got >= len(expected):
+                    failed("sequence", "unexpected line after the expected sequence: %r" % line)
+                    break
+                if not matches(expected[got], line):
+                    failed("sequence", "line %d: expected %s, got %r" % (got + 1, shown(expected[got]), line))
+                    break
+                got += 1
+                if args.dump and line.endswith("holding for a memory dump"):
+                    if mon is None:
+                        mon = Monitor(monitor_path, deadline)
+                        mon.command("system_reset")  # RAM kept, load segments rewritten
+                        continue
+                    addr, size = bank
+                    mon.command('pmemsave 0x%x %d "%s"' % (addr, size, args.dump))
+                    mon.quit()
+                    break
     except TimeoutError:
-        failed("timeout", "no output for the expected sequence within %.0f s" % args.timeout)
-    qemu.stop() if failures else None
+        failed("timeout", "the run did not reach its end within %.0f s" % args.timeout)
+    if failures:
+        qemu.stop()
     try:
         code = qemu.proc.wait(timeout=max(1.0, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
         qemu.stop()
         code = None
         failed("timeout", "QEMU did not end by itself")
-    if "sequence" not in failures and got < len(expected):
-        failed("sequence", "output ended after %d of %d expected lines; next expected: %r"
-               % (got, len(expected), expected[got]))
+    if not args.no_semihosting and "sequence" not in failures and got < len(expected):
+        failed("sequence", "output ended after %d of %d expected lines; next expected: %s"
+               % (got, len(expected), shown(expected[got])))
     if code != 0 and not failures:
         failed("exit", "QEMU exit code %s, expected 0" % code)
     print("firmware test: QEMU ended with %s after %.2f s" % (code, time.monotonic() - start))
 
     if args.dump and not failures:
-        out = subprocess.run([args.bankdump, "--bytes", "8", args.dump], capture_output=True, text=True)
-        print(out.stdout + out.stderr)
-        if out.returncode != 0:
-            failed("dump", "bankdump exited with %d" % out.returncode)
-        with open(args.dump_expected) as f:
-            for pattern in (l.rstrip("\n") for l in f):
-                if pattern and not pattern.startswith("#") and not any(
-                        re.search(pattern, l) for l in out.stdout.splitlines()):
-                    failed("dump", "no line of bankdump's output matches %r" % pattern)
+        lines = check_dump(args, failed)
+        if args.hrctl and "dump" not in failures:
+            check_hrctl(args, lines, failed)
 
     want = {k for k in args.expect_fail.split(",") if k}
     if want:
-        missing = want - failures.keys()
-        if missing:
-            print("firmware test: NEGATIVE CONTROL NOT DETECTED: expected failures %s, got %s"
-                  % (sorted(want), sorted(failures)))
+        evidence = [t for texts in failures.values() for t in texts] + qemu.output + [
+            "QEMU exit code: %s" % code]
+        missing = [s for s in args.expect_symptom if not any(re.search(s, e) for e in evidence)]
+        if set(failures) != want or missing:
+            print("firmware test: NEGATIVE CONTROL NOT DETECTED AS EXPECTED: wanted failures %s, "
+                  "got %s; symptoms not shown: %s" % (sorted(want), sorted(failures), missing))
             return 1
-        print("firmware test: negative control detected as expected (%s)" % ", ".join(sorted(want)))
+        print("firmware test: negative control detected as expected (%s; %s)"
+              % (", ".join(sorted(want)), "; ".join(args.expect_symptom)))
         return 0
     if failures:
         print("firmware test: FAILED (%s)" % ", ".join(sorted(failures)))

@@ -3,7 +3,9 @@
 """Checks conan/conanfile.py without Conan: imports it against a small stub of the `conan`
 module, runs its methods (set_version, export_sources, layout, requirements, validate, package,
 package_info) and checks that names, targets, components and requirements agree with the CMake
-package (cmake/install.cmake, CMakeLists.txt). Also imports conan/test_package/conanfile.py.
+package (cmake/install.cmake, CMakeLists.txt), and that the pinned requirements are those of
+conan/pins.txt (the one list of them) wherever the docs repeat them. Also imports
+conan/test_package/conanfile.py.
 
     conan_recipe_test.py REPO_ROOT
 """
@@ -148,6 +150,17 @@ def cmake_package(root):
     return version, components, config
 
 
+def read_pins(root):
+    """conan/pins.txt: {name: reference}."""
+    pins = {}
+    with open(os.path.join(root, "conan", "pins.txt"), encoding="utf-8") as f:
+        for line in f:
+            ref = line.split("#", 1)[0].strip()
+            if ref:
+                pins[ref.split("/", 1)[0]] = ref
+    return pins
+
+
 def run_recipe(root, module, shm):
     recipe = module.HotrestartConan(os.path.join(root, "conan"))
     recipe.options = Options(shm=shm)
@@ -180,10 +193,28 @@ def main():
     check(os.path.isfile(os.path.join(root, "LICENSE")), "LICENSE exists")
     check("shm" in cls.options and cls.default_options.get("shm") is False,
           "option shm, off by default")
-    check(re.fullmatch(r"tl-expected/\d+\.\d+\.\d+", cls.tl_expected_ref) is not None,
+    pins = read_pins(root)
+    check(sorted(pins) == ["boost", "tl-expected"], f"conan/pins.txt pins boost and tl-expected: {pins}")
+    tl_ref, boost_ref = pins.get("tl-expected", ""), pins.get("boost", "")
+    check(re.fullmatch(r"tl-expected/\d+\.\d+\.\d+", tl_ref) is not None,
           "tl-expected pinned to an exact version")
-    check(re.fullmatch(r"boost/1\.\d+\.\d+", cls.boost_ref) is not None
-          and int(cls.boost_ref.split(".")[1]) >= 74, "boost pinned, at least 1.74 (as CMake)")
+    check(re.fullmatch(r"boost/1\.\d+\.\d+", boost_ref) is not None
+          and int(boost_ref.split(".")[1]) >= 74, "boost pinned, at least 1.74 (as CMake)")
+    check("pins.txt" in getattr(cls, "exports", ()) or getattr(cls, "exports", None) == "pins.txt",
+          "the recipe exports pins.txt (it reads the pins from there in the cache)")
+    with open(os.path.join(root, "conan", "conanfile.py"), encoding="utf-8") as f:
+        recipe_text = f.read()
+    for ref in pins.values():
+        check(ref not in recipe_text, f"{ref} is written in pins.txt only, not in conanfile.py")
+    # Wherever the docs name a pinned package's version, it is the pinned one.
+    docs = [os.path.join("docs", d) for d in sorted(os.listdir(os.path.join(root, "docs")))
+            if d.endswith(".md")]
+    for rel in docs:
+        with open(os.path.join(root, rel), encoding="utf-8") as f:
+            text = f.read()
+        for name, ref in pins.items():
+            for found in re.findall(r"`%s/([0-9][0-9.]*[0-9])`" % re.escape(name), text):
+                check(f"{name}/{found}" == ref, f"{rel} names {name}/{found}, pins.txt has {ref}")
 
     for shm in (False, True):
         r = run_recipe(root, module, shm)
@@ -191,8 +222,8 @@ def main():
         check(r.version == version, tag + f"version {r.version} is the CMake project's {version}")
         check(r.layout_calls == [("basic_layout", ".")], tag + "layout: basic_layout")
         check(r.min_cppstd == 20, tag + "validate: C++20 at least")
-        check(r.info.cleared, tag + "package_id cleared (header-only)")
-        want = [cls.tl_expected_ref] + ([cls.boost_ref] if shm else [])
+        check(r.info.cleared, tag + "package_id cleared (header-only, same files for every option)")
+        want = [tl_ref] + ([boost_ref] if shm else [])
         check(r.required == want, tag + f"requirements {r.required} == {want}")
         for pattern, src, dst, matched in r.copies:
             check(matched, tag + f"copy({pattern!r}) from {os.path.relpath(src, root)} matches files")
@@ -201,22 +232,50 @@ def main():
         packaged = [(os.path.relpath(src, root), m) for _, src, _, m in r.copies]
         ld = [m for s, m in packaged if s == os.path.join("backends", "section", "ld")]
         check(ld and "hotrestart_bank.ld" in ld[0], tag + "packages the linker fragment")
-        shm_copied = any(s == os.path.join("backends", "shm", "include") for s, _ in packaged)
-        check(shm_copied == shm, tag + "shm headers packaged only with the shm option")
+        # The package id ignores the option, so the files must not depend on it: shm.hpp is
+        # always there (the option adds only the Boost requirement and the component).
+        shm_headers = [m for s, m in packaged if s == os.path.join("backends", "shm", "include")]
+        check(shm_headers and any(m.endswith("shm.hpp") for m in shm_headers[0]),
+              tag + "shm.hpp packaged whatever the option")
+        vars_module = [m for s, m in packaged if s == "conan"]
+        check(vars_module and "hotrestart-vars.cmake" in vars_module[0],
+              tag + "packages the CMake variables module")
 
         info = r.cpp_info
         check(info.properties.get("cmake_file_name") == "hotrestart", tag + "cmake_file_name")
-        check(info.properties.get("cmake_target_name") != "hotrestart::hotrestart",
-              tag + "the aggregate target does not take the core's name")
+        check(info.properties.get("cmake_target_name") == "hotrestart::hotrestart",
+              tag + "the root (aggregate) target is hotrestart::hotrestart, as the CMake package's")
+        check(info.properties.get("cmake_build_modules") ==
+              [os.path.join("share", "hotrestart", "cmake", "hotrestart-vars.cmake")],
+              tag + "the build module sets HOTRESTART_SECTION_LD_DIR and friends")
         comps = info.components
-        check(comps["core"].properties.get("cmake_target_name") == "hotrestart::hotrestart",
-              tag + "core is hotrestart::hotrestart")
-        check("tl-expected::tl-expected" in comps["core"].requires, tag + "core needs tl-expected")
         # Every CMake component (but the hrctl program) is a Conan component of the same name,
-        # with the same target; shm only with the option.
+        # with the same target; shm only with the option. No target or .pc name twice, none
+        # that the CMake package lacks.
         expected = [c for c in cmake_components if c != "hrctl" and (shm or c != "shm")]
-        got = sorted(c for c in comps if c != "core")
+        got = sorted(comps)
         check(got == sorted(expected), tag + f"components {got} == CMake's {sorted(expected)}")
+        targets = [info.properties.get("cmake_target_name")] + [
+            comps[c].properties.get("cmake_target_name") for c in got]
+        check(len(set(targets)) == len(targets), tag + f"no CMake target name twice: {targets}")
+        cmake_targets = {"hotrestart::hotrestart"} | {f"hotrestart::{c}" for c in cmake_components}
+        check(set(targets) <= cmake_targets,
+              tag + f"every target is one of the CMake package's: {sorted(set(targets) - cmake_targets)}")
+        pcs = [info.properties.get("pkg_config_name")] + [
+            comps[c].properties.get("pkg_config_name") for c in got]
+        check(len(set(pcs)) == len(pcs), tag + f"no pkg-config name twice: {pcs}")
+        check(pcs[0] == "hotrestart", tag + "the root's pkg-config name is hotrestart (hotrestart.pc)")
+        # The core's requirement reaches every component (directly or through mmap).
+        for c in got:
+            reach, seen = list(comps[c].requires), set()
+            while reach:
+                x = reach.pop()
+                if x in seen:
+                    continue
+                seen.add(x)
+                if x in comps:
+                    reach.extend(comps[x].requires)
+            check("tl-expected::tl-expected" in seen, tag + f"{c} needs tl-expected (the core's)")
         for c in expected:
             check(comps[c].properties.get("cmake_target_name") == f"hotrestart::{c}",
                   tag + f"component {c} is hotrestart::{c}")
@@ -224,8 +283,7 @@ def main():
         # Dependencies between components as the CMake config resolves them.
         check(comps["posix"].requires == ["mmap"], tag + "posix -> mmap (as hotrestartConfig)")
         check(comps["chorus"].requires == ["posix"], tag + "chorus -> posix (as hotrestartConfig)")
-        check("core" in comps["mmap"].requires and "pthread" in comps["mmap"].system_libs,
-              tag + "mmap -> core + pthread (CMake: Threads)")
+        check("pthread" in comps["mmap"].system_libs, tag + "mmap needs pthread (CMake: Threads)")
         check(comps["section"].resdirs == [os.path.join("share", "hotrestart", "ld")],
               tag + "section's linker fragment folder is share/hotrestart/ld (as CMake)")
         if shm:
@@ -249,6 +307,11 @@ def main():
     with open(os.path.join(root, "conan", "test_package", "CMakeLists.txt"), encoding="utf-8") as f:
         tp_cmake = f.read()
     check("find_package(hotrestart CONFIG REQUIRED)" in tp_cmake, "test_package find_package")
+    check("HOTRESTART_SECTION_LINKER_FRAGMENT" in tp_cmake, "test_package checks the build module's variables")
+    with open(os.path.join(root, "conan", "hotrestart-vars.cmake"), encoding="utf-8") as f:
+        module = f.read()
+    for var in ("HOTRESTART_INCLUDE_DIR", "HOTRESTART_SECTION_LD_DIR", "HOTRESTART_SECTION_LINKER_FRAGMENT"):
+        check(f"set({var}" in module and var in config, f"{var}: set by the build module as by hotrestartConfig")
 
     if failures:
         print(f"conan recipe check: {len(failures)} failure(s)")

@@ -68,10 +68,14 @@ class basic_section_backend_ext {
                 "Granule must be a power of two from 64 bytes to 1 MiB");
 
  public:
+  /// The RAM the bank lives in: 64-byte aligned, kept by the chip across warm resets.
   using location = std::span<std::byte>;
+  /// The writer lock (`atomic_section_lock`, `irq_section_lock` or the caller's own).
   using lock_type = Lock;
+  /// RAM without a bank in it (power-on garbage) may be formatted by `open_or_create`.
   static constexpr bool reformats_foreign_memory = true;
 
+  /// The block granule: `Granule` bytes.
   static constexpr std::uint32_t native_page_size() { return Granule; }
 
   /// Errors: bad_size (not 64-byte aligned), truncated (smaller than `bytes`), already_exists
@@ -107,10 +111,16 @@ class basic_section_backend_ext {
     detail::store32(where.data(), fmt::state, 0);
   }
 
+  /// The region's first byte (the bank's header).
   std::byte* data() const { return mem_.data(); }
+  /// The region's size in bytes (at least the bank's).
   std::uint64_t size() const { return mem_.size(); }
+  /// Takes the writer lock: `acquired`; `owner_died` once after a reset that came while it was
+  /// held (the bank then repairs itself); `lock_failed` when code this code preempted holds it.
   result<lock_outcome> lock() { return Lock::lock(mem_.data() + fmt::lock_area); }
+  /// After `owner_died`: the bank is consistent again.
   void repaired() { Lock::repaired(mem_.data() + fmt::lock_area); }
+  /// Releases the writer lock.
   void unlock() { Lock::unlock(mem_.data() + fmt::lock_area); }
 
  private:
@@ -127,33 +137,46 @@ struct linker_section {
   }
 };
 
-/// The same over the region of the linker fragment (ld/hotrestart_bank.ld).
+/// The same over the region of the linker fragment (ld/hotrestart_bank.ld); every member
+/// behaves as `basic_section_backend_ext`'s on `linker_section::region()`.
 template <section_lock Lock = default_section_lock, std::uint32_t Granule = 256>
 class basic_section_backend {
   using ext = basic_section_backend_ext<Lock, Granule>;
 
  public:
+  /// `linker_section{}`: the region between hotrestart_bank_start and hotrestart_bank_end.
   using location = linker_section;
+  /// The writer lock.
   using lock_type = Lock;
+  /// RAM without a bank in it may be formatted by `open_or_create`.
   static constexpr bool reformats_foreign_memory = true;
+  /// The block granule: `Granule` bytes.
   static constexpr std::uint32_t native_page_size() { return Granule; }
 
+  /// Formats a bank in the region. Errors as `basic_section_backend_ext::create`.
   static result<basic_section_backend> create(location, std::uint64_t bytes, region_init init) {
     auto b = ext::create(linker_section::region(), bytes, init);
     if (!b) return fail(b.error());
     return basic_section_backend(std::move(*b));
   }
+  /// Opens the region (adopting a lock held at the reset). Errors as `basic_section_backend_ext::open`.
   static result<basic_section_backend> open(location) {
     auto b = ext::open(linker_section::region());
     if (!b) return fail(b.error());
     return basic_section_backend(std::move(*b));
   }
+  /// Makes the region hold no bank.
   static void wipe(location) { ext::wipe(linker_section::region()); }
 
+  /// The region's first byte.
   std::byte* data() const { return b_.data(); }
+  /// The region's size in bytes.
   std::uint64_t size() const { return b_.size(); }
+  /// Takes the writer lock (see `basic_section_backend_ext::lock`).
   result<lock_outcome> lock() { return b_.lock(); }
+  /// After `owner_died`: the bank is consistent again.
   void repaired() { b_.repaired(); }
+  /// Releases the writer lock.
   void unlock() { b_.unlock(); }
 
  private:
@@ -161,12 +184,16 @@ class basic_section_backend {
   ext b_;
 };
 
+/// Over caller-given RAM, with the default lock and a 256-byte granule.
 using section_backend_ext = basic_section_backend_ext<>;
+/// Over the linker fragment's region, with the default lock and a 256-byte granule.
 using section_backend = basic_section_backend<>;
 static_assert(bank_backend<section_backend_ext>);
 static_assert(bank_backend<section_backend>);
 
+/// A bank in caller-given RAM (location: `std::span<std::byte>`).
 using section_bank_ext = basic_bank<section_backend_ext>;
+/// A bank in the linker fragment's region (location: `linker_section{}`).
 using section_bank = basic_bank<section_backend>;
 
 /// What `boot_bank` found in the region.
@@ -176,6 +203,7 @@ enum class boot_kind : std::uint8_t {
   reformatted,      ///< a bank that failed its checks (see `reason`): replaced by a new one
 };
 
+/// "kept", "formatted_blank" or "reformatted".
 constexpr const char* to_string(boot_kind k) {
   switch (k) {
     case boot_kind::kept: return "kept";
@@ -185,10 +213,11 @@ constexpr const char* to_string(boot_kind k) {
   return "unknown";
 }
 
+/// What `boot_bank` returns: the bank, open, and what was found in the region.
 template <class Bank>
 struct booted_bank {
-  Bank bank;
-  boot_kind kind = boot_kind::kept;
+  Bank bank;                         ///< the bank, ready for use
+  boot_kind kind = boot_kind::kept;  ///< kept, or why a new bank was formatted
   error reason;  ///< reformatted: why the old contents were refused (corrupt, creation_interrupted,
                  ///< version_mismatch, layout_mismatch, tunables_mismatch, truncated)
 };

@@ -71,9 +71,13 @@ inline void adopt_area(std::byte* a, std::uint32_t stamp) {
 /// its holder, which cannot run again until the handler returns, so waiting would deadlock.
 /// It gets `lock_failed` instead and should retry later (from thread mode).
 struct atomic_section_lock {
-  static constexpr std::uint32_t stamp = 0x41434553u;  // "SECA"
+  /// Marks a lock area made by this lock ("SECA").
+  static constexpr std::uint32_t stamp = 0x41434553u;
+  /// A free lock in area `a`.
   static void init(std::byte* a) { detail::section::init_area(a, stamp); }
+  /// At open, once per boot: a held lock is marked stale; another lock's area is remade.
   static void adopt(std::byte* a) { detail::section::adopt_area(a, stamp); }
+  /// `acquired`, `owner_died` (stale), or `lock_failed` (held by code this code preempted).
   static result<lock_outcome> lock(std::byte* a) {
     std::atomic_ref<std::uint32_t> w(*detail::word_ptr(a, detail::section::lock_word));
     std::uint32_t expected = detail::section::lock_free;
@@ -85,7 +89,9 @@ struct atomic_section_lock {
     return fail(errc::lock_failed,
                 "the bank is busy: its lock is held by code that this code preempted");
   }
+  /// Nothing to do: the word was taken over by `lock`.
   static void repaired(std::byte*) {}
+  /// Frees the lock (a release store).
   static void unlock(std::byte* a) {
     detail::store32_release(a, detail::section::lock_word, detail::section::lock_free);
   }
@@ -94,21 +100,42 @@ struct atomic_section_lock {
 #if defined(__arm__) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
 /// For cores without 32-bit atomics (Cortex-M0/M0+, ARMv6-M): the lock masks interrupts
 /// (PRIMASK) while it is held, so nothing can preempt the holder. The lock word is still kept,
-/// only to see at the next boot that a reset came while it was held.
+/// to see at the next boot that a reset came while it was held, and to refuse a second taker.
+///
+/// Not from NMI or HardFault: PRIMASK masks neither, so they can preempt a holder. Such a
+/// handler gets `lock_failed` (a word held in this boot is a live holder, never a dead owner,
+/// so the bank never "repairs" an operation that is still running) and must not wait for the
+/// lock, which its holder cannot release until the handler returns. Record what a fault
+/// handler needs in a block found before the fault, as the firmware example does.
 struct irq_section_lock {
-  static constexpr std::uint32_t stamp = 0x49434553u;  // "SECI"
+  /// Marks a lock area made by this lock ("SECI").
+  static constexpr std::uint32_t stamp = 0x49434553u;
+  /// A free lock in area `a`.
   static void init(std::byte* a) { detail::section::init_area(a, stamp); }
+  /// At open, once per boot: a held lock is marked stale; another lock's area is remade.
   static void adopt(std::byte* a) { detail::section::adopt_area(a, stamp); }
+  /// Masks interrupts, then: `acquired`, `owner_died` (stale), or `lock_failed` (held: the
+  /// caller is NMI or HardFault, or holds it already), in which case the mask is as before.
   static result<lock_outcome> lock(std::byte* a) {
     std::uint32_t mask;
     __asm__ volatile("mrs %0, primask\n\tcpsid i" : "=r"(mask) : : "memory");
-    detail::store32(a, detail::section::saved_mask, mask);
     const std::uint32_t w = detail::load32(a, detail::section::lock_word);
+    if (w == detail::section::lock_held) {
+      // With interrupts masked on one core, a holder still running was preempted by NMI or
+      // HardFault (or is the caller itself): refuse, and leave its saved mask alone.
+      __asm__ volatile("msr primask, %0" : : "r"(mask) : "memory");
+      return fail(errc::lock_failed,
+                  "the bank is busy: its lock is held by code that this code preempted");
+    }
+    detail::store32(a, detail::section::saved_mask, mask);
     detail::store32(a, detail::section::lock_word, detail::section::lock_held);
-    // With interrupts masked on one core, a held or stale word was left by a reset.
+    // Stale (marked by adopt: held when the chip reset), or garbage: an interrupted operation
+    // may need its repair.
     return w == detail::section::lock_free ? lock_outcome::acquired : lock_outcome::owner_died;
   }
+  /// Nothing to do: the word was taken over by `lock`.
   static void repaired(std::byte*) {}
+  /// Frees the lock and restores the interrupt mask `lock` found.
   static void unlock(std::byte* a) {
     const std::uint32_t mask = detail::load32(a, detail::section::saved_mask);
     detail::store32(a, detail::section::lock_word, detail::section::lock_free);
@@ -120,14 +147,15 @@ static_assert(section_lock<irq_section_lock>);
 
 static_assert(section_lock<atomic_section_lock>);
 
-// The default: a CAS lock where the core has 32-bit exclusives, the interrupt mask otherwise.
 #if defined(__arm__) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M' && \
     !(defined(__ARM_FEATURE_LDREX) && (__ARM_FEATURE_LDREX & 4))
+/// The default lock: the interrupt mask on cores without 32-bit exclusives (ARMv6-M).
 using default_section_lock = irq_section_lock;
 #elif defined(__arm__) && !(defined(__ARM_FEATURE_LDREX) && (__ARM_FEATURE_LDREX & 4))
 #error \
     "hotrestart: this ARM core has no 32-bit exclusives and is not M-profile; supply a section_lock"
 #else
+/// The default lock: compare-and-swap where the core has 32-bit exclusives (and on hosts).
 using default_section_lock = atomic_section_lock;
 #endif
 

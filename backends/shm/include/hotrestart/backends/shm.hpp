@@ -58,14 +58,21 @@ inline void sleep_1ms() {
 /// creator died: `remove` the object and create it again).
 class shm_backend {
  public:
+  /// The object's name, "/name" or "name" (as shm_open takes it).
   using location = const char*;
+  /// An object that is there but holds no valid bank is reported, never formatted.
   static constexpr bool reformats_foreign_memory = false;
+  /// How long `open` waits for a creator that is still formatting the object.
   static constexpr std::uint32_t open_wait_ms = 2000;
 
+  /// The host's page size (Boost's `mapped_region::get_page_size()`).
   static std::uint32_t native_page_size() {
     return static_cast<std::uint32_t>(boost::interprocess::mapped_region::get_page_size());
   }
 
+  /// Makes the object (mode 0600) of `bytes` bytes, initialises the lock, formats it with
+  /// `init`; removes it again on any failure. Errors: already_exists, io_error (with errno:
+  /// no room, permissions), lock_failed (the mutex), the formatter's.
   static result<shm_backend> create(location name, std::uint64_t bytes, region_init init) {
     namespace bip = boost::interprocess;
     if (name == nullptr || *name == '\0') return fail(errc::io_error, "empty shared memory name");
@@ -92,6 +99,9 @@ class shm_backend {
     }
   }
 
+  /// Maps an existing object, waiting up to `open_wait_ms` for a creator still formatting it;
+  /// a mutex of another boot or C library is made again. Errors: not_found, truncated (smaller
+  /// than a header after the wait), io_error (with errno).
   static result<shm_backend> open(location name) {
     namespace bip = boost::interprocess;
     if (name == nullptr || *name == '\0') return fail(errc::io_error, "empty shared memory name");
@@ -145,19 +155,27 @@ class shm_backend {
     return {};
   }
 
+  /// Moves the mapping (the moved-from backend maps nothing).
   shm_backend(shm_backend&&) noexcept = default;
+  /// Moves the mapping, unmapping this one's.
   shm_backend& operator=(shm_backend&&) noexcept = default;
 
+  /// The mapping's first byte (the bank's header).
   std::byte* data() const { return static_cast<std::byte*>(region_.get_address()); }
+  /// The mapping's size in bytes.
   std::uint64_t size() const { return region_.get_size(); }
 
+  /// Takes the robust mutex: `acquired`, `owner_died` (its holder died: the bank repairs),
+  /// `lock_failed` with errno otherwise.
   result<lock_outcome> lock() {
     const int rc = pthread_mutex_lock(mutex());
     if (rc == 0) return lock_outcome::acquired;
     if (rc == EOWNERDEAD) return lock_outcome::owner_died;
     return fail(error(errc::lock_failed, "cannot take the bank's lock").with_errno(rc));
   }
+  /// After `owner_died`: marks the mutex consistent.
   void repaired() { pthread_mutex_consistent(mutex()); }
+  /// Releases the mutex.
   void unlock() { pthread_mutex_unlock(mutex()); }
 
  private:
@@ -171,6 +189,7 @@ class shm_backend {
 
 static_assert(bank_backend<shm_backend>);
 
+/// A bank in POSIX shared memory with the default policies.
 using shm_bank = basic_bank<shm_backend>;
 
 }  // namespace hotrestart

@@ -53,6 +53,7 @@ class bank_image {
     return img;
   }
 
+  /// The image's bytes, 64-byte aligned (a location for the span backend).
   std::span<std::byte> bytes() const { return {mem_.get(), size_}; }
 
  private:
@@ -63,13 +64,14 @@ class bank_image {
   std::size_t size_ = 0;
 };
 
+/// How `inspect` prints.
 struct inspect_options {
   std::size_t show_bytes = 0;  ///< print the first N bytes of each block in hex
 };
 
 /// What `inspect` found.
 struct inspect_summary {
-  std::uint32_t blocks = 0;
+  std::uint32_t blocks = 0;    ///< blocks listed
   std::uint32_t problems = 0;  ///< from the bank's full check (0: consistent)
 };
 
