@@ -114,16 +114,43 @@ TEST_CASE("removing an entry that is not in use is refused") {
   t.census();
 }
 
+// A name other than `name` whose hash falls in the same bucket of a table of `max` blocks.
+std::string same_bucket_as(const std::string& name, std::uint32_t max) {
+  const std::uint32_t mask = hash_registry::bucket_count(max) - 1;
+  const std::uint32_t want = hash_registry::hash(name) & mask;
+  for (int i = 0;; ++i) {
+    std::string other = "other" + std::to_string(i);
+    if ((hash_registry::hash(other) & mask) == want) return other;
+  }
+}
+
 TEST_CASE("a cyclic chain is reported, not followed forever") {
   table t(4);
   auto a = t.insert("x", 1);
   REQUIRE(a);
-  // Make the entry point at itself.
+  const std::string neighbour = same_bucket_as("x", 4);
+  const std::uint32_t mask = hash_registry::bucket_count(4) - 1;
+  const std::string elsewhere = [&] {
+    for (int i = 0;; ++i) {
+      std::string n = "apart" + std::to_string(i);
+      if ((hash_registry::hash(n) & mask) != (hash_registry::hash("x") & mask)) return n;
+    }
+  }();
+  REQUIRE(t.find(neighbour).status == lookup_status::missing);  // walks x, then the end
+  // Make the entry point at itself: a lookup of another name in that bucket must walk the
+  // cycle, give up after max_blocks steps and say the chain is inconsistent.
   const std::uint64_t entry = fmt::header_size + hash_registry::entries_offset(4) + hash_registry::entry_bytes * *a;
   detail::store32(t.base, entry + 4, *a);
-  CHECK(t.find("not there but same bucket?").status != lookup_status::found);
+  CHECK(t.find(neighbour).status == lookup_status::inconsistent);
+  CHECK(t.find("x").status == lookup_status::found);         // found before the cycle matters
+  CHECK(t.find(elsewhere).status == lookup_status::missing);  // other buckets are unaffected
   auto c = t.reg.check([](const error&) {});
   CHECK(c.problems > 0);
+  // A link out of the table is inconsistent too, never followed.
+  detail::store32(t.base, entry + 4, 4);
+  CHECK(t.find(neighbour).status == lookup_status::inconsistent);
+  detail::store32(t.base, entry + 4, 0x7FFFFFFFu);
+  CHECK(t.find(neighbour).status == lookup_status::inconsistent);
 }
 
 TEST_CASE("an insert and a remove never committed change nothing") {

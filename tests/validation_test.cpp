@@ -4,15 +4,27 @@
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
+
+// The store hook (HOTRESTART_STORE_HOOK, set by CMake for this program) lets a forked child die
+// at the first store the library makes into a new bank, i.e. in the middle of create().
+static bool g_die_at_first_store = false;
+bool hr_validation_store_hook(std::uint32_t*, std::uint32_t) {
+  if (g_die_at_first_store) ::raise(SIGKILL);
+  return false;
+}
 
 #include <hotrestart/backends/mmap_file.hpp>
 
@@ -182,33 +194,119 @@ TEST_CASE("paths: symlinks, directories, fifos, existing files, permissions") {
   HR_CHECK_ERR(mmap_bank::open(link.c_str()), errc::not_regular_file);
   HR_CHECK_ERR(mmap_bank::create(link.c_str()), errc::not_regular_file);
   HR_CHECK_ERR(mmap_bank::open_or_create(link.c_str()), errc::not_regular_file);
-  const std::string fifo = dir.file("fifo.bank");
-  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
-  HR_CHECK_ERR(mmap_bank::open(fifo.c_str()), errc::not_regular_file);
-  auto d = mmap_bank::open(dir.path.c_str());
-  REQUIRE_FALSE(d);
-  CHECK((d.error().code == errc::not_regular_file || d.error().code == errc::io_error));
+  HR_REQUIRE_OK(mmap_bank::open(real.c_str()));  // the link's target is untouched
   HR_CHECK_ERR(mmap_bank::open(dir.file("absent/x.bank").c_str()), errc::not_found);
   HR_CHECK_ERR(mmap_bank::create(dir.file("absent/x.bank").c_str()), errc::io_error);
   HR_CHECK_ERR(mmap_bank::open(""), errc::io_error);
 }
 
+namespace {
+// What a directory holds (names only).
+std::vector<std::string> listing(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) names.push_back(e.path().filename());
+  return names;
+}
+std::string joined(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& n : v) s += n + " ";
+  return s;
+}
+}  // namespace
+
+TEST_CASE("every path that is not a regular file is refused with not_regular_file") {
+  hrtest::scratch_dir dir;
+  const std::string real = dir.file("real.bank");
+  REQUIRE(mmap_bank::create(real.c_str()));
+  const std::string subdir = dir.file("dir.bank"), fifo = dir.file("fifo.bank"),
+                    sock = dir.file("sock.bank"), to_file = dir.file("to-file.bank"),
+                    to_dir = dir.file("to-dir.bank"), dangling = dir.file("dangling.bank");
+  REQUIRE(::mkdir(subdir.c_str(), 0700) == 0);
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const int s = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  REQUIRE(s >= 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  REQUIRE(sock.size() < sizeof addr.sun_path);
+  std::memcpy(addr.sun_path, sock.c_str(), sock.size() + 1);
+  REQUIRE(::bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::symlink(real.c_str(), to_file.c_str()) == 0);
+  REQUIRE(::symlink(subdir.c_str(), to_dir.c_str()) == 0);
+  REQUIRE(::symlink(dir.file("nowhere").c_str(), dangling.c_str()) == 0);
+  struct kind {
+    const char* what;
+    std::string path;
+  } kinds[] = {{"a directory", subdir},           {"a FIFO", fifo},
+               {"a UNIX socket", sock},           {"a symbolic link to a bank", to_file},
+               {"a symbolic link to a directory", to_dir},
+               {"a dangling symbolic link", dangling}, {"a character device", "/dev/null"}};
+  for (const kind& k : kinds) {
+    INFO("the path is ", std::string(k.what));
+    struct stat before;
+    REQUIRE(::lstat(k.path.c_str(), &before) == 0);
+    auto o = mmap_bank::open(k.path.c_str());
+    REQUIRE_FALSE(o);
+    CHECK_MESSAGE(o.error().code == errc::not_regular_file, "open: ", hrtest::text(o.error()));
+    auto c = mmap_bank::create(k.path.c_str());
+    REQUIRE_FALSE(c);
+    CHECK_MESSAGE(c.error().code == errc::not_regular_file, "create: ", hrtest::text(c.error()));
+    auto oc = mmap_bank::open_or_create(k.path.c_str());
+    REQUIRE_FALSE(oc);
+    CHECK_MESSAGE(oc.error().code == errc::not_regular_file, "open_or_create: ", hrtest::text(oc.error()));
+    struct stat after;
+    REQUIRE(::lstat(k.path.c_str(), &after) == 0);  // left as it was
+    CHECK(after.st_mode == before.st_mode);
+    CHECK(after.st_ino == before.st_ino);
+  }
+  ::close(s);
+  HR_REQUIRE_OK(mmap_bank::open(real.c_str()));
+  CHECK(std::filesystem::is_empty(subdir));
+}
+
+// Runs `body` in a forked child that exits with its result; returns the child's wait status.
+template <class Body>
+int in_child(Body body) {
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) ::_exit(body());
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  return status;
+}
+
+TEST_CASE("a creator killed in the middle of create leaves nothing behind") {
+  hrtest::scratch_dir dir;
+  const std::string path = dir.file("killed.bank");
+  const int status = in_child([&] {
+    g_die_at_first_store = true;  // SIGKILL at the first store into the new bank's bytes
+    (void)mmap_bank::create(path.c_str());
+    return 3;  // not reached: create always formats the bank
+  });
+  REQUIRE_MESSAGE((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL),
+                  "the creator must die inside create (status ", status, ")");
+  // No half-made bank became visible.
+  HR_CHECK_ERR(mmap_bank::open(path.c_str()), errc::not_found);
+  // The next creator succeeds, and afterwards the directory holds the bank and nothing else:
+  // no temporary file of the dead creator is left (a leak per crash, forever).
+  auto b = mmap_bank::open_or_create(path.c_str());
+  HR_REQUIRE_OK(b);
+  HR_REQUIRE_OK(b->find_or_create("after", 1));
+  const std::vector<std::string> left = listing(dir.path);
+  CHECK_MESSAGE(left == std::vector<std::string>{"killed.bank"}, "the directory holds: ", joined(left));
+}
+
 TEST_CASE("a bank that cannot be preallocated fails at creation and leaves no file") {
   hrtest::scratch_dir dir;
   const std::string path = dir.file("big.bank");
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
+  const int status = in_child([&] {
     // A file-size limit stands in for a full file system: posix_fallocate fails (EFBIG).
     std::signal(SIGXFSZ, SIG_IGN);
     rlimit lim{64 * 1024, 64 * 1024};
     ::setrlimit(RLIMIT_FSIZE, &lim);
     auto b = mmap_bank::create(path.c_str(), {.bank_size = 8 << 20});
     const bool ok = !b && b.error().code == errc::io_error && b.error().sys_errno == EFBIG;
-    ::_exit(ok ? 0 : 1);
-  }
-  int status = 0;
-  REQUIRE(::waitpid(pid, &status, 0) == pid);
+    return ok ? 0 : 1;
+  });
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
   CHECK(std::filesystem::is_empty(dir.path));  // neither the bank nor its temporary file

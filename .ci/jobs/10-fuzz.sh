@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Untrusted banks under libFuzzer (clang 14, ASan + UBSan): replays the committed seed corpus,
-# fuzzes for a bounded time, then runs the negative control (a planted out-of-bounds read the
-# fuzzer must find). Prints executions and corpus size. Budget: about 4 minutes on 2 cores.
+# Untrusted banks under libFuzzer (clang 14, ASan + UBSan): replays the committed seed corpus
+# (and checks its manifest: real banks still open clean, damaged ones are refused with their
+# error), fuzzes for a bounded time, then runs the negative controls: a planted off-by-one-page
+# bounds check in the bank's code path that the fuzzer must find from the real banks alone, and
+# a planted leak that the consistency assertion must catch. Prints executions and corpus size.
+# Budget: about 4 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 start=$(date +%s)
@@ -15,14 +18,17 @@ NEGATIVE_SECONDS=${NEGATIVE_SECONDS:-60}
 
 CXX=clang++-14 cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHOTRESTART_FUZZ=ON \
   -DHOTRESTART_BUILD_BENCHMARKS=OFF -DHOTRESTART_BUILD_EXAMPLES=OFF -DHOTRESTART_BUILD_TOOLS=OFF >/dev/null
-cmake --build build/fuzz -j2 --target hr_fuzz_bank hr_fuzz_bank_planted
+cmake --build build/fuzz -j2 --target hr_fuzz_bank hr_fuzz_bank_planted hr_fuzz_replay hr_fuzz_replay_leak
 fz=build/fuzz/tests/fuzz
 seeds=tests/fuzz/corpus
+manifest=tests/fuzz/corpus.manifest
 work=build/fuzz/corpus-work
 rm -rf "$work" && mkdir -p "$work"
 
-# 1. Replay every seed (each must run clean under ASan + UBSan).
+# 1. Replay every seed (each must run clean under ASan + UBSan), and hold each named seed to
+#    its manifest line.
 "$fz/hr_fuzz_bank" -runs=0 "$seeds" 2>&1 | tail -2
+"$fz/hr_fuzz_replay" --manifest "$manifest" "$seeds"
 echo "fuzz job: corpus of $(ls "$seeds" | wc -l) seed banks replayed"
 
 # 2. Bounded fuzzing from the seeds; new inputs go to $work.
@@ -35,17 +41,37 @@ echo "fuzz job: corpus of $(ls "$seeds" | wc -l) seed banks replayed"
 execs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' build/fuzz/fuzz.log | grep -Eo '[0-9]+$')
 echo "fuzz job: ${execs} executions in ${FUZZ_SECONDS}s, corpus grew to $(ls "$work" | wc -l) new + $(ls "$seeds" | wc -l) seeds"
 
-# 3. Negative control: the planted out-of-bounds read must be found (and reported by ASan).
-rm -rf build/fuzz/planted && mkdir -p build/fuzz/planted
-if "$fz/hr_fuzz_bank_planted" -max_total_time="$NEGATIVE_SECONDS" -timeout=10 -max_len=65536 \
-  -artifact_prefix=build/fuzz/planted/ build/fuzz/planted "$seeds" >build/fuzz/planted.log 2>&1; then
-  echo "fuzz job: negative control NOT detected: the planted bug went unnoticed" >&2
-  exit 1
-fi
-grep -q 'AddressSanitizer: .*buffer-overflow' build/fuzz/planted.log || {
-  tail -30 build/fuzz/planted.log
-  echo "fuzz job: the negative control failed for another reason" >&2
-  exit 1
+# 3. Negative control: a backend whose size is one page more than its bytes (the bank's
+#    truncation check off by one page). Started from the real banks only (the manifest's
+#    "open" seeds: the truncated seed would show it at once), the fuzzer must make a truncated
+#    bank whose last page the library then touches past the input: ASan reports a poisoned
+#    access (the arena past the input is poisoned), nothing else counts.
+# must_fail NAME LOG PATTERN CMD...: CMD must fail, and LOG must show PATTERN (the failure the
+# control plants); failing for another reason does not count.
+must_fail() {
+  local name=$1 log=$2 pattern=$3
+  shift 3
+  if "$@" >"$log" 2>&1; then
+    echo "fuzz job: $name NOT detected: the planted bug went unnoticed" >&2
+    exit 1
+  fi
+  grep -q "$pattern" "$log" || {
+    tail -30 "$log"
+    echo "fuzz job: $name failed for another reason" >&2
+    exit 1
+  }
 }
-echo "fuzz job: negative control detected: $(grep -m1 -Eo 'AddressSanitizer: [a-z-]+' build/fuzz/planted.log) after $(grep -Eo '^#[0-9]+' build/fuzz/planted.log | tail -1) executions"
+rm -rf build/fuzz/planted build/fuzz/planted-seeds && mkdir -p build/fuzz/planted build/fuzz/planted-seeds
+awk '$2 == "open" { print $1 }' "$manifest" | while read -r s; do cp "$seeds/$s" build/fuzz/planted-seeds/; done
+must_fail "negative control" build/fuzz/planted.log 'AddressSanitizer: use-after-poison' \
+  "$fz/hr_fuzz_bank_planted" -max_total_time="$NEGATIVE_SECONDS" -timeout=10 -max_len=65536 \
+  -artifact_prefix=build/fuzz/planted/ build/fuzz/planted build/fuzz/planted-seeds
+frame=$(grep -A3 'AddressSanitizer: use-after-poison' build/fuzz/planted.log | grep -m1 -Eo 'in (hotrestart::[A-Za-z_:]*basic_bank<[^>]*>::[a-z_]+|LLVMFuzzerTestOneInput)' || true)
+echo "fuzz job: negative control detected: $(grep -m1 -Eo 'AddressSanitizer: [a-z-]+' build/fuzz/planted.log) ${frame} after $(grep -Eo '^#[0-9]+' build/fuzz/planted.log | tail -1) executions"
+
+# 4. Negative control of the consistency assertion: an allocator that never frees must make
+#    the replay trap on the first consistent seed that frees a block.
+must_fail "leak control" build/fuzz/leak.log 'a bank that check() found consistent at open' \
+  "$fz/hr_fuzz_replay_leak" "$seeds"
+echo "fuzz job: leak control detected: $(grep -m1 -Eo 'found consistent at open: .*' build/fuzz/leak.log)"
 echo "fuzz job: passed in $(( $(date +%s) - start ))s"

@@ -23,6 +23,10 @@ int main(int argc, char** argv) {
   }
   // A reserved, inaccessible page: writing to it faults, as rgnAllocate(K_RESERVED) did.
   void* reserved = ::mmap(nullptr, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (reserved == MAP_FAILED) {
+    std::perror("hello: cannot reserve a page");
+    return 2;
+  }
   auto* bad = static_cast<volatile long*>(reserved);
 
   auto counter = bank->find_or_create("PM1", sizeof(int), "HELLO_GROUP");

@@ -3,7 +3,10 @@
 // random names among 1,024 blocks for a fixed time, alone and next to a writer thread that
 // creates and frees (unlinks from shared chains, odd sequence windows) or replaces (the whole
 // switch under an odd sequence). Prints ns per find (median of runs) and writer ops per second.
-// Not a test: no thresholds. `hr_lookup_bench [seconds-per-run] [runs]`.
+// No thresholds on the figures; but every find must hit (all names exist and no writer
+// touches them), and a miss makes the exit status 1. `hr_lookup_bench [seconds-per-run]
+// [runs] [plant-miss]`: with plant-miss the readers also look up a name that was never
+// created (the smoke test's negative control: it must fail).
 #include <unistd.h>
 
 #include <algorithm>
@@ -39,6 +42,8 @@ struct figures {
   double ns_per_find;
   double writer_ops_per_s;
 };
+
+long g_misses = 0;
 
 figures run_once(mmap_bank& b, const std::vector<std::string>& names, writer_kind k,
                  double seconds, int readers) {
@@ -86,7 +91,11 @@ figures run_once(mmap_bank& b, const std::vector<std::string>& names, writer_kin
   const double el = std::chrono::duration<double>(clock_type::now() - t0).count();
   stop = true;
   if (writer.joinable()) writer.join();
-  if (found.load() != total.load()) std::fprintf(stderr, "lookup bench: a find missed!\n");
+  if (found.load() != total.load()) {
+    std::fprintf(stderr, "lookup bench: a find missed! (%ld of %ld, %s)\n", total.load() - found.load(),
+                 total.load(), label(k));
+    g_misses += total.load() - found.load();
+  }
   return {el * 1e9 * readers / static_cast<double>(total.load()),
           static_cast<double>(writer_ops.load()) / el};
 }
@@ -96,6 +105,7 @@ figures run_once(mmap_bank& b, const std::vector<std::string>& names, writer_kin
 int main(int argc, char** argv) {
   const double seconds = argc > 1 ? std::atof(argv[1]) : 1.0;
   const int runs = argc > 2 ? std::atoi(argv[2]) : 5;
+  const bool plant_miss = argc > 3 && std::string(argv[3]) == "plant-miss";
   char path[] = "/dev/shm/hr-lookup-XXXXXX";
   const int fd = ::mkstemp(path);
   if (fd < 0) return 2;
@@ -108,6 +118,7 @@ int main(int argc, char** argv) {
     names.push_back("block-" + std::to_string(i * 7919 % 100003));
     if (!b->find_or_create(names.back(), 100)) return 2;
   }
+  if (plant_miss) names.push_back("never-created");
   std::printf("lock-free find, 1,024 blocks, %d runs of %.2f s (median)\n", runs, seconds);
   std::printf("%-34s %8s %14s\n", "scenario", "ns/find", "writer ops/s");
   for (int readers : {1, 2}) {
@@ -124,5 +135,9 @@ int main(int argc, char** argv) {
     }
   }
   ::unlink(path);
+  if (g_misses != 0) {
+    std::fprintf(stderr, "lookup bench: FAILED: %ld finds missed a block that exists\n", g_misses);
+    return 1;
+  }
   return 0;
 }

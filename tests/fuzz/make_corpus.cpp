@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 // Writes the fuzzer's seed corpus: real banks (small pages so that they are a few KiB) in the
 // states a bank is found in: fresh, with blocks, after frees, and frozen at every metadata
-// store of a create, a free, a replace and a free_all (what a crash leaves for recovery).
-//   hr_fuzz_make_corpus DIR
+// store of a create, a free, a replace and a free_all (what a crash leaves for recovery); and a
+// few damaged or foreign ones that must be refused with a given error. It also writes the
+// manifest the replay checks (which seed must open, which must be refused with what).
+//   hr_fuzz_make_corpus DIR MANIFEST
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -27,16 +29,27 @@ using gen_bank = hotrestart::basic_bank<hotrestart::span_backend>;
 namespace {
 
 std::string g_dir;
+std::FILE* g_manifest = nullptr;
 int g_files = 0;
 std::uint64_t g_bytes = 0;
 
-void write(const std::string& name, const std::byte* mem) {
+// Writes a seed and its manifest line ("open", or "refuse ERRC").
+void write(const std::string& name, const std::byte* mem, const char* expect = "open",
+           std::uint64_t bytes = 0) {
   const std::string path = g_dir + "/" + name;
   std::FILE* f = std::fopen(path.c_str(), "wb");
   if (f == nullptr) return;
-  std::fwrite(mem, 1, g_bytes, f);
+  std::fwrite(mem, 1, bytes != 0 ? bytes : g_bytes, f);
   std::fclose(f);
+  std::fprintf(g_manifest, "%s %s\n", name.c_str(), expect);
   ++g_files;
+}
+
+// A copy of the bank in g_mem with one 32-bit word changed.
+const std::byte* poked(std::uint64_t off, std::uint32_t v) {
+  std::memcpy(g_snap, g_mem, sizeof g_mem);
+  std::memcpy(g_snap + off, &v, sizeof v);
+  return g_snap;
 }
 
 gen_bank fresh(std::uint32_t max_blocks) {
@@ -74,11 +87,25 @@ void frozen(const char* label, Op op) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) return 64;
+  if (argc < 3) return 64;
   g_dir = argv[1];
+  g_manifest = std::fopen(argv[2], "w");
+  if (g_manifest == nullptr) return 2;
+  std::fprintf(g_manifest, "# seed  expectation (written by hr_fuzz_make_corpus)\n");
   {
     auto b = fresh(6);
     write("fresh", g_mem);
+    namespace fmt = hotrestart::fmt;
+    write("refused-truncated", g_mem, "refuse truncated", g_bytes - 64);
+    write("refused-header-only", g_mem, "refuse truncated", fmt::header_size);
+    write("refused-magic", poked(fmt::magic0, 0x464C4521u), "refuse not_a_bank");
+    write("refused-version", poked(fmt::layout_version, fmt::version + 1), "refuse version_mismatch");
+    write("refused-fingerprint", poked(fmt::fingerprint_hi, 0), "refuse layout_mismatch");
+    write("refused-initialising",
+          poked(fmt::state, static_cast<std::uint32_t>(hotrestart::bank_state::initialising)),
+          "refuse creation_interrupted");
+    write("refused-checksum", poked(fmt::max_blocks, 7), "refuse corrupt");
+    write("refused-intent-state", poked(fmt::journal_state, 0x12345678u), "refuse corrupt");
     populate(b);
     write("populated", g_mem);
     (void)b.free("beta");
@@ -95,6 +122,7 @@ int main(int argc, char** argv) {
   frozen("crash-free", [](gen_bank& b) { (void)b.free("beta"); });
   frozen("crash-replace", [](gen_bank& b) { (void)b.replace("alpha", "gamma"); });
   frozen("crash-free-all", [](gen_bank& b) { (void)b.free_all("K"); });
+  std::fclose(g_manifest);
   std::printf("wrote %d seed banks of %llu bytes\n", g_files, static_cast<unsigned long long>(g_bytes));
   return 0;
 }
