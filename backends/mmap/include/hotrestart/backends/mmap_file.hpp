@@ -170,6 +170,9 @@ class mmap_file_backend {
       if (e == ENOENT) return fail(errc::not_found, "no bank file at that path");
       if (e == ELOOP) return fail(errc::not_regular_file, "bank path is a symbolic link");
       if (e == EISDIR) return fail(errc::not_regular_file, "bank path is a directory");
+      struct stat ls;  // a socket (ENXIO), or anything else that is not a regular file
+      if (::lstat(path, &ls) == 0 && !S_ISREG(ls.st_mode))
+        return fail(errc::not_regular_file, "bank path is not a regular file");
       return detail::sys_fail(errc::io_error, "cannot open the bank file", e);
     }
     struct stat st;
