@@ -157,7 +157,8 @@ void bm_open_raw_pages(benchmark::State& st) {
   std::uint64_t i = 0;
   for (auto _ : st) {
     const std::uint32_t k = w.order[i++ & (w.n - 1)];
-    const std::uint64_t bucket = l.registry_off + 64 + 4ull * (hash_registry::hash(w.names[k]) & mask);
+    const std::uint64_t bucket =
+        l.registry_off + 64 + 4ull * (hash_registry::hash(w.names[k]) & mask);
     const std::uint64_t ent = l.registry_off + hash_registry::entries_offset(l.max_blocks) +
                               hash_registry::entry_bytes * entry[k];
     const raw_mapping m(s->file());
@@ -263,7 +264,8 @@ void start_helpers(S* s) {
   end_helpers();
   before_release_slot = end_helpers;
   contention_area* a = area();
-  for (shared_line* l : {&a->phase, &a->warm, &a->running, &a->writer_ops, &a->peer_finds, &a->peer_ns})
+  for (shared_line* l :
+       {&a->phase, &a->warm, &a->running, &a->writer_ops, &a->peer_finds, &a->peer_ns})
     l->v.store(0);
   const workload& w = *s->wl;
   helper_pids.push_back(fork_helper([s, a, &w] {
@@ -548,7 +550,10 @@ benchmark::internal::Benchmark* reg(const std::string& name, void (*fn)(benchmar
 }
 
 template <class S>
-constexpr bool has_offsets = requires(S& s) { s.offsets; s.file(); };
+constexpr bool has_offsets = requires(S& s) {
+  s.offsets;
+  s.file();
+};
 
 /// The paths of store S at N; `shared`: its bytes can be shared with forked processes.
 template <class S>
@@ -560,7 +565,8 @@ void register_paths(std::int64_t n, bool shared) {
   reg("find_or_create/" + l, bm_find_or_create<S>, n);
   reg("free_group/" + l, bm_free_group<S>, n)->UseManualTime();
   reg("iterate/" + l, bm_iterate<S>, n);
-  if constexpr (requires(S& s) { s.open_find(std::string()); }) reg("open_find/" + l, bm_open_find<S>, n);
+  if constexpr (requires(S & s) { s.open_find(std::string()); })
+    reg("open_find/" + l, bm_open_find<S>, n);
   if constexpr (has_offsets<S>) {
     if (S::dir() != "") reg("open_find/raw_" + l, bm_open_raw<S>, n);
   }
@@ -580,7 +586,8 @@ void register_all(const options& o) {
     reg("find/harness_only", bm_harness, n);
     register_paths<hr_store<mmap_tmpfs_traits>>(n, true);
     reg("open_find/raw_same_4_pages", bm_open_raw_pages<hr_store<mmap_tmpfs_traits>, false>, n);
-    reg("open_find/raw_same_4_pages+boot_id", bm_open_raw_pages<hr_store<mmap_tmpfs_traits>, true>, n);
+    reg("open_find/raw_same_4_pages+boot_id", bm_open_raw_pages<hr_store<mmap_tmpfs_traits>, true>,
+        n);
     reg("memory/hr", bm_memory_hr, n)->Iterations(1)->Repetitions(1);
     if (n <= o.durable_max) {
       if constexpr (disk_durable_traits::available)
@@ -595,16 +602,19 @@ void register_all(const options& o) {
 #ifdef HR_BENCH_BOOST
     register_paths<boost_store<boost_mmf_iset_traits>>(n, true);
     reg("memory/boost_mmf_iset", bm_memory_boost<boost_store<boost_mmf_iset_traits>>, n)
-        ->Iterations(1)->Repetitions(1);
+        ->Iterations(1)
+        ->Repetitions(1);
     register_paths<boost_store<boost_mmf_iuset_traits>>(n, true);
     reg("memory/boost_mmf_iuset", bm_memory_boost<boost_store<boost_mmf_iuset_traits>>, n)
-        ->Iterations(1)->Repetitions(1);
+        ->Iterations(1)
+        ->Repetitions(1);
     register_paths<boost_store<boost_shm_iset_traits>>(n, false);
     register_paths<boost_store<boost_shm_iuset_traits>>(n, false);
 #endif
     register_paths<umap_store>(n, false);
     reg("memory/std_umap", bm_memory_umap, n)->Iterations(1)->Repetitions(1);
-    if (n == o.ns.front()) benchmark::RegisterBenchmark("create_free/malloc+memset", bm_malloc_memset_free);
+    if (n == o.ns.front())
+      benchmark::RegisterBenchmark("create_free/malloc+memset", bm_malloc_memset_free);
 #ifdef HR_BENCH_PMDK
     const std::string mode = pmdk_mode();
     reg("create_free/pmdk_atomic_" + mode, bm_pmdk_alloc_free, n);
@@ -618,11 +628,13 @@ void register_all(const options& o) {
   benchmark::RegisterBenchmark("update/64B/in_place", bm_update_in_place<bench_value>);
   benchmark::RegisterBenchmark("update/64B/atomic_update", bm_update_atomic<bench_value>);
   benchmark::RegisterBenchmark("update/64B/atomic_store", bm_update_store<bench_value>);
-  benchmark::RegisterBenchmark("update/64B/new_block_replace", bm_update_new_block_replace<bench_value>);
+  benchmark::RegisterBenchmark("update/64B/new_block_replace",
+                               bm_update_new_block_replace<bench_value>);
   benchmark::RegisterBenchmark("update/3968B/in_place", bm_update_in_place<bench_page>);
   benchmark::RegisterBenchmark("update/3968B/atomic_update", bm_update_atomic<bench_page>);
   benchmark::RegisterBenchmark("update/3968B/atomic_store", bm_update_store<bench_page>);
-  benchmark::RegisterBenchmark("update/3968B/new_block_replace", bm_update_new_block_replace<bench_page>);
+  benchmark::RegisterBenchmark("update/3968B/new_block_replace",
+                               bm_update_new_block_replace<bench_page>);
 }
 
 std::vector<std::int64_t> parse_list(const char* s) {
@@ -643,10 +655,14 @@ options parse_options(int& argc, char** argv) {
   int out = 1;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a.rfind("--hr_ns=", 0) == 0) o.ns = parse_list(argv[i] + 8);
-    else if (a.rfind("--hr_durable_max=", 0) == 0) o.durable_max = std::atoll(argv[i] + 17);
-    else if (a.rfind("--hr_big_reps=", 0) == 0) big_repetitions = std::atoi(argv[i] + 14);
-    else argv[out++] = argv[i];
+    if (a.rfind("--hr_ns=", 0) == 0)
+      o.ns = parse_list(argv[i] + 8);
+    else if (a.rfind("--hr_durable_max=", 0) == 0)
+      o.durable_max = std::atoll(argv[i] + 17);
+    else if (a.rfind("--hr_big_reps=", 0) == 0)
+      big_repetitions = std::atoi(argv[i] + 14);
+    else
+      argv[out++] = argv[i];
   }
   argc = out;
   return o;

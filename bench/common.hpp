@@ -16,10 +16,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cinttypes>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cinttypes>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -101,16 +101,15 @@ inline void untrack_and_remove(int i) {
 inline const std::string& prefix() {
   static const std::string p = [] {
     const char* e = std::getenv("HR_BENCH_PREFIX");
-    return e != nullptr && *e != '\0' ? std::string(e)
-                                      : "hr-bench-" + std::to_string(::getpid());
+    return e != nullptr && *e != '\0' ? std::string(e) : "hr-bench-" + std::to_string(::getpid());
   }();
   return p;
 }
 
 inline std::string make_dir(const char* env, const char* fallback) {
   const char* root = std::getenv(env);
-  std::string d = std::string(root != nullptr && *root != '\0' ? root : fallback) + "/" +
-                  prefix() + ".d";
+  std::string d =
+      std::string(root != nullptr && *root != '\0' ? root : fallback) + "/" + prefix() + ".d";
   if (::mkdir(d.c_str(), 0700) != 0 && errno != EEXIST) die("mkdir", std::strerror(errno));
   return d;
 }
@@ -212,9 +211,7 @@ struct workload {
   }
   /// The i-th lookup: shuffled order over all N names (N is a power of two).
   const std::string& next(std::uint64_t& i) const { return names[order[i++ & (n - 1)]]; }
-  const std::string& next_missing(std::uint64_t& i) const {
-    return missing[order[i++ & (n - 1)]];
-  }
+  const std::string& next_missing(std::uint64_t& i) const { return missing[order[i++ & (n - 1)]]; }
   static std::string key(std::uint32_t g) { return "group" + std::to_string(g); }
   std::uint32_t group_size() const { return n / groups > 0 ? n / groups : 1; }
 };

@@ -37,14 +37,15 @@ class pmdk_store final : public store_base {
 
   explicit pmdk_store(std::shared_ptr<const workload> w)
       : wl(std::move(w)), where("pmdk", wl->n, footprint(wl->n)) {
-    pool = ::pmemobj_create(where.loc(), "hrbench", static_cast<std::size_t>(footprint(wl->n)),
-                            0600);
+    pool =
+        ::pmemobj_create(where.loc(), "hrbench", static_cast<std::size_t>(footprint(wl->n)), 0600);
     if (pool == nullptr) die("pmemobj_create", ::pmemobj_errormsg());
     PMEMoid root = ::pmemobj_root(pool, sizeof(PMEMoid) * (wl->n + fresh_names));
     if (OID_IS_NULL(root)) die("pmemobj_root", ::pmemobj_errormsg());
     slots = static_cast<PMEMoid*>(::pmemobj_direct(root));
     for (std::uint32_t i = 0; i < wl->n; ++i)
-      if (::pmemobj_zalloc(pool, &slots[i], page, 1) != 0) die("pmemobj_zalloc", ::pmemobj_errormsg());
+      if (::pmemobj_zalloc(pool, &slots[i], page, 1) != 0)
+        die("pmemobj_zalloc", ::pmemobj_errormsg());
   }
   ~pmdk_store() override {
     if (pool != nullptr) ::pmemobj_close(pool);
@@ -60,13 +61,15 @@ class pmdk_store final : public store_base {
   /// Two transactions: allocate and publish in the root; unpublish and free.
   void tx_alloc_free(std::uint32_t k) {
     PMEMoid* slot = &slots[wl->n + k % fresh_names];
-    if (::pmemobj_tx_begin(pool, nullptr, TX_PARAM_NONE) != 0) die("tx_begin", ::pmemobj_errormsg());
+    if (::pmemobj_tx_begin(pool, nullptr, TX_PARAM_NONE) != 0)
+      die("tx_begin", ::pmemobj_errormsg());
     ::pmemobj_tx_add_range_direct(slot, sizeof *slot);
     *slot = ::pmemobj_tx_zalloc(page, 2);
     ::pmemobj_tx_commit();
     if (::pmemobj_tx_end() != 0 || OID_IS_NULL(*slot)) die("tx alloc", ::pmemobj_errormsg());
     benchmark::DoNotOptimize(::pmemobj_direct(*slot));
-    if (::pmemobj_tx_begin(pool, nullptr, TX_PARAM_NONE) != 0) die("tx_begin", ::pmemobj_errormsg());
+    if (::pmemobj_tx_begin(pool, nullptr, TX_PARAM_NONE) != 0)
+      die("tx_begin", ::pmemobj_errormsg());
     ::pmemobj_tx_free(*slot);
     ::pmemobj_tx_add_range_direct(slot, sizeof *slot);
     *slot = OID_NULL;

@@ -271,7 +271,8 @@ struct page_bytes {
 };
 
 template <template <class> class Index>
-using boost_mmf = bip::basic_managed_mapped_file<char, bip::rbtree_best_fit<bip::mutex_family>, Index>;
+using boost_mmf =
+    bip::basic_managed_mapped_file<char, bip::rbtree_best_fit<bip::mutex_family>, Index>;
 template <template <class> class Index>
 using boost_shm =
     bip::basic_managed_shared_memory<char, bip::rbtree_best_fit<bip::mutex_family>, Index>;

@@ -14,9 +14,9 @@
 // Timestamps are CLOCK_MONOTONIC nanoseconds written into a block of the bank ("bench-times"),
 // so they cross the crash and the processes.
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
-#include <poll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -52,7 +52,8 @@ using namespace hotrestart;
 std::uint64_t now_ns() {
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000u + static_cast<std::uint64_t>(ts.tv_nsec);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000u +
+         static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
 constexpr std::uint32_t max_samples = 4096;
@@ -65,8 +66,8 @@ struct times_block {
   std::uint64_t found_ns[max_samples];  // the new run, its state block found and read
   std::uint64_t floor_main_ns[max_samples];
   std::uint64_t floor_found_ns[max_samples];
-  std::uint64_t value_seen[max_samples];  // what the run read (checked by the driver)
-  std::uint64_t raw_ns[max_samples];      // raw open + mmap + read one value, from main()
+  std::uint64_t value_seen[max_samples];     // what the run read (checked by the driver)
+  std::uint64_t raw_ns[max_samples];         // raw open + mmap + read one value, from main()
   std::uint64_t bare_crash_ns[max_samples];  // the crasher of the bare-supervisor reference
   std::uint32_t runs;
 };
@@ -202,7 +203,9 @@ summary summarize(std::vector<double> v) {
   summary s;
   if (v.empty()) return s;
   std::sort(v.begin(), v.end());
-  auto at = [&](double q) { return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5)]; };
+  auto at = [&](double q) {
+    return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5)];
+  };
   s.n = v.size();
   s.min = v.front();
   s.p10 = at(0.10);
@@ -214,9 +217,12 @@ summary summarize(std::vector<double> v) {
 
 std::string fmt_us(double us) {
   char b[32];
-  if (us >= 100000) std::snprintf(b, sizeof b, "%.3f s", us / 1e6);
-  else if (us >= 1000) std::snprintf(b, sizeof b, "%.3f ms", us / 1000);
-  else std::snprintf(b, sizeof b, "%.1f µs", us);
+  if (us >= 100000)
+    std::snprintf(b, sizeof b, "%.3f s", us / 1e6);
+  else if (us >= 1000)
+    std::snprintf(b, sizeof b, "%.3f ms", us / 1000);
+  else
+    std::snprintf(b, sizeof b, "%.1f µs", us);
   return b;
 }
 
@@ -230,9 +236,12 @@ bool parse_size(const std::string& s, std::uint64_t& out) {
   const unsigned long long v = std::strtoull(s.c_str(), &end, 10);
   if (end == s.c_str()) return false;
   std::uint64_t mul = 1;
-  if (*end == 'K') mul = 1ull << 10, ++end;
-  else if (*end == 'M') mul = 1ull << 20, ++end;
-  else if (*end == 'G') mul = 1ull << 30, ++end;
+  if (*end == 'K')
+    mul = 1ull << 10, ++end;
+  else if (*end == 'M')
+    mul = 1ull << 20, ++end;
+  else if (*end == 'G')
+    mul = 1ull << 30, ++end;
   if (*end != '\0') return false;
   out = v * mul;
   return true;
@@ -319,7 +328,8 @@ double memfd_copy_us(const std::vector<char>& exe) {
 struct size_result {
   std::string label;
   std::uint64_t bytes = 0;
-  summary bare, raw_main, restart, restart_main, restart_to_main, floor, floor_main, floor_to_main, cold_read, cold_touch;
+  summary bare, raw_main, restart, restart_main, restart_to_main, floor, floor_main, floor_to_main,
+      cold_read, cold_touch;
   double first_restart_us = 0;  // after the run that filled (and so had mapped) the whole state
   std::uint32_t bad_values = 0;
 };
@@ -330,13 +340,17 @@ bool write_json(const std::string& path, const std::vector<size_result>& results
   FILE* f = std::fopen(path.c_str(), "w");
   if (f == nullptr) return false;
   auto put = [&](const char* name, const summary& s, bool comma) {
-    std::fprintf(f, "\"%s\": {\"n\": %zu, \"min\": %.3f, \"p10\": %.3f, \"median\": %.3f, \"p90\": %.3f, \"max\": %.3f}%s",
+    std::fprintf(f,
+                 "\"%s\": {\"n\": %zu, \"min\": %.3f, \"p10\": %.3f, \"median\": %.3f, \"p90\": "
+                 "%.3f, \"max\": %.3f}%s",
                  name, s.n, s.min, s.p10, s.median, s.p90, s.max, comma ? ", " : "");
   };
   std::fprintf(f, "{\"unit\": \"us\", \"settle_us\": %u, \"sizes\": [\n", settle_us);
   for (std::size_t i = 0; i < results.size(); ++i) {
     const size_result& r = results[i];
-    std::fprintf(f, "  {\"label\": \"%s\", \"bytes\": %" PRIu64 ", \"first_restart\": %.3f, \"bad_values\": %u, ",
+    std::fprintf(f,
+                 "  {\"label\": \"%s\", \"bytes\": %" PRIu64
+                 ", \"first_restart\": %.3f, \"bad_values\": %u, ",
                  r.label.c_str(), r.bytes, r.first_restart_us, r.bad_values);
     put("restart", r.restart, true);
     put("floor", r.floor, true);
@@ -371,20 +385,30 @@ int driver(int argc, char** argv) {
         sizes.push_back(v.substr(p, c == std::string::npos ? c : c - p));
         p = c == std::string::npos ? c : c + 1;
       }
-    } else if (a == "--runs") runs = static_cast<std::uint32_t>(std::atoi(next().c_str()));
-    else if (a == "--floor") floors = static_cast<std::uint32_t>(std::atoi(next().c_str()));
-    else if (a == "--rounds") rounds = std::max(1, std::atoi(next().c_str()));
-    else if (a == "--cold") colds = static_cast<std::uint32_t>(std::atoi(next().c_str()));
-    else if (a == "--dir") dir = next();
-    else if (a == "--settle-us") settle_us = static_cast<std::uint32_t>(std::atoi(next().c_str()));
-    else if (a == "--hrctl") hrctl = next();
-    else if (a == "--json") json = next();
+    } else if (a == "--runs")
+      runs = static_cast<std::uint32_t>(std::atoi(next().c_str()));
+    else if (a == "--floor")
+      floors = static_cast<std::uint32_t>(std::atoi(next().c_str()));
+    else if (a == "--rounds")
+      rounds = std::max(1, std::atoi(next().c_str()));
+    else if (a == "--cold")
+      colds = static_cast<std::uint32_t>(std::atoi(next().c_str()));
+    else if (a == "--dir")
+      dir = next();
+    else if (a == "--settle-us")
+      settle_us = static_cast<std::uint32_t>(std::atoi(next().c_str()));
+    else if (a == "--hrctl")
+      hrctl = next();
+    else if (a == "--json")
+      json = next();
     else {
       std::printf(
-          "usage: hr_restart_bench [--sizes 1M,1G,8G] [--runs N (400)] [--floor N (400)] [--rounds N (8)]\n"
+          "usage: hr_restart_bench [--sizes 1M,1G,8G] [--runs N (400)] [--floor N (400)] [--rounds "
+          "N (8)]\n"
           "                        [--cold N (default: 20 / 5 / 3 by size)] [--dir /dev/shm]\n"
           "                        [--settle-us US (20000: each run waits before it crashes)]\n"
-          "                        [--hrctl PATH] [--json FILE (the results, for bench/report.py)]\n");
+          "                        [--hrctl PATH] [--json FILE (the results, for "
+          "bench/report.py)]\n");
       return a == "--help" || a == "-h" ? 0 : 2;
     }
   }
@@ -408,7 +432,8 @@ int driver(int argc, char** argv) {
       std::fprintf(stderr, "bad size %s\n", label.c_str());
       return 2;
     }
-    const std::string bank = dir + "/hr-restart-bench-" + std::to_string(::getpid()) + "-" + label + ".bank";
+    const std::string bank =
+        dir + "/hr-restart-bench-" + std::to_string(::getpid()) + "-" + label + ".bank";
     ::unlink(bank.c_str());
     // Rounds: each round is one `hrctl run` (its runs crash one after the other), then the
     // floor, the raw reference and the bare supervisor, so that all of them see the same
@@ -427,8 +452,8 @@ int driver(int argc, char** argv) {
       // --interval 1: hrctl's anti-tight-loop backoff (restarts of a group less than an
       // interval apart wait 10 ms * 2^k) is not what is measured; --max-badness 0: never
       // escalate. The state block outlives each round's group (it has no group key).
-      const int rc = spawn_wait({hrctl, "run", "--bank", bank, "--bank-size", label, "--interval", "1",
-                                 "--max-badness", "0", "--quiet", "--", self, "target",
+      const int rc = spawn_wait({hrctl, "run", "--bank", bank, "--bank-size", label, "--interval",
+                                 "1", "--max-badness", "0", "--quiet", "--", self, "target",
                                  std::to_string(per_run), std::to_string(settle_us)},
                                 false);
       if (rc != 0) {
@@ -487,7 +512,8 @@ int driver(int argc, char** argv) {
         ::waitpid(cpid, &st, 0);
         ::close(pfd);
         if (spawn_wait({self, "floor", bank, std::to_string(per_floor + i)}, false) != 0) continue;
-        bare.push_back(static_cast<double>(t->floor_found_ns[per_floor + i] - t->bare_crash_ns[i]) / 1000.0);
+        bare.push_back(static_cast<double>(t->floor_found_ns[per_floor + i] - t->bare_crash_ns[i]) /
+                       1000.0);
         ::usleep(2000);
       }
     }
@@ -499,8 +525,12 @@ int driver(int argc, char** argv) {
     r.floor_to_main = summarize(flt);
     r.raw_main = summarize(raw);
     r.bare = summarize(bare);
-    const std::uint32_t c = colds != 0 ? colds : bytes >= (4ull << 30) ? 3u : bytes >= (512ull << 20) ? 5u : 20u;
-    std::fprintf(stderr, "[%s] cold rebuild: %u x read() and %u x touch every page...\n", label.c_str(), c, c);
+    const std::uint32_t c = colds != 0                ? colds
+                            : bytes >= (4ull << 30)   ? 3u
+                            : bytes >= (512ull << 20) ? 5u
+                                                      : 20u;
+    std::fprintf(stderr, "[%s] cold rebuild: %u x read() and %u x touch every page...\n",
+                 label.c_str(), c, c);
     std::vector<double> cr, ct;
     for (std::uint32_t i = 0; i < c; ++i) {
       cr.push_back(cold_read_us(bank, buf));
@@ -516,22 +546,39 @@ int driver(int argc, char** argv) {
   for (int i = 0; i < 50 && !exe.empty(); ++i) mf.push_back(memfd_copy_us(exe));
   const summary memfd = summarize(mf);
 
-  std::printf("\n| bank | measure | median | p10 – p90 | min | n |\n|---|---|---:|---:|---:|---:|\n");
+  std::printf(
+      "\n| bank | measure | median | p10 – p90 | min | n |\n|---|---|---:|---:|---:|---:|\n");
   for (const auto& r : results) {
-    std::printf("| %s | **restart**: crash → restarted instance has its state (hrctl run) | %s |\n", r.label.c_str(), row(r.restart).c_str());
-    std::printf("| %s | floor: posix_spawn → state found (no supervisor) | %s |\n", r.label.c_str(), row(r.floor).c_str());
-    std::printf("| %s | restart / floor (medians) | %.2f× | | | |\n", r.label.c_str(), r.restart.median / r.floor.median);
-    std::printf("| %s | reference: bare supervisor (pidfd wake + posix_spawn of the floor program) | %s |\n", r.label.c_str(), row(r.bare).c_str());
-    std::printf("| %s | restart, part 1: crash → new instance's main() | %s |\n", r.label.c_str(), row(r.restart_to_main).c_str());
-    std::printf("| %s | floor, part 1: posix_spawn → main() | %s |\n", r.label.c_str(), row(r.floor_to_main).c_str());
-    std::printf("| %s | restarted instance: main() → first block found | %s |\n", r.label.c_str(), row(r.restart_main).c_str());
-    std::printf("| %s | floor instance: main() → first block found | %s |\n", r.label.c_str(), row(r.floor_main).c_str());
-    std::printf("| %s | reference: main() → raw open + mmap + read one value (no bank) | %s |\n", r.label.c_str(), row(r.raw_main).c_str());
-    std::printf("| %s | cold rebuild: read() of the bank file | %s |\n", r.label.c_str(), row(r.cold_read).c_str());
-    std::printf("| %s | cold rebuild: fresh mapping, touch every page | %s |\n", r.label.c_str(), row(r.cold_touch).c_str());
-    std::printf("| %s | first restart (the dying run had written the whole state) | %s | | | 1 |\n", r.label.c_str(), fmt_us(r.first_restart_us).c_str());
+    std::printf("| %s | **restart**: crash → restarted instance has its state (hrctl run) | %s |\n",
+                r.label.c_str(), row(r.restart).c_str());
+    std::printf("| %s | floor: posix_spawn → state found (no supervisor) | %s |\n", r.label.c_str(),
+                row(r.floor).c_str());
+    std::printf("| %s | restart / floor (medians) | %.2f× | | | |\n", r.label.c_str(),
+                r.restart.median / r.floor.median);
+    std::printf(
+        "| %s | reference: bare supervisor (pidfd wake + posix_spawn of the floor program) | %s "
+        "|\n",
+        r.label.c_str(), row(r.bare).c_str());
+    std::printf("| %s | restart, part 1: crash → new instance's main() | %s |\n", r.label.c_str(),
+                row(r.restart_to_main).c_str());
+    std::printf("| %s | floor, part 1: posix_spawn → main() | %s |\n", r.label.c_str(),
+                row(r.floor_to_main).c_str());
+    std::printf("| %s | restarted instance: main() → first block found | %s |\n", r.label.c_str(),
+                row(r.restart_main).c_str());
+    std::printf("| %s | floor instance: main() → first block found | %s |\n", r.label.c_str(),
+                row(r.floor_main).c_str());
+    std::printf("| %s | reference: main() → raw open + mmap + read one value (no bank) | %s |\n",
+                r.label.c_str(), row(r.raw_main).c_str());
+    std::printf("| %s | cold rebuild: read() of the bank file | %s |\n", r.label.c_str(),
+                row(r.cold_read).c_str());
+    std::printf("| %s | cold rebuild: fresh mapping, touch every page | %s |\n", r.label.c_str(),
+                row(r.cold_touch).c_str());
+    std::printf("| %s | first restart (the dying run had written the whole state) | %s | | | 1 |\n",
+                r.label.c_str(), fmt_us(r.first_restart_us).c_str());
   }
-  std::printf("| – | image → sealed memfd (%zu-byte executable; hrctl caches it per image) | %s |\n", exe.size(), row(memfd).c_str());
+  std::printf(
+      "| – | image → sealed memfd (%zu-byte executable; hrctl caches it per image) | %s |\n",
+      exe.size(), row(memfd).c_str());
   if (!json.empty() && !write_json(json, results, memfd, settle_us)) {
     std::fprintf(stderr, "cannot write %s\n", json.c_str());
     return 1;

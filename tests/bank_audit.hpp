@@ -32,8 +32,10 @@ struct space_audit {
 inline space_audit audit_space(std::vector<extent> ex, const hotrestart::bank_layout& l) {
   space_audit a;
   a.blocks = static_cast<std::uint32_t>(ex.size());
-  std::sort(ex.begin(), ex.end(), [](const extent& x, const extent& y) { return x.offset < y.offset; });
-  const std::uint64_t begin = l.data_off, end = l.data_off + std::uint64_t{l.total_pages} * l.page_size;
+  std::sort(ex.begin(), ex.end(),
+            [](const extent& x, const extent& y) { return x.offset < y.offset; });
+  const std::uint64_t begin = l.data_off,
+                      end = l.data_off + std::uint64_t{l.total_pages} * l.page_size;
   std::uint64_t at = begin;
   for (const extent& e : ex) {
     if (e.capacity == 0 || e.capacity % l.page_size != 0 || (e.offset - begin) % l.page_size != 0) {
@@ -72,7 +74,9 @@ inline const char* compare_stats(const hotrestart::bank_stats& s, const space_au
 template <class Bank>
 hotrestart::result<space_audit> audit_bank(const Bank& b) {
   std::vector<extent> ex;
-  auto n = b.for_each([&](const hotrestart::block_info& i) { ex.push_back({i.offset, i.capacity}); });
+  auto n = b.for_each([&](const hotrestart::block_info& i) {
+    ex.push_back({i.offset, i.capacity});
+  });
   if (!n) return hotrestart::fail(n.error());
   return audit_space(std::move(ex), b.layout());
 }

@@ -59,7 +59,8 @@ static int fail_with(const hotrestart::error& e) {
 int main(int argc, char** argv) {
   if (argc < 3) return 64;
   if (const char* k = std::getenv("HR_CRASH_AT")) g_crash_at = std::atol(k);
-  if (const char* t = std::getenv("HR_TEAR")) g_tear_mask = static_cast<std::uint32_t>(std::strtoul(t, nullptr, 16));
+  if (const char* t = std::getenv("HR_TEAR"))
+    g_tear_mask = static_cast<std::uint32_t>(std::strtoul(t, nullptr, 16));
   const std::string_view op = argv[2];
   g_points = 0;
   auto bank = hotrestart::mmap_bank::open(argv[1]);

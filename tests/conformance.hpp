@@ -28,8 +28,9 @@
 #include "support.hpp"
 
 // The no-exceptions build of the suite (test_bank_noexcept) must really be one.
-#if defined(DOCTEST_CONFIG_NO_EXCEPTIONS_BUT_WITH_ALL_ASSERTS) && \
-    (defined(__cpp_exceptions) || defined(__cpp_rtti) || defined(__EXCEPTIONS) || defined(__GXX_RTTI))
+#if defined(DOCTEST_CONFIG_NO_EXCEPTIONS_BUT_WITH_ALL_ASSERTS) &&                 \
+    (defined(__cpp_exceptions) || defined(__cpp_rtti) || defined(__EXCEPTIONS) || \
+     defined(__GXX_RTTI))
 #error "test_bank_noexcept must be built with -fno-exceptions -fno-rtti"
 #endif
 
@@ -53,15 +54,15 @@ void require_consistent(const Bank& b) {
   HR_REQUIRE_OK(st);
   const char* why = hrtest::compare_stats(*st, *a, b.layout());
   CHECK_MESSAGE(why == nullptr, (why != nullptr ? why : ""), " (blocks ", a->blocks, ", used ",
-                a->used, ", largest gap ", a->largest_gap, "; stats: blocks ", st->blocks, ", used ",
-                st->used, ", free ", st->free, ", largest_free ", st->largest_free, ")");
+                a->used, ", largest gap ", a->largest_gap, "; stats: blocks ", st->blocks,
+                ", used ", st->used, ", free ", st->free, ", largest_free ", st->largest_free, ")");
 }
 }  // namespace hr_conformance
 
 namespace {
 using namespace hotrestart;
-using hr_conformance::require_consistent;
 using hr_conformance::all_zero;
+using hr_conformance::require_consistent;
 
 TEST_CASE_TEMPLATE("find_or_create creates once, zero-filled, then finds the same bytes", F,
                    HR_CONFORMANCE_FIXTURES) {
@@ -90,14 +91,14 @@ TEST_CASE_TEMPLATE("find_or_create creates once, zero-filled, then finds the sam
   require_consistent(*b);
 }
 
-TEST_CASE_TEMPLATE("a reopened bank holds the same blocks and bytes", F,
-                   HR_CONFORMANCE_FIXTURES) {
+TEST_CASE_TEMPLATE("a reopened bank holds the same blocks and bytes", F, HR_CONFORMANCE_FIXTURES) {
   F fx;
   {
     auto b = F::bank::create(fx.where(), {.bank_size = 1 << 20, .max_blocks = 64});
     HR_REQUIRE_OK(b);
     for (int i = 0; i < 50; ++i) {
-      auto blk = b->find_or_create("block" + std::to_string(i), 100 + 4096u * static_cast<unsigned>(i % 3));
+      auto blk = b->find_or_create("block" + std::to_string(i),
+                                   100 + 4096u * static_cast<unsigned>(i % 3));
       HR_REQUIRE_OK(blk);
       std::memset(blk->data, i, blk->size);
     }
@@ -182,8 +183,7 @@ TEST_CASE_TEMPLATE("reserved names are the library's", F, HR_CONFORMANCE_FIXTURE
   HR_REQUIRE_OK(b->free(internal_access, "__HR_controller"));
 }
 
-TEST_CASE_TEMPLATE("limits: block table, bank size, names, media", F,
-                   HR_CONFORMANCE_FIXTURES) {
+TEST_CASE_TEMPLATE("limits: block table, bank size, names, media", F, HR_CONFORMANCE_FIXTURES) {
   F fx;
   auto b = F::bank::create(fx.where(), {.bank_size = 8 * 4096, .max_blocks = 4, .page_size = 4096});
   HR_REQUIRE_OK(b);
@@ -214,8 +214,8 @@ TEST_CASE_TEMPLATE("limits: block table, bank size, names, media", F,
 
 TEST_CASE_TEMPLATE("statistics and iteration", F, HR_CONFORMANCE_FIXTURES) {
   F fx;
-  auto b = F::bank::create(fx.where(), {.bank_size = 1 << 20, .max_blocks = 30, .page_size = 4096,
-                                        .medium = "NVRAM"});
+  auto b = F::bank::create(
+      fx.where(), {.bank_size = 1 << 20, .max_blocks = 30, .page_size = 4096, .medium = "NVRAM"});
   HR_REQUIRE_OK(b);
   CHECK(b->medium() == "NVRAM");
   HR_REQUIRE_OK(b->find_or_create(block_name{"NVRAM", "one"}, 1, "K1"));

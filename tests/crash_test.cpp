@@ -66,7 +66,8 @@ child_result run_child(std::vector<std::string> args, long crash_at = -1,
   ::close(fds[1]);
   child_result r;
   char buf[256];
-  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) r.out.append(buf, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;)
+    r.out.append(buf, static_cast<std::size_t>(n));
   ::close(fds[0]);
   REQUIRE(::waitpid(pid, &r.status, 0) == pid);
   return r;
@@ -85,8 +86,8 @@ struct blk {
 // A bank with blocks laid out so that frees coalesce on both sides and creates split extents.
 std::map<std::string, blk> make_base(const std::string& path) {
   std::map<std::string, blk> blocks = {
-      {"left", {4096 * 2, 11, "K"}},   {"middle", {4096, 22, ""}}, {"right", {3 * 4096, 33, "K"}},
-      {"spacer", {100, 44, ""}},       {"tail", {5000, 55, "K"}},
+      {"left", {4096 * 2, 11, "K"}}, {"middle", {4096, 22, ""}}, {"right", {3 * 4096, 33, "K"}},
+      {"spacer", {100, 44, ""}},     {"tail", {5000, 55, "K"}},
   };
   auto b = mmap_bank::create(path.c_str(), {.bank_size = 64 * 4096, .max_blocks = 16});
   REQUIRE(b);
@@ -288,8 +289,8 @@ TEST_CASE("SIGKILL with a torn store at every point of every operation leaves a 
   const std::uint32_t masks[] = {0x0000FFFFu, 0xFFFF0000u, 0x00FF00FFu, 0xFF000000u};
   SUBCASE("create") {
     for (const std::uint32_t mask : masks)
-      total += enumerate(base, work, {"create", "fresh", "9000", "66", "K"}, blocks, {}, "fresh",
-                         mask);
+      total +=
+          enumerate(base, work, {"create", "fresh", "9000", "66", "K"}, blocks, {}, "fresh", mask);
   }
   SUBCASE("free") {
     for (const std::uint32_t mask : masks)
@@ -308,8 +309,8 @@ TEST_CASE("SIGKILL with a torn store at every point of every operation leaves a 
   }
   SUBCASE("free_all") {
     for (const std::uint32_t mask : masks)
-      total += enumerate(base, work, {"free_all", "K"}, blocks, {"left", "right", "tail"}, "",
-                         mask);
+      total +=
+          enumerate(base, work, {"free_all", "K"}, blocks, {"left", "right", "tail"}, "", mask);
   }
   SUBCASE("replace") {
     for (const std::uint32_t mask : masks) {
@@ -345,8 +346,8 @@ TEST_CASE("SIGKILL at every store of the recovery of every crash point leaves a 
   auto blocks = make_base(base);
   static long total = 0;
   SUBCASE("create") {
-    total += enumerate_recovery(base, work, crashed, {"create", "fresh", "9000", "66", "K"},
-                                blocks, {}, "fresh");
+    total += enumerate_recovery(base, work, crashed, {"create", "fresh", "9000", "66", "K"}, blocks,
+                                {}, "fresh");
   }
   SUBCASE("free") {
     total += enumerate_recovery(base, work, crashed, {"free", "middle"}, blocks, {"middle"}, "");

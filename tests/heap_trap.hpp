@@ -107,10 +107,18 @@ inline void* must(void* p) {
 }
 }  // namespace hrtest_heap
 
-void* operator new(std::size_t n) { return hrtest_heap::must(malloc(n)); }
-void* operator new[](std::size_t n) { return hrtest_heap::must(malloc(n)); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return malloc(n); }
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return malloc(n); }
+void* operator new(std::size_t n) {
+  return hrtest_heap::must(malloc(n));
+}
+void* operator new[](std::size_t n) {
+  return hrtest_heap::must(malloc(n));
+}
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  return malloc(n);
+}
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
+  return malloc(n);
+}
 void* operator new(std::size_t n, std::align_val_t a) {
   return hrtest_heap::must(memalign(static_cast<std::size_t>(a), n));
 }
@@ -123,16 +131,36 @@ void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noe
 void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
   return memalign(static_cast<std::size_t>(a), n);
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::align_val_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::align_val_t) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, const std::nothrow_t&) noexcept {
+  std::free(p);
+}
 
 namespace hrtest_heap {
 /// The trap's negative control: each allocation function, called once while trapping, must
@@ -161,18 +189,19 @@ inline int check_trap() {
       {"valloc", [] { return valloc(16); }, release_free},
       {"pvalloc", [] { return pvalloc(16); }, release_free},
       {"operator new", [] { return ::operator new(16); }, [](void* p) { ::operator delete(p); }},
-      {"operator new[]", [] { return ::operator new[](16); }, [](void* p) { ::operator delete[](p); }},
+      {"operator new[]", [] { return ::operator new[](16); },
+       [](void* p) { ::operator delete[](p); }},
       {"operator new (nothrow)", [] { return ::operator new(16, std::nothrow); },
        [](void* p) { ::operator delete(p); }},
       {"operator new[] (nothrow)", [] { return ::operator new[](16, std::nothrow); },
        [](void* p) { ::operator delete[](p); }},
-      {"operator new (aligned)", [] { return ::operator new(16, std::align_val_t{64}); },
-       [](void* p) { ::operator delete(p, std::align_val_t{64}); }},
+      {"operator new (aligned)", [] { return ::operator new (16, std::align_val_t{64}); },
+       [](void* p) { ::operator delete (p, std::align_val_t{64}); }},
       {"operator new[] (aligned)", [] { return ::operator new[](16, std::align_val_t{64}); },
        [](void* p) { ::operator delete[](p, std::align_val_t{64}); }},
       {"operator new (aligned, nothrow)",
-       [] { return ::operator new(16, std::align_val_t{64}, std::nothrow); },
-       [](void* p) { ::operator delete(p, std::align_val_t{64}); }},
+       [] { return ::operator new (16, std::align_val_t{64}, std::nothrow); },
+       [](void* p) { ::operator delete (p, std::align_val_t{64}); }},
       {"new-expression of an over-aligned type",
        [] {
          struct alignas(128) wide {
@@ -180,7 +209,7 @@ inline int check_trap() {
          };
          return static_cast<void*>(new wide);
        },
-       [](void* p) { ::operator delete(p, std::align_val_t{128}); }},
+       [](void* p) { ::operator delete (p, std::align_val_t{128}); }},
   };
   int missed = 0;
   for (const probe& p : probes) {

@@ -114,7 +114,8 @@ void recovery(const char* path) {
   if (!b) return expect(false, "recovery: reopen");
   // 2. The bank stays open here; a writer dies inside replace with the sequence word odd:
   //    find() must take the lock (owner died), repair, and return.
-  expect(crash_child(path, "odd", "replace", "r2", "r3"), "recovery: the child dies inside replace");
+  expect(crash_child(path, "odd", "replace", "r2", "r3"),
+         "recovery: the child dies inside replace");
   {
     hrtest_heap::scope trap;
     const bool found = b->find("r2").has_value() && b->find("r4").has_value();
@@ -133,7 +134,8 @@ void recovery(const char* path) {
                     b->check([](const hotrestart::error&) {}).value_or(1) == 0;
     hrtest_heap::trapping = false;
     expect(ok, "recovery: free and create after a writer died holding the lock");
-    expect(hrtest_heap::calls == 0, "recovery: a mutation that repairs a dead owner's bank, no heap");
+    expect(hrtest_heap::calls == 0,
+           "recovery: a mutation that repairs a dead owner's bank, no heap");
   }
   ::unlink(path);
 }
@@ -179,6 +181,7 @@ int main() {
   unlink(path);
   recovery(path);
   // The trap's negative control: it must see every allocation function.
-  expect(hrtest_heap::check_trap() == 0, "negative control: the trap counts every allocation function");
+  expect(hrtest_heap::check_trap() == 0,
+         "negative control: the trap counts every allocation function");
   return hrtest_heap::finish("noheap");
 }

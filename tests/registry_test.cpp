@@ -139,10 +139,11 @@ TEST_CASE("a cyclic chain is reported, not followed forever") {
   REQUIRE(t.find(neighbour).status == lookup_status::missing);  // walks x, then the end
   // Make the entry point at itself: a lookup of another name in that bucket must walk the
   // cycle, give up after max_blocks steps and say the chain is inconsistent.
-  const std::uint64_t entry = fmt::header_size + hash_registry::entries_offset(4) + hash_registry::entry_bytes * *a;
+  const std::uint64_t entry =
+      fmt::header_size + hash_registry::entries_offset(4) + hash_registry::entry_bytes * *a;
   detail::store32(t.base, entry + 4, *a);
   CHECK(t.find(neighbour).status == lookup_status::inconsistent);
-  CHECK(t.find("x").status == lookup_status::found);         // found before the cycle matters
+  CHECK(t.find("x").status == lookup_status::found);          // found before the cycle matters
   CHECK(t.find(elsewhere).status == lookup_status::missing);  // other buckets are unaffected
   auto c = t.reg.check([](const error&) {});
   CHECK(c.problems > 0);
@@ -186,12 +187,13 @@ TEST_CASE("a committed insert whose publication was interrupted is completed by 
   for (std::size_t i = from; i < before.size(); ++i) t.storage[i] = before[i];
   // The entry's own fields are direct stores (made before the commit): keep them.
   const std::uint32_t idx = 0;
-  const std::uint64_t e = fmt::header_size + hash_registry::entries_offset(16) +
-                          hash_registry::entry_bytes * idx;
+  const std::uint64_t e =
+      fmt::header_size + hash_registry::entries_offset(16) + hash_registry::entry_bytes * idx;
   std::memcpy(t.base + e, reinterpret_cast<const std::byte*>(after.data()) + e,
               hash_registry::entry_bytes);
   for (const std::uint64_t journaled : {e + 4, e + 24})  // its link and in-use word are not
-    std::memcpy(t.base + journaled, reinterpret_cast<const std::byte*>(before.data()) + journaled, 4);
+    std::memcpy(t.base + journaled, reinterpret_cast<const std::byte*>(before.data()) + journaled,
+                4);
   detail::store32(t.base, fmt::journal_state,
                   static_cast<std::uint32_t>(detail::journal_state::committed));
   CHECK(t.find("pub").status == lookup_status::missing);

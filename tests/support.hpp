@@ -32,21 +32,23 @@ struct scratch_dir {
   std::string file(const std::string& name) const { return path + "/" + name; }
 };
 
-inline std::string text(const hotrestart::error& e) { return hotrestart::describe(e).text; }
+inline std::string text(const hotrestart::error& e) {
+  return hotrestart::describe(e).text;
+}
 
 /// The result failed with code `c`.
-#define HR_CHECK_ERR(expr, c)                                                  \
-  do {                                                                         \
-    auto&& hr_r_ = (expr);                                                     \
-    REQUIRE_FALSE(hr_r_.has_value());                                          \
-    CHECK_MESSAGE(hr_r_.error().code == (c), hrtest::text(hr_r_.error()));     \
+#define HR_CHECK_ERR(expr, c)                                              \
+  do {                                                                     \
+    auto&& hr_r_ = (expr);                                                 \
+    REQUIRE_FALSE(hr_r_.has_value());                                      \
+    CHECK_MESSAGE(hr_r_.error().code == (c), hrtest::text(hr_r_.error())); \
   } while (0)
 
 /// The result succeeded (prints the error if not).
-#define HR_REQUIRE_OK(expr)                                                    \
-  do {                                                                         \
-    auto&& hr_r_ = (expr);                                                     \
-    REQUIRE_MESSAGE(hr_r_.has_value(), hrtest::text(hr_r_.error()));           \
+#define HR_REQUIRE_OK(expr)                                          \
+  do {                                                               \
+    auto&& hr_r_ = (expr);                                           \
+    REQUIRE_MESSAGE(hr_r_.has_value(), hrtest::text(hr_r_.error())); \
   } while (0)
 
 /// Runs the bank's full check and requires it to find no problem.

@@ -204,7 +204,8 @@ namespace {
 // What a directory holds (names only).
 std::vector<std::string> listing(const std::string& dir) {
   std::vector<std::string> names;
-  for (const auto& e : std::filesystem::directory_iterator(dir)) names.push_back(e.path().filename());
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    names.push_back(e.path().filename());
   return names;
 }
 std::string joined(const std::vector<std::string>& v) {
@@ -236,10 +237,13 @@ TEST_CASE("every path that is not a regular file is refused with not_regular_fil
   struct kind {
     const char* what;
     std::string path;
-  } kinds[] = {{"a directory", subdir},           {"a FIFO", fifo},
-               {"a UNIX socket", sock},           {"a symbolic link to a bank", to_file},
+  } kinds[] = {{"a directory", subdir},
+               {"a FIFO", fifo},
+               {"a UNIX socket", sock},
+               {"a symbolic link to a bank", to_file},
                {"a symbolic link to a directory", to_dir},
-               {"a dangling symbolic link", dangling}, {"a character device", "/dev/null"}};
+               {"a dangling symbolic link", dangling},
+               {"a character device", "/dev/null"}};
   for (const kind& k : kinds) {
     INFO("the path is ", std::string(k.what));
     struct stat before;
@@ -252,7 +256,8 @@ TEST_CASE("every path that is not a regular file is refused with not_regular_fil
     CHECK_MESSAGE(c.error().code == errc::not_regular_file, "create: ", hrtest::text(c.error()));
     auto oc = mmap_bank::open_or_create(k.path.c_str());
     REQUIRE_FALSE(oc);
-    CHECK_MESSAGE(oc.error().code == errc::not_regular_file, "open_or_create: ", hrtest::text(oc.error()));
+    CHECK_MESSAGE(oc.error().code == errc::not_regular_file,
+                  "open_or_create: ", hrtest::text(oc.error()));
     struct stat after;
     REQUIRE(::lstat(k.path.c_str(), &after) == 0);  // left as it was
     CHECK(after.st_mode == before.st_mode);
@@ -292,7 +297,8 @@ TEST_CASE("a creator killed in the middle of create leaves nothing behind") {
   HR_REQUIRE_OK(b);
   HR_REQUIRE_OK(b->find_or_create("after", 1));
   const std::vector<std::string> left = listing(dir.path);
-  CHECK_MESSAGE(left == std::vector<std::string>{"killed.bank"}, "the directory holds: ", joined(left));
+  CHECK_MESSAGE(left == std::vector<std::string>{"killed.bank"},
+                "the directory holds: ", joined(left));
 }
 
 TEST_CASE("a bank that cannot be preallocated fails at creation and leaves no file") {

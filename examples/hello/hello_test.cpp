@@ -16,8 +16,6 @@
 
 #include "support.hpp"
 
-extern char** environ;
-
 namespace {
 
 struct run_result {
@@ -41,7 +39,8 @@ run_result run_hello(const std::string& bank) {
   ::close(fds[1]);
   REQUIRE(rc == 0);
   char buf[512];
-  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) r.out.append(buf, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;)
+    r.out.append(buf, static_cast<std::size_t>(n));
   ::close(fds[0]);
   REQUIRE(::waitpid(pid, &r.status, 0) == pid);
   return r;

@@ -43,18 +43,18 @@ struct block {
 struct block_info {
   std::string_view name;
   std::string_view key;
-  std::uint32_t index = 0;        ///< registry entry
-  std::uint64_t offset = 0;       ///< from the start of the bank
+  std::uint32_t index = 0;   ///< registry entry
+  std::uint64_t offset = 0;  ///< from the start of the bank
   std::uint64_t size = 0;
   std::uint64_t capacity = 0;
 };
 
 struct bank_stats {
-  std::uint64_t bank_size = 0;      ///< bytes available to blocks
-  std::uint64_t overhead = 0;       ///< bytes of header and tables on top of bank_size
-  std::uint64_t used = 0;           ///< bytes in blocks (whole pages)
+  std::uint64_t bank_size = 0;  ///< bytes available to blocks
+  std::uint64_t overhead = 0;   ///< bytes of header and tables on top of bank_size
+  std::uint64_t used = 0;       ///< bytes in blocks (whole pages)
   std::uint64_t free = 0;
-  std::uint64_t largest_free = 0;   ///< largest block that can still be created, in bytes
+  std::uint64_t largest_free = 0;  ///< largest block that can still be created, in bytes
   std::uint32_t blocks = 0;
   std::uint32_t max_blocks = 0;
   std::uint32_t page_size = 0;
@@ -157,8 +157,8 @@ class basic_bank {
                                std::string_view key = {}) {
     return find_or_create_impl({medium(), name}, size, key, false);
   }
-  result<block> find_or_create(detail::internal_access_t, std::string_view name,
-                               std::uint64_t size, std::string_view key = {}) {
+  result<block> find_or_create(detail::internal_access_t, std::string_view name, std::uint64_t size,
+                               std::string_view key = {}) {
     return find_or_create_impl({medium(), name}, size, key, true);
   }
 
@@ -257,8 +257,8 @@ class basic_bank {
       note(error(errc::corrupt, "used page counter disagrees with the allocator", "pages",
                  a.used_pages, used));
     if (r.pages != used)
-      note(error(errc::corrupt, "blocks' pages disagree with the used page counter", "pages",
-                 used, r.pages));
+      note(error(errc::corrupt, "blocks' pages disagree with the used page counter", "pages", used,
+                 r.pages));
     if (r.in_use != blocks)
       note(error(errc::corrupt, "block counter disagrees with the registry", "blocks", blocks,
                  r.in_use));
@@ -360,8 +360,8 @@ class basic_bank {
                   size);
     if (detail::load32(base, fmt::magic0) != fmt::magic0_value ||
         detail::load32(base, fmt::magic1) != fmt::magic1_value)
-      return fail(errc::not_a_bank, "no hotrestart bank here (magic)", "magic",
-                  fmt::magic0_value, detail::load32(base, fmt::magic0));
+      return fail(errc::not_a_bank, "no hotrestart bank here (magic)", "magic", fmt::magic0_value,
+                  detail::load32(base, fmt::magic0));
     if (detail::load32(base, fmt::layout_version) != fmt::version)
       return fail(errc::version_mismatch, "bank written by another format version",
                   "layout version", fmt::version, detail::load32(base, fmt::layout_version));
@@ -369,8 +369,8 @@ class basic_bank {
     const std::uint64_t found_fp = detail::load64(base, fmt::fingerprint_lo);
     if (found_fp != fp)
       return fail(errc::layout_mismatch,
-                  "bank written by a build with another layout (policies or limits)",
-                  "fingerprint", fp, found_fp);
+                  "bank written by a build with another layout (policies or limits)", "fingerprint",
+                  fp, found_fp);
     const std::uint32_t state = detail::load32_acquire(base, fmt::state);
     if (state == static_cast<std::uint32_t>(bank_state::initialising))
       return fail(errc::creation_interrupted, "the bank's creation never finished");
@@ -392,8 +392,8 @@ class basic_bank {
     t.max_blocks = detail::load32(base, fmt::max_blocks);
     const std::uint32_t mlen = detail::load32(base, fmt::medium_len);
     if (mlen == 0 || mlen > max_medium_length)
-      return fail(errc::corrupt, "medium length out of range", "medium length",
-                  max_medium_length, mlen);
+      return fail(errc::corrupt, "medium length out of range", "medium length", max_medium_length,
+                  mlen);
     t.medium = {reinterpret_cast<const char*>(base + fmt::medium), mlen};
     auto l = compute_layout<Registry, Allocator>(t, t.page_size);
     if (!l) {
@@ -423,7 +423,7 @@ class basic_bank {
     basic_bank bank(std::move(b), w);
     // Only now, with the header validated, may the backend write to the bank (a lock left by
     // another boot or another C library is reinitialised).
-    if constexpr (requires(Backend& x) { x.adopt_lock(); }) {
+    if constexpr (requires(Backend & x) { x.adopt_lock(); }) {
       if (auto r = bank.backend_.adopt_lock(); !r) return fail(r.error());
     }
     if (detail::journal::pending(bank.base_) || sweep_pending(bank.base_) ||
@@ -501,7 +501,7 @@ class basic_bank {
     return true;
   }
 
-  static constexpr bool can_flush = requires(Backend& x) {
+  static constexpr bool can_flush = requires(Backend & x) {
     { x.flush_range(std::uint64_t{}, std::uint64_t{}) } -> std::same_as<result<void>>;
   };
 
@@ -534,8 +534,8 @@ class basic_bank {
         e.pages > layout_.total_pages - e.first_page)
       return fail(errc::corrupt, "block's extent lies outside the bank", "entry", 0, e.index);
     const std::uint64_t cap = std::uint64_t{e.pages} * layout_.page_size;
-    return block{base_ + layout_.data_off + std::uint64_t{e.first_page} * layout_.page_size,
-                 e.size, cap, created};
+    return block{base_ + layout_.data_off + std::uint64_t{e.first_page} * layout_.page_size, e.size,
+                 cap, created};
   }
 
   // Lock-free find: a seqlock read of the registry, retried only if a free ran meanwhile.
@@ -591,8 +591,8 @@ class basic_bank {
       return fail(errc::corrupt, "registry chain is broken (bad link or cycle)");
     const std::uint32_t count = detail::load32(base_, fmt::block_count);
     if (count >= layout_.max_blocks)
-      return fail(errc::block_table_full, "the bank holds max_blocks blocks already",
-                  "max_blocks", layout_.max_blocks, count);
+      return fail(errc::block_table_full, "the bank holds max_blocks blocks already", "max_blocks",
+                  layout_.max_blocks, count);
     // Nothing below changes the bank before the commit but stores to what only this
     // transaction can reach: returning early abandons the operation.
     detail::txn t(base_, bounds(), op_create);
@@ -603,11 +603,12 @@ class basic_bank {
     const std::uint64_t data = layout_.data_off + std::uint64_t{*first} * layout_.page_size;
     std::memset(base_ + data, 0, static_cast<std::size_t>(pages * layout_.page_size));
     t.note_direct(data, pages * layout_.page_size);
-    auto ins = registry_.insert(t, {n.name, h, key, *first, static_cast<std::uint32_t>(pages), size});
+    auto ins =
+        registry_.insert(t, {n.name, h, key, *first, static_cast<std::uint32_t>(pages), size});
     if (!ins) return fail(ins.error());
     if (auto r = t.store(fmt::block_count, count + 1); !r) return fail(r.error());
-    if (auto r = t.store(fmt::used_pages,
-                         detail::load32(base_, fmt::used_pages) + static_cast<std::uint32_t>(pages));
+    if (auto r = t.store(fmt::used_pages, detail::load32(base_, fmt::used_pages) +
+                                              static_cast<std::uint32_t>(pages));
         !r)
       return fail(r.error());
     if (auto r = detail::journal::commit(t, flusher()); !r) return fail(r.error());

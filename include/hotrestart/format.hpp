@@ -86,7 +86,9 @@ inline constexpr std::uint32_t magic1_value = 0x4B4E4241u;  // "ABNK"
 inline constexpr std::uint32_t version = 2;
 }  // namespace fmt
 
-constexpr std::uint64_t align_up(std::uint64_t v, std::uint64_t a) { return (v + a - 1) / a * a; }
+constexpr std::uint64_t align_up(std::uint64_t v, std::uint64_t a) {
+  return (v + a - 1) / a * a;
+}
 
 /// Where everything is in a bank. Computed from the tunables and the policies' region sizes;
 /// recorded in the header and recomputed on open to check that the two agree.

@@ -21,7 +21,9 @@ namespace {
 
 constexpr int stable_blocks = 8;
 
-std::string stable_name(int i) { return "stable" + std::to_string(i); }
+std::string stable_name(int i) {
+  return "stable" + std::to_string(i);
+}
 
 // Stable blocks are written before the threads start and never freed: readers may read them.
 void make_stable(mmap_bank& b) {
@@ -139,8 +141,10 @@ TEST_CASE("a name being replaced over and over is always found (old block or new
   auto reader = [&] {
     while (!stop.load(std::memory_order_relaxed)) {
       auto x = b->find("hot");
-      if (!x) ++misses;
-      else if (x->size != 1000 && x->size != 2000) ++bad_sizes;
+      if (!x)
+        ++misses;
+      else if (x->size != 1000 && x->size != 2000)
+        ++bad_sizes;
     }
   };
   std::thread r1(reader), r2(reader);

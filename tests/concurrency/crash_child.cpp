@@ -22,7 +22,6 @@ static const std::byte* g_base = nullptr;
 static long g_kill_at = 0;  // 0: at the first point with an odd sequence word
 static long g_points = 0;
 
-
 #include <hotrestart/backends/mmap_file.hpp>
 
 void hr_crash_child_point() {

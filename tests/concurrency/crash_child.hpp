@@ -25,7 +25,9 @@ int run_crash_child(const char* bank, const char* when, Args... args) {
 }
 
 /// The status of a process killed by SIGKILL.
-inline bool killed(int status) { return status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL; }
+inline bool killed(int status) {
+  return status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+}
 
 }  // namespace hrtest
 

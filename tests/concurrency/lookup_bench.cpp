@@ -45,8 +45,8 @@ struct figures {
 
 long g_misses = 0;
 
-figures run_once(mmap_bank& b, const std::vector<std::string>& names, writer_kind k,
-                 double seconds, int readers) {
+figures run_once(mmap_bank& b, const std::vector<std::string>& names, writer_kind k, double seconds,
+                 int readers) {
   std::atomic<bool> stop{false};
   std::atomic<long> writer_ops{0};
   std::thread writer;
@@ -92,8 +92,8 @@ figures run_once(mmap_bank& b, const std::vector<std::string>& names, writer_kin
   stop = true;
   if (writer.joinable()) writer.join();
   if (found.load() != total.load()) {
-    std::fprintf(stderr, "lookup bench: a find missed! (%ld of %ld, %s)\n", total.load() - found.load(),
-                 total.load(), label(k));
+    std::fprintf(stderr, "lookup bench: a find missed! (%ld of %ld, %s)\n",
+                 total.load() - found.load(), total.load(), label(k));
     g_misses += total.load() - found.load();
   }
   return {el * 1e9 * readers / static_cast<double>(total.load()),

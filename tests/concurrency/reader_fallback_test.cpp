@@ -18,10 +18,16 @@ using namespace hotrestart;
 
 namespace {
 
-std::uint32_t seq_word(const mmap_bank& b) { return detail::load32(b.backend().data(), fmt::seq); }
-bool intent_pending(const mmap_bank& b) { return detail::journal::pending(b.backend().data()); }
+std::uint32_t seq_word(const mmap_bank& b) {
+  return detail::load32(b.backend().data(), fmt::seq);
+}
+bool intent_pending(const mmap_bank& b) {
+  return detail::journal::pending(b.backend().data());
+}
 
-void fill(const block& x, int v) { std::memset(x.data, v, x.size); }
+void fill(const block& x, int v) {
+  std::memset(x.data, v, x.size);
+}
 bool holds(const block& x, std::uint64_t size, int v) {
   if (x.size != size) return false;
   for (std::uint64_t i = 0; i < x.size; ++i)
@@ -42,7 +48,8 @@ TEST_CASE("a reader survives a writer killed inside free's unlink (odd sequence 
     fill(*x, 0x30 + i);
   }
   const int status = hrtest::run_crash_child(path.c_str(), "odd", "free", "blk2");
-  REQUIRE_MESSAGE(hrtest::killed(status), "the child must die inside the free (status ", status, ")");
+  REQUIRE_MESSAGE(hrtest::killed(status), "the child must die inside the free (status ", status,
+                  ")");
   // The instant the test is about: a dead writer left the word odd and its intent pending.
   REQUIRE((seq_word(*b) & 1u) == 1u);
   REQUIRE(intent_pending(*b));
@@ -78,7 +85,8 @@ TEST_CASE("a reader survives a writer killed inside replace's switch (odd sequen
   REQUIRE(next);
   fill(*next, 2);
   const int status = hrtest::run_crash_child(path.c_str(), "odd", "replace", "value", "value.next");
-  REQUIRE_MESSAGE(hrtest::killed(status), "the child must die inside the replace (status ", status, ")");
+  REQUIRE_MESSAGE(hrtest::killed(status), "the child must die inside the replace (status ", status,
+                  ")");
   REQUIRE((seq_word(*b) & 1u) == 1u);
   REQUIRE(intent_pending(*b));
   // The name is never missing: the old block or the new one.

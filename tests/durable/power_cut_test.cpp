@@ -82,8 +82,7 @@ class sim_backend {
     const std::uint64_t begin = off / sim::page * sim::page;
     std::uint64_t end = (off + len + sim::page - 1) / sim::page * sim::page;
     if (end > d_->mem.size()) end = d_->mem.size();
-    if (begin < end)
-      std::memcpy(d_->durable.data() + begin, d_->mem.data() + begin, end - begin);
+    if (begin < end) std::memcpy(d_->durable.data() + begin, d_->mem.data() + begin, end - begin);
     ++d_->flushes;
     return {};
   }
@@ -176,7 +175,8 @@ template <class Prepare, class Op>
 tally power_cut(bool durable, Prepare&& prepare, Op&& op, int mixes = 12) {
   sim::disk base;
   {
-    auto b = sim_bank::create(&base, {.bank_size = 48 * 4096, .max_blocks = 16, .durable = durable});
+    auto b =
+        sim_bank::create(&base, {.bank_size = 48 * 4096, .max_blocks = 16, .durable = durable});
     REQUIRE_MESSAGE(b, hrtest::text(b.error()));
     prepare(*b);
     REQUIRE(b->backend().flush_range(0, base.mem.size()));  // the base is on disk
@@ -289,7 +289,7 @@ TEST_CASE("negative control: without durable mode the same power cuts break the 
   }
   MESSAGE("without durable mode: ", broken, " broken images, ", lost, " calls not on disk");
   CHECK(lost == static_cast<long>(std::size(scenarios)));  // nothing was ever flushed
-  CHECK(broken > 0);                                        // unordered writes tear metadata
+  CHECK(broken > 0);                                       // unordered writes tear metadata
 }
 
 TEST_CASE("durable mode is refused by a backend that cannot flush, and recorded in the bank") {

@@ -147,7 +147,9 @@ std::uint32_t problems(const fuzz_bank& b) {
 
 }  // namespace
 
-extern "C" const hr_fuzz_outcome* hr_fuzz_last_outcome() { return &g_outcome; }
+extern "C" const hr_fuzz_outcome* hr_fuzz_last_outcome() {
+  return &g_outcome;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size > max_input) return -1;

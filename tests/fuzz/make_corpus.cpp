@@ -99,7 +99,8 @@ int main(int argc, char** argv) {
     write("refused-truncated", g_mem, "refuse truncated", g_bytes - 64);
     write("refused-header-only", g_mem, "refuse truncated", fmt::header_size);
     write("refused-magic", poked(fmt::magic0, 0x464C4521u), "refuse not_a_bank");
-    write("refused-version", poked(fmt::layout_version, fmt::version + 1), "refuse version_mismatch");
+    write("refused-version", poked(fmt::layout_version, fmt::version + 1),
+          "refuse version_mismatch");
     write("refused-fingerprint", poked(fmt::fingerprint_hi, 0), "refuse layout_mismatch");
     write("refused-initialising",
           poked(fmt::state, static_cast<std::uint32_t>(hotrestart::bank_state::initialising)),
@@ -123,6 +124,7 @@ int main(int argc, char** argv) {
   frozen("crash-replace", [](gen_bank& b) { (void)b.replace("alpha", "gamma"); });
   frozen("crash-free-all", [](gen_bank& b) { (void)b.free_all("K"); });
   std::fclose(g_manifest);
-  std::printf("wrote %d seed banks of %llu bytes\n", g_files, static_cast<unsigned long long>(g_bytes));
+  std::printf("wrote %d seed banks of %llu bytes\n", g_files,
+              static_cast<unsigned long long>(g_bytes));
   return 0;
 }

@@ -5,8 +5,8 @@
 //   chorus_calls DIR [KILL_GID]   the main program (group member, run by hrctl run)
 //   chorus_calls --helper DIR     an indirect member (hrfexecl / hrfexecve): waits for DIR/release
 //   chorus_calls --standalone     not under hrctl: every call says so
-#include <pmm/chPmm.h>
 #include <hr/hr.h>
+#include <pmm/chPmm.h>
 
 #include <unistd.h>
 
@@ -74,7 +74,8 @@ int main(int argc, char** argv) {
     printf("APP1 after pmmFreeAll %d\n", *app1);
     printf("pmmFreeAll HR_GROUP_KEY %d\n", pmmFreeAll(HR_GROUP_KEY, HR_GROUP_KEYSIZE));
     printf("STATE after refused pmmFreeAll %d\n", *counter);
-    const int h1 = hrfexecl("helper1", "/proc/self/exe", "helper1", "--helper", dir.c_str(), nullptr);
+    const int h1 =
+        hrfexecl("helper1", "/proc/self/exe", "helper1", "--helper", dir.c_str(), nullptr);
     char* const args[] = {const_cast<char*>("helper2"), const_cast<char*>("--helper"),
                           const_cast<char*>(dir.c_str()), nullptr};
     const int h2 = hrfexecve("helper2", "/proc/self/exe", args, environ);

@@ -69,29 +69,42 @@ int main(int argc, char** argv) {
     if (a == "--crash") {
       const std::string v = next();
       crashes.emplace_back(std::atoi(v.c_str()), v.substr(v.find(':') + 1));
-    } else if (a == "--crash-always") crash_always = next();
-    else if (a == "--wait") wait_file = next();
-    else if (a == "--hang") hang = std::atoi(next().c_str());
+    } else if (a == "--crash-always")
+      crash_always = next();
+    else if (a == "--wait")
+      wait_file = next();
+    else if (a == "--hang")
+      hang = std::atoi(next().c_str());
     else if (a == "--spawn") {
       const std::string v = next();
       spawn_run = std::atoi(v.c_str());
       spawn_name = v.substr(v.find(':') + 1);
-    } else if (a == "--child-wait") child_wait = next();
-    else if (a == "--serve") serve = std::atoi(next().c_str());
-    else if (a == "--plain") plain = true;
-    else if (a == "--plain-first") plain_first = std::atoi(next().c_str());
-    else if (a == "--tally") tally = next();
-    else if (a == "--crash-first") crash_first = std::atoi(next().c_str());
-    else if (a == "--helper-wait") helper_wait = next();
-    else if (a == "--ignore-term") ::signal(SIGTERM, SIG_IGN);
+    } else if (a == "--child-wait")
+      child_wait = next();
+    else if (a == "--serve")
+      serve = std::atoi(next().c_str());
+    else if (a == "--plain")
+      plain = true;
+    else if (a == "--plain-first")
+      plain_first = std::atoi(next().c_str());
+    else if (a == "--tally")
+      tally = next();
+    else if (a == "--crash-first")
+      crash_first = std::atoi(next().c_str());
+    else if (a == "--helper-wait")
+      helper_wait = next();
+    else if (a == "--ignore-term")
+      ::signal(SIGTERM, SIG_IGN);
     else if (a == "--beat") {
       beat_ms = std::atol(next().c_str());
       beat_for_ms = std::atol(next().c_str());
-    } else if (a == "--tag") tag = next();
+    } else if (a == "--tag")
+      tag = next();
   }
   (void)name;
   // The run counter: a group-keyed block, so it goes with the group.
-  auto b = self->bank().find_or_create("runs-" + std::to_string(self->id()), sizeof(int), self->key());
+  auto b =
+      self->bank().find_or_create("runs-" + std::to_string(self->id()), sizeof(int), self->key());
   if (!b) {
     std::fprintf(stderr, "member: %s\n", describe(b.error()).text);
     return 98;
@@ -100,9 +113,7 @@ int main(int argc, char** argv) {
   const int run = ++runs;
   int tallied = 0;
   if (!tally.empty()) {
-    {
-      std::ofstream(tally, std::ios::app) << "run\n";
-    }
+    { std::ofstream(tally, std::ios::app) << "run\n"; }
     std::ifstream in(tally);
     for (std::string line; std::getline(in, line);) ++tallied;
   }
@@ -143,8 +154,8 @@ int main(int argc, char** argv) {
       ++beats;
       ::usleep(static_cast<useconds_t>(beat_ms * 1000));
     }
-    std::printf("%s: %llu heartbeats over %ld ms\n", argv[0], static_cast<unsigned long long>(beats),
-                beat_for_ms);
+    std::printf("%s: %llu heartbeats over %ld ms\n", argv[0],
+                static_cast<unsigned long long>(beats), beat_for_ms);
     std::fflush(stdout);
     self->exit_cleanly(0);
   }

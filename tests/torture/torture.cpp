@@ -75,8 +75,14 @@ constexpr const char* sentinel_name = "parent.sentinel";
 constexpr std::uint64_t sentinel_stamp = (stamp_magic << 32) | 0xFFFFFFu;
 
 // Exit statuses of a worker, one per failure kind.
-enum worker_exit : int { exit_ok = 0, exit_infra = 2, exit_corrupt = 3, exit_content = 4,
-                         exit_lost = 5, exit_stale = 6 };
+enum worker_exit : int {
+  exit_ok = 0,
+  exit_infra = 2,
+  exit_corrupt = 3,
+  exit_content = 4,
+  exit_lost = 5,
+  exit_stale = 6
+};
 
 const char* kind_of_exit(int code) {
   switch (code) {
@@ -229,7 +235,9 @@ record_file* map_records(const char* path, bool create) {
   return m == MAP_FAILED ? nullptr : static_cast<record_file*>(m);
 }
 
-std::string records_path(const char* bank) { return std::string(bank) + ".rec"; }
+std::string records_path(const char* bank) {
+  return std::string(bank) + ".rec";
+}
 
 // ---------------------------------------------------------------------------------------
 // Worker
@@ -281,7 +289,8 @@ int worker(const char* path, int id, std::uint64_t seed, std::uint64_t ops) {
   }
   s.op = op_none;
   write_record(rec, s);
-  if (auto r = b->free(tmp); !r && r.error().code != errc::not_found) return bad("free tmp", r.error());
+  if (auto r = b->free(tmp); !r && r.error().code != errc::not_found)
+    return bad("free tmp", r.error());
 
   auto announce = [&](std::uint64_t op, int j, std::uint64_t stamp) {
     s.op = op;
@@ -300,9 +309,9 @@ int worker(const char* path, int id, std::uint64_t seed, std::uint64_t ops) {
     if (!r && r.error().code != errc::not_found) return bad("free", r.error());
     if (r.has_value() != (s.stamp[j] != 0))
       return fault(r ? exit_stale : exit_lost,
-                   "free of " + name_of(id, j) + (r ? " found a block the record says was freed"
-                                                    : " found nothing, the record says it holds " +
-                                                          hex(s.stamp[j])));
+                   "free of " + name_of(id, j) +
+                       (r ? " found a block the record says was freed"
+                          : " found nothing, the record says it holds " + hex(s.stamp[j])));
     s.stamp[j] = 0;
     settle();
     return exit_ok;
@@ -318,15 +327,17 @@ int worker(const char* path, int id, std::uint64_t seed, std::uint64_t ops) {
       if (!t) {
         const errc c = t.error().code;
         if (c == errc::bank_full || c == errc::block_table_full) {
-          if (auto r = b->free(tmp); !r && r.error().code != errc::not_found) return bad("free tmp", r.error());
-          if (int rc = free_slot(static_cast<int>(rng() % names_per_worker)); rc != exit_ok) return rc;
+          if (auto r = b->free(tmp); !r && r.error().code != errc::not_found)
+            return bad("free tmp", r.error());
+          if (int rc = free_slot(static_cast<int>(rng() % names_per_worker)); rc != exit_ok)
+            return rc;
           continue;
         }
         return bad("create tmp", t.error());
       }
       if (!t->created) return fault(exit_stale, "the scratch block existed already");
-      const std::uint64_t stamp = (stamp_magic << 32) | (static_cast<std::uint64_t>(id) << 24) |
-                                  (++s.counter & 0xFFFFFFu);
+      const std::uint64_t stamp =
+          (stamp_magic << 32) | (static_cast<std::uint64_t>(id) << 24) | (++s.counter & 0xFFFFFFu);
       fill(t->data, t->size, stamp);
       announce(op_publish, j, stamp);
       if (auto r = b->replace(name, tmp); !r) return bad("replace", r.error());
@@ -336,9 +347,9 @@ int worker(const char* path, int id, std::uint64_t seed, std::uint64_t ops) {
       std::uint64_t found = 0;
       if (int rc = held(j, found); rc != exit_ok) return rc;
       if (found != s.stamp[j])
-        return fault(s.stamp[j] != 0 ? exit_lost : exit_stale,
-                     "find " + name + ": holds " + hex(found) + ", the record says " +
-                         hex(s.stamp[j]));
+        return fault(
+            s.stamp[j] != 0 ? exit_lost : exit_stale,
+            "find " + name + ": holds " + hex(found) + ", the record says " + hex(s.stamp[j]));
     } else if (op < 75) {  // find someone else's (its bytes may be freed under us: no reading)
       auto f = b->find(name_of(static_cast<int>(rng() % max_workers), j));
       if (!f && f.error().code != errc::not_found) return bad("find other", f.error());
@@ -351,16 +362,17 @@ int worker(const char* path, int id, std::uint64_t seed, std::uint64_t ops) {
       std::uint32_t want = 0;
       for (int k = 0; k < names_per_worker; ++k) want += s.stamp[k] != 0 ? 1u : 0u;
       if (*r != want)
-        return fault(*r < want ? exit_lost : exit_stale,
-                     "free_all freed " + std::to_string(*r) + " blocks, the record holds " +
-                         std::to_string(want));
+        return fault(*r < want ? exit_lost : exit_stale, "free_all freed " + std::to_string(*r) +
+                                                             " blocks, the record holds " +
+                                                             std::to_string(want));
       for (auto& x : s.stamp) x = 0;
       settle();
     } else {
       std::string problems;
       auto c = b->check([&](const error& e) { problems += describe(e).text, problems += "\n"; });
       if (!c) return bad("check", c.error());
-      if (*c != 0) return fault(exit_corrupt, "check found " + std::to_string(*c) + " problems:\n" + problems);
+      if (*c != 0)
+        return fault(exit_corrupt, "check found " + std::to_string(*c) + " problems:\n" + problems);
     }
   }
   return exit_ok;
@@ -388,8 +400,13 @@ struct damage {
 
 pid_t spawn_worker(const char* self, const options& o, int id, std::uint64_t seed) {
   std::string sid = std::to_string(id), sseed = std::to_string(seed), sops = std::to_string(o.ops);
-  char* argv[] = {const_cast<char*>(self), const_cast<char*>("worker"), const_cast<char*>(o.path),
-                  sid.data(), sseed.data(), sops.data(), nullptr};
+  char* argv[] = {const_cast<char*>(self),
+                  const_cast<char*>("worker"),
+                  const_cast<char*>(o.path),
+                  sid.data(),
+                  sseed.data(),
+                  sops.data(),
+                  nullptr};
   pid_t pid = 0;
   if (const int rc = posix_spawn(&pid, self, nullptr, nullptr, argv, environ); rc != 0) {
     std::fprintf(stderr, "torture: cannot spawn a worker: %s\n", std::strerror(rc));
@@ -402,8 +419,9 @@ pid_t spawn_worker(const char* self, const options& o, int id, std::uint64_t see
 damage check_bank(mmap_bank& b, const record_file& rf, int workers) {
   std::string problems;
   auto c = b.check([&](const error& e) { problems += describe(e).text, problems += "\n"; });
-  if (!c) return {c.error().code == errc::corrupt ? "corrupt" : "infra",
-                  std::string("check failed: ") + describe(c.error()).text};
+  if (!c)
+    return {c.error().code == errc::corrupt ? "corrupt" : "infra",
+            std::string("check failed: ") + describe(c.error()).text};
   if (*c != 0) return {"corrupt", "consistency check: " + problems};
 
   // One pass under the lock (for_each holds it): the blocks, their bytes, the allocator's
@@ -467,15 +485,16 @@ damage check_bank(mmap_bank& b, const record_file& rf, int workers) {
         all_gone = all_gone && found[w][j] == 0;
       }
       if (!all_kept && !all_gone)
-        return {"lost", "worker " + std::to_string(w) + ": an interrupted free_all freed some of its "
-                        "blocks and kept others"};
+        return {"lost", "worker " + std::to_string(w) +
+                            ": an interrupted free_all freed some of its "
+                            "blocks and kept others"};
     }
     for (int j = 0; j < names_per_worker; ++j)
       if (const char* k = judge(rec[w], j, found[w][j]))
-        return {k, "worker " + std::to_string(w) + " slot " + std::to_string(j) + ": the bank holds " +
-                       hex(found[w][j]) + ", its record says " + hex(rec[w].stamp[j]) +
-                       " (in flight: op " +
-                       std::to_string(rec[w].op) + " slot " + std::to_string(rec[w].slot) + ")"};
+        return {k, "worker " + std::to_string(w) + " slot " + std::to_string(j) +
+                       ": the bank holds " + hex(found[w][j]) + ", its record says " +
+                       hex(rec[w].stamp[j]) + " (in flight: op " + std::to_string(rec[w].op) +
+                       " slot " + std::to_string(rec[w].slot) + ")"};
   }
   return {};
 }
@@ -517,7 +536,8 @@ int run(const char* self, const options& o) {
   if (!b) return 2;
   std::mt19937_64 rng(o.seed);
   std::vector<pid_t> pids(static_cast<std::size_t>(o.workers));
-  for (int i = 0; i < o.workers; ++i) pids[static_cast<std::size_t>(i)] = spawn_worker(self, o, i, rng());
+  for (int i = 0; i < o.workers; ++i)
+    pids[static_cast<std::size_t>(i)] = spawn_worker(self, o, i, rng());
   const auto t0 = std::chrono::steady_clock::now();
   damage dmg;
   long kills = 0, checks = 0, restarts = 0;
@@ -572,10 +592,9 @@ int run(const char* self, const options& o) {
   for (pid_t p : pids) ::kill(p, SIGKILL);
   for (pid_t p : pids) ::waitpid(p, nullptr, 0);
   if (!dmg) dmg = check_bank(*b, *rf, o.workers);
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("torture: %d workers, %ld kills, %ld restarts, %ld checks in %.1f s: %s\n",
-              o.workers, kills, restarts, checks, secs, dmg ? "DAMAGE" : "no damage");
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("torture: %d workers, %ld kills, %ld restarts, %ld checks in %.1f s: %s\n", o.workers,
+              kills, restarts, checks, secs, dmg ? "DAMAGE" : "no damage");
   if (dmg) std::printf("torture: damage [%s]: %s\n", dmg.kind.c_str(), dmg.what.c_str());
   ::munmap(rf, sizeof(record_file));
   ::unlink(o.path);
@@ -598,7 +617,8 @@ int main(int argc, char** argv) {
   if (argc >= 6 && std::strcmp(argv[1], "worker") == 0) {
     const int id = std::atoi(argv[3]);
     if (id < 0 || id >= max_workers) return 64;
-    return worker(argv[2], id, std::strtoull(argv[4], nullptr, 10), std::strtoull(argv[5], nullptr, 10));
+    return worker(argv[2], id, std::strtoull(argv[4], nullptr, 10),
+                  std::strtoull(argv[5], nullptr, 10));
   }
   if (argc >= 3 && std::strcmp(argv[1], "run") == 0) {
     options o;
@@ -606,13 +626,20 @@ int main(int argc, char** argv) {
     for (int i = 3; i < argc; ++i) {
       const std::string a = argv[i];
       auto next = [&]() -> const char* { return i + 1 < argc ? argv[++i] : "0"; };
-      if (a == "--workers") o.workers = std::atoi(next());
-      else if (a == "--kills") o.kills = std::atol(next());
-      else if (a == "--ops") o.ops = std::strtoull(next(), nullptr, 10);
-      else if (a == "--seed") o.seed = std::strtoull(next(), nullptr, 10);
-      else if (a == "--max-gap-us") o.max_gap_us = std::atol(next());
-      else if (a == "--plant-loss") o.plant_loss = true;
-      else if (a == "--expect-failure") o.expect_failure = next();
+      if (a == "--workers")
+        o.workers = std::atoi(next());
+      else if (a == "--kills")
+        o.kills = std::atol(next());
+      else if (a == "--ops")
+        o.ops = std::strtoull(next(), nullptr, 10);
+      else if (a == "--seed")
+        o.seed = std::strtoull(next(), nullptr, 10);
+      else if (a == "--max-gap-us")
+        o.max_gap_us = std::atol(next());
+      else if (a == "--plant-loss")
+        o.plant_loss = true;
+      else if (a == "--expect-failure")
+        o.expect_failure = next();
       else {
         std::fprintf(stderr, "torture: unknown option %s\n", a.c_str());
         return 64;

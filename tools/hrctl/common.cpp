@@ -41,8 +41,7 @@ int report_bank_error(const char* what, const std::string& path, const error& e)
     case errc::block_table_full:
     case errc::bad_tunables:
     case errc::group_limit:
-    case errc::process_limit:
-      return exit_too_small;
+    case errc::process_limit: return exit_too_small;
     case errc::not_found: return exit_unknown;
     default: return exit_failure;
   }
@@ -61,11 +60,16 @@ bool parse_size(const std::string& s, std::uint64_t& out) {
   if (end == s.c_str()) return false;
   std::uint64_t mul = 1;
   const std::string suffix(end);
-  if (suffix.empty()) mul = 1;
-  else if (suffix == "K" || suffix == "k" || suffix == "KiB") mul = 1ull << 10;
-  else if (suffix == "M" || suffix == "m" || suffix == "MiB") mul = 1ull << 20;
-  else if (suffix == "G" || suffix == "g" || suffix == "GiB") mul = 1ull << 30;
-  else return false;
+  if (suffix.empty())
+    mul = 1;
+  else if (suffix == "K" || suffix == "k" || suffix == "KiB")
+    mul = 1ull << 10;
+  else if (suffix == "M" || suffix == "m" || suffix == "MiB")
+    mul = 1ull << 20;
+  else if (suffix == "G" || suffix == "g" || suffix == "GiB")
+    mul = 1ull << 30;
+  else
+    return false;
   out = v * mul;
   return true;
 }
@@ -99,13 +103,14 @@ bool apply_tunable(const std::string& flag, const std::string& value, bank_optio
       {"--max-badness", &o.max_badness, 0, 0xFFFFFFFFu, "a count, 0 = never escalate"},
       {"--max-site-restarts", &o.max_site_restarts, 0, 0xFFFFFFFFu, "a count, 0 = never give up"},
       {"--intensity", &o.intensity, 1, sliding_window::max_intensity, "1..8"},
-      {"--discard-after", &o.discard_after, 0, 0xFFFFFFFFu, "a count of restarts in a row, 0 = never"},
+      {"--discard-after", &o.discard_after, 0, 0xFFFFFFFFu,
+       "a count of restarts in a row, 0 = never"},
   };
   // Periods in milliseconds, >= 1.
   const std::pair<const char*, std::uint64_t*> periods[] = {
-      {"--interval", &o.interval_ms},         {"--give-up-window", &o.give_up_window_ms},
-      {"--period", &o.period_ms},             {"--backoff-base", &o.backoff_base_ms},
-      {"--backoff-cap", &o.backoff_cap_ms},   {"--healthy", &o.healthy_ms},
+      {"--interval", &o.interval_ms},       {"--give-up-window", &o.give_up_window_ms},
+      {"--period", &o.period_ms},           {"--backoff-base", &o.backoff_base_ms},
+      {"--backoff-cap", &o.backoff_cap_ms}, {"--healthy", &o.healthy_ms},
   };
   std::uint32_t n = 0;
   bool known = false;
@@ -128,8 +133,9 @@ bool apply_tunable(const std::string& flag, const std::string& value, bank_optio
     known = true;
   } else if (flag == "--policy") {
     if (!parse_policy(value, o.policy))
-      return bad("chorus (the ChorusOS restart counter), window (at most --intensity restarts in "
-                 "--period) or backoff (exponential delays)");
+      return bad(
+          "chorus (the ChorusOS restart counter), window (at most --intensity restarts in "
+          "--period) or backoff (exponential delays)");
     known = true;
   }
   if (known) o.given.push_back(flag);
@@ -235,7 +241,7 @@ std::string load_config(const std::string& file, bank_options& o) {
     ++lineno;
     const auto hash = line.find('#');
     if (hash != std::string::npos) line.resize(hash);
-    auto trim = [](std::string s) {
+    auto trim = [](const std::string& s) {
       const auto b = s.find_first_not_of(" \t\r");
       const auto e = s.find_last_not_of(" \t\r");
       return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
@@ -243,17 +249,22 @@ std::string load_config(const std::string& file, bank_options& o) {
     line = trim(line);
     if (line.empty()) continue;
     const auto eq = line.find('=');
-    if (eq == std::string::npos)
-      return file + ":" + std::to_string(lineno) + ": expected key = value";
+    // "FILE:LINE: what" (built by appending: no temporaries).
+    auto at = [&](std::string_view what, std::string_view quoted = {}) {
+      std::string m = file;
+      m.append(":").append(std::to_string(lineno)).append(": ").append(what);
+      if (!quoted.empty()) m.append(" '").append(quoted).append("'");
+      return m;
+    };
+    if (eq == std::string::npos) return at("expected key = value");
     const std::string key = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
     if (key == "bank") {
       o.path = value;
       continue;
     }
     std::string err;
-    if (!apply_tunable("--" + key, value, o, err))
-      return file + ":" + std::to_string(lineno) + ": unknown key '" + key + "'";
-    if (!err.empty()) return file + ":" + std::to_string(lineno) + ": " + err;
+    if (!apply_tunable("--" + key, value, o, err)) return at("unknown key", key);
+    if (!err.empty()) return at(err);
   }
   return {};
 }

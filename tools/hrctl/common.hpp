@@ -38,13 +38,13 @@ struct bank_options {
   std::uint32_t max_site_restarts = 3;
   std::uint64_t give_up_window_ms = 300000;
   policy_kind policy = policy_kind::chorus;
-  std::uint32_t intensity = 5;         ///< window
-  std::uint64_t period_ms = 10000;     ///< window
+  std::uint32_t intensity = 5;      ///< window
+  std::uint64_t period_ms = 10000;  ///< window
   std::uint64_t backoff_base_ms = 100;
   std::uint64_t backoff_cap_ms = 30000;
-  std::uint64_t healthy_ms = 60000;    ///< backoff and discard
-  std::uint32_t discard_after = 0;     ///< 0: never
-  std::vector<std::string> given;  ///< tunables the user set explicitly (for mismatch notes)
+  std::uint64_t healthy_ms = 60000;  ///< backoff and discard
+  std::uint32_t discard_after = 0;   ///< 0: never
+  std::vector<std::string> given;    ///< tunables the user set explicitly (for mismatch notes)
   bool was_given(const char* flag) const;
 };
 
@@ -59,9 +59,9 @@ std::string describe_counter(const runtime_header& h, policy_cspan state);
 
 /// One `hrctl run` (or a delegated one).
 struct run_options {
-  std::string group;  ///< GID or name; empty: 0
-  std::string name;   ///< process name; empty: basename of PROGRAM
-  std::vector<std::string> argv;  ///< PROGRAM ARGS...
+  std::string group;                ///< GID or name; empty: 0
+  std::string name;                 ///< process name; empty: basename of PROGRAM
+  std::vector<std::string> argv;    ///< PROGRAM ARGS...
   std::vector<std::string> listen;  ///< ADDR:PORT
   bool exit0_clean = false;
   std::uint64_t heartbeat_ms = 0;

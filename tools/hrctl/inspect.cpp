@@ -21,7 +21,11 @@ using chorus_snapshot = basic_controller<chorus_counter, null_block_store>;
 // Length of the valid UTF-8 sequence at s[i], or 0.
 std::size_t utf8_len(std::string_view s, std::size_t i) {
   const auto c = static_cast<unsigned char>(s[i]);
-  std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+  std::size_t n = c < 0x80           ? 1
+                  : (c >> 5) == 0x6  ? 2
+                  : (c >> 4) == 0xE  ? 3
+                  : (c >> 3) == 0x1E ? 4
+                                     : 0;
   if (n == 0 || i + n > s.size()) return 0;
   for (std::size_t k = 1; k < n; ++k)
     if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return 0;
@@ -111,32 +115,36 @@ int cmd_status(const std::string& path, bool json) {
   for (int attempt = 0; attempt < 50 && !ctl; ++attempt) {
     o->copy.assign(cb->data, cb->data + cb->capacity);
     auto c = snapshot_controller::open(o->copy, pol, o->store);
-    if (c) ctl.emplace(std::move(*c));
-    else last = c.error();
+    if (c)
+      ctl.emplace(*c);  // trivially copyable: a view over the copy
+    else
+      last = c.error();
   }
   if (!ctl) return report_bank_error("cannot read the controller state of bank", path, last);
   int sup = 0;
   const bool alive = supervisor_alive(path, &sup);
   if (json) {
-    std::printf("{\"bank\":%s,\"supervisor\":%d,\"site_restarts\":%u,\"policy\":{\"kind\":\"%s\","
-                "\"interval\":%llu,\"max_badness\":%u,\"intensity\":%u,\"period\":%llu,"
-                "\"backoff_base\":%llu,\"backoff_cap\":%llu,\"healthy\":%llu,"
-                "\"discard_after\":%u,\"max_site_restarts\":%u,\"give_up_window\":%llu},"
-                "\"groups\":[",
-                json_str(path).c_str(), alive ? sup : 0, ctl->site_restarts(),
-                policy_name(static_cast<policy_kind>(h.policy)),
-                static_cast<unsigned long long>(h.interval_ms), h.max_badness, h.intensity,
-                static_cast<unsigned long long>(h.period_ms),
-                static_cast<unsigned long long>(h.backoff_base_ms),
-                static_cast<unsigned long long>(h.backoff_cap_ms),
-                static_cast<unsigned long long>(h.healthy_ms), h.discard_after,
-                h.max_site_restarts, static_cast<unsigned long long>(h.give_up_window_ms));
+    std::printf(
+        "{\"bank\":%s,\"supervisor\":%d,\"site_restarts\":%u,\"policy\":{\"kind\":\"%s\","
+        "\"interval\":%llu,\"max_badness\":%u,\"intensity\":%u,\"period\":%llu,"
+        "\"backoff_base\":%llu,\"backoff_cap\":%llu,\"healthy\":%llu,"
+        "\"discard_after\":%u,\"max_site_restarts\":%u,\"give_up_window\":%llu},"
+        "\"groups\":[",
+        json_str(path).c_str(), alive ? sup : 0, ctl->site_restarts(),
+        policy_name(static_cast<policy_kind>(h.policy)),
+        static_cast<unsigned long long>(h.interval_ms), h.max_badness, h.intensity,
+        static_cast<unsigned long long>(h.period_ms),
+        static_cast<unsigned long long>(h.backoff_base_ms),
+        static_cast<unsigned long long>(h.backoff_cap_ms),
+        static_cast<unsigned long long>(h.healthy_ms), h.discard_after, h.max_site_restarts,
+        static_cast<unsigned long long>(h.give_up_window_ms));
   } else {
     std::printf("bank %s: supervisor %s", path.c_str(), alive ? "running" : "not running");
     if (alive) std::printf(" (pid %d)", sup);
-    std::printf(", %u site restart(s)\npolicy %s; gives up on a group after %u site restarts in "
-                "a row\n",
-                ctl->site_restarts(), describe_policy(h).c_str(), h.max_site_restarts);
+    std::printf(
+        ", %u site restart(s)\npolicy %s; gives up on a group after %u site restarts in "
+        "a row\n",
+        ctl->site_restarts(), describe_policy(h).c_str(), h.max_site_restarts);
   }
   bool first_group = true;
   std::uint32_t shown = 0;
@@ -145,24 +153,28 @@ int cmd_status(const std::string& path, bool json) {
     if (!g) continue;
     ++shown;
     const group_slot* gs = rt.group(gid);
-    const std::string gname = gs ? std::string(gs->name, std::min<std::uint32_t>(gs->name_len, 32)) : "";
+    const std::string gname =
+        gs ? std::string(gs->name, std::min<std::uint32_t>(gs->name_len, 32)) : "";
     const std::uint32_t hold = gs ? load(gs->held) : hold_none;
-    const char* hold_text = hold == hold_gave_up ? "gave_up" : hold == hold_stopped ? "stopped" : "";
-    const char* state = g->terminating         ? "terminating"
-                        : hold != hold_none    ? "held"
+    const char* hold_text = hold == hold_gave_up   ? "gave_up"
+                            : hold == hold_stopped ? "stopped"
+                                                   : "";
+    const char* state = g->terminating        ? "terminating"
+                        : hold != hold_none   ? "held"
                         : g->blocked_reported ? "blocked"
-                                               : "running";
+                                              : "running";
     if (json) {
-      std::printf("%s{\"gid\":%u,\"name\":%s,\"state\":\"%s\",\"restarts\":%u,\"counter\":%u,"
-                  "\"consecutive\":%u,\"hold\":\"%s\",\"escalations\":%u,\"epoch\":%u,\"members\":[",
-                  first_group ? "" : ",", gid, json_str(gname).c_str(), state, g->restarts,
-                  runtime_policy::counter(g->policy), runtime_policy::consecutive(g->policy),
-                  hold_text, gs ? gs->escalations : 0, g->epoch);
+      std::printf(
+          "%s{\"gid\":%u,\"name\":%s,\"state\":\"%s\",\"restarts\":%u,\"counter\":%u,"
+          "\"consecutive\":%u,\"hold\":\"%s\",\"escalations\":%u,\"epoch\":%u,\"members\":[",
+          first_group ? "" : ",", gid, json_str(gname).c_str(), state, g->restarts,
+          runtime_policy::counter(g->policy), runtime_policy::consecutive(g->policy), hold_text,
+          gs ? gs->escalations : 0, g->epoch);
     } else {
       std::printf("group %u%s%s%s: %s%s%s%s, %u member(s), %u restart(s), %s\n", gid,
                   gname.empty() ? "" : " (", gname.c_str(), gname.empty() ? "" : ")", state,
                   hold != hold_none ? " (" : "",
-                  hold == hold_gave_up ? "given up on: it kept crashing"
+                  hold == hold_gave_up   ? "given up on: it kept crashing"
                   : hold == hold_stopped ? "stopped on request"
                                          : "",
                   hold != hold_none ? "; hrctl run -g resumes it)" : "", g->members, g->restarts,
@@ -180,15 +192,15 @@ int cmd_status(const std::string& path, bool json) {
                            (s == nullptr || !same_process_alive(pid, load(s->start_time)));
       const char* pstate = stopped ? "stopped" : state_name(p.state);
       if (json)
-        std::printf("%s{\"id\":%u,\"name\":%s,\"kind\":\"%s\",\"state\":\"%s\",\"pid\":%d,\"runs\":%u,"
-                    "\"image\":%u}",
-                    first ? "" : ",", p.id, json_str(p.name()).c_str(),
-                    p.kind == process_kind::direct ? "direct" : "indirect", pstate, stopped ? 0 : pid,
-                    runs, p.image);
+        std::printf(
+            R"(%s{"id":%u,"name":%s,"kind":"%s","state":"%s","pid":%d,"runs":%u,"image":%u})",
+            first ? "" : ",", p.id, json_str(p.name()).c_str(),
+            p.kind == process_kind::direct ? "direct" : "indirect", pstate, stopped ? 0 : pid, runs,
+            p.image);
       else
         std::printf("  %-32.*s %-8s %-12s pid %-7d runs %u\n", static_cast<int>(p.name().size()),
-                    p.name().data(), p.kind == process_kind::direct ? "direct" : "indirect",
-                    pstate, stopped ? 0 : pid, runs);
+                    p.name().data(), p.kind == process_kind::direct ? "direct" : "indirect", pstate,
+                    stopped ? 0 : pid, runs);
       first = false;
     });
     if (json) std::printf("]}");
@@ -197,8 +209,10 @@ int cmd_status(const std::string& path, bool json) {
       if (ctl->blocked_message(gid, buf, sizeof buf)) std::printf("  %s\n", buf);
     }
   }
-  if (json) std::printf("]}\n");
-  else if (shown == 0) std::printf("no groups\n");
+  if (json)
+    std::printf("]}\n");
+  else if (shown == 0)
+    std::printf("no groups\n");
   return exit_ok;
 }
 
@@ -215,11 +229,16 @@ int blocks_of(Bank& bank, const std::string& path, bool json) {
   std::vector<row> rows;
   (void)bank.for_each([&](const block_info& b) {
     std::string owner = "user";
-    if (b.name == controller_block_name) owner = "controller";
-    else if (b.name == runtime_block_name) owner = "hrctl runtime";
-    else if (b.name.starts_with("__HR_IMG_")) owner = "process image";
-    else if (b.name.starts_with("__HR_REQ_")) owner = "staged image";
-    else if (b.key.starts_with("__HR_GROUP_")) owner = "group " + std::string(b.key.substr(11));
+    if (b.name == controller_block_name)
+      owner = "controller";
+    else if (b.name == runtime_block_name)
+      owner = "hrctl runtime";
+    else if (b.name.starts_with("__HR_IMG_"))
+      owner = "process image";
+    else if (b.name.starts_with("__HR_REQ_"))
+      owner = "staged image";
+    else if (b.key.starts_with("__HR_GROUP_"))
+      owner = "group " + std::string(b.key.substr(11));
     rows.push_back({std::string(b.name), std::string(b.key), owner, b.size, b.capacity});
   });
   // Images: name the process they belong to.
@@ -230,15 +249,15 @@ int blocks_of(Bank& bank, const std::string& path, bool json) {
     if (auto h = check_image(*f)) r.owner = "image of " + std::string((*h)->name, (*h)->name_len);
   }
   if (json) {
-    std::printf("{\"bank\":%s,\"bank_size\":%llu,\"used\":%llu,\"free\":%llu,\"blocks\":%u,"
-                "\"max_blocks\":%u,\"page_size\":%u,\"list\":[",
-                json_str(path).c_str(), static_cast<unsigned long long>(st->bank_size),
-                static_cast<unsigned long long>(st->used), static_cast<unsigned long long>(st->free),
-                st->blocks, st->max_blocks, st->page_size);
+    std::printf(
+        "{\"bank\":%s,\"bank_size\":%llu,\"used\":%llu,\"free\":%llu,\"blocks\":%u,"
+        "\"max_blocks\":%u,\"page_size\":%u,\"list\":[",
+        json_str(path).c_str(), static_cast<unsigned long long>(st->bank_size),
+        static_cast<unsigned long long>(st->used), static_cast<unsigned long long>(st->free),
+        st->blocks, st->max_blocks, st->page_size);
     for (std::size_t i = 0; i < rows.size(); ++i)
-      std::printf("%s{\"name\":%s,\"size\":%llu,\"capacity\":%llu,\"key\":%s,\"owner\":%s}",
-                  i ? "," : "", json_str(rows[i].name).c_str(),
-                  static_cast<unsigned long long>(rows[i].size),
+      std::printf(R"(%s{"name":%s,"size":%llu,"capacity":%llu,"key":%s,"owner":%s})", i ? "," : "",
+                  json_str(rows[i].name).c_str(), static_cast<unsigned long long>(rows[i].size),
                   static_cast<unsigned long long>(rows[i].capacity), json_str(rows[i].key).c_str(),
                   json_str(rows[i].owner).c_str());
     std::printf("]}\n");
@@ -252,8 +271,9 @@ int blocks_of(Bank& bank, const std::string& path, bool json) {
     std::string key;
     for (char c : r.key) key += (c == '\0') ? std::string("\\0") : std::string(1, c);
     std::printf("%-32s %12llu %12llu  %-20s %s\n", r.name.c_str(),
-                static_cast<unsigned long long>(r.size), static_cast<unsigned long long>(r.capacity),
-                key.empty() ? "-" : key.c_str(), r.owner.c_str());
+                static_cast<unsigned long long>(r.size),
+                static_cast<unsigned long long>(r.capacity), key.empty() ? "-" : key.c_str(),
+                r.owner.c_str());
   }
   return exit_ok;
 }
@@ -264,8 +284,10 @@ int check_of(Bank& bank, const std::string& path, bool json) {
   runtime_view rt;
   std::vector<std::string> problems;
   if (auto rb = bank.find(runtime_block_name)) {
-    if (auto v = runtime_view::attach(*rb)) rt = *v;
-    else problems.push_back(std::string("runtime block: ") + describe(v.error()).text);
+    if (auto v = runtime_view::attach(*rb))
+      rt = *v;
+    else
+      problems.push_back(std::string("runtime block: ") + describe(v.error()).text);
   }
   auto n = bank.check([&](const error& e) { problems.emplace_back(describe(e).text); });
   if (!n) problems.emplace_back(describe(n.error()).text);
@@ -290,8 +312,10 @@ int check_of(Bank& bank, const std::string& path, bool json) {
     } else if (c.error().code == errc::layout_mismatch) {
       copy.assign(cb->data, cb->data + cb->capacity);
       auto cc = chorus_snapshot::open(copy, chorus_counter{}, none);
-      if (cc) collect(*cc);
-      else problems.push_back(std::string("controller state: ") + describe(cc.error()).text);
+      if (cc)
+        collect(*cc);
+      else
+        problems.push_back(std::string("controller state: ") + describe(cc.error()).text);
     } else {
       problems.push_back(std::string("controller state: ") + describe(c.error()).text);
     }
@@ -300,13 +324,15 @@ int check_of(Bank& bank, const std::string& path, bool json) {
       std::uint32_t k = 0;
       if (!parse_u32(std::string(b.name.substr(9)), k) ||
           std::find(images.begin(), images.end(), k) == images.end())
-        problems.push_back("image block " + std::string(b.name) +
-                           " belongs to no registered process (freed when a supervisor adopts the bank)");
+        problems.push_back(
+            "image block " + std::string(b.name) +
+            " belongs to no registered process (freed when a supervisor adopts the bank)");
     });
     for (std::uint32_t k : images) {
       if (k == no_image) continue;
       auto ib = bank.find(image_block_name(k));
-      if (!ib) problems.push_back("process image " + std::to_string(k) + " is missing from the bank");
+      if (!ib)
+        problems.push_back("process image " + std::to_string(k) + " is missing from the bank");
       else if (auto h = check_image(*ib); !h)
         problems.push_back("process image " + std::to_string(k) + ": " + describe(h.error()).text);
       else if (fnv1a(ib->data + (*h)->exe_offset, (*h)->exe_bytes) != (*h)->exe_checksum)
@@ -314,7 +340,7 @@ int check_of(Bank& bank, const std::string& path, bool json) {
     }
   }
   if (json) {
-    std::printf("{\"bank\":%s,\"problems\":[", json_str(path).c_str());
+    std::printf(R"({"bank":%s,"problems":[)", json_str(path).c_str());
     for (std::size_t i = 0; i < problems.size(); ++i)
       std::printf("%s%s", i ? "," : "", json_str(problems[i]).c_str());
     std::printf("]}\n");

@@ -5,8 +5,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -18,6 +18,13 @@
 using namespace hrctl;
 
 namespace {
+
+// "bad value 'V' for KEY (WHAT)", for the option parsers.
+std::string bad_value(std::string_view v, std::string_view key, std::string_view what) {
+  std::string m = "bad value '";
+  m.append(v).append("' for ").append(key).append(" (").append(what).append(")");
+  return m;
+}
 
 constexpr const char* exit_codes_text =
     "Exit codes: 0 ok (run: the group terminated cleanly), 1 internal or I/O error, 2 usage,\n"
@@ -36,7 +43,8 @@ constexpr const char* tunables_text =
     "  --max-groups N         restart groups, ids 0..N-1 (default 32)\n"
     "  --max-processes N      restartable processes (default 32)\n"
     "  --policy P             restart policy: chorus (default: the ChorusOS restart counter),\n"
-    "                         window (Erlang-style intensity/period), backoff (exponential delays)\n"
+    "                         window (Erlang-style intensity/period), backoff (exponential "
+    "delays)\n"
     "  --interval MS          chorus: restart counter decay period (default 3000)\n"
     "  --max-badness N        chorus: site restart when a group's counter reaches N (25, 0 never)\n"
     "  --intensity N          window: site restart at N restarts within --period (5, 1..8)\n"
@@ -145,7 +153,7 @@ common_args parse(int argc, char** argv, int first, bool allow_run_flags) {
     } else if (key == "--bank") {
       if (!value(v)) break;
       a.bo.path = v;
-      a.bo.given.push_back("--bank");
+      a.bo.given.emplace_back("--bank");
     } else if (key == "--image") {
       if (!value(v)) break;
       a.image.path = v;
@@ -154,7 +162,7 @@ common_args parse(int argc, char** argv, int first, bool allow_run_flags) {
       if (!value(v)) break;
       std::uint64_t n = 0;
       if (!parse_size(v, n)) {
-        a.error = "bad value '" + v + "' for " + key + " (bytes; K/M/G suffixes)";
+        a.error = bad_value(v, key, "bytes; K/M/G suffixes");
         break;
       }
       (key == "--offset" ? a.image.offset : a.image.length) = n;
@@ -182,11 +190,13 @@ common_args parse(int argc, char** argv, int first, bool allow_run_flags) {
       if (!value(v)) break;
       std::uint32_t n = 0;
       if (!parse_u32(v, n) || n == 0 || n > 86400000u) {
-        a.error = "bad value '" + v + "' for " + key + " (milliseconds, 1..86400000)";
+        a.error = bad_value(v, key, "milliseconds, 1..86400000");
         break;
       }
-      if (key == "--heartbeat") a.ro.heartbeat_ms = n;
-      else if (key == "--timeout") a.timeout_ms = static_cast<int>(n);
+      if (key == "--heartbeat")
+        a.ro.heartbeat_ms = n;
+      else if (key == "--timeout")
+        a.timeout_ms = static_cast<int>(n);
       else {
         a.ro.stop_timeout_ms = n;
         a.ro.stop_timeout_given = true;
@@ -259,14 +269,18 @@ int run_delegated(const common_args& a, bool& retry) {
   request_in in;
   in.kind = req_run_direct;
   std::uint32_t g = 0;
-  if (a.group.empty()) in.gid = 0;
-  else if (parse_u32(a.group, g)) in.gid = g;
-  else in.group_name = a.group;
+  if (a.group.empty())
+    in.gid = 0;
+  else if (parse_u32(a.group, g))
+    in.gid = g;
+  else
+    in.group_name = a.group;
   in.name = a.ro.name.empty() ? basename_of(a.rest[0]) : a.ro.name;
   in.flags = (a.ro.exit0_clean ? std::uint32_t{group_exit0_clean} : 0u) | req_relay_output |
              (a.ro.prefix ? std::uint32_t{req_prefix_output} : 0u);
   in.heartbeat_ms = a.ro.heartbeat_ms;
-  if (a.ro.stop_timeout_given) in.stop_timeout_ms = static_cast<std::uint32_t>(a.ro.stop_timeout_ms);
+  if (a.ro.stop_timeout_given)
+    in.stop_timeout_ms = static_cast<std::uint32_t>(a.ro.stop_timeout_ms);
   for (const std::string& spec : a.ro.listen) {
     std::uint32_t addr = 0;
     std::uint16_t port = 0;
@@ -325,7 +339,8 @@ int run_delegated(const common_args& a, bool& retry) {
       stop.kind = req_stop_group;
       stop.gid = gid;
       stop.stop_signal = static_cast<std::uint32_t>(sig);
-      if (a.ro.stop_timeout_given) stop.stop_timeout_ms = static_cast<std::uint32_t>(a.ro.stop_timeout_ms);
+      if (a.ro.stop_timeout_given)
+        stop.stop_timeout_ms = static_cast<std::uint32_t>(a.ro.stop_timeout_ms);
       auto sr = submit_request(att->bank, att->rt, stop, 5000);
       if (sr && sr->status != exit_ok) {
         std::fprintf(stderr, "hrctl: the supervisor refused the stop: %s\n", sr->message.c_str());
@@ -342,7 +357,9 @@ int run_delegated(const common_args& a, bool& retry) {
     const int rc = s.open(a.bo, a.ro.prefix, a.ro.quiet, &busy);
     if (busy) continue;  // another one took over first
     if (rc != exit_ok) return rc;
-    if (!a.ro.quiet) std::fprintf(stderr, "hrctl: the supervisor of %s ended: this hrctl run took its place\n", a.bo.path.c_str());
+    if (!a.ro.quiet)
+      std::fprintf(stderr, "hrctl: the supervisor of %s ended: this hrctl run took its place\n",
+                   a.bo.path.c_str());
     if (stop_sig != 0) s.stop_group(gid, stop_sig);
     return s.serve(gid, a.ro.stop_timeout_ms, a.ro.serve_all);
   }
@@ -352,13 +369,15 @@ int cmd_run(int argc, char** argv, bool serve_mode) {
   common_args a = parse(argc, argv, 2, true);
   if (a.help) {
     if (serve_mode)
-      std::printf("usage: hrctl serve [--bank PATH] [--stop-timeout MS] [--config FILE] [tunables]\n"
-                  "Supervises every group of the bank until SIGTERM/SIGINT (the long-running\n"
-                  "ChorusOS controller): adopts running members, restarts crashed ones, serves\n"
-                  "hrctl run/kill/stop/restart/upgrade and hrfexec requests. On SIGTERM/SIGINT\n"
-                  "every group with members running is stopped and held.\n%s%s",
-                  tunables_text, exit_codes_text);
-    else usage_run();
+      std::printf(
+          "usage: hrctl serve [--bank PATH] [--stop-timeout MS] [--config FILE] [tunables]\n"
+          "Supervises every group of the bank until SIGTERM/SIGINT (the long-running\n"
+          "ChorusOS controller): adopts running members, restarts crashed ones, serves\n"
+          "hrctl run/kill/stop/restart/upgrade and hrfexec requests. On SIGTERM/SIGINT\n"
+          "every group with members running is stopped and held.\n%s%s",
+          tunables_text, exit_codes_text);
+    else
+      usage_run();
     return exit_ok;
   }
   const char* cmd = serve_mode ? "serve" : "run";
@@ -387,13 +406,15 @@ int cmd_run(int argc, char** argv, bool serve_mode) {
       if (serve_mode) {
         int pid = 0;
         supervisor_alive(a.bo.path, &pid);
-        std::fprintf(stderr, "hrctl: another supervisor (pid %d) serves %s\n", pid, a.bo.path.c_str());
+        std::fprintf(stderr, "hrctl: another supervisor (pid %d) serves %s\n", pid,
+                     a.bo.path.c_str());
         return exit_busy;
       }
       bool retry = false;
       const int drc = run_delegated(a, retry);
       if (!retry || attempt >= 5) {
-        if (retry) std::fprintf(stderr, "hrctl: the supervisors of %s keep going away\n", a.bo.path.c_str());
+        if (retry)
+          std::fprintf(stderr, "hrctl: the supervisors of %s keep going away\n", a.bo.path.c_str());
         return drc;
       }
       sleep_ms(50);
@@ -411,7 +432,8 @@ int cmd_run(int argc, char** argv, bool serve_mode) {
 int need_request(const common_args& a, request_in& in, const char* cmd) {
   int pid = 0;
   if (!supervisor_alive(a.bo.path, &pid)) {
-    std::fprintf(stderr, "hrctl %s: no supervisor serves %s (start one with hrctl serve or hrctl run)\n",
+    std::fprintf(stderr,
+                 "hrctl %s: no supervisor serves %s (start one with hrctl serve or hrctl run)\n",
                  cmd, a.bo.path.c_str());
     return exit_no_supervisor;
   }
@@ -420,7 +442,7 @@ int need_request(const common_args& a, request_in& in, const char* cmd) {
   auto r = submit_request(att->bank, att->rt, in, static_cast<std::uint64_t>(a.timeout_ms));
   if (!r) {
     std::fprintf(stderr, "hrctl %s: %s\n", cmd, describe(r.error()).text);
-    return r.error().code == errc::not_found ? exit_no_supervisor
+    return r.error().code == errc::not_found  ? exit_no_supervisor
            : r.error().code == errc::io_error ? exit_timeout
                                               : exit_too_small;
   }
@@ -434,19 +456,22 @@ int need_request(const common_args& a, request_in& in, const char* cmd) {
 
 void group_arg(const std::string& g, request_in& in) {
   std::uint32_t n = 0;
-  if (parse_u32(g, n)) in.gid = n;
-  else in.group_name = g;
+  if (parse_u32(g, n))
+    in.gid = n;
+  else
+    in.group_name = g;
 }
 
 int cmd_kill(int argc, char** argv) {
   common_args a = parse(argc, argv, 2, false);
   if (a.help) {
-    std::printf("usage: hrctl kill -g GROUP [--bank PATH] [--timeout MS]\n"
-                "         (akill -g: members killed, not restarted, group-keyed blocks and images\n"
-                "         freed; without a supervisor, done by this command alone)\n"
-                "       hrctl kill PID [--bank PATH]   (the process's group restarts as after a crash)\n"
-                "--timeout MS: how long to wait for the supervisor's answer (default 30000).\n%s",
-                exit_codes_text);
+    std::printf(
+        "usage: hrctl kill -g GROUP [--bank PATH] [--timeout MS]\n"
+        "         (akill -g: members killed, not restarted, group-keyed blocks and images\n"
+        "         freed; without a supervisor, done by this command alone)\n"
+        "       hrctl kill PID [--bank PATH]   (the process's group restarts as after a crash)\n"
+        "--timeout MS: how long to wait for the supervisor's answer (default 30000).\n%s",
+        exit_codes_text);
     return exit_ok;
   }
   if (!a.error.empty()) return usage_error(a.error, "kill");
@@ -465,12 +490,14 @@ int cmd_kill(int argc, char** argv) {
   }
   if (a.rest.size() != 1) return usage_error("expected -g GROUP or one PID", "kill");
   std::uint32_t pid = 0;
-  if (!parse_u32(a.rest[0], pid) || pid == 0) return usage_error("bad PID '" + a.rest[0] + "'", "kill");
+  if (!parse_u32(a.rest[0], pid) || pid == 0)
+    return usage_error("bad PID '" + a.rest[0] + "'", "kill");
   auto att = attach_bank(a.bo.path.c_str());
   if (!att) return report_bank_error("cannot open bank", a.bo.path, att.error());
   for (std::uint32_t id = 0; id < att->rt.max_processes(); ++id) {
     proc_slot* s = att->rt.proc(id);
-    if (load(s->pid) != static_cast<std::int32_t>(pid) || !same_process_alive(static_cast<int>(pid), load(s->start_time)))
+    if (load(s->pid) != static_cast<std::int32_t>(pid) ||
+        !same_process_alive(static_cast<int>(pid), load(s->start_time)))
       continue;
     if (::kill(static_cast<int>(pid), SIGKILL) != 0) {
       std::fprintf(stderr, "hrctl kill: cannot kill %u: %s\n", pid, std::strerror(errno));
@@ -488,10 +515,11 @@ int cmd_kill(int argc, char** argv) {
 int cmd_restart(int argc, char** argv) {
   common_args a = parse(argc, argv, 2, false);
   if (a.help) {
-    std::printf("usage: hrctl restart [--bank PATH] [--timeout MS]\nSite restart on demand: every "
-                "group restarts from persistent memory (needs a running supervisor; held groups stay "
-                "held). --timeout MS: how long to wait for the answer (default 30000).\n%s",
-                exit_codes_text);
+    std::printf(
+        "usage: hrctl restart [--bank PATH] [--timeout MS]\nSite restart on demand: every "
+        "group restarts from persistent memory (needs a running supervisor; held groups stay "
+        "held). --timeout MS: how long to wait for the answer (default 30000).\n%s",
+        exit_codes_text);
     return exit_ok;
   }
   if (!a.error.empty()) return usage_error(a.error, "restart");
@@ -503,14 +531,17 @@ int cmd_restart(int argc, char** argv) {
 int cmd_upgrade(int argc, char** argv) {
   common_args a = parse(argc, argv, 2, true);
   if (a.help) {
-    std::printf("usage: hrctl upgrade -g GROUP [--name NAME] [--bank PATH] [--timeout MS] -- NEWPROGRAM [ARGS...]\n"
-                "Replaces the image of member NAME (default: NEWPROGRAM's basename) with NEWPROGRAM\n"
-                "and restarts the group on it (needs a running supervisor; resumes a held group).\n%s",
-                exit_codes_text);
+    std::printf(
+        "usage: hrctl upgrade -g GROUP [--name NAME] [--bank PATH] [--timeout MS] -- NEWPROGRAM "
+        "[ARGS...]\n"
+        "Replaces the image of member NAME (default: NEWPROGRAM's basename) with NEWPROGRAM\n"
+        "and restarts the group on it (needs a running supervisor; resumes a held group).\n%s",
+        exit_codes_text);
     return exit_ok;
   }
   if (!a.error.empty()) return usage_error(a.error, "upgrade");
-  if (a.group.empty() || a.rest.empty()) return usage_error("expected -g GROUP -- NEWPROGRAM [ARGS...]", "upgrade");
+  if (a.group.empty() || a.rest.empty())
+    return usage_error("expected -g GROUP -- NEWPROGRAM [ARGS...]", "upgrade");
   program_file f;
   const program_problem pp = open_program(a.rest[0], f);
   if (pp != program_problem::none) {
@@ -531,14 +562,15 @@ int cmd_upgrade(int argc, char** argv) {
 int cmd_stop(int argc, char** argv) {
   common_args a = parse(argc, argv, 2, false);
   if (a.help) {
-    std::printf("usage: hrctl stop -g GROUP [--bank PATH] [--stop-timeout MS] [--timeout MS]\n"
-                "Stops a group gracefully: its members get SIGTERM, then SIGKILL after MS (default:\n"
-                "the group's --stop-timeout, else 5000); a member that makes the clean-exit call\n"
-                "meanwhile counts as clean. The group stays in the bank, held: it is not restarted\n"
-                "until hrctl run -g GROUP or hrctl upgrade resumes it (hrctl kill -g ends it); the\n"
-                "hrctl run waiting for it exits 143. Waits until no member runs. Needs a running\n"
-                "supervisor.\n%s",
-                exit_codes_text);
+    std::printf(
+        "usage: hrctl stop -g GROUP [--bank PATH] [--stop-timeout MS] [--timeout MS]\n"
+        "Stops a group gracefully: its members get SIGTERM, then SIGKILL after MS (default:\n"
+        "the group's --stop-timeout, else 5000); a member that makes the clean-exit call\n"
+        "meanwhile counts as clean. The group stays in the bank, held: it is not restarted\n"
+        "until hrctl run -g GROUP or hrctl upgrade resumes it (hrctl kill -g ends it); the\n"
+        "hrctl run waiting for it exits 143. Waits until no member runs. Needs a running\n"
+        "supervisor.\n%s",
+        exit_codes_text);
     return exit_ok;
   }
   if (!a.error.empty()) return usage_error(a.error, "stop");
@@ -547,7 +579,8 @@ int cmd_stop(int argc, char** argv) {
   in.kind = req_stop_group;
   group_arg(a.group, in);
   in.stop_signal = SIGTERM;
-  if (a.ro.stop_timeout_given) in.stop_timeout_ms = static_cast<std::uint32_t>(a.ro.stop_timeout_ms);
+  if (a.ro.stop_timeout_given)
+    in.stop_timeout_ms = static_cast<std::uint32_t>(a.ro.stop_timeout_ms);
   const int rc = need_request(a, in, "stop");
   if (rc != exit_ok) return rc;
   auto att = attach_bank(a.bo.path.c_str());
@@ -557,7 +590,8 @@ int cmd_stop(int argc, char** argv) {
   if (gid == no_group)
     for (std::uint32_t i = 0; i < att->rt.max_groups(); ++i) {
       const group_slot* gs = att->rt.group(i);
-      if (std::string_view(gs->name, std::min<std::uint32_t>(gs->name_len, 32)) == in.group_name) gid = i;
+      if (std::string_view(gs->name, std::min<std::uint32_t>(gs->name_len, 32)) == in.group_name)
+        gid = i;
     }
   const std::uint64_t deadline = monotonic_ms() + static_cast<std::uint64_t>(a.timeout_ms);
   while (gid != no_group && group_has_live_members(att->rt, gid)) {
@@ -575,18 +609,20 @@ int cmd_read(int argc, char** argv, const char* cmd, int (*fn)(const std::string
   const bool status = std::strcmp(cmd, "status") == 0;
   if (a.help) {
     std::printf("usage: hrctl %s [--bank PATH] [--json]\n%s\n", cmd,
-                status ? "Groups, members (kind, state, pid, runs), restart counters, blocked groups."
+                status
+                    ? "Groups, members (kind, state, pid, runs), restart counters, blocked groups."
                 : std::strcmp(cmd, "blocks") == 0
                     ? "Every block: name, size, capacity, deletion (group) key, owner."
                     : "Validates the bank (tables, counts, controller state, images); lists every "
                       "problem; exit 11 if any.");
     if (!status)
-      std::printf("       hrctl %s --image FILE [--offset N] [--length N] [--json]\n"
-                  "The same on a raw memory image of a bank (a copy of a bank file, QEMU's pmemsave,\n"
-                  "a debugger's dump of a device's bank section): the bank's bytes start at --offset\n"
-                  "(default 0) and span --length bytes (default: to the end of FILE). The image is\n"
-                  "read into memory; the file is never changed.\n",
-                  cmd);
+      std::printf(
+          "       hrctl %s --image FILE [--offset N] [--length N] [--json]\n"
+          "The same on a raw memory image of a bank (a copy of a bank file, QEMU's pmemsave,\n"
+          "a debugger's dump of a device's bank section): the bank's bytes start at --offset\n"
+          "(default 0) and span --length bytes (default: to the end of FILE). The image is\n"
+          "read into memory; the file is never changed.\n",
+          cmd);
     std::printf("%s", exit_codes_text);
     return exit_ok;
   }
@@ -597,7 +633,8 @@ int cmd_read(int argc, char** argv, const char* cmd, int (*fn)(const std::string
       return usage_error("--image and --bank exclude each other", cmd);
     return cmd_image(a.image, std::strcmp(cmd, "check") == 0, a.json);
   }
-  if (a.image.offset != 0 || a.image.length != 0) return usage_error("--offset/--length need --image", cmd);
+  if (a.image.offset != 0 || a.image.length != 0)
+    return usage_error("--offset/--length need --image", cmd);
   return fn(a.bo.path, a.json);
 }
 

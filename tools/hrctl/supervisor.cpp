@@ -22,19 +22,21 @@
 #define SYS_pidfd_getfd 438
 #endif
 
-extern char** environ;
-
 namespace hrctl {
 
 namespace {
-int pidfd_open(int pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+int pidfd_open(int pid) {
+  return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+}
 int pidfd_getfd(int pidfd, int fd) {
   return static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd, fd, 0));
 }
 
 constexpr std::uint64_t max_restart_delay_ms = 1000;
 
-std::string name_of(const process_view& p) { return std::string(p.name()); }
+std::string name_of(const process_view& p) {
+  return std::string(p.name());
+}
 
 // What a new run's child does between vfork and executing the image, prepared by the parent:
 // the child runs on the parent's memory until then, so it only makes system calls (no heap,
@@ -65,7 +67,7 @@ struct child_plan {
   // Everything the child still needs goes above the fds that the sockets take (3, 4, ...)
   // first, so that no dup2 below closes it: the image's memfd may have any number.
   int fd = ::fcntl(p.mfd, p.script ? F_DUPFD : F_DUPFD_CLOEXEC, 100);  // a script's interpreter
-  if (fd < 0) fd = p.mfd;                                            // reopens it via /dev/fd
+  if (fd < 0) fd = p.mfd;                                              // reopens it via /dev/fd
   char lp[48] = "LISTEN_PID=";
   if (p.nl != 0) {
     // Move the sockets out of the way, then to 3, 4, ... (LISTEN_FDS convention).
@@ -74,7 +76,8 @@ struct child_plan {
     for (std::size_t i = 0; i < p.nl; ++i) ::dup2(tmp[i], static_cast<int>(3 + i));
     char digits[16];
     int n = 0;
-    for (int v = ::getpid(); v > 0 && n < 15; v /= 10) digits[n++] = static_cast<char>('0' + v % 10);
+    for (int v = ::getpid(); v > 0 && n < 15; v /= 10)
+      digits[n++] = static_cast<char>('0' + v % 10);
     std::size_t at = std::strlen(lp);
     while (n > 0) lp[at++] = digits[--n];
     lp[at] = '\0';
@@ -100,7 +103,9 @@ bool contains(const std::vector<std::uint32_t>& v, std::uint32_t x) {
 }
 }  // namespace
 
-std::uint64_t supervisor::now() const { return monotonic_ms(); }
+std::uint64_t supervisor::now() const {
+  return monotonic_ms();
+}
 
 void supervisor::log(const char* fmt, ...) const {
   if (quiet_) return;
@@ -124,7 +129,8 @@ int supervisor::open_bank(const bank_options& bo, bool create, bool* busy) {
   // Refuse a bank too small for the limits before creating anything.
   const std::uint32_t page = mmap_file_backend::native_page_size();
   const std::uint64_t fixed = fixed_overhead(bo, page);
-  const std::uint64_t need = fixed + std::uint64_t{effective_max_processes(bo.max_processes)} * page;
+  const std::uint64_t need =
+      fixed + std::uint64_t{effective_max_processes(bo.max_processes)} * page;
   const std::uint64_t need_blocks = std::uint64_t{bo.max_processes} + min_extra_blocks;
   auto existing = mmap_bank::open(bo.path.c_str());
   if (!existing && (existing.error().code != errc::not_found || !create))
@@ -154,7 +160,8 @@ int supervisor::open_bank(const bank_options& bo, bool create, bool* busy) {
   lock_fd_ = take_supervisor_lock(bo.path);
   if (lock_fd_ == -2) {
     const int e = errno;
-    std::fprintf(stderr, "hrctl: cannot open %s for locking: %s\n", bo.path.c_str(), std::strerror(e));
+    std::fprintf(stderr, "hrctl: cannot open %s for locking: %s\n", bo.path.c_str(),
+                 std::strerror(e));
     return e == EACCES || e == EROFS || e == EPERM ? exit_bank_path : exit_failure;
   }
   if (lock_fd_ == -1) {
@@ -174,8 +181,9 @@ int supervisor::open_runtime(bool create) {
     return exit_unknown;
   }
   if (fresh)
-    rb = bank_->find_or_create(internal_access, runtime_block_name,
-                               runtime_block_bytes(bo_.max_groups, effective_max_processes(bo_.max_processes)));
+    rb = bank_->find_or_create(
+        internal_access, runtime_block_name,
+        runtime_block_bytes(bo_.max_groups, effective_max_processes(bo_.max_processes)));
   if (!rb) return report_bank_error("cannot keep the runtime state in bank", bo_.path, rb.error());
   auto* fh = reinterpret_cast<runtime_header*>(rb->data);
   if (fresh || fh->magic == 0) {  // new, or its formatting was cut short (magic written last)
@@ -190,8 +198,9 @@ int supervisor::open_runtime(bool create) {
   rt_ = *rt;
   runtime_header& h = rt_.header();
   if (!policy_of(h).valid())
-    return report_bank_error("refusing the runtime state of bank", bo_.path,
-                             error(errc::corrupt, "runtime block: restart policy tunables invalid"));
+    return report_bank_error(
+        "refusing the runtime state of bank", bo_.path,
+        error(errc::corrupt, "runtime block: restart policy tunables invalid"));
   // The bank keeps the limits and policy it was created with; explicit flags that differ are
   // reported (the bank's values win, as for the bank's own tunables).
   auto differs = [&](const char* flag, std::uint64_t want, std::uint64_t have) {
@@ -218,12 +227,12 @@ int supervisor::open_runtime(bool create) {
                  policy_name(bo_.policy), describe_policy(h).c_str());
   // Tunables of a policy this bank does not use.
   const auto kind = static_cast<policy_kind>(h.policy);
-  for (const auto& [flag, k] : {std::pair{"--intensity", policy_kind::window},
-                                std::pair{"--period", policy_kind::window},
-                                std::pair{"--interval", policy_kind::chorus},
-                                std::pair{"--max-badness", policy_kind::chorus},
-                                std::pair{"--backoff-base", policy_kind::backoff},
-                                std::pair{"--backoff-cap", policy_kind::backoff}})
+  for (const auto& [flag, k] :
+       {std::pair{"--intensity", policy_kind::window}, std::pair{"--period", policy_kind::window},
+        std::pair{"--interval", policy_kind::chorus},
+        std::pair{"--max-badness", policy_kind::chorus},
+        std::pair{"--backoff-base", policy_kind::backoff},
+        std::pair{"--backoff-cap", policy_kind::backoff}})
     if (bo_.was_given(flag) && k != kind)
       std::fprintf(stderr, "hrctl: note: %s applies to --policy %s; this bank's policy is %s\n",
                    flag, policy_name(k), policy_name(kind));
@@ -239,7 +248,7 @@ int supervisor::open_controller(bool* created) {
   auto c = open_or_create_controller<controller_t>(*bank_, {h.max_groups, h.max_processes},
                                                    policy_of(h), *store_, now(), created);
   if (!c) return report_bank_error("cannot open the controller kept in bank", bo_.path, c.error());
-  ctl_.emplace(std::move(*c));
+  ctl_.emplace(*c);  // trivially copyable: a view over the bank
   runs_.assign(h.max_processes, run_state{});
   return exit_ok;
 }
@@ -251,8 +260,9 @@ int supervisor::open(const bank_options& bo, bool prefix, bool quiet, bool* busy
     runtime_header probe{};
     record_policy(bo, probe);
     if (!policy_of(probe).valid()) {
-      std::fprintf(stderr, "hrctl: the restart policy's tunables are not usable: --backoff-cap must "
-                           "be >= --backoff-base, --intensity 1..8, every period >= 1 ms\n");
+      std::fprintf(stderr,
+                   "hrctl: the restart policy's tunables are not usable: --backoff-cap must "
+                   "be >= --backoff-base, --intensity 1..8, every period >= 1 ms\n");
       return exit_usage;
     }
   }
@@ -370,10 +380,11 @@ void supervisor::adopt() {
         log("group %u: member %s is stopped (the group is held)", gid, name_of(p).c_str());
         continue;
       }
-      log("group %u: member %s (pid %d) ended while no supervisor ran%s", gid,
-          name_of(p).c_str(), pid, clean ? " (cleanly)" : ": treated as a crash");
+      log("group %u: member %s (pid %d) ended while no supervisor ran%s", gid, name_of(p).c_str(),
+          pid, clean ? " (cleanly)" : ": treated as a crash");
       if (clean)
-        drive([&](auto& sink) { return ctl_->process_exited_cleanly(now(), p.id, p.handle, sink); });
+        drive(
+            [&](auto& sink) { return ctl_->process_exited_cleanly(now(), p.id, p.handle, sink); });
       else
         drive([&](auto& sink) { return ctl_->process_failed(now(), p.id, p.handle, sink); });
     }
@@ -390,7 +401,8 @@ void supervisor::adopt() {
         reopen_listeners(gid);
     }
     // A stop that the previous supervisor had begun goes on.
-    if (why == hold_stopped && alive) begin_stop(gid, stop_timeout_of(gid, 0), static_cast<int>(gs->hold_code));
+    if (why == hold_stopped && alive)
+      begin_stop(gid, stop_timeout_of(gid, 0), static_cast<int>(gs->hold_code));
     if (why != hold_none && !alive)
       log("group %u is held (%s): hrctl run -g %u resumes it, hrctl kill -g %u ends it", gid,
           why == hold_gave_up ? "given up on: it kept crashing" : "stopped on request", gid, gid);
@@ -408,7 +420,8 @@ void supervisor::adopt() {
 void supervisor::apply(const action& a) {
   switch (a.kind) {
     case action_kind::stop:
-      if (a.process < runs_.size() && runs_[a.process].handle == a.handle) stop_run(a.process, SIGKILL);
+      if (a.process < runs_.size() && runs_[a.process].handle == a.handle)
+        stop_run(a.process, SIGKILL);
       pending_.erase(std::remove_if(pending_.begin(), pending_.end(),
                                     [&](const pending_run& p) { return p.id == a.process; }),
                      pending_.end());
@@ -442,7 +455,8 @@ void supervisor::apply(const action& a) {
       log("group %u: persistent state discarded (%u blocks freed)", a.gid, a.count);
       break;
     case action_kind::group_terminated: {
-      log("group %u terminated: its process images and %u group-keyed block(s) freed", a.gid, a.count);
+      log("group %u terminated: its process images and %u group-keyed block(s) freed", a.gid,
+          a.count);
       if (group_slot* g = rt_.group(a.gid)) {
         const bool killed = load(g->pending_outcome) == outcome_killed;
         reset_group_slot(a.gid);
@@ -479,15 +493,18 @@ void supervisor::handle_site_restarts() {
   bool requested = false;
   std::vector<std::uint32_t> escalated;
   for (const action& a : queue_) {
-    if (a.gid == no_group) requested = true;
-    else if (!contains(escalated, a.gid)) escalated.push_back(a.gid);
+    if (a.gid == no_group)
+      requested = true;
+    else if (!contains(escalated, a.gid))
+      escalated.push_back(a.gid);
   }
   queue_.clear();
   std::vector<std::uint32_t> go;
   for (std::uint32_t gid : escalated)
     if (note_escalation(gid)) go.push_back(gid);
   if (!requested && go.empty()) {
-    if (ctl_->site_restart_pending()) drive([&](auto&) { return ctl_->decline_site_restart(now()); });
+    if (ctl_->site_restart_pending())
+      drive([&](auto&) { return ctl_->decline_site_restart(now()); });
     return;
   }
   std::string why;
@@ -514,8 +531,10 @@ bool supervisor::note_escalation(std::uint32_t gid) {
   if (gs == nullptr) return true;
   const std::uint64_t t = ctl_->clock_ms();
   const runtime_header& h = rt_.header();
-  if (gs->escalations == 0 || t - gs->last_escalation_ms > h.give_up_window_ms) gs->escalations = 1;
-  else ++gs->escalations;
+  if (gs->escalations == 0 || t - gs->last_escalation_ms > h.give_up_window_ms)
+    gs->escalations = 1;
+  else
+    ++gs->escalations;
   gs->last_escalation_ms = t;
   if (h.max_site_restarts == 0 || gs->escalations <= h.max_site_restarts) return true;
   give_up(gid);
@@ -667,15 +686,17 @@ int supervisor::spawn(std::uint32_t id, std::uint32_t gid, std::uint32_t image,
     return -1;
   }
   // Sockets that could not be taken from an adopted member are opened again for its restart.
-  if (const group_slot* gs = rt_.group(gid); gs != nullptr && gs->listen_count != 0 &&
-                                             groups_[gid].listen_fds.empty())
+  if (const group_slot* gs = rt_.group(gid);
+      gs != nullptr && gs->listen_count != 0 && groups_[gid].listen_fds.empty())
     reopen_listeners(gid);
   const std::vector<std::string> args = image_argv(*b);
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (const auto& s : args) argv.push_back(const_cast<char*>(s.c_str()));
   argv.push_back(nullptr);
-  const bool script = reinterpret_cast<const image_header*>(b->data)->exe_bytes > 2 &&
-                      b->data[reinterpret_cast<const image_header*>(b->data)->exe_offset] == std::byte{'#'};
+  const bool script =
+      reinterpret_cast<const image_header*>(b->data)->exe_bytes > 2 &&
+      b->data[reinterpret_cast<const image_header*>(b->data)->exe_offset] == std::byte{'#'};
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string_view v(*e);
@@ -690,6 +711,7 @@ int supervisor::spawn(std::uint32_t id, std::uint32_t gid, std::uint32_t image,
   const std::vector<int>& lfds = groups_[gid].listen_fds;
   if (!lfds.empty()) env.push_back("LISTEN_FDS=" + std::to_string(lfds.size()));
   std::vector<char*> envp;
+  envp.reserve(env.size() + 2);
   for (auto& s : env) envp.push_back(s.data());
   envp.push_back(nullptr);
   envp.push_back(nullptr);  // room for LISTEN_PID, set in the child
@@ -736,8 +758,9 @@ int supervisor::spawn(std::uint32_t id, std::uint32_t gid, std::uint32_t image,
   }
   if (prefix) {
     auto pv = ctl_->process_info(id);
-    const std::string tag = "[" + std::to_string(gid) + " " + (pv ? name_of(*pv) : std::string("?")) +
-                            " " + std::to_string(pid) + "] ";
+    const std::string tag = "[" + std::to_string(gid) + " " +
+                            (pv ? name_of(*pv) : std::string("?")) + " " + std::to_string(pid) +
+                            "] ";
     for (auto [fd, dest] : {std::pair{pout[0], dest_out}, std::pair{perr[0], dest_err}}) {
       ::fcntl(fd, F_SETFL, O_NONBLOCK);
       streams_.push_back(out_stream{fd, dest, tag, {}});
@@ -822,10 +845,10 @@ int supervisor::run_member(std::uint32_t id, std::string* err) {
   auto pv = ctl_->process_info(id);
   if (!pv) return exit_unknown;
   if (pv->state == process_state::running) return exit_ok;  // already rerun
-  if (held(pv->gid)) return exit_ok;                         // stays stopped
+  if (held(pv->gid)) return exit_ok;                        // stays stopped
   // A rerun keeps the parent link only through the controller's record; direct reruns only.
-  return register_and_run(pv->gid, pv->name(), process_kind::direct, pv->image, no_process,
-                          nullptr, err);
+  return register_and_run(pv->gid, pv->name(), process_kind::direct, pv->image, no_process, nullptr,
+                          err);
 }
 
 void supervisor::stop_run(std::uint32_t id, int sig) {
@@ -901,9 +924,9 @@ void supervisor::check_heartbeats() {
     const proc_slot* s = rt_.proc(id);
     const std::uint64_t last = std::max(r.started_ms, s ? load(s->heartbeat_ms) : 0);
     if (t > last + g->heartbeat_ms) {
-      log("group %u: hang detected: pid %d sent no heartbeat for %llu ms; killing it", r.gid,
-          r.pid, static_cast<unsigned long long>(t - last));
-      ::kill(r.pid, SIGKILL);  // its end is then a failure like any other
+      log("group %u: hang detected: pid %d sent no heartbeat for %llu ms; killing it", r.gid, r.pid,
+          static_cast<unsigned long long>(t - last));
+      ::kill(r.pid, SIGKILL);            // its end is then a failure like any other
       runs_[id].started_ms = t + 60000;  // do not kill it twice while it dies
     }
   }
@@ -990,7 +1013,8 @@ int supervisor::open_listeners(std::uint32_t gid, const std::vector<std::uint32_
     const std::uint32_t k = g->listen_count++;
     g->listen_addr[k] = addrs[i];
     g->listen_port[k] = bound;
-    log("group %u: listening on %s:%u (kept across restarts)", gid, addr_text(addrs[i]).c_str(), bound);
+    log("group %u: listening on %s:%u (kept across restarts)", gid, addr_text(addrs[i]).c_str(),
+        bound);
   }
   return exit_ok;
 }
@@ -1125,13 +1149,14 @@ std::string supervisor::sizing_problem(const std::string& what, std::uint64_t ad
   const std::uint64_t need = fixed + 2 * images;
   if (need <= bank_->layout().bank_size) return {};
   char buf[512];
-  std::snprintf(buf, sizeof buf,
-                "bank too small for %s: sizing rule: bank size >= controller + runtime state + 2 x "
-                "the size of the restartable processes = %llu + 2 x %llu = %llu bytes, but the bank "
-                "has %llu (create it with a larger --bank-size)",
-                what.c_str(), static_cast<unsigned long long>(fixed),
-                static_cast<unsigned long long>(images), static_cast<unsigned long long>(need),
-                static_cast<unsigned long long>(bank_->layout().bank_size));
+  std::snprintf(
+      buf, sizeof buf,
+      "bank too small for %s: sizing rule: bank size >= controller + runtime state + 2 x "
+      "the size of the restartable processes = %llu + 2 x %llu = %llu bytes, but the bank "
+      "has %llu (create it with a larger --bank-size)",
+      what.c_str(), static_cast<unsigned long long>(fixed), static_cast<unsigned long long>(images),
+      static_cast<unsigned long long>(need),
+      static_cast<unsigned long long>(bank_->layout().bank_size));
   return buf;
 }
 
@@ -1141,17 +1166,22 @@ int supervisor::start_direct(const run_options& ro, std::uint32_t& gid) {
   std::uint32_t g0 = no_group;
   std::uint32_t num = 0;
   std::string gname;
-  if (ro.group.empty()) g0 = 0;
-  else if (parse_u32(ro.group, num)) g0 = num;
-  else gname = ro.group;
+  if (ro.group.empty())
+    g0 = 0;
+  else if (parse_u32(ro.group, num))
+    g0 = num;
+  else
+    gname = ro.group;
   if (g0 != no_group && g0 >= rt_.max_groups()) {
-    std::fprintf(stderr, "hrctl: group %u out of range: this bank has groups 0..%u (--max-groups)\n",
-                 g0, rt_.max_groups() - 1);
+    std::fprintf(stderr,
+                 "hrctl: group %u out of range: this bank has groups 0..%u (--max-groups)\n", g0,
+                 rt_.max_groups() - 1);
     return exit_unknown;
   }
   auto r = resolve_group(g0, gname, true);
   if (!r) {
-    std::fprintf(stderr, "hrctl: cannot use group %s: %s\n", ro.group.c_str(), describe(r.error()).text);
+    std::fprintf(stderr, "hrctl: cannot use group %s: %s\n", ro.group.c_str(),
+                 describe(r.error()).text);
     return r.error().code == errc::group_limit ? exit_too_small : exit_refused;
   }
   gid = *r;
@@ -1194,7 +1224,8 @@ int supervisor::start_direct(const run_options& ro, std::uint32_t& gid) {
     }
     if (pv && pv->image != no_image && bank_->find(image_block_name(pv->image))) {
       int pid = 0;
-      const int rc = register_and_run(gid, name, process_kind::direct, pv->image, no_process, &pid, &err);
+      const int rc =
+          register_and_run(gid, name, process_kind::direct, pv->image, no_process, &pid, &err);
       if (rc != exit_ok) std::fprintf(stderr, "hrctl: %s\n", err.c_str());
       return rc;
     }
@@ -1215,21 +1246,24 @@ int supervisor::start_direct(const run_options& ro, std::uint32_t& gid) {
   std::uint32_t image = 0;
   for (; image < 4u * rt_.max_processes() + 64u; ++image)
     if (!bank_->find(image_block_name(image))) break;
-  auto b = bank_->find_or_create(internal_access, image_block_name(image), image_bytes(f.bytes, ro.argv));
+  auto b = bank_->find_or_create(internal_access, image_block_name(image),
+                                 image_bytes(f.bytes, ro.argv));
   if (!b) {
     ::close(f.fd);
     std::fprintf(stderr,
                  "hrctl: cannot keep the image of %s (%llu bytes) in the bank: %s\n"
                  "hrctl: sizing rule: the bank must hold at least twice the size of the "
                  "restartable processes (see hrctl run --help)\n",
-                 ro.argv[0].c_str(), static_cast<unsigned long long>(f.bytes), describe(b.error()).text);
+                 ro.argv[0].c_str(), static_cast<unsigned long long>(f.bytes),
+                 describe(b.error()).text);
     return exit_too_small;
   }
   auto w = write_image(*b, f, ro.argv, name);
   ::close(f.fd);
   if (!w) {
     (void)bank_->free(internal_access, image_block_name(image));
-    std::fprintf(stderr, "hrctl: cannot image %s: %s\n", ro.argv[0].c_str(), describe(w.error()).text);
+    std::fprintf(stderr, "hrctl: cannot image %s: %s\n", ro.argv[0].c_str(),
+                 describe(w.error()).text);
     return exit_program;
   }
   int pid = 0;
@@ -1262,8 +1296,8 @@ void supervisor::serve_requests() {
     if (st != req_ready) continue;
     // Taken: from now on the requester cannot withdraw it.
     std::uint32_t expect = req_ready;
-    if (!std::atomic_ref<std::uint32_t>(s.state).compare_exchange_strong(
-            expect, req_serving, std::memory_order_acq_rel))
+    if (!std::atomic_ref<std::uint32_t>(s.state).compare_exchange_strong(expect, req_serving,
+                                                                         std::memory_order_acq_rel))
       continue;
     const std::string name(s.name, std::min<std::uint32_t>(s.name_len, 32));
     const std::string gname(s.group_name, std::min<std::uint32_t>(s.group_name_len, 32));
@@ -1275,7 +1309,8 @@ void supervisor::serve_requests() {
           answer(s, exit_unknown, describe(g.error()).text);
           break;
         }
-        if (group_slot* gs = rt_.group(*g)) store(gs->pending_outcome, static_cast<std::uint32_t>(outcome_killed));
+        if (group_slot* gs = rt_.group(*g))
+          store(gs->pending_outcome, static_cast<std::uint32_t>(outcome_killed));
         log("group %u: killed on request (hrctl kill -g)", *g);
         drive([&](auto& sink) { return ctl_->kill_group(now(), *g, sink); });
         s.result_gid = *g;
@@ -1370,9 +1405,9 @@ void supervisor::serve_requests() {
                 *g, name.c_str(), who, std::strerror(errno));
         }
         int pid = 0;
-        const int rc = register_and_run(*g, name, direct ? process_kind::direct : process_kind::indirect,
-                                        image, direct ? no_process : s.parent, &pid, &err,
-                                        relaying ? &relay : nullptr);
+        const int rc = register_and_run(
+            *g, name, direct ? process_kind::direct : process_kind::indirect, image,
+            direct ? no_process : s.parent, &pid, &err, relaying ? &relay : nullptr);
         if (relay.out >= 0) ::close(relay.out);
         if (relay.err >= 0) ::close(relay.err);
         // Not registered: the image was made for this request only.
@@ -1400,15 +1435,16 @@ void supervisor::serve_requests() {
         {
           auto staged = bank_->find(staging_block_name(i));
           auto old = bank_->find(image_block_name(pv->image));
-          const std::string e = sizing_problem(name, staged ? staged->capacity : 0,
-                                               old ? old->capacity : 0);
+          const std::string e =
+              sizing_problem(name, staged ? staged->capacity : 0, old ? old->capacity : 0);
           if (!e.empty()) {
             (void)bank_->free(internal_access, staging_block_name(i));
             answer(s, exit_too_small, e);
             break;
           }
         }
-        auto rep = bank_->replace(internal_access, image_block_name(pv->image), staging_block_name(i));
+        auto rep =
+            bank_->replace(internal_access, image_block_name(pv->image), staging_block_name(i));
         if (!rep) {
           answer(s, exit_failure, describe(rep.error()).text);
           break;
@@ -1444,7 +1480,8 @@ int supervisor::kill_group_now(std::uint32_t gid, const std::string& name) {
     if (load(s->handle) == p.handle && same_process_alive(pid, load(s->start_time)))
       runs_[p.id] = run_state{pid, -1, false, p.handle, *g, now()};
   });
-  if (group_slot* gs = rt_.group(*g)) store(gs->pending_outcome, static_cast<std::uint32_t>(outcome_killed));
+  if (group_slot* gs = rt_.group(*g))
+    store(gs->pending_outcome, static_cast<std::uint32_t>(outcome_killed));
   drive([&](auto& sink) { return ctl_->kill_group(now(), *g, sink); });
   std::printf("group killed\n");
   return exit_ok;
@@ -1525,7 +1562,8 @@ void supervisor::pump(out_stream& s, bool to_eof) {
       s.partial.append(buf, static_cast<std::size_t>(n));
       std::string out;
       std::size_t start = 0;
-      for (std::size_t nl; (nl = s.partial.find('\n', start)) != std::string::npos; start = nl + 1) {
+      for (std::size_t nl; (nl = s.partial.find('\n', start)) != std::string::npos;
+           start = nl + 1) {
         out += s.prefix;
         out.append(s.partial, start, nl + 1 - start);
       }
@@ -1600,7 +1638,8 @@ int supervisor::wait_events(long timeout_ms) {
   if (n > 0) {
     // Output first, so that a member's last lines come before the report of its end.
     for (std::size_t k = first_stream; k < fds.size(); ++k)
-      if ((fds[k].revents & (POLLIN | POLLHUP | POLLERR)) != 0) pump(streams_[k - first_stream], false);
+      if ((fds[k].revents & (POLLIN | POLLHUP | POLLERR)) != 0)
+        pump(streams_[k - first_stream], false);
     streams_.erase(std::remove_if(streams_.begin(), streams_.end(),
                                   [](const out_stream& st) { return st.fd < 0; }),
                    streams_.end());
@@ -1629,9 +1668,10 @@ int supervisor::serve(std::uint32_t own, std::uint64_t stop_timeout_ms, bool ser
     // A delegated hrctl run that took over finds its group as it is.
     if (!ctl_->group_info(own_)) {
       const group_slot* gs = rt_.group(own_);
-      own_outcome_ = gs != nullptr && load(gs->last_outcome) == outcome_killed ? exit_killed : exit_ok;
-    } else if (const group_slot* gs = rt_.group(own_); gs != nullptr && load(gs->held) != hold_none &&
-                                                       stops_.count(own_) == 0) {
+      own_outcome_ =
+          gs != nullptr && load(gs->last_outcome) == outcome_killed ? exit_killed : exit_ok;
+    } else if (const group_slot* gs = rt_.group(own_);
+               gs != nullptr && load(gs->held) != hold_none && stops_.count(own_) == 0) {
       bool alive = false;
       for (const run_state& r : runs_) alive = alive || (r.pid > 0 && r.gid == own_);
       if (!alive) own_outcome_ = static_cast<int>(gs->hold_code);
@@ -1674,7 +1714,9 @@ int supervisor::serve(std::uint32_t own, std::uint64_t stop_timeout_ms, bool ser
     for (const pending_run& p : pending_)
       timeout = std::min<long>(timeout, p.due_ms > t ? static_cast<long>(p.due_ms - t) : 0);
     for (const auto& [gid, st] : stops_)
-      if (!st.killed) timeout = std::min<long>(timeout, st.deadline_ms > t ? static_cast<long>(st.deadline_ms - t) : 0);
+      if (!st.killed)
+        timeout =
+            std::min<long>(timeout, st.deadline_ms > t ? static_cast<long>(st.deadline_ms - t) : 0);
     if (const int sig = wait_events(timeout); sig != 0) {
       log("%s received: stopping the group(s) gracefully", signal_name(sig));
       shutdown(sig, stop_timeout_ms);

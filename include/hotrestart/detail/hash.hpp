@@ -27,9 +27,9 @@ constexpr std::uint32_t hash_bytes(const unsigned char* p, std::size_t n, std::u
   std::uint32_t h = seed ^ (static_cast<std::uint32_t>(n) * 0x9E3779B1u);
   std::size_t i = 0;
   for (; i + 4 <= n; i += 4) {
-    std::uint32_t w = static_cast<std::uint32_t>(p[i]) | (static_cast<std::uint32_t>(p[i + 1]) << 8) |
-                      (static_cast<std::uint32_t>(p[i + 2]) << 16) |
-                      (static_cast<std::uint32_t>(p[i + 3]) << 24);
+    std::uint32_t w =
+        static_cast<std::uint32_t>(p[i]) | (static_cast<std::uint32_t>(p[i + 1]) << 8) |
+        (static_cast<std::uint32_t>(p[i + 2]) << 16) | (static_cast<std::uint32_t>(p[i + 3]) << 24);
     h = rotl32(h ^ (w * 0x85EBCA77u), 13) * 0xC2B2AE3Du;
   }
   std::uint32_t tail = 0;

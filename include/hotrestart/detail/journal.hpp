@@ -238,8 +238,7 @@ class journal {
                   fmt::journal_capacity, n);
     for (std::uint32_t i = 0; i < n; ++i)
       if (!bounds.allows(load32(base, fmt::journal_entries + 8ull * i)))
-        return fail(errc::corrupt, "intent record: entry points outside the tables", "entry",
-                    0, i);
+        return fail(errc::corrupt, "intent record: entry points outside the tables", "entry", 0, i);
 #ifndef HOTRESTART_TESTONLY_NO_RECOVERY
     apply(base, n, true, [base](std::uint32_t i) { return recorded(base, i); });
     if (flush.active()) {

@@ -53,7 +53,9 @@ inline std::uint64_t load64(const std::byte* base, std::uint64_t off) {
 
 /// Orders stores to bank memory as the program wrote them, for the compiler. A process that
 /// dies has every executed store in the shared mapping; only the compiler could reorder them.
-inline void compiler_order() { std::atomic_signal_fence(std::memory_order_seq_cst); }
+inline void compiler_order() {
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+}
 
 /// A spin-wait hint to the CPU (no OS call: the core stays freestanding).
 inline void cpu_relax() {
@@ -64,8 +66,12 @@ inline void cpu_relax() {
 #endif
 }
 
-constexpr std::uint32_t lo32(std::uint64_t v) { return static_cast<std::uint32_t>(v); }
-constexpr std::uint32_t hi32(std::uint64_t v) { return static_cast<std::uint32_t>(v >> 32); }
+constexpr std::uint32_t lo32(std::uint64_t v) {
+  return static_cast<std::uint32_t>(v);
+}
+constexpr std::uint32_t hi32(std::uint64_t v) {
+  return static_cast<std::uint32_t>(v >> 32);
+}
 
 }  // namespace hotrestart::detail
 

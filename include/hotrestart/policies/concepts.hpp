@@ -45,18 +45,18 @@ struct ignore_problems {
 /// | `a.owner_of(first, pages)`               | the owner given at allocation, nil if not a used extent    |
 /// | `a.check(report)` -> `allocator_census`  | full scan; each problem goes to `report(const error&)`     |
 template <class A>
-concept block_allocator =
-    requires(A& a, const A& ca, detail::txn& t, std::byte* base, std::uint32_t n) {
-      { A::layout_id } -> std::convertible_to<std::uint32_t>;
-      { A::region_bytes(n) } -> std::same_as<std::uint64_t>;
-      A(base, std::uint64_t{}, n);
-      { ca.format() } -> std::same_as<void>;
-      { ca.allocate(t, n, n) } -> std::same_as<result<std::uint32_t>>;
-      { ca.deallocate(t, n, n) } -> std::same_as<result<void>>;
-      { ca.largest_free() } -> std::same_as<std::uint32_t>;
-      { ca.owner_of(n, n) } -> std::same_as<std::uint32_t>;
-      { ca.check(ignore_problems{}) } -> std::same_as<allocator_census>;
-    };
+concept block_allocator = requires(A& a, const A& ca, detail::txn& t, std::byte* base,
+                                   std::uint32_t n) {
+  { A::layout_id } -> std::convertible_to<std::uint32_t>;
+  { A::region_bytes(n) } -> std::same_as<std::uint64_t>;
+  A(base, std::uint64_t{}, n);
+  { ca.format() } -> std::same_as<void>;
+  { ca.allocate(t, n, n) } -> std::same_as<result<std::uint32_t>>;
+  { ca.deallocate(t, n, n) } -> std::same_as<result<void>>;
+  { ca.largest_free() } -> std::same_as<std::uint32_t>;
+  { ca.owner_of(n, n) } -> std::same_as<std::uint32_t>;
+  { ca.check(ignore_problems{}) } -> std::same_as<allocator_census>;
+};
 
 /// What a registry lookup found. `inconsistent` means the walk met an impossible link: a
 /// lock-free reader retries (a writer may have been mid-change), a locked one reports corrupt.
@@ -110,27 +110,26 @@ struct registry_census {
 /// | `R::hash_key(key)`                      | the fixed hash of a deletion key                            |
 /// | `r.check(report)` -> `registry_census`  | full scan                                                   |
 template <class R>
-concept name_registry =
-    requires(R& r, const R& cr, detail::txn& t, std::byte* base, std::uint32_t n,
-             std::string_view s, const entry_data& d) {
-      { R::layout_id } -> std::convertible_to<std::uint32_t>;
-      { R::region_bytes(n) } -> std::same_as<std::uint64_t>;
-      R(base, std::uint64_t{}, n);
-      { cr.format() } -> std::same_as<void>;
-      { R::hash(s) } -> std::same_as<std::uint32_t>;
-      { cr.lookup(s, n) } -> std::same_as<lookup_result>;
-      { cr.insert(t, d) } -> std::same_as<result<std::uint32_t>>;
-      { cr.remove(t, n) } -> std::same_as<result<void>>;
-      { cr.rename(t, n, s, n) } -> std::same_as<result<void>>;
-      { cr.next_index() } -> std::same_as<std::uint32_t>;
-      { cr.in_use(n) } -> std::same_as<bool>;
-      { cr.view(n) } -> std::same_as<entry_view>;
-      { cr.name(n) } -> std::same_as<std::string_view>;
-      { cr.key(n) } -> std::same_as<std::string_view>;
-      { cr.key_hash(n) } -> std::same_as<std::uint32_t>;
-      { R::hash_key(s) } -> std::same_as<std::uint32_t>;
-      { cr.check(ignore_problems{}) } -> std::same_as<registry_census>;
-    };
+concept name_registry = requires(R& r, const R& cr, detail::txn& t, std::byte* base,
+                                 std::uint32_t n, std::string_view s, const entry_data& d) {
+  { R::layout_id } -> std::convertible_to<std::uint32_t>;
+  { R::region_bytes(n) } -> std::same_as<std::uint64_t>;
+  R(base, std::uint64_t{}, n);
+  { cr.format() } -> std::same_as<void>;
+  { R::hash(s) } -> std::same_as<std::uint32_t>;
+  { cr.lookup(s, n) } -> std::same_as<lookup_result>;
+  { cr.insert(t, d) } -> std::same_as<result<std::uint32_t>>;
+  { cr.remove(t, n) } -> std::same_as<result<void>>;
+  { cr.rename(t, n, s, n) } -> std::same_as<result<void>>;
+  { cr.next_index() } -> std::same_as<std::uint32_t>;
+  { cr.in_use(n) } -> std::same_as<bool>;
+  { cr.view(n) } -> std::same_as<entry_view>;
+  { cr.name(n) } -> std::same_as<std::string_view>;
+  { cr.key(n) } -> std::same_as<std::string_view>;
+  { cr.key_hash(n) } -> std::same_as<std::uint32_t>;
+  { R::hash_key(s) } -> std::same_as<std::uint32_t>;
+  { cr.check(ignore_problems{}) } -> std::same_as<registry_census>;
+};
 
 }  // namespace hotrestart
 

@@ -57,7 +57,8 @@ class extent_allocator {
       return fail(errc::bank_full, "request larger than the whole bank", "pages (bank)", total_,
                   pages);
     const std::uint32_t bitmap = t.load(region_);
-    const std::uint32_t cmin = pages == 1 ? 0u : static_cast<std::uint32_t>(std::bit_width(pages - 1));
+    const std::uint32_t cmin =
+        pages == 1 ? 0u : static_cast<std::uint32_t>(std::bit_width(pages - 1));
     std::uint32_t p = detail::nil;
     std::uint32_t c = 0;
     const std::uint32_t mask = cmin < classes ? bitmap & (~0u << cmin) : 0u;
@@ -180,8 +181,8 @@ class extent_allocator {
         prev_free = false;
       } else {
         if (prev_free) {
-          report(error(errc::corrupt, "two free extents side by side (not coalesced)", "page",
-                       0, p));
+          report(
+              error(errc::corrupt, "two free extents side by side (not coalesced)", "page", 0, p));
           ++s.problems;
         }
         s.free_pages += len;
@@ -207,8 +208,9 @@ class extent_allocator {
         }
         const std::uint32_t tg = tag(q);
         if ((tg & used_bit) != 0 || tg == 0 || class_of(tg) != c) {
-          report(error(errc::corrupt, "free list holds a page that is not a free extent of its class",
-                       "page", c, q));
+          report(error(errc::corrupt,
+                       "free list holds a page that is not a free extent of its class", "page", c,
+                       q));
           ++s.problems;
           break;
         }

@@ -87,10 +87,12 @@ class hash_registry {
     for (std::uint32_t steps = 0; idx != detail::nil; ++steps) {
       if (idx >= max_ || steps >= max_) return {lookup_status::inconsistent, {}};
       const std::uint64_t e = entry(idx);
-      if (detail::load32(base_, e) == h && (detail::load32(base_, e + 24) & name_meta_mask) == want_meta &&
+      if (detail::load32(base_, e) == h &&
+          (detail::load32(base_, e + 24) & name_meta_mask) == want_meta &&
           q.equals(base_, e + 32)) {
         return {lookup_status::found,
-                {idx, detail::load32(base_, e + 8), detail::load32(base_, e + 12), detail::load64(base_, e + 16)}};
+                {idx, detail::load32(base_, e + 8), detail::load32(base_, e + 12),
+                 detail::load64(base_, e + 16)}};
       }
       idx = detail::load32_acquire(base_, e + 4);
     }
@@ -104,7 +106,8 @@ class hash_registry {
                   max_, max_);
     if (idx >= max_) return corrupt("free entry list head out of range", idx);
     const std::uint64_t e = entry(idx);
-    if ((t.load(e + 24) & in_use_flag) != 0) return corrupt("free entry list holds a used entry", idx);
+    if ((t.load(e + 24) & in_use_flag) != 0)
+      return corrupt("free entry list holds a used entry", idx);
     const std::uint32_t next_free = t.load(e + 4);
     if (next_free != detail::nil && next_free >= max_)
       return corrupt("free entry list link out of range", idx);
@@ -120,8 +123,9 @@ class hash_registry {
     t.store_unreachable(e + 12, d.pages);
     t.store_unreachable(e + 16, detail::lo32(d.size));
     t.store_unreachable(e + 20, detail::hi32(d.size));
-    t.store_unreachable(e + 28, detail::hash_bytes(reinterpret_cast<const unsigned char*>(d.key.data()),
-                                                    d.key.size(), detail::key_seed));
+    t.store_unreachable(e + 28,
+                        detail::hash_bytes(reinterpret_cast<const unsigned char*>(d.key.data()),
+                                           d.key.size(), detail::key_seed));
     write_padded(t, e + 32, d.name);
     write_padded(t, key_of(idx), d.key);
     if (auto r = t.store(e + 4, chain); !r) return fail(r.error());
@@ -154,7 +158,8 @@ class hash_registry {
     std::memcpy(w, new_name.data(), new_name.size() < 32 ? new_name.size() : 32);
     for (std::uint32_t i = 0; i < 8; ++i)
       if (auto r = t.store(e + 32 + 4ull * i, w[i]); !r) return r;
-    const std::uint32_t meta = (t.load(e + 24) & ~0xFFu) | static_cast<std::uint32_t>(new_name.size());
+    const std::uint32_t meta =
+        (t.load(e + 24) & ~0xFFu) | static_cast<std::uint32_t>(new_name.size());
     if (auto r = t.store(e + 24, meta); !r) return r;
     const std::uint64_t b = bucket(new_hash & mask_);
     const std::uint32_t chain = t.load(b);
@@ -169,7 +174,8 @@ class hash_registry {
   }
   entry_view view(std::uint32_t idx) const {
     const std::uint64_t e = entry(idx);
-    return {idx, detail::load32(base_, e + 8), detail::load32(base_, e + 12), detail::load64(base_, e + 16)};
+    return {idx, detail::load32(base_, e + 8), detail::load32(base_, e + 12),
+            detail::load64(base_, e + 16)};
   }
   std::string_view name(std::uint32_t idx) const {
     const std::uint32_t len = detail::load32(base_, entry(idx) + 24) & 0xFFu;
@@ -238,14 +244,14 @@ class hash_registry {
       }
       const lookup_result r = lookup(name(i), h);
       if (r.status != lookup_status::found || r.entry.index != i) {
-        report(error(errc::corrupt, "entry unreachable by its name (or a duplicate name)",
-                     "entry", i, r.entry.index));
+        report(error(errc::corrupt, "entry unreachable by its name (or a duplicate name)", "entry",
+                     i, r.entry.index));
         ++s.problems;
       }
     }
     if (chained != s.in_use) {
-      report(error(errc::corrupt, "bucket chains do not hold exactly the entries in use",
-                   "entries", s.in_use, chained));
+      report(error(errc::corrupt, "bucket chains do not hold exactly the entries in use", "entries",
+                   s.in_use, chained));
       ++s.problems;
     }
     if (free_count + s.in_use != max_) {

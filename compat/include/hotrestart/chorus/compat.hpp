@@ -33,14 +33,14 @@ typedef unsigned long VmOffset;
 
 /// Error codes (negative, as ChorusOS's). Our values; the names are ChorusOS's.
 #define K_OK 0
-#define K_EFAIL (-1)       /* any other failure */
-#define K_EINVAL (-2)      /* bad argument: name, medium, key, size */
-#define K_ENOMEM (-3)      /* bank full, block table full */
-#define K_EEXIST (-4)      /* exists but smaller than asked */
-#define K_EUNKNOWN (-5)    /* no such block, group or process */
-#define K_EPRIV (-6)       /* not permitted: the group key in pmmFreeAll; hrfexec outside a group */
+#define K_EFAIL (-1)    /* any other failure */
+#define K_EINVAL (-2)   /* bad argument: name, medium, key, size */
+#define K_ENOMEM (-3)   /* bank full, block table full */
+#define K_EEXIST (-4)   /* exists but smaller than asked */
+#define K_EUNKNOWN (-5) /* no such block, group or process */
+#define K_EPRIV (-6)    /* not permitted: the group key in pmmFreeAll; hrfexec outside a group */
 #define K_ENOTSUPERVISED (-7) /* not started by hrctl run (HR_BANK unset) */
-#define K_EBADBANK (-8)    /* the bank is refused: corrupt, other version */
+#define K_EBADBANK (-8)       /* the bank is refused: corrupt, other version */
 
 /// PmmName: medium ("RAM") and block name, NUL-terminated.
 #define PMM_MEDIUM_SIZE 17
@@ -57,7 +57,7 @@ typedef struct KnCap {
 #define K_MYprocess (static_cast<KnCap*>(nullptr))
 #define K_MYACTOR K_MYprocess
 #define K_ANYWHERE 0x1UL
-#define K_RESERVED 0x2UL  /* reserved and inaccessible: any access faults */
+#define K_RESERVED 0x2UL /* reserved and inaccessible: any access faults */
 #define K_WRITABLE 0x4UL
 #define K_FILLZERO 0x8UL
 typedef struct KnRgnDesc {
@@ -119,12 +119,16 @@ inline int to_k(const error& e) {
   }
 }
 
-inline std::string_view bounded(const char* s, std::size_t cap) { return {s, ::strnlen(s, cap)}; }
+inline std::string_view bounded(const char* s, std::size_t cap) {
+  return {s, ::strnlen(s, cap)};
+}
 
 }  // namespace hotrestart::chorus::detail
 
 /// vmPageSize(2K): the bank's block granule (the host page).
-inline VmSize vmPageSize() { return static_cast<VmSize>(::sysconf(_SC_PAGESIZE)); }
+inline VmSize vmPageSize() {
+  return static_cast<VmSize>(::sysconf(_SC_PAGESIZE));
+}
 
 /// rgnAllocate(2K) for the calling process. K_ANYWHERE | K_RESERVED: an address range that
 /// is reserved and inaccessible (any access faults, as in ChorusOS with VIRTUAL_ADDRESS_SPACE).
@@ -149,7 +153,8 @@ inline int pmmAllocate(VmAddr* addr, PmmName* name, VmSize size, const void* key
   if (addr == nullptr || name == nullptr || (key == nullptr && keysize != 0)) return K_EINVAL;
   auto* p = self();
   if (p == nullptr) return not_attached();
-  const hotrestart::block_name n{bounded(name->medium, PMM_MEDIUM_SIZE), bounded(name->name, PMM_NAME_SIZE)};
+  const hotrestart::block_name n{bounded(name->medium, PMM_MEDIUM_SIZE),
+                                 bounded(name->name, PMM_NAME_SIZE)};
   const std::string_view k(static_cast<const char*>(key), keysize);
   auto b = p->bank().find_or_create(n, size, k);
   if (!b) return to_k(b.error());
@@ -203,7 +208,8 @@ inline unsigned long hrGroupKeySize() {
 /// (the supervisor runs it from an image in the bank, with the supervisor's environment:
 /// `envp` is not used). Returns its pid, or K_EPRIV (not a restartable process), K_EUNKNOWN
 /// (no such program), K_EFAIL.
-inline int hrfexecve(const char* baseName, const char* path, char* const argv[], char* const envp[]) {
+inline int hrfexecve(const char* baseName, const char* path, char* const argv[],
+                     char* const envp[]) {
   (void)envp;
   using namespace hotrestart::chorus::detail;
   auto* p = self();
@@ -247,7 +253,7 @@ inline int hrKillGroup(int gid) {
   in.gid = static_cast<std::uint32_t>(gid);
   auto r = hotrestart::posix::submit_request(p->bank(), p->runtime(), in, 30000);
   if (!r) return K_EFAIL;
-  return r->status == hotrestart::posix::exit_ok ? K_OK
+  return r->status == hotrestart::posix::exit_ok        ? K_OK
          : r->status == hotrestart::posix::exit_unknown ? K_EUNKNOWN
                                                         : K_EFAIL;
 }

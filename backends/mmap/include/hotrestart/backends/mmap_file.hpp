@@ -60,7 +60,8 @@ inline int init_robust_mutex(std::byte* area) {
   std::memset(area, 0, fmt::lock_area_bytes);
   const int rc = pthread_mutex_init(reinterpret_cast<pthread_mutex_t*>(area), &attr);
   pthread_mutexattr_destroy(&attr);
-  const std::uint32_t stamp[2] = {pmutex_stamp, static_cast<std::uint32_t>(sizeof(pthread_mutex_t))};
+  const std::uint32_t stamp[2] = {pmutex_stamp,
+                                  static_cast<std::uint32_t>(sizeof(pthread_mutex_t))};
   std::memcpy(area + pmutex_bytes, stamp, sizeof stamp);
   std::memcpy(area + boot_id_offset, this_boot(), boot_id_bytes);
   return rc;
@@ -143,8 +144,9 @@ class mmap_file_backend {
       return cleanup(detail::sys_fail(errc::io_error, "cannot write the new bank to disk", errno),
                      map);
     if (const int e = publish(fd, tmp, path); e != 0)
-      return cleanup(e == EEXIST ? fail(errc::already_exists, "a file is already at the bank path")
-                                 : detail::sys_fail(errc::io_error, "cannot publish the bank file", e),
+      return cleanup(e == EEXIST
+                         ? fail(errc::already_exists, "a file is already at the bank path")
+                         : detail::sys_fail(errc::io_error, "cannot publish the bank file", e),
                      map);
     if (tmp[0] != '\0') ::unlink(tmp);
     if (durable) {
@@ -210,7 +212,8 @@ class mmap_file_backend {
       if (!detail::robust_mutex_current(base_ + fmt::lock_area))
         rc = detail::init_robust_mutex(base_ + fmt::lock_area);
       ::flock(fd_, LOCK_UN);
-      if (rc != 0) return detail::sys_fail(errc::lock_failed, "cannot initialise the bank's mutex", rc);
+      if (rc != 0)
+        return detail::sys_fail(errc::lock_failed, "cannot initialise the bank's mutex", rc);
     }
     close_fd();
     return {};
@@ -288,7 +291,9 @@ class mmap_file_backend {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
   }
-  pthread_mutex_t* mutex() const { return reinterpret_cast<pthread_mutex_t*>(base_ + fmt::lock_area); }
+  pthread_mutex_t* mutex() const {
+    return reinterpret_cast<pthread_mutex_t*>(base_ + fmt::lock_area);
+  }
   void release() {
     if (base_ != nullptr) ::munmap(base_, size_);
     base_ = nullptr;

@@ -38,8 +38,7 @@ class robust_mutex;
 /// Holds a robust_mutex; unlocks it when destroyed.
 class robust_lock {
  public:
-  robust_lock(robust_lock&& o) noexcept
-      : m_(std::exchange(o.m_, nullptr)), died_(o.died_) {}
+  robust_lock(robust_lock&& o) noexcept : m_(std::exchange(o.m_, nullptr)), died_(o.died_) {}
   robust_lock& operator=(robust_lock&&) = delete;
   ~robust_lock() { unlock(); }
 
@@ -72,7 +71,9 @@ class robust_mutex {
     std::memset(storage_, 0, sizeof storage_);
     const int rc = pthread_mutex_init(native(), &attr);
     pthread_mutexattr_destroy(&attr);
-    if (rc != 0) return tl::unexpected(error(errc::lock_failed, "cannot initialise a robust mutex").with_errno(rc));
+    if (rc != 0)
+      return tl::unexpected(
+          error(errc::lock_failed, "cannot initialise a robust mutex").with_errno(rc));
     stamp_ = stamp_value;
     native_size_ = static_cast<std::uint32_t>(sizeof(pthread_mutex_t));
     return {};

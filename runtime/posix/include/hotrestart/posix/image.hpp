@@ -159,11 +159,13 @@ inline result<void> write_image(const block& b, const program_file& prog,
   }
   std::uint64_t done = 0;
   while (done < prog.bytes) {
-    const ssize_t n = ::pread(prog.fd, b.data + off + done, static_cast<std::size_t>(prog.bytes - done),
-                              static_cast<off_t>(done));
+    const ssize_t n =
+        ::pread(prog.fd, b.data + off + done, static_cast<std::size_t>(prog.bytes - done),
+                static_cast<off_t>(done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0)
-      return fail(error(errc::io_error, "cannot read the program file").with_errno(n < 0 ? errno : EIO));
+      return fail(
+          error(errc::io_error, "cannot read the program file").with_errno(n < 0 ? errno : EIO));
     done += static_cast<std::uint64_t>(n);
   }
   h->version = image_version;
@@ -215,8 +217,8 @@ inline int image_memfd(const block& b) {
   if (fd < 0) return -1;
   std::uint64_t done = 0;
   while (done < ih.exe_bytes) {
-    const ssize_t n = ::write(fd, b.data + ih.exe_offset + done,
-                              static_cast<std::size_t>(ih.exe_bytes - done));
+    const ssize_t n =
+        ::write(fd, b.data + ih.exe_offset + done, static_cast<std::size_t>(ih.exe_bytes - done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       const int e = errno;

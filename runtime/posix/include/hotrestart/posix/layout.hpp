@@ -31,8 +31,8 @@ inline constexpr std::uint32_t max_listen = 4;
 /// The environment a supervised process receives.
 inline constexpr const char* env_bank = "HR_BANK";
 inline constexpr const char* env_group = "HR_GROUP";
-inline constexpr const char* env_process = "HR_PROCESS";  ///< controller process id
-inline constexpr const char* env_handle = "HR_HANDLE";    ///< run handle (changes each run)
+inline constexpr const char* env_process = "HR_PROCESS";      ///< controller process id
+inline constexpr const char* env_handle = "HR_HANDLE";        ///< run handle (changes each run)
 inline constexpr const char* env_restarted = "HR_RESTARTED";  ///< "1" on a rerun
 
 /// One per controller process id (64 bytes).
@@ -75,12 +75,12 @@ struct group_slot {
   std::uint32_t listen_count;
   std::uint32_t listen_addr[max_listen];  ///< IPv4, network byte order
   std::uint16_t listen_port[max_listen];  ///< host byte order (the bound port)
-  std::uint32_t pending_outcome;  ///< group_outcome to record when the group ends (kill -g)
-  std::uint32_t held;             ///< group_hold
-  std::uint32_t escalations;      ///< escalations in a row (each within the give-up window)
-  std::uint64_t last_escalation_ms;  ///< controller clock of the last one
-  std::uint64_t stop_timeout_ms;     ///< SIGTERM to SIGKILL when stopped; 0: the supervisor's
-  std::uint32_t hold_code;           ///< exit code for the hrctl run waiting for a held group
+  std::uint32_t pending_outcome;          ///< group_outcome to record when the group ends (kill -g)
+  std::uint32_t held;                     ///< group_hold
+  std::uint32_t escalations;              ///< escalations in a row (each within the give-up window)
+  std::uint64_t last_escalation_ms;       ///< controller clock of the last one
+  std::uint64_t stop_timeout_ms;          ///< SIGTERM to SIGKILL when stopped; 0: the supervisor's
+  std::uint32_t hold_code;                ///< exit code for the hrctl run waiting for a held group
   std::uint32_t reserved[3];
 };
 static_assert(sizeof(group_slot) == 128 && std::is_trivially_copyable_v<group_slot>);
@@ -96,7 +96,7 @@ enum request_kind : std::uint32_t {
   req_spawn_indirect = 1,  ///< hrfexec: staged image, name, parent
   req_kill_group = 2,
   req_site_restart = 3,
-  req_upgrade = 4,  ///< staged image replaces member `name`'s image, then the group restarts
+  req_upgrade = 4,     ///< staged image replaces member `name`'s image, then the group restarts
   req_run_direct = 5,  ///< hrctl run delegated to the serving supervisor
   req_stop_group = 6,  ///< stop the group's members gracefully and hold the group
 };
@@ -112,11 +112,11 @@ struct request_slot {
   std::uint32_t state;
   std::int32_t requester;
   std::uint32_t kind;
-  std::uint32_t gid;       ///< group id, or 0xFFFFFFFF: by name (group_name) or new
-  std::uint32_t parent;    ///< spawn: controller id of the requesting member
-  std::uint32_t flags;     ///< run: group_flags | request_flags
+  std::uint32_t gid;     ///< group id, or 0xFFFFFFFF: by name (group_name) or new
+  std::uint32_t parent;  ///< spawn: controller id of the requesting member
+  std::uint32_t flags;   ///< run: group_flags | request_flags
   std::uint64_t heartbeat_ms;
-  std::int32_t status;     ///< answer: 0 ok, else an hrctl exit code
+  std::int32_t status;  ///< answer: 0 ok, else an hrctl exit code
   std::int32_t result_pid;
   std::uint32_t result_gid;
   std::uint32_t result_terminations;
@@ -143,9 +143,9 @@ struct runtime_header {
   std::int32_t supervisor_pid;  ///< 0 when none
   std::uint32_t policy;         ///< policy_kind: 0 chorus, 1 window, 2 backoff
   std::uint64_t supervisor_start;
-  std::uint64_t run_seq;  ///< last run handle given
-  std::uint64_t interval_ms;  ///< chorus: decay period
-  std::uint32_t max_badness;  ///< chorus: escalation threshold, 0 = never
+  std::uint64_t run_seq;            ///< last run handle given
+  std::uint64_t interval_ms;        ///< chorus: decay period
+  std::uint32_t max_badness;        ///< chorus: escalation threshold, 0 = never
   std::uint32_t max_site_restarts;  ///< escalations of a group in a row before giving up on it
   std::uint32_t intensity;          ///< window: restarts in `period_ms` that escalate
   std::uint32_t discard_after;      ///< consecutive restarts before the state is discarded, 0 never
@@ -199,12 +199,14 @@ class runtime_view {
   group_slot* group(std::uint32_t gid) const {
     if (gid >= h_->max_groups) return nullptr;
     return reinterpret_cast<group_slot*>(reinterpret_cast<std::byte*>(h_) +
-                                         sizeof(runtime_header)) + gid;
+                                         sizeof(runtime_header)) +
+           gid;
   }
   proc_slot* proc(std::uint32_t id) const {
     if (id >= h_->max_processes) return nullptr;
     return reinterpret_cast<proc_slot*>(reinterpret_cast<std::byte*>(h_) + sizeof(runtime_header) +
-                                        std::uint64_t{h_->max_groups} * sizeof(group_slot)) + id;
+                                        std::uint64_t{h_->max_groups} * sizeof(group_slot)) +
+           id;
   }
   request_slot* request(std::uint32_t i) const {
     return i < request_slots ? &h_->requests[i] : nullptr;
@@ -276,8 +278,8 @@ inline std::uint32_t fnv1a(const std::byte* p, std::uint64_t n) {
 /// Validates an image block's header against its capacity (P3). Errors: corrupt.
 inline result<const image_header*> check_image(const block& b) {
   if (b.capacity < sizeof(image_header))
-    return fail(errc::corrupt, "image block smaller than its header", "bytes",
-                sizeof(image_header), b.capacity);
+    return fail(errc::corrupt, "image block smaller than its header", "bytes", sizeof(image_header),
+                b.capacity);
   const auto* h = reinterpret_cast<const image_header*>(b.data);
   if (h->magic != image_magic || h->version != image_version)
     return fail(errc::corrupt, "image block: bad magic or version", "magic", image_magic, h->magic);

@@ -25,20 +25,20 @@ namespace hotrestart::posix {
 /// hrctl's exit codes; also the `status` of a request's answer. Documented in docs/hrctl.md.
 enum exit_code : int {
   exit_ok = 0,
-  exit_failure = 1,       ///< internal or I/O error
-  exit_usage = 2,         ///< bad command line or config file
-  exit_program = 3,       ///< PROGRAM missing, not a regular file, not executable
-  exit_unknown = 4,       ///< unknown group or process, or no bank at that path
-  exit_bank = 5,          ///< not a bank, another version/layout, corrupt, other tunables
-  exit_bank_path = 6,     ///< bank path is a symlink, not a regular file, or not writable
-  exit_too_small = 7,     ///< bank too small / limits too low for what is asked
-  exit_gave_up = 8,       ///< the group kept crashing: escalations exhausted, hrctl gave up on it
-  exit_busy = 9,          ///< another supervisor serves this bank
+  exit_failure = 1,         ///< internal or I/O error
+  exit_usage = 2,           ///< bad command line or config file
+  exit_program = 3,         ///< PROGRAM missing, not a regular file, not executable
+  exit_unknown = 4,         ///< unknown group or process, or no bank at that path
+  exit_bank = 5,            ///< not a bank, another version/layout, corrupt, other tunables
+  exit_bank_path = 6,       ///< bank path is a symlink, not a regular file, or not writable
+  exit_too_small = 7,       ///< bank too small / limits too low for what is asked
+  exit_gave_up = 8,         ///< the group kept crashing: escalations exhausted, hrctl gave up on it
+  exit_busy = 9,            ///< another supervisor serves this bank
   exit_no_supervisor = 10,  ///< the command needs a running supervisor and there is none
-  exit_check = 11,        ///< hrctl check found problems
-  exit_killed = 12,       ///< hrctl run: the group was killed (hrctl kill -g)
-  exit_refused = 13,      ///< the controller refused (limits, duplicate name, not permitted)
-  exit_timeout = 14,      ///< the supervisor did not answer in time
+  exit_check = 11,          ///< hrctl check found problems
+  exit_killed = 12,         ///< hrctl run: the group was killed (hrctl kill -g)
+  exit_refused = 13,        ///< the controller refused (limits, duplicate name, not permitted)
+  exit_timeout = 14,        ///< the supervisor did not answer in time
 };
 
 /// What a requester asks. `program`/`argv` are set when the request carries an image.
@@ -99,8 +99,10 @@ inline result<request_out> submit_request(mmap_bank& bank, const runtime_view& r
   const std::uint64_t deadline = monotonic_ms() + timeout_ms;
   auto gone = [&](std::uint32_t& misses) {
     // Twice in a row, 50 ms apart at least: a supervisor taking over writes its pid first.
-    if (recorded_supervisor_alive(rt)) misses = 0;
-    else ++misses;
+    if (recorded_supervisor_alive(rt))
+      misses = 0;
+    else
+      ++misses;
     return misses >= 2;
   };
   std::uint32_t misses = 0;
@@ -148,7 +150,8 @@ inline result<request_out> submit_request(mmap_bank& bank, const runtime_view& r
   slot->stop_timeout_ms = in.stop_timeout_ms;
   slot->stop_signal = in.stop_signal;
   slot->listen_count = 0;
-  for (std::size_t i = 0; i < in.listen_addr.size() && i < in.listen_port.size() && i < max_listen; ++i) {
+  for (std::size_t i = 0; i < in.listen_addr.size() && i < in.listen_port.size() && i < max_listen;
+       ++i) {
     slot->listen_addr[i] = in.listen_addr[i];
     slot->listen_port[i] = in.listen_port[i];
     slot->listen_count = static_cast<std::uint32_t>(i + 1);

@@ -29,10 +29,14 @@ constexpr const char* policy_name(policy_kind k) {
 
 /// "chorus", "window", "backoff" -> the kind; false for anything else.
 constexpr bool parse_policy(std::string_view s, policy_kind& out) {
-  if (s == "chorus") out = policy_kind::chorus;
-  else if (s == "window") out = policy_kind::window;
-  else if (s == "backoff") out = policy_kind::backoff;
-  else return false;
+  if (s == "chorus")
+    out = policy_kind::chorus;
+  else if (s == "window")
+    out = policy_kind::window;
+  else if (s == "backoff")
+    out = policy_kind::backoff;
+  else
+    return false;
   return true;
 }
 
