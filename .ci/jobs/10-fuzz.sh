@@ -4,7 +4,7 @@
 # error), fuzzes for a bounded time, then runs the negative controls: a planted off-by-one-page
 # bounds check in the bank's code path that the fuzzer must find from the real banks alone, and
 # a planted leak that the consistency assertion must catch. Prints executions and corpus size.
-# Budget: about 4 minutes on 2 cores.
+# Budget: about 3 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 start=$(date +%s)
@@ -13,8 +13,8 @@ sudo=()
 export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get install -y -qq clang-14 libclang-rt-14-dev cmake make doctest-dev \
   libexpected-dev >/dev/null
-FUZZ_SECONDS=${FUZZ_SECONDS:-150}
-NEGATIVE_SECONDS=${NEGATIVE_SECONDS:-60}
+FUZZ_SECONDS=${FUZZ_SECONDS:-120}
+NEGATIVE_SECONDS=${NEGATIVE_SECONDS:-30}
 
 CXX=clang++-14 cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHOTRESTART_FUZZ=ON \
   -DHOTRESTART_BUILD_BENCHMARKS=OFF -DHOTRESTART_BUILD_EXAMPLES=OFF -DHOTRESTART_BUILD_TOOLS=OFF >/dev/null

@@ -131,7 +131,10 @@ outcome verify(section_bank_ext& b, const block_map& committed, const operation&
   }
   std::uint32_t present = 0;
   bool vanished = false;
-  for (const auto& [name, x] : committed) {
+  for (const auto& entry : committed) {
+    // Not a structured binding: clang 14 cannot capture one in doctest's message lambdas.
+    const auto& name = entry.first;
+    const auto& x = entry.second;
     auto f = b.find(name);
     if (!f) {
       const bool allowed =
