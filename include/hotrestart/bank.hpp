@@ -684,6 +684,8 @@ class basic_bank {
     }
     detail::store32(base_, fmt::sweep_key_len, static_cast<std::uint32_t>(key.size()));
     detail::compiler_order();
+    // Durable mode: the key on disk before the state that makes recovery read it.
+    if (auto r = flusher()(0, fmt::header_size); !r) return fail(r.error());
     detail::store32_release(base_, fmt::sweep_state, sweep_active);
     detail::compiler_order();
     if (auto r = flusher()(0, fmt::header_size); !r) return fail(r.error());
