@@ -512,7 +512,10 @@ void supervisor::handle_site_restarts() {
     const auto kind = static_cast<policy_kind>(rt_.header().policy);
     why = kind == policy_kind::window ? "restarts within the period reached the intensity: group"
                                       : "restart counter reached max badness: group";
-    for (std::uint32_t gid : go) why += " " + std::to_string(gid);
+    for (std::uint32_t gid : go) {
+      why += ' ';
+      why += std::to_string(gid);
+    }
     if (requested) why += "; also requested";
   } else {
     why = "requested";
