@@ -278,6 +278,11 @@ TEST_CASE_TEMPLATE("bad tunables are refused before anything is created", F,
   HR_CHECK_ERR(F::bank::create(fx.where(), {.bank_size = 0}), errc::bad_tunables);
   HR_CHECK_ERR(F::bank::create(fx.where(), {.max_blocks = 0}), errc::bad_tunables);
   HR_CHECK_ERR(F::bank::create(fx.where(), {.page_size = 3000}), errc::bad_tunables);
+  // Sizes whose rounding up to whole pages would wrap around 2^64 (once a crash: zero pages).
+  for (const std::uint64_t huge :
+       {~std::uint64_t{0}, ~std::uint64_t{0} - 4094, std::uint64_t{1} << 63})
+    HR_CHECK_ERR(F::bank::create(fx.where(), {.bank_size = huge, .page_size = 4096}),
+                 errc::bad_tunables);
   HR_CHECK_ERR(F::bank::create(fx.where(), {.medium = ""}), errc::medium_empty);
   HR_CHECK_ERR(F::bank::open(fx.where()), F::has_files ? errc::not_found : errc::not_a_bank);
 }

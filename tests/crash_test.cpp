@@ -29,49 +29,19 @@ using hrtest::require_consistent;
 
 namespace {
 
-struct child_result {
-  int status = 0;
-  std::string out;
-  bool killed() const { return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL; }
-  bool ok() const { return WIFEXITED(status) && WEXITSTATUS(status) == 0; }
-};
+using child_result = hrtest::child_outcome;
 
 child_result run_child(std::vector<std::string> args, long crash_at = -1,
                        std::uint32_t tear_mask = 0) {
   args.insert(args.begin(), HR_BANK_CHILD);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_store;
-  for (char** e = environ; *e != nullptr; ++e)
-    if (std::strncmp(*e, "HR_CRASH_AT=", 12) != 0 && std::strncmp(*e, "HR_TEAR=", 8) != 0)
-      env_store.emplace_back(*e);
-  if (crash_at >= 0) env_store.push_back("HR_CRASH_AT=" + std::to_string(crash_at));
+  auto env = hrtest::environment_without({"HR_CRASH_AT=", "HR_TEAR="});
+  if (crash_at >= 0) env.push_back("HR_CRASH_AT=" + std::to_string(crash_at));
   if (tear_mask != 0) {
     char hex[16];
     std::snprintf(hex, sizeof hex, "%x", tear_mask);
-    env_store.push_back(std::string("HR_TEAR=") + hex);
+    env.push_back(std::string("HR_TEAR=") + hex);
   }
-  std::vector<char*> envp;
-  for (auto& e : env_store) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  int fds[2];
-  REQUIRE(::pipe(fds) == 0);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-  posix_spawn_file_actions_addclose(&fa, fds[0]);
-  pid_t pid = 0;
-  REQUIRE(posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), envp.data()) == 0);
-  posix_spawn_file_actions_destroy(&fa);
-  ::close(fds[1]);
-  child_result r;
-  char buf[256];
-  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;)
-    r.out.append(buf, static_cast<std::size_t>(n));
-  ::close(fds[0]);
-  REQUIRE(::waitpid(pid, &r.status, 0) == pid);
-  return r;
+  return hrtest::finish(hrtest::spawn_piped(std::move(args), &env));
 }
 
 void copy_file(const std::string& from, const std::string& to) {
@@ -147,6 +117,19 @@ bool verify(const std::string& path, const std::map<std::string, blk>& committed
   REQUIRE(st);
   CHECK(st->blocks == present + (appeared ? 1 : 0));
   return appeared || (!may_vanish.empty() && vanished == may_vanish.size());
+}
+
+// Frees "middle"'s neighbours in `base`, so that freeing "middle" coalesces on both sides;
+// returns the blocks left.
+std::map<std::string, blk> free_neighbours(const std::string& base,
+                                           std::map<std::string, blk> blocks) {
+  auto b = mmap_bank::open(base.c_str());
+  REQUIRE(b);
+  REQUIRE(b->free("left"));
+  REQUIRE(b->free("right"));
+  blocks.erase("left");
+  blocks.erase("right");
+  return blocks;
 }
 
 // Every crash point is enumerated; the sanitizer presets set HR_CRASH_STRIDE (every n-th point)
@@ -240,6 +223,39 @@ TEST_CASE("another process finds the same bytes, and this one finds what it wrot
   CHECK_FALSE(run_child({path, "expect", "from_parent", "3000", "6"}).ok());  // control
 }
 
+// free_all is atomic for a process that already has the bank open, too: once a SIGKILL has cut
+// a sweep after its start, that process's lock-free find must not return a block of the key
+// (it would be freed under it by the next locker), and before the start it must find all.
+TEST_CASE("a process with the bank open sees a free_all cut by SIGKILL as all or nothing") {
+  hrtest::scratch_dir dir;
+  const std::string base = dir.file("base.bank"), work = dir.file("work.bank");
+  make_base(base);
+  const std::vector<std::string> keyed = {"left", "right", "tail"};
+  copy_file(base, work);
+  const long points = std::stol(run_child({work, "free_all", "K"}).out);
+  long all = 0, none = 0;
+  for (long k = 1; k <= points; k += stride_from_env()) {
+    CAPTURE(k);
+    copy_file(base, work);
+    auto open_before = mmap_bank::open(work.c_str());
+    REQUIRE(open_before);
+    REQUIRE(run_child({work, "free_all", "K"}, k).killed());
+    std::size_t found = 0;
+    for (const auto& name : keyed) found += open_before->find(name.c_str()) ? 1u : 0u;
+    CHECK_MESSAGE((found == 0 || found == keyed.size()), found, " of the key's blocks found");
+    all += found == keyed.size() ? 1 : 0;
+    none += found == 0 ? 1 : 0;
+    // A fresh opener (which repairs) agrees with what the open process saw.
+    auto after = mmap_bank::open(work.c_str());
+    REQUIRE(after);
+    for (const auto& name : keyed)
+      CHECK(static_cast<bool>(after->find(name.c_str())) == (found != 0));
+    require_consistent(*after);
+  }
+  CHECK(all > 0);
+  CHECK(none > 0);
+}
+
 TEST_CASE("SIGKILL at every store of create, free and free_all leaves a consistent bank") {
   hrtest::scratch_dir dir;
   const std::string base = dir.file("base.bank"), work = dir.file("work.bank");
@@ -252,15 +268,8 @@ TEST_CASE("SIGKILL at every store of create, free and free_all leaves a consiste
     total += enumerate(base, work, {"free", "middle"}, blocks, {"middle"}, "");
   }
   SUBCASE("free a block that coalesces on both sides") {
-    // Prepare a base where "middle"'s neighbours are free.
-    auto b = mmap_bank::open(base.c_str());
-    REQUIRE(b);
-    REQUIRE(b->free("left"));
-    REQUIRE(b->free("right"));
-    auto kept = blocks;
-    kept.erase("left");
-    kept.erase("right");
-    total += enumerate(base, work, {"free", "middle"}, kept, {"middle"}, "");
+    total +=
+        enumerate(base, work, {"free", "middle"}, free_neighbours(base, blocks), {"middle"}, "");
   }
   SUBCASE("replace a block by another (free the old, rename the new, in one step)") {
     // Either "middle" still holds its bytes and "tail" exists, or "middle" is tail's block.
@@ -309,13 +318,7 @@ TEST_CASE("SIGKILL with a torn store at every point of every operation leaves a 
       total += enumerate(base, work, {"free", "middle"}, blocks, {"middle"}, "", mask);
   }
   SUBCASE("free that coalesces on both sides") {
-    auto b = mmap_bank::open(base.c_str());
-    REQUIRE(b);
-    REQUIRE(b->free("left"));
-    REQUIRE(b->free("right"));
-    auto kept = blocks;
-    kept.erase("left");
-    kept.erase("right");
+    const auto kept = free_neighbours(base, blocks);
     for (const std::uint32_t mask : masks)
       total += enumerate(base, work, {"free", "middle"}, kept, {"middle"}, "", mask);
   }

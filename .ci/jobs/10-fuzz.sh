@@ -5,14 +5,9 @@
 # bounds check in the bank's code path that the fuzzer must find from the real banks alone, and
 # a planted leak that the consistency assertion must catch. Prints executions and corpus size.
 # Budget: about 3 minutes on 2 cores.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-start=$(date +%s)
-sudo=()
-[ "$(id -u)" -ne 0 ] && sudo=(sudo)
-export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get install -y -qq clang-14 libclang-rt-14-dev cmake make doctest-dev \
-  libexpected-dev >/dev/null
+. "$(dirname "$0")/../lib.sh"
+ci_install clang-14 libclang-rt-14-dev cmake make doctest-dev \
+  libexpected-dev
 FUZZ_SECONDS=${FUZZ_SECONDS:-120}
 NEGATIVE_SECONDS=${NEGATIVE_SECONDS:-30}
 

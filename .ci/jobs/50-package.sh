@@ -8,14 +8,9 @@
 # pkg-config (include folder, libs, ldscriptdir, version; the headers compile with its
 # cflags), and `conan create` when Conan happens to be installed. Budget: about 90 s on 2
 # shared cores from scratch.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-start=$(date +%s)
-sudo=()
-[ "$(id -u)" -ne 0 ] && sudo=(sudo)
-export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get install -y -qq cmake g++ make libexpected-dev doctest-dev libboost-dev \
-  pkg-config python3 >/dev/null
+. "$(dirname "$0")/../lib.sh"
+ci_install cmake g++ make libexpected-dev doctest-dev libboost-dev \
+  pkg-config python3
 
 b=build/ci-package
 cmake -S . -B "$b" -DCMAKE_BUILD_TYPE=Release \

@@ -7,14 +7,9 @@
 #      components) builds and runs; the core's heap-trapping tests run in the main suite.
 # C++20 is the main suite's (g++ 12, the whole tree) and .ci/run's clang 14 run (the whole
 # tree). Debug builds (-O0) keep compile time down. Budget: about 5 minutes on 2 quiet cores.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-start=$(date +%s)
-sudo=()
-[ "$(id -u)" -ne 0 ] && sudo=(sudo)
-export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get install -y -qq cmake g++ make libexpected-dev doctest-dev libboost-dev \
-  clang-16 pkg-config >/dev/null
+. "$(dirname "$0")/../lib.sh"
+ci_install cmake g++ make libexpected-dev doctest-dev libboost-dev \
+  clang-16 pkg-config
 stamp() { echo "compilers job: $1 after $(( $(date +%s) - start ))s"; }
 warn="-Wall -Wextra -Wpedantic -Wconversion -Werror"
 common=(-DCMAKE_BUILD_TYPE=Debug -DHOTRESTART_BUILD_BENCHMARKS=OFF)

@@ -7,14 +7,9 @@
 #      the examples; diagnostics in excluded paths are not counted. Tests are not analysed.
 # Configure only (no build): a compilation database is all clang-tidy needs. Budget: under a
 # minute on 2 cores (about 30 s).
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-start=$(date +%s)
-sudo=()
-[ "$(id -u)" -ne 0 ] && sudo=(sudo)
-export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get install -y -qq cmake g++ make libexpected-dev doctest-dev libboost-dev \
-  clang-14 clang-format-14 clang-tidy-14 >/dev/null
+. "$(dirname "$0")/../lib.sh"
+ci_install cmake g++ make libexpected-dev doctest-dev libboost-dev \
+  clang-14 clang-format-14 clang-tidy-14
 
 # is_excluded PATH: listed in .ci/format-exclude (exact file, or folder ending in /).
 mapfile -t excludes < <(grep -Ev '^[[:space:]]*(#|$)' .ci/format-exclude)

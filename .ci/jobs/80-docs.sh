@@ -6,13 +6,8 @@
 #      (the section and shm backends, bank_image.hpp): an undocumented one fails;
 #   3. a report, not a failure: how many members each other public header leaves undocumented.
 # Then every relative link in docs/ names a file that exists. Budget: under 20 s.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-start=$(date +%s)
-sudo=()
-[ "$(id -u)" -ne 0 ] && sudo=(sudo)
-export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get install -y -qq doxygen >/dev/null
+. "$(dirname "$0")/../lib.sh"
+ci_install doxygen
 
 rm -rf build/doxygen
 doxygen docs/Doxyfile

@@ -18,32 +18,11 @@
 
 namespace {
 
-struct run_result {
-  int status = -1;
-  std::string out;
-};
+using run_result = hrtest::child_outcome;
 
 // Runs hello_pmm on `bank`, its stdout into a pipe.
 run_result run_hello(const std::string& bank) {
-  run_result r;
-  int fds[2];
-  REQUIRE(::pipe(fds) == 0);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-  posix_spawn_file_actions_addclose(&fa, fds[0]);
-  const char* argv[] = {HR_HELLO_PMM, bank.c_str(), nullptr};
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, HR_HELLO_PMM, &fa, nullptr, const_cast<char**>(argv), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  ::close(fds[1]);
-  REQUIRE(rc == 0);
-  char buf[512];
-  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;)
-    r.out.append(buf, static_cast<std::size_t>(n));
-  ::close(fds[0]);
-  REQUIRE(::waitpid(pid, &r.status, 0) == pid);
-  return r;
+  return hrtest::finish(hrtest::spawn_piped({HR_HELLO_PMM, bank}));
 }
 
 }  // namespace

@@ -88,7 +88,8 @@ class basic_bank {
   }
 
   /// Opens an existing bank and adopts the tunables it records. Validation is O(1): the header,
-  /// the layout it records, and the intent record (repaired if a writer died mid-operation).
+  /// the layout it records, and the intent record (repaired if a writer died mid-operation;
+  /// a free_all it cut is finished here, which visits the registry: O(max_blocks)).
   static result<basic_bank> open(location where) {
     auto b = Backend::open(where);
     if (!b) return fail(b.error());
@@ -164,8 +165,10 @@ class basic_bank {
 
   /// Finds an existing block without taking the lock. `not_found` if there is none;
   /// `corrupt` if the registry is damaged. If a free or replace stays half applied for long (its
-  /// writer died, or was preempted), find takes the lock once to repair or wait for it: on a
-  /// backend whose lock never waits (section) that can fail with `lock_failed`; call again.
+  /// writer died, or was preempted), or a free_all is under way or was cut by a crash (it is
+  /// atomic: no block of its key is returned once it started), find takes the lock to repair or
+  /// wait for it: on a backend whose lock never waits (section) that can fail with
+  /// `lock_failed`; call again.
   result<block> find(block_name n) const {
     if (auto v = validate_lookup(n, true); !v) return fail(v.error());
     return find_hashed(n.name, Registry::hash(n.name));
@@ -202,7 +205,8 @@ class basic_bank {
   }
 
   /// Calls `f(const block_info&)` for every block, under the lock (do not call the bank from
-  /// `f`). Returns the number of blocks visited.
+  /// `f`). Returns the number of blocks visited. An entry whose extent or size is damaged is
+  /// not visited (its offset and lengths cannot be trusted); check() reports it.
   template <class F>
   result<std::uint32_t> for_each(F&& f) const {
     auto g = locked();
@@ -211,6 +215,7 @@ class basic_bank {
     for (std::uint32_t i = 0; i < layout_.max_blocks; ++i) {
       if (!registry_.in_use(i)) continue;
       const entry_view e = registry_.view(i);
+      if (!entry_sound(e)) continue;
       f(block_info{registry_.name(i), registry_.key(i), i,
                    layout_.data_off + std::uint64_t{e.first_page} * layout_.page_size, e.size,
                    std::uint64_t{e.pages} * layout_.page_size});
@@ -440,7 +445,10 @@ class basic_bank {
     if (want.max_blocks != layout_.max_blocks)
       e.with("max_blocks", want.max_blocks, layout_.max_blocks);
     if (want.page_size != layout_.page_size) e.with("page_size", want.page_size, layout_.page_size);
-    if (want_medium != medium()) e.with("medium length", want_medium.size(), medium_len_);
+    if (want_medium != medium())
+      e.with(
+          want_medium.size() != medium_len_ ? "medium length" : "medium (same length, other name)",
+          want_medium.size(), medium_len_);
     if (want.durable != layout_.durable) e.with("durable", want.durable, layout_.durable);
     if (e.detail_count != 0) return fail(e);
     return {};
@@ -480,8 +488,10 @@ class basic_bank {
                   max_key_length, klen);
     char key[max_key_length];
     std::memcpy(key, base_ + fmt::sweep_key, klen);
-    auto n = sweep({key, klen});
-    if (!n) return fail(n.error());
+    // A block the sweep could not free is damaged metadata, which check() reports and the
+    // operations that meet it refuse; the bank is repaired otherwise (a failed flush is not:
+    // io_error).
+    if (auto n = sweep({key, klen}); !n && n.error().code != errc::corrupt) return fail(n.error());
     return {};
   }
 
@@ -520,19 +530,29 @@ class basic_bank {
   result<void> validate_lookup(const block_name& n, bool allow_reserved) const {
     if (auto v = validate_medium(n.medium); !v) return v;
     if (n.medium != medium())
-      return fail(errc::unknown_medium, "this bank serves another medium", "medium length",
-                  medium_len_, n.medium.size());
+      return fail(
+          errc::unknown_medium, "this bank serves another medium",
+          n.medium.size() != medium_len_ ? "medium length" : "medium (same length, other name)",
+          medium_len_, n.medium.size());
     if (auto v = validate_name(n.name); !v) return v;
     if (!allow_reserved && is_reserved(n.name))
       return fail(errc::name_reserved, "names starting with __HR are reserved for the library");
     return {};
   }
 
-  // Turns a registry hit into a block, checking the extent against the bank first.
+  // An entry's extent lies in the bank and its size fits the extent.
+  bool entry_sound(const entry_view& e) const {
+    return e.pages != 0 && e.first_page < layout_.total_pages &&
+           e.pages <= layout_.total_pages - e.first_page && e.size != 0 &&
+           e.size <= std::uint64_t{e.pages} * layout_.page_size;
+  }
+
+  // Turns a registry hit into a block, checking the extent and size against the bank first.
   result<block> to_block(const entry_view& e, bool created) const {
-    if (e.pages == 0 || e.first_page >= layout_.total_pages ||
-        e.pages > layout_.total_pages - e.first_page)
-      return fail(errc::corrupt, "block's extent lies outside the bank", "entry", 0, e.index);
+    if (!entry_sound(e))
+      return fail(errc::corrupt,
+                  "block's extent lies outside the bank, or its size outside the extent", "entry",
+                  0, e.index);
     const std::uint64_t cap = std::uint64_t{e.pages} * layout_.page_size;
     return block{base_ + layout_.data_off + std::uint64_t{e.first_page} * layout_.page_size, e.size,
                  cap, created};
@@ -550,6 +570,14 @@ class basic_bank {
           auto g = locked();
           if (!g) return fail(g.error());
         }
+        continue;
+      }
+      // A free_all under way, or cut by a crash after its start, has happened for every block
+      // of its key: wait for it on the lock (which rolls a dead one forward) rather than
+      // return a block that is being freed. Same cache line as seq.
+      if (sweep_pending(base_)) {
+        auto g = locked();
+        if (!g) return fail(g.error());
         continue;
       }
       const lookup_result r = registry_.lookup(name, h);
@@ -692,18 +720,27 @@ class basic_bank {
     return sweep(key);
   }
 
-  // Frees every block of `key`, one transaction each, then clears the free_all record.
+  // Frees every block of `key`, one transaction each, then clears the free_all record. A block
+  // that cannot be freed (its metadata damaged: corrupt) is left where it is, for check() to
+  // report, and the sweep goes on: one damaged block must not make every later locker, and
+  // every open, fail on a record that can never complete. The first such error is returned
+  // after the record is cleared.
   result<std::uint32_t> sweep(std::string_view key) const {
     const std::uint32_t kh = Registry::hash_key(key);
     std::uint32_t freed = 0;
+    result<void> first_error;
     for (std::uint32_t i = 0; i < layout_.max_blocks; ++i) {
       if (!registry_.in_use(i) || registry_.key_hash(i) != kh || registry_.key(i) != key) continue;
-      if (auto r = free_entry(i); !r) return fail(r.error());
+      if (auto r = free_entry(i); !r) {
+        if (first_error) first_error = fail(r.error());
+        continue;
+      }
       ++freed;
     }
     detail::store32_release(base_, fmt::sweep_state, 0);
     detail::compiler_order();
     if (auto r = flusher()(0, fmt::header_size); !r) return fail(r.error());
+    if (!first_error) return fail(first_error.error());
     return freed;
   }
 

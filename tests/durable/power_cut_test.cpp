@@ -38,6 +38,7 @@ struct disk {
   bool recording = false;
   std::vector<std::vector<std::byte>> mem_at, durable_at;  // one pair per crash point
   long flushes = 0;
+  long fail_flush = -1;  // the flush with this number fails (EIO), writing nothing
 };
 inline disk* current = nullptr;
 
@@ -80,11 +81,11 @@ class sim_backend {
     // The instant just before a flush is a power-cut point too: every store made since the
     // last crash point is in memory, not yet on disk.
     sim_crash_point();
+    if (d_->flushes++ == d_->fail_flush) return fail(errc::io_error, "simulated EIO from msync");
     const std::uint64_t begin = off / sim::page * sim::page;
     std::uint64_t end = (off + len + sim::page - 1) / sim::page * sim::page;
     if (end > d_->mem.size()) end = d_->mem.size();
     if (begin < end) std::memcpy(d_->durable.data() + begin, d_->mem.data() + begin, end - begin);
-    ++d_->flushes;
     return {};
   }
 
@@ -322,6 +323,40 @@ TEST_CASE("durable mode is refused by a backend that cannot flush, and recorded 
   const long before = d.flushes;
   REQUIRE(b->find_or_create("x", 10));
   CHECK(d.flushes - before >= 4);  // the ordered steps of one commit
+}
+
+TEST_CASE("durable mode: a failed flush leaves the operation undone or done, never half") {
+  // Every flush of a create fails in turn: before the commit point the call is undone, after
+  // it the call has happened in memory (applied, the record idle); both answer io_error.
+  const tunables t{.bank_size = 64 * 4096, .max_blocks = 16, .durable = true};
+  long flushes = 0;
+  {
+    sim::disk d;
+    auto b = sim_bank::create(&d, t);
+    REQUIRE(b);
+    const long before = d.flushes;
+    REQUIRE(b->find_or_create("fresh", 9000, "K"));
+    flushes = d.flushes - before;
+  }
+  REQUIRE(flushes >= 4);
+  int undone = 0, done = 0;
+  for (long k = 0; k < flushes; ++k) {
+    CAPTURE(k);
+    sim::disk d;
+    auto b = sim_bank::create(&d, t);
+    REQUIRE(b);
+    d.fail_flush = d.flushes + k;
+    HR_CHECK_ERR(b->find_or_create("fresh", 9000, "K"), errc::io_error);
+    CHECK_FALSE(detail::journal::pending(d.mem.data()));  // nothing left for a repair to do
+    hrtest::require_consistent(*b);
+    auto f = b->find("fresh");
+    (f ? done : undone) += 1;
+    if (f) CHECK(f->size == 9000);
+    // The bank goes on: the next operations flush again and succeed.
+    HR_REQUIRE_OK(b->find_or_create("next", 100));
+  }
+  CHECK(undone > 0);
+  CHECK(done > 0);
 }
 #else
 TEST_CASE("negative control: a commit without its first flush is caught by the power cuts") {

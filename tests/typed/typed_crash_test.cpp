@@ -32,52 +32,15 @@ using hrtyped::rec_v2;
 
 namespace {
 
-struct child {
-  pid_t pid = 0;
-  int out = -1;
-};
+using child = hrtest::piped_child;
+using outcome = hrtest::child_outcome;
+using hrtest::finish;
 
 child spawn(std::vector<std::string> args, long crash_at = -1) {
   args.insert(args.begin(), HR_TYPED_CHILD);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_store;
-  for (char** e = environ; *e != nullptr; ++e)
-    if (std::strncmp(*e, "HR_CRASH_AT=", 12) != 0) env_store.emplace_back(*e);
-  if (crash_at >= 0) env_store.push_back("HR_CRASH_AT=" + std::to_string(crash_at));
-  std::vector<char*> envp;
-  for (auto& e : env_store) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  int fds[2];
-  REQUIRE(::pipe(fds) == 0);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-  posix_spawn_file_actions_addclose(&fa, fds[0]);
-  child c;
-  REQUIRE(posix_spawn(&c.pid, argv[0], &fa, nullptr, argv.data(), envp.data()) == 0);
-  posix_spawn_file_actions_destroy(&fa);
-  ::close(fds[1]);
-  c.out = fds[0];
-  return c;
-}
-
-struct outcome {
-  int status = 0;
-  std::string out;
-  bool killed() const { return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL; }
-  bool ok() const { return WIFEXITED(status) && WEXITSTATUS(status) == 0; }
-};
-
-outcome finish(child c) {
-  outcome r;
-  char buf[256];
-  for (ssize_t n; (n = ::read(c.out, buf, sizeof buf)) > 0;)
-    r.out.append(buf, static_cast<std::size_t>(n));
-  ::close(c.out);
-  REQUIRE(::waitpid(c.pid, &r.status, 0) == c.pid);
-  return r;
+  auto env = hrtest::environment_without({"HR_CRASH_AT="});
+  if (crash_at >= 0) env.push_back("HR_CRASH_AT=" + std::to_string(crash_at));
+  return hrtest::spawn_piped(std::move(args), &env);
 }
 
 outcome run(std::vector<std::string> args, long crash_at = -1) {

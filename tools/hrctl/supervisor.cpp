@@ -336,6 +336,9 @@ void supervisor::adopt() {
       store(s->state, static_cast<std::uint32_t>(req_free));
     } else if (st == req_serving) {
       store(s->state, static_cast<std::uint32_t>(req_ready));
+    } else if (st == req_abandoned) {  // its requester stopped waiting: nobody reads it
+      (void)bank_->free(internal_access, staging_block_name(i));
+      store(s->state, static_cast<std::uint32_t>(req_free));
     } else if (st == req_free) {
       (void)bank_->free(internal_access, staging_block_name(i));
     }
@@ -1282,6 +1285,17 @@ void supervisor::answer(request_slot& s, int status, const std::string& msg) {
   s.status = status;
   std::memset(s.message, 0, sizeof s.message);
   std::memcpy(s.message, msg.data(), std::min(msg.size(), sizeof s.message - 1));
+  // A requester that stopped waiting (req_abandoned) reads nothing: its slot is freed here.
+  std::uint32_t expect = req_serving;
+  if (std::atomic_ref<std::uint32_t>(s.state).compare_exchange_strong(expect, req_done,
+                                                                      std::memory_order_acq_rel))
+    return;
+  if (expect == req_abandoned) {
+    const auto i = static_cast<std::uint32_t>(&s - rt_.request(0));
+    (void)bank_->free(internal_access, staging_block_name(i));
+    store(s.state, static_cast<std::uint32_t>(req_free));
+    return;
+  }
   store(s.state, static_cast<std::uint32_t>(req_done));
 }
 

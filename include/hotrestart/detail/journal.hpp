@@ -195,8 +195,10 @@ class journal {
  public:
   /// Makes the transaction happen: record, commit point, apply. Without flushes it cannot fail.
   /// In durable mode a failed flush before the commit point leaves the operation undone
-  /// (io_error); after it, the operation has happened in memory but may not be on disk
-  /// (io_error as well: the bank is consistent either way).
+  /// (io_error); after it, the operation has happened in memory (applied, the record idle) but
+  /// may not be on disk (io_error as well: the bank in memory is consistent either way). After
+  /// such an error the power-cut promise holds again once a later flush succeeds: until then
+  /// the disk may hold the committed state word of a record the next operation rewrites.
   static result<void> commit(txn& t, flush_fn flush = {}) {
     std::byte* base = t.base_;
     for (std::uint32_t i = 0; i < t.n_; ++i) {
@@ -216,14 +218,17 @@ class journal {
 #endif
     store32_release(base, fmt::journal_state, static_cast<std::uint32_t>(journal_state::committed));
     compiler_order();
-    if (auto r = flush(0, fmt::header_size); !r) return r;
+    // From the commit point on the operation has happened: it is applied in memory whatever a
+    // flush answers, and the first failed flush is returned once the record is idle again.
+    result<void> flushed = flush(0, fmt::header_size);
     apply(base, t.n_, t.retry_, [&](std::uint32_t i) { return t.pending_[i]; });
     if (flush.active()) {
-      if (auto r = flush_tables(base, t.n_, flush); !r) return r;
+      if (auto r = flush_tables(base, t.n_, flush); !r && flushed) flushed = r;
     }
     store32_release(base, fmt::journal_state, static_cast<std::uint32_t>(journal_state::idle));
     compiler_order();
-    return flush(0, fmt::header_size);
+    if (auto r = flush(0, fmt::header_size); !r && flushed) flushed = r;
+    return flushed;
   }
 
   /// Is there an interrupted transaction to recover?
@@ -297,8 +302,9 @@ class journal {
     return {};
   }
 
-  // The unit the durable flush works in: a host page (4 KiB) at most, so a flush of one word's
-  // granule never reaches past the bank's metadata into blocks it does not own.
+  // The unit the durable flush works in: a host page (4 KiB). With pages of 4 KiB or more the
+  // metadata ends on a granule boundary, so a table word's flush stays in the metadata; with
+  // smaller bank pages it may also write back the first data pages (harmless, only slower).
   static constexpr std::uint64_t flush_granule = 4096;
 };
 

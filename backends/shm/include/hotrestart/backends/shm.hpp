@@ -136,9 +136,13 @@ class shm_backend {
             !detail::robust_mutex_current(base + fmt::lock_area)) {
           const int fd = shm.get_mapping_handle().handle;
           ::flock(fd, LOCK_EX);
+          int rc = 0;
           if (!detail::robust_mutex_current(base + fmt::lock_area))
-            detail::init_robust_mutex(base + fmt::lock_area);
+            rc = detail::init_robust_mutex(base + fmt::lock_area);
           ::flock(fd, LOCK_UN);
+          if (rc != 0)
+            return fail(
+                error(errc::lock_failed, "cannot initialise the bank's mutex").with_errno(rc));
         }
         return shm_backend(std::move(region));
       }

@@ -90,7 +90,8 @@ enum request_state : std::uint32_t {
   req_claimed = 1,
   req_ready = 2,
   req_done = 3,
-  req_serving = 4,  ///< the supervisor took it (a requester can no longer withdraw it)
+  req_serving = 4,    ///< the supervisor took it (a requester can no longer withdraw it)
+  req_abandoned = 5,  ///< taken, then its requester stopped waiting: the answerer frees it
 };
 enum request_kind : std::uint32_t {
   req_spawn_indirect = 1,  ///< hrfexec: staged image, name, parent
@@ -105,7 +106,8 @@ enum request_kind : std::uint32_t {
 /// image in the block "__HR_REQ_<slot>" if the request needs one, sets ready and signals the
 /// supervisor (SIGUSR1). The supervisor takes it (CAS ready->serving), answers (status,
 /// result) and sets done; the requester reads and frees. A requester that gives up waiting
-/// withdraws a slot still ready (CAS ready->free). A slot claimed by a dead requester is
+/// withdraws a slot still ready (CAS ready->free), and abandons one the supervisor took (CAS
+/// serving->abandoned: the supervisor frees it when it answers). A slot claimed by a dead requester is
 /// reclaimed by the supervisor; a ready slot survives a supervisor crash and is served by the
 /// next one.
 struct request_slot {
@@ -181,10 +183,12 @@ class runtime_view {
     if (h->version != runtime_version)
       return fail(errc::version_mismatch, "runtime block written by another hrctl version",
                   "version", runtime_version, h->version);
-    if (h->max_groups == 0 || h->max_groups > 65536 || h->max_processes == 0 ||
-        h->max_processes > 65536)
-      return fail(errc::corrupt, "runtime block: limits out of range", "max_groups", 32,
-                  h->max_groups);
+    if (h->max_groups == 0 || h->max_groups > 65536)
+      return fail(errc::corrupt, "runtime block: max_groups out of range (1 to 65536)",
+                  "max_groups (max)", 65536, h->max_groups);
+    if (h->max_processes == 0 || h->max_processes > 65536)
+      return fail(errc::corrupt, "runtime block: max_processes out of range (1 to 65536)",
+                  "max_processes (max)", 65536, h->max_processes);
     if (b.capacity < runtime_block_bytes(h->max_groups, h->max_processes))
       return fail(errc::truncated, "runtime block smaller than its tables", "bytes",
                   runtime_block_bytes(h->max_groups, h->max_processes), b.capacity);
@@ -281,8 +285,11 @@ inline result<const image_header*> check_image(const block& b) {
     return fail(errc::corrupt, "image block smaller than its header", "bytes", sizeof(image_header),
                 b.capacity);
   const auto* h = reinterpret_cast<const image_header*>(b.data);
-  if (h->magic != image_magic || h->version != image_version)
-    return fail(errc::corrupt, "image block: bad magic or version", "magic", image_magic, h->magic);
+  if (h->magic != image_magic)
+    return fail(errc::corrupt, "image block: bad magic", "magic", image_magic, h->magic);
+  if (h->version != image_version)
+    return fail(errc::corrupt, "image block: another version", "version", image_version,
+                h->version);
   if (h->argc == 0 || h->argc > max_image_args || h->argv_bytes > max_image_argv_bytes ||
       h->name_len == 0 || h->name_len > 32 || h->path_len > sizeof h->path ||
       h->exe_offset != image_exe_offset(h->argv_bytes) || h->exe_bytes > b.capacity ||

@@ -89,9 +89,10 @@ inline bool group_has_live_members(const runtime_view& rt, std::uint32_t gid) {
 
 /// Posts a request and waits for the answer (up to `timeout_ms`). Errors: the bank's
 /// (bank_full, block_table_full) when staging an image; `io_error` when no slot is free or no
-/// answer came in time (a request still waiting is withdrawn: it will not be performed;
-/// one the supervisor has begun may still be); `not_found` when no supervisor serves the bank
-/// (any more): the request is withdrawn.
+/// answer came in time (a request still waiting is withdrawn: it will not be performed; one
+/// the supervisor has begun may still be, and its slot is freed when it is answered);
+/// `not_found` when no supervisor serves the bank (any more): a request still waiting is
+/// withdrawn, one the dead supervisor had begun is served again by the next one.
 inline result<request_out> submit_request(mmap_bank& bank, const runtime_view& rt,
                                           const request_in& in, std::uint64_t timeout_ms) {
   request_slot* slot = nullptr;
@@ -181,8 +182,14 @@ inline result<request_out> submit_request(mmap_bank& bank, const runtime_view& r
   next_check = monotonic_ms() + 50;
   while (load(slot->state) != req_done) {
     if (monotonic_ms() > deadline) {
-      (void)withdraw();
-      return fail(errc::io_error, "the supervisor did not answer in time");
+      if (withdraw()) return fail(errc::io_error, "the supervisor did not answer in time");
+      // Taken: hand the slot to the supervisor, which frees it when it answers; if the answer
+      // came meanwhile, take it after all.
+      std::uint32_t expect = req_serving;
+      if (std::atomic_ref<std::uint32_t>(slot->state)
+              .compare_exchange_strong(expect, req_abandoned, std::memory_order_acq_rel))
+        return fail(errc::io_error, "the supervisor did not answer in time (it is serving it)");
+      continue;  // done: read below
     }
     if (monotonic_ms() >= next_check) {
       next_check = monotonic_ms() + 50;
