@@ -331,14 +331,12 @@ void supervisor::adopt() {
     request_slot* s = rt_.request(i);
     const std::uint32_t st = load(s->state);
     const int who = load(s->requester);
-    if (st != req_free && (who == ::getpid() || ::kill(who, 0) != 0)) {
+    // (An abandoned request's requester stopped waiting: nobody reads it.)
+    if ((st != req_free && (who == ::getpid() || ::kill(who, 0) != 0)) || st == req_abandoned) {
       (void)bank_->free(internal_access, staging_block_name(i));
       store(s->state, static_cast<std::uint32_t>(req_free));
     } else if (st == req_serving) {
       store(s->state, static_cast<std::uint32_t>(req_ready));
-    } else if (st == req_abandoned) {  // its requester stopped waiting: nobody reads it
-      (void)bank_->free(internal_access, staging_block_name(i));
-      store(s->state, static_cast<std::uint32_t>(req_free));
     } else if (st == req_free) {
       (void)bank_->free(internal_access, staging_block_name(i));
     }
