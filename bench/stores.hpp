@@ -118,7 +118,7 @@ struct mmap_tmpfs_traits {
   static tunables adjust(tunables t) { return t; }
 };
 
-// Durable mode (tunables::durable): every mutation makes its four ordered msyncs; rows for
+// Durable mode (tunables::durable): every mutation makes its four ordered flush steps (about 5 msyncs); rows for
 // N = 16 to 65,536, the file on disk.
 struct disk_durable_traits {
   static constexpr const char* label = "hr_disk_durable";

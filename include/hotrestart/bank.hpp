@@ -432,6 +432,7 @@ class basic_bank {
       if (auto r = bank.backend_.adopt_lock(); !r) return fail(r.error());
     }
     if (detail::journal::pending(bank.base_) || sweep_pending(bank.base_) ||
+        detail::load32(bank.base_, fmt::sweep_hint) != 0 ||
         (detail::load32(bank.base_, fmt::seq) & 1u) != 0) {
       auto g = bank.locked();  // repairs under the lock
       if (!g) return fail(g.error());
@@ -461,7 +462,7 @@ class basic_bank {
     lock_guard g(&backend_);
     const std::uint32_t seq = detail::load32(base_, fmt::seq);
     if (*r == lock_outcome::owner_died || detail::journal::pending(base_) || sweep_pending(base_) ||
-        (seq & 1u) != 0) {
+        detail::load32(base_, fmt::sweep_hint) != 0 || (seq & 1u) != 0) {
       auto rep = repair();
       // Marked consistent even when the repair failed: every later locker then gets the same
       // `corrupt` error from the record, instead of a lock that can never be taken again.
@@ -478,7 +479,11 @@ class basic_bank {
     if (!rec) return fail(rec.error());
     // Readers that saw any state of the interrupted operation must retry.
     detail::store32_release(base_, fmt::seq, (detail::load32(base_, fmt::seq) | 1u) + 1u);
-    if (!sweep_pending(base_)) return {};
+    if (!sweep_pending(base_)) {
+      // A free_all that died before its record was set (or after it was cleared) left its hint.
+      if (detail::load32(base_, fmt::sweep_hint) != 0) detail::store32(base_, fmt::sweep_hint, 0);
+      return {};
+    }
     const std::uint32_t st = detail::load32(base_, fmt::sweep_state);
     if (!sweep_state_valid(st))
       return fail(errc::corrupt, "free_all record: unknown state word", "state", sweep_active, st);
@@ -574,8 +579,8 @@ class basic_bank {
       }
       // A free_all under way, or cut by a crash after its start, has happened for every block
       // of its key: wait for it on the lock (which rolls a dead one forward) rather than
-      // return a block that is being freed. Same cache line as seq.
-      if (sweep_pending(base_)) {
+      // return a block that is being freed. The hint is on seq's cache line.
+      if (detail::load32(base_, fmt::sweep_hint) != 0) {
         auto g = locked();
         if (!g) return fail(g.error());
         continue;
@@ -703,6 +708,9 @@ class basic_bank {
                   "a restart group's key: its blocks are freed when the group terminates");
     auto g = locked();
     if (!g) return fail(g.error());
+    // Lock-free finds take the lock from now on (they wait for the sweep: see find_hashed).
+    detail::store32(base_, fmt::sweep_hint, 1);
+    detail::compiler_order();
     // The key goes into the header's free_all record first: a writer that dies mid-way leaves
     // it there, and the next locker finishes the sweep. All of the key's blocks go, or none.
     for (std::uint32_t i = 0; i < key.size(); i += 4) {
@@ -738,6 +746,8 @@ class basic_bank {
       ++freed;
     }
     detail::store32_release(base_, fmt::sweep_state, 0);
+    detail::compiler_order();
+    detail::store32_release(base_, fmt::sweep_hint, 0);
     detail::compiler_order();
     if (auto r = flusher()(0, fmt::header_size); !r) return fail(r.error());
     if (!first_error) return fail(first_error.error());

@@ -60,8 +60,12 @@ inline constexpr std::uint64_t magic0 = 0, magic1 = 4, layout_version = 8, heade
 inline constexpr std::uint32_t flag_durable = 1u;
 inline constexpr std::uint32_t known_flags = flag_durable;
 inline constexpr std::uint64_t state = 96;
-/// The readers' sequence word, alone on its cache line.
+/// The readers' sequence word, on its own cache line with the free_all hint.
 inline constexpr std::uint64_t seq = 128;
+/// Non-zero while a free_all may be under way: set before its record, cleared after it. The
+/// lock-free find reads it from the line it loads anyway and takes the lock when it is set (a
+/// hint, not a record: recovery decides from sweep_state, and clears a stale hint).
+inline constexpr std::uint64_t sweep_hint = 132;
 /// Mutable counters, journaled like the tables.
 inline constexpr std::uint64_t counters_begin = 192, block_count = 192, used_pages = 196,
                                counters_end = 256;
