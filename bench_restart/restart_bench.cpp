@@ -35,6 +35,7 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <hotrestart/posix/process.hpp>
@@ -559,20 +560,16 @@ int driver(int argc, char** argv) {
         "| %s | reference: bare supervisor (pidfd wake + posix_spawn of the floor program) | %s "
         "|\n",
         r.label.c_str(), row(r.bare).c_str());
-    std::printf("| %s | restart, part 1: crash → new instance's main() | %s |\n", r.label.c_str(),
-                row(r.restart_to_main).c_str());
-    std::printf("| %s | floor, part 1: posix_spawn → main() | %s |\n", r.label.c_str(),
-                row(r.floor_to_main).c_str());
-    std::printf("| %s | restarted instance: main() → first block found | %s |\n", r.label.c_str(),
-                row(r.restart_main).c_str());
-    std::printf("| %s | floor instance: main() → first block found | %s |\n", r.label.c_str(),
-                row(r.floor_main).c_str());
-    std::printf("| %s | reference: main() → raw open + mmap + read one value (no bank) | %s |\n",
-                r.label.c_str(), row(r.raw_main).c_str());
-    std::printf("| %s | cold rebuild: read() of the bank file | %s |\n", r.label.c_str(),
-                row(r.cold_read).c_str());
-    std::printf("| %s | cold rebuild: fresh mapping, touch every page | %s |\n", r.label.c_str(),
-                row(r.cold_touch).c_str());
+    const std::pair<const char*, const summary*> parts[] = {
+        {"restart, part 1: crash → new instance's main()", &r.restart_to_main},
+        {"floor, part 1: posix_spawn → main()", &r.floor_to_main},
+        {"restarted instance: main() → first block found", &r.restart_main},
+        {"floor instance: main() → first block found", &r.floor_main},
+        {"reference: main() → raw open + mmap + read one value (no bank)", &r.raw_main},
+        {"cold rebuild: read() of the bank file", &r.cold_read},
+        {"cold rebuild: fresh mapping, touch every page", &r.cold_touch}};
+    for (const auto& [what, s] : parts)
+      std::printf("| %s | %s | %s |\n", r.label.c_str(), what, row(*s).c_str());
     std::printf("| %s | first restart (the dying run had written the whole state) | %s | | | 1 |\n",
                 r.label.c_str(), fmt_us(r.first_restart_us).c_str());
   }

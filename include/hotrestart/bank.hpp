@@ -431,9 +431,7 @@ class basic_bank {
     if constexpr (requires(Backend & x) { x.adopt_lock(); }) {
       if (auto r = bank.backend_.adopt_lock(); !r) return fail(r.error());
     }
-    if (detail::journal::pending(bank.base_) || sweep_pending(bank.base_) ||
-        detail::load32(bank.base_, fmt::sweep_hint) != 0 ||
-        (detail::load32(bank.base_, fmt::seq) & 1u) != 0) {
+    if (needs_repair(bank.base_)) {
       auto g = bank.locked();  // repairs under the lock
       if (!g) return fail(g.error());
     }
@@ -460,9 +458,7 @@ class basic_bank {
     auto r = backend_.lock();
     if (!r) return fail(r.error());
     lock_guard g(&backend_);
-    const std::uint32_t seq = detail::load32(base_, fmt::seq);
-    if (*r == lock_outcome::owner_died || detail::journal::pending(base_) || sweep_pending(base_) ||
-        detail::load32(base_, fmt::sweep_hint) != 0 || (seq & 1u) != 0) {
+    if (*r == lock_outcome::owner_died || needs_repair(base_)) {
       auto rep = repair();
       // Marked consistent even when the repair failed: every later locker then gets the same
       // `corrupt` error from the record, instead of a lock that can never be taken again.
@@ -498,6 +494,13 @@ class basic_bank {
     // io_error).
     if (auto n = sweep({key, klen}); !n && n.error().code != errc::corrupt) return fail(n.error());
     return {};
+  }
+
+  // What a dead writer can leave for repair(): an intent record not idle, a free_all record or
+  // its hint, readers' sequence word odd.
+  static bool needs_repair(const std::byte* base) {
+    return detail::journal::pending(base) || sweep_pending(base) ||
+           detail::load32(base, fmt::sweep_hint) != 0 || (detail::load32(base, fmt::seq) & 1u) != 0;
   }
 
   // The free_all record's state word: idle, or a sweep of the recorded key in progress. A
@@ -580,21 +583,27 @@ class basic_bank {
       // A free_all under way, or cut by a crash after its start, has happened for every block
       // of its key: wait for it on the lock (which rolls a dead one forward) rather than
       // return a block that is being freed. The hint is on seq's cache line.
+      // Once the lock is held no sweep runs and none is left half done: look up under it.
       if (detail::load32(base_, fmt::sweep_hint) != 0) {
         auto g = locked();
         if (!g) return fail(g.error());
-        continue;
+        return found_block(registry_.lookup(name, h));
       }
       const lookup_result r = registry_.lookup(name, h);
       std::atomic_thread_fence(std::memory_order_acquire);
       if (detail::load32(base_, fmt::seq) != s1) continue;
-      switch (r.status) {
-        case lookup_status::found: return to_block(r.entry, false);
-        case lookup_status::missing: return fail(errc::not_found, "no block of that name");
-        case lookup_status::inconsistent:
-          return fail(errc::corrupt, "registry chain is broken (bad link or cycle)");
-      }
+      return found_block(r);
     }
+  }
+
+  // What a registry lookup answers a find.
+  result<block> found_block(const lookup_result& r) const {
+    switch (r.status) {
+      case lookup_status::found: return to_block(r.entry, false);
+      case lookup_status::missing: return fail(errc::not_found, "no block of that name");
+      case lookup_status::inconsistent: break;
+    }
+    return fail(errc::corrupt, "registry chain is broken (bad link or cycle)");
   }
 
   result<block> find_or_create_impl(block_name n, std::uint64_t size, std::string_view key,
@@ -736,21 +745,20 @@ class basic_bank {
   result<std::uint32_t> sweep(std::string_view key) const {
     const std::uint32_t kh = Registry::hash_key(key);
     std::uint32_t freed = 0;
-    result<void> first_error;
+    error first_error;  // errc::ok while every block was freed
     for (std::uint32_t i = 0; i < layout_.max_blocks; ++i) {
       if (!registry_.in_use(i) || registry_.key_hash(i) != kh || registry_.key(i) != key) continue;
-      if (auto r = free_entry(i); !r) {
-        if (first_error) first_error = fail(r.error());
-        continue;
-      }
-      ++freed;
+      if (auto r = free_entry(i); r)
+        ++freed;
+      else if (first_error.code == errc::ok)
+        first_error = r.error();
     }
     detail::store32_release(base_, fmt::sweep_state, 0);
     detail::compiler_order();
     detail::store32_release(base_, fmt::sweep_hint, 0);
     detail::compiler_order();
     if (auto r = flusher()(0, fmt::header_size); !r) return fail(r.error());
-    if (!first_error) return fail(first_error.error());
+    if (first_error.code != errc::ok) return fail(first_error);
     return freed;
   }
 

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 // The request mailbox's requester side (submit_request, a real child process on a real bank)
 // against a supervisor played by this test: a request still waiting when time runs out is
-// withdrawn; one the supervisor took and did not answer in time is abandoned (handed to the
-// answerer, which frees the slot: none is leaked by a long-lived requester that times out);
-// an answer that comes in time is read and the slot freed.
+// withdrawn; one the supervisor took and did not answer in time is abandoned, and the
+// supervisor's answer (answer_request, which hrctl calls) then frees the slot: none is leaked
+// by a long-lived requester that times out; an answer that comes in time is read and the slot
+// freed.
 #include <doctest/doctest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -109,14 +110,15 @@ TEST_CASE("a request taken but not answered in time is abandoned to its answerer
   CHECK(exit_of(c) == 1);
   // Not left "serving" for ever (the leak): the supervisor's answer frees an abandoned slot.
   CHECK(load(s->state) == req_abandoned);
+  answer_request(*f.bank, f.rt, static_cast<std::uint32_t>(s - f.rt.request(0)), 0, "late");
+  CHECK(f.slots_in(req_free) == request_slots);
 }
 
 TEST_CASE("an answer given in time is read, and the slot freed") {
   fixture f;
   const pid_t c = request_from_child(f, 10000, "");
   request_slot* s = take_request(f);
-  s->status = 0;
-  store(s->state, static_cast<std::uint32_t>(req_done));
+  answer_request(*f.bank, f.rt, static_cast<std::uint32_t>(s - f.rt.request(0)), 0, "done");
   CHECK(exit_of(c) == 0);
   CHECK(f.slots_in(req_free) == request_slots);
 }

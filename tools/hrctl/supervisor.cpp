@@ -1280,21 +1280,7 @@ int supervisor::start_direct(const run_options& ro, std::uint32_t& gid) {
 }
 
 void supervisor::answer(request_slot& s, int status, const std::string& msg) {
-  s.status = status;
-  std::memset(s.message, 0, sizeof s.message);
-  std::memcpy(s.message, msg.data(), std::min(msg.size(), sizeof s.message - 1));
-  // A requester that stopped waiting (req_abandoned) reads nothing: its slot is freed here.
-  std::uint32_t expect = req_serving;
-  if (std::atomic_ref<std::uint32_t>(s.state).compare_exchange_strong(expect, req_done,
-                                                                      std::memory_order_acq_rel))
-    return;
-  if (expect == req_abandoned) {
-    const auto i = static_cast<std::uint32_t>(&s - rt_.request(0));
-    (void)bank_->free(internal_access, staging_block_name(i));
-    store(s.state, static_cast<std::uint32_t>(req_free));
-    return;
-  }
-  store(s.state, static_cast<std::uint32_t>(req_done));
+  answer_request(*bank_, rt_, static_cast<std::uint32_t>(&s - rt_.request(0)), status, msg);
 }
 
 void supervisor::serve_requests() {

@@ -77,6 +77,19 @@ inline bool robust_mutex_current(const std::byte* area) {
 inline tl::unexpected<error> sys_fail(errc c, const char* msg, int e) {
   return tl::unexpected(error(c, msg).with_errno(e));
 }
+
+/// Makes the mutex in `area` again if it is from another boot or another C library, under
+/// flock on `fd` so that two openers do not both do it (the mmap file's and the shm object's
+/// open, once the header is known to be a bank's).
+inline result<void> adopt_robust_mutex(int fd, std::byte* area) {
+  if (robust_mutex_current(area)) return {};
+  ::flock(fd, LOCK_EX);
+  int rc = 0;
+  if (!robust_mutex_current(area)) rc = init_robust_mutex(area);
+  ::flock(fd, LOCK_UN);
+  if (rc != 0) return sys_fail(errc::lock_failed, "cannot initialise the bank's mutex", rc);
+  return {};
+}
 }  // namespace detail
 
 /// A bank in a regular file, mapped shared. Created 0600 as an unnamed file in the target's
@@ -206,14 +219,8 @@ class mmap_file_backend {
   /// a mutex from another boot (a disk bank after a reboot) or another C library is
   /// reinitialised, under flock so that two openers do not both do it.
   result<void> adopt_lock() {
-    if (fd_ >= 0 && !detail::robust_mutex_current(base_ + fmt::lock_area)) {
-      ::flock(fd_, LOCK_EX);
-      int rc = 0;
-      if (!detail::robust_mutex_current(base_ + fmt::lock_area))
-        rc = detail::init_robust_mutex(base_ + fmt::lock_area);
-      ::flock(fd_, LOCK_UN);
-      if (rc != 0)
-        return detail::sys_fail(errc::lock_failed, "cannot initialise the bank's mutex", rc);
+    if (fd_ >= 0) {
+      if (auto r = detail::adopt_robust_mutex(fd_, base_ + fmt::lock_area); !r) return r;
     }
     close_fd();
     return {};

@@ -7,7 +7,6 @@
 #define HOTRESTART_BACKENDS_SHM_HPP
 
 #include <pthread.h>
-#include <sys/file.h>
 #include <time.h>
 
 #include <boost/interprocess/exceptions.hpp>
@@ -132,17 +131,10 @@ class shm_backend {
         // Adopt the lock as the mmap backend does: a mutex of another boot or libc is made
         // again (under flock), and only in an object that carries our magic.
         if (detail::load32(base, fmt::magic0) == fmt::magic0_value &&
-            detail::load32(base, fmt::magic1) == fmt::magic1_value &&
-            !detail::robust_mutex_current(base + fmt::lock_area)) {
-          const int fd = shm.get_mapping_handle().handle;
-          ::flock(fd, LOCK_EX);
-          int rc = 0;
-          if (!detail::robust_mutex_current(base + fmt::lock_area))
-            rc = detail::init_robust_mutex(base + fmt::lock_area);
-          ::flock(fd, LOCK_UN);
-          if (rc != 0)
-            return fail(
-                error(errc::lock_failed, "cannot initialise the bank's mutex").with_errno(rc));
+            detail::load32(base, fmt::magic1) == fmt::magic1_value) {
+          auto r =
+              detail::adopt_robust_mutex(shm.get_mapping_handle().handle, base + fmt::lock_area);
+          if (!r) return fail(r.error());
         }
         return shm_backend(std::move(region));
       }

@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -208,6 +210,27 @@ inline result<request_out> submit_request(mmap_bank& bank, const runtime_view& r
   out.message.assign(slot->message, ::strnlen(slot->message, sizeof slot->message));
   release();
   return out;
+}
+
+/// The supervisor's side, for the request in slot `index` that it took (serving): writes the
+/// answer and sets done. If its requester stopped waiting meanwhile (abandoned), nobody will
+/// read the answer: the slot and its staging block are freed instead.
+inline void answer_request(mmap_bank& bank, const runtime_view& rt, std::uint32_t index, int status,
+                           std::string_view msg) {
+  request_slot& s = *rt.request(index);
+  s.status = status;
+  std::memset(s.message, 0, sizeof s.message);
+  std::memcpy(s.message, msg.data(), std::min(msg.size(), sizeof s.message - 1));
+  std::uint32_t expect = req_serving;
+  if (std::atomic_ref<std::uint32_t>(s.state).compare_exchange_strong(expect, req_done,
+                                                                      std::memory_order_acq_rel))
+    return;
+  if (expect == req_abandoned) {
+    (void)bank.free(internal_access, staging_block_name(index));
+    store(s.state, static_cast<std::uint32_t>(req_free));
+    return;
+  }
+  store(s.state, static_cast<std::uint32_t>(req_done));
 }
 
 /// Opens the bank at `path` and its runtime block. Errors: the bank's, not_found (no runtime
