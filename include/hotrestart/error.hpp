@@ -44,6 +44,7 @@ enum class errc : std::uint16_t {
   already_exists,    ///< create found a bank there already
   not_regular_file,  ///< the path names something other than a regular file
   lock_failed,       ///< the bank's lock could not be taken
+  untrusted_file,    ///< another user owns, or may write or replace, the bank (docs/security.md)
   // Hot Restart Controller.
   group_limit = 80,   ///< `max_groups` groups exist already
   process_limit,      ///< `max_processes` processes are registered already
@@ -138,6 +139,7 @@ constexpr const char* to_string(errc c) {
     case errc::already_exists: return "already_exists";
     case errc::not_regular_file: return "not_regular_file";
     case errc::lock_failed: return "lock_failed";
+    case errc::untrusted_file: return "untrusted_file";
     case errc::group_limit: return "group_limit";
     case errc::process_limit: return "process_limit";
     case errc::unknown_group: return "unknown_group";

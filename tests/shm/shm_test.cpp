@@ -65,6 +65,26 @@ TEST_CASE("shm: created 0600 under its name; a second create is refused; remove"
   HR_REQUIRE_OK(b->find_or_create("still", 10));
 }
 
+TEST_CASE("shm: an object that another user may write is refused (docs/security.md)") {
+  shm_name n;
+  {
+    auto b = shm_bank::create(n.name.c_str(), small);
+    HR_REQUIRE_OK(b);
+    HR_REQUIRE_OK(b->find_or_create("kept", 10));
+  }
+  const std::string file = "/dev/shm" + n.name;
+  REQUIRE(::chmod(file.c_str(), 0666) == 0);
+  auto r = shm_bank::open(n.name.c_str());
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == errc::untrusted_file);
+  REQUIRE(r.error().detail_count == 1);
+  CHECK(r.error().details[0].found == 666);
+  REQUIRE(::chmod(file.c_str(), 0600) == 0);
+  auto again = shm_bank::open(n.name.c_str());
+  HR_REQUIRE_OK(again);
+  HR_REQUIRE_OK(again->find("kept"));
+}
+
 TEST_CASE("shm: another process sees the blocks and bytes") {
   shm_name n;
   auto b = shm_bank::create(n.name.c_str(), small);

@@ -5,8 +5,6 @@
 #define HOTRESTART_BACKENDS_MMAP_FILE_HPP
 
 #include <fcntl.h>
-#include <pthread.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,88 +18,44 @@
 #include <utility>
 
 #include <hotrestart/backend.hpp>
+#include <hotrestart/backends/file_trust.hpp>
+#include <hotrestart/backends/posix_lock.hpp>
 #include <hotrestart/bank.hpp>
 #include <hotrestart/error.hpp>
 #include <hotrestart/format.hpp>
 
 namespace hotrestart {
 
-namespace detail {
-// Layout of the lock area for this backend (opaque to the format).
-inline constexpr std::size_t pmutex_bytes = 64;
-inline constexpr std::uint32_t pmutex_stamp = 0x584D5450u;  // "PTMX"
-static_assert(sizeof(pthread_mutex_t) <= pmutex_bytes);
-static_assert(fmt::lock_area % alignof(pthread_mutex_t) == 0);
-inline constexpr std::size_t boot_id_offset = 72, boot_id_bytes = 36;
-static_assert(boot_id_offset + boot_id_bytes <= fmt::lock_area_bytes);
+/// Where an mmap bank lives and whose it must be. Made implicitly from a path, so
+/// `mmap_bank::open("/dev/shm/app.bank")` reads as before; the file must then belong to this
+/// process's effective user (docs/security.md).
+struct mmap_location {
+  const char* path = nullptr;  ///< the bank file (with `fd`: only a name for messages)
+  int fd = -1;                 ///< open: this open descriptor of the file instead of `path`
+  uid_t owner = ::geteuid();   ///< the user the file must belong to
 
-// The kernel's id of this boot: a mutex left locked by a previous boot is garbage. Read once
-// per process (a process never outlives its boot), so that opening a bank costs no extra file.
-struct boot_id {
-  char text[boot_id_bytes] = {};
-  boot_id() {
-    const int fd = ::open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return;
-    const ssize_t n = ::read(fd, text, sizeof text);
-    (void)n;
-    ::close(fd);
+  mmap_location(const char* p) : path(p) {}  // NOLINT(google-explicit-constructor): a path is a location
+  mmap_location(const char* p, uid_t who) : path(p), owner(who) {}
+  /// An already open descriptor of a bank file (a supervisor passes one to the programs it
+  /// runs: HR_BANK_FD). It is duplicated, not taken: the caller still closes it.
+  static mmap_location descriptor(int open_fd, const char* name, uid_t who = ::geteuid()) {
+    mmap_location l(name, who);
+    l.fd = open_fd;
+    return l;
   }
 };
-inline const char* this_boot() {
-  static const boot_id id;
-  return id.text;
-}
-
-inline int init_robust_mutex(std::byte* area) {
-  pthread_mutexattr_t attr;
-  pthread_mutexattr_init(&attr);
-  pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-  pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-  std::memset(area, 0, fmt::lock_area_bytes);
-  const int rc = pthread_mutex_init(reinterpret_cast<pthread_mutex_t*>(area), &attr);
-  pthread_mutexattr_destroy(&attr);
-  const std::uint32_t stamp[2] = {pmutex_stamp,
-                                  static_cast<std::uint32_t>(sizeof(pthread_mutex_t))};
-  std::memcpy(area + pmutex_bytes, stamp, sizeof stamp);
-  std::memcpy(area + boot_id_offset, this_boot(), boot_id_bytes);
-  return rc;
-}
-
-inline bool robust_mutex_current(const std::byte* area) {
-  std::uint32_t stamp[2];
-  std::memcpy(stamp, area + pmutex_bytes, sizeof stamp);
-  return stamp[0] == pmutex_stamp && stamp[1] == sizeof(pthread_mutex_t) &&
-         std::memcmp(area + boot_id_offset, this_boot(), boot_id_bytes) == 0;
-}
-
-inline tl::unexpected<error> sys_fail(errc c, const char* msg, int e) {
-  return tl::unexpected(error(c, msg).with_errno(e));
-}
-
-/// Makes the mutex in `area` again if it is from another boot or another C library, under
-/// flock on `fd` so that two openers do not both do it (the mmap file's and the shm object's
-/// open, once the header is known to be a bank's).
-inline result<void> adopt_robust_mutex(int fd, std::byte* area) {
-  if (robust_mutex_current(area)) return {};
-  ::flock(fd, LOCK_EX);
-  int rc = 0;
-  if (!robust_mutex_current(area)) rc = init_robust_mutex(area);
-  ::flock(fd, LOCK_UN);
-  if (rc != 0) return sys_fail(errc::lock_failed, "cannot initialise the bank's mutex", rc);
-  return {};
-}
-}  // namespace detail
 
 /// A bank in a regular file, mapped shared. Created 0600 as an unnamed file in the target's
 /// directory (O_TMPFILE; a named temporary beside the target where the file system has no
 /// O_TMPFILE), preallocated (posix_fallocate: a full disk fails now, not with SIGBUS later),
-/// formatted, then linked into place, so no process ever opens a half-made bank and a creator
-/// that dies leaves nothing behind. Opening refuses symbolic links (O_NOFOLLOW) and anything
-/// that is not a regular file (`not_regular_file`). In durable mode (`tunables::durable`) the
-/// bank flushes with msync: see `flush_range`.
+/// formatted, given to its owner, then linked into place, so no process ever opens a half-made
+/// bank and a creator that dies leaves nothing behind. Opening refuses symbolic links
+/// (O_NOFOLLOW), anything that is not a regular file (`not_regular_file`), and a file or
+/// directory another user could write (`untrusted_file`, file_trust.hpp). In durable mode
+/// (`tunables::durable`) the bank flushes with msync: see `flush_range`.
 class mmap_file_backend {
  public:
-  using location = const char*;
+  using location = mmap_location;
   static constexpr bool reformats_foreign_memory = false;
 
   static std::uint32_t native_page_size() {
@@ -109,24 +63,28 @@ class mmap_file_backend {
     return p > 0 ? static_cast<std::uint32_t>(p) : 4096u;
   }
 
-  static result<mmap_file_backend> create(location path, std::uint64_t bytes, region_init init) {
+  static result<mmap_file_backend> create(const location& where, std::uint64_t bytes,
+                                          region_init init) {
+    const char* path = where.path;
     if (path == nullptr || *path == '\0') return fail(errc::io_error, "empty bank path");
     const std::size_t len = std::strlen(path);
     constexpr char suffix[] = ".creating-XXXXXX";
     if (len + sizeof suffix > PATH_MAX)
       return fail(errc::io_error, "bank path too long", "bytes (max)", PATH_MAX - sizeof suffix,
                   len);
+    auto dir = trust::open_dir(path, where.owner);
+    if (!dir) return fail(dir.error());
+    const fd_guard dfd(*dir);
+    const char* base = path + trust::base_offset(path);
     struct stat st;
-    if (::lstat(path, &st) == 0) {
+    if (::fstatat(dfd.fd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
       if (S_ISLNK(st.st_mode)) return fail(errc::not_regular_file, "bank path is a symbolic link");
       if (!S_ISREG(st.st_mode))
         return fail(errc::not_regular_file, "bank path is taken by something that is not a file");
       return fail(errc::already_exists, "a file is already at the bank path");
     }
-    char dir[PATH_MAX];
-    dir_of(path, len, dir);
     char tmp[PATH_MAX] = {};  // the named temporary's path, when O_TMPFILE is not available
-    int fd = ::open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    int fd = ::openat(dfd.fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (fd < 0) {
       std::memcpy(tmp, path, len);
       std::memcpy(tmp + len, suffix, sizeof suffix);
@@ -139,6 +97,10 @@ class mmap_file_backend {
       if (tmp[0] != '\0') ::unlink(tmp);
       return e;
     };
+    if (where.owner != ::geteuid() && ::fchown(fd, where.owner, static_cast<gid_t>(-1)) != 0)
+      return cleanup(detail::sys_fail(errc::io_error,
+                                      "cannot give the new bank file to its owner", errno),
+                     nullptr);
     if (const int rc = ::posix_fallocate(fd, 0, static_cast<off_t>(bytes)); rc != 0)
       return cleanup(detail::sys_fail(errc::io_error,
                                       "cannot reserve the bank's bytes (file system full?)", rc),
@@ -146,96 +108,108 @@ class mmap_file_backend {
     void* map = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (map == MAP_FAILED)
       return cleanup(detail::sys_fail(errc::io_error, "cannot map the bank file", errno), nullptr);
-    auto* base = static_cast<std::byte*>(map);
-    if (const int rc = detail::init_robust_mutex(base + fmt::lock_area); rc != 0)
+    auto* mem = static_cast<std::byte*>(map);
+    if (const int rc = detail::init_robust_mutex(mem + fmt::lock_area); rc != 0)
       return cleanup(detail::sys_fail(errc::lock_failed, "cannot initialise the bank's mutex", rc),
                      map);
-    if (auto r = init(base, bytes); !r) return cleanup(tl::unexpected(r.error()), map);
+    if (auto r = init(mem, bytes); !r) return cleanup(tl::unexpected(r.error()), map);
     // Durable banks are written to disk (data, then the name) before anyone can open them.
-    const bool durable = (detail::load32(base, fmt::flags) & fmt::flag_durable) != 0;
-    if (durable && ::msync(base, bytes, MS_SYNC) != 0)
+    const bool durable = (detail::load32(mem, fmt::flags) & fmt::flag_durable) != 0;
+    if (durable && ::msync(mem, bytes, MS_SYNC) != 0)
       return cleanup(detail::sys_fail(errc::io_error, "cannot write the new bank to disk", errno),
                      map);
-    if (const int e = publish(fd, tmp, path); e != 0)
+    if (const int e = publish(fd, tmp, dfd.fd, base, path); e != 0)
       return cleanup(e == EEXIST
                          ? fail(errc::already_exists, "a file is already at the bank path")
                          : detail::sys_fail(errc::io_error, "cannot publish the bank file", e),
                      map);
     if (tmp[0] != '\0') ::unlink(tmp);
     if (durable) {
-      const int dfd = ::open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      const bool synced = dfd >= 0 && ::fsync(dfd) == 0;
+      const int sfd = ::openat(dfd.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      const bool synced = sfd >= 0 && ::fsync(sfd) == 0;
       const int e = errno;
-      if (dfd >= 0) ::close(dfd);
+      if (sfd >= 0) ::close(sfd);
       if (!synced) {
         ::munmap(map, bytes);
         ::close(fd);
         return detail::sys_fail(errc::io_error, "cannot write the bank's name to disk", e);
       }
     }
-    return mmap_file_backend(base, bytes, fd);
+    return mmap_file_backend(mem, bytes, fd, where.owner);
   }
 
-  static result<mmap_file_backend> open(location path) {
-    if (path == nullptr || *path == '\0') return fail(errc::io_error, "empty bank path");
-    // O_NONBLOCK: a FIFO at the path must not block the open (it is refused below).
-    const int fd = ::open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) {
-      const int e = errno;
-      if (e == ENOENT) return fail(errc::not_found, "no bank file at that path");
-      if (e == ELOOP) return fail(errc::not_regular_file, "bank path is a symbolic link");
-      if (e == EISDIR) return fail(errc::not_regular_file, "bank path is a directory");
-      struct stat ls;  // a socket (ENXIO), or anything else that is not a regular file
-      if (::lstat(path, &ls) == 0 && !S_ISREG(ls.st_mode))
-        return fail(errc::not_regular_file, "bank path is not a regular file");
-      return detail::sys_fail(errc::io_error, "cannot open the bank file", e);
+  static result<mmap_file_backend> open(const location& where) {
+    const char* path = where.path;
+    int fd = -1;
+    if (where.fd >= 0) {
+      fd = ::fcntl(where.fd, F_DUPFD_CLOEXEC, 3);
+      if (fd < 0) return detail::sys_fail(errc::io_error, "cannot use the bank descriptor", errno);
+    } else {
+      if (path == nullptr || *path == '\0') return fail(errc::io_error, "empty bank path");
+      auto dir = trust::open_dir(path, where.owner);
+      if (!dir && dir.error().sys_errno == ENOENT)
+        return fail(errc::not_found, "no bank file at that path (its directory does not exist)");
+      if (!dir) return fail(dir.error());
+      const fd_guard dfd(*dir);
+      const char* base = path + trust::base_offset(path);
+      // O_NONBLOCK: a FIFO at the path must not block the open (it is refused below).
+      fd = ::openat(dfd.fd, base, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+      if (fd < 0) {
+        const int e = errno;
+        if (e == ENOENT) return fail(errc::not_found, "no bank file at that path");
+        if (e == ELOOP) return fail(errc::not_regular_file, "bank path is a symbolic link");
+        if (e == EISDIR) return fail(errc::not_regular_file, "bank path is a directory");
+        struct stat ls;  // a socket (ENXIO), or anything else that is not a regular file
+        if (::fstatat(dfd.fd, base, &ls, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(ls.st_mode))
+          return fail(errc::not_regular_file, "bank path is not a regular file");
+        return detail::sys_fail(errc::io_error, "cannot open the bank file", e);
+      }
     }
+    fd_guard file(fd);
     struct stat st;
-    if (::fstat(fd, &st) != 0) {
-      const int e = errno;
-      ::close(fd);
-      return detail::sys_fail(errc::io_error, "cannot stat the bank file", e);
-    }
-    if (!S_ISREG(st.st_mode)) {
-      ::close(fd);
-      return fail(errc::not_regular_file, "bank path is not a regular file");
-    }
+    if (::fstat(fd, &st) != 0)
+      return detail::sys_fail(errc::io_error, "cannot stat the bank file", errno);
+    if (!S_ISREG(st.st_mode)) return fail(errc::not_regular_file, "bank path is not a regular file");
+    if (auto t = trust::check_file(st, where.owner, path); !t) return fail(t.error());
     const auto bytes = static_cast<std::uint64_t>(st.st_size);
-    if (bytes < fmt::header_size) {
-      ::close(fd);
+    if (bytes < fmt::header_size)
       return fail(errc::truncated, "file too small to hold a bank header", "bytes",
                   fmt::header_size, bytes);
-    }
     void* map = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (map == MAP_FAILED) {
-      const int e = errno;
-      ::close(fd);
-      return detail::sys_fail(errc::io_error, "cannot map the bank file", e);
-    }
-    return mmap_file_backend(static_cast<std::byte*>(map), bytes, fd);
+    if (map == MAP_FAILED) return detail::sys_fail(errc::io_error, "cannot map the bank file", errno);
+    return mmap_file_backend(static_cast<std::byte*>(map), bytes, file.release(), where.owner);
+  }
+
+  /// The file's descriptor (close-on-exec), open for the backend's life: a supervisor checks
+  /// the file's owner and permissions through it (check_trust) and reopens it to pass it on.
+  int descriptor() const { return fd_; }
+
+  /// Checks again that the file belongs to its owner and that no other user may write it (one
+  /// fstat): a supervisor calls it before obeying the bank. Errors: untrusted_file, io_error.
+  result<void> check_trust(trust_problem* why = nullptr) const {
+    struct stat st;
+    if (::fstat(fd_, &st) != 0)
+      return detail::sys_fail(errc::io_error, "cannot stat the bank file", errno);
+    return trust::check_file(st, owner_, "(the open bank file)", why);
   }
 
   /// Called by the bank once the header is validated (nothing is written to a file before):
   /// a mutex from another boot (a disk bank after a reboot) or another C library is
   /// reinitialised, under flock so that two openers do not both do it.
-  result<void> adopt_lock() {
-    if (fd_ >= 0) {
-      if (auto r = detail::adopt_robust_mutex(fd_, base_ + fmt::lock_area); !r) return r;
-    }
-    close_fd();
-    return {};
-  }
+  result<void> adopt_lock() { return detail::adopt_robust_mutex(fd_, base_ + fmt::lock_area); }
 
   mmap_file_backend(mmap_file_backend&& o) noexcept
       : base_(std::exchange(o.base_, nullptr)),
         size_(std::exchange(o.size_, 0)),
-        fd_(std::exchange(o.fd_, -1)) {}
+        fd_(std::exchange(o.fd_, -1)),
+        owner_(o.owner_) {}
   mmap_file_backend& operator=(mmap_file_backend&& o) noexcept {
     if (this != &o) {
       release();
       base_ = std::exchange(o.base_, nullptr);
       size_ = std::exchange(o.size_, 0);
       fd_ = std::exchange(o.fd_, -1);
+      owner_ = o.owner_;
     }
     return *this;
   }
@@ -269,29 +243,17 @@ class mmap_file_backend {
   }
 
  private:
-  mmap_file_backend(std::byte* b, std::uint64_t n, int fd) : base_(b), size_(n), fd_(fd) {}
+  mmap_file_backend(std::byte* b, std::uint64_t n, int fd, uid_t owner)
+      : base_(b), size_(n), fd_(fd), owner_(owner) {}
 
-  // The directory part of `path` ("." when it has none), into `out`.
-  static void dir_of(const char* path, std::size_t len, char (&out)[PATH_MAX]) {
-    std::size_t cut = len;
-    while (cut > 0 && path[cut - 1] != '/') --cut;
-    if (cut == 0) {
-      out[0] = '.';
-      out[1] = '\0';
-      return;
-    }
-    const std::size_t n = cut > 1 ? cut - 1 : 1;  // keep "/" for a file in the root
-    std::memcpy(out, path, n);
-    out[n] = '\0';
-  }
-
-  // Gives the new file its name: the unnamed file through /proc/self/fd (no privilege
-  // needed, unlike AT_EMPTY_PATH), the named temporary with link(). Returns 0 or an errno.
-  static int publish(int fd, const char* tmp, const char* path) {
+  // Gives the new file its name in the checked directory: the unnamed file through
+  // /proc/self/fd (no privilege needed, unlike AT_EMPTY_PATH), the named temporary with
+  // link(). Returns 0 or an errno.
+  static int publish(int fd, const char* tmp, int dirfd, const char* base, const char* path) {
     if (tmp[0] != '\0') return ::link(tmp, path) == 0 ? 0 : errno;
     char proc[64];
     std::snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-    return ::linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0 ? 0 : errno;
+    return ::linkat(AT_FDCWD, proc, dirfd, base, AT_SYMLINK_FOLLOW) == 0 ? 0 : errno;
   }
 
   void close_fd() {
@@ -309,7 +271,8 @@ class mmap_file_backend {
 
   std::byte* base_ = nullptr;
   std::uint64_t size_ = 0;
-  int fd_ = -1;  // kept from open until the lock is adopted
+  int fd_ = -1;  // the bank file, open for the backend's life
+  uid_t owner_ = 0;
 };
 
 static_assert(bank_backend<mmap_file_backend>);

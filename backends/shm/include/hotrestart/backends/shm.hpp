@@ -7,7 +7,9 @@
 #define HOTRESTART_BACKENDS_SHM_HPP
 
 #include <pthread.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <boost/interprocess/exceptions.hpp>
 #include <boost/interprocess/mapped_region.hpp>
@@ -20,7 +22,8 @@
 #include <utility>
 
 #include <hotrestart/backend.hpp>
-#include <hotrestart/backends/mmap_file.hpp>  // the robust mutex helpers in detail::
+#include <hotrestart/backends/file_trust.hpp>
+#include <hotrestart/backends/posix_lock.hpp>
 #include <hotrestart/bank.hpp>
 #include <hotrestart/error.hpp>
 #include <hotrestart/format.hpp>
@@ -106,6 +109,11 @@ class shm_backend {
     if (name == nullptr || *name == '\0') return fail(errc::io_error, "empty shared memory name");
     try {
       bip::shared_memory_object shm(bip::open_only, name, bip::read_write);
+      // Whoever can write the object owns the bank (docs/security.md): ours, 0600 or stricter.
+      struct stat st;
+      if (::fstat(shm.get_mapping_handle().handle, &st) != 0)
+        return fail(error(errc::io_error, "cannot stat the shared memory bank").with_errno(errno));
+      if (auto t = trust::check_file(st, ::geteuid(), name); !t) return fail(t.error());
       const auto deadline =
           std::chrono::steady_clock::now() + std::chrono::milliseconds(open_wait_ms);
       for (;;) {

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: MIT
+// The bank's writer lock for the POSIX backends (mmap file, shared memory): a robust,
+// process-shared pthread mutex in the header's lock area, stamped with the C library's mutex
+// size and the boot it was made in, so that a mutex of another boot (a disk bank after a
+// reboot) or another C library is made again instead of trusted.
+#ifndef HOTRESTART_BACKENDS_POSIX_LOCK_HPP
+#define HOTRESTART_BACKENDS_POSIX_LOCK_HPP
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include <hotrestart/error.hpp>
+#include <hotrestart/format.hpp>
+
+namespace hotrestart {
+
+namespace detail {
+// Layout of the lock area for this backend (opaque to the format).
+inline constexpr std::size_t pmutex_bytes = 64;
+inline constexpr std::uint32_t pmutex_stamp = 0x584D5450u;  // "PTMX"
+static_assert(sizeof(pthread_mutex_t) <= pmutex_bytes);
+static_assert(fmt::lock_area % alignof(pthread_mutex_t) == 0);
+inline constexpr std::size_t boot_id_offset = 72, boot_id_bytes = 36;
+static_assert(boot_id_offset + boot_id_bytes <= fmt::lock_area_bytes);
+
+// The kernel's id of this boot: a mutex left locked by a previous boot is garbage. Read once
+// per process (a process never outlives its boot), so that opening a bank costs no extra file.
+struct boot_id {
+  char text[boot_id_bytes] = {};
+  boot_id() {
+    const int fd = ::open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    const ssize_t n = ::read(fd, text, sizeof text);
+    (void)n;
+    ::close(fd);
+  }
+};
+inline const char* this_boot() {
+  static const boot_id id;
+  return id.text;
+}
+
+inline int init_robust_mutex(std::byte* area) {
+  pthread_mutexattr_t attr;
+  pthread_mutexattr_init(&attr);
+  pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+  pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+  std::memset(area, 0, fmt::lock_area_bytes);
+  const int rc = pthread_mutex_init(reinterpret_cast<pthread_mutex_t*>(area), &attr);
+  pthread_mutexattr_destroy(&attr);
+  const std::uint32_t stamp[2] = {pmutex_stamp,
+                                  static_cast<std::uint32_t>(sizeof(pthread_mutex_t))};
+  std::memcpy(area + pmutex_bytes, stamp, sizeof stamp);
+  std::memcpy(area + boot_id_offset, this_boot(), boot_id_bytes);
+  return rc;
+}
+
+inline bool robust_mutex_current(const std::byte* area) {
+  std::uint32_t stamp[2];
+  std::memcpy(stamp, area + pmutex_bytes, sizeof stamp);
+  return stamp[0] == pmutex_stamp && stamp[1] == sizeof(pthread_mutex_t) &&
+         std::memcmp(area + boot_id_offset, this_boot(), boot_id_bytes) == 0;
+}
+
+inline tl::unexpected<error> sys_fail(errc c, const char* msg, int e) {
+  return tl::unexpected(error(c, msg).with_errno(e));
+}
+
+/// Makes the mutex in `area` again if it is from another boot or another C library, under
+/// flock on `fd` so that two openers do not both do it (the mmap file's and the shm object's
+/// open, once the header is known to be a bank's).
+inline result<void> adopt_robust_mutex(int fd, std::byte* area) {
+  if (robust_mutex_current(area)) return {};
+  ::flock(fd, LOCK_EX);
+  int rc = 0;
+  if (!robust_mutex_current(area)) rc = init_robust_mutex(area);
+  ::flock(fd, LOCK_UN);
+  if (rc != 0) return sys_fail(errc::lock_failed, "cannot initialise the bank's mutex", rc);
+  return {};
+}
+}  // namespace detail
+
+}  // namespace hotrestart
+
+#endif  // HOTRESTART_BACKENDS_POSIX_LOCK_HPP
