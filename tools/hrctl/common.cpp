@@ -3,6 +3,9 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,9 +17,81 @@
 
 namespace hrctl {
 
-int report_bank_error(const char* what, const std::string& path, const error& e) {
+namespace {
+std::string user_name(uid_t uid) {
+  if (const passwd* pw = ::getpwuid(uid)) return std::string(pw->pw_name) + " (uid " +
+                                                 std::to_string(uid) + ")";
+  return "uid " + std::to_string(uid);
+}
+
+std::string octal(mode_t m) {
+  char b[16];
+  std::snprintf(b, sizeof b, "%04o", static_cast<unsigned>(m & 07777));
+  return b;
+}
+
+// For a refused bank: looks again at what was refused and says what it is, whose, with which
+// permissions, and how to fix it (as sshd's StrictModes messages do).
+void explain_untrusted(const std::string& path, uid_t owner) {
+  trust_problem why;
+  auto dir = trust::open_dir(path.c_str(), owner, &why);
+  if (dir) {
+    const fd_guard d(*dir);
+    const fd_guard f(::openat(d.fd, path.c_str() + trust::base_offset(path.c_str()),
+                              O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+    struct stat st;
+    if (f.fd < 0 || ::fstat(f.fd, &st) != 0 ||
+        trust::check_file(st, owner, path.c_str(), &why))
+      return;  // it changed meanwhile: the error above is all there is
+  }
+  const std::string who = user_name(why.uid), want = user_name(why.expected);
+  switch (why.what) {
+    case trust_problem::kind::file_owner:
+      std::fprintf(stderr,
+                   "hrctl: %s belongs to %s, not to %s: whoever owns a bank can make its "
+                   "supervisor run code. Use another --bank path, or `chown %s %s` if it is "
+                   "yours%s\n",
+                   why.path, who.c_str(), want.c_str(), want.substr(0, want.find(' ')).c_str(),
+                   why.path, why.uid != ::geteuid() ? "" : " (or run with --user)");
+      break;
+    case trust_problem::kind::file_mode:
+      std::fprintf(stderr,
+                   "hrctl: %s has permissions %s: its group or others may write it, and whoever "
+                   "can write a bank can make its supervisor run code. `chmod 600 %s` (and "
+                   "check who wrote it meanwhile: a bank once writable by others cannot be "
+                   "trusted), or use another --bank path\n",
+                   why.path, octal(why.mode).c_str(), why.path);
+      break;
+    case trust_problem::kind::dir_owner:
+      std::fprintf(stderr,
+                   "hrctl: the bank's directory %s belongs to %s, who could replace the bank: "
+                   "use a directory of %s or root's (the default location is one)\n",
+                   why.path, who.c_str(), want.c_str());
+      break;
+    case trust_problem::kind::dir_mode:
+      std::fprintf(stderr,
+                   "hrctl: the bank's directory %s has permissions %s: other users may replace "
+                   "the bank in it. `chmod go-w %s`, or `chmod +t %s` (sticky, as /tmp), or use "
+                   "another directory\n",
+                   why.path, octal(why.mode).c_str(), why.path, why.path);
+      break;
+    case trust_problem::kind::dir_symlink:
+      std::fprintf(stderr,
+                   "hrctl: the bank's directory %s is a symbolic link: give the path of the "
+                   "directory it points to\n",
+                   why.path);
+      break;
+    case trust_problem::kind::none: break;
+  }
+}
+}  // namespace
+
+int report_bank_error(const char* what, const std::string& path, const error& e, uid_t owner) {
   std::fprintf(stderr, "hrctl: %s %s: %s\n", what, path.c_str(), describe(e).text);
   switch (e.code) {
+    case errc::untrusted_file:
+      explain_untrusted(path, owner);
+      return exit_bank_path;
     case errc::not_regular_file:
       std::fprintf(stderr, "hrctl: the bank path must be a regular file, not a symbolic link\n");
       return exit_bank_path;
@@ -262,6 +337,10 @@ std::string load_config(const std::string& file, bank_options& o) {
       o.path = value;
       continue;
     }
+    if (key == "user") {
+      o.user = value;
+      continue;
+    }
     std::string err;
     if (!apply_tunable("--" + key, value, o, err)) return at("unknown key", key);
     if (!err.empty()) return at(err);
@@ -269,8 +348,10 @@ std::string load_config(const std::string& file, bank_options& o) {
   return {};
 }
 
-int take_supervisor_lock(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+int take_supervisor_lock(const mmap_bank& b) {
+  char proc[64];
+  std::snprintf(proc, sizeof proc, "/proc/self/fd/%d", b.backend().descriptor());
+  const int fd = ::open(proc, O_RDWR | O_CLOEXEC);
   if (fd < 0) return -2;
   struct flock fl {};
   fl.l_type = F_WRLCK;
@@ -282,6 +363,57 @@ int take_supervisor_lock(const std::string& path) {
     return -1;
   }
   return fd;
+}
+
+bool supervisor_alive(const mmap_bank& b) {
+  const int fd = take_supervisor_lock(b);
+  if (fd >= 0) ::close(fd);
+  return fd == -1;
+}
+
+std::string resolve_user(const std::string& name, run_as& out) {
+  out = run_as{};
+  out.uid = ::geteuid();
+  out.gid = ::getegid();
+  const passwd* pw = nullptr;
+  if (!name.empty()) {
+    pw = ::getpwnam(name.c_str());
+    std::uint32_t n = 0;
+    if (pw == nullptr && parse_u32(name, n)) pw = ::getpwuid(static_cast<uid_t>(n));
+    if (pw == nullptr) return "--user " + name + ": no such user";
+  } else {
+    pw = ::getpwuid(out.uid);
+  }
+  if (pw == nullptr) {  // this process's uid has no passwd entry: fine, nothing to switch
+    out.name = std::to_string(out.uid);
+    return {};
+  }
+  out.name = pw->pw_name;
+  out.home = pw->pw_dir != nullptr ? pw->pw_dir : "/";
+  if (pw->pw_uid == ::geteuid()) return {};
+  if (::geteuid() != 0)
+    return "--user " + name + ": only root runs programs as another user (this is uid " +
+           std::to_string(::geteuid()) + ")";
+  out.uid = pw->pw_uid;
+  out.gid = pw->pw_gid;
+  out.other = true;
+  int n = 64;
+  out.groups.resize(static_cast<std::size_t>(n));
+  if (::getgrouplist(pw->pw_name, pw->pw_gid, out.groups.data(), &n) < 0) {
+    out.groups.resize(static_cast<std::size_t>(n));
+    ::getgrouplist(pw->pw_name, pw->pw_gid, out.groups.data(), &n);
+  }
+  out.groups.resize(static_cast<std::size_t>(n));
+  return {};
+}
+
+std::string set_default_path(bank_options& o, bool make_dir) {
+  if (!o.path.empty()) return {};
+  const default_location d =
+      default_bank_location(make_dir, o.as.other ? o.as.name + ".bank" : default_bank_file);
+  o.path = d.path;
+  o.path_defaulted = true;
+  return d.problem;
 }
 
 std::string basename_of(const std::string& p) {

@@ -3,6 +3,9 @@
 #ifndef HRCTL_COMMON_HPP
 #define HRCTL_COMMON_HPP
 
+#include <sys/types.h>
+#include <unistd.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -10,6 +13,7 @@
 #include <hotrestart/backends/mmap_file.hpp>
 #include <hotrestart/controller/bank_store.hpp>
 #include <hotrestart/controller/controller.hpp>
+#include <hotrestart/posix/location.hpp>
 #include <hotrestart/posix/mailbox.hpp>
 #include <hotrestart/posix/policy.hpp>
 
@@ -20,7 +24,20 @@ using namespace hotrestart::posix;
 using store_t = bank_block_store<mmap_bank>;
 using controller_t = basic_controller<runtime_policy, store_t>;
 
-inline constexpr const char* default_bank = "/dev/shm/hotrestart.bank";
+/// The user whose bank this is and who runs its members (--user; default: this process's).
+/// A root supervisor given --user NAME uses a bank that belongs to NAME and runs everything
+/// from it as NAME (docs/security.md).
+struct run_as {
+  std::string name;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;  ///< supplementary groups (initgroups)
+  std::string home;
+  bool other = false;  ///< not this process's own user (a root supervisor's --user)
+};
+/// Fills `out` for --user NAME (a name or a number); "" is this process's user. Returns an
+/// empty string or the problem (unknown user; --user of another user without root).
+std::string resolve_user(const std::string& name, run_as& out);
 
 /// Blocks a bank needs beyond one image per process: the controller and runtime blocks, a
 /// staged image per mailbox slot, and at least one block for the programs themselves.
@@ -28,7 +45,10 @@ inline constexpr std::uint32_t min_extra_blocks = 2 + request_slots + 1;
 
 /// Tunables fixed when the bank is created (flags or config file).
 struct bank_options {
-  std::string path = default_bank;
+  std::string path;  ///< --bank; empty: the default location (set_default_path)
+  bool path_defaulted = false;
+  std::string user;  ///< --user NAME, or the config's `user`
+  run_as as;
   std::uint64_t bank_size = 64ull << 20;
   std::uint32_t max_blocks = 128;
   std::uint32_t max_groups = 32;
@@ -46,7 +66,13 @@ struct bank_options {
   std::uint32_t discard_after = 0;   ///< 0: never
   std::vector<std::string> given;    ///< tunables the user set explicitly (for mismatch notes)
   bool was_given(const char* flag) const;
+  /// The bank's location: its path, and the user it must belong to.
+  mmap_location where() const { return mmap_location(path.c_str(), as.uid); }
 };
+
+/// Sets `o.path` to the default location when no --bank was given (location.hpp; its
+/// directory is made when `make_dir`). Returns an empty string or why it cannot be used.
+std::string set_default_path(bank_options& o, bool make_dir);
 
 /// Writes the policy tunables of `o` into a new runtime header.
 void record_policy(const bank_options& o, runtime_header& h);
@@ -75,8 +101,10 @@ struct run_options {
 /// Parses IPV4ADDR:PORT (PORT 0: any free port). Returns an empty string or the problem.
 std::string parse_listen(const std::string& spec, std::uint32_t& addr, std::uint16_t& port);
 
-/// Maps a bank error to hrctl's exit code and prints it with the path.
-int report_bank_error(const char* what, const std::string& path, const error& e);
+/// Maps a bank error to hrctl's exit code and prints it with the path; a bank refused as
+/// untrusted_file is explained (whose, which permissions, the fix) against its expected owner.
+int report_bank_error(const char* what, const std::string& path, const error& e,
+                      uid_t owner = ::geteuid());
 
 /// The sizing rule (docs/hrctl.md): bytes the bank needs for these limits before any image.
 std::uint64_t fixed_overhead(const bank_options& o, std::uint32_t page);
@@ -94,9 +122,13 @@ std::string load_config(const std::string& file, bank_options& o);
 bool apply_tunable(const std::string& flag, const std::string& value, bank_options& o,
                    std::string& err);
 
-/// Exclusive supervisor lock on the bank file (an OFD lock on byte 0, independent of the
-/// backend's flock). Returns the fd holding it, -1 if another process holds it, -2 on error.
-int take_supervisor_lock(const std::string& path);
+/// Exclusive supervisor lock on the open bank (an OFD lock on byte 0 of the file, through an
+/// open file description of its own: independent of the backend's flock and of the
+/// descriptors members inherit). Returns the fd holding it, -1 if another process holds it,
+/// -2 on error (errno set).
+int take_supervisor_lock(const mmap_bank& b);
+/// True if a supervisor holds the lock of the open bank.
+bool supervisor_alive(const mmap_bank& b);
 
 std::string basename_of(const std::string& p);
 const char* signal_name(int sig);

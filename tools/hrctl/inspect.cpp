@@ -70,9 +70,10 @@ struct opened {
   null_block_store store;
 };
 
-int open_bank(const std::string& path, std::optional<opened>& out, bool need_runtime) {
-  auto b = mmap_bank::open(path.c_str());
-  if (!b) return report_bank_error("cannot open bank", path, b.error());
+int open_bank(const bank_options& bo, std::optional<opened>& out, bool need_runtime) {
+  const std::string& path = bo.path;
+  auto b = mmap_bank::open(bo.where());
+  if (!b) return report_bank_error("cannot open bank", path, b.error(), bo.as.uid);
   auto blk = b->find(runtime_block_name);
   runtime_view rt;
   if (blk) {
@@ -89,22 +90,10 @@ int open_bank(const std::string& path, std::optional<opened>& out, bool need_run
 }
 }  // namespace
 
-bool supervisor_alive(const std::string& path, int* pid) {
-  const int fd = take_supervisor_lock(path);
-  if (fd >= 0) {
-    ::close(fd);
-    return false;
-  }
-  if (pid != nullptr) {
-    *pid = 0;
-    if (auto a = attach_bank(path.c_str())) *pid = load(a->rt.header().supervisor_pid);
-  }
-  return fd == -1;
-}
-
-int cmd_status(const std::string& path, bool json) {
+int cmd_status(const bank_options& bo, bool json) {
+  const std::string& path = bo.path;
   std::optional<opened> o;
-  if (int rc = open_bank(path, o, true); rc != exit_ok) return rc;
+  if (int rc = open_bank(bo, o, true); rc != exit_ok) return rc;
   const runtime_view& rt = o->a.rt;
   const runtime_header& h = rt.header();
   auto cb = o->a.bank.find(controller_block_name);
@@ -122,7 +111,8 @@ int cmd_status(const std::string& path, bool json) {
   }
   if (!ctl) return report_bank_error("cannot read the controller state of bank", path, last);
   int sup = 0;
-  const bool alive = supervisor_alive(path, &sup);
+  const bool alive = supervisor_alive(o->a.bank);
+  if (alive) sup = load(h.supervisor_pid);
   if (json) {
     std::printf(
         "{\"bank\":%s,\"supervisor\":%d,\"site_restarts\":%u,\"policy\":{\"kind\":\"%s\","
@@ -354,16 +344,16 @@ int check_of(Bank& bank, const std::string& path, bool json) {
 }
 }  // namespace
 
-int cmd_blocks(const std::string& path, bool json) {
+int cmd_blocks(const bank_options& bo, bool json) {
   std::optional<opened> o;
-  if (int rc = open_bank(path, o, false); rc != exit_ok) return rc;
-  return blocks_of(o->a.bank, path, json);
+  if (int rc = open_bank(bo, o, false); rc != exit_ok) return rc;
+  return blocks_of(o->a.bank, bo.path, json);
 }
 
-int cmd_check(const std::string& path, bool json) {
+int cmd_check(const bank_options& bo, bool json) {
   std::optional<opened> o;
-  if (int rc = open_bank(path, o, false); rc != exit_ok) return rc;
-  return check_of(o->a.bank, path, json);
+  if (int rc = open_bank(bo, o, false); rc != exit_ok) return rc;
+  return check_of(o->a.bank, bo.path, json);
 }
 
 int cmd_image(const image_source& src, bool check, bool json) {

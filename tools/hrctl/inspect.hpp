@@ -10,11 +10,9 @@
 
 namespace hrctl {
 
-/// True if a supervisor holds the bank's lock; `pid` gets the pid it recorded.
-bool supervisor_alive(const std::string& path, int* pid);
-int cmd_status(const std::string& path, bool json);
-int cmd_blocks(const std::string& path, bool json);
-int cmd_check(const std::string& path, bool json);
+int cmd_status(const bank_options& bo, bool json);
+int cmd_blocks(const bank_options& bo, bool json);
+int cmd_check(const bank_options& bo, bool json);
 
 /// A raw memory image of a device's bank (QEMU pmemsave, a debugger's dump, a copy of a bank
 /// file): the bytes from `offset`, `length` of them (0: to the end of the file).

@@ -72,8 +72,14 @@ void usage_main() {
       "  status   groups, members, states, restart counters, blocked groups\n"
       "  blocks   every block of the bank: name, size, key, owner\n"
       "  check    validate a bank and list every problem\n"
-      "Every command takes --bank PATH (default %s) and --help.\n%s",
-      default_bank, exit_codes_text);
+      "Every command takes --bank PATH, --user NAME and --help. Without --bank, the bank is\n"
+      "  $RUNTIME_DIRECTORY/default.bank (under systemd), else $XDG_RUNTIME_DIR/hotrestart/\n"
+      "  default.bank, else /dev/shm/hotrestart-UID/default.bank: a directory of this user's.\n"
+      "  A bank must belong to its user and be writable by no one else (chmod 600): hrctl\n"
+      "  refuses any other (exit 6). --user NAME: the bank belongs to NAME and, under a root\n"
+      "  supervisor, every member runs as NAME (default bank NAME.bank). See docs/security.md.\n"
+      "%s",
+      exit_codes_text);
 }
 
 void usage_run() {
@@ -118,10 +124,12 @@ struct common_args {
   bool image_given = false;
   int timeout_ms = 30000;  // requests: how long to wait for the supervisor's answer
   std::string error;
+  int error_code = exit_usage;  // for `error`
 };
 
 // Parses the options every command shares plus run's; stops at "--".
-common_args parse(int argc, char** argv, int first, bool allow_run_flags) {
+common_args parse(int argc, char** argv, int first, bool allow_run_flags,
+                  bool makes_bank = false) {
   common_args a;
   std::vector<std::pair<std::string, std::string>> tun;
   std::string config;
@@ -154,6 +162,10 @@ common_args parse(int argc, char** argv, int first, bool allow_run_flags) {
       if (!value(v)) break;
       a.bo.path = v;
       a.bo.given.emplace_back("--bank");
+    } else if (key == "--user") {
+      if (!value(v)) break;
+      a.bo.user = v;
+      a.bo.given.emplace_back("--user");
     } else if (key == "--image") {
       if (!value(v)) break;
       a.image.path = v;
@@ -211,10 +223,10 @@ common_args parse(int argc, char** argv, int first, bool allow_run_flags) {
   if (!a.error.empty()) return a;
   // The config file first, then flags (flags win).
   if (!config.empty()) {
-    const std::string keep = a.bo.path;
-    const bool bank_given = !a.bo.given.empty();
+    const std::string keep = a.bo.path, keep_user = a.bo.user;
     a.error = load_config(config, a.bo);
-    if (bank_given) a.bo.path = keep;
+    if (a.bo.was_given("--bank")) a.bo.path = keep;
+    if (a.bo.was_given("--user")) a.bo.user = keep_user;
     if (!a.error.empty()) return a;
   }
   for (auto& [k, v] : tun) {
@@ -228,10 +240,21 @@ common_args parse(int argc, char** argv, int first, bool allow_run_flags) {
       return a;
     }
   }
+  a.error = resolve_user(a.bo.user, a.bo.as);
+  if (!a.error.empty()) return a;
+  a.error = set_default_path(a.bo, makes_bank);
+  if (!a.error.empty()) {
+    a.error = "the default bank location cannot be used: " + a.error;
+    a.error_code = exit_bank_path;
+  }
   return a;
 }
 
-int usage_error(const std::string& e, const char* cmd) {
+int usage_error(const std::string& e, const char* cmd, int code = exit_usage) {
+  if (code != exit_usage) {
+    std::fprintf(stderr, "hrctl %s: %s\n", cmd, e.c_str());
+    return code;
+  }
   std::fprintf(stderr, "hrctl %s: %s (see hrctl %s --help)\n", cmd, e.c_str(), cmd);
   return exit_usage;
 }
@@ -258,8 +281,8 @@ int wait_stop_signal(const sigset_t& set, long ms) {
 // serve the bank itself).
 int run_delegated(const common_args& a, bool& retry) {
   retry = false;
-  auto att = attach_bank(a.bo.path.c_str());
-  if (!att) return report_bank_error("cannot open bank", a.bo.path, att.error());
+  auto att = attach_bank(a.bo.where());
+  if (!att) return report_bank_error("cannot open bank", a.bo.path, att.error(), a.bo.as.uid);
   program_file f;
   const program_problem pp = open_program(a.rest[0], f);
   if (pp != program_problem::none) {
@@ -297,6 +320,9 @@ int run_delegated(const common_args& a, bool& retry) {
   }
   in.program = &f;
   in.argv = a.rest;
+  in.relay_out = STDOUT_FILENO;  // handed to the supervisor through its relay socket
+  in.relay_err = STDERR_FILENO;
+  in.bank_path = a.bo.path;
   // From here on a stop signal is a request to the supervisor (blocked, then waited for).
   const sigset_t stops = stop_signals();
   ::sigprocmask(SIG_BLOCK, &stops, nullptr);
@@ -310,6 +336,9 @@ int run_delegated(const common_args& a, bool& retry) {
     std::fprintf(stderr, "hrctl: %s\n", describe(r.error()).text);
     return r.error().code == errc::io_error ? exit_timeout : exit_too_small;
   }
+  if (!r->relay_problem.empty())
+    std::fprintf(stderr, "hrctl: note: %s; the program's output goes to the supervisor's\n",
+                 r->relay_problem.c_str());
   if (r->status != exit_ok) {
     std::fprintf(stderr, "hrctl: the supervisor refused: %s\n", r->message.c_str());
     return r->status;
@@ -366,7 +395,7 @@ int run_delegated(const common_args& a, bool& retry) {
 }
 
 int cmd_run(int argc, char** argv, bool serve_mode) {
-  common_args a = parse(argc, argv, 2, true);
+  common_args a = parse(argc, argv, 2, true, true);
   if (a.help) {
     if (serve_mode)
       std::printf(
@@ -381,7 +410,7 @@ int cmd_run(int argc, char** argv, bool serve_mode) {
     return exit_ok;
   }
   const char* cmd = serve_mode ? "serve" : "run";
-  if (!a.error.empty()) return usage_error(a.error, cmd);
+  if (!a.error.empty()) return usage_error(a.error, cmd, a.error_code);
   if (!serve_mode && a.rest.empty()) return usage_error("missing -- PROGRAM [ARGS...]", cmd);
   if (serve_mode && !a.rest.empty()) return usage_error("serve takes no program", cmd);
   a.ro.argv = a.rest;
@@ -404,10 +433,8 @@ int cmd_run(int argc, char** argv, bool serve_mode) {
     const int rc = s.open(a.bo, a.ro.prefix, a.ro.quiet, &busy);
     if (busy) {
       if (serve_mode) {
-        int pid = 0;
-        supervisor_alive(a.bo.path, &pid);
-        std::fprintf(stderr, "hrctl: another supervisor (pid %d) serves %s\n", pid,
-                     a.bo.path.c_str());
+        std::fprintf(stderr, "hrctl: another supervisor (pid %d) serves %s\n",
+                     s.recorded_supervisor(), a.bo.path.c_str());
         return exit_busy;
       }
       bool retry = false;
@@ -430,15 +457,15 @@ int cmd_run(int argc, char** argv, bool serve_mode) {
 }
 
 int need_request(const common_args& a, request_in& in, const char* cmd) {
-  int pid = 0;
-  if (!supervisor_alive(a.bo.path, &pid)) {
+  auto att = attach_bank(a.bo.where());
+  if (!att && att.error().code != errc::not_found)
+    return report_bank_error("cannot open bank", a.bo.path, att.error(), a.bo.as.uid);
+  if (!att || !supervisor_alive(att->bank)) {
     std::fprintf(stderr,
                  "hrctl %s: no supervisor serves %s (start one with hrctl serve or hrctl run)\n",
                  cmd, a.bo.path.c_str());
     return exit_no_supervisor;
   }
-  auto att = attach_bank(a.bo.path.c_str());
-  if (!att) return report_bank_error("cannot open bank", a.bo.path, att.error());
   auto r = submit_request(att->bank, att->rt, in, static_cast<std::uint64_t>(a.timeout_ms));
   if (!r) {
     std::fprintf(stderr, "hrctl %s: %s\n", cmd, describe(r.error()).text);
@@ -474,12 +501,16 @@ int cmd_kill(int argc, char** argv) {
         exit_codes_text);
     return exit_ok;
   }
-  if (!a.error.empty()) return usage_error(a.error, "kill");
+  if (!a.error.empty()) return usage_error(a.error, "kill", a.error_code);
   if (!a.group.empty()) {
     request_in in;
     in.kind = req_kill_group;
     group_arg(a.group, in);
-    if (supervisor_alive(a.bo.path, nullptr)) return need_request(a, in, "kill");
+    {
+      auto att = attach_bank(a.bo.where());
+      if (!att) return report_bank_error("cannot open bank", a.bo.path, att.error(), a.bo.as.uid);
+      if (supervisor_alive(att->bank)) return need_request(a, in, "kill");
+    }
     // No supervisor: take its place for this one event, touching no other group.
     supervisor s;
     bool busy = false;
@@ -492,19 +523,21 @@ int cmd_kill(int argc, char** argv) {
   std::uint32_t pid = 0;
   if (!parse_u32(a.rest[0], pid) || pid == 0)
     return usage_error("bad PID '" + a.rest[0] + "'", "kill");
-  auto att = attach_bank(a.bo.path.c_str());
-  if (!att) return report_bank_error("cannot open bank", a.bo.path, att.error());
+  auto att = attach_bank(a.bo.where());
+  if (!att) return report_bank_error("cannot open bank", a.bo.path, att.error(), a.bo.as.uid);
   for (std::uint32_t id = 0; id < att->rt.max_processes(); ++id) {
     proc_slot* s = att->rt.proc(id);
-    if (load(s->pid) != static_cast<std::int32_t>(pid) ||
-        !same_process_alive(static_cast<int>(pid), load(s->start_time)))
-      continue;
-    if (::kill(static_cast<int>(pid), SIGKILL) != 0) {
+    if (load(s->pid) != static_cast<std::int32_t>(pid)) continue;
+    // The process the bank names, if it is still that run and runs as the bank's user.
+    const fd_guard pfd(
+        open_member_pidfd(static_cast<int>(pid), load(s->start_time), a.bo.as.uid));
+    if (pfd.fd < 0) continue;
+    if (signal_pidfd(pfd.fd, SIGKILL) != 0) {
       std::fprintf(stderr, "hrctl kill: cannot kill %u: %s\n", pid, std::strerror(errno));
       return exit_failure;
     }
     std::printf("killed pid %u (group %u): its group restarts%s\n", pid, s->gid,
-                supervisor_alive(a.bo.path, nullptr) ? "" : " when a supervisor adopts the bank");
+                supervisor_alive(att->bank) ? "" : " when a supervisor adopts the bank");
     return exit_ok;
   }
   std::fprintf(stderr, "hrctl kill: pid %u is not a running restartable process of %s\n", pid,
@@ -522,7 +555,7 @@ int cmd_restart(int argc, char** argv) {
         exit_codes_text);
     return exit_ok;
   }
-  if (!a.error.empty()) return usage_error(a.error, "restart");
+  if (!a.error.empty()) return usage_error(a.error, "restart", a.error_code);
   request_in in;
   in.kind = req_site_restart;
   return need_request(a, in, "restart");
@@ -539,7 +572,7 @@ int cmd_upgrade(int argc, char** argv) {
         exit_codes_text);
     return exit_ok;
   }
-  if (!a.error.empty()) return usage_error(a.error, "upgrade");
+  if (!a.error.empty()) return usage_error(a.error, "upgrade", a.error_code);
   if (a.group.empty() || a.rest.empty())
     return usage_error("expected -g GROUP -- NEWPROGRAM [ARGS...]", "upgrade");
   program_file f;
@@ -573,7 +606,7 @@ int cmd_stop(int argc, char** argv) {
         exit_codes_text);
     return exit_ok;
   }
-  if (!a.error.empty()) return usage_error(a.error, "stop");
+  if (!a.error.empty()) return usage_error(a.error, "stop", a.error_code);
   if (a.group.empty() || !a.rest.empty()) return usage_error("expected -g GROUP", "stop");
   request_in in;
   in.kind = req_stop_group;
@@ -583,8 +616,8 @@ int cmd_stop(int argc, char** argv) {
     in.stop_timeout_ms = static_cast<std::uint32_t>(a.ro.stop_timeout_ms);
   const int rc = need_request(a, in, "stop");
   if (rc != exit_ok) return rc;
-  auto att = attach_bank(a.bo.path.c_str());
-  if (!att) return report_bank_error("cannot open bank", a.bo.path, att.error());
+  auto att = attach_bank(a.bo.where());
+  if (!att) return report_bank_error("cannot open bank", a.bo.path, att.error(), a.bo.as.uid);
   // Until its members are gone (or it terminated meanwhile).
   std::uint32_t gid = in.gid;
   if (gid == no_group)
@@ -604,7 +637,7 @@ int cmd_stop(int argc, char** argv) {
   return exit_ok;
 }
 
-int cmd_read(int argc, char** argv, const char* cmd, int (*fn)(const std::string&, bool)) {
+int cmd_read(int argc, char** argv, const char* cmd, int (*fn)(const bank_options&, bool)) {
   common_args a = parse(argc, argv, 2, false);
   const bool status = std::strcmp(cmd, "status") == 0;
   if (a.help) {
@@ -626,7 +659,7 @@ int cmd_read(int argc, char** argv, const char* cmd, int (*fn)(const std::string
     std::printf("%s", exit_codes_text);
     return exit_ok;
   }
-  if (!a.error.empty()) return usage_error(a.error, cmd);
+  if (!a.error.empty()) return usage_error(a.error, cmd, a.error_code);
   if (a.image_given) {
     if (status) return usage_error("--image: status needs a live bank (use blocks or check)", cmd);
     if (std::find(a.bo.given.begin(), a.bo.given.end(), "--bank") != a.bo.given.end())
@@ -635,7 +668,7 @@ int cmd_read(int argc, char** argv, const char* cmd, int (*fn)(const std::string
   }
   if (a.image.offset != 0 || a.image.length != 0)
     return usage_error("--offset/--length need --image", cmd);
-  return fn(a.bo.path, a.json);
+  return fn(a.bo, a.json);
 }
 
 }  // namespace

@@ -53,8 +53,23 @@ struct child_plan {
   std::size_t listen_pid_at = 0;
   int out = -1;  ///< made the child's stdout if >= 0
   int err = -1;  ///< made the child's stderr if >= 0
+  int bank_fd = -1;     ///< the bank file, given to the child as fd `bank_fd_at` (HR_BANK_FD)
+  int bank_fd_at = -1;  ///< the fd right after the sockets: 3 + nl
+  bool switch_user = false;  ///< run as uid/gid/groups (--user)
+  uid_t uid = 0;
+  gid_t gid = 0;
+  const gid_t* groups = nullptr;
+  std::size_t ngroups = 0;
   const char* fail_msg = "";
 };
+
+[[noreturn]] void child_fail(const char* msg, int e) {
+  (void)!::write(2, msg, std::strlen(msg));
+  const char* es = ::strerror(e);
+  (void)!::write(2, es, std::strlen(es));
+  (void)!::write(2, "\n", 1);
+  ::_exit(127);
+}
 
 [[noreturn]] void exec_child(const child_plan& p) {
   ::setpgid(0, 0);  // the terminal's ^C goes to hrctl, which stops the group gracefully
@@ -68,6 +83,7 @@ struct child_plan {
   // first, so that no dup2 below closes it: the image's memfd may have any number.
   int fd = ::fcntl(p.mfd, p.script ? F_DUPFD : F_DUPFD_CLOEXEC, 100);  // a script's interpreter
   if (fd < 0) fd = p.mfd;                                              // reopens it via /dev/fd
+  const int bank = p.bank_fd >= 0 ? ::fcntl(p.bank_fd, F_DUPFD_CLOEXEC, 100) : -1;
   char lp[48] = "LISTEN_PID=";
   if (p.nl != 0) {
     // Move the sockets out of the way, then to 3, 4, ... (LISTEN_FDS convention).
@@ -83,13 +99,16 @@ struct child_plan {
     lp[at] = '\0';
     p.envp[p.listen_pid_at] = lp;  // the parent's array: it is not used after the run starts
   }
+  if (bank >= 0 && ::dup2(bank, p.bank_fd_at) < 0) child_fail(p.fail_msg, errno);  // inherited
+  // --user: raw system calls, which change this (vforked) process alone; glibc's wrappers
+  // would signal the parent's threads (setxid broadcast).
+  if (p.switch_user &&
+      (::syscall(SYS_setgroups, p.ngroups, p.groups) != 0 ||
+       ::syscall(SYS_setresgid, p.gid, p.gid, p.gid) != 0 ||
+       ::syscall(SYS_setresuid, p.uid, p.uid, p.uid) != 0))
+    child_fail(p.fail_msg, errno);
   ::fexecve(fd, p.argv, p.envp);
-  const int e = errno;
-  (void)!::write(2, p.fail_msg, std::strlen(p.fail_msg));
-  const char* es = ::strerror(e);
-  (void)!::write(2, es, std::strlen(es));
-  (void)!::write(2, "\n", 1);
-  ::_exit(127);
+  child_fail(p.fail_msg, errno);
 }
 
 [[gnu::noinline]] int vfork_exec(const child_plan& p) {
@@ -118,6 +137,92 @@ void supervisor::log(const char* fmt, ...) const {
   std::fflush(stderr);
 }
 
+// ---- the trust boundary (docs/security.md) --------------------------------------------------
+
+// One fstat of the open bank: still ours and writable by no one else? The first time it is
+// not, says so; from then on no request from the bank is obeyed and no image from it is run,
+// and serve() stops the groups and exits (exit_bank_path).
+bool supervisor::bank_trusted() {
+  if (untrusted_) return false;
+  if (!bank_ || light_) return true;
+  trust_problem why;
+  auto r = bank_->backend().check_trust(&why);
+  if (r || r.error().code != errc::untrusted_file) return true;  // (an fstat error: try later)
+  untrusted_ = true;
+  char perm[8];
+  std::snprintf(perm, sizeof perm, "%04o", static_cast<unsigned>(why.mode));
+  log("bank %s may now be written by another user (owner uid %u, permissions %s): no request "
+      "from it is obeyed and no image from it is run any more; stopping its groups. A bank "
+      "that others could write cannot be trusted again: check it before using it",
+      bo_.path.c_str(), static_cast<unsigned>(why.uid), perm);
+  return false;
+}
+
+int supervisor::signal_run(const run_state& r, int sig) const {
+  if (r.pidfd >= 0) return signal_pidfd(r.pidfd, sig);
+  return r.child ? ::kill(r.pid, sig) : -1;  // (a child's pid is ours until we reap it)
+}
+
+// A socket a group asks for through the bank (a request, or adoption) on a port below the
+// unprivileged range is bound only if the bank is this supervisor's own, or if it is one that
+// this supervisor's own command line asked for: a bank's writer who is another user (--user)
+// must not get a privileged port from a root supervisor.
+bool supervisor::may_bind(std::uint32_t addr, std::uint16_t port) const {
+  if (!as_.other || port == 0 || port >= 1024) return true;
+  return std::find(own_listens_.begin(), own_listens_.end(), std::pair{addr, port}) !=
+         own_listens_.end();
+}
+
+// Accepts the waiting relay connections and reads the offers that have arrived (never blocks).
+// An offer from a user who may not use this bank is refused and logged.
+void supervisor::accept_relays() {
+  if (relay_fd_ < 0) return;
+  for (;;) {
+    const int c = ::accept4(relay_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (c < 0) break;
+    relay_conns_.push_back(c);
+  }
+  for (auto it = relay_conns_.begin(); it != relay_conns_.end();) {
+    relay_offer o;
+    std::string why;
+    const int got = relay_read(*it, o, why);
+    if (got == 0) {
+      ++it;
+      continue;
+    }
+    ::close(*it);
+    it = relay_conns_.erase(it);
+    if (got < 0) continue;
+    if (o.uid != ::geteuid() && o.uid != as_.uid && o.uid != 0) {
+      log("refused an output relay from pid %d: uid %u may not use this bank", o.pid,
+          static_cast<unsigned>(o.uid));
+      ::close(o.out);
+      ::close(o.err);
+      continue;
+    }
+    offers_.push_back(o);
+  }
+  while (offers_.size() > 2 * request_slots) {  // never matched: their requests went away
+    ::close(offers_.front().out);
+    ::close(offers_.front().err);
+    offers_.erase(offers_.begin());
+  }
+}
+
+// The output offered for mailbox slot `slot` by the process that posted its request (pid
+// `requester`, as the kernel saw it connect).
+bool supervisor::take_relay(std::uint32_t slot, int requester, proc_out& into) {
+  accept_relays();
+  for (auto it = offers_.begin(); it != offers_.end(); ++it)
+    if (it->slot == slot && it->pid == requester) {
+      into.out = it->out;
+      into.err = it->err;
+      offers_.erase(it);
+      return true;
+    }
+  return false;
+}
+
 // ---- opening, adoption ---------------------------------------------------------------------
 
 int supervisor::open_bank(const bank_options& bo, bool create, bool* busy) {
@@ -132,9 +237,10 @@ int supervisor::open_bank(const bank_options& bo, bool create, bool* busy) {
   const std::uint64_t need =
       fixed + std::uint64_t{effective_max_processes(bo.max_processes)} * page;
   const std::uint64_t need_blocks = std::uint64_t{bo.max_processes} + min_extra_blocks;
-  auto existing = mmap_bank::open(bo.path.c_str());
+  as_ = bo.as;
+  auto existing = mmap_bank::open(bo.where());
   if (!existing && (existing.error().code != errc::not_found || !create))
-    return report_bank_error("cannot open bank", bo.path, existing.error());
+    return report_bank_error("cannot open bank", bo.path, existing.error(), as_.uid);
   if (!existing) {
     if (bo.bank_size < need || bo.max_blocks < need_blocks) {
       std::fprintf(stderr,
@@ -150,14 +256,14 @@ int supervisor::open_bank(const bank_options& bo, bool create, bool* busy) {
                    static_cast<unsigned long long>(need_blocks), request_slots);
       return exit_too_small;
     }
-    auto c = mmap_bank::create(bo.path.c_str(), t);
-    if (!c && c.error().code == errc::already_exists) c = mmap_bank::open(bo.path.c_str());
-    if (!c) return report_bank_error("cannot create bank", bo.path, c.error());
+    auto c = mmap_bank::create(bo.where(), t);
+    if (!c && c.error().code == errc::already_exists) c = mmap_bank::open(bo.where());
+    if (!c) return report_bank_error("cannot create bank", bo.path, c.error(), as_.uid);
     bank_.emplace(std::move(*c));
   } else {
     bank_.emplace(std::move(*existing));
   }
-  lock_fd_ = take_supervisor_lock(bo.path);
+  lock_fd_ = take_supervisor_lock(*bank_);
   if (lock_fd_ == -2) {
     const int e = errno;
     std::fprintf(stderr, "hrctl: cannot open %s for locking: %s\n", bo.path.c_str(),
@@ -168,7 +274,24 @@ int supervisor::open_bank(const bank_options& bo, bool create, bool* busy) {
     if (busy != nullptr) *busy = true;
     return exit_busy;
   }
+  // The members' own open file description of the bank (HR_BANK_FD): not the lock's, so that
+  // a member that outlives this supervisor does not keep its lock.
+  char proc[64];
+  std::snprintf(proc, sizeof proc, "/proc/self/fd/%d", bank_->backend().descriptor());
+  member_fd_ = ::open(proc, O_RDWR | O_CLOEXEC);
+  if (member_fd_ < 0) {
+    std::fprintf(stderr, "hrctl: cannot reopen %s: %s\n", bo.path.c_str(), std::strerror(errno));
+    return exit_failure;
+  }
   return exit_ok;
+}
+
+int supervisor::recorded_supervisor() const {
+  if (!bank_) return 0;
+  auto rb = bank_->find(runtime_block_name);
+  if (!rb) return 0;
+  auto rt = runtime_view::attach(*rb);
+  return rt ? load(rt->header().supervisor_pid) : 0;
 }
 
 int supervisor::open_runtime(bool create) {
@@ -266,10 +389,27 @@ int supervisor::open(const bank_options& bo, bool prefix, bool quiet, bool* busy
       return exit_usage;
     }
   }
+  // Every member runs from a memfd image of it: a kernel that forbids executable memfds
+  // (vm.memfd_noexec = 2) is said so now, not by a crash loop of failed starts.
+  if (memfd_exec_support(nullptr) == EACCES) {
+    std::fprintf(stderr,
+                 "hrctl: this kernel forbids executing memfds (sysctl vm.memfd_noexec = 2, in "
+                 "this PID namespace or above it), and hrctl runs every member from a sealed "
+                 "memfd copy of its image in the bank. Set vm.memfd_noexec to 0 or 1 (hrctl asks "
+                 "for MFD_EXEC), or run hrctl in a PID namespace that allows it\n");
+    return exit_failure;
+  }
   if (int rc = open_bank(bo, true, busy); rc != exit_ok) return rc;
   if (int rc = open_runtime(true); rc != exit_ok) return rc;
   bool created = false;
   if (int rc = open_controller(&created); rc != exit_ok) return rc;
+  {
+    std::string why;
+    relay_fd_ = relay_listen(bo_.path, why);
+    if (relay_fd_ < 0)
+      log("note: no output relay for delegated runs (%s): their output comes here",
+          why.c_str());
+  }
   runtime_header& h = rt_.header();
   store(h.supervisor_pid, static_cast<std::int32_t>(::getpid()));
   store(h.supervisor_start, process_start_time(::getpid()));
@@ -369,12 +509,18 @@ void supervisor::adopt() {
       proc_slot* s = rt_.proc(p.id);
       if (s == nullptr || p.state != process_state::running) continue;
       const int pid = load(s->pid);
-      if (load(s->handle) == p.handle && same_process_alive(pid, load(s->start_time))) {
-        run_state& r = runs_[p.id];
-        r = run_state{pid, pidfd_open(pid), false, p.handle, gid, now()};
+      // Only the run the bank names, alive, and a process of the bank's user: a bank's writer
+      // cannot make this supervisor adopt (and later signal) anyone else's process.
+      const bool same = load(s->handle) == p.handle && same_process_alive(pid, load(s->start_time));
+      const int pfd = same ? open_member_pidfd(pid, load(s->start_time), as_.uid) : -1;
+      if (pfd >= 0) {
+        runs_[p.id] = run_state{pid, pfd, false, p.handle, gid, now()};
         log("group %u: adopted member %s (pid %d)", gid, name_of(p).c_str(), pid);
         continue;
       }
+      if (same && same_process_alive(pid, load(s->start_time)))
+        log("group %u: member %s: pid %d does not run as %s: not adopted, never signalled", gid,
+            name_of(p).c_str(), pid, as_.name.c_str());
       store(s->pid, std::int32_t{0});
       const bool clean = load(s->clean) == p.handle;
       if (why != hold_none && !clean) {
@@ -603,7 +749,7 @@ void supervisor::begin_stop(std::uint32_t gid, std::uint64_t timeout_ms, int cod
   bool any = false;
   for (const run_state& r : runs_)
     if (r.pid > 0 && r.gid == gid) {
-      ::kill(r.pid, SIGTERM);
+      signal_run(r, SIGTERM);
       any = true;
     }
   if (!any) {
@@ -633,7 +779,7 @@ void supervisor::check_stops() {
         auto pv = ctl_->process_info(id);
         log("group %u: %s (pid %d) still running after SIGTERM: SIGKILL", gid,
             pv ? name_of(*pv).c_str() : "?", r.pid);
-        ::kill(r.pid, SIGKILL);
+        signal_run(r, SIGKILL);
       }
     }
     if (t >= it->second.deadline_ms) it->second.killed = true;
@@ -675,6 +821,10 @@ void supervisor::drop_memfds(std::uint32_t gid) {
 
 int supervisor::spawn(std::uint32_t id, std::uint32_t gid, std::uint32_t image,
                       std::uint64_t handle, bool restarted, std::string* err) {
+  if (!bank_trusted()) {
+    if (err) *err = "the bank may be written by another user: its images are not run";
+    return -1;
+  }
   auto b = bank_->find(image_block_name(image));
   if (!b) {
     if (err) *err = "the process image is missing from the bank";
@@ -705,14 +855,23 @@ int supervisor::spawn(std::uint32_t id, std::uint32_t gid, std::uint32_t image,
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string_view v(*e);
     if (v.starts_with("HR_") || v.starts_with("LISTEN_")) continue;
+    if (as_.other && (v.starts_with("USER=") || v.starts_with("LOGNAME=") || v.starts_with("HOME=")))
+      continue;
     env.emplace_back(v);
   }
   env.push_back(std::string(env_bank) + "=" + bo_.path);
+  const std::vector<int>& lfds = groups_[gid].listen_fds;
+  const int bank_fd_at = 3 + static_cast<int>(std::min<std::size_t>(lfds.size(), max_listen));
+  env.push_back(std::string(env_bank_fd) + "=" + std::to_string(bank_fd_at));
+  if (as_.other) {
+    env.push_back("USER=" + as_.name);
+    env.push_back("LOGNAME=" + as_.name);
+    env.push_back("HOME=" + as_.home);
+  }
   env.push_back(std::string(env_group) + "=" + std::to_string(gid));
   env.push_back(std::string(env_process) + "=" + std::to_string(id));
   env.push_back(std::string(env_handle) + "=" + std::to_string(handle));
   env.push_back(std::string(env_restarted) + "=" + (restarted ? "1" : "0"));
-  const std::vector<int>& lfds = groups_[gid].listen_fds;
   if (!lfds.empty()) env.push_back("LISTEN_FDS=" + std::to_string(lfds.size()));
   std::vector<char*> envp;
   envp.reserve(env.size() + 2);
@@ -729,6 +888,13 @@ int supervisor::spawn(std::uint32_t id, std::uint32_t gid, std::uint32_t image,
   plan.argv = argv.data();
   plan.envp = envp.data();
   plan.listen_pid_at = listen_pid_at;
+  plan.bank_fd = member_fd_;
+  plan.bank_fd_at = bank_fd_at;
+  plan.switch_user = as_.other;
+  plan.uid = as_.uid;
+  plan.gid = as_.gid;
+  plan.groups = as_.groups.data();
+  plan.ngroups = as_.groups.size();
   const std::string fail_msg = "hrctl: cannot execute the image of " + args[0] + ": ";
   plan.fail_msg = fail_msg.c_str();
   // Output: ours, or the requester's (a delegated run); through prefixing pipes with --prefix.
@@ -858,14 +1024,17 @@ int supervisor::run_member(std::uint32_t id, std::string* err) {
 void supervisor::stop_run(std::uint32_t id, int sig) {
   run_state& r = runs_[id];
   if (r.pid <= 0) return;
-  ::kill(r.pid, sig);
+  signal_run(r, sig);
   if (sig != SIGKILL) return;
   // Wait until it is gone, so that two runs of a member never overlap on the bank.
   if (r.child) {
     int st = 0;
     while (::waitpid(r.pid, &st, 0) < 0 && errno == EINTR) {
     }
-  } else {
+  } else if (r.pidfd >= 0) {
+    pollfd pf{r.pidfd, POLLIN, 0};  // readable once the process has ended
+    (void)::poll(&pf, 1, 2000);
+    // Then until whoever reaps it (init, a subreaper) has: `kill -0` and ps see no zombie.
     for (int i = 0; i < 2000 && ::kill(r.pid, 0) == 0; ++i) sleep_ms(1);
   }
   if (r.pidfd >= 0) ::close(r.pidfd);
@@ -930,7 +1099,7 @@ void supervisor::check_heartbeats() {
     if (t > last + g->heartbeat_ms) {
       log("group %u: hang detected: pid %d sent no heartbeat for %llu ms; killing it", r.gid, r.pid,
           static_cast<unsigned long long>(t - last));
-      ::kill(r.pid, SIGKILL);            // its end is then a failure like any other
+      signal_run(r, SIGKILL);            // its end is then a failure like any other
       runs_[id].started_ms = t + 60000;  // do not kill it twice while it dies
     }
   }
@@ -1005,6 +1174,13 @@ int supervisor::open_listeners(std::uint32_t gid, const std::vector<std::uint32_
     if (groups_[gid].listen_fds.empty()) reopen_listeners(gid);
     return exit_ok;
   }
+  for (std::size_t i = 0; i < addrs.size(); ++i)
+    if (!may_bind(addrs[i], ports[i])) {
+      *err = "refused to listen on " + addr_text(addrs[i]) + ":" + std::to_string(ports[i]) +
+             " for the bank of " + as_.name +
+             ": a privileged port only from this supervisor's own --listen";
+      return exit_refused;
+    }
   for (std::size_t i = 0; i < addrs.size(); ++i) {
     std::uint16_t bound = 0;
     const int fd = listen_on(addrs[i], ports[i], &bound);
@@ -1028,6 +1204,13 @@ void supervisor::reopen_listeners(std::uint32_t gid) {
   if (g == nullptr || !groups_[gid].listen_fds.empty()) return;
   std::vector<int> fds;
   for (std::uint32_t i = 0; i < g->listen_count && i < max_listen; ++i) {
+    if (!may_bind(g->listen_addr[i], g->listen_port[i])) {
+      log("group %u: refused to listen again on %s:%u, as the bank asks: a privileged port for "
+          "the bank of %s comes only from this supervisor's own --listen",
+          gid, addr_text(g->listen_addr[i]).c_str(), g->listen_port[i], as_.name.c_str());
+      for (int f : fds) ::close(f);
+      return;
+    }
     const int fd = listen_on(g->listen_addr[i], g->listen_port[i], nullptr);
     if (fd < 0) {
       log("group %u: cannot listen again on %s:%u: %s", gid, addr_text(g->listen_addr[i]).c_str(),
@@ -1207,6 +1390,7 @@ int supervisor::start_direct(const run_options& ro, std::uint32_t& gid) {
       }
       addrs.push_back(a);
       ports.push_back(p);
+      own_listens_.emplace_back(a, p);
     }
     if (int e = open_listeners(gid, addrs, ports, &err); e != exit_ok) {
       std::fprintf(stderr, "hrctl: %s\n", err.c_str());
@@ -1280,6 +1464,12 @@ int supervisor::start_direct(const run_options& ro, std::uint32_t& gid) {
 }
 
 void supervisor::answer(request_slot& s, int status, const std::string& msg) {
+  if (status != exit_ok) {
+    static constexpr const char* kinds[] = {"?",       "hrfexec", "kill -g", "restart",
+                                            "upgrade", "run",     "stop"};
+    log("refused a request (%s) from pid %d: %s", s.kind < 7 ? kinds[s.kind] : "unknown",
+        load(s.requester), msg.c_str());
+  }
   answer_request(*bank_, rt_, static_cast<std::uint32_t>(&s - rt_.request(0)), status, msg);
 }
 
@@ -1300,6 +1490,12 @@ void supervisor::serve_requests() {
     if (!std::atomic_ref<std::uint32_t>(s.state).compare_exchange_strong(expect, req_serving,
                                                                          std::memory_order_acq_rel))
       continue;
+    // Whoever could write the bank could have written this request (docs/security.md).
+    if (!bank_trusted()) {
+      (void)bank_->free(internal_access, staging_block_name(i));
+      answer(s, exit_bank_path, "refused: the bank may be written by another user");
+      continue;
+    }
     const std::string name(s.name, std::min<std::uint32_t>(s.name_len, 32));
     const std::string gname(s.group_name, std::min<std::uint32_t>(s.group_name_len, 32));
     std::string err;
@@ -1388,22 +1584,18 @@ void supervisor::serve_requests() {
         } else {
           (void)bank_->free(internal_access, staging_block_name(i));
         }
-        // A delegated hrctl run: the member writes to the requester's stdout/stderr (reopened
-        // through /proc, which needs the requester to be ours to inspect: same user or root).
+        // A delegated hrctl run: the member writes to the requester's own stdout/stderr,
+        // which it handed over through the relay socket (the kernel vouches for who sent them).
         proc_out relay;
-        const bool relaying = direct && (s.flags & req_relay_output) != 0;
+        bool relaying = direct && (s.flags & req_relay_output) != 0;
         if (relaying) {
-          const int who = load(s.requester);
-          char path[64];
-          std::snprintf(path, sizeof path, "/proc/%d/fd/1", who);
-          relay.out = ::open(path, O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC);
-          std::snprintf(path, sizeof path, "/proc/%d/fd/2", who);
-          relay.err = ::open(path, O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC);
           relay.prefix = (s.flags & req_prefix_output) != 0;
-          if (relay.out < 0 || relay.err < 0)
-            log("group %u: %s: cannot reach the output of hrctl run (pid %d): %s; its output "
-                "goes to this supervisor's",
-                *g, name.c_str(), who, std::strerror(errno));
+          if (!take_relay(i, load(s.requester), relay)) {
+            log("group %u: %s: no output was handed over by hrctl run (pid %d): its output goes "
+                "to this supervisor's",
+                *g, name.c_str(), load(s.requester));
+            relaying = false;
+          }
         }
         int pid = 0;
         const int rc = register_and_run(
@@ -1478,8 +1670,9 @@ int supervisor::kill_group_now(std::uint32_t gid, const std::string& name) {
     const proc_slot* s = rt_.proc(p.id);
     if (s == nullptr || p.state != process_state::running) return;
     const int pid = load(s->pid);
-    if (load(s->handle) == p.handle && same_process_alive(pid, load(s->start_time)))
-      runs_[p.id] = run_state{pid, -1, false, p.handle, *g, now()};
+    if (load(s->handle) != p.handle) return;
+    const int pfd = open_member_pidfd(pid, load(s->start_time), as_.uid);
+    if (pfd >= 0) runs_[p.id] = run_state{pid, pfd, false, p.handle, *g, now()};
   });
   if (group_slot* gs = rt_.group(*g))
     store(gs->pending_outcome, static_cast<std::uint32_t>(outcome_killed));
@@ -1655,6 +1848,11 @@ int supervisor::wait_events(long timeout_ms) {
 
 void supervisor::finish() {
   drain_streams();
+  if (relay_fd_ >= 0) {
+    relay_unlink(bo_.path);
+    ::close(relay_fd_);
+    relay_fd_ = -1;
+  }
   if (!light_ && rt_) {
     std::int32_t me = ::getpid();
     std::atomic_ref<std::int32_t>(rt_.header().supervisor_pid)
@@ -1706,10 +1904,17 @@ int supervisor::serve(std::uint32_t own, std::uint64_t stop_timeout_ms, bool ser
       }
     }
     if (t - last_tick >= 250) {
+      // The bank is checked on every tick (one fstat): another user may not write it.
+      if (!bank_trusted()) {
+        shutdown(SIGTERM, stop_timeout_ms);
+        finish();
+        return exit_bank_path;
+      }
       (void)ctl_->tick(t);
       last_tick = t;
       check_heartbeats();
       serve_requests();
+      accept_relays();
     }
     long timeout = 100;
     for (const pending_run& p : pending_)

@@ -42,6 +42,9 @@ class supervisor {
   /// hrctl kill -g without a running supervisor (after open_light).
   int kill_group_now(std::uint32_t gid, const std::string& name);
 
+  /// The supervisor pid the bank records (for "another supervisor serves it"), 0 if none.
+  int recorded_supervisor() const;
+
  private:
   struct run_state {
     int pid = 0;
@@ -84,6 +87,13 @@ class supervisor {
 
   std::uint64_t now() const;
   void log(const char* fmt, ...) const __attribute__((format(printf, 2, 3)));
+
+  // The trust boundary (docs/security.md).
+  bool bank_trusted();
+  int signal_run(const run_state& r, int sig) const;
+  bool may_bind(std::uint32_t addr, std::uint16_t port) const;
+  void accept_relays();
+  bool take_relay(std::uint32_t slot, int requester, proc_out& into);
 
   // Opening.
   int open_bank(const bank_options& bo, bool create, bool* busy);
@@ -143,12 +153,19 @@ class supervisor {
   void finish();
 
   bank_options bo_;
+  run_as as_;  ///< who the bank belongs to and who runs its members
   std::optional<mmap_bank> bank_;
   std::optional<store_t> store_;
   std::optional<controller_t> ctl_;
   runtime_view rt_;
   int lock_fd_ = -1;
+  int member_fd_ = -1;  ///< the bank file for the members (HR_BANK_FD), its own description
   int sig_fd_ = -1;
+  int relay_fd_ = -1;                ///< the output relay's listening socket (relay.hpp)
+  std::vector<int> relay_conns_;     ///< accepted relay connections whose offer is not read yet
+  std::vector<relay_offer> offers_;  ///< offers not yet matched to their request
+  bool untrusted_ = false;           ///< the bank became writable by another user
+  std::vector<std::pair<std::uint32_t, std::uint16_t>> own_listens_;  ///< --listen of our run
   bool prefix_ = false;
   bool quiet_ = false;
   bool light_ = false;

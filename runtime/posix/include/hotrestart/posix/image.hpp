@@ -9,12 +9,14 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -71,6 +73,44 @@ inline bool same_process_alive(int pid, std::uint64_t start_time) {
   const char* p = std::strrchr(buf, ')');
   if (p == nullptr || p[1] == '\0' || p[2] == 'Z' || p[2] == 'X') return false;
   return process_start_time(pid) == start_time;
+}
+
+/// The real uid of process `pid` (the first field of /proc/PID/status's "Uid:" line), or -1.
+inline long process_real_uid(int pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/status", pid);
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char buf[4096];
+  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  const char* u = std::strstr(buf, "\nUid:");
+  if (u == nullptr) return -1;
+  char* end = nullptr;
+  const unsigned long v = std::strtoul(u + 5, &end, 10);
+  return end == u + 5 ? -1 : static_cast<long>(v);
+}
+
+/// A pidfd for the run a bank records (pid and start time), only if that process still is
+/// that run and runs as `uid` (the bank's user: a bank's writer cannot make a supervisor
+/// signal anyone else's process). The checks come after pidfd_open, so the pidfd names the
+/// process checked even if the pid is reused later. Returns the pidfd (close-on-exec) or -1.
+inline int open_member_pidfd(int pid, std::uint64_t start_time, uid_t uid) {
+  if (pid <= 0) return -1;
+  const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return -1;
+  if (!same_process_alive(pid, start_time) || process_real_uid(pid) != static_cast<long>(uid)) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/// Sends `sig` to the process of `pidfd` (never to a reused pid). Returns 0 or -1 (errno).
+inline int signal_pidfd(int pidfd, int sig) {
+  return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
 }
 
 /// What a program to be imaged looks like, checked before anything is written.
@@ -198,6 +238,28 @@ inline std::vector<std::string> image_argv(const block& b) {
   return out;
 }
 
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+
+/// Whether this kernel lets a memfd be executed (vm.memfd_noexec, Linux 6.3+): 0 = yes, and
+/// `*flag` is what memfd_create needs for it (MFD_EXEC, or 0 on kernels without the sysctl);
+/// EACCES = vm.memfd_noexec is 2 here (no executable memfd at all), which hrctl refuses at
+/// start with that explanation rather than failing every run. Probed once per process.
+inline int memfd_exec_support(unsigned* flag) {
+  static const int probed = [] {
+    int fd = ::memfd_create("hr-probe", MFD_CLOEXEC | MFD_EXEC);
+    if (fd >= 0) {
+      ::close(fd);
+      return 1;  // MFD_EXEC known and allowed
+    }
+    if (errno == EACCES) return -EACCES;
+    return 0;  // an older kernel: every memfd is executable, and MFD_EXEC unknown (EINVAL)
+  }();
+  if (flag != nullptr) *flag = probed == 1 ? MFD_EXEC : 0u;
+  return probed < 0 ? -probed : 0;
+}
+
 /// A sealed memfd holding the image's executable, ready for fexecve. Returns the fd (close on
 /// exec), or -1 with errno set. The checksum is verified: a damaged image is not run.
 inline int image_memfd(const block& b) {
@@ -213,7 +275,12 @@ inline int image_memfd(const block& b) {
   }
   char label[40] = "hr:";
   std::memcpy(label + 3, ih.name, ih.name_len);
-  const int fd = ::memfd_create(label, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  unsigned exec_flag = 0;
+  if (const int e = memfd_exec_support(&exec_flag); e != 0) {
+    errno = e;
+    return -1;
+  }
+  const int fd = ::memfd_create(label, MFD_CLOEXEC | MFD_ALLOW_SEALING | exec_flag);
   if (fd < 0) return -1;
   std::uint64_t done = 0;
   while (done < ih.exe_bytes) {

@@ -30,6 +30,7 @@ inline constexpr std::uint32_t max_listen = 4;
 
 /// The environment a supervised process receives.
 inline constexpr const char* env_bank = "HR_BANK";
+inline constexpr const char* env_bank_fd = "HR_BANK_FD";  ///< the bank, open (the supervisor's)
 inline constexpr const char* env_group = "HR_GROUP";
 inline constexpr const char* env_process = "HR_PROCESS";      ///< controller process id
 inline constexpr const char* env_handle = "HR_HANDLE";        ///< run handle (changes each run)

@@ -21,6 +21,7 @@
 #include <hotrestart/backends/mmap_file.hpp>
 #include <hotrestart/posix/image.hpp>
 #include <hotrestart/posix/layout.hpp>
+#include <hotrestart/posix/relay.hpp>
 
 namespace hotrestart::posix {
 
@@ -58,6 +59,11 @@ struct request_in {
   std::string group_name;
   const program_file* program = nullptr;
   std::vector<std::string> argv;
+  /// A delegated run whose output comes back (req_relay_output): these descriptors are handed
+  /// to the supervisor through the relay socket of the bank at `bank_path` (relay.hpp).
+  int relay_out = -1;
+  int relay_err = -1;
+  std::string bank_path;
 };
 
 struct request_out {
@@ -66,6 +72,8 @@ struct request_out {
   std::uint32_t gid = 0;
   std::uint32_t terminations = 0;
   std::string message;
+  std::string relay_problem;  ///< why the output could not be handed over (it then goes to
+                              ///< the supervisor's), empty if it was or none was asked
 };
 
 inline void sleep_ms(long ms) {
@@ -149,6 +157,12 @@ inline result<request_out> submit_request(mmap_bank& bank, const runtime_view& r
   slot->gid = in.gid;
   slot->parent = in.parent;
   slot->flags = in.flags;
+  request_out out;
+  if ((in.flags & req_relay_output) != 0) {
+    out.relay_problem = relay_offer_fds(in.bank_path, load(rt.header().supervisor_pid), index,
+                                        in.relay_out, in.relay_err);
+    if (!out.relay_problem.empty()) slot->flags &= ~std::uint32_t{req_relay_output};
+  }
   slot->heartbeat_ms = in.heartbeat_ms;
   slot->stop_timeout_ms = in.stop_timeout_ms;
   slot->stop_signal = in.stop_signal;
@@ -202,7 +216,6 @@ inline result<request_out> submit_request(mmap_bank& bank, const runtime_view& r
     }
     sleep_ms(1);
   }
-  request_out out;
   out.status = slot->status;
   out.pid = slot->result_pid;
   out.gid = slot->result_gid;
@@ -233,14 +246,15 @@ inline void answer_request(mmap_bank& bank, const runtime_view& rt, std::uint32_
   store(s.state, static_cast<std::uint32_t>(req_done));
 }
 
-/// Opens the bank at `path` and its runtime block. Errors: the bank's, not_found (no runtime
-/// block: hrctl never ran on this bank), the runtime block's.
+/// Opens the bank at `where` (a path and its expected owner, or a descriptor) and its runtime
+/// block. Errors: the bank's (untrusted_file: another user could write it), not_found (no
+/// runtime block: hrctl never ran on this bank), the runtime block's.
 struct attached_bank {
   mmap_bank bank;
   runtime_view rt;
 };
-inline result<attached_bank> attach_bank(const char* path) {
-  auto b = mmap_bank::open(path);
+inline result<attached_bank> attach_bank(const mmap_location& where) {
+  auto b = mmap_bank::open(where);
   if (!b) return fail(b.error());
   auto blk = b->find(runtime_block_name);
   if (!blk) return fail(blk.error());

@@ -13,6 +13,7 @@
 #ifndef HOTRESTART_POSIX_PROCESS_HPP
 #define HOTRESTART_POSIX_PROCESS_HPP
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -28,13 +29,14 @@ namespace hotrestart::posix {
 /// What the supervisor told this run. Parsed from the environment without the heap.
 struct run_identity {
   const char* bank_path = nullptr;
+  int bank_fd = -1;  ///< HR_BANK_FD: the bank file as the supervisor opened it, or -1
   std::uint32_t gid = 0;
   std::uint32_t id = 0;
   std::uint64_t handle = 0;
   bool restarted = false;
 };
 
-/// Reads HR_BANK, HR_GROUP, HR_PROCESS, HR_HANDLE, HR_RESTARTED. Errors: not_permitted (no
+/// Reads HR_BANK, HR_BANK_FD, HR_GROUP, HR_PROCESS, HR_HANDLE, HR_RESTARTED. Errors: not_permitted (no
 /// HR_BANK: not started by hrctl run), corrupt (a variable is malformed).
 inline result<run_identity> identity_from_env() {
   run_identity id;
@@ -53,6 +55,12 @@ inline result<run_identity> identity_from_env() {
   if (!num(env_group, g) || !num(env_process, p) || !num(env_handle, h) || g > 0xFFFFFFFFu ||
       p > 0xFFFFFFFFu)
     return fail(errc::corrupt, "HR_GROUP, HR_PROCESS or HR_HANDLE is missing or malformed");
+  if (const char* fd = std::getenv(env_bank_fd); fd != nullptr && *fd != '\0') {
+    std::uint64_t n = 0;
+    if (!num(env_bank_fd, n) || n > 65535)
+      return fail(errc::corrupt, "HR_BANK_FD is malformed");
+    id.bank_fd = static_cast<int>(n);
+  }
   id.gid = static_cast<std::uint32_t>(g);
   id.id = static_cast<std::uint32_t>(p);
   id.handle = h;
@@ -64,13 +72,18 @@ inline result<run_identity> identity_from_env() {
 /// A restartable process: its bank, its group, its run.
 class process {
  public:
-  /// Opens the bank named by the environment and finds this run's record. Errors:
-  /// not_permitted (not under hrctl), the bank's open errors, unknown_process (the record
-  /// does not name this run: a stale environment).
+  /// Opens the bank the supervisor passed (HR_BANK_FD: the file it checked and opened, so the
+  /// path need not be reachable, e.g. for a member run as another user; HR_BANK otherwise) and
+  /// finds this run's record. The bank must belong to this process's user and be unwritable
+  /// by others, as for every opener (docs/security.md). Errors: not_permitted (not under
+  /// hrctl), the bank's open errors (untrusted_file...), unknown_process (the record does not
+  /// name this run: a stale environment).
   static result<process> attach() {
     auto id = identity_from_env();
     if (!id) return fail(id.error());
-    auto a = attach_bank(id->bank_path);
+    if (id->bank_fd >= 0) ::fcntl(id->bank_fd, F_SETFD, FD_CLOEXEC);  // not for our children
+    auto a = attach_bank(id->bank_fd >= 0 ? mmap_location::descriptor(id->bank_fd, id->bank_path)
+                                          : mmap_location(id->bank_path));
     if (!a) return fail(a.error());
     proc_slot* s = a->rt.proc(id->id);
     if (s == nullptr || load(s->handle) != id->handle)
