@@ -15,7 +15,7 @@ warn="-Wall -Wextra -Wpedantic -Wconversion -Werror"
 common=(-DCMAKE_BUILD_TYPE=Debug -DHOTRESTART_BUILD_BENCHMARKS=OFF)
 tests=(test_names test_allocator test_registry test_bank test_validation test_noheap
   test_controller test_controller_noexceptions test_controller_bank test_typed test_typed_noheap
-  test_section test_power_cut)
+  test_section test_power_cut test_trust)
 regex="^($(IFS='|'; echo "${tests[*]}")|package_.*|bank_non_model_.*|controller_non_model_.*)\$"
 subset() {  # COMPILER STANDARD
   local b=build/ci-$1-cxx$2

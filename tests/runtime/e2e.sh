@@ -279,6 +279,10 @@ image)
   H check --image "$dir/nope" 2>"$dir/err"; expect_rc $? 1 "missing image file"
   H check --image "$dir/img" --bank "$bank" 2>"$dir/err"; expect_rc $? 2 "--image with --bank"
   H status --image "$dir/img" 2>"$dir/err"; expect_rc $? 2 "status --image"
+  # An image file others may write is refused as a bank would be (docs/security.md).
+  chmod 666 "$dir/img"
+  H check --image "$dir/img" 2>"$dir/err"; expect_rc $? 6 "an image file writable by others"
+  grep -q "chmod 600" "$dir/err" || fail "no fix named for the image file"
   ;;
 prefix)
   H run "${T[@]}" --prefix -- "$member" --crash 1:segv >"$dir/out" 2>"$dir/err"
@@ -612,6 +616,28 @@ delegated)
   H run --bank "$bank" -g 3 -- "$member" --wait "$dir/go" >"$dir/out5" 2>"$dir/err5"; expect_rc $? 0 "resumed group 3"
   grep -q "group 3: resumed (it was held: stopped on request)" "$dir/err5" || fail "not resumed"
   grep -q "run 2 restarted=1" "$dir/out5" || fail "group 3 did not run again"
+  ;;
+delegated_output)
+  # A delegated run's output reaches its requester through the kernel (SCM_RIGHTS), into the
+  # requester's own open file: every line, in order per stream, with >, >> and a pipe.
+  printf '#!/bin/sh\ni=1\nwhile [ $i -le 20 ]; do echo "out $i"; echo "err $i" >&2; i=$((i+1)); done\n' >"$dir/lines.sh"
+  chmod 755 "$dir/lines.sh"
+  "$hrctl" serve "${T[@]}" >"$dir/outs" 2>"$dir/errs" &
+  s=$!
+  wait_for "$dir/errs" "created"
+  expected_out=$(seq 1 20 | sed 's/^/out /') expected_err=$(seq 1 20 | sed 's/^/err /')
+  H run --bank "$bank" -g 1 --exit0-clean -- "$dir/lines.sh" >"$dir/f1" 2>"$dir/e1"; expect_rc $? 0 "run >"
+  [ "$(cat "$dir/f1")" = "$expected_out" ] || fail "stdout with >: $(cat "$dir/f1")"
+  [ "$(grep -v '^hrctl' "$dir/e1")" = "$expected_err" ] || fail "stderr with >: $(cat "$dir/e1")"
+  echo "before" >"$dir/f2"
+  H run --bank "$bank" -g 1 --exit0-clean -- "$dir/lines.sh" >>"$dir/f2" 2>>"$dir/e2"; expect_rc $? 0 "run >>"
+  [ "$(cat "$dir/f2")" = "$(printf 'before\n%s' "$expected_out")" ] || fail "stdout with >>: $(cat "$dir/f2")"
+  H run --bank "$bank" -g 1 --exit0-clean -- "$dir/lines.sh" 2>"$dir/e3" | cat >"$dir/f3"
+  [ "$(cat "$dir/f3")" = "$expected_out" ] || fail "stdout through a pipe: $(cat "$dir/f3")"
+  grep -q "handed to the supervisor" "$dir/e3" || fail "not delegated"
+  grep -q "no output was handed over" "$dir/errs" && fail "the supervisor got no relay"
+  kill -TERM $s; wait $s
+  [ -e "$bank.sock" ] && fail "the relay socket was left behind"
   ;;
 kill_no_supervisor)
   launch "1" "run 1" run "${T[@]}" -g 1 --name a -- "$member" --wait "$dir/go"; p1=$launched

@@ -103,8 +103,9 @@ inline bool group_has_live_members(const runtime_view& rt, std::uint32_t gid) {
 /// the supervisor has begun may still be, and its slot is freed when it is answered);
 /// `not_found` when no supervisor serves the bank (any more): a request still waiting is
 /// withdrawn, one the dead supervisor had begun is served again by the next one.
-inline result<request_out> submit_request(mmap_bank& bank, const runtime_view& rt,
-                                          const request_in& in, std::uint64_t timeout_ms) {
+template <class Bank>
+result<request_out> submit_request(Bank& bank, const runtime_view& rt, const request_in& in,
+                                   std::uint64_t timeout_ms) {
   request_slot* slot = nullptr;
   std::uint32_t index = 0;
   const std::uint64_t deadline = monotonic_ms() + timeout_ms;
@@ -228,8 +229,9 @@ inline result<request_out> submit_request(mmap_bank& bank, const runtime_view& r
 /// The supervisor's side, for the request in slot `index` that it took (serving): writes the
 /// answer and sets done. If its requester stopped waiting meanwhile (abandoned), nobody will
 /// read the answer: the slot and its staging block are freed instead.
-inline void answer_request(mmap_bank& bank, const runtime_view& rt, std::uint32_t index, int status,
-                           std::string_view msg) {
+template <class Bank>
+void answer_request(Bank& bank, const runtime_view& rt, std::uint32_t index, int status,
+                    std::string_view msg) {
   request_slot& s = *rt.request(index);
   s.status = status;
   std::memset(s.message, 0, sizeof s.message);

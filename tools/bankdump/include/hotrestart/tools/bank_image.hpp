@@ -16,7 +16,11 @@
 #include <span>
 #include <string>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <hotrestart/backend.hpp>
+#include <hotrestart/backends/file_trust.hpp>
 #include <hotrestart/bank.hpp>
 #include <hotrestart/error.hpp>
 
@@ -25,14 +29,20 @@ namespace hotrestart::tools {
 /// An image file read into 64-byte aligned memory (the span backend requires the alignment).
 class bank_image {
  public:
-  /// Reads `path` from byte `offset` to its end (or `length` bytes if not 0). Errors: io_error
-  /// (with errno), truncated (empty or shorter than asked).
+  /// Reads `path` from byte `offset` to its end (or `length` bytes if not 0). The file must be
+  /// this user's and writable by no one else, as a bank must (docs/security.md): an image is
+  /// a bank's bytes, and what the tools print of it is acted upon. Errors: io_error (with
+  /// errno), untrusted_file, truncated (empty or shorter than asked).
   static result<bank_image> read(const char* path, std::uint64_t offset = 0,
                                  std::uint64_t length = 0) {
     std::FILE* f = std::fopen(path, "rb");
     if (f == nullptr)
       return fail(error(errc::io_error, "cannot open the image file").with_errno(errno));
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(f, &std::fclose);
+    struct stat st;
+    if (::fstat(::fileno(f), &st) != 0)
+      return fail(error(errc::io_error, "cannot stat the image file").with_errno(errno));
+    if (auto t = trust::check_file(st, ::geteuid(), path); !t) return fail(t.error());
     if (std::fseek(f, 0, SEEK_END) != 0)
       return fail(error(errc::io_error, "cannot seek in the image file").with_errno(errno));
     const long end = std::ftell(f);
