@@ -62,8 +62,8 @@ int main(int argc, char** argv) {
   void* map = ::mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ | PROT_WRITE,
                      MAP_SHARED, fd, 0);
   if (map == MAP_FAILED) return 3;
-  auto bank = raw_bank::open(std::span<std::byte>(static_cast<std::byte*>(map),
-                                                  static_cast<std::size_t>(st.st_size)));
+  auto bank = raw_bank::open(
+      std::span<std::byte>(static_cast<std::byte*>(map), static_cast<std::size_t>(st.st_size)));
   if (!bank) {
     std::printf("not a bank: %s\n", describe(bank.error()).text);
     return 3;

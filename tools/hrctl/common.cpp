@@ -19,8 +19,8 @@ namespace hrctl {
 
 namespace {
 std::string user_name(uid_t uid) {
-  if (const passwd* pw = ::getpwuid(uid)) return std::string(pw->pw_name) + " (uid " +
-                                                 std::to_string(uid) + ")";
+  if (const passwd* pw = ::getpwuid(uid))
+    return std::string(pw->pw_name) + " (uid " + std::to_string(uid) + ")";
   return "uid " + std::to_string(uid);
 }
 
@@ -40,8 +40,7 @@ void explain_untrusted(const std::string& path, uid_t owner) {
     const fd_guard f(::openat(d.fd, path.c_str() + trust::base_offset(path.c_str()),
                               O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
     struct stat st;
-    if (f.fd < 0 || ::fstat(f.fd, &st) != 0 ||
-        trust::check_file(st, owner, path.c_str(), &why))
+    if (f.fd < 0 || ::fstat(f.fd, &st) != 0 || trust::check_file(st, owner, path.c_str(), &why))
       return;  // it changed meanwhile: the error above is all there is
   }
   const std::string who = user_name(why.uid), want = user_name(why.expected);
@@ -89,9 +88,7 @@ void explain_untrusted(const std::string& path, uid_t owner) {
 int report_bank_error(const char* what, const std::string& path, const error& e, uid_t owner) {
   std::fprintf(stderr, "hrctl: %s %s: %s\n", what, path.c_str(), describe(e).text);
   switch (e.code) {
-    case errc::untrusted_file:
-      explain_untrusted(path, owner);
-      return exit_bank_path;
+    case errc::untrusted_file: explain_untrusted(path, owner); return exit_bank_path;
     case errc::not_regular_file:
       std::fprintf(stderr, "hrctl: the bank path must be a regular file, not a symbolic link\n");
       return exit_bank_path;

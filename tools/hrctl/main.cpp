@@ -128,8 +128,7 @@ struct common_args {
 };
 
 // Parses the options every command shares plus run's; stops at "--".
-common_args parse(int argc, char** argv, int first, bool allow_run_flags,
-                  bool makes_bank = false) {
+common_args parse(int argc, char** argv, int first, bool allow_run_flags, bool makes_bank = false) {
   common_args a;
   std::vector<std::pair<std::string, std::string>> tun;
   std::string config;
@@ -529,8 +528,7 @@ int cmd_kill(int argc, char** argv) {
     proc_slot* s = att->rt.proc(id);
     if (load(s->pid) != static_cast<std::int32_t>(pid)) continue;
     // The process the bank names, if it is still that run and runs as the bank's user.
-    const fd_guard pfd(
-        open_member_pidfd(static_cast<int>(pid), load(s->start_time), a.bo.as.uid));
+    const fd_guard pfd(open_member_pidfd(static_cast<int>(pid), load(s->start_time), a.bo.as.uid));
     if (pfd.fd < 0) continue;
     if (signal_pidfd(pfd.fd, SIGKILL) != 0) {
       std::fprintf(stderr, "hrctl kill: cannot kill %u: %s\n", pid, std::strerror(errno));

@@ -51,10 +51,10 @@ struct child_plan {
   char** argv = nullptr;
   char** envp = nullptr;
   std::size_t listen_pid_at = 0;
-  int out = -1;  ///< made the child's stdout if >= 0
-  int err = -1;  ///< made the child's stderr if >= 0
-  int bank_fd = -1;     ///< the bank file, given to the child as fd `bank_fd_at` (HR_BANK_FD)
-  int bank_fd_at = -1;  ///< the fd right after the sockets: 3 + nl
+  int out = -1;              ///< made the child's stdout if >= 0
+  int err = -1;              ///< made the child's stderr if >= 0
+  int bank_fd = -1;          ///< the bank file, given to the child as fd `bank_fd_at` (HR_BANK_FD)
+  int bank_fd_at = -1;       ///< the fd right after the sockets: 3 + nl
   bool switch_user = false;  ///< run as uid/gid/groups (--user)
   uid_t uid = 0;
   gid_t gid = 0;
@@ -102,10 +102,9 @@ struct child_plan {
   if (bank >= 0 && ::dup2(bank, p.bank_fd_at) < 0) child_fail(p.fail_msg, errno);  // inherited
   // --user: raw system calls, which change this (vforked) process alone; glibc's wrappers
   // would signal the parent's threads (setxid broadcast).
-  if (p.switch_user &&
-      (::syscall(SYS_setgroups, p.ngroups, p.groups) != 0 ||
-       ::syscall(SYS_setresgid, p.gid, p.gid, p.gid) != 0 ||
-       ::syscall(SYS_setresuid, p.uid, p.uid, p.uid) != 0))
+  if (p.switch_user && (::syscall(SYS_setgroups, p.ngroups, p.groups) != 0 ||
+                        ::syscall(SYS_setresgid, p.gid, p.gid, p.gid) != 0 ||
+                        ::syscall(SYS_setresuid, p.uid, p.uid, p.uid) != 0))
     child_fail(p.fail_msg, errno);
   ::fexecve(fd, p.argv, p.envp);
   child_fail(p.fail_msg, errno);
@@ -181,6 +180,10 @@ void supervisor::accept_relays() {
     const int c = ::accept4(relay_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (c < 0) break;
     relay_conns_.push_back(c);
+    if (relay_conns_.size() > 4 * request_slots) {  // connected, never offered anything
+      ::close(relay_conns_.front());
+      relay_conns_.erase(relay_conns_.begin());
+    }
   }
   for (auto it = relay_conns_.begin(); it != relay_conns_.end();) {
     relay_offer o;
@@ -407,8 +410,7 @@ int supervisor::open(const bank_options& bo, bool prefix, bool quiet, bool* busy
     std::string why;
     relay_fd_ = relay_listen(bo_.path, why);
     if (relay_fd_ < 0)
-      log("note: no output relay for delegated runs (%s): their output comes here",
-          why.c_str());
+      log("note: no output relay for delegated runs (%s): their output comes here", why.c_str());
   }
   runtime_header& h = rt_.header();
   store(h.supervisor_pid, static_cast<std::int32_t>(::getpid()));
@@ -855,7 +857,8 @@ int supervisor::spawn(std::uint32_t id, std::uint32_t gid, std::uint32_t image,
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string_view v(*e);
     if (v.starts_with("HR_") || v.starts_with("LISTEN_")) continue;
-    if (as_.other && (v.starts_with("USER=") || v.starts_with("LOGNAME=") || v.starts_with("HOME=")))
+    if (as_.other &&
+        (v.starts_with("USER=") || v.starts_with("LOGNAME=") || v.starts_with("HOME=")))
       continue;
     env.emplace_back(v);
   }

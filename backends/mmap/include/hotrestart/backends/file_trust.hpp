@@ -110,8 +110,8 @@ inline result<void> check_file(const struct stat& st, uid_t owner, const char* p
 
 /// The directory rules: owned by `owner`, by this process's effective user or by root, and not
 /// writable by its group or others unless sticky. Error: untrusted_file.
-inline result<void> check_dir(const struct stat& st, uid_t owner, const char* path,
-                              std::size_t len, trust_problem* why = nullptr) {
+inline result<void> check_dir(const struct stat& st, uid_t owner, const char* path, std::size_t len,
+                              trust_problem* why = nullptr) {
   if (st.st_uid != owner && st.st_uid != ::geteuid() && st.st_uid != 0) {
     detail::note(why, trust_problem::kind::dir_owner, path, len, st, owner);
     return fail(errc::untrusted_file,
@@ -145,8 +145,8 @@ inline std::size_t base_offset(const char* path) {
 inline result<int> open_dir(const char* path, uid_t owner, trust_problem* why = nullptr) {
   const std::size_t cut = base_offset(path);
   if (path[cut] == '\0')
-    return fail(error(errc::io_error, "the bank path names a directory, not a file")
-                    .with_errno(EISDIR));
+    return fail(
+        error(errc::io_error, "the bank path names a directory, not a file").with_errno(EISDIR));
   char dir[PATH_MAX];
   std::size_t n = cut == 0 ? 0 : (cut > 1 ? cut - 1 : 1);  // keep "/" for a file in the root
   if (n >= sizeof dir)

@@ -34,7 +34,8 @@ struct mmap_location {
   int fd = -1;                 ///< open: this open descriptor of the file instead of `path`
   uid_t owner = ::geteuid();   ///< the user the file must belong to
 
-  mmap_location(const char* p) : path(p) {}  // NOLINT(google-explicit-constructor): a path is a location
+  mmap_location(const char* p)
+      : path(p) {}  // NOLINT(google-explicit-constructor): a path is a location
   mmap_location(const char* p, uid_t who) : path(p), owner(who) {}
   /// An already open descriptor of a bank file (a supervisor passes one to the programs it
   /// runs: HR_BANK_FD). It is duplicated, not taken: the caller still closes it.
@@ -98,9 +99,9 @@ class mmap_file_backend {
       return e;
     };
     if (where.owner != ::geteuid() && ::fchown(fd, where.owner, static_cast<gid_t>(-1)) != 0)
-      return cleanup(detail::sys_fail(errc::io_error,
-                                      "cannot give the new bank file to its owner", errno),
-                     nullptr);
+      return cleanup(
+          detail::sys_fail(errc::io_error, "cannot give the new bank file to its owner", errno),
+          nullptr);
     if (const int rc = ::posix_fallocate(fd, 0, static_cast<off_t>(bytes)); rc != 0)
       return cleanup(detail::sys_fail(errc::io_error,
                                       "cannot reserve the bank's bytes (file system full?)", rc),
@@ -169,14 +170,16 @@ class mmap_file_backend {
     struct stat st;
     if (::fstat(fd, &st) != 0)
       return detail::sys_fail(errc::io_error, "cannot stat the bank file", errno);
-    if (!S_ISREG(st.st_mode)) return fail(errc::not_regular_file, "bank path is not a regular file");
+    if (!S_ISREG(st.st_mode))
+      return fail(errc::not_regular_file, "bank path is not a regular file");
     if (auto t = trust::check_file(st, where.owner, path); !t) return fail(t.error());
     const auto bytes = static_cast<std::uint64_t>(st.st_size);
     if (bytes < fmt::header_size)
       return fail(errc::truncated, "file too small to hold a bank header", "bytes",
                   fmt::header_size, bytes);
     void* map = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (map == MAP_FAILED) return detail::sys_fail(errc::io_error, "cannot map the bank file", errno);
+    if (map == MAP_FAILED)
+      return detail::sys_fail(errc::io_error, "cannot map the bank file", errno);
     return mmap_file_backend(static_cast<std::byte*>(map), bytes, file.release(), where.owner);
   }
 

@@ -18,9 +18,7 @@
 #include <hotrestart/error.hpp>
 #include <hotrestart/format.hpp>
 
-namespace hotrestart {
-
-namespace detail {
+namespace hotrestart::detail {
 // Layout of the lock area for this backend (opaque to the format).
 inline constexpr std::size_t pmutex_bytes = 64;
 inline constexpr std::uint32_t pmutex_stamp = 0x584D5450u;  // "PTMX"
@@ -84,8 +82,6 @@ inline result<void> adopt_robust_mutex(int fd, std::byte* area) {
   if (rc != 0) return sys_fail(errc::lock_failed, "cannot initialise the bank's mutex", rc);
   return {};
 }
-}  // namespace detail
-
-}  // namespace hotrestart
+}  // namespace hotrestart::detail
 
 #endif  // HOTRESTART_BACKENDS_POSIX_LOCK_HPP

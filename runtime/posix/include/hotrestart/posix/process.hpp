@@ -57,8 +57,7 @@ inline result<run_identity> identity_from_env() {
     return fail(errc::corrupt, "HR_GROUP, HR_PROCESS or HR_HANDLE is missing or malformed");
   if (const char* fd = std::getenv(env_bank_fd); fd != nullptr && *fd != '\0') {
     std::uint64_t n = 0;
-    if (!num(env_bank_fd, n) || n > 65535)
-      return fail(errc::corrupt, "HR_BANK_FD is malformed");
+    if (!num(env_bank_fd, n) || n > 65535) return fail(errc::corrupt, "HR_BANK_FD is malformed");
     id.bank_fd = static_cast<int>(n);
   }
   id.gid = static_cast<std::uint32_t>(g);

@@ -160,8 +160,8 @@ inline int relay_read(int c, relay_offer& offer, std::string& why) {
 /// The requester's side: connects to the relay of `bank`, checks that the peer is
 /// `supervisor_pid` running as this user or root, and hands it `out` and `err` for the request
 /// in mailbox slot `slot`. Returns an empty string, or why the output cannot be relayed.
-inline std::string relay_offer_fds(const std::string& bank, int supervisor_pid,
-                                   std::uint32_t slot, int out, int err) {
+inline std::string relay_offer_fds(const std::string& bank, int supervisor_pid, std::uint32_t slot,
+                                   int out, int err) {
   sockaddr_un sa;
   fd_guard dir(-1);
   if (!detail::relay_address(bank, sa, dir)) return "the relay socket's path is too long";
@@ -173,8 +173,8 @@ inline std::string relay_offer_fds(const std::string& bank, int supervisor_pid,
   ucred cred{};
   if (!detail::peer_of(c.fd, cred)) return std::string("SO_PEERCRED: ") + std::strerror(errno);
   if (cred.pid != supervisor_pid || (cred.uid != ::geteuid() && cred.uid != 0))
-    return "the relay socket is not the supervisor's (pid " + std::to_string(cred.pid) +
-           ", uid " + std::to_string(cred.uid) + "): refused to hand it the output";
+    return "the relay socket is not the supervisor's (pid " + std::to_string(cred.pid) + ", uid " +
+           std::to_string(cred.uid) + "): refused to hand it the output";
   relay_hello hello;
   hello.slot = slot;
   iovec iov{&hello, sizeof hello};
