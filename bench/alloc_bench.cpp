@@ -528,12 +528,12 @@ void bm_update_new_block_replace(benchmark::State& st) {
   for (auto _ : st) {
     ++k;
     auto cur = b.find(name);
-    auto sh = b.find_or_create(internal_access, "__HR~bench", sizeof(T));
+    auto sh = b.find_or_create(hotrestart::detail::internal_access, "__HR~bench", sizeof(T));
     if (!cur || !sh) die("shadow", (!cur ? cur : sh).error());
     std::memcpy(sh->data, cur->data, sizeof(T));
     auto* v = reinterpret_cast<T*>(sh->data);
     for (auto& word : v->words) word = k;
-    if (auto r = b.replace(internal_access, name, "__HR~bench"); !r) die("replace", r.error());
+    if (auto r = b.replace(hotrestart::detail::internal_access, name, "__HR~bench"); !r) die("replace", r.error());
   }
 }
 

@@ -26,20 +26,20 @@ struct arena {
 
   explicit arena(std::uint32_t n)
       : pages(n),
-        storage((fmt::header_size + extent_allocator::region_bytes(n)) / 8 + 1, 0),
+        storage((bank_format::header_size + extent_allocator::region_bytes(n)) / 8 + 1, 0),
         base(reinterpret_cast<std::byte*>(storage.data())),
-        alloc(base, fmt::header_size, n),
-        bounds{fmt::header_size, fmt::header_size + extent_allocator::region_bytes(n)} {
+        alloc(base, bank_format::header_size, n),
+        bounds{bank_format::header_size, bank_format::header_size + extent_allocator::region_bytes(n)} {
     alloc.format();
   }
   result<std::uint32_t> allocate(std::uint32_t n, std::uint32_t owner = 0) {
-    detail::txn t(base, bounds, 1);
+    bank_txn t(base, bounds, 1);
     auto r = alloc.allocate(t, n, owner);
     if (r) REQUIRE(detail::journal::commit(t));
     return r;
   }
   result<void> deallocate(std::uint32_t first, std::uint32_t n) {
-    detail::txn t(base, bounds, 2);
+    bank_txn t(base, bounds, 2);
     auto r = alloc.deallocate(t, first, n);
     if (r) REQUIRE(detail::journal::commit(t));
     return r;
@@ -111,8 +111,8 @@ TEST_CASE("freeing something that is not a used extent is refused, nothing chang
   HR_CHECK_ERR(a.deallocate(*x, 3), errc::corrupt);
   HR_CHECK_ERR(a.deallocate(*x + 4, 1), errc::corrupt);
   HR_CHECK_ERR(a.deallocate(15, 5), errc::corrupt);
-  CHECK(std::memcmp(before.data() + fmt::header_size / 8, a.storage.data() + fmt::header_size / 8,
-                    (before.size() - fmt::header_size / 8) * 8) == 0);
+  CHECK(std::memcmp(before.data() + bank_format::header_size / 8, a.storage.data() + bank_format::header_size / 8,
+                    (before.size() - bank_format::header_size / 8) * 8) == 0);
 }
 
 TEST_CASE("random allocations and frees agree with a model") {
@@ -171,7 +171,7 @@ TEST_CASE("an allocation never committed leaves the tables as they were, byte fo
   REQUIRE(a.allocate(7));
   std::vector<std::uint64_t> before = a.storage;
   {
-    detail::txn t(a.base, a.bounds, 1);
+    bank_txn t(a.base, a.bounds, 1);
     REQUIRE(a.alloc.allocate(t, 3, 1));
     CHECK(t.size() > 0);
     // "Crash": no commit. Nothing was written; recovery has nothing to do.
@@ -186,19 +186,19 @@ TEST_CASE("an allocation never committed leaves the tables as they were, byte fo
 TEST_CASE("a committed allocation whose stores never reached the tables is redone by recovery") {
   arena a(32);
   REQUIRE(a.allocate(5));
-  const std::size_t from = fmt::header_size / 8;
+  const std::size_t from = bank_format::header_size / 8;
   std::vector<std::uint64_t> before = a.storage;
   REQUIRE(a.allocate(3));
   std::vector<std::uint64_t> after = a.storage;
   // The tables as before the commit, the intent record as the commit left it, marked
   // committed: a crash right after the commit point.
   std::memcpy(a.storage.data() + from, before.data() + from, (before.size() - from) * 8);
-  detail::store32(a.base, fmt::journal_state,
+  detail::store32(a.base, bank_format::journal_state,
                   static_cast<std::uint32_t>(detail::journal_state::committed));
   auto rec = detail::journal::recover(a.base, a.bounds);
   REQUIRE(rec);
   CHECK(*rec);
   CHECK(std::memcmp(after.data() + from, a.storage.data() + from, (after.size() - from) * 8) == 0);
-  CHECK(detail::load32(a.base, fmt::journal_state) == 0u);
+  CHECK(detail::load32(a.base, bank_format::journal_state) == 0u);
   a.census();
 }

@@ -160,7 +160,7 @@ TEST_CASE_TEMPLATE("free_all frees one key's blocks; a group's key only through 
   HR_CHECK_ERR(b->free_all(""), errc::key_reserved);
   HR_CHECK_ERR(b->free_all(std::string(33, 'k')), errc::key_too_long);
   HR_REQUIRE_OK(b->find("g1"));
-  auto g = b->free_all(internal_access, g3);
+  auto g = b->free_all(hotrestart::detail::internal_access, g3);
   HR_REQUIRE_OK(g);
   CHECK(*g == 2);
   HR_CHECK_ERR(b->find("g2"), errc::not_found);
@@ -178,9 +178,9 @@ TEST_CASE_TEMPLATE("reserved names are the library's", F, HR_CONFORMANCE_FIXTURE
   auto b = F::bank::create(fx.where());
   HR_REQUIRE_OK(b);
   HR_CHECK_ERR(b->find_or_create("__HR_controller", 1), errc::name_reserved);
-  HR_REQUIRE_OK(b->find_or_create(internal_access, "__HR_controller", 1));
+  HR_REQUIRE_OK(b->find_or_create(hotrestart::detail::internal_access, "__HR_controller", 1));
   HR_CHECK_ERR(b->free("__HR_controller"), errc::name_reserved);
-  HR_REQUIRE_OK(b->free(internal_access, "__HR_controller"));
+  HR_REQUIRE_OK(b->free(hotrestart::detail::internal_access, "__HR_controller"));
 }
 
 TEST_CASE_TEMPLATE("limits: block table, bank size, names, media", F, HR_CONFORMANCE_FIXTURES) {

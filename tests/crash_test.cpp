@@ -252,7 +252,7 @@ TEST_CASE("a process with the bank open sees a free_all cut by SIGKILL as all or
       CHECK(static_cast<bool>(after->find(name.c_str())) == (found != 0));
     // Nothing is left that would send every later find to the lock: the hint (set before the
     // record, so also by a sweeper killed before it wrote its record) is cleared by the repair.
-    CHECK(detail::load32(after->backend().data(), fmt::sweep_hint) == 0);
+    CHECK(detail::load32(after->backend().data(), bank_format::sweep_hint) == 0);
     require_consistent(*after);
   }
   CHECK(all > 0);

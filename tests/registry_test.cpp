@@ -24,21 +24,21 @@ struct table {
 
   explicit table(std::uint32_t m)
       : max(m),
-        storage((fmt::header_size + hash_registry::region_bytes(m)) / 8 + 8, 0),
+        storage((bank_format::header_size + hash_registry::region_bytes(m)) / 8 + 8, 0),
         base(reinterpret_cast<std::byte*>(storage.data())),
-        reg(base, fmt::header_size, m),
-        bounds{fmt::header_size, fmt::header_size + hash_registry::region_bytes(m)} {
+        reg(base, bank_format::header_size, m),
+        bounds{bank_format::header_size, bank_format::header_size + hash_registry::region_bytes(m)} {
     reg.format();
   }
   result<std::uint32_t> insert(const std::string& name, std::uint32_t first,
                                std::string_view key = {}) {
-    detail::txn t(base, bounds, 1);
+    bank_txn t(base, bounds, 1);
     auto r = reg.insert(t, {name, hash_registry::hash(name), key, first, 1, 100});
     if (r) REQUIRE(detail::journal::commit(t));
     return r;
   }
   result<void> remove(std::uint32_t idx) {
-    detail::txn t(base, bounds, 2);
+    bank_txn t(base, bounds, 2);
     auto r = reg.remove(t, idx);
     if (r) REQUIRE(detail::journal::commit(t));
     return r;
@@ -140,7 +140,7 @@ TEST_CASE("a cyclic chain is reported, not followed forever") {
   // Make the entry point at itself: a lookup of another name in that bucket must walk the
   // cycle, give up after max_blocks steps and say the chain is inconsistent.
   const std::uint64_t entry =
-      fmt::header_size + hash_registry::entries_offset(4) + hash_registry::entry_bytes * *a;
+      bank_format::header_size + hash_registry::entries_offset(4) + hash_registry::entry_bytes * *a;
   detail::store32(t.base, entry + 4, *a);
   CHECK(t.find(neighbour).status == lookup_status::inconsistent);
   CHECK(t.find("x").status == lookup_status::found);          // found before the cycle matters
@@ -159,7 +159,7 @@ TEST_CASE("an insert and a remove never committed change nothing") {
   REQUIRE(t.insert("keep", 1));
   std::vector<std::uint64_t> before = t.storage;
   {
-    detail::txn x(t.base, t.bounds, 1);
+    bank_txn x(t.base, t.bounds, 1);
     REQUIRE(t.reg.insert(x, {"new", hash_registry::hash("new"), {}, 2, 1, 1}));
     // Crash before commit: the entry was filled (it is unreachable), nothing else changed.
     CHECK(x.load(t.bounds.tables_begin) != detail::load32(t.base, t.bounds.tables_begin));
@@ -169,7 +169,7 @@ TEST_CASE("an insert and a remove never committed change nothing") {
   CHECK(t.census().problems == 0);
   before = t.storage;
   {
-    detail::txn x(t.base, t.bounds, 2);
+    bank_txn x(t.base, t.bounds, 2);
     REQUIRE(t.reg.remove(x, t.find("keep").entry.index));
   }
   CHECK(t.find("keep").status == lookup_status::found);
@@ -178,7 +178,7 @@ TEST_CASE("an insert and a remove never committed change nothing") {
 
 TEST_CASE("a committed insert whose publication was interrupted is completed by recovery") {
   table t(16);
-  const std::size_t from = fmt::header_size / 8;
+  const std::size_t from = bank_format::header_size / 8;
   std::vector<std::uint64_t> before = t.storage;
   REQUIRE(t.insert("pub", 2));
   // Undo the applied stores of the tables but keep the record, marked committed: a crash
@@ -188,13 +188,13 @@ TEST_CASE("a committed insert whose publication was interrupted is completed by 
   // The entry's own fields are direct stores (made before the commit): keep them.
   const std::uint32_t idx = 0;
   const std::uint64_t e =
-      fmt::header_size + hash_registry::entries_offset(16) + hash_registry::entry_bytes * idx;
+      bank_format::header_size + hash_registry::entries_offset(16) + hash_registry::entry_bytes * idx;
   std::memcpy(t.base + e, reinterpret_cast<const std::byte*>(after.data()) + e,
               hash_registry::entry_bytes);
   for (const std::uint64_t journaled : {e + 4, e + 24})  // its link and in-use word are not
     std::memcpy(t.base + journaled, reinterpret_cast<const std::byte*>(before.data()) + journaled,
                 4);
-  detail::store32(t.base, fmt::journal_state,
+  detail::store32(t.base, bank_format::journal_state,
                   static_cast<std::uint32_t>(detail::journal_state::committed));
   CHECK(t.find("pub").status == lookup_status::missing);
   REQUIRE(detail::journal::recover(t.base, t.bounds));

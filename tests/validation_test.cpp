@@ -73,7 +73,7 @@ TEST_CASE("a file that is not a bank is refused") {
   }
   auto b = mmap_bank::open(path.c_str());
   HR_CHECK_ERR(b, errc::not_a_bank);
-  CHECK(b.error().details[0].expected == fmt::magic0_value);
+  CHECK(b.error().details[0].expected == bank_format::magic0_value);
   CHECK(b.error().details[0].found == 0x78787878u);
   // open_or_create never formats over a foreign file.
   HR_CHECK_ERR(mmap_bank::open_or_create(path.c_str()), errc::not_a_bank);
@@ -96,46 +96,46 @@ TEST_CASE("a truncated bank is refused with the sizes") {
 TEST_CASE("another version, another layout, a broken header") {
   bank_file f;
   SUBCASE("format version") {
-    poke(f.path, fmt::layout_version, fmt::version + 1);
+    poke(f.path, bank_format::layout_version, bank_format::version + 1);
     auto b = mmap_bank::open(f.path.c_str());
     HR_CHECK_ERR(b, errc::version_mismatch);
-    CHECK(b.error().details[0].expected == fmt::version);
-    CHECK(b.error().details[0].found == fmt::version + 1);
+    CHECK(b.error().details[0].expected == bank_format::version);
+    CHECK(b.error().details[0].found == bank_format::version + 1);
   }
   SUBCASE("layout fingerprint (a build with other policies or limits)") {
-    poke(f.path, fmt::fingerprint_lo, peek(f.path, fmt::fingerprint_lo) ^ 1u);
+    poke(f.path, bank_format::fingerprint_lo, peek(f.path, bank_format::fingerprint_lo) ^ 1u);
     HR_CHECK_ERR(mmap_bank::open(f.path.c_str()), errc::layout_mismatch);
   }
   SUBCASE("a tunable changed behind the checksum's back") {
-    poke(f.path, fmt::max_blocks, 31);
+    poke(f.path, bank_format::max_blocks, 31);
     auto b = mmap_bank::open(f.path.c_str());
     HR_CHECK_ERR(b, errc::corrupt);
     CHECK(std::string(b.error().message).find("checksum") != std::string::npos);
   }
   SUBCASE("creation never finished") {
-    poke(f.path, fmt::state, static_cast<std::uint32_t>(bank_state::initialising));
+    poke(f.path, bank_format::state, static_cast<std::uint32_t>(bank_state::initialising));
     HR_CHECK_ERR(mmap_bank::open(f.path.c_str()), errc::creation_interrupted);
   }
   SUBCASE("state word garbage") {
-    poke(f.path, fmt::state, 12345);
+    poke(f.path, bank_format::state, 12345);
     HR_CHECK_ERR(mmap_bank::open(f.path.c_str()), errc::corrupt);
   }
   SUBCASE("an intent record that points outside the tables") {
-    poke(f.path, fmt::journal_entries, static_cast<std::uint32_t>(f.layout.data_off + 64));
-    poke(f.path, fmt::journal_entries + 4, 0);
-    poke(f.path, fmt::journal_count, 1);
-    poke(f.path, fmt::journal_state, static_cast<std::uint32_t>(detail::journal_state::committed));
+    poke(f.path, bank_format::journal_entries, static_cast<std::uint32_t>(f.layout.data_off + 64));
+    poke(f.path, bank_format::journal_entries + 4, 0);
+    poke(f.path, bank_format::journal_count, 1);
+    poke(f.path, bank_format::journal_state, static_cast<std::uint32_t>(detail::journal_state::committed));
     auto b = mmap_bank::open(f.path.c_str());
     HR_CHECK_ERR(b, errc::corrupt);
     CHECK(std::string(b.error().message).find("intent record") != std::string::npos);
   }
   SUBCASE("an intent record with an impossible count") {
-    poke(f.path, fmt::journal_count, 1000);
-    poke(f.path, fmt::journal_state, static_cast<std::uint32_t>(detail::journal_state::committed));
+    poke(f.path, bank_format::journal_count, 1000);
+    poke(f.path, bank_format::journal_state, static_cast<std::uint32_t>(detail::journal_state::committed));
     HR_CHECK_ERR(mmap_bank::open(f.path.c_str()), errc::corrupt);
   }
   SUBCASE("an intent record in an unknown state") {
-    poke(f.path, fmt::journal_state, 7);
+    poke(f.path, bank_format::journal_state, 7);
     HR_CHECK_ERR(mmap_bank::open(f.path.c_str()), errc::corrupt);
   }
 }
@@ -212,9 +212,9 @@ TEST_CASE("damaged tables are reported by operations and by check, never followe
     poke(f.path, f.layout.allocator_off + 192 + 12 * kept_page, 0x12345);
     if (cut_by_a_crash) {
       // The free_all record as a writer killed right after setting it leaves it: key "K".
-      poke(f.path, fmt::sweep_key, 'K');
-      poke(f.path, fmt::sweep_key_len, 1);
-      poke(f.path, fmt::sweep_state, 0x50455753u);
+      poke(f.path, bank_format::sweep_key, 'K');
+      poke(f.path, bank_format::sweep_key_len, 1);
+      poke(f.path, bank_format::sweep_state, 0x50455753u);
     }
     auto b = mmap_bank::open(f.path.c_str());  // a crashed sweep is rolled forward here
     HR_REQUIRE_OK(b);

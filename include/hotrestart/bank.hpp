@@ -18,55 +18,19 @@
 #include <utility>
 
 #include "backend.hpp"
+#include "bank_format.hpp"
+#include "block.hpp"
+#include "detail/bank_header.hpp"
 #include "detail/journal.hpp"
+#include "detail/recovery.hpp"
 #include "detail/words.hpp"
 #include "error.hpp"
-#include "format.hpp"
 #include "names.hpp"
 #include "policies/concepts.hpp"
 #include "policies/extent_allocator.hpp"
 #include "policies/hash_registry.hpp"
 
 namespace hotrestart {
-
-/// A block as the caller sees it: its bytes in this process's mapping.
-struct block {
-  std::byte* data = nullptr;
-  std::uint64_t size = 0;      ///< bytes asked for when the block was created
-  std::uint64_t capacity = 0;  ///< whole pages: what the caller may use
-  bool created = false;        ///< true on the call that created it (zero-filled)
-
-  std::span<std::byte> bytes() const { return {data, static_cast<std::size_t>(capacity)}; }
-};
-
-/// A block as `for_each` describes it. The views point into the bank.
-struct block_info {
-  std::string_view name;
-  std::string_view key;
-  std::uint32_t index = 0;   ///< registry entry
-  std::uint64_t offset = 0;  ///< from the start of the bank
-  std::uint64_t size = 0;
-  std::uint64_t capacity = 0;
-};
-
-struct bank_stats {
-  std::uint64_t bank_size = 0;  ///< bytes available to blocks
-  std::uint64_t overhead = 0;   ///< bytes of header and tables on top of bank_size
-  std::uint64_t used = 0;       ///< bytes in blocks (whole pages)
-  std::uint64_t free = 0;
-  std::uint64_t largest_free = 0;  ///< largest block that can still be created, in bytes
-  std::uint32_t blocks = 0;
-  std::uint32_t max_blocks = 0;
-  std::uint32_t page_size = 0;
-};
-
-namespace detail {
-/// Lets the library's own runtime use reserved names and group keys.
-struct internal_access_t {
-  explicit internal_access_t() = default;
-};
-}  // namespace detail
-inline constexpr detail::internal_access_t internal_access{};
 
 template <bank_backend Backend, block_allocator Allocator = extent_allocator,
           name_registry Registry = hash_registry>
@@ -76,12 +40,12 @@ class basic_bank {
   using location = typename Backend::location;
 
   /// Creates a new bank; `already_exists` if there is one.
-  static result<basic_bank> create(location where, const tunables& t = {}) {
+  [[nodiscard]] static result<basic_bank> create(location where, const tunables& t = {}) {
     auto l = compute_layout<Registry, Allocator>(t, Backend::native_page_size());
     if (!l) return fail(l.error());
-    if (t.durable && !can_flush)
+    if (l->durable && !can_flush)
       return fail(errc::bad_tunables, "durable mode needs a backend that can flush (mmap file)");
-    format_args args{*l, t.medium};
+    format_args args{*l, t.medium.value_or(default_medium)};
     auto b = Backend::create(where, l->file_bytes, region_init{&format_region, &args});
     if (!b) return fail(b.error());
     return attach(std::move(*b));
@@ -90,21 +54,22 @@ class basic_bank {
   /// Opens an existing bank and adopts the tunables it records. Validation is O(1): the header,
   /// the layout it records, and the intent record (repaired if a writer died mid-operation;
   /// a free_all it cut is finished here, which visits the registry: O(max_blocks)).
-  static result<basic_bank> open(location where) {
+  [[nodiscard]] static result<basic_bank> open(location where) {
     auto b = Backend::open(where);
     if (!b) return fail(b.error());
     return attach(std::move(*b));
   }
 
-  /// Opens the bank, or creates it with `t`. An existing bank with other tunables is refused
+  /// Opens the bank, or creates it with `t`. An existing bank adopts its recorded value of
+  /// every tunable `t` leaves unset; one that `t` sets and the bank records otherwise is refused
   /// with `tunables_mismatch`, naming each difference.
-  static result<basic_bank> open_or_create(location where, const tunables& t = {}) {
-    auto want = compute_layout<Registry, Allocator>(t, Backend::native_page_size());
-    if (!want) return fail(want.error());
+  [[nodiscard]] static result<basic_bank> open_or_create(location where, const tunables& t = {}) {
+    if (auto want = compute_layout<Registry, Allocator>(t, Backend::native_page_size()); !want)
+      return fail(want.error());
     for (int attempt = 0; attempt < 8; ++attempt) {
       auto o = open(where);
       if (o) {
-        if (auto same = o->same_tunables(*want, t.medium); !same) return fail(same.error());
+        if (auto same = o->same_tunables(t); !same) return fail(same.error());
         return o;
       }
       const bool absent = o.error().code == errc::not_found ||
@@ -151,14 +116,14 @@ class basic_bank {
   /// pages. `key` is an optional deletion key (free_all). Errors: the name's (name_empty,
   /// name_too_long, name_has_nul, name_reserved, unknown_medium), key_too_long, bad_size,
   /// size_exceeds_block (exists, smaller than asked), bank_full, block_table_full, corrupt.
-  result<block> find_or_create(block_name n, std::uint64_t size, std::string_view key = {}) {
+  [[nodiscard]] result<block> find_or_create(block_name n, std::uint64_t size, std::string_view key = {}) {
     return find_or_create_impl(n, size, key, false);
   }
-  result<block> find_or_create(std::string_view name, std::uint64_t size,
+  [[nodiscard]] result<block> find_or_create(std::string_view name, std::uint64_t size,
                                std::string_view key = {}) {
     return find_or_create_impl({medium(), name}, size, key, false);
   }
-  result<block> find_or_create(detail::internal_access_t, std::string_view name, std::uint64_t size,
+  [[nodiscard]] result<block> find_or_create(detail::internal_access_t, std::string_view name, std::uint64_t size,
                                std::string_view key = {}) {
     return find_or_create_impl({medium(), name}, size, key, true);
   }
@@ -169,25 +134,25 @@ class basic_bank {
   /// atomic: no block of its key is returned once it started), find takes the lock to repair or
   /// wait for it: on a backend whose lock never waits (section) that can fail with
   /// `lock_failed`; call again.
-  result<block> find(block_name n) const {
+  [[nodiscard]] result<block> find(block_name n) {
     if (auto v = validate_lookup(n, true); !v) return fail(v.error());
     return find_hashed(n.name, Registry::hash(n.name));
   }
-  result<block> find(std::string_view name) const { return find({medium(), name}); }
+  [[nodiscard]] result<block> find(std::string_view name) { return find({medium(), name}); }
 
   /// Frees the block `n`. `not_found` if there is none.
-  result<void> free(block_name n) { return free_impl(n, false); }
-  result<void> free(std::string_view name) { return free_impl({medium(), name}, false); }
-  result<void> free(detail::internal_access_t, std::string_view name) {
+  [[nodiscard]] result<void> free(block_name n) { return free_impl(n, false); }
+  [[nodiscard]] result<void> free(std::string_view name) { return free_impl({medium(), name}, false); }
+  [[nodiscard]] result<void> free(detail::internal_access_t, std::string_view name) {
     return free_impl({medium(), name}, true);
   }
 
   /// Frees every block created with deletion key `key` (ChorusOS pmmFreeAll) and returns how
   /// many. A group key is refused (`key_reserved`): those blocks go with their group. Each
   /// block is freed atomically; after a crash mid-way, calling again frees the rest.
-  result<std::uint32_t> free_all(std::string_view key) { return free_all_impl(key, false); }
+  [[nodiscard]] result<std::uint32_t> free_all(std::string_view key) { return free_all_impl(key, false); }
   /// The runtime's call when a restart group terminates.
-  result<std::uint32_t> free_all(detail::internal_access_t, std::string_view key) {
+  [[nodiscard]] result<std::uint32_t> free_all(detail::internal_access_t, std::string_view key) {
     return free_all_impl(key, true);
   }
 
@@ -196,10 +161,10 @@ class basic_bank {
   /// `target`, never neither; a crash leaves one or the other. `source` keeps its deletion
   /// key. This is how a new version of a value replaces the old one (shadow copy, then
   /// switch). Errors: not_found (no `source`), the names' errors, corrupt.
-  result<void> replace(std::string_view target, std::string_view source) {
+  [[nodiscard]] result<void> replace(std::string_view target, std::string_view source) {
     return replace_impl(target, source, false);
   }
-  result<void> replace(detail::internal_access_t, std::string_view target,
+  [[nodiscard]] result<void> replace(detail::internal_access_t, std::string_view target,
                        std::string_view source) {
     return replace_impl(target, source, true);
   }
@@ -208,7 +173,7 @@ class basic_bank {
   /// `f`). Returns the number of blocks visited. An entry whose extent or size is damaged is
   /// not visited (its offset and lengths cannot be trusted); check() reports it.
   template <class F>
-  result<std::uint32_t> for_each(F&& f) const {
+  [[nodiscard]] result<std::uint32_t> for_each(F&& f) {
     auto g = locked();
     if (!g) return fail(g.error());
     std::uint32_t n = 0;
@@ -224,7 +189,7 @@ class basic_bank {
     return n;
   }
 
-  result<bank_stats> stats() const {
+  [[nodiscard]] result<bank_stats> stats() {
     auto g = locked();
     if (!g) return fail(g.error());
     bank_stats s;
@@ -232,8 +197,8 @@ class basic_bank {
     s.overhead = layout_.overhead_bytes();
     s.page_size = layout_.page_size;
     s.max_blocks = layout_.max_blocks;
-    s.blocks = detail::load32(base_, fmt::block_count);
-    s.used = std::uint64_t{detail::load32(base_, fmt::used_pages)} * layout_.page_size;
+    s.blocks = detail::load32(base_, bank_format::block_count);
+    s.used = std::uint64_t{detail::load32(base_, bank_format::used_pages)} * layout_.page_size;
     s.free = layout_.bank_size - (s.used < layout_.bank_size ? s.used : layout_.bank_size);
     s.largest_free = std::uint64_t{allocator_.largest_free()} * layout_.page_size;
     return s;
@@ -243,7 +208,7 @@ class basic_bank {
   /// `report(const error&)` for each problem and returns how many there were (0: consistent,
   /// nothing leaked, free + used = total).
   template <class Report>
-  result<std::uint32_t> check(Report&& report) const {
+  [[nodiscard]] result<std::uint32_t> check(Report&& report) {
     auto g = locked();
     if (!g) return fail(g.error());
     std::uint32_t problems = 0;
@@ -253,8 +218,8 @@ class basic_bank {
     };
     const allocator_census a = allocator_.check(note);
     const registry_census r = registry_.check(note);
-    const std::uint32_t blocks = detail::load32(base_, fmt::block_count);
-    const std::uint32_t used = detail::load32(base_, fmt::used_pages);
+    const std::uint32_t blocks = detail::load32(base_, bank_format::block_count);
+    const std::uint32_t used = detail::load32(base_, bank_format::used_pages);
     if (a.used_pages + a.free_pages != layout_.total_pages)
       note(error(errc::corrupt, "pages lost: used + free is not the bank's size", "pages",
                  layout_.total_pages, a.used_pages + a.free_pages));
@@ -298,7 +263,7 @@ class basic_bank {
   // RAII holder of the writer lock; repairs the bank when it was taken from a dead owner.
   class lock_guard {
    public:
-    explicit lock_guard(Backend* b) : b_(b) {}
+    explicit lock_guard(const Backend* b) : b_(b) {}
     lock_guard(lock_guard&& o) noexcept : b_(std::exchange(o.b_, nullptr)) {}
     lock_guard& operator=(lock_guard&&) = delete;
     ~lock_guard() {
@@ -306,7 +271,7 @@ class basic_bank {
     }
 
    private:
-    Backend* b_;
+    const Backend* b_;
   };
 
   explicit basic_bank(Backend&& b, const bank_layout& l)
@@ -315,150 +280,60 @@ class basic_bank {
         layout_(l),
         registry_(base_, l.registry_off, l.max_blocks),
         allocator_(base_, l.allocator_off, l.total_pages) {
-    medium_len_ = detail::load32(base_, fmt::medium_len);
-    std::memcpy(medium_, base_ + fmt::medium, medium_len_);
+    medium_len_ = detail::load32(base_, bank_format::medium_len);
+    std::memcpy(medium_, base_ + bank_format::medium, medium_len_);
   }
 
   detail::journal_bounds bounds() const { return {layout_.registry_off, layout_.data_off}; }
 
-  static result<void> format_region(void* ctx, std::byte* base, std::uint64_t size) {
+  [[nodiscard]] static result<void> format_region(void* ctx, std::byte* base, std::uint64_t size) {
     const auto& a = *static_cast<const format_args*>(ctx);
-    const bank_layout& l = a.layout;
-    if (size < l.file_bytes)
-      return fail(errc::truncated, "region smaller than the bank", "bytes", l.file_bytes, size);
-    detail::store32(base, fmt::state, static_cast<std::uint32_t>(bank_state::initialising));
-    detail::store32(base, fmt::magic0, fmt::magic0_value);
-    detail::store32(base, fmt::magic1, fmt::magic1_value);
-    detail::store32(base, fmt::layout_version, fmt::version);
-    detail::store32(base, fmt::header_bytes, static_cast<std::uint32_t>(fmt::header_size));
-    const std::uint64_t fp = detail::layout_fingerprint(Allocator::layout_id, Registry::layout_id);
-    detail::store32(base, fmt::fingerprint_lo, detail::lo32(fp));
-    detail::store32(base, fmt::fingerprint_hi, detail::hi32(fp));
-    detail::store32(base, fmt::page_size, l.page_size);
-    detail::store32(base, fmt::bank_size_lo, detail::lo32(l.bank_size));
-    detail::store32(base, fmt::bank_size_hi, detail::hi32(l.bank_size));
-    detail::store32(base, fmt::max_blocks, l.max_blocks);
-    detail::store32(base, fmt::total_pages, l.total_pages);
-    detail::store32(base, fmt::registry_off, static_cast<std::uint32_t>(l.registry_off));
-    detail::store32(base, fmt::allocator_off, static_cast<std::uint32_t>(l.allocator_off));
-    detail::store32(base, fmt::data_off_lo, detail::lo32(l.data_off));
-    detail::store32(base, fmt::data_off_hi, detail::hi32(l.data_off));
-    detail::store32(base, fmt::file_bytes_lo, detail::lo32(l.file_bytes));
-    detail::store32(base, fmt::file_bytes_hi, detail::hi32(l.file_bytes));
-    detail::store32(base, fmt::medium_len, static_cast<std::uint32_t>(a.medium.size()));
-    std::memcpy(base + fmt::medium, a.medium.data(), a.medium.size());
-    detail::store32(base, fmt::flags, l.durable ? fmt::flag_durable : 0u);
-    detail::store32(base, fmt::immutable_checksum, detail::immutable_checksum(base));
-    Registry(base, l.registry_off, l.max_blocks).format();
-    Allocator(base, l.allocator_off, l.total_pages).format();
-    detail::compiler_order();
-    detail::store32_release(base, fmt::state, static_cast<std::uint32_t>(bank_state::ready));
-    return {};
+    return detail::format_bank<Registry, Allocator>(base, size, a.layout, a.medium);
   }
 
   // O(1) validation of untrusted bytes, then recovery of an interrupted operation.
-  static result<basic_bank> attach(Backend&& b) {
-    const std::byte* base = b.data();
-    const std::uint64_t size = b.size();
-    if (size < fmt::header_size)
-      return fail(errc::truncated, "too small to hold a bank header", "bytes", fmt::header_size,
-                  size);
-    if (detail::load32(base, fmt::magic0) != fmt::magic0_value ||
-        detail::load32(base, fmt::magic1) != fmt::magic1_value)
-      return fail(errc::not_a_bank, "no hotrestart bank here (magic)", "magic", fmt::magic0_value,
-                  detail::load32(base, fmt::magic0));
-    if (detail::load32(base, fmt::layout_version) != fmt::version)
-      return fail(errc::version_mismatch, "bank written by another format version",
-                  "layout version", fmt::version, detail::load32(base, fmt::layout_version));
-    const std::uint64_t fp = detail::layout_fingerprint(Allocator::layout_id, Registry::layout_id);
-    const std::uint64_t found_fp = detail::load64(base, fmt::fingerprint_lo);
-    if (found_fp != fp)
-      return fail(errc::layout_mismatch,
-                  "bank written by a build with another layout (policies or limits)", "fingerprint",
-                  fp, found_fp);
-    const std::uint32_t state = detail::load32_acquire(base, fmt::state);
-    if (state == static_cast<std::uint32_t>(bank_state::initialising))
-      return fail(errc::creation_interrupted, "the bank's creation never finished");
-    if (state != static_cast<std::uint32_t>(bank_state::ready))
-      return fail(errc::corrupt, "bank state word is not 'ready'", "state",
-                  static_cast<std::uint32_t>(bank_state::ready), state);
-    const std::uint32_t sum = detail::immutable_checksum(base);
-    if (sum != detail::load32(base, fmt::immutable_checksum))
-      return fail(errc::corrupt, "header checksum mismatch", "checksum",
-                  detail::load32(base, fmt::immutable_checksum), sum);
-    const std::uint32_t flags = detail::load32(base, fmt::flags);
-    if ((flags & ~fmt::known_flags) != 0)
-      return fail(errc::layout_mismatch, "bank uses features this build does not know (flags)",
-                  "flags", fmt::known_flags, flags);
-    tunables t;
-    t.durable = (flags & fmt::flag_durable) != 0;
-    t.page_size = detail::load32(base, fmt::page_size);
-    t.bank_size = detail::load64(base, fmt::bank_size_lo);
-    t.max_blocks = detail::load32(base, fmt::max_blocks);
-    const std::uint32_t mlen = detail::load32(base, fmt::medium_len);
-    if (mlen == 0 || mlen > max_medium_length)
-      return fail(errc::corrupt, "medium length out of range", "medium length", max_medium_length,
-                  mlen);
-    t.medium = {reinterpret_cast<const char*>(base + fmt::medium), mlen};
-    auto l = compute_layout<Registry, Allocator>(t, t.page_size);
-    if (!l) {
-      error e = l.error();
-      e.code = errc::corrupt;  // the recorded tunables themselves are invalid
-      return fail(e);
-    }
+  [[nodiscard]] static result<basic_bank> attach(Backend&& b) {
+    auto l = detail::validate_header<Registry, Allocator>(b.data(), b.size());
+    if (!l) return fail(l.error());
     const bank_layout& w = *l;
-    struct field {
-      const char* name;
-      std::uint64_t want, found;
-    } fields[] = {
-        {"bank_size", w.bank_size, t.bank_size},
-        {"total_pages", w.total_pages, detail::load32(base, fmt::total_pages)},
-        {"registry_off", w.registry_off, detail::load32(base, fmt::registry_off)},
-        {"allocator_off", w.allocator_off, detail::load32(base, fmt::allocator_off)},
-        {"data_off", w.data_off, detail::load64(base, fmt::data_off_lo)},
-        {"file_bytes", w.file_bytes, detail::load64(base, fmt::file_bytes_lo)},
-    };
-    for (const field& f : fields)
-      if (f.want != f.found)
-        return fail(errc::corrupt, "recorded layout disagrees with the tunables", f.name, f.want,
-                    f.found);
-    if (size < w.file_bytes)
-      return fail(errc::truncated, "bank is shorter than its header says", "bytes", w.file_bytes,
-                  size);
     basic_bank bank(std::move(b), w);
     // Only now, with the header validated, may the backend write to the bank (a lock left by
     // another boot or another C library is reinitialised).
-    if constexpr (requires(Backend & x) { x.adopt_lock(); }) {
-      if (auto r = bank.backend_.adopt_lock(); !r) return fail(r.error());
-    }
-    if (needs_repair(bank.base_)) {
+    if (auto r = backend_traits<Backend>::adopt_lock(bank.backend_); !r) return fail(r.error());
+    if (detail::needs_repair(bank.base_)) {
       auto g = bank.locked();  // repairs under the lock
       if (!g) return fail(g.error());
     }
     return bank;
   }
 
-  result<void> same_tunables(const bank_layout& want, std::string_view want_medium) const {
+  // The tunables `t` sets, against the recorded ones (bank_size rounded up to whole pages as
+  // create would). Unset ones are adopted.
+  [[nodiscard]] result<void> same_tunables(const tunables& t) const {
     error e(errc::tunables_mismatch, "the bank exists with other tunables");
-    if (want.bank_size != layout_.bank_size) e.with("bank_size", want.bank_size, layout_.bank_size);
-    if (want.max_blocks != layout_.max_blocks)
-      e.with("max_blocks", want.max_blocks, layout_.max_blocks);
-    if (want.page_size != layout_.page_size) e.with("page_size", want.page_size, layout_.page_size);
-    if (want_medium != medium())
-      e.with(
-          want_medium.size() != medium_len_ ? "medium length" : "medium (same length, other name)",
-          want_medium.size(), medium_len_);
-    if (want.durable != layout_.durable) e.with("durable", want.durable, layout_.durable);
+    if (t.page_size && *t.page_size != layout_.page_size)
+      e.with("page_size", *t.page_size, layout_.page_size);
+    if (t.bank_size) {
+      const std::uint64_t p = t.page_size.value_or(layout_.page_size);
+      const std::uint64_t want = p == 0 ? *t.bank_size : (*t.bank_size / p + (*t.bank_size % p != 0)) * p;
+      if (want != layout_.bank_size) e.with("bank_size", want, layout_.bank_size);
+    }
+    if (t.max_blocks && *t.max_blocks != layout_.max_blocks)
+      e.with("max_blocks", *t.max_blocks, layout_.max_blocks);
+    if (t.medium && *t.medium != medium())
+      e.with(t.medium->size() != medium_len_ ? "medium length" : "medium (same length, other name)",
+             t.medium->size(), medium_len_);
+    if (t.durable && *t.durable != layout_.durable) e.with("durable", *t.durable, layout_.durable);
     if (e.detail_count != 0) return fail(e);
     return {};
   }
 
   // Takes the writer lock and repairs the bank when needed.
-  result<lock_guard> locked() const {
+  [[nodiscard]] result<lock_guard> locked() {
     auto r = backend_.lock();
     if (!r) return fail(r.error());
     lock_guard g(&backend_);
-    if (*r == lock_outcome::owner_died || needs_repair(base_)) {
+    if (*r == lock_outcome::owner_died || detail::needs_repair(base_)) {
       auto rep = repair();
       // Marked consistent even when the repair failed: every later locker then gets the same
       // `corrupt` error from the record, instead of a lock that can never be taken again.
@@ -470,25 +345,25 @@ class basic_bank {
 
   // Completes what a dead writer left: the interrupted transaction, then a free_all sweep in
   // progress (rolled forward: every block of its key is freed). The caller holds the lock.
-  result<void> repair() const {
+  [[nodiscard]] result<void> repair() {
     auto rec = detail::journal::recover(base_, bounds(), flusher());
     if (!rec) return fail(rec.error());
     // Readers that saw any state of the interrupted operation must retry.
-    detail::store32_release(base_, fmt::seq, (detail::load32(base_, fmt::seq) | 1u) + 1u);
-    if (!sweep_pending(base_)) {
+    detail::store32_release(base_, bank_format::seq, (detail::load32(base_, bank_format::seq) | 1u) + 1u);
+    if (!detail::sweep_pending(base_)) {
       // A free_all that died before its record was set (or after it was cleared) left its hint.
-      if (detail::load32(base_, fmt::sweep_hint) != 0) detail::store32(base_, fmt::sweep_hint, 0);
+      if (detail::load32(base_, bank_format::sweep_hint) != 0) detail::store32(base_, bank_format::sweep_hint, 0);
       return {};
     }
-    const std::uint32_t st = detail::load32(base_, fmt::sweep_state);
-    if (!sweep_state_valid(st))
-      return fail(errc::corrupt, "free_all record: unknown state word", "state", sweep_active, st);
-    const std::uint32_t klen = detail::load32(base_, fmt::sweep_key_len);
+    const std::uint32_t st = detail::load32(base_, bank_format::sweep_state);
+    if (!detail::sweep_state_valid(st))
+      return fail(errc::corrupt, "free_all record: unknown state word", "state", detail::sweep_active, st);
+    const std::uint32_t klen = detail::load32(base_, bank_format::sweep_key_len);
     if (klen == 0 || klen > max_key_length)
       return fail(errc::corrupt, "free_all record: key length out of range", "key length",
                   max_key_length, klen);
     char key[max_key_length];
-    std::memcpy(key, base_ + fmt::sweep_key, klen);
+    std::memcpy(key, base_ + bank_format::sweep_key, klen);
     // A block the sweep could not free is damaged metadata, which check() reports and the
     // operations that meet it refuse; the bank is repaired otherwise (a failed flush is not:
     // io_error).
@@ -496,46 +371,22 @@ class basic_bank {
     return {};
   }
 
-  // What a dead writer can leave for repair(): an intent record not idle, a free_all record or
-  // its hint, readers' sequence word odd.
-  static bool needs_repair(const std::byte* base) {
-    return detail::journal::pending(base) || sweep_pending(base) ||
-           detail::load32(base, fmt::sweep_hint) != 0 || (detail::load32(base, fmt::seq) & 1u) != 0;
-  }
-
-  // The free_all record's state word: idle, or a sweep of the recorded key in progress. A
-  // torn word (bytes of both) is a sweep being started or ended: rolling it forward is right
-  // for both.
-  static constexpr std::uint32_t sweep_active = 0x50455753u;  // "SWEP"
-  static bool sweep_pending(const std::byte* base) {
-    return detail::load32(base, fmt::sweep_state) != 0;
-  }
-  static constexpr bool sweep_state_valid(std::uint32_t w) {
-    for (int i = 0; i < 4; ++i) {
-      const std::uint32_t sh = 8u * static_cast<std::uint32_t>(i);
-      const std::uint32_t b = (w >> sh) & 0xFFu;
-      if (b != 0 && b != ((sweep_active >> sh) & 0xFFu)) return false;
-    }
-    return true;
-  }
-
-  static constexpr bool can_flush = requires(Backend & x) {
-    { x.flush_range(std::uint64_t{}, std::uint64_t{}) } -> std::same_as<result<void>>;
-  };
+  static constexpr bool can_flush = backend_traits<Backend>::can_flush;
 
   // Durable mode's flushes, or none.
-  detail::flush_fn flusher() const {
+  detail::flush_fn flusher() {
     if constexpr (can_flush) {
       if (layout_.durable)
         return {[](void* ctx, std::uint64_t off, std::uint64_t len) -> result<void> {
-                  return static_cast<Backend*>(ctx)->flush_range(off, len);
+                  return backend_traits<Backend>::flush_range(*static_cast<Backend*>(ctx), off,
+                                                              len);
                 },
                 &backend_};
     }
     return {};
   }
 
-  result<void> validate_lookup(const block_name& n, bool allow_reserved) const {
+  [[nodiscard]] result<void> validate_lookup(const block_name& n, bool allow_reserved) const {
     if (auto v = validate_medium(n.medium); !v) return v;
     if (n.medium != medium())
       return fail(
@@ -556,7 +407,7 @@ class basic_bank {
   }
 
   // Turns a registry hit into a block, checking the extent and size against the bank first.
-  result<block> to_block(const entry_view& e, bool created) const {
+  [[nodiscard]] result<block> to_block(const entry_view& e, bool created) const {
     if (!entry_sound(e))
       return fail(errc::corrupt,
                   "block's extent lies outside the bank, or its size outside the extent", "entry",
@@ -567,9 +418,9 @@ class basic_bank {
   }
 
   // Lock-free find: a seqlock read of the registry, retried only if a free ran meanwhile.
-  result<block> find_hashed(std::string_view name, std::uint32_t h) const {
+  [[nodiscard]] result<block> find_hashed(std::string_view name, std::uint32_t h) {
     for (std::uint32_t spins = 0;; ++spins) {
-      const std::uint32_t s1 = detail::load32_acquire(base_, fmt::seq);
+      const std::uint32_t s1 = detail::load32_acquire(base_, bank_format::seq);
       if ((s1 & 1u) != 0) {
         // A free is unlinking an entry; if its writer died there, the lock repairs it (and a
         // writer that was preempted there is waited for on the lock instead of spun on).
@@ -584,20 +435,20 @@ class basic_bank {
       // of its key: wait for it on the lock (which rolls a dead one forward) rather than
       // return a block that is being freed. The hint is on seq's cache line.
       // Once the lock is held no sweep runs and none is left half done: look up under it.
-      if (detail::load32(base_, fmt::sweep_hint) != 0) {
+      if (detail::load32(base_, bank_format::sweep_hint) != 0) {
         auto g = locked();
         if (!g) return fail(g.error());
         return found_block(registry_.lookup(name, h));
       }
       const lookup_result r = registry_.lookup(name, h);
       std::atomic_thread_fence(std::memory_order_acquire);
-      if (detail::load32(base_, fmt::seq) != s1) continue;
+      if (detail::load32(base_, bank_format::seq) != s1) continue;
       return found_block(r);
     }
   }
 
   // What a registry lookup answers a find.
-  result<block> found_block(const lookup_result& r) const {
+  [[nodiscard]] result<block> found_block(const lookup_result& r) const {
     switch (r.status) {
       case lookup_status::found: return to_block(r.entry, false);
       case lookup_status::missing: return fail(errc::not_found, "no block of that name");
@@ -606,7 +457,7 @@ class basic_bank {
     return fail(errc::corrupt, "registry chain is broken (bad link or cycle)");
   }
 
-  result<block> find_or_create_impl(block_name n, std::uint64_t size, std::string_view key,
+  [[nodiscard]] result<block> find_or_create_impl(block_name n, std::uint64_t size, std::string_view key,
                                     bool internal) {
     if (auto v = validate_lookup(n, internal); !v) return fail(v.error());
     if (auto v = validate_key(key); !v) return fail(v.error());
@@ -631,13 +482,13 @@ class basic_bank {
     if (again.status == lookup_status::found) return fits(to_block(again.entry, false));
     if (again.status == lookup_status::inconsistent)
       return fail(errc::corrupt, "registry chain is broken (bad link or cycle)");
-    const std::uint32_t count = detail::load32(base_, fmt::block_count);
+    const std::uint32_t count = detail::load32(base_, bank_format::block_count);
     if (count >= layout_.max_blocks)
       return fail(errc::block_table_full, "the bank holds max_blocks blocks already", "max_blocks",
                   layout_.max_blocks, count);
     // Nothing below changes the bank before the commit but stores to what only this
     // transaction can reach: returning early abandons the operation.
-    detail::txn t(base_, bounds(), op_create);
+    bank_txn t(base_, bounds(), op_create);
     const std::uint32_t idx = registry_.next_index();
     auto first = allocator_.allocate(t, static_cast<std::uint32_t>(pages), idx);
     if (!first) return fail(first.error());
@@ -648,8 +499,8 @@ class basic_bank {
     auto ins =
         registry_.insert(t, {n.name, h, key, *first, static_cast<std::uint32_t>(pages), size});
     if (!ins) return fail(ins.error());
-    if (auto r = t.store(fmt::block_count, count + 1); !r) return fail(r.error());
-    if (auto r = t.store(fmt::used_pages, detail::load32(base_, fmt::used_pages) +
+    if (auto r = t.store(bank_format::block_count, count + 1); !r) return fail(r.error());
+    if (auto r = t.store(bank_format::used_pages, detail::load32(base_, bank_format::used_pages) +
                                               static_cast<std::uint32_t>(pages));
         !r)
       return fail(r.error());
@@ -658,8 +509,8 @@ class basic_bank {
   }
 
   // Frees one in-use entry inside its own transaction. The caller holds the lock.
-  result<void> free_entry(std::uint32_t idx) const {
-    detail::txn t(base_, bounds(), op_free);
+  [[nodiscard]] result<void> free_entry(std::uint32_t idx) {
+    bank_txn t(base_, bounds(), op_free);
     // Readers on this entry's chain must retry while the commit unlinks it: it may be reused.
     t.readers_must_retry();
     if (auto r = release_entry(t, idx); !r) return r;
@@ -667,15 +518,15 @@ class basic_bank {
   }
 
   // The stores that free entry `idx` and its pages, into transaction `t`.
-  result<void> release_entry(detail::txn& t, std::uint32_t idx) const {
+  [[nodiscard]] result<void> release_entry(bank_txn& t, std::uint32_t idx) {
     const entry_view e = registry_.view(idx);
     if (auto r = registry_.remove(t, idx); !r) return r;
     if (auto r = allocator_.deallocate(t, e.first_page, e.pages); !r) return r;
-    if (auto r = t.store(fmt::block_count, t.load(fmt::block_count) - 1); !r) return r;
-    return t.store(fmt::used_pages, t.load(fmt::used_pages) - e.pages);
+    if (auto r = t.store(bank_format::block_count, t.load(bank_format::block_count) - 1); !r) return r;
+    return t.store(bank_format::used_pages, t.load(bank_format::used_pages) - e.pages);
   }
 
-  result<void> free_impl(block_name n, bool internal) {
+  [[nodiscard]] result<void> free_impl(block_name n, bool internal) {
     if (auto v = validate_lookup(n, internal); !v) return v;
     auto g = locked();
     if (!g) return fail(g.error());
@@ -686,7 +537,7 @@ class basic_bank {
     return free_entry(r.entry.index);
   }
 
-  result<void> replace_impl(std::string_view target, std::string_view source, bool internal) {
+  [[nodiscard]] result<void> replace_impl(std::string_view target, std::string_view source, bool internal) {
     if (auto v = validate_lookup({medium(), target}, internal); !v) return v;
     if (auto v = validate_lookup({medium(), source}, internal); !v) return v;
     if (target == source) return {};
@@ -699,7 +550,7 @@ class basic_bank {
       return fail(errc::not_found, "no block named as the replacement source");
     if (src.status == lookup_status::inconsistent || old.status == lookup_status::inconsistent)
       return fail(errc::corrupt, "registry chain is broken (bad link or cycle)");
-    detail::txn t(base_, bounds(), op_replace);
+    bank_txn t(base_, bounds(), op_replace);
     // Readers retry (odd sequence) while the commit moves the name from one block to the other.
     t.readers_must_retry();
     if (old.status == lookup_status::found)
@@ -708,7 +559,7 @@ class basic_bank {
     return detail::journal::commit(t, flusher());
   }
 
-  result<std::uint32_t> free_all_impl(std::string_view key, bool internal) {
+  [[nodiscard]] result<std::uint32_t> free_all_impl(std::string_view key, bool internal) {
     if (auto v = validate_key(key); !v) return fail(v.error());
     if (key.empty())
       return fail(errc::key_reserved, "the empty key means 'no key': nothing to free by it");
@@ -718,22 +569,22 @@ class basic_bank {
     auto g = locked();
     if (!g) return fail(g.error());
     // Lock-free finds take the lock from now on (they wait for the sweep: see find_hashed).
-    detail::store32(base_, fmt::sweep_hint, 1);
+    detail::store32(base_, bank_format::sweep_hint, 1);
     detail::compiler_order();
     // The key goes into the header's free_all record first: a writer that dies mid-way leaves
     // it there, and the next locker finishes the sweep. All of the key's blocks go, or none.
     for (std::uint32_t i = 0; i < key.size(); i += 4) {
       std::uint32_t w = 0;
       std::memcpy(&w, key.data() + i, key.size() - i < 4 ? key.size() - i : 4);
-      detail::store32(base_, fmt::sweep_key + i, w);
+      detail::store32(base_, bank_format::sweep_key + i, w);
     }
-    detail::store32(base_, fmt::sweep_key_len, static_cast<std::uint32_t>(key.size()));
+    detail::store32(base_, bank_format::sweep_key_len, static_cast<std::uint32_t>(key.size()));
     detail::compiler_order();
     // Durable mode: the key on disk before the state that makes recovery read it.
-    if (auto r = flusher()(0, fmt::header_size); !r) return fail(r.error());
-    detail::store32_release(base_, fmt::sweep_state, sweep_active);
+    if (auto r = flusher()(0, bank_format::header_size); !r) return fail(r.error());
+    detail::store32_release(base_, bank_format::sweep_state, detail::sweep_active);
     detail::compiler_order();
-    if (auto r = flusher()(0, fmt::header_size); !r) return fail(r.error());
+    if (auto r = flusher()(0, bank_format::header_size); !r) return fail(r.error());
     return sweep(key);
   }
 
@@ -742,7 +593,7 @@ class basic_bank {
   // report, and the sweep goes on: one damaged block must not make every later locker, and
   // every open, fail on a record that can never complete. The first such error is returned
   // after the record is cleared.
-  result<std::uint32_t> sweep(std::string_view key) const {
+  [[nodiscard]] result<std::uint32_t> sweep(std::string_view key) {
     const std::uint32_t kh = Registry::hash_key(key);
     std::uint32_t freed = 0;
     error first_error;  // errc::ok while every block was freed
@@ -753,16 +604,16 @@ class basic_bank {
       else if (first_error.code == errc::ok)
         first_error = r.error();
     }
-    detail::store32_release(base_, fmt::sweep_state, 0);
+    detail::store32_release(base_, bank_format::sweep_state, 0);
     detail::compiler_order();
-    detail::store32_release(base_, fmt::sweep_hint, 0);
+    detail::store32_release(base_, bank_format::sweep_hint, 0);
     detail::compiler_order();
-    if (auto r = flusher()(0, fmt::header_size); !r) return fail(r.error());
+    if (auto r = flusher()(0, bank_format::header_size); !r) return fail(r.error());
     if (first_error.code != errc::ok) return fail(first_error);
     return freed;
   }
 
-  mutable Backend backend_;
+  Backend backend_;
   std::byte* base_;
   bank_layout layout_;
   Registry registry_;

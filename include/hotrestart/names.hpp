@@ -34,7 +34,7 @@ constexpr bool is_reserved(std::string_view s) {
 }
 
 /// Checks a block name's length and bytes. Returns the error naming what is wrong.
-constexpr result<void> validate_name(std::string_view name) {
+[[nodiscard]] constexpr result<void> validate_name(std::string_view name) {
   if (name.empty()) return fail(errc::name_empty, "a block name must not be empty");
   if (name.size() > max_name_length)
     return fail(errc::name_too_long, "block name too long", "name length (max)", max_name_length,
@@ -45,7 +45,7 @@ constexpr result<void> validate_name(std::string_view name) {
   return {};
 }
 
-constexpr result<void> validate_medium(std::string_view medium) {
+[[nodiscard]] constexpr result<void> validate_medium(std::string_view medium) {
   if (medium.empty()) return fail(errc::medium_empty, "a medium name must not be empty");
   if (medium.size() > max_medium_length)
     return fail(errc::medium_too_long, "medium name too long", "medium length (max)",
@@ -56,7 +56,7 @@ constexpr result<void> validate_medium(std::string_view medium) {
   return {};
 }
 
-constexpr result<void> validate_key(std::string_view key) {
+[[nodiscard]] constexpr result<void> validate_key(std::string_view key) {
   if (key.size() > max_key_length)
     return fail(errc::key_too_long, "deletion key too long", "key length (max)", max_key_length,
                 key.size());

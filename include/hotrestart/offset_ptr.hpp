@@ -72,7 +72,7 @@ class offset_ptr {
 
   /// The relative pointer to `p`, which must point into `r`'s data pages, aligned for T, with
   /// room for one T; `nullptr` gives null. Error: bad_size (outside the bank or misaligned).
-  static result<offset_ptr> make(const bank_region& r, T* p) {
+  [[nodiscard]] static result<offset_ptr> make(const bank_region& r, T* p) {
     if (p == nullptr) return offset_ptr{};
     const auto addr = reinterpret_cast<std::uintptr_t>(p);
     const auto base = reinterpret_cast<std::uintptr_t>(r.base);
@@ -88,13 +88,13 @@ class offset_ptr {
     return from_offset(off);
   }
   template <class Bank>
-  static result<offset_ptr> make(Bank& bank, T* p) {
+  [[nodiscard]] static result<offset_ptr> make(Bank& bank, T* p) {
     return make(region_of(bank), p);
   }
 
   /// The object in this mapping of the bank: nullptr for null; corrupt when the offset lies
   /// outside the data pages, leaves no room for `count` objects, or is misaligned.
-  result<T*> resolve(const bank_region& r, std::uint64_t count = 1) const {
+  [[nodiscard]] result<T*> resolve(const bank_region& r, std::uint64_t count = 1) const {
     if (off_ == 0) return static_cast<T*>(nullptr);
     if (count == 0 || count > (r.end - r.begin) / sizeof(T))
       return fail(errc::corrupt, "relative pointer's object count does not fit the bank", "objects",
@@ -108,7 +108,7 @@ class offset_ptr {
     return reinterpret_cast<T*>(r.base + off_);
   }
   template <class Bank>
-  result<T*> resolve(Bank& bank, std::uint64_t count = 1) const {
+  [[nodiscard]] result<T*> resolve(Bank& bank, std::uint64_t count = 1) const {
     return resolve(region_of(bank), count);
   }
 

@@ -76,7 +76,7 @@ constexpr migration<Old, std::decay_t<F>> migrate_from(F&& fn) {
 
 /// Reads and validates the typed header of any block (for tools: what does this block hold?).
 /// Errors: type_mismatch (no typed header), version_mismatch, corrupt.
-inline result<typed_info> inspect_typed(const block& b) {
+[[nodiscard]] inline result<typed_info> inspect_typed(const block& b) {
   return detail::read_typed_header(b.data, b.capacity);
 }
 
@@ -102,7 +102,7 @@ class persistent {
   /// type_mismatch (another type, or a raw block), schema_mismatch (another version, or the
   /// same version with another size or alignment), version_mismatch, corrupt.
   template <class Bank>
-  static result<persistent> open(Bank& bank, std::string_view name) {
+  [[nodiscard]] static result<persistent> open(Bank& bank, std::string_view name) {
     auto f = bank.find(name);
     if (!f) return fail(f.error());
     if (fits(*f)) return persistent(f->data, typed_origin::found);
@@ -119,7 +119,7 @@ class persistent {
   /// bad_size (T's alignment exceeds the page size), already_exists (another process is
   /// building the same name right now: first construction of one name is not meant to race).
   template <class Bank, class Init = value_init_t, class... Migrations>
-  static result<persistent> find_or_construct(Bank& bank, typed_name n, Init&& init = {},
+  [[nodiscard]] static result<persistent> find_or_construct(Bank& bank, typed_name n, Init&& init = {},
                                               Migrations&&... migrations) {
     auto f = bank.find(n.name);
     if (f && fits(*f)) return persistent(f->data, typed_origin::found);
@@ -159,10 +159,10 @@ class persistent {
   /// Frees the typed block `name` and any half-built replacement of it left by a crash.
   /// Errors: free's (not_found when there was neither).
   template <class Bank>
-  static result<void> destroy(Bank& bank, std::string_view name) {
+  [[nodiscard]] static result<void> destroy(Bank& bank, std::string_view name) {
     if (auto v = validate_name(name); !v) return v;
     const detail::shadow_name sh = detail::make_shadow_name(name);
-    auto s = bank.free(internal_access, sh.view());
+    auto s = bank.free(detail::internal_access, sh.view());
     auto r = bank.free(name);
     if (!r && r.error().code == errc::not_found && s) return {};
     return r;
@@ -171,8 +171,8 @@ class persistent {
   /// The typed block whose first byte is at `block_offset` in region `r` (a link kept in an
   /// offset_ptr or an integer). Validated like open. Errors: corrupt (outside the bank), the
   /// header's errors.
-  static result<persistent> at(const bank_region& r, std::uint64_t block_offset) {
-    if (!r.contains(block_offset, typed_fmt::header_size))
+  [[nodiscard]] static result<persistent> at(const bank_region& r, std::uint64_t block_offset) {
+    if (!r.contains(block_offset, typed_format::header_size))
       return fail(errc::corrupt, "typed block offset lies outside the bank's data pages",
                   "offset (end)", r.end, block_offset);
     std::byte* blk = r.base + block_offset;
@@ -190,7 +190,7 @@ class persistent {
   /// The value in the current slot. Valid until the next update or store switches slots.
   T* get() const {
     return std::launder(
-        reinterpret_cast<T*>(slot(detail::load32_acquire(blk_, typed_fmt::selector))));
+        reinterpret_cast<T*>(slot(detail::load32_acquire(blk_, typed_format::selector))));
   }
   T& operator*() const { return *get(); }
   T* operator->() const { return get(); }
@@ -205,10 +205,10 @@ class persistent {
   }
   void load_into(T& out) const {
     for (;;) {
-      const std::uint32_t n1 = detail::load32_acquire(blk_, typed_fmt::selector);
+      const std::uint32_t n1 = detail::load32_acquire(blk_, typed_format::selector);
       std::memcpy(static_cast<void*>(&out), slot(n1), sizeof(T));
       std::atomic_thread_fence(std::memory_order_acquire);
-      if (detail::load32(blk_, typed_fmt::selector) == n1) return;
+      if (detail::load32(blk_, typed_format::selector) == n1) return;
     }
   }
 
@@ -220,7 +220,7 @@ class persistent {
   /// Returns true when the new value was committed.
   template <class F, class Sync = no_sync>
   bool update(F&& f, Sync&& sync = {}) {
-    const std::uint32_t n = detail::load32(blk_, typed_fmt::selector);
+    const std::uint32_t n = detail::load32(blk_, typed_format::selector);
     // Seqlock writer: the previous switch is visible before any byte of the next slot.
     std::atomic_thread_fence(std::memory_order_release);
     std::byte* to = slot(n + 1);
@@ -238,7 +238,7 @@ class persistent {
   /// Replaces the value with `v`, all or nothing (no copy of the old value). See update.
   template <class Sync = no_sync>
   void store(const T& v, Sync&& sync = {}) {
-    const std::uint32_t n = detail::load32(blk_, typed_fmt::selector);
+    const std::uint32_t n = detail::load32(blk_, typed_format::selector);
     std::atomic_thread_fence(std::memory_order_release);
     std::byte* to = slot(n + 1);
     std::memcpy(to, static_cast<const void*>(&v), sizeof(T));
@@ -246,7 +246,7 @@ class persistent {
   }
 
   /// Completed atomic updates since the block was built (wraps at 2^32).
-  std::uint32_t generation() const { return detail::load32_acquire(blk_, typed_fmt::selector); }
+  std::uint32_t generation() const { return detail::load32_acquire(blk_, typed_format::selector); }
   typed_origin origin() const { return origin_; }
   bool created() const { return origin_ == typed_origin::created; }
   bool migrated() const { return origin_ == typed_origin::migrated; }
@@ -265,9 +265,9 @@ class persistent {
     sync(static_cast<const void*>(to), sizeof(T));
     detail::compiler_order();
     // The switch: a crash point of its own (every library store is one, detail/words.hpp).
-    detail::store32_release(blk_, typed_fmt::selector, n + 1);
+    detail::store32_release(blk_, typed_format::selector, n + 1);
     HOTRESTART_CRASH_POINT();
-    sync(static_cast<const void*>(blk_ + typed_fmt::selector), sizeof(std::uint32_t));
+    sync(static_cast<const void*>(blk_ + typed_format::selector), sizeof(std::uint32_t));
     return true;
   }
 
@@ -278,14 +278,14 @@ class persistent {
            reinterpret_cast<std::uintptr_t>(b.data + desc.shape.slot0) % alignof(T) == 0;
   }
 
-  static result<void> validate(const block& b) {
+  [[nodiscard]] static result<void> validate(const block& b) {
     auto info = detail::read_typed_header(b.data, b.capacity);
     if (!info) return fail(info.error());
     return detail::match_type(*info, desc);
   }
 
   template <class Init>
-  static result<void> initialise(T& v, Init& init) {
+  [[nodiscard]] static result<void> initialise(T& v, Init& init) {
     using I = std::remove_cvref_t<Init>;
     if constexpr (std::is_same_v<I, value_init_t>) {
       (void)v;
@@ -309,7 +309,7 @@ class persistent {
   }
 
   template <class F, class Old>
-  static result<void> call_migration(F& fn, const Old& old, T& v) {
+  [[nodiscard]] static result<void> call_migration(F& fn, const Old& old, T& v) {
     using R = std::invoke_result_t<F&, const Old&, T&>;
     if constexpr (std::is_same_v<R, result<void>>) {
       return fn(old, v);
@@ -325,22 +325,22 @@ class persistent {
   // Builds a complete typed block under the reserved shadow name, then gives it the name `n`
   // in one journaled replace (freeing the block that had it). Returns the block's first byte.
   template <class Bank, class Fill>
-  static result<std::byte*> build(Bank& bank, const typed_name& n, Fill&& fill) {
+  [[nodiscard]] static result<std::byte*> build(Bank& bank, const typed_name& n, Fill&& fill) {
     if (auto v = validate_name(n.name); !v) return fail(v.error());
     if (is_reserved(n.name))
       return fail(errc::name_reserved, "names starting with __HR are reserved for the library");
     const detail::shadow_name sh = detail::make_shadow_name(n.name);
     // A shadow left by a crash (in a construction or a migration of this name) goes first.
-    if (auto r = bank.free(internal_access, sh.view()); !r && r.error().code != errc::not_found)
+    if (auto r = bank.free(detail::internal_access, sh.view()); !r && r.error().code != errc::not_found)
       return fail(r.error());
-    auto s = bank.find_or_create(internal_access, sh.view(), desc.shape.block_bytes, n.key);
+    auto s = bank.find_or_create(detail::internal_access, sh.view(), desc.shape.block_bytes, n.key);
     if (!s) return fail(s.error());
     if (!s->created)
       return fail(errc::already_exists,
                   "another process is building this typed block at the same moment");
     std::byte* blk = s->data;
     auto drop = [&](const error& e) -> result<std::byte*> {
-      (void)bank.free(internal_access, sh.view());
+      (void)bank.free(detail::internal_access, sh.view());
       return fail(e);
     };
     if (reinterpret_cast<std::uintptr_t>(blk + desc.shape.slot0) % alignof(T) != 0)
@@ -352,7 +352,7 @@ class persistent {
     HOTRESTART_CRASH_POINT();
     detail::write_typed_header(blk, desc);
     HOTRESTART_CRASH_POINT();
-    if (auto r = bank.replace(internal_access, n.name, sh.view()); !r) return drop(r.error());
+    if (auto r = bank.replace(detail::internal_access, n.name, sh.view()); !r) return drop(r.error());
     return blk;
   }
 

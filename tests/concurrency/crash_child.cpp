@@ -27,7 +27,7 @@ static long g_points = 0;
 void hr_crash_child_point() {
   if (g_base == nullptr) return;
   ++g_points;
-  const bool odd = (hotrestart::detail::load32(g_base, hotrestart::fmt::seq) & 1u) != 0;
+  const bool odd = (hotrestart::detail::load32(g_base, hotrestart::bank_format::seq) & 1u) != 0;
   if (g_kill_at == 0 ? odd : g_points == g_kill_at) ::raise(SIGKILL);
 }
 

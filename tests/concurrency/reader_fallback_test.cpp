@@ -19,7 +19,7 @@ using namespace hotrestart;
 namespace {
 
 std::uint32_t seq_word(const mmap_bank& b) {
-  return detail::load32(b.backend().data(), fmt::seq);
+  return detail::load32(b.backend().data(), bank_format::seq);
 }
 bool intent_pending(const mmap_bank& b) {
   return detail::journal::pending(b.backend().data());

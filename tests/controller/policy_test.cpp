@@ -4,7 +4,7 @@
 
 #include <array>
 
-#include <hotrestart/controller/restart_policy.hpp>
+#include <hotrestart/policies/restart_policy.hpp>
 
 using namespace hotrestart;
 using kind = restart_decision::kind;

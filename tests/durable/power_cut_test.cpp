@@ -231,7 +231,7 @@ tally power_cut(bool durable, Prepare&& prepare, Op&& op, int mixes = mixes_from
     for (int i = 0; i < mixes; ++i) judge_one(mix(m, d, i % 2 == 0 ? 4 : sim::page, rng));
     // The header's records, word by word: the disk with exactly one of its dirty words landed
     // (a record's state word written back before the words it describes, say).
-    for (std::uint64_t off = 0; off < fmt::header_size; off += 4) {
+    for (std::uint64_t off = 0; off < bank_format::header_size; off += 4) {
       if (std::memcmp(m.data() + off, d.data() + off, 4) == 0) continue;
       std::vector<std::byte> one = d;
       std::memcpy(one.data() + off, m.data() + off, 4);

@@ -80,7 +80,7 @@ TEST_CASE("section backend: a bank failing its checks is reformatted and the rea
   aligned_memory ram(32 * 1024);
   HR_REQUIRE_OK(boot_bank<section_bank_ext>(ram.span(), small));
   SUBCASE("header checksum") {
-    ram.span()[fmt::page_size] ^= std::byte{1};  // a flipped bit in the immutable header
+    ram.span()[bank_format::page_size] ^= std::byte{1};  // a flipped bit in the immutable header
     auto b = boot_bank<section_bank_ext>(ram.span(), small);
     HR_REQUIRE_OK(b);
     CHECK(b->kind == boot_kind::reformatted);
@@ -88,14 +88,14 @@ TEST_CASE("section backend: a bank failing its checks is reformatted and the rea
     HR_CHECK_ERR(b->bank.find("anything"), errc::not_found);
   }
   SUBCASE("format version") {
-    detail::store32(ram.span().data(), fmt::layout_version, fmt::version + 1);
+    detail::store32(ram.span().data(), bank_format::layout_version, bank_format::version + 1);
     auto b = boot_bank<section_bank_ext>(ram.span(), small);
     HR_REQUIRE_OK(b);
     CHECK(b->kind == boot_kind::reformatted);
     CHECK(b->reason.code == errc::version_mismatch);
   }
   SUBCASE("creation cut short by a reset") {
-    detail::store32(ram.span().data(), fmt::state,
+    detail::store32(ram.span().data(), bank_format::state,
                     static_cast<std::uint32_t>(bank_state::initialising));
     auto b = boot_bank<section_bank_ext>(ram.span(), small);
     HR_REQUIRE_OK(b);
@@ -130,7 +130,7 @@ TEST_CASE("section backend: a reset while the lock was held is repaired at the n
   HR_REQUIRE_OK(b->bank.find_or_create("kept", 10));
   // The chip resets inside an operation: the lock is held, the intent record half-written
   // would be repaired by the bank; here only the lock word tells.
-  std::byte* area = ram.span().data() + fmt::lock_area;
+  std::byte* area = ram.span().data() + bank_format::lock_area;
   REQUIRE(atomic_section_lock::lock(area).value() == lock_outcome::acquired);
   // While held (same boot), a preempting handler gets lock_failed instead of a deadlock.
   HR_CHECK_ERR(atomic_section_lock::lock(area), errc::lock_failed);
@@ -152,11 +152,11 @@ TEST_CASE("section backend: a reset while the lock was held is repaired at the n
 TEST_CASE("section backend: a lock area from another backend is reinitialised on open") {
   aligned_memory ram(32 * 1024);
   HR_REQUIRE_OK(boot_bank<section_bank_ext>(ram.span(), small));
-  std::memset(ram.span().data() + fmt::lock_area, 0xA5, fmt::lock_area_bytes);
+  std::memset(ram.span().data() + bank_format::lock_area, 0xA5, bank_format::lock_area_bytes);
   auto b = section_bank_ext::open(ram.span());
   HR_REQUIRE_OK(b);
   HR_REQUIRE_OK(b->find_or_create("x", 1));  // takes and releases the lock
-  CHECK(detail::load32(ram.span().data() + fmt::lock_area, 8) == atomic_section_lock::stamp);
+  CHECK(detail::load32(ram.span().data() + bank_format::lock_area, 8) == atomic_section_lock::stamp);
 }
 
 TEST_CASE("bankdump's inspect() reads a raw image of a section bank") {

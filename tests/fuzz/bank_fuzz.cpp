@@ -89,7 +89,7 @@ using fuzz_backend = span_backend;
 // The planted fault: freed pages are never returned to the free lists.
 struct leaky_allocator : extent_allocator {
   using extent_allocator::extent_allocator;
-  result<void> deallocate(detail::txn&, std::uint32_t, std::uint32_t) const { return {}; }
+  result<void> deallocate(bank_txn&, std::uint32_t, std::uint32_t) const { return {}; }
 };
 static_assert(block_allocator<leaky_allocator>);
 using fuzz_allocator = leaky_allocator;

@@ -95,18 +95,18 @@ int main(int argc, char** argv) {
   {
     auto b = fresh(6);
     write("fresh", g_mem);
-    namespace fmt = hotrestart::fmt;
+    namespace bank_format = hotrestart::bank_format;
     write("refused-truncated", g_mem, "refuse truncated", g_bytes - 64);
-    write("refused-header-only", g_mem, "refuse truncated", fmt::header_size);
-    write("refused-magic", poked(fmt::magic0, 0x464C4521u), "refuse not_a_bank");
-    write("refused-version", poked(fmt::layout_version, fmt::version + 1),
+    write("refused-header-only", g_mem, "refuse truncated", bank_format::header_size);
+    write("refused-magic", poked(bank_format::magic0, 0x464C4521u), "refuse not_a_bank");
+    write("refused-version", poked(bank_format::layout_version, bank_format::version + 1),
           "refuse version_mismatch");
-    write("refused-fingerprint", poked(fmt::fingerprint_hi, 0), "refuse layout_mismatch");
+    write("refused-fingerprint", poked(bank_format::fingerprint_hi, 0), "refuse layout_mismatch");
     write("refused-initialising",
-          poked(fmt::state, static_cast<std::uint32_t>(hotrestart::bank_state::initialising)),
+          poked(bank_format::state, static_cast<std::uint32_t>(hotrestart::bank_state::initialising)),
           "refuse creation_interrupted");
-    write("refused-checksum", poked(fmt::max_blocks, 7), "refuse corrupt");
-    write("refused-intent-state", poked(fmt::journal_state, 0x12345678u), "refuse corrupt");
+    write("refused-checksum", poked(bank_format::max_blocks, 7), "refuse corrupt");
+    write("refused-intent-state", poked(bank_format::journal_state, 0x12345678u), "refuse corrupt");
     populate(b);
     write("populated", g_mem);
     (void)b.free("beta");

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// hrctl's restart policy (hotrestart/posix/policy.hpp): one type that selects a controller
+// hrctl's restart policy (hotrestart/policies/runtime_policy.hpp): one type that selects a controller
 // model at run time. Each kind decides exactly as the model it selects (wrapped in
 // discard_after), on the same state words, and refuses unusable tunables.
 #include <doctest/doctest.h>
@@ -7,7 +7,7 @@
 #include <array>
 #include <cstdint>
 
-#include <hotrestart/posix/policy.hpp>
+#include <hotrestart/policies/runtime_policy.hpp>
 
 using namespace hotrestart;
 using namespace hotrestart::posix;

@@ -139,7 +139,7 @@ TEST_CASE("shm: a half-made object is waited for, then refused as creation_inter
     // A creator that died before its last store (the state word "ready").
     auto b = shm_bank::create(n.name.c_str(), small);
     HR_REQUIRE_OK(b);
-    detail::store32(b->backend().data(), fmt::state,
+    detail::store32(b->backend().data(), bank_format::state,
                     static_cast<std::uint32_t>(bank_state::initialising));
   }
   const auto t0 = std::chrono::steady_clock::now();

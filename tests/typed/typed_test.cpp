@@ -242,19 +242,19 @@ TEST_CASE("every damaged header byte is refused or harmless, never misread") {
   HR_REQUIRE_OK(p);
   p->update([](rec_v1& r) { r.set(77); });
   std::byte* hdr = p->block_data();
-  for (std::uint32_t at = 0; at < typed_fmt::header_size; ++at) {
+  for (std::uint32_t at = 0; at < typed_format::header_size; ++at) {
     for (int bit : {0, 3, 7}) {
       CAPTURE(at);
       CAPTURE(bit);
       hdr[at] ^= std::byte{static_cast<unsigned char>(1u << bit)};
       auto o = persistent<rec_v1>::open(*b, "rec");
-      if (at >= typed_fmt::selector && at < typed_fmt::selector + 4) {
+      if (at >= typed_format::selector && at < typed_format::selector + 4) {
         // The selector: any value picks one of the two slots; both hold whole values.
         HR_REQUIRE_OK(o);
         CHECK(o->load().whole());
       } else if ((at >= 52 && at < 64) || at >= 96) {
         HR_REQUIRE_OK(o);  // reserved bytes are not read
-      } else if (at >= typed_fmt::name && at < typed_fmt::name + 32) {
+      } else if (at >= typed_format::name && at < typed_format::name + 32) {
         REQUIRE_FALSE(o.has_value());  // the name is under the checksum
       } else {
         REQUIRE_FALSE(o.has_value());
@@ -279,7 +279,7 @@ TEST_CASE("the header a block gets is word for word the image the fast check exp
   for (std::uint32_t i = 0; i < 12; ++i)
     CHECK(detail::load32(p->block_data(), 4ull * i) == im.head[i]);
   for (std::uint32_t i = 0; i < 8; ++i)
-    CHECK(detail::load32(p->block_data(), typed_fmt::name + 4ull * i) == im.name[i]);
+    CHECK(detail::load32(p->block_data(), typed_format::name + 4ull * i) == im.name[i]);
   CHECK(im.head[11] == detail::typed_checksum(p->block_data()));
   // A block too small for the two slots fails the fast check and the full one.
   CHECK_FALSE(
@@ -294,10 +294,10 @@ TEST_CASE("a header with a valid checksum but slots beyond its block is corrupt"
   HR_REQUIRE_OK(p);
   std::byte* blk = p->block_data();
   // Rewrite the header as if it held 8 KiB values (re-checksummed, so only the shape is wrong).
-  detail::store32(blk, typed_fmt::value_size, 8192);
+  detail::store32(blk, typed_format::value_size, 8192);
   auto s = shape_of(8192, 4);
-  detail::store32(blk, typed_fmt::stride, s.stride);
-  detail::store32(blk, typed_fmt::checksum, detail::typed_checksum(blk));
+  detail::store32(blk, typed_format::stride, s.stride);
+  detail::store32(blk, typed_format::checksum, detail::typed_checksum(blk));
   auto info = inspect_typed(*b->find("cfg"));
   HR_CHECK_ERR(info, errc::corrupt);
 }
@@ -391,7 +391,7 @@ TEST_CASE("a leftover shadow (a crash before the switch) is reclaimed by the nex
   auto b = fx.make();
   HR_REQUIRE_OK(b);
   const auto sh = detail::make_shadow_name("cfg");
-  auto left = b->find_or_create(internal_access, sh.view(), 4096);
+  auto left = b->find_or_create(hotrestart::detail::internal_access, sh.view(), 4096);
   HR_REQUIRE_OK(left);
   std::memset(left->data, 0xEE, 4096);  // half-built garbage
   auto p = persistent<small>::find_or_construct(*b, "cfg");
@@ -480,7 +480,7 @@ TEST_CASE("update's durability hook: the new slot before the switch, the selecto
   CHECK(calls[0].at == next);
   CHECK(calls[0].n == sizeof(rec_v1));
   CHECK(calls[0].generation_then == 0);  // before the switch
-  CHECK(calls[1].at == p->block_data() + typed_fmt::selector);
+  CHECK(calls[1].at == p->block_data() + typed_format::selector);
   CHECK(calls[1].n == 4);
   CHECK(calls[1].generation_then == 1);  // after it
   // And with the mmap backend's own flush (msync), the value is the same.

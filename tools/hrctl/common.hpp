@@ -15,7 +15,7 @@
 #include <hotrestart/controller/controller.hpp>
 #include <hotrestart/posix/location.hpp>
 #include <hotrestart/posix/mailbox.hpp>
-#include <hotrestart/posix/policy.hpp>
+#include <hotrestart/policies/runtime_policy.hpp>
 
 namespace hrctl {
 

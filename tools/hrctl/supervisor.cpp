@@ -308,7 +308,7 @@ int supervisor::open_runtime(bool create) {
   }
   if (fresh)
     rb = bank_->find_or_create(
-        internal_access, runtime_block_name,
+        hotrestart::detail::internal_access, runtime_block_name,
         runtime_block_bytes(bo_.max_groups, effective_max_processes(bo_.max_processes)));
   if (!rb) return report_bank_error("cannot keep the runtime state in bank", bo_.path, rb.error());
   auto* fh = reinterpret_cast<runtime_header*>(rb->data);
@@ -475,12 +475,12 @@ void supervisor::adopt() {
     const int who = load(s->requester);
     // (An abandoned request's requester stopped waiting: nobody reads it.)
     if ((st != req_free && (who == ::getpid() || ::kill(who, 0) != 0)) || st == req_abandoned) {
-      (void)bank_->free(internal_access, staging_block_name(i));
+      (void)bank_->free(hotrestart::detail::internal_access, staging_block_name(i));
       store(s->state, static_cast<std::uint32_t>(req_free));
     } else if (st == req_serving) {
       store(s->state, static_cast<std::uint32_t>(req_ready));
     } else if (st == req_free) {
-      (void)bank_->free(internal_access, staging_block_name(i));
+      (void)bank_->free(hotrestart::detail::internal_access, staging_block_name(i));
     }
   }
   // Images that no registered process refers to (a crash between making one and registering).
@@ -496,7 +496,7 @@ void supervisor::adopt() {
     if (!parse_u32(std::string(b.name.substr(9)), k)) return;
     if (!contains(referenced, k)) orphans.emplace_back(b.name);
   });
-  for (const auto& n : orphans) (void)bank_->free(internal_access, n);
+  for (const auto& n : orphans) (void)bank_->free(hotrestart::detail::internal_access, n);
 
   // Members recorded as running: alive (adopt, by pid + start time) or gone (report, unless
   // their group is held: its members stay stopped).
@@ -1317,7 +1317,7 @@ int supervisor::take_staged_image(std::uint32_t slot, std::uint32_t& image) {
   for (std::uint32_t k = 0; k < 4u * rt_.max_processes() + 64u; ++k) {
     auto f = bank_->find(image_block_name(k));
     if (f) continue;
-    auto r = bank_->replace(internal_access, image_block_name(k), staging_block_name(slot));
+    auto r = bank_->replace(hotrestart::detail::internal_access, image_block_name(k), staging_block_name(slot));
     if (!r) return exit_failure;
     image = k;
     return exit_ok;
@@ -1437,7 +1437,7 @@ int supervisor::start_direct(const run_options& ro, std::uint32_t& gid) {
   std::uint32_t image = 0;
   for (; image < 4u * rt_.max_processes() + 64u; ++image)
     if (!bank_->find(image_block_name(image))) break;
-  auto b = bank_->find_or_create(internal_access, image_block_name(image),
+  auto b = bank_->find_or_create(hotrestart::detail::internal_access, image_block_name(image),
                                  image_bytes(f.bytes, ro.argv));
   if (!b) {
     ::close(f.fd);
@@ -1452,7 +1452,7 @@ int supervisor::start_direct(const run_options& ro, std::uint32_t& gid) {
   auto w = write_image(*b, f, ro.argv, name);
   ::close(f.fd);
   if (!w) {
-    (void)bank_->free(internal_access, image_block_name(image));
+    (void)bank_->free(hotrestart::detail::internal_access, image_block_name(image));
     std::fprintf(stderr, "hrctl: cannot image %s: %s\n", ro.argv[0].c_str(),
                  describe(w.error()).text);
     return exit_program;
@@ -1460,7 +1460,7 @@ int supervisor::start_direct(const run_options& ro, std::uint32_t& gid) {
   int pid = 0;
   const int rc = register_and_run(gid, name, process_kind::direct, image, no_process, &pid, &err);
   if (rc != exit_ok) {
-    (void)bank_->free(internal_access, image_block_name(image));  // not registered: not kept
+    (void)bank_->free(hotrestart::detail::internal_access, image_block_name(image));  // not registered: not kept
     std::fprintf(stderr, "hrctl: %s\n", err.c_str());
   }
   return rc;
@@ -1482,7 +1482,7 @@ void supervisor::serve_requests() {
     const std::uint32_t st = load(s.state);
     if (st == req_claimed || st == req_done) {
       if (::kill(load(s.requester), 0) != 0 && errno == ESRCH) {
-        (void)bank_->free(internal_access, staging_block_name(i));
+        (void)bank_->free(hotrestart::detail::internal_access, staging_block_name(i));
         store(s.state, static_cast<std::uint32_t>(req_free));
       }
       continue;
@@ -1495,7 +1495,7 @@ void supervisor::serve_requests() {
       continue;
     // Whoever could write the bank could have written this request (docs/security.md).
     if (!bank_trusted()) {
-      (void)bank_->free(internal_access, staging_block_name(i));
+      (void)bank_->free(hotrestart::detail::internal_access, staging_block_name(i));
       answer(s, exit_bank_path, "refused: the bank may be written by another user");
       continue;
     }
@@ -1541,7 +1541,7 @@ void supervisor::serve_requests() {
         const bool direct = s.kind == req_run_direct;
         auto g = direct ? resolve_group(s.gid, gname, true) : resolve_group(s.gid, {}, false);
         if (!g) {
-          (void)bank_->free(internal_access, staging_block_name(i));
+          (void)bank_->free(hotrestart::detail::internal_access, staging_block_name(i));
           answer(s, g.error().code == errc::group_limit ? exit_too_small : exit_unknown,
                  describe(g.error()).text);
           break;
@@ -1556,7 +1556,7 @@ void supervisor::serve_requests() {
             const std::vector<std::uint32_t> addrs(s.listen_addr, s.listen_addr + n);
             const std::vector<std::uint16_t> ports(s.listen_port, s.listen_port + n);
             if (int e = open_listeners(*g, addrs, ports, &err); e != exit_ok) {
-              (void)bank_->free(internal_access, staging_block_name(i));
+              (void)bank_->free(hotrestart::detail::internal_access, staging_block_name(i));
               answer(s, e, err);
               break;
             }
@@ -1576,7 +1576,7 @@ void supervisor::serve_requests() {
           auto staged = bank_->find(staging_block_name(i));
           const std::string e = sizing_problem(name, staged ? staged->capacity : 0, 0);
           if (!e.empty()) {
-            (void)bank_->free(internal_access, staging_block_name(i));
+            (void)bank_->free(hotrestart::detail::internal_access, staging_block_name(i));
             answer(s, exit_too_small, e);
             break;
           }
@@ -1585,7 +1585,7 @@ void supervisor::serve_requests() {
             break;
           }
         } else {
-          (void)bank_->free(internal_access, staging_block_name(i));
+          (void)bank_->free(hotrestart::detail::internal_access, staging_block_name(i));
         }
         // A delegated hrctl run: the member writes to the requester's own stdout/stderr,
         // which it handed over through the relay socket (the kernel vouches for who sent them).
@@ -1607,7 +1607,7 @@ void supervisor::serve_requests() {
         if (relay.out >= 0) ::close(relay.out);
         if (relay.err >= 0) ::close(relay.err);
         // Not registered: the image was made for this request only.
-        if (rc != exit_ok && !known) (void)bank_->free(internal_access, image_block_name(image));
+        if (rc != exit_ok && !known) (void)bank_->free(hotrestart::detail::internal_access, image_block_name(image));
         s.result_pid = pid;
         s.result_gid = *g;
         s.result_terminations = gs ? load(gs->terminations) : 0;
@@ -1617,14 +1617,14 @@ void supervisor::serve_requests() {
       case req_upgrade: {
         auto g = resolve_group(s.gid, gname, false);
         if (!g) {
-          (void)bank_->free(internal_access, staging_block_name(i));
+          (void)bank_->free(hotrestart::detail::internal_access, staging_block_name(i));
           answer(s, exit_unknown, describe(g.error()).text);
           break;
         }
         auto id = ctl_->find_process(*g, name);
         auto pv = id ? ctl_->process_info(*id) : result<process_view>(fail(id.error()));
         if (!pv || pv->image == no_image) {
-          (void)bank_->free(internal_access, staging_block_name(i));
+          (void)bank_->free(hotrestart::detail::internal_access, staging_block_name(i));
           answer(s, exit_unknown, "no member of that name in the group: use --name");
           break;
         }
@@ -1634,13 +1634,13 @@ void supervisor::serve_requests() {
           const std::string e =
               sizing_problem(name, staged ? staged->capacity : 0, old ? old->capacity : 0);
           if (!e.empty()) {
-            (void)bank_->free(internal_access, staging_block_name(i));
+            (void)bank_->free(hotrestart::detail::internal_access, staging_block_name(i));
             answer(s, exit_too_small, e);
             break;
           }
         }
         auto rep =
-            bank_->replace(internal_access, image_block_name(pv->image), staging_block_name(i));
+            bank_->replace(hotrestart::detail::internal_access, image_block_name(pv->image), staging_block_name(i));
         if (!rep) {
           answer(s, exit_failure, describe(rep.error()).text);
           break;

@@ -46,11 +46,11 @@ class bank_block_store {
  public:
   explicit bank_block_store(Bank& bank) : bank_(&bank) {}
 
-  result<std::uint32_t> free_group_blocks(std::uint32_t gid) {
-    return bank_->free_all(internal_access, group_key(gid));
+  [[nodiscard]] result<std::uint32_t> free_group_blocks(std::uint32_t gid) {
+    return bank_->free_all(detail::internal_access, group_key(gid));
   }
-  result<void> free_process_image(std::uint32_t, std::uint32_t image) {
-    auto r = bank_->free(internal_access, image_block_name(image));
+  [[nodiscard]] result<void> free_process_image(std::uint32_t, std::uint32_t image) {
+    auto r = bank_->free(detail::internal_access, image_block_name(image));
     if (!r && r.error().code == errc::not_found) return {};  // freed before a crash
     return r;
   }
@@ -66,13 +66,13 @@ class bank_block_store {
 /// (corrupt, version_mismatch, layout_mismatch), tunables_mismatch when the kept state was
 /// made with other limits.
 template <class Controller, class Bank, class Policy, class Store>
-result<Controller> open_or_create_controller(Bank& bank, controller_config cfg, Policy policy,
+[[nodiscard]] result<Controller> open_or_create_controller(Bank& bank, controller_config cfg, Policy policy,
                                              Store& store, std::uint64_t now,
                                              bool* created = nullptr) {
   const std::uint64_t bytes = Controller::state_bytes(cfg.max_groups, cfg.max_processes);
   auto blk = bank.find(controller_block_name);
   if (!blk && blk.error().code == errc::not_found)
-    blk = bank.find_or_create(internal_access, controller_block_name, bytes);
+    blk = bank.find_or_create(detail::internal_access, controller_block_name, bytes);
   if (!blk) return fail(blk.error());
   const std::span<std::byte> region(blk->data, static_cast<std::size_t>(blk->capacity));
   // A block that is new, or whose formatting was cut short before its magic word was written

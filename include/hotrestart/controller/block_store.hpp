@@ -32,8 +32,8 @@ concept block_store = requires(S& s, std::uint32_t gid, std::uint32_t image) {
 
 /// A store that owns nothing (a runtime without persistent images, and examples).
 struct null_block_store {
-  result<std::uint32_t> free_group_blocks(std::uint32_t) { return 0u; }
-  result<void> free_process_image(std::uint32_t, std::uint32_t) { return {}; }
+  [[nodiscard]] result<std::uint32_t> free_group_blocks(std::uint32_t) { return 0u; }
+  [[nodiscard]] result<void> free_process_image(std::uint32_t, std::uint32_t) { return {}; }
 };
 static_assert(block_store<null_block_store>);
 

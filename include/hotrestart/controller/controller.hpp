@@ -15,9 +15,9 @@
 #include "../error.hpp"
 #include "actions.hpp"
 #include "block_store.hpp"
-#include "detail/region.hpp"
-#include "group_tracker.hpp"
-#include "restart_policy.hpp"
+#include "region.hpp"
+#include "../policies/group_tracker.hpp"
+#include "../policies/restart_policy.hpp"
 #include "types.hpp"
 
 namespace hotrestart {
@@ -25,10 +25,8 @@ namespace hotrestart {
 template <restart_policy Policy = chorus_counter, block_store Store = null_block_store,
           group_tracker Tracker = table_tracker>
 class basic_controller {
-  using region = detail::ctl::region;
-  using txn = detail::ctl::txn;
-  using group_rec = detail::ctl::group_rec;
-  using proc_rec = detail::ctl::proc_rec;
+  using region = controller_region;
+  using txn = controller_txn;
 
  public:
   static constexpr std::uint64_t state_bytes(std::uint32_t mg, std::uint32_t mp) {
@@ -37,7 +35,7 @@ class basic_controller {
 
   /// Formats a fresh state in `bytes`. `bad_tunables` (limits or policy), `truncated` (region
   /// smaller than `state_bytes`). A crash during create leaves a state that `open` refuses.
-  static result<basic_controller> create(std::span<std::byte> bytes, controller_config cfg,
+  [[nodiscard]] static result<basic_controller> create(std::span<std::byte> bytes, controller_config cfg,
                                          Policy policy, Store& store, std::uint64_t now) {
     using namespace detail::ctl;
     const std::uint32_t mp = effective_max_processes(cfg.max_processes);
@@ -75,7 +73,7 @@ class basic_controller {
   /// event. Errors: `truncated`, `corrupt` (naming the fault), `version_mismatch`,
   /// `layout_mismatch` (made by another policy or tracker), `bad_tunables` (policy).
   /// Call `resume` next: the events refuse to run (`not_permitted`) until it has.
-  static result<basic_controller> open(std::span<std::byte> bytes, Policy policy, Store& store) {
+  [[nodiscard]] static result<basic_controller> open(std::span<std::byte> bytes, Policy policy, Store& store) {
     using namespace detail::ctl;
     if (!policy.valid()) return fail(errc::bad_tunables, "restart policy tunables are invalid");
     if (bytes.size() < 4 * tracker_begin)
@@ -128,7 +126,7 @@ class basic_controller {
   /// already). Errors: a block store error (the work stays pending), `io_error` (injected
   /// crash).
   template <action_sink Sink>
-  result<void> resume(std::uint64_t, Sink&& out) {
+  [[nodiscard]] result<void> resume(std::uint64_t, Sink&& out) {
     using namespace detail::ctl;
     const std::uint32_t se = r_.get(w_site_epoch);
     for (std::uint32_t gid = 0; gid < mg_; ++gid) {
@@ -148,7 +146,7 @@ class basic_controller {
   }
 
   /// A new group with the lowest free id. `group_limit` when max_groups are in use.
-  result<std::uint32_t> new_group(std::uint64_t now) {
+  [[nodiscard]] result<std::uint32_t> new_group(std::uint64_t now) {
     if (!ready_) return not_resumed();
     const std::uint32_t gid = tracker().lowest_free_group();
     if (gid >= mg_)
@@ -158,7 +156,7 @@ class basic_controller {
 
   /// The group `gid` (`arun -g gid`): created if free, returned if running. `bad_group_id`
   /// (gid >= max_groups), `group_not_running` (it is terminating).
-  result<std::uint32_t> open_group(std::uint64_t now, std::uint32_t gid) {
+  [[nodiscard]] result<std::uint32_t> open_group(std::uint64_t now, std::uint32_t gid) {
     if (!ready_) return not_resumed();
     if (gid >= mg_)
       return fail(errc::bad_group_id, "group id out of range", "max_groups", mg_, gid);
@@ -174,7 +172,7 @@ class basic_controller {
   /// `name_has_nul`, `bad_group_id`, `unknown_group`, `group_not_running`, `not_permitted`
   /// (indirect without a running parent in the group), `duplicate_process` (that name is
   /// running), `process_limit` (max_processes registered).
-  result<std::uint32_t> process_started(std::uint64_t now, const process_start& s) {
+  [[nodiscard]] result<std::uint32_t> process_started(std::uint64_t now, const process_start& s) {
     using namespace detail::ctl;
     if (!ready_) return not_resumed();
     if (s.name.empty()) return fail(errc::name_empty, "process name is empty");
@@ -226,7 +224,7 @@ class basic_controller {
   /// every member has, the group terminates (actions: `group_terminated`); when none runs any
   /// more but some have not, `group_blocked` (once per episode). `unknown_process`.
   template <action_sink Sink>
-  result<event_outcome> process_exited_cleanly(std::uint64_t now, std::uint32_t id,
+  [[nodiscard]] result<event_outcome> process_exited_cleanly(std::uint64_t now, std::uint32_t id,
                                                std::uint64_t handle, Sink&& out) {
     using namespace detail::ctl;
     auto cur = current_run(id, handle);
@@ -264,7 +262,7 @@ class basic_controller {
   /// for each other running member, `run` for each direct member), discard (the same with
   /// `discard_state` between) or escalate (`site_restart`). `unknown_process`.
   template <action_sink Sink>
-  result<event_outcome> process_failed(std::uint64_t now, std::uint32_t id, std::uint64_t handle,
+  [[nodiscard]] result<event_outcome> process_failed(std::uint64_t now, std::uint32_t id, std::uint64_t handle,
                                        Sink&& out) {
     using namespace detail::ctl;
     auto cur = current_run(id, handle);
@@ -302,7 +300,7 @@ class basic_controller {
   /// Actions as for a restart: `group_restarted`, `stop` for each running member, `run` for
   /// each direct member (delay 0). `bad_group_id`, `unknown_group`, `group_not_running`.
   template <action_sink Sink>
-  result<void> restart_group(std::uint64_t now, std::uint32_t gid, Sink&& out) {
+  [[nodiscard]] result<void> restart_group(std::uint64_t now, std::uint32_t gid, Sink&& out) {
     if (!ready_) return not_resumed();
     auto g = running_group(gid);
     if (!g) return fail(g.error());
@@ -319,7 +317,7 @@ class basic_controller {
   /// blocks, releases the id (`group_terminated`) without waiting for clean exits.
   /// `bad_group_id`, `unknown_group`; a group already terminating is finished.
   template <action_sink Sink>
-  result<void> kill_group(std::uint64_t now, std::uint32_t gid, Sink&& out) {
+  [[nodiscard]] result<void> kill_group(std::uint64_t now, std::uint32_t gid, Sink&& out) {
     using namespace detail::ctl;
     if (!ready_) return not_resumed();
     if (gid >= mg_)
@@ -340,7 +338,7 @@ class basic_controller {
 
   /// `hrctl restart`: asks the runtime for a site restart (action `site_restart`).
   template <action_sink Sink>
-  result<void> request_site_restart(std::uint64_t now, Sink&& out) {
+  [[nodiscard]] result<void> request_site_restart(std::uint64_t now, Sink&& out) {
     if (!ready_) return not_resumed();
     txn x(r_);
     clock(x, now);
@@ -353,7 +351,7 @@ class basic_controller {
   /// The runtime will not perform the pending site restart (POSIX: the group that escalated is
   /// given up on and stopped, and the other groups are left alone): the pending flag is
   /// cleared; nothing else changes, no action. A no-op when none is pending.
-  result<void> decline_site_restart(std::uint64_t now) {
+  [[nodiscard]] result<void> decline_site_restart(std::uint64_t now) {
     if (!ready_) return not_resumed();
     if (r_.get(detail::ctl::w_site_pending) == 0) return {};
     txn x(r_);
@@ -365,7 +363,7 @@ class basic_controller {
   /// The runtime performed a site restart (or the MCU booted): every running group restarts
   /// from persistent memory (actions per group as for a restart, delay 0); policies untouched.
   template <action_sink Sink>
-  result<void> site_restarted(std::uint64_t now, Sink&& out) {
+  [[nodiscard]] result<void> site_restarted(std::uint64_t now, Sink&& out) {
     using namespace detail::ctl;
     if (!ready_) return not_resumed();
     txn x(r_);
@@ -378,7 +376,7 @@ class basic_controller {
   }
 
   /// Time passed: lets each running group's policy decay. One small commit per group.
-  result<void> tick(std::uint64_t now) {
+  [[nodiscard]] result<void> tick(std::uint64_t now) {
     using namespace detail::ctl;
     if (!ready_) return not_resumed();
     for (std::uint32_t gid = 0; gid < mg_; ++gid) {
@@ -395,7 +393,7 @@ class basic_controller {
   // ---- queries (const; safe from inside a sink) ----
 
   /// `bad_group_id`, `unknown_group`.
-  result<group_view> group_info(std::uint32_t gid) const {
+  [[nodiscard]] result<group_view> group_info(std::uint32_t gid) const {
     using namespace detail::ctl;
     if (gid >= mg_)
       return fail(errc::bad_group_id, "group id out of range", "max_groups", mg_, gid);
@@ -406,7 +404,7 @@ class basic_controller {
   }
 
   /// `unknown_process` (no such entry, or a free one).
-  result<process_view> process_info(std::uint32_t id) const {
+  [[nodiscard]] result<process_view> process_info(std::uint32_t id) const {
     using namespace detail::ctl;
     if (id >= mp_)
       return fail(errc::unknown_process, "process id out of range", "max_processes", mp_, id);
@@ -416,7 +414,7 @@ class basic_controller {
   }
 
   /// Process id of `name` in `gid`; `unknown_process`, `bad_group_id`.
-  result<std::uint32_t> find_process(std::uint32_t gid, std::string_view name) const {
+  [[nodiscard]] result<std::uint32_t> find_process(std::uint32_t gid, std::string_view name) const {
     if (gid >= mg_)
       return fail(errc::bad_group_id, "group id out of range", "max_groups", mg_, gid);
     const std::uint32_t i = tracker().find_member(gid, name);
@@ -426,7 +424,7 @@ class basic_controller {
 
   /// Calls `f(const process_view&)` for each member. `bad_group_id`, `corrupt` (broken list).
   template <class F>
-  result<void> for_each_member(std::uint32_t gid, F&& f) const {
+  [[nodiscard]] result<void> for_each_member(std::uint32_t gid, F&& f) const {
     if (gid >= mg_)
       return fail(errc::bad_group_id, "group id out of range", "max_groups", mg_, gid);
     const std::uint32_t epoch = tracker().load_group(gid)[group_rec::epoch];
@@ -441,7 +439,7 @@ class basic_controller {
   /// whose last run ended cleanly; in member-list order, separated by
   /// one space) into `buf`, NUL-terminated, truncated to `cap - 1` chars. Returns the length
   /// written. `bad_group_id`, `unknown_group`.
-  result<std::size_t> blocked_message(std::uint32_t gid, char* buf, std::size_t cap) const {
+  [[nodiscard]] result<std::size_t> blocked_message(std::uint32_t gid, char* buf, std::size_t cap) const {
     auto gv = group_info(gid);
     if (!gv) return fail(gv.error());
     std::size_t n = hotrestart::detail::append(buf, cap, 0, "HR_CTRL: group ");
@@ -475,7 +473,7 @@ class basic_controller {
       : r_(bytes), pol_(p), store_(&s), mg_(mg), mp_(mp) {}
 
   Tracker tracker() const {
-    return Tracker(const_cast<region&>(r_), detail::ctl::tracker_begin, mg_, mp_);
+    return Tracker(r_, detail::ctl::tracker_begin, mg_, mp_);
   }
   static constexpr std::uint32_t st(process_state s) { return static_cast<std::uint32_t>(s); }
   static tl::unexpected<error> not_resumed() {
@@ -504,7 +502,7 @@ class basic_controller {
     return detail::ctl::make_process_view(id, p, epoch);
   }
 
-  result<std::uint32_t> start_group(std::uint64_t now, std::uint32_t gid) {
+  [[nodiscard]] result<std::uint32_t> start_group(std::uint64_t now, std::uint32_t gid) {
     using namespace detail::ctl;
     txn x(r_);
     group_rec g;
@@ -518,7 +516,7 @@ class basic_controller {
     return gid;
   }
 
-  result<group_rec> running_group(std::uint32_t gid) const {
+  [[nodiscard]] result<group_rec> running_group(std::uint32_t gid) const {
     if (gid >= mg_)
       return fail(errc::bad_group_id, "group id out of range", "max_groups", mg_, gid);
     const group_rec g = tracker().load_group(gid);
@@ -530,7 +528,7 @@ class basic_controller {
   }
 
   // true: `handle` is the current run of running member `id`; false: a stale report.
-  result<bool> current_run(std::uint32_t id, std::uint64_t handle) const {
+  [[nodiscard]] result<bool> current_run(std::uint32_t id, std::uint64_t handle) const {
     if (!ready_) return not_resumed();
     if (id >= mp_)
       return fail(errc::unknown_process, "process id out of range", "max_processes", mp_, id);
@@ -563,7 +561,7 @@ class basic_controller {
 
   // After a committed restart: stops for the old epoch's runs, the discard if pending, runs.
   template <class Sink>
-  result<void> announce_restart(std::uint32_t gid, std::uint32_t old_epoch, std::uint64_t delay,
+  [[nodiscard]] result<void> announce_restart(std::uint32_t gid, std::uint32_t old_epoch, std::uint64_t delay,
                                 Sink& out) {
     out(action{action_kind::group_restarted, gid, no_process, no_image, 0, delay});
     tracker().for_each_member(gid, [&](std::uint32_t i, const proc_rec& p) {
@@ -595,7 +593,7 @@ class basic_controller {
   }
 
   template <class Sink>
-  result<void> finish_discard(std::uint32_t gid, std::uint64_t delay, Sink& out) {
+  [[nodiscard]] result<void> finish_discard(std::uint32_t gid, std::uint64_t delay, Sink& out) {
     auto n = store_->free_group_blocks(gid);
     if (!n && n.error().code != errc::not_found) return fail(n.error());
     txn x(r_);
@@ -610,7 +608,7 @@ class basic_controller {
 
   // Resumable: one commit per member freed, then the group blocks, then the id.
   template <class Sink>
-  result<void> finish_termination(std::uint32_t gid, Sink& out) {
+  [[nodiscard]] result<void> finish_termination(std::uint32_t gid, Sink& out) {
     using namespace detail::ctl;
     for (std::uint32_t guard = 0; guard <= mp_; ++guard) {
       group_rec g = tracker().load_group(gid);
@@ -648,7 +646,7 @@ class basic_controller {
 
   // Restarts every running group that has not seen the current site epoch.
   template <class Sink>
-  result<void> apply_site_epoch(Sink& out) {
+  [[nodiscard]] result<void> apply_site_epoch(Sink& out) {
     using namespace detail::ctl;
     const std::uint32_t se = r_.get(w_site_epoch);
     for (std::uint32_t gid = 0; gid < mg_; ++gid) {

@@ -8,8 +8,8 @@
 #include <string_view>
 
 #include "actions.hpp"
-#include "detail/region.hpp"
-#include "group_tracker.hpp"
+#include "region.hpp"
+#include "../policies/group_tracker.hpp"
 
 namespace hotrestart {
 

@@ -35,7 +35,7 @@
 #include <cstdint>
 
 #include "../error.hpp"
-#include "../format.hpp"
+#include "../bank_format.hpp"
 #include "words.hpp"
 
 namespace hotrestart::detail {
@@ -69,7 +69,7 @@ struct journal_bounds {
 
   constexpr bool allows(std::uint64_t off) const {
     if (off % 4 != 0) return false;
-    if (off >= fmt::counters_begin && off < fmt::counters_end) return true;
+    if (off >= bank_format::counters_begin && off < bank_format::counters_end) return true;
     return off >= tables_begin && off < tables_end;
   }
 };
@@ -79,7 +79,7 @@ struct journal_bounds {
 struct flush_fn {
   result<void> (*fn)(void* ctx, std::uint64_t off, std::uint64_t len) = nullptr;
   void* ctx = nullptr;
-  result<void> operator()(std::uint64_t off, std::uint64_t len) const {
+  [[nodiscard]] result<void> operator()(std::uint64_t off, std::uint64_t len) const {
     if (fn == nullptr) return {};
     return fn(ctx, off, len);
   }
@@ -94,24 +94,30 @@ struct flush_fn {
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
-/// One mutation being built. Policies read and write metadata only through it: `store` keeps
+class journal;
+}  // namespace hotrestart::detail
+
+namespace hotrestart {
+
+/// One mutation of a bank's metadata being built: the transaction a block allocator or a name
+/// registry is handed (policies/concepts.hpp). Policies read and write metadata only through it: `store` keeps
 /// the value until commit, `load` sees it. Lives on the caller's stack (about 1 KiB).
-class txn {
+class bank_txn {
  public:
-  txn(std::byte* base, journal_bounds bounds, std::uint32_t op)
+  bank_txn(std::byte* base, detail::journal_bounds bounds, std::uint32_t op)
       : base_(base), bounds_(bounds), op_(op) {}
-  txn(const txn&) = delete;
-  txn& operator=(const txn&) = delete;
+  bank_txn(const bank_txn&) = delete;
+  bank_txn& operator=(const bank_txn&) = delete;
 
   /// The word at `off` as this transaction sees it (its own pending store, else the bank's).
   std::uint32_t load(std::uint64_t off) const {
     const std::uint32_t i = find(off);
-    return i != none ? pending_[i].value : load32(base_, off);
+    return i != none ? pending_[i].value : detail::load32(base_, off);
   }
 
   /// Deferred store: made at commit, in the order of first store to each word. Fails (and the
   /// caller abandons the operation) if it touches more words than the record holds.
-  result<void> store(std::uint64_t off, std::uint32_t v) {
+  [[nodiscard]] result<void> store(std::uint64_t off, std::uint32_t v) {
     HOTRESTART_ASSERT(bounds_.allows(off));
     std::uint32_t h = slot_of(off);
     for (; index_[h] != 0; h = (h + 1) & (index_slots - 1))
@@ -119,9 +125,9 @@ class txn {
         pending_[index_[h] - 1u].value = v;
         return {};
       }
-    if (n_ >= fmt::journal_capacity)
+    if (n_ >= bank_format::journal_capacity)
       return fail(errc::corrupt, "intent record overflow: an operation touched too many words",
-                  "entries (max)", fmt::journal_capacity, n_ + 1u);
+                  "entries (max)", bank_format::journal_capacity, n_ + 1u);
     pending_[n_] = {static_cast<std::uint32_t>(off), v};
     index_[h] = static_cast<std::uint8_t>(++n_);
     return {};
@@ -130,7 +136,7 @@ class txn {
   /// Store into an object no reader or recovery can reach until the transaction commits (a
   /// table entry popped from a free list): made now. The object's bytes must be declared once
   /// with `note_direct`, so that durable mode flushes them before the commit point.
-  void store_unreachable(std::uint64_t off, std::uint32_t v) { store32(base_, off, v); }
+  void store_unreachable(std::uint64_t off, std::uint32_t v) { detail::store32(base_, off, v); }
 
   /// Declares bytes written directly (an entry filled with store_unreachable, a new block's
   /// zero fill): durable mode flushes them before the commit point.
@@ -154,7 +160,7 @@ class txn {
   std::uint32_t size() const { return n_; }
 
  private:
-  friend class journal;
+  friend class detail::journal;
   struct entry {
     std::uint32_t off;
     std::uint32_t value;
@@ -168,7 +174,7 @@ class txn {
   // The pending entries are found through a small open-addressed index: entry number + 1 per
   // slot, 0 for empty. Twice the record's capacity or more, so probes stay short.
   static constexpr std::uint32_t index_slots = 512;
-  static_assert(fmt::journal_capacity < 255 && 2 * fmt::journal_capacity <= index_slots);
+  static_assert(bank_format::journal_capacity < 255 && 2 * bank_format::journal_capacity <= index_slots);
 
   static std::uint32_t slot_of(std::uint64_t off) {
     return static_cast<std::uint32_t>(((off >> 2) * 0x9E3779B1u) >> 23) & (index_slots - 1);
@@ -180,15 +186,19 @@ class txn {
   }
 
   std::byte* base_;
-  journal_bounds bounds_;
+  detail::journal_bounds bounds_;
   std::uint32_t op_;
   std::uint32_t n_ = 0;
   std::uint32_t direct_n_ = 0;
   bool retry_ = false;
   std::uint8_t index_[index_slots] = {};
-  entry pending_[fmt::journal_capacity];
+  entry pending_[bank_format::journal_capacity];
   range direct_[max_direct];
 };
+
+}  // namespace hotrestart
+
+namespace hotrestart::detail {
 
 /// Commits and recovers transactions in the intent record of a bank's header.
 class journal {
@@ -199,58 +209,58 @@ class journal {
   /// may not be on disk (io_error as well: the bank in memory is consistent either way). After
   /// such an error the power-cut promise holds again once a later flush succeeds: until then
   /// the disk may hold the committed state word of a record the next operation rewrites.
-  static result<void> commit(txn& t, flush_fn flush = {}) {
+  [[nodiscard]] static result<void> commit(bank_txn& t, flush_fn flush = {}) {
     std::byte* base = t.base_;
     for (std::uint32_t i = 0; i < t.n_; ++i) {
-      const std::uint64_t e = fmt::journal_entries + 8ull * i;
+      const std::uint64_t e = bank_format::journal_entries + 8ull * i;
       store32(base, e, t.pending_[i].off);
       store32(base, e + 4, t.pending_[i].value);
     }
-    store32(base, fmt::journal_count, t.n_);
-    store32(base, fmt::journal_op, t.op_);
+    store32(base, bank_format::journal_count, t.n_);
+    store32(base, bank_format::journal_op, t.op_);
     compiler_order();
 #ifndef HOTRESTART_TESTONLY_UNORDERED_FLUSH  // negative control of the power-cut tests
     if (flush.active()) {
       for (std::uint32_t i = 0; i < t.direct_n_; ++i)
         if (auto r = flush(t.direct_[i].off, t.direct_[i].len); !r) return r;
-      if (auto r = flush(0, fmt::header_size); !r) return r;
+      if (auto r = flush(0, bank_format::header_size); !r) return r;
     }
 #endif
-    store32_release(base, fmt::journal_state, static_cast<std::uint32_t>(journal_state::committed));
+    store32_release(base, bank_format::journal_state, static_cast<std::uint32_t>(journal_state::committed));
     compiler_order();
     // From the commit point on the operation has happened: it is applied in memory whatever a
     // flush answers, and the first failed flush is returned once the record is idle again.
-    result<void> flushed = flush(0, fmt::header_size);
+    result<void> flushed = flush(0, bank_format::header_size);
     apply(base, t.n_, t.retry_, [&](std::uint32_t i) { return t.pending_[i]; });
     if (flush.active()) {
       if (auto r = flush_tables(base, t.n_, flush); !r && flushed) flushed = r;
     }
-    store32_release(base, fmt::journal_state, static_cast<std::uint32_t>(journal_state::idle));
+    store32_release(base, bank_format::journal_state, static_cast<std::uint32_t>(journal_state::idle));
     compiler_order();
-    if (auto r = flush(0, fmt::header_size); !r && flushed) flushed = r;
+    if (auto r = flush(0, bank_format::header_size); !r && flushed) flushed = r;
     return flushed;
   }
 
   /// Is there an interrupted transaction to recover?
   static bool pending(const std::byte* base) {
-    return load32(base, fmt::journal_state) != static_cast<std::uint32_t>(journal_state::idle);
+    return load32(base, bank_format::journal_state) != static_cast<std::uint32_t>(journal_state::idle);
   }
 
   /// Repairs an interrupted transaction after validating every entry. Returns true when it
   /// changed anything; errc::corrupt (and writes nothing) when the record itself is invalid.
-  static result<bool> recover(std::byte* base, journal_bounds bounds, flush_fn flush = {}) {
-    const std::uint32_t st = load32(base, fmt::journal_state);
+  [[nodiscard]] static result<bool> recover(std::byte* base, journal_bounds bounds, flush_fn flush = {}) {
+    const std::uint32_t st = load32(base, bank_format::journal_state);
     const journal_action act = classify_journal_state(st);
     if (act == journal_action::none) return false;
     if (act == journal_action::invalid)
       return fail(errc::corrupt, "intent record: unknown state word", "state",
                   static_cast<std::uint32_t>(journal_state::committed), st);
-    const std::uint32_t n = load32(base, fmt::journal_count);
-    if (n > fmt::journal_capacity)
+    const std::uint32_t n = load32(base, bank_format::journal_count);
+    if (n > bank_format::journal_capacity)
       return fail(errc::corrupt, "intent record: entry count out of range", "entries (max)",
-                  fmt::journal_capacity, n);
+                  bank_format::journal_capacity, n);
     for (std::uint32_t i = 0; i < n; ++i)
-      if (!bounds.allows(load32(base, fmt::journal_entries + 8ull * i)))
+      if (!bounds.allows(load32(base, bank_format::journal_entries + 8ull * i)))
         return fail(errc::corrupt, "intent record: entry points outside the tables", "entry", 0, i);
 #ifndef HOTRESTART_TESTONLY_NO_RECOVERY
     apply(base, n, true, [base](std::uint32_t i) { return recorded(base, i); });
@@ -258,15 +268,15 @@ class journal {
       if (auto r = flush_tables(base, n, flush); !r) return fail(r.error());
     }
 #endif
-    store32_release(base, fmt::journal_state, static_cast<std::uint32_t>(journal_state::idle));
+    store32_release(base, bank_format::journal_state, static_cast<std::uint32_t>(journal_state::idle));
     compiler_order();
-    if (auto r = flush(0, fmt::header_size); !r) return fail(r.error());
+    if (auto r = flush(0, bank_format::header_size); !r) return fail(r.error());
     return true;
   }
 
  private:
-  static txn::entry recorded(const std::byte* base, std::uint32_t i) {
-    const std::uint64_t e = fmt::journal_entries + 8ull * i;
+  static bank_txn::entry recorded(const std::byte* base, std::uint32_t i) {
+    const std::uint64_t e = bank_format::journal_entries + 8ull * i;
     return {load32(base, e), load32(base, e + 4)};
   }
 
@@ -275,27 +285,27 @@ class journal {
   // seqlock's writer side).
   template <class Entry>
   static void apply(std::byte* base, std::uint32_t n, bool retry, Entry&& entry) {
-    const std::uint32_t s = load32(base, fmt::seq);
+    const std::uint32_t s = load32(base, bank_format::seq);
     if (retry) {
-      store32(base, fmt::seq, s | 1u);
+      store32(base, bank_format::seq, s | 1u);
       std::atomic_thread_fence(std::memory_order_release);
     }
     for (std::uint32_t i = 0; i < n; ++i) {
-      const txn::entry x = entry(i);
+      const bank_txn::entry x = entry(i);
       // Release: a reader that follows a published link sees everything stored before it.
       store32_release(base, x.off, x.value);
     }
     compiler_order();
-    if (retry) store32_release(base, fmt::seq, (s | 1u) + 1u);
+    if (retry) store32_release(base, bank_format::seq, (s | 1u) + 1u);
   }
 
   // Flushes every page the recorded entries touched; adjacent words share one flush.
-  static result<void> flush_tables(const std::byte* base, std::uint32_t n, flush_fn flush) {
+  [[nodiscard]] static result<void> flush_tables(const std::byte* base, std::uint32_t n, flush_fn flush) {
     for (std::uint32_t i = 0; i < n; ++i) {
-      const std::uint64_t off = load32(base, fmt::journal_entries + 8ull * i);
+      const std::uint64_t off = load32(base, bank_format::journal_entries + 8ull * i);
       bool seen = false;
       for (std::uint32_t j = 0; j < i && !seen; ++j)
-        seen = load32(base, fmt::journal_entries + 8ull * j) / flush_granule == off / flush_granule;
+        seen = load32(base, bank_format::journal_entries + 8ull * j) / flush_granule == off / flush_granule;
       if (seen) continue;
       if (auto r = flush(off / flush_granule * flush_granule, flush_granule); !r) return r;
     }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Word access to bank memory: every metadata field is an aligned little-endian 32-bit word,
-// read and written through atomic_ref so that lock-free readers never race in the C++ sense.
+// read and written atomically so that lock-free readers never race in the C++ sense. Stores go
+// through std::atomic_ref; loads from const memory through the __atomic builtin that GCC and
+// Clang share (std::atomic_ref cannot wrap a const object before C++26).
 #ifndef HOTRESTART_DETAIL_WORDS_HPP
 #define HOTRESTART_DETAIL_WORDS_HPP
 
@@ -18,9 +20,12 @@ inline std::uint32_t* word_ptr(std::byte* base, std::uint64_t off) {
   return reinterpret_cast<std::uint32_t*>(base + off);
 }
 
+inline const std::uint32_t* word_ptr(const std::byte* base, std::uint64_t off) {
+  return reinterpret_cast<const std::uint32_t*>(base + off);
+}
+
 inline std::uint32_t load32(const std::byte* base, std::uint64_t off) {
-  return std::atomic_ref<std::uint32_t>(*word_ptr(const_cast<std::byte*>(base), off))
-      .load(std::memory_order_relaxed);
+  return __atomic_load_n(word_ptr(base, off), __ATOMIC_RELAXED);
 }
 
 // Every store the library makes to a bank is a crash point (config.hpp): the crash
@@ -34,8 +39,7 @@ inline void store32(std::byte* base, std::uint64_t off, std::uint32_t v) {
 }
 
 inline std::uint32_t load32_acquire(const std::byte* base, std::uint64_t off) {
-  return std::atomic_ref<std::uint32_t>(*word_ptr(const_cast<std::byte*>(base), off))
-      .load(std::memory_order_acquire);
+  return __atomic_load_n(word_ptr(base, off), __ATOMIC_ACQUIRE);
 }
 
 inline void store32_release(std::byte* base, std::uint64_t off, std::uint32_t v) {

@@ -45,7 +45,7 @@ struct ignore_problems {
 /// | `a.owner_of(first, pages)`               | the owner given at allocation, nil if not a used extent    |
 /// | `a.check(report)` -> `allocator_census`  | full scan; each problem goes to `report(const error&)`     |
 template <class A>
-concept block_allocator = requires(A& a, const A& ca, detail::txn& t, std::byte* base,
+concept block_allocator = requires(A& a, const A& ca, bank_txn& t, std::byte* base,
                                    std::uint32_t n) {
   { A::layout_id } -> std::convertible_to<std::uint32_t>;
   { A::region_bytes(n) } -> std::same_as<std::uint64_t>;
@@ -110,7 +110,7 @@ struct registry_census {
 /// | `R::hash_key(key)`                      | the fixed hash of a deletion key                            |
 /// | `r.check(report)` -> `registry_census`  | full scan                                                   |
 template <class R>
-concept name_registry = requires(R& r, const R& cr, detail::txn& t, std::byte* base,
+concept name_registry = requires(R& r, const R& cr, bank_txn& t, std::byte* base,
                                  std::uint32_t n, std::string_view s, const entry_data& d) {
   { R::layout_id } -> std::convertible_to<std::uint32_t>;
   { R::region_bytes(n) } -> std::same_as<std::uint64_t>;

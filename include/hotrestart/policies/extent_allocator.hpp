@@ -52,7 +52,7 @@ class extent_allocator {
 
   /// Takes `pages` contiguous pages for the registry entry `owner`. Returns the first page, or
   /// bank_full (with the request and the largest free extent), or corrupt.
-  result<std::uint32_t> allocate(detail::txn& t, std::uint32_t pages, std::uint32_t owner) const {
+  [[nodiscard]] result<std::uint32_t> allocate(bank_txn& t, std::uint32_t pages, std::uint32_t owner) const {
     if (pages == 0 || pages > total_)
       return fail(errc::bank_full, "request larger than the whole bank", "pages (bank)", total_,
                   pages);
@@ -102,7 +102,7 @@ class extent_allocator {
   }
 
   /// Returns the extent [first, first + pages) and coalesces it with free neighbours.
-  result<void> deallocate(detail::txn& t, std::uint32_t first, std::uint32_t pages) const {
+  [[nodiscard]] result<void> deallocate(bank_txn& t, std::uint32_t first, std::uint32_t pages) const {
     if (pages == 0 || first >= total_ || pages > total_ - first)
       return corrupt("block's extent is outside the bank", first);
     if (tag(t, first) != (pages | used_bit) || tag(t, first + pages - 1) != (pages | used_bit))
@@ -241,14 +241,14 @@ class extent_allocator {
   std::uint64_t rec(std::uint32_t page) const { return region_ + records + 12ull * page; }
   std::uint32_t tag(std::uint32_t page) const { return detail::load32(base_, rec(page)); }
   // On a mutation path: the tag as the transaction sees it (its own pending stores first).
-  std::uint32_t tag(const detail::txn& t, std::uint32_t page) const { return t.load(rec(page)); }
+  std::uint32_t tag(const bank_txn& t, std::uint32_t page) const { return t.load(rec(page)); }
   void raw_tag(std::uint32_t page, std::uint32_t v) const { detail::store32(base_, rec(page), v); }
 
   static tl::unexpected<error> corrupt(const char* what, std::uint32_t page) {
     return fail(errc::corrupt, what, "page", 0, page);
   }
 
-  result<void> set_tags(detail::txn& t, std::uint32_t first, std::uint32_t tg) const {
+  [[nodiscard]] result<void> set_tags(bank_txn& t, std::uint32_t first, std::uint32_t tg) const {
     const std::uint32_t len = tg & ~used_bit;
     if (auto r = t.store(rec(first), tg); !r) return r;
     if (len > 1) return t.store(rec(first + len - 1), tg);
@@ -256,7 +256,7 @@ class extent_allocator {
   }
 
   // Puts the free extent at `p` at the head of its class list.
-  result<void> push(detail::txn& t, std::uint32_t p, std::uint32_t len) const {
+  [[nodiscard]] result<void> push(bank_txn& t, std::uint32_t p, std::uint32_t len) const {
     const std::uint32_t c = class_of(len);
     const std::uint32_t old = t.load(head_off(c));
     if (old != detail::nil && old >= total_) return corrupt("free list head out of range", old);
@@ -271,7 +271,7 @@ class extent_allocator {
   }
 
   // Takes the free extent at `p` out of list `c`.
-  result<void> unlink(detail::txn& t, std::uint32_t p, std::uint32_t c) const {
+  [[nodiscard]] result<void> unlink(bank_txn& t, std::uint32_t p, std::uint32_t c) const {
     const std::uint32_t next = t.load(rec(p) + 4);
     const std::uint32_t prev = t.load(rec(p) + 8);
     if ((next != detail::nil && next >= total_) || (prev != detail::nil && prev >= total_))

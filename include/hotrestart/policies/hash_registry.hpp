@@ -99,7 +99,7 @@ class hash_registry {
     return {lookup_status::missing, {}};
   }
 
-  result<std::uint32_t> insert(detail::txn& t, const entry_data& d) const {
+  [[nodiscard]] result<std::uint32_t> insert(bank_txn& t, const entry_data& d) const {
     const std::uint32_t idx = t.load(region_);
     if (idx == detail::nil)
       return fail(errc::block_table_full, "the block table is full (max_blocks)", "max_blocks",
@@ -136,7 +136,7 @@ class hash_registry {
     return idx;
   }
 
-  result<void> remove(detail::txn& t, std::uint32_t idx) const {
+  [[nodiscard]] result<void> remove(bank_txn& t, std::uint32_t idx) const {
     if (idx >= max_ || (t.load(entry(idx) + 24) & in_use_flag) == 0)
       return corrupt("entry to remove is not in use", idx);
     const std::uint64_t e = entry(idx);
@@ -147,7 +147,7 @@ class hash_registry {
   }
 
   /// Gives entry `idx` a new name (it moves to the new name's bucket), at commit.
-  result<void> rename(detail::txn& t, std::uint32_t idx, std::string_view new_name,
+  [[nodiscard]] result<void> rename(bank_txn& t, std::uint32_t idx, std::string_view new_name,
                       std::uint32_t new_hash) const {
     if (idx >= max_ || (t.load(entry(idx) + 24) & in_use_flag) == 0)
       return corrupt("entry to rename is not in use", idx);
@@ -282,14 +282,14 @@ class hash_registry {
     }
   };
 
-  static void write_padded(detail::txn& t, std::uint64_t off, std::string_view s) {
+  static void write_padded(bank_txn& t, std::uint64_t off, std::string_view s) {
     std::uint32_t w[8] = {};
     if (!s.empty()) std::memcpy(w, s.data(), s.size() < 32 ? s.size() : 32);
     for (std::uint32_t i = 0; i < 8; ++i) t.store_unreachable(off + 4ull * i, w[i]);
   }
 
   // Takes entry `idx` off its bucket's chain (the store lock-free readers can see).
-  result<void> unlink_chain(detail::txn& t, std::uint32_t idx) const {
+  [[nodiscard]] result<void> unlink_chain(bank_txn& t, std::uint32_t idx) const {
     const std::uint64_t e = entry(idx);
     std::uint64_t link = bucket(t.load(e) & mask_);
     for (std::uint32_t steps = 0;; ++steps) {

@@ -57,7 +57,7 @@ concept described_type = std::is_trivially_copyable_v<T> && std::is_default_cons
 /// Longest type name in bytes.
 inline constexpr std::size_t max_type_name_length = 32;
 
-namespace typed_fmt {
+namespace typed_format {
 // Header of a typed block (offsets from the block's first byte), little-endian u32 words:
 //   0 magic   4 header version   8 header bytes   12 type name hash   16 schema version
 //  20 value size   24 value alignment   28 offset of slot 0   32 slot stride
@@ -82,7 +82,7 @@ inline constexpr std::uint32_t checksum_seed = 0x4B435954u;  // "TYCK"
 inline constexpr std::uint32_t shadow_seed_lo = 0x57444853u, shadow_seed_hi = 0x3257444Eu;
 static_assert(name + max_type_name_length <= header_size);
 static_assert(selector % 4 == 0 && selector < name);
-}  // namespace typed_fmt
+}  // namespace typed_format
 
 /// Where a type's value sits in its typed block: computed from size and alignment alone, so
 /// a reader recomputes it from the header and checks that the two agree.
@@ -98,8 +98,8 @@ constexpr typed_shape shape_of(std::uint32_t size, std::uint32_t align) {
   typed_shape s;
   s.size = size;
   s.align = align;
-  const std::uint64_t a = align < typed_fmt::slot_alignment ? typed_fmt::slot_alignment : align;
-  s.slot0 = static_cast<std::uint32_t>((std::uint64_t{typed_fmt::header_size} + a - 1) / a * a);
+  const std::uint64_t a = align < typed_format::slot_alignment ? typed_format::slot_alignment : align;
+  s.slot0 = static_cast<std::uint32_t>((std::uint64_t{typed_format::header_size} + a - 1) / a * a);
   s.stride = static_cast<std::uint32_t>((std::uint64_t{size} + a - 1) / a * a);
   s.block_bytes = std::uint64_t{s.slot0} + 2ull * s.stride;
   return s;
@@ -139,10 +139,10 @@ consteval type_desc type_desc_of() {
   constexpr std::string_view name = type_schema<T>::name;
   static_assert(!name.empty() && name.size() <= max_type_name_length,
                 "a type name has 1 to 32 bytes");
-  static_assert(sizeof(T) <= typed_fmt::max_value_size, "typed values are limited to 1 GiB");
+  static_assert(sizeof(T) <= typed_format::max_value_size, "typed values are limited to 1 GiB");
   type_desc d;
   d.name = name;
-  d.hash = detail::hash_text(name, typed_fmt::type_seed);
+  d.hash = detail::hash_text(name, typed_format::type_seed);
   d.version = type_schema<T>::version;
   d.shape = shape_of(static_cast<std::uint32_t>(sizeof(T)), static_cast<std::uint32_t>(alignof(T)));
   return d;
@@ -163,27 +163,27 @@ inline std::uint32_t typed_checksum(const std::byte* blk) {
   std::uint32_t w[10 + max_type_name_length / 4] = {};
   for (std::uint32_t i = 0; i < 10; ++i) w[i] = load32(blk, 4ull * (i + 1));
   for (std::uint32_t i = 0; i < max_type_name_length / 4; ++i)
-    w[10 + i] = load32(blk, typed_fmt::name + 4ull * i);
-  return hash_words(w, sizeof w / sizeof w[0], typed_fmt::checksum_seed);
+    w[10 + i] = load32(blk, typed_format::name + 4ull * i);
+  return hash_words(w, sizeof w / sizeof w[0], typed_format::checksum_seed);
 }
 
 /// Writes a complete header for `d` into a block whose slots are already written. The magic
 /// goes last, with release order: a header without its magic is no typed block.
 inline void write_typed_header(std::byte* blk, const type_desc& d) {
-  store32(blk, typed_fmt::magic, 0);
+  store32(blk, typed_format::magic, 0);
   compiler_order();
-  store32(blk, typed_fmt::version, typed_fmt::version_value);
-  store32(blk, typed_fmt::header_bytes, typed_fmt::header_size);
-  store32(blk, typed_fmt::type_hash, d.hash);
-  store32(blk, typed_fmt::schema, d.version);
-  store32(blk, typed_fmt::value_size, d.shape.size);
-  store32(blk, typed_fmt::value_align, d.shape.align);
-  store32(blk, typed_fmt::slot0, d.shape.slot0);
-  store32(blk, typed_fmt::stride, d.shape.stride);
-  store32(blk, typed_fmt::name_len, static_cast<std::uint32_t>(d.name.size()));
-  store32(blk, typed_fmt::flags, 0);
-  store32(blk, typed_fmt::selector, 0);
-  for (std::uint32_t i = 52; i < typed_fmt::name; i += 4) store32(blk, i, 0);
+  store32(blk, typed_format::version, typed_format::version_value);
+  store32(blk, typed_format::header_bytes, typed_format::header_size);
+  store32(blk, typed_format::type_hash, d.hash);
+  store32(blk, typed_format::schema, d.version);
+  store32(blk, typed_format::value_size, d.shape.size);
+  store32(blk, typed_format::value_align, d.shape.align);
+  store32(blk, typed_format::slot0, d.shape.slot0);
+  store32(blk, typed_format::stride, d.shape.stride);
+  store32(blk, typed_format::name_len, static_cast<std::uint32_t>(d.name.size()));
+  store32(blk, typed_format::flags, 0);
+  store32(blk, typed_format::selector, 0);
+  for (std::uint32_t i = 52; i < typed_format::name; i += 4) store32(blk, i, 0);
   for (std::uint32_t i = 0; i < max_type_name_length / 4; ++i) {
     std::uint32_t w = 0;
     for (std::uint32_t k = 0; k < 4; ++k) {
@@ -191,11 +191,11 @@ inline void write_typed_header(std::byte* blk, const type_desc& d) {
       if (at < d.name.size())
         w |= static_cast<std::uint32_t>(static_cast<unsigned char>(d.name[at])) << (8 * k);
     }
-    store32(blk, typed_fmt::name + 4ull * i, w);
+    store32(blk, typed_format::name + 4ull * i, w);
   }
-  store32(blk, typed_fmt::checksum, typed_checksum(blk));
+  store32(blk, typed_format::checksum, typed_checksum(blk));
   compiler_order();
-  store32_release(blk, typed_fmt::magic, typed_fmt::magic_value);
+  store32_release(blk, typed_format::magic, typed_format::magic_value);
 }
 
 /// The exact immutable header words a block holding `d` carries (words 0..11, the name):
@@ -207,9 +207,9 @@ struct typed_image {
 
 constexpr typed_image image_of(const type_desc& d) {
   typed_image im;
-  im.head[0] = typed_fmt::magic_value;
-  im.head[1] = typed_fmt::version_value;
-  im.head[2] = typed_fmt::header_size;
+  im.head[0] = typed_format::magic_value;
+  im.head[1] = typed_format::version_value;
+  im.head[2] = typed_format::header_size;
   im.head[3] = d.hash;
   im.head[4] = d.version;
   im.head[5] = d.shape.size;
@@ -224,7 +224,7 @@ constexpr typed_image image_of(const type_desc& d) {
   std::uint32_t w[10 + max_type_name_length / 4] = {};
   for (std::uint32_t i = 0; i < 10; ++i) w[i] = im.head[i + 1];
   for (std::uint32_t i = 0; i < max_type_name_length / 4; ++i) w[10 + i] = im.name[i];
-  im.head[11] = hash_words(w, sizeof w / sizeof w[0], typed_fmt::checksum_seed);
+  im.head[11] = hash_words(w, sizeof w / sizeof w[0], typed_format::checksum_seed);
   return im;
 }
 
@@ -233,72 +233,72 @@ constexpr typed_image image_of(const type_desc& d) {
 inline bool matches_image(const std::byte* blk, std::uint64_t capacity, const typed_image& im,
                           std::uint64_t block_bytes) {
   if (blk == nullptr || capacity < block_bytes) return false;
-  if (load32_acquire(blk, typed_fmt::magic) != im.head[0]) return false;
+  if (load32_acquire(blk, typed_format::magic) != im.head[0]) return false;
   std::uint32_t diff = 0;
   for (std::uint32_t i = 1; i < 12; ++i) diff |= load32(blk, 4ull * i) ^ im.head[i];
   for (std::uint32_t i = 0; i < max_type_name_length / 4; ++i)
-    diff |= load32(blk, typed_fmt::name + 4ull * i) ^ im.name[i];
+    diff |= load32(blk, typed_format::name + 4ull * i) ^ im.name[i];
   return diff == 0;
 }
 
 /// Validates the header of an untrusted block of `capacity` bytes, whatever type it holds.
 /// Errors: type_mismatch (no typed header at all: a raw block), corrupt (a header that is
 /// damaged or inconsistent with itself or with the block).
-inline result<typed_info> read_typed_header(const std::byte* blk, std::uint64_t capacity) {
-  if (blk == nullptr || capacity < typed_fmt::header_size)
+[[nodiscard]] inline result<typed_info> read_typed_header(const std::byte* blk, std::uint64_t capacity) {
+  if (blk == nullptr || capacity < typed_format::header_size)
     return fail(errc::type_mismatch, "block is too small to be a typed block", "bytes",
-                typed_fmt::header_size, capacity);
-  const std::uint32_t magic = load32_acquire(blk, typed_fmt::magic);
-  if (magic != typed_fmt::magic_value)
+                typed_format::header_size, capacity);
+  const std::uint32_t magic = load32_acquire(blk, typed_format::magic);
+  if (magic != typed_format::magic_value)
     return fail(errc::type_mismatch, "block holds no typed header (a raw block?)", "magic",
-                typed_fmt::magic_value, magic);
-  if (load32(blk, typed_fmt::version) != typed_fmt::version_value)
+                typed_format::magic_value, magic);
+  if (load32(blk, typed_format::version) != typed_format::version_value)
     return fail(errc::version_mismatch, "typed header written by another format version",
-                "typed header version", typed_fmt::version_value, load32(blk, typed_fmt::version));
+                "typed header version", typed_format::version_value, load32(blk, typed_format::version));
   const std::uint32_t sum = typed_checksum(blk);
-  if (sum != load32(blk, typed_fmt::checksum))
+  if (sum != load32(blk, typed_format::checksum))
     return fail(errc::corrupt, "typed header checksum mismatch", "checksum",
-                load32(blk, typed_fmt::checksum), sum);
-  if (load32(blk, typed_fmt::header_bytes) != typed_fmt::header_size)
-    return fail(errc::corrupt, "typed header size is wrong", "header bytes", typed_fmt::header_size,
-                load32(blk, typed_fmt::header_bytes));
+                load32(blk, typed_format::checksum), sum);
+  if (load32(blk, typed_format::header_bytes) != typed_format::header_size)
+    return fail(errc::corrupt, "typed header size is wrong", "header bytes", typed_format::header_size,
+                load32(blk, typed_format::header_bytes));
   typed_info info;
-  const std::uint32_t size = load32(blk, typed_fmt::value_size);
-  const std::uint32_t align = load32(blk, typed_fmt::value_align);
-  const std::uint32_t nlen = load32(blk, typed_fmt::name_len);
-  if (size == 0 || size > typed_fmt::max_value_size)
+  const std::uint32_t size = load32(blk, typed_format::value_size);
+  const std::uint32_t align = load32(blk, typed_format::value_align);
+  const std::uint32_t nlen = load32(blk, typed_format::name_len);
+  if (size == 0 || size > typed_format::max_value_size)
     return fail(errc::corrupt, "typed header's value size out of range", "value size (max)",
-                typed_fmt::max_value_size, size);
+                typed_format::max_value_size, size);
   if (align == 0 || (align & (align - 1)) != 0 || align > (1u << 20))
     return fail(errc::corrupt, "typed header's alignment is not a power of two up to 1 MiB",
                 "alignment", 0, align);
   if (nlen == 0 || nlen > max_type_name_length)
     return fail(errc::corrupt, "typed header's type name length out of range",
                 "type name length (max)", max_type_name_length, nlen);
-  if (load32(blk, typed_fmt::flags) != 0)
+  if (load32(blk, typed_format::flags) != 0)
     return fail(errc::corrupt, "typed header has unknown flags", "flags", 0,
-                load32(blk, typed_fmt::flags));
+                load32(blk, typed_format::flags));
   info.shape = shape_of(size, align);
-  if (load32(blk, typed_fmt::slot0) != info.shape.slot0 ||
-      load32(blk, typed_fmt::stride) != info.shape.stride)
+  if (load32(blk, typed_format::slot0) != info.shape.slot0 ||
+      load32(blk, typed_format::stride) != info.shape.stride)
     return fail(errc::corrupt, "typed header's slots disagree with its size and alignment",
-                "slot 0 offset", info.shape.slot0, load32(blk, typed_fmt::slot0));
+                "slot 0 offset", info.shape.slot0, load32(blk, typed_format::slot0));
   if (info.shape.block_bytes > capacity)
     return fail(errc::corrupt, "typed header's slots exceed the block", "bytes", capacity,
                 info.shape.block_bytes);
   if (reinterpret_cast<std::uintptr_t>(blk + info.shape.slot0) % align != 0)
     return fail(errc::corrupt, "block is not aligned for its value", "alignment", align,
                 reinterpret_cast<std::uintptr_t>(blk + info.shape.slot0) % align);
-  info.type_name = {reinterpret_cast<const char*>(blk + typed_fmt::name), nlen};
-  info.type_hash = load32(blk, typed_fmt::type_hash);
-  info.schema_version = load32(blk, typed_fmt::schema);
-  info.generation = load32_acquire(blk, typed_fmt::selector);
+  info.type_name = {reinterpret_cast<const char*>(blk + typed_format::name), nlen};
+  info.type_hash = load32(blk, typed_format::type_hash);
+  info.schema_version = load32(blk, typed_format::schema);
+  info.generation = load32_acquire(blk, typed_format::selector);
   return info;
 }
 
 /// Does a validated header hold exactly `d`? Errors: type_mismatch (another type name),
 /// schema_mismatch (another version, or the same version with another size or alignment).
-inline result<void> match_type(const typed_info& info, const type_desc& d) {
+[[nodiscard]] inline result<void> match_type(const typed_info& info, const type_desc& d) {
   if (info.type_hash != d.hash || info.type_name != d.name)
     return fail(errc::type_mismatch, "block holds another type (type name differs)",
                 "type name hash", d.hash, info.type_hash);
@@ -331,8 +331,8 @@ constexpr shadow_name make_shadow_name(std::string_view name) {
   constexpr char hex[] = "0123456789abcdef";
   shadow_name s;
   for (char c : prefix) s.bytes[s.size++] = c;
-  const std::uint64_t h = (std::uint64_t{hash_text(name, typed_fmt::shadow_seed_hi)} << 32) |
-                          hash_text(name, typed_fmt::shadow_seed_lo);
+  const std::uint64_t h = (std::uint64_t{hash_text(name, typed_format::shadow_seed_hi)} << 32) |
+                          hash_text(name, typed_format::shadow_seed_lo);
   for (int i = 15; i >= 0; --i) s.bytes[s.size++] = hex[(h >> (4 * i)) & 0xFu];
   s.bytes[s.size++] = '~';
   for (std::size_t i = 0; i < name.size() && s.size < max_name_length; ++i)

@@ -22,7 +22,7 @@
 #include <hotrestart/backends/posix_lock.hpp>
 #include <hotrestart/bank.hpp>
 #include <hotrestart/error.hpp>
-#include <hotrestart/format.hpp>
+#include <hotrestart/bank_format.hpp>
 
 namespace hotrestart {
 
@@ -64,7 +64,7 @@ class mmap_file_backend {
     return p > 0 ? static_cast<std::uint32_t>(p) : 4096u;
   }
 
-  static result<mmap_file_backend> create(const location& where, std::uint64_t bytes,
+  [[nodiscard]] static result<mmap_file_backend> create(const location& where, std::uint64_t bytes,
                                           region_init init) {
     const char* path = where.path;
     if (path == nullptr || *path == '\0') return fail(errc::io_error, "empty bank path");
@@ -110,12 +110,12 @@ class mmap_file_backend {
     if (map == MAP_FAILED)
       return cleanup(detail::sys_fail(errc::io_error, "cannot map the bank file", errno), nullptr);
     auto* mem = static_cast<std::byte*>(map);
-    if (const int rc = detail::init_robust_mutex(mem + fmt::lock_area); rc != 0)
+    if (const int rc = detail::init_robust_mutex(mem + bank_format::lock_area); rc != 0)
       return cleanup(detail::sys_fail(errc::lock_failed, "cannot initialise the bank's mutex", rc),
                      map);
     if (auto r = init(mem, bytes); !r) return cleanup(tl::unexpected(r.error()), map);
     // Durable banks are written to disk (data, then the name) before anyone can open them.
-    const bool durable = (detail::load32(mem, fmt::flags) & fmt::flag_durable) != 0;
+    const bool durable = (detail::load32(mem, bank_format::flags) & bank_format::flag_durable) != 0;
     if (durable && ::msync(mem, bytes, MS_SYNC) != 0)
       return cleanup(detail::sys_fail(errc::io_error, "cannot write the new bank to disk", errno),
                      map);
@@ -139,7 +139,7 @@ class mmap_file_backend {
     return mmap_file_backend(mem, bytes, fd, where.owner);
   }
 
-  static result<mmap_file_backend> open(const location& where) {
+  [[nodiscard]] static result<mmap_file_backend> open(const location& where) {
     const char* path = where.path;
     int fd = -1;
     if (where.fd >= 0) {
@@ -174,9 +174,9 @@ class mmap_file_backend {
       return fail(errc::not_regular_file, "bank path is not a regular file");
     if (auto t = trust::check_file(st, where.owner, path); !t) return fail(t.error());
     const auto bytes = static_cast<std::uint64_t>(st.st_size);
-    if (bytes < fmt::header_size)
+    if (bytes < bank_format::header_size)
       return fail(errc::truncated, "file too small to hold a bank header", "bytes",
-                  fmt::header_size, bytes);
+                  bank_format::header_size, bytes);
     void* map = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (map == MAP_FAILED)
       return detail::sys_fail(errc::io_error, "cannot map the bank file", errno);
@@ -189,7 +189,7 @@ class mmap_file_backend {
 
   /// Checks again that the file belongs to its owner and that no other user may write it (one
   /// fstat): a supervisor calls it before obeying the bank. Errors: untrusted_file, io_error.
-  result<void> check_trust(trust_problem* why = nullptr) const {
+  [[nodiscard]] result<void> check_trust(trust_problem* why = nullptr) const {
     struct stat st;
     if (::fstat(fd_, &st) != 0)
       return detail::sys_fail(errc::io_error, "cannot stat the bank file", errno);
@@ -199,7 +199,7 @@ class mmap_file_backend {
   /// Called by the bank once the header is validated (nothing is written to a file before):
   /// a mutex from another boot (a disk bank after a reboot) or another C library is
   /// reinitialised, under flock so that two openers do not both do it.
-  result<void> adopt_lock() { return detail::adopt_robust_mutex(fd_, base_ + fmt::lock_area); }
+  [[nodiscard]] result<void> adopt_lock() { return detail::adopt_robust_mutex(fd_, base_ + bank_format::lock_area); }
 
   mmap_file_backend(mmap_file_backend&& o) noexcept
       : base_(std::exchange(o.base_, nullptr)),
@@ -221,21 +221,21 @@ class mmap_file_backend {
   std::byte* data() const { return base_; }
   std::uint64_t size() const { return size_; }
 
-  result<lock_outcome> lock() {
+  [[nodiscard]] result<lock_outcome> lock() const {
     const int rc = pthread_mutex_lock(mutex());
     if (rc == 0) return lock_outcome::acquired;
     if (rc == EOWNERDEAD) return lock_outcome::owner_died;
     return detail::sys_fail(errc::lock_failed, "cannot take the bank's lock", rc);
   }
-  void repaired() { pthread_mutex_consistent(mutex()); }
-  void unlock() { pthread_mutex_unlock(mutex()); }
+  void repaired() const { pthread_mutex_consistent(mutex()); }
+  void unlock() const { pthread_mutex_unlock(mutex()); }
 
   /// Writes the mapping back to the file (msync). Returns io_error with errno on failure.
-  result<void> flush() const { return flush_range(0, size_); }
+  [[nodiscard]] result<void> flush() const { return flush_range(0, size_); }
 
   /// Writes bytes [off, off + len) of the bank to the file and waits (msync MS_SYNC on the
   /// host pages that hold them): the durable mode's ordering step. io_error with errno.
-  result<void> flush_range(std::uint64_t off, std::uint64_t len) const {
+  [[nodiscard]] result<void> flush_range(std::uint64_t off, std::uint64_t len) const {
     if (off >= size_ || len == 0) return {};
     const std::uint64_t page = native_page_size();
     const std::uint64_t begin = off / page * page;
@@ -264,7 +264,7 @@ class mmap_file_backend {
     fd_ = -1;
   }
   pthread_mutex_t* mutex() const {
-    return reinterpret_cast<pthread_mutex_t*>(base_ + fmt::lock_area);
+    return reinterpret_cast<pthread_mutex_t*>(base_ + bank_format::lock_area);
   }
   void release() {
     if (base_ != nullptr) ::munmap(base_, size_);

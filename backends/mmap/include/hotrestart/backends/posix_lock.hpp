@@ -16,16 +16,16 @@
 #include <cstring>
 
 #include <hotrestart/error.hpp>
-#include <hotrestart/format.hpp>
+#include <hotrestart/bank_format.hpp>
 
 namespace hotrestart::detail {
 // Layout of the lock area for this backend (opaque to the format).
 inline constexpr std::size_t pmutex_bytes = 64;
 inline constexpr std::uint32_t pmutex_stamp = 0x584D5450u;  // "PTMX"
 static_assert(sizeof(pthread_mutex_t) <= pmutex_bytes);
-static_assert(fmt::lock_area % alignof(pthread_mutex_t) == 0);
+static_assert(bank_format::lock_area % alignof(pthread_mutex_t) == 0);
 inline constexpr std::size_t boot_id_offset = 72, boot_id_bytes = 36;
-static_assert(boot_id_offset + boot_id_bytes <= fmt::lock_area_bytes);
+static_assert(boot_id_offset + boot_id_bytes <= bank_format::lock_area_bytes);
 
 // The kernel's id of this boot: a mutex left locked by a previous boot is garbage. Read once
 // per process (a process never outlives its boot), so that opening a bank costs no extra file.
@@ -49,7 +49,7 @@ inline int init_robust_mutex(std::byte* area) {
   pthread_mutexattr_init(&attr);
   pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
   pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-  std::memset(area, 0, fmt::lock_area_bytes);
+  std::memset(area, 0, bank_format::lock_area_bytes);
   const int rc = pthread_mutex_init(reinterpret_cast<pthread_mutex_t*>(area), &attr);
   pthread_mutexattr_destroy(&attr);
   const std::uint32_t stamp[2] = {pmutex_stamp,
@@ -73,7 +73,7 @@ inline tl::unexpected<error> sys_fail(errc c, const char* msg, int e) {
 /// Makes the mutex in `area` again if it is from another boot or another C library, under
 /// flock on `fd` so that two openers do not both do it (the mmap file's and the shm object's
 /// open, once the header is known to be a bank's).
-inline result<void> adopt_robust_mutex(int fd, std::byte* area) {
+[[nodiscard]] inline result<void> adopt_robust_mutex(int fd, std::byte* area) {
   if (robust_mutex_current(area)) return {};
   ::flock(fd, LOCK_EX);
   int rc = 0;

@@ -63,7 +63,7 @@ class robust_mutex {
   static constexpr std::uint32_t stamp_value = 0x584D5255u;  // "URMX"
 
   /// Initialises the mutex in place. Returns lock_failed with the errno on failure.
-  result<void> init() {
+  [[nodiscard]] result<void> init() {
     pthread_mutexattr_t attr;
     pthread_mutexattr_init(&attr);
     pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
@@ -87,7 +87,7 @@ class robust_mutex {
   /// Takes the mutex. `owner_died()` on the guard says whether the previous owner died holding
   /// it. Errors: lock_failed (not initialised, or unrecoverable because an earlier owner-death
   /// was not marked consistent; errno in the error).
-  result<robust_lock> lock() {
+  [[nodiscard]] result<robust_lock> lock() {
     if (!initialised()) return fail(errc::lock_failed, "robust mutex not initialised");
     const int rc = pthread_mutex_lock(native());
     if (rc == 0) return robust_lock(this, false);
@@ -96,7 +96,7 @@ class robust_mutex {
   }
 
   /// Like lock(), but returns lock_failed with EBUSY at once when another owner holds it.
-  result<robust_lock> try_lock() {
+  [[nodiscard]] result<robust_lock> try_lock() {
     if (!initialised()) return fail(errc::lock_failed, "robust mutex not initialised");
     const int rc = pthread_mutex_trylock(native());
     if (rc == 0) return robust_lock(this, false);

@@ -22,7 +22,7 @@
 #include <hotrestart/bank.hpp>
 #include <hotrestart/detail/words.hpp>
 #include <hotrestart/error.hpp>
-#include <hotrestart/format.hpp>
+#include <hotrestart/bank_format.hpp>
 
 #include "section_lock.hpp"
 
@@ -42,16 +42,16 @@ namespace hotrestart {
 
 namespace detail::section {
 inline bool has_magic(const std::byte* base) {
-  return load32(base, fmt::magic0) == fmt::magic0_value &&
-         load32(base, fmt::magic1) == fmt::magic1_value;
+  return load32(base, bank_format::magic0) == bank_format::magic0_value &&
+         load32(base, bank_format::magic1) == bank_format::magic1_value;
 }
-inline result<void> check_region(std::span<std::byte> where) {
+[[nodiscard]] inline result<void> check_region(std::span<std::byte> where) {
   if (reinterpret_cast<std::uintptr_t>(where.data()) % 64 != 0)
     return fail(errc::bad_size, "bank memory must be 64-byte aligned", "alignment", 64,
                 reinterpret_cast<std::uintptr_t>(where.data()) % 64);
-  if (where.size() < fmt::header_size)
+  if (where.size() < bank_format::header_size)
     return fail(errc::truncated, "bank section too small to hold a bank header", "bytes",
-                fmt::header_size, where.size());
+                bank_format::header_size, where.size());
   return {};
 }
 }  // namespace detail::section
@@ -80,7 +80,7 @@ class basic_section_backend_ext {
 
   /// Errors: bad_size (not 64-byte aligned), truncated (smaller than `bytes`), already_exists
   /// (a bank's magic is there: wipe it first), the formatter's.
-  static result<basic_section_backend_ext> create(location where, std::uint64_t bytes,
+  [[nodiscard]] static result<basic_section_backend_ext> create(location where, std::uint64_t bytes,
                                                   region_init init) {
     if (auto r = detail::section::check_region(where); !r) return fail(r.error());
     if (where.size() < bytes)
@@ -89,26 +89,26 @@ class basic_section_backend_ext {
     if (detail::section::has_magic(where.data()))
       return fail(errc::already_exists, "the section already holds a bank");
     std::memset(where.data(), 0, static_cast<std::size_t>(bytes));
-    Lock::init(where.data() + fmt::lock_area);
+    Lock::init(where.data() + bank_format::lock_area);
     if (auto r = init(where.data(), bytes); !r) return fail(r.error());
     return basic_section_backend_ext(where);
   }
 
   /// Always succeeds on aligned memory that can hold a header (bad_size, truncated
   /// otherwise); whether a bank is there is the bank's header check to say.
-  static result<basic_section_backend_ext> open(location where) {
+  [[nodiscard]] static result<basic_section_backend_ext> open(location where) {
     if (auto r = detail::section::check_region(where); !r) return fail(r.error());
-    if (detail::section::has_magic(where.data())) Lock::adopt(where.data() + fmt::lock_area);
+    if (detail::section::has_magic(where.data())) Lock::adopt(where.data() + bank_format::lock_area);
     return basic_section_backend_ext(where);
   }
 
   /// Makes the region hold no bank (its magic and state words cleared), so that `create`
   /// may format it. Used by `boot_bank` on a bank that fails its checks.
   static void wipe(location where) {
-    if (where.size() < fmt::header_size) return;
-    detail::store32(where.data(), fmt::magic0, 0);
-    detail::store32(where.data(), fmt::magic1, 0);
-    detail::store32(where.data(), fmt::state, 0);
+    if (where.size() < bank_format::header_size) return;
+    detail::store32(where.data(), bank_format::magic0, 0);
+    detail::store32(where.data(), bank_format::magic1, 0);
+    detail::store32(where.data(), bank_format::state, 0);
   }
 
   /// The region's first byte (the bank's header).
@@ -117,11 +117,11 @@ class basic_section_backend_ext {
   std::uint64_t size() const { return mem_.size(); }
   /// Takes the writer lock: `acquired`; `owner_died` once after a reset that came while it was
   /// held (the bank then repairs itself); `lock_failed` when code this code preempted holds it.
-  result<lock_outcome> lock() { return Lock::lock(mem_.data() + fmt::lock_area); }
+  [[nodiscard]] result<lock_outcome> lock() const { return Lock::lock(mem_.data() + bank_format::lock_area); }
   /// After `owner_died`: the bank is consistent again.
-  void repaired() { Lock::repaired(mem_.data() + fmt::lock_area); }
+  void repaired() const { Lock::repaired(mem_.data() + bank_format::lock_area); }
   /// Releases the writer lock.
-  void unlock() { Lock::unlock(mem_.data() + fmt::lock_area); }
+  void unlock() const { Lock::unlock(mem_.data() + bank_format::lock_area); }
 
  private:
   explicit basic_section_backend_ext(location m) : mem_(m) {}
@@ -154,13 +154,13 @@ class basic_section_backend {
   static constexpr std::uint32_t native_page_size() { return Granule; }
 
   /// Formats a bank in the region. Errors as `basic_section_backend_ext::create`.
-  static result<basic_section_backend> create(location, std::uint64_t bytes, region_init init) {
+  [[nodiscard]] static result<basic_section_backend> create(location, std::uint64_t bytes, region_init init) {
     auto b = ext::create(linker_section::region(), bytes, init);
     if (!b) return fail(b.error());
     return basic_section_backend(std::move(*b));
   }
   /// Opens the region (adopting a lock held at the reset). Errors as `basic_section_backend_ext::open`.
-  static result<basic_section_backend> open(location) {
+  [[nodiscard]] static result<basic_section_backend> open(location) {
     auto b = ext::open(linker_section::region());
     if (!b) return fail(b.error());
     return basic_section_backend(std::move(*b));
@@ -173,11 +173,11 @@ class basic_section_backend {
   /// The region's size in bytes.
   std::uint64_t size() const { return b_.size(); }
   /// Takes the writer lock (see `basic_section_backend_ext::lock`).
-  result<lock_outcome> lock() { return b_.lock(); }
+  [[nodiscard]] result<lock_outcome> lock() const { return b_.lock(); }
   /// After `owner_died`: the bank is consistent again.
-  void repaired() { b_.repaired(); }
+  void repaired() const { b_.repaired(); }
   /// Releases the writer lock.
-  void unlock() { b_.unlock(); }
+  void unlock() const { b_.unlock(); }
 
  private:
   explicit basic_section_backend(ext&& b) : b_(std::move(b)) {}
@@ -228,7 +228,7 @@ struct booted_bank {
 /// happened; a caller that must not lose a bank silently checks for `reformatted`.
 /// Errors: those of `create` (bad_size, truncated, bad_tunables...).
 template <class Bank>
-result<booted_bank<Bank>> boot_bank(typename Bank::location where, const tunables& t = {}) {
+[[nodiscard]] result<booted_bank<Bank>> boot_bank(typename Bank::location where, const tunables& t = {}) {
   error why;
   if (auto o = Bank::open(where); o) {
     auto same = Bank::open_or_create(where, t);  // also compares the tunables

@@ -12,7 +12,7 @@
 #include <hotrestart/backend.hpp>
 #include <hotrestart/detail/words.hpp>
 #include <hotrestart/error.hpp>
-#include <hotrestart/format.hpp>
+#include <hotrestart/bank_format.hpp>
 
 namespace hotrestart {
 
@@ -24,7 +24,7 @@ inline constexpr std::uint64_t stamp_word = 8;  // which lock formatted the area
 inline constexpr std::uint32_t lock_free = 0;
 inline constexpr std::uint32_t lock_held = 0x444C4548u;   // "HELD"
 inline constexpr std::uint32_t lock_stale = 0x44414544u;  // "DEAD": held when the chip reset
-static_assert(stamp_word + 4 <= fmt::lock_area_bytes);
+static_assert(stamp_word + 4 <= bank_format::lock_area_bytes);
 }  // namespace detail::section
 
 /// section_lock: what `basic_section_backend` asks of its lock (static members, state only in
@@ -50,7 +50,7 @@ concept section_lock = requires(std::byte* a) {
 
 namespace detail::section {
 inline void init_area(std::byte* a, std::uint32_t stamp) {
-  for (std::uint64_t off = 0; off < fmt::lock_area_bytes; off += 4) store32(a, off, 0);
+  for (std::uint64_t off = 0; off < bank_format::lock_area_bytes; off += 4) store32(a, off, 0);
   store32(a, stamp_word, stamp);
 }
 inline void adopt_area(std::byte* a, std::uint32_t stamp) {
@@ -78,7 +78,7 @@ struct atomic_section_lock {
   /// At open, once per boot: a held lock is marked stale; another lock's area is remade.
   static void adopt(std::byte* a) { detail::section::adopt_area(a, stamp); }
   /// `acquired`, `owner_died` (stale), or `lock_failed` (held by code this code preempted).
-  static result<lock_outcome> lock(std::byte* a) {
+  [[nodiscard]] static result<lock_outcome> lock(std::byte* a) {
     std::atomic_ref<std::uint32_t> w(*detail::word_ptr(a, detail::section::lock_word));
     std::uint32_t expected = detail::section::lock_free;
     if (w.compare_exchange_strong(expected, detail::section::lock_held, std::memory_order_acquire))
@@ -116,7 +116,7 @@ struct irq_section_lock {
   static void adopt(std::byte* a) { detail::section::adopt_area(a, stamp); }
   /// Masks interrupts, then: `acquired`, `owner_died` (stale), or `lock_failed` (held: the
   /// caller is NMI or HardFault, or holds it already), in which case the mask is as before.
-  static result<lock_outcome> lock(std::byte* a) {
+  [[nodiscard]] static result<lock_outcome> lock(std::byte* a) {
     std::uint32_t mask;
     __asm__ volatile("mrs %0, primask\n\tcpsid i" : "=r"(mask) : : "memory");
     const std::uint32_t w = detail::load32(a, detail::section::lock_word);

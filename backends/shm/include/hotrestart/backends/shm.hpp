@@ -26,7 +26,7 @@
 #include <hotrestart/backends/posix_lock.hpp>
 #include <hotrestart/bank.hpp>
 #include <hotrestart/error.hpp>
-#include <hotrestart/format.hpp>
+#include <hotrestart/bank_format.hpp>
 
 namespace hotrestart {
 
@@ -75,7 +75,7 @@ class shm_backend {
   /// Makes the object (mode 0600) of `bytes` bytes, initialises the lock, formats it with
   /// `init`; removes it again on any failure. Errors: already_exists, io_error (with errno:
   /// no room, permissions), lock_failed (the mutex), the formatter's.
-  static result<shm_backend> create(location name, std::uint64_t bytes, region_init init) {
+  [[nodiscard]] static result<shm_backend> create(location name, std::uint64_t bytes, region_init init) {
     namespace bip = boost::interprocess;
     if (name == nullptr || *name == '\0') return fail(errc::io_error, "empty shared memory name");
     bool made = false;
@@ -86,7 +86,7 @@ class shm_backend {
       shm.truncate(static_cast<bip::offset_t>(bytes));
       bip::mapped_region region(shm, bip::read_write, 0, static_cast<std::size_t>(bytes));
       auto* base = static_cast<std::byte*>(region.get_address());
-      if (const int rc = detail::init_robust_mutex(base + fmt::lock_area); rc != 0) {
+      if (const int rc = detail::init_robust_mutex(base + bank_format::lock_area); rc != 0) {
         bip::shared_memory_object::remove(name);
         return fail(error(errc::lock_failed, "cannot initialise the bank's mutex").with_errno(rc));
       }
@@ -104,7 +104,7 @@ class shm_backend {
   /// Maps an existing object, waiting up to `open_wait_ms` for a creator still formatting it;
   /// a mutex of another boot or C library is made again. Errors: not_found, truncated (smaller
   /// than a header after the wait), io_error (with errno).
-  static result<shm_backend> open(location name) {
+  [[nodiscard]] static result<shm_backend> open(location name) {
     namespace bip = boost::interprocess;
     if (name == nullptr || *name == '\0') return fail(errc::io_error, "empty shared memory name");
     try {
@@ -120,28 +120,28 @@ class shm_backend {
         bip::offset_t size = 0;
         if (!shm.get_size(size)) return fail(errc::io_error, "cannot size the shared memory bank");
         const bool late = std::chrono::steady_clock::now() >= deadline;
-        if (static_cast<std::uint64_t>(size) < fmt::header_size) {
+        if (static_cast<std::uint64_t>(size) < bank_format::header_size) {
           if (late)
             return fail(errc::truncated, "shared memory object too small to hold a bank header",
-                        "bytes", fmt::header_size, static_cast<std::uint64_t>(size));
+                        "bytes", bank_format::header_size, static_cast<std::uint64_t>(size));
           detail::shm::sleep_1ms();
           continue;
         }
         bip::mapped_region region(shm, bip::read_write);
         auto* base = static_cast<std::byte*>(region.get_address());
-        const std::uint32_t state = detail::load32_acquire(base, fmt::state);
+        const std::uint32_t state = detail::load32_acquire(base, bank_format::state);
         const bool creating = state == static_cast<std::uint32_t>(bank_state::initialising) ||
-                              (state == 0 && detail::load32(base, fmt::magic0) == 0);
+                              (state == 0 && detail::load32(base, bank_format::magic0) == 0);
         if (creating && !late) {
           detail::shm::sleep_1ms();
           continue;
         }
         // Adopt the lock as the mmap backend does: a mutex of another boot or libc is made
         // again (under flock), and only in an object that carries our magic.
-        if (detail::load32(base, fmt::magic0) == fmt::magic0_value &&
-            detail::load32(base, fmt::magic1) == fmt::magic1_value) {
+        if (detail::load32(base, bank_format::magic0) == bank_format::magic0_value &&
+            detail::load32(base, bank_format::magic1) == bank_format::magic1_value) {
           auto r =
-              detail::adopt_robust_mutex(shm.get_mapping_handle().handle, base + fmt::lock_area);
+              detail::adopt_robust_mutex(shm.get_mapping_handle().handle, base + bank_format::lock_area);
           if (!r) return fail(r.error());
         }
         return shm_backend(std::move(region));
@@ -153,7 +153,7 @@ class shm_backend {
 
   /// Removes the named object (shm_unlink); mappings stay valid until they are closed.
   /// `not_found` if there is none.
-  static result<void> remove(location name) {
+  [[nodiscard]] static result<void> remove(location name) {
     if (!boost::interprocess::shared_memory_object::remove(name))
       return fail(errc::not_found, "no shared memory bank of that name");
     return {};
@@ -171,21 +171,21 @@ class shm_backend {
 
   /// Takes the robust mutex: `acquired`, `owner_died` (its holder died: the bank repairs),
   /// `lock_failed` with errno otherwise.
-  result<lock_outcome> lock() {
+  [[nodiscard]] result<lock_outcome> lock() const {
     const int rc = pthread_mutex_lock(mutex());
     if (rc == 0) return lock_outcome::acquired;
     if (rc == EOWNERDEAD) return lock_outcome::owner_died;
     return fail(error(errc::lock_failed, "cannot take the bank's lock").with_errno(rc));
   }
   /// After `owner_died`: marks the mutex consistent.
-  void repaired() { pthread_mutex_consistent(mutex()); }
+  void repaired() const { pthread_mutex_consistent(mutex()); }
   /// Releases the mutex.
-  void unlock() { pthread_mutex_unlock(mutex()); }
+  void unlock() const { pthread_mutex_unlock(mutex()); }
 
  private:
   explicit shm_backend(boost::interprocess::mapped_region&& r) : region_(std::move(r)) {}
   pthread_mutex_t* mutex() const {
-    return reinterpret_cast<pthread_mutex_t*>(data() + fmt::lock_area);
+    return reinterpret_cast<pthread_mutex_t*>(data() + bank_format::lock_area);
   }
 
   boost::interprocess::mapped_region region_;

@@ -137,7 +137,7 @@ struct request_slot {
 };
 static_assert(sizeof(request_slot) == 320 && std::is_trivially_copyable_v<request_slot>);
 
-/// runtime_header::policy: the restart policy the bank was created with (posix/policy.hpp).
+/// runtime_header::policy: the restart policy the bank was created with (policies/runtime_policy.hpp).
 struct runtime_header {
   std::uint32_t magic;
   std::uint32_t version;
@@ -174,7 +174,7 @@ class runtime_view {
   runtime_view() = default;
   /// Checks magic, version, limits and the block's capacity. Errors: corrupt,
   /// version_mismatch, truncated.
-  static result<runtime_view> attach(const block& b) {
+  [[nodiscard]] static result<runtime_view> attach(const block& b) {
     if (b.capacity < sizeof(runtime_header))
       return fail(errc::truncated, "runtime block smaller than its header", "bytes",
                   sizeof(runtime_header), b.capacity);
@@ -222,9 +222,11 @@ class runtime_view {
   runtime_header* h_ = nullptr;
 };
 
+/// An acquire load of a field shared with another process (a const field too: the __atomic
+/// builtin, since std::atomic_ref cannot wrap a const object before C++26).
 template <class T>
 inline T load(const T& field) {
-  return std::atomic_ref<T>(const_cast<T&>(field)).load(std::memory_order_acquire);
+  return __atomic_load_n(&field, __ATOMIC_ACQUIRE);
 }
 template <class T>
 inline void store(T& field, T v) {
@@ -281,7 +283,7 @@ inline std::uint32_t fnv1a(const std::byte* p, std::uint64_t n) {
 }
 
 /// Validates an image block's header against its capacity (P3). Errors: corrupt.
-inline result<const image_header*> check_image(const block& b) {
+[[nodiscard]] inline result<const image_header*> check_image(const block& b) {
   if (b.capacity < sizeof(image_header))
     return fail(errc::corrupt, "image block smaller than its header", "bytes", sizeof(image_header),
                 b.capacity);

@@ -104,7 +104,7 @@ inline bool group_has_live_members(const runtime_view& rt, std::uint32_t gid) {
 /// `not_found` when no supervisor serves the bank (any more): a request still waiting is
 /// withdrawn, one the dead supervisor had begun is served again by the next one.
 template <class Bank>
-result<request_out> submit_request(Bank& bank, const runtime_view& rt, const request_in& in,
+[[nodiscard]] result<request_out> submit_request(Bank& bank, const runtime_view& rt, const request_in& in,
                                    std::uint64_t timeout_ms) {
   request_slot* slot = nullptr;
   std::uint32_t index = 0;
@@ -142,14 +142,14 @@ result<request_out> submit_request(Bank& bank, const runtime_view& rt, const req
   const staging_block_name stg(index);
   auto release = [&] { store(slot->state, static_cast<std::uint32_t>(req_free)); };
   if (in.program != nullptr) {
-    (void)bank.free(internal_access, stg);  // a stale one from a dead requester
-    auto b = bank.find_or_create(internal_access, stg, image_bytes(in.program->bytes, in.argv));
+    (void)bank.free(hotrestart::detail::internal_access, stg);  // a stale one from a dead requester
+    auto b = bank.find_or_create(hotrestart::detail::internal_access, stg, image_bytes(in.program->bytes, in.argv));
     if (!b) {
       release();
       return fail(b.error());
     }
     if (auto w = write_image(*b, *in.program, in.argv, in.name); !w) {
-      (void)bank.free(internal_access, stg);
+      (void)bank.free(hotrestart::detail::internal_access, stg);
       release();
       return fail(w.error());
     }
@@ -191,7 +191,7 @@ result<request_out> submit_request(Bank& bank, const runtime_view& rt, const req
     if (!std::atomic_ref<std::uint32_t>(slot->state)
              .compare_exchange_strong(expect, req_claimed, std::memory_order_acq_rel))
       return false;
-    if (in.program != nullptr) (void)bank.free(internal_access, stg);
+    if (in.program != nullptr) (void)bank.free(hotrestart::detail::internal_access, stg);
     release();
     return true;
   };
@@ -241,7 +241,7 @@ void answer_request(Bank& bank, const runtime_view& rt, std::uint32_t index, int
                                                                       std::memory_order_acq_rel))
     return;
   if (expect == req_abandoned) {
-    (void)bank.free(internal_access, staging_block_name(index));
+    (void)bank.free(hotrestart::detail::internal_access, staging_block_name(index));
     store(s.state, static_cast<std::uint32_t>(req_free));
     return;
   }
@@ -255,7 +255,7 @@ struct attached_bank {
   mmap_bank bank;
   runtime_view rt;
 };
-inline result<attached_bank> attach_bank(const mmap_location& where) {
+[[nodiscard]] inline result<attached_bank> attach_bank(const mmap_location& where) {
   auto b = mmap_bank::open(where);
   if (!b) return fail(b.error());
   auto blk = b->find(runtime_block_name);

@@ -38,7 +38,7 @@ struct run_identity {
 
 /// Reads HR_BANK, HR_BANK_FD, HR_GROUP, HR_PROCESS, HR_HANDLE, HR_RESTARTED. Errors: not_permitted (no
 /// HR_BANK: not started by hrctl run), corrupt (a variable is malformed).
-inline result<run_identity> identity_from_env() {
+[[nodiscard]] inline result<run_identity> identity_from_env() {
   run_identity id;
   id.bank_path = std::getenv(env_bank);
   if (id.bank_path == nullptr || *id.bank_path == '\0')
@@ -77,7 +77,7 @@ class process {
   /// by others, as for every opener (docs/security.md). Errors: not_permitted (not under
   /// hrctl), the bank's open errors (untrusted_file...), unknown_process (the record does not
   /// name this run: a stale environment).
-  static result<process> attach() {
+  [[nodiscard]] static result<process> attach() {
     auto id = identity_from_env();
     if (!id) return fail(id.error());
     if (id->bank_fd >= 0) ::fcntl(id->bank_fd, F_SETFD, FD_CLOEXEC);  // not for our children

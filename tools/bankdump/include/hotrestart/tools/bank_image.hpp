@@ -33,7 +33,7 @@ class bank_image {
   /// this user's and writable by no one else, as a bank must (docs/security.md): an image is
   /// a bank's bytes, and what the tools print of it is acted upon. Errors: io_error (with
   /// errno), untrusted_file, truncated (empty or shorter than asked).
-  static result<bank_image> read(const char* path, std::uint64_t offset = 0,
+  [[nodiscard]] static result<bank_image> read(const char* path, std::uint64_t offset = 0,
                                  std::uint64_t length = 0) {
     std::FILE* f = std::fopen(path, "rb");
     if (f == nullptr)
@@ -90,7 +90,7 @@ struct inspect_summary {
 /// problem the bank's `check` finds, each as one line to `out(const char*)`. Errors: the
 /// bank's open errors (not_a_bank, version_mismatch, layout_mismatch, corrupt, truncated...).
 template <class Bank = basic_bank<span_backend>, class Out>
-result<inspect_summary> inspect(std::span<std::byte> image, Out&& out,
+[[nodiscard]] result<inspect_summary> inspect(std::span<std::byte> image, Out&& out,
                                 const inspect_options& opt = {}) {
   auto b = Bank::open(image);
   if (!b) return fail(b.error());

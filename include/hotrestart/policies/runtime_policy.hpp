@@ -5,15 +5,15 @@
 // so the state layout in the group record is the same for all: words 0..2 the consecutive
 // restarts and the time of the last one, words 3.. the chosen model's own state.
 // Pure (no OS call, no heap), like the models it selects.
-#ifndef HOTRESTART_POSIX_POLICY_HPP
-#define HOTRESTART_POSIX_POLICY_HPP
+#ifndef HOTRESTART_POLICIES_RUNTIME_POLICY_HPP
+#define HOTRESTART_POLICIES_RUNTIME_POLICY_HPP
 
 #include <cstdint>
 #include <string_view>
 
-#include <hotrestart/controller/restart_policy.hpp>
+#include "restart_policy.hpp"
 
-namespace hotrestart::posix {
+namespace hotrestart {
 
 /// Stored in runtime_header::policy.
 enum class policy_kind : std::uint32_t { chorus = 0, window = 1, backoff = 2 };
@@ -92,6 +92,6 @@ struct runtime_policy {
 };
 static_assert(restart_policy<runtime_policy>);
 
-}  // namespace hotrestart::posix
+}  // namespace hotrestart
 
-#endif  // HOTRESTART_POSIX_POLICY_HPP
+#endif  // HOTRESTART_POLICIES_RUNTIME_POLICY_HPP

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Group tracker policy: where the controller keeps its groups and processes inside its region.
-#ifndef HOTRESTART_CONTROLLER_GROUP_TRACKER_HPP
-#define HOTRESTART_CONTROLLER_GROUP_TRACKER_HPP
+#ifndef HOTRESTART_POLICIES_GROUP_TRACKER_HPP
+#define HOTRESTART_POLICIES_GROUP_TRACKER_HPP
 
 #include <array>
 #include <concepts>
@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "../error.hpp"
-#include "detail/region.hpp"
+#include "../controller/region.hpp"
 
 namespace hotrestart {
 
@@ -42,6 +42,8 @@ namespace detail::ctl {
 
 enum : std::uint32_t { group_free = 0, group_running = 1, group_terminating = 2 };
 enum : std::uint32_t { flag_blocked_reported = 1, flag_discard_pending = 2 };
+
+}  // namespace detail::ctl
 
 /// A group record: 32 words (128 bytes), fixed layout, no compiler padding.
 struct group_rec {
@@ -110,6 +112,9 @@ struct proc_rec {
 static_assert(proc_rec::name0 + max_process_name / 4 == proc_rec::words);
 static_assert(sizeof(proc_rec) == 64, "process record must be 64 bytes without padding");
 
+namespace detail::ctl {
+
+
 /// Whether member `p` counts as exited cleanly in its group's epoch `epoch`: it exited cleanly
 /// in that epoch, or it is an indirect member whose last run (of any epoch) ended cleanly. A
 /// group restart reruns only direct members, so an indirect member's clean exit before it
@@ -131,7 +136,7 @@ inline bool counts_clean(const proc_rec& p, std::uint32_t epoch) {
 /// |-----------------------------------------|---------------------------------------------------------|
 /// | `T::layout_id` (u32)                    | recorded in the header; a different layout is refused   |
 /// | `T::area_words(max_groups, max_procs)`  | words of the tracker's area                             |
-/// | `T(region&, first_word, mg, mp)`        | a view over the area (no access yet)                    |
+/// | `T(const controller_region&, first_word, mg, mp)` | a view over the area (no access yet)          |
 /// | `t.format()`                            | fresh area: every group free, every process entry free  |
 /// | `t.validate()` -> `result<void>`        | full structural check; `corrupt` naming the first fault |
 /// | `t.load_group(gid)` / `t.load_proc(i)`  | copy of a record (caller bounds-checks the index)       |
@@ -142,18 +147,25 @@ inline bool counts_clean(const proc_rec& p, std::uint32_t epoch) {
 /// | `t.for_each_member(gid, f)`             | calls `f(index, proc_rec)` in list order; false on a broken list |
 /// | `t.lowest_free_group()`                 | smallest free gid, or `max_groups` when none            |
 /// | `t.groups_in_use()`                     | groups not free                                         |
+/// | `t.set_groups_in_use(txn, n)`           | records that count                                      |
 // clang-format on
+///
+/// `member_visitor` is the shape of the `f` that for_each_member is called with.
+struct member_visitor {
+  void operator()(std::uint32_t, const proc_rec&) const {}
+};
+
 template <class T>
-concept group_tracker = requires(T& t, const T& ct, detail::ctl::region& r, detail::ctl::txn& x,
-                                 detail::ctl::group_rec& g, const detail::ctl::proc_rec& p,
+concept group_tracker = requires(T& t, const T& ct, const controller_region& r, controller_txn& x,
+                                 group_rec& g, const proc_rec& p,
                                  std::uint32_t n, std::string_view name) {
   { T::layout_id } -> std::convertible_to<std::uint32_t>;
   { T::area_words(n, n) } -> std::same_as<std::uint64_t>;
   T(r, n, n, n);
   { t.format() } -> std::same_as<void>;
   { ct.validate() } -> std::same_as<result<void>>;
-  { ct.load_group(n) } -> std::same_as<detail::ctl::group_rec>;
-  { ct.load_proc(n) } -> std::same_as<detail::ctl::proc_rec>;
+  { ct.load_group(n) } -> std::same_as<group_rec>;
+  { ct.load_proc(n) } -> std::same_as<proc_rec>;
   { t.store_group(x, n, g) } -> std::same_as<void>;
   { t.store_proc(x, n, p) } -> std::same_as<void>;
   { t.alloc_proc(x, n, g) } -> std::same_as<std::uint32_t>;
@@ -161,6 +173,8 @@ concept group_tracker = requires(T& t, const T& ct, detail::ctl::region& r, deta
   { ct.find_member(n, name) } -> std::same_as<std::uint32_t>;
   { ct.lowest_free_group() } -> std::same_as<std::uint32_t>;
   { ct.groups_in_use() } -> std::same_as<std::uint32_t>;
+  { t.set_groups_in_use(x, n) } -> std::same_as<void>;
+  { ct.for_each_member(n, member_visitor{}) } -> std::same_as<bool>;
 };
 
 /// The default tracker: a group table and a process table, one free list of process entries,
@@ -170,11 +184,11 @@ class table_tracker {
  public:
   static constexpr std::uint32_t layout_id = 0x314C4254u;  // "TBL1"
   static constexpr std::uint64_t area_words(std::uint32_t mg, std::uint32_t mp) {
-    return 4ull + std::uint64_t{mg} * detail::ctl::group_rec::words +
-           std::uint64_t{mp} * detail::ctl::proc_rec::words;
+    return 4ull + std::uint64_t{mg} * group_rec::words +
+           std::uint64_t{mp} * proc_rec::words;
   }
 
-  table_tracker(detail::ctl::region& r, std::uint32_t first_word, std::uint32_t mg,
+  table_tracker(const controller_region& r, std::uint32_t first_word, std::uint32_t mg,
                 std::uint32_t mp)
       : r_(&r), base_(first_word), mg_(mg), mp_(mp) {}
 
@@ -190,29 +204,29 @@ class table_tracker {
     }
   }
 
-  detail::ctl::group_rec load_group(std::uint32_t gid) const {
-    detail::ctl::group_rec g;
+  group_rec load_group(std::uint32_t gid) const {
+    group_rec g;
     for (std::uint32_t k = 0; k < g.words; ++k) g[k] = r_->get(group_word(gid) + k);
     return g;
   }
-  detail::ctl::proc_rec load_proc(std::uint32_t i) const {
-    detail::ctl::proc_rec p;
+  proc_rec load_proc(std::uint32_t i) const {
+    proc_rec p;
     for (std::uint32_t k = 0; k < p.words; ++k) p[k] = r_->get(proc_word(i) + k);
     return p;
   }
-  void store_group(detail::ctl::txn& x, std::uint32_t gid, const detail::ctl::group_rec& g) {
+  void store_group(controller_txn& x, std::uint32_t gid, const group_rec& g) {
     for (std::uint32_t k = 0; k < g.words; ++k) x.put(group_word(gid) + k, g[k]);
   }
-  void store_proc(detail::ctl::txn& x, std::uint32_t i, const detail::ctl::proc_rec& p) {
+  void store_proc(controller_txn& x, std::uint32_t i, const proc_rec& p) {
     for (std::uint32_t k = 0; k < p.words; ++k) x.put(proc_word(i) + k, p[k]);
   }
 
   std::uint32_t groups_in_use() const { return r_->get(base_ + w_groups_in_use); }
-  void set_groups_in_use(detail::ctl::txn& x, std::uint32_t n) {
+  void set_groups_in_use(controller_txn& x, std::uint32_t n) {
     x.put(base_ + w_groups_in_use, n);
   }
 
-  std::uint32_t alloc_proc(detail::ctl::txn& x, std::uint32_t gid, detail::ctl::group_rec& g) {
+  std::uint32_t alloc_proc(controller_txn& x, std::uint32_t gid, group_rec& g) {
     using namespace detail::ctl;
     const std::uint32_t i = r_->get(base_ + w_free_head);
     if (i >= mp_) return no_process;
@@ -224,7 +238,7 @@ class table_tracker {
     return i;
   }
 
-  std::uint32_t pop_member(detail::ctl::txn& x, detail::ctl::group_rec& g) {
+  std::uint32_t pop_member(controller_txn& x, group_rec& g) {
     using namespace detail::ctl;
     const std::uint32_t i = g[group_rec::first];
     if (i >= mp_ || g[group_rec::members] == 0) return no_process;
@@ -255,7 +269,7 @@ class table_tracker {
 
   std::uint32_t find_member(std::uint32_t gid, std::string_view name) const {
     std::uint32_t found = no_process;
-    for_each_member(gid, [&](std::uint32_t i, const detail::ctl::proc_rec& p) {
+    for_each_member(gid, [&](std::uint32_t i, const proc_rec& p) {
       if (found == no_process && p.name_is(name)) found = i;
     });
     return found;
@@ -263,12 +277,12 @@ class table_tracker {
 
   std::uint32_t lowest_free_group() const {
     for (std::uint32_t g = 0; g < mg_; ++g)
-      if (r_->get(group_word(g) + detail::ctl::group_rec::status) == detail::ctl::group_free)
+      if (r_->get(group_word(g) + group_rec::status) == detail::ctl::group_free)
         return g;
     return mg_;
   }
 
-  result<void> validate() const {
+  [[nodiscard]] result<void> validate() const {
     using namespace detail::ctl;
     std::uint64_t listed = 0;
     std::uint32_t used = 0;
@@ -325,21 +339,21 @@ class table_tracker {
   static constexpr std::uint32_t w_groups_in_use = 1;
 
   std::uint32_t group_word(std::uint32_t gid) const {
-    return base_ + 4 + gid * detail::ctl::group_rec::words;
+    return base_ + 4 + gid * group_rec::words;
   }
   std::uint32_t proc_word(std::uint32_t i) const {
-    return base_ + 4 + mg_ * detail::ctl::group_rec::words + i * detail::ctl::proc_rec::words;
+    return base_ + 4 + mg_ * group_rec::words + i * proc_rec::words;
   }
-  static bool entry_ok(const detail::ctl::proc_rec& p) {
+  static bool entry_ok(const proc_rec& p) {
     const std::uint32_t k = p.kind(), s = p.state(), n = p.name_len();
     if (k < 1 || k > 2 || s < 1 || s > 3 || n < 1 || n > max_process_name) return false;
-    if ((p[detail::ctl::proc_rec::info] >> 24) != 0) return false;
+    if ((p[proc_rec::info] >> 24) != 0) return false;
     for (std::size_t c = 0; c < n; ++c)
       if (p.name_byte(c) == '\0') return false;
     return true;
   }
 
-  detail::ctl::region* r_;
+  const controller_region* r_;
   std::uint32_t base_;
   std::uint32_t mg_;
   std::uint32_t mp_;
@@ -349,4 +363,4 @@ static_assert(group_tracker<table_tracker>);
 
 }  // namespace hotrestart
 
-#endif  // HOTRESTART_CONTROLLER_GROUP_TRACKER_HPP
+#endif  // HOTRESTART_POLICIES_GROUP_TRACKER_HPP

@@ -7,8 +7,8 @@
 // disk-backed bank). Time is the controller's monotonic clock in ms: the controller never
 // passes a time earlier than one it passed before (a clock that goes back counts as no time
 // passed), so policies may subtract freely.
-#ifndef HOTRESTART_CONTROLLER_RESTART_POLICY_HPP
-#define HOTRESTART_CONTROLLER_RESTART_POLICY_HPP
+#ifndef HOTRESTART_POLICIES_RESTART_POLICY_HPP
+#define HOTRESTART_POLICIES_RESTART_POLICY_HPP
 
 #include <concepts>
 #include <cstdint>
@@ -231,4 +231,4 @@ static_assert(restart_policy<discard_after<sliding_window>>);
 
 }  // namespace hotrestart
 
-#endif  // HOTRESTART_CONTROLLER_RESTART_POLICY_HPP
+#endif  // HOTRESTART_POLICIES_RESTART_POLICY_HPP

@@ -15,15 +15,15 @@
 // [0, count) in reverse and sets count := 0; re-running it after a crash during recovery gives
 // the same result. The cost of an event is the number of words it changes (bounded by
 // log_capacity), never the size of the tables.
-#ifndef HOTRESTART_CONTROLLER_DETAIL_REGION_HPP
-#define HOTRESTART_CONTROLLER_DETAIL_REGION_HPP
+#ifndef HOTRESTART_CONTROLLER_REGION_HPP
+#define HOTRESTART_CONTROLLER_REGION_HPP
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 
-#include "../../error.hpp"
+#include "../error.hpp"
 
 namespace hotrestart {
 
@@ -63,11 +63,16 @@ static_assert(w_log_entries + 2 * log_capacity <= tracker_begin, "undo log overl
 inline constexpr std::uint32_t magic = 0x54435248u;  // "HRCT"
 inline constexpr std::uint32_t version = 1;
 
-/// Word view of the caller's bytes, with the optional crash-injection budget.
-class region {
+}  // namespace detail::ctl
+
+/// The controller's state as words: a view of the caller's bytes (a bank block), with the
+/// optional crash-injection budget. A view, as std::span is: `const` is the view's, not the
+/// words' (a group tracker writes through a const view; the controller's own constness says
+/// which of its calls change state).
+class controller_region {
  public:
-  region() = default;
-  explicit region(std::span<std::byte> bytes) : bytes_(bytes) {}
+  controller_region() = default;
+  explicit controller_region(std::span<std::byte> bytes) : bytes_(bytes) {}
 
   std::uint32_t words() const { return static_cast<std::uint32_t>(bytes_.size() / 4); }
 
@@ -85,7 +90,7 @@ class region {
   }
 
   /// Writes word `i` in program order (a dying process leaves every executed store behind).
-  void put(std::uint32_t i, std::uint32_t v) {
+  void put(std::uint32_t i, std::uint32_t v) const {
     if (budget_ != nullptr) {
       if (budget_->exhausted || budget_->remaining == 0) {
         budget_->exhausted = true;
@@ -109,6 +114,8 @@ class region {
   store_budget* budget_ = nullptr;
 };
 
+namespace detail::ctl {
+
 inline constexpr error injected_crash{errc::io_error,
                                       "store budget exhausted (injected crash): state left as a "
                                       "crash would leave it"};
@@ -118,13 +125,16 @@ inline bool loggable(std::uint32_t i, std::uint32_t total_words) {
   return (i >= mutable_begin && i < mutable_end) || (i >= tracker_begin && i < total_words);
 }
 
-/// One atomic change of the region. Every store is undoable until `commit`.
-class txn {
+}  // namespace detail::ctl
+
+/// One atomic change of the controller's region: what a group tracker writes through. Every
+/// store is undoable until `commit`.
+class controller_txn {
  public:
-  explicit txn(region& r) : r_(&r) {}
-  txn(const txn&) = delete;
-  txn& operator=(const txn&) = delete;
-  ~txn() {
+  explicit controller_txn(const controller_region& r) : r_(&r) {}
+  controller_txn(const controller_txn&) = delete;
+  controller_txn& operator=(const controller_txn&) = delete;
+  ~controller_txn() {
     if (n_ != 0 && !done_) rollback();
   }
 
@@ -133,13 +143,13 @@ class txn {
   void put(std::uint32_t i, std::uint32_t v) {
     const std::uint32_t old = r_->get(i);
     if (old == v || overflow_) return;
-    if (n_ == log_capacity) {
+    if (n_ == detail::ctl::log_capacity) {
       overflow_ = true;
       return;
     }
-    r_->put(w_log_entries + 2 * n_, i);
-    r_->put(w_log_entries + 2 * n_ + 1, old);
-    r_->put(w_log_count, n_ + 1);
+    r_->put(detail::ctl::w_log_entries + 2 * n_, i);
+    r_->put(detail::ctl::w_log_entries + 2 * n_ + 1, old);
+    r_->put(detail::ctl::w_log_count, n_ + 1);
     ++n_;
     r_->put(i, v);
   }
@@ -150,15 +160,15 @@ class txn {
 
   /// Makes the change durable. `io_error` when a crash was injected, `corrupt` (and nothing
   /// changed) when the change needed more words than the log holds.
-  result<void> commit() {
+  [[nodiscard]] result<void> commit() {
     done_ = true;
     if (overflow_) {
       rollback();
       return fail(errc::corrupt, "controller undo log overflow: an event touched too many words",
-                  "log entries (max)", log_capacity, n_ + 1u);
+                  "log entries (max)", detail::ctl::log_capacity, n_ + 1u);
     }
-    if (n_ != 0) r_->put(w_log_count, 0);
-    if (r_->crashed()) return fail(injected_crash);
+    if (n_ != 0) r_->put(detail::ctl::w_log_count, 0);
+    if (r_->crashed()) return fail(detail::ctl::injected_crash);
     return {};
   }
 
@@ -168,37 +178,39 @@ class txn {
   }
 
   /// Applies the first `n` entries in reverse, then clears the log. Idempotent.
-  static void undo(region& r, std::uint32_t n) {
+  static void undo(const controller_region& r, std::uint32_t n) {
     for (std::uint32_t k = n; k-- > 0;)
-      r.put(r.get(w_log_entries + 2 * k), r.get(w_log_entries + 2 * k + 1));
-    if (n != 0) r.put(w_log_count, 0);
+      r.put(r.get(detail::ctl::w_log_entries + 2 * k), r.get(detail::ctl::w_log_entries + 2 * k + 1));
+    if (n != 0) r.put(detail::ctl::w_log_count, 0);
   }
 
   /// Recovery on open: validates the log, then undoes an interrupted transaction.
-  static result<bool> recover(region& r) {
-    const std::uint32_t n = r.get(w_log_count);
+  [[nodiscard]] static result<bool> recover(const controller_region& r) {
+    const std::uint32_t n = r.get(detail::ctl::w_log_count);
     if (n == 0) return false;
-    if (n > log_capacity)
+    if (n > detail::ctl::log_capacity)
       return fail(errc::corrupt, "controller undo log: count out of range", "count (max)",
-                  log_capacity, n);
+                  detail::ctl::log_capacity, n);
     for (std::uint32_t k = 0; k < n; ++k)
-      if (!loggable(r.get(w_log_entries + 2 * k), r.words()))
+      if (!detail::ctl::loggable(r.get(detail::ctl::w_log_entries + 2 * k), r.words()))
         return fail(errc::corrupt, "controller undo log: entry outside the mutable state", "entry",
-                    k, r.get(w_log_entries + 2 * k));
+                    k, r.get(detail::ctl::w_log_entries + 2 * k));
     undo(r, n);
-    if (r.crashed()) return fail(injected_crash);
+    if (r.crashed()) return fail(detail::ctl::injected_crash);
     return true;
   }
 
  private:
-  region* r_;
+  const controller_region* r_;
   std::uint32_t n_ = 0;
   bool overflow_ = false;
   bool done_ = false;
 };
 
+namespace detail::ctl {
+
 /// Checksum of the immutable header words (FNV-1a over their bytes).
-inline std::uint32_t header_checksum(const region& r) {
+inline std::uint32_t header_checksum(const controller_region& r) {
   std::uint32_t h = 0x811C9DC5u;
   for (std::uint32_t i = 0; i < w_checksum; ++i) {
     const std::uint32_t w = r.get(i);
@@ -213,4 +225,4 @@ inline std::uint32_t header_checksum(const region& r) {
 }  // namespace detail::ctl
 }  // namespace hotrestart
 
-#endif  // HOTRESTART_CONTROLLER_DETAIL_REGION_HPP
+#endif  // HOTRESTART_CONTROLLER_REGION_HPP

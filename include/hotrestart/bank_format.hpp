@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "detail/hash.hpp"
@@ -15,23 +16,29 @@
 
 namespace hotrestart {
 
-/// What a bank is created with. Recorded in its header; an open adopts the recorded values.
+/// What a bank is created with. Recorded in its header. Every field is optional: `create`
+/// uses the default of a field left unset; `open_or_create` of an existing bank adopts the
+/// recorded value of a field left unset and refuses (`tunables_mismatch`) one that is set and
+/// differs; `open` adopts them all.
 struct tunables {
-  /// Bytes available to blocks (ChorusOS pmm.rambankSize), rounded up to whole pages. The
-  /// bank's own metadata comes on top; `bank_layout::overhead_bytes()` says how much.
-  std::uint64_t bank_size = 1u << 20;
-  /// Most blocks the bank can hold at once (ChorusOS pmm.maxBlocks).
-  std::uint32_t max_blocks = 30;
-  /// Block granule in bytes, a power of two; 0 means the backend's page size.
-  std::uint32_t page_size = 0;
-  /// The medium this bank serves ("RAM" as in ChorusOS).
-  std::string_view medium = default_medium;
-  /// Durable mode: every mutation orders its writes with flushes (msync) so that an OS crash
-  /// or a power cut also leaves the bank consistent, and a call that returned is on disk.
-  /// Needs a backend that can flush (the mmap file); costs four ordered flush steps per
-  /// mutation (about 5 msyncs for a create or free, plus one per table page touched).
-  bool durable = false;
+  /// Bytes available to blocks (ChorusOS pmm.rambankSize), rounded up to whole pages; default
+  /// 1 MiB. The bank's own metadata comes on top; `bank_layout::overhead_bytes()` says how much.
+  std::optional<std::uint64_t> bank_size;
+  /// Most blocks the bank can hold at once (ChorusOS pmm.maxBlocks); default 30.
+  std::optional<std::uint32_t> max_blocks;
+  /// Block granule in bytes, a power of two from 64 bytes to 1 MiB; default: the backend's page.
+  std::optional<std::uint32_t> page_size;
+  /// The medium this bank serves; default "RAM", as in ChorusOS.
+  std::optional<std::string_view> medium;
+  /// Durable mode (default off): every mutation orders its writes with flushes (msync) so
+  /// that an OS crash or a power cut also leaves the bank consistent, and a call that returned
+  /// is on disk. Needs a backend that can flush (the mmap file); costs four ordered flush
+  /// steps per mutation (about 5 msyncs for a create or free, plus one per table page touched).
+  std::optional<bool> durable;
 };
+
+inline constexpr std::uint64_t default_bank_size = 1u << 20;
+inline constexpr std::uint32_t default_max_blocks = 30;
 
 inline constexpr std::uint32_t max_blocks_limit = 1u << 22;
 inline constexpr std::uint32_t min_page_size = 64;
@@ -46,7 +53,7 @@ enum class bank_state : std::uint32_t {
   corrupt = 0x42414421u,       // "BAD!"
 };
 
-namespace fmt {
+namespace bank_format {
 // Byte offsets of the header fields. Words 0..22 never change after creation and are covered
 // by the checksum at `immutable_checksum`.
 inline constexpr std::uint64_t magic0 = 0, magic1 = 4, layout_version = 8, header_bytes = 12,
@@ -89,7 +96,7 @@ static_assert(lock_area + lock_area_bytes == header_size);
 inline constexpr std::uint32_t magic0_value = 0x42524848u;  // "HHRB"
 inline constexpr std::uint32_t magic1_value = 0x4B4E4241u;  // "ABNK"
 inline constexpr std::uint32_t version = 2;
-}  // namespace fmt
+}  // namespace bank_format
 
 constexpr std::uint64_t align_up(std::uint64_t v, std::uint64_t a) {
   return (v + a - 1) / a * a;
@@ -118,13 +125,13 @@ namespace detail {
 /// offsets, name limits, and the policies' own layout ids. A bank from another build with a
 /// different layout is refused with `layout_mismatch`.
 constexpr std::uint64_t layout_fingerprint(std::uint32_t allocator_id, std::uint32_t registry_id) {
-  const std::uint32_t words[] = {fmt::version,
-                                 static_cast<std::uint32_t>(fmt::header_size),
-                                 static_cast<std::uint32_t>(fmt::journal),
-                                 static_cast<std::uint32_t>(fmt::journal_entries),
-                                 fmt::journal_capacity,
-                                 static_cast<std::uint32_t>(fmt::immutable_end),
-                                 static_cast<std::uint32_t>(fmt::lock_area),
+  const std::uint32_t words[] = {bank_format::version,
+                                 static_cast<std::uint32_t>(bank_format::header_size),
+                                 static_cast<std::uint32_t>(bank_format::journal),
+                                 static_cast<std::uint32_t>(bank_format::journal_entries),
+                                 bank_format::journal_capacity,
+                                 static_cast<std::uint32_t>(bank_format::immutable_end),
+                                 static_cast<std::uint32_t>(bank_format::lock_area),
                                  static_cast<std::uint32_t>(max_name_length),
                                  static_cast<std::uint32_t>(max_medium_length),
                                  static_cast<std::uint32_t>(max_key_length),
@@ -136,9 +143,9 @@ constexpr std::uint64_t layout_fingerprint(std::uint32_t allocator_id, std::uint
 }
 
 inline std::uint32_t immutable_checksum(const std::byte* base) {
-  std::uint32_t w[fmt::immutable_end / 4] = {};
-  for (std::uint64_t i = 0; i < fmt::immutable_end / 4; ++i) w[i] = detail::load32(base, i * 4);
-  return hash_words(w, fmt::immutable_end / 4, checksum_seed);
+  std::uint32_t w[bank_format::immutable_end / 4] = {};
+  for (std::uint64_t i = 0; i < bank_format::immutable_end / 4; ++i) w[i] = detail::load32(base, i * 4);
+  return hash_words(w, bank_format::immutable_end / 4, checksum_seed);
 }
 
 }  // namespace detail
@@ -146,28 +153,30 @@ inline std::uint32_t immutable_checksum(const std::byte* base) {
 /// Validates tunables and lays a bank out. `registry_bytes` and `allocator_bytes` come from the
 /// policies (bytes their regions need for these tunables).
 template <class Registry, class Allocator>
-constexpr result<bank_layout> compute_layout(const tunables& t, std::uint32_t backend_page_size) {
+[[nodiscard]] constexpr result<bank_layout> compute_layout(const tunables& t, std::uint32_t backend_page_size) {
   bank_layout l;
-  l.page_size = t.page_size != 0 ? t.page_size : backend_page_size;
+  l.page_size = t.page_size.value_or(backend_page_size);
   if (l.page_size < min_page_size || l.page_size > max_page_size ||
       (l.page_size & (l.page_size - 1)) != 0)
     return fail(errc::bad_tunables, "page size must be a power of two from 64 bytes to 1 MiB",
                 "page_size", min_page_size, l.page_size);
-  if (t.max_blocks == 0 || t.max_blocks > max_blocks_limit)
+  const std::uint32_t max_blocks = t.max_blocks.value_or(default_max_blocks);
+  if (max_blocks == 0 || max_blocks > max_blocks_limit)
     return fail(errc::bad_tunables, "max_blocks out of range (1 to 4194304)", "max_blocks",
-                max_blocks_limit, t.max_blocks);
-  if (t.bank_size == 0) return fail(errc::bad_tunables, "bank_size must not be zero");
-  if (auto m = validate_medium(t.medium); !m) return fail(m.error());
+                max_blocks_limit, max_blocks);
+  const std::uint64_t bank_size = t.bank_size.value_or(default_bank_size);
+  if (bank_size == 0) return fail(errc::bad_tunables, "bank_size must not be zero");
+  if (auto m = validate_medium(t.medium.value_or(default_medium)); !m) return fail(m.error());
   // Rounded up without align_up: bank_size + page_size - 1 would wrap near 2^64.
-  const std::uint64_t pages = t.bank_size / l.page_size + (t.bank_size % l.page_size != 0 ? 1 : 0);
+  const std::uint64_t pages = bank_size / l.page_size + (bank_size % l.page_size != 0 ? 1 : 0);
   if (pages > max_total_pages)
     return fail(errc::bad_tunables, "bank_size too large for this page size", "pages (max)",
                 max_total_pages, pages);
   l.total_pages = static_cast<std::uint32_t>(pages);
   l.bank_size = pages * l.page_size;
-  l.max_blocks = t.max_blocks;
-  l.durable = t.durable;
-  l.registry_off = fmt::header_size;
+  l.max_blocks = max_blocks;
+  l.durable = t.durable.value_or(false);
+  l.registry_off = bank_format::header_size;
   l.allocator_off = align_up(l.registry_off + Registry::region_bytes(l.max_blocks), 64);
   const std::uint64_t meta_end = l.allocator_off + Allocator::region_bytes(l.total_pages);
   if (meta_end > 0xFFFFFFFFu)
