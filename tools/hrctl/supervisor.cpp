@@ -888,9 +888,9 @@ int supervisor::spawn(std::uint32_t id, std::uint32_t gid, std::uint32_t image,
     if (v.starts_with("HR_") || v.starts_with("LISTEN_")) continue;
     // Another user's member gets only the locale, PATH, TZ and TERM of root's environment
     // (which may hold secrets), as sudo does; USER, LOGNAME and HOME are its own.
-    if (as_.other && !(v.starts_with("PATH=") || v.starts_with("LANG=") ||
-                       v.starts_with("LANGUAGE=") || v.starts_with("LC_") ||
-                       v.starts_with("TZ=") || v.starts_with("TERM=")))
+    if (as_.other &&
+        !(v.starts_with("PATH=") || v.starts_with("LANG=") || v.starts_with("LANGUAGE=") ||
+          v.starts_with("LC_") || v.starts_with("TZ=") || v.starts_with("TERM=")))
       continue;
     env.emplace_back(v);
   }

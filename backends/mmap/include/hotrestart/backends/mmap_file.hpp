@@ -257,8 +257,7 @@ class mmap_file_backend {
   // /proc/self/fd (no privilege needed, unlike AT_EMPTY_PATH), the named temporary with
   // link(). Returns 0 or an errno.
   static int publish(int fd, const char* tmp, int dirfd, const char* base) {
-    if (tmp[0] != '\0')
-      return ::linkat(AT_FDCWD, tmp, dirfd, base, 0) == 0 ? 0 : errno;
+    if (tmp[0] != '\0') return ::linkat(AT_FDCWD, tmp, dirfd, base, 0) == 0 ? 0 : errno;
     char proc[64];
     std::snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
     return ::linkat(AT_FDCWD, proc, dirfd, base, AT_SYMLINK_FOLLOW) == 0 ? 0 : errno;

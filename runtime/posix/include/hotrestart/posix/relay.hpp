@@ -176,8 +176,8 @@ inline std::string relay_connect(const std::string& bank, int supervisor_pid, fd
   ucred cred{};
   if (!peer_of(c.fd, cred)) return std::string("SO_PEERCRED: ") + std::strerror(errno);
   if (cred.pid != supervisor_pid || (cred.uid != ::geteuid() && cred.uid != 0))
-    return "the relay socket is not the supervisor's (pid " + std::to_string(cred.pid) +
-           ", uid " + std::to_string(cred.uid) + ")";
+    return "the relay socket is not the supervisor's (pid " + std::to_string(cred.pid) + ", uid " +
+           std::to_string(cred.uid) + ")";
   return {};
 }
 }  // namespace detail
