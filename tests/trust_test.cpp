@@ -154,3 +154,23 @@ TEST_CASE("root gives a new bank to the user it is made for (location's owner)")
   HR_CHECK_ERR(mmap_bank::open(path.c_str()), errc::untrusted_file);  // not root's
   HR_REQUIRE_OK(mmap_bank::open(mmap_location(path.c_str(), 65534)));
 }
+
+TEST_CASE("a bank with other names (hard links) is refused; doubled slashes do not follow a link") {
+  hrtest::scratch_dir dir;
+  const std::string path = dir.file("b.bank"), other = dir.file("other.bank");
+  HR_REQUIRE_OK(mmap_bank::create(path.c_str()));
+  REQUIRE(::link(path.c_str(), other.c_str()) == 0);
+  auto r = mmap_bank::open(path.c_str());
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == errc::untrusted_file);
+  CHECK(detail_of(r.error()) == "links 1 2");
+  REQUIRE(::unlink(other.c_str()) == 0);
+  HR_REQUIRE_OK(mmap_bank::open(path.c_str()));
+  // "link//b.bank": every slash before the name is dropped, so the symlink itself is opened
+  // (and refused), not the directory it points to.
+  const std::string link = dir.file("link");
+  REQUIRE(::symlink(dir.path.c_str(), link.c_str()) == 0);
+  HR_CHECK_ERR(mmap_bank::open((link + "//b.bank").c_str()), errc::untrusted_file);
+  HR_CHECK_ERR(mmap_bank::open((link + "///b.bank").c_str()), errc::untrusted_file);
+  HR_REQUIRE_OK(mmap_bank::open((dir.path + "//b.bank").c_str()));  // a real directory: fine
+}

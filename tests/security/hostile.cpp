@@ -8,6 +8,9 @@
 //       answer's status and message; exit 0 if it was answered
 //   hostile ready BANK OWNER_UID
 //       exits 0 once a request waits in the mailbox (ready, not yet taken), 1 after 60 s
+//   hostile forge-supervisor BANK OWNER_UID PID
+//       makes the bank name PID as its supervisor, and holds the supervisor lock (an OFD lock on
+//       byte 0 of the file) until killed, so that every hrctl takes the bank for supervised
 //   hostile forge-pid BANK OWNER_UID GROUP PID
 //       makes group GROUP's first member record name process PID (pid and start time), as if
 //       it were that member's run
@@ -86,6 +89,22 @@ int main(int argc, char** argv) {
       sleep_ms(10);
     }
     return 1;
+  }
+  if (mode == "forge-supervisor" && argc == 5) {
+    struct flock fl {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_len = 1;
+    if (::fcntl(fd, F_OFD_SETLK, &fl) != 0) {
+      std::printf("cannot take the supervisor lock: %s\n", std::strerror(errno));
+      return 4;
+    }
+    const int pid = std::atoi(argv[4]);
+    store(a->rt.header().supervisor_pid, static_cast<std::int32_t>(pid));
+    store(a->rt.header().supervisor_start, process_start_time(pid));
+    std::printf("supervisor forged: pid %d\n", pid);
+    std::fflush(stdout);
+    for (;;) ::pause();
   }
   if (mode == "forge-pid" && argc == 6) {
     const auto gid = static_cast<std::uint32_t>(std::strtoul(argv[4], nullptr, 10));

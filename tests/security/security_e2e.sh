@@ -153,6 +153,25 @@ user_nobody)
   # A script member as nobody too (the interpreter reopens the image memfd).
   H run --user nobody --bank "$bank" --exit0-clean -- "$payload" >/dev/null 2>&1 || fail "script member"
   [ -e "$box/ran-as-65534" ] && [ ! -e "$box/ran-as-0" ] || fail "the script ran as $(ls "$box")"
+  # Nothing of root's reaches it: not the terminal's session, not stdin, not a descriptor
+  # hrctl inherited (fd 7 here), not root's environment (SECRET); its output comes back through
+  # hrctl (a pipe), not as root's own descriptor.
+  probe=$dir/probe.sh
+  printf '#!/bin/sh
+echo "sid=$(cut -d" " -f6 /proc/$$/stat) pid=$$"
+echo "stdin=$(readlink /proc/self/fd/0)"
+echo "stdout=$(readlink /proc/self/fd/1)"
+ls /proc/self/fd | tr "\n" " "; echo
+echo "secret=${SECRET:-none} home=$HOME user=$USER"
+' >"$probe"
+  chmod 755 "$probe"
+  SECRET=hunter2 H run --user nobody --bank "$bank" --exit0-clean -- "$probe" 7>"$dir/inherited" >"$dir/p.out" 2>"$dir/p.err" || fail "probe"
+  sid=$(sed -n 's/^sid=\([0-9]*\) pid=\([0-9]*\)$/\1 \2/p' "$dir/p.out")
+  [ -n "$sid" ] && [ "${sid% *}" = "${sid#* }" ] || fail "not a session of its own: $(cat "$dir/p.out")"
+  grep -q "^stdin=/dev/null$" "$dir/p.out" || fail "stdin: $(cat "$dir/p.out")"
+  grep -q "^stdout=pipe:" "$dir/p.out" || fail "stdout is not a pipe of hrctl's: $(cat "$dir/p.out")"
+  grep -qw 7 <(sed -n 4p "$dir/p.out") && fail "an inherited descriptor reached it: $(sed -n 4p "$dir/p.out")"
+  grep -q "^secret=none home=/nonexistent user=nobody$" "$dir/p.out" || fail "environment: $(cat "$dir/p.out")"
   ;;
 foreign_pid)
   # A bank of nobody's names a root process as its member's run: the root supervisor must
@@ -181,6 +200,31 @@ foreign_pid)
   wait_for "$dir/c.err" "does not run as nobody: not adopted"
   kill -TERM $sup; wait $sup
   kill -0 $victim || fail "the supervisor signalled a root process named by nobody's bank"
+  ;;
+foreign_supervisor_pid)
+  # nobody's bank names a root process as its supervisor (and holds the supervisor lock, so
+  # that it looks served): root's hrctl request to that bank must not signal it (SIGUSR1 would
+  # end a process that does not handle it).
+  H run --user nobody --bank "$bank" --bank-size 16M --exit0-clean -- /bin/true >/dev/null 2>&1 || fail "setup"
+  sleep 1000 &
+  victim=$!
+  as_nobody "$hostile" forge-supervisor "$bank" 65534 $victim >"$dir/f.out" 2>&1 &
+  wait_for "$dir/f.out" "supervisor forged"
+  H restart --user nobody --bank "$bank" --timeout 1000 >"$dir/r.out" 2>"$dir/r.err"
+  rc=$?
+  [ $rc -eq 14 ] || [ $rc -eq 10 ] || fail "restart: exit $rc: $(cat "$dir/r.err")"
+  kill -0 $victim 2>/dev/null || fail "root's hrctl signalled the root process nobody's bank named"
+  # Control: the same forgery in a bank of root's own (whose pid root trusts, since only root
+  # writes it) does reach the process: the test would see a signal.
+  own=/dev/shm/hr-sec-own-$$.bank
+  H run --bank "$own" --bank-size 16M --exit0-clean -- /bin/true >/dev/null 2>&1 || fail "setup (own)"
+  sleep 1000 &
+  victim2=$!
+  "$hostile" forge-supervisor "$own" 0 $victim2 >"$dir/f2.out" 2>&1 &
+  wait_for "$dir/f2.out" "supervisor forged"
+  H restart --bank "$own" --timeout 1000 >/dev/null 2>&1
+  wait $victim2 2>/dev/null
+  [ $? -eq $((128 + 10)) ] || fail "control: the forged supervisor of root's own bank did not get SIGUSR1"
   ;;
 privileged_port)
   # nobody's bank asks a root supervisor, through the mailbox, for port 81: refused.

@@ -80,6 +80,13 @@ void explain_untrusted(const std::string& path, uid_t owner) {
                    "directory it points to\n",
                    why.path);
       break;
+    case trust_problem::kind::file_links:
+      std::fprintf(stderr,
+                   "hrctl: %s has other names (hard links): another name could be another "
+                   "user's way to point hrctl at it. Remove the other names (find / -samefile "
+                   "%s), or copy the bank\n",
+                   why.path, why.path);
+      break;
     case trust_problem::kind::none: break;
   }
 }

@@ -528,7 +528,8 @@ int cmd_kill(int argc, char** argv) {
     proc_slot* s = att->rt.proc(id);
     if (load(s->pid) != static_cast<std::int32_t>(pid)) continue;
     // The process the bank names, if it is still that run and runs as the bank's user.
-    const fd_guard pfd(open_member_pidfd(static_cast<int>(pid), load(s->start_time), a.bo.as.uid));
+    const fd_guard pfd(open_member_pidfd(static_cast<int>(pid), load(s->start_time),
+                                         a.bo.as.other ? &a.bo.as.uid : nullptr));
     if (pfd.fd < 0) continue;
     if (signal_pidfd(pfd.fd, SIGKILL) != 0) {
       std::fprintf(stderr, "hrctl kill: cannot kill %u: %s\n", pid, std::strerror(errno));

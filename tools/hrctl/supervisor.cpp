@@ -55,7 +55,8 @@ struct child_plan {
   int err = -1;              ///< made the child's stderr if >= 0
   int bank_fd = -1;          ///< the bank file, given to the child as fd `bank_fd_at` (HR_BANK_FD)
   int bank_fd_at = -1;       ///< the fd right after the sockets: 3 + nl
-  bool switch_user = false;  ///< run as uid/gid/groups (--user)
+  bool switch_user = false;  ///< run as uid/gid/groups (--user): a session of its own,
+                             ///< stdin /dev/null, no descriptor above the bank's
   uid_t uid = 0;
   gid_t gid = 0;
   const gid_t* groups = nullptr;
@@ -72,7 +73,16 @@ struct child_plan {
 }
 
 [[noreturn]] void exec_child(const child_plan& p) {
-  ::setpgid(0, 0);  // the terminal's ^C goes to hrctl, which stops the group gracefully
+  // The terminal's ^C goes to hrctl, which stops the group gracefully. A member of another
+  // user (--user) also leaves the terminal's session, so that it cannot push input into it
+  // (TIOCSTI) or read it: it has no controlling terminal and no descriptor of it.
+  if (p.switch_user) {
+    ::setsid();
+    const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null < 0 || ::dup2(null, 0) < 0) child_fail(p.fail_msg, errno);
+  } else {
+    ::setpgid(0, 0);
+  }
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -84,6 +94,7 @@ struct child_plan {
   int fd = ::fcntl(p.mfd, p.script ? F_DUPFD : F_DUPFD_CLOEXEC, 100);  // a script's interpreter
   if (fd < 0) fd = p.mfd;                                              // reopens it via /dev/fd
   const int bank = p.bank_fd >= 0 ? ::fcntl(p.bank_fd, F_DUPFD_CLOEXEC, 100) : -1;
+  if (p.bank_fd >= 0 && bank < 0) child_fail(p.fail_msg, errno);
   char lp[48] = "LISTEN_PID=";
   if (p.nl != 0) {
     // Move the sockets out of the way, then to 3, 4, ... (LISTEN_FDS convention).
@@ -100,12 +111,26 @@ struct child_plan {
     p.envp[p.listen_pid_at] = lp;  // the parent's array: it is not used after the run starts
   }
   if (bank >= 0 && ::dup2(bank, p.bank_fd_at) < 0) child_fail(p.fail_msg, errno);  // inherited
-  // --user: raw system calls, which change this (vforked) process alone; glibc's wrappers
-  // would signal the parent's threads (setxid broadcast).
-  if (p.switch_user && (::syscall(SYS_setgroups, p.ngroups, p.groups) != 0 ||
-                        ::syscall(SYS_setresgid, p.gid, p.gid, p.gid) != 0 ||
-                        ::syscall(SYS_setresuid, p.uid, p.uid, p.uid) != 0))
-    child_fail(p.fail_msg, errno);
+  // --user: nothing this supervisor inherited goes to another user's program (a descriptor a
+  // service manager or a shell gave hrctl): every descriptor above the bank's but the image's
+  // is closed. Then the identity, by raw system calls, which change this (vforked) process
+  // alone (glibc's wrappers would signal the parent's threads: setxid broadcast), in their
+  // 32-bit-id forms where the architecture has 16-bit ones.
+  if (p.switch_user) {
+    const unsigned keep = static_cast<unsigned>(fd);
+    const unsigned from = static_cast<unsigned>(p.bank_fd_at) + 1;
+    if (keep > from) (void)::syscall(SYS_close_range, from, keep - 1, 0);
+    (void)::syscall(SYS_close_range, (keep >= from ? keep : from - 1) + 1, ~0U, 0);
+#if defined(SYS_setresuid32)
+    const long set_groups = SYS_setgroups32, set_gid = SYS_setresgid32, set_uid = SYS_setresuid32;
+#else
+    const long set_groups = SYS_setgroups, set_gid = SYS_setresgid, set_uid = SYS_setresuid;
+#endif
+    if (::syscall(set_groups, p.ngroups, p.groups) != 0 ||
+        ::syscall(set_gid, p.gid, p.gid, p.gid) != 0 ||
+        ::syscall(set_uid, p.uid, p.uid, p.uid) != 0)
+      child_fail(p.fail_msg, errno);
+  }
   ::fexecve(fd, p.argv, p.envp);
   child_fail(p.fail_msg, errno);
 }
@@ -155,6 +180,10 @@ bool supervisor::bank_trusted() {
       "that others could write cannot be trusted again: check it before using it",
       bo_.path.c_str(), static_cast<unsigned>(why.uid), perm);
   return false;
+}
+
+const uid_t* supervisor::member_uid() const {
+  return as_.other ? &as_.uid : nullptr;
 }
 
 int supervisor::signal_run(const run_state& r, int sig) const {
@@ -514,7 +543,7 @@ void supervisor::adopt() {
       // Only the run the bank names, alive, and a process of the bank's user: a bank's writer
       // cannot make this supervisor adopt (and later signal) anyone else's process.
       const bool same = load(s->handle) == p.handle && same_process_alive(pid, load(s->start_time));
-      const int pfd = same ? open_member_pidfd(pid, load(s->start_time), as_.uid) : -1;
+      const int pfd = same ? open_member_pidfd(pid, load(s->start_time), member_uid()) : -1;
       if (pfd >= 0) {
         runs_[p.id] = run_state{pid, pfd, false, p.handle, gid, now()};
         log("group %u: adopted member %s (pid %d)", gid, name_of(p).c_str(), pid);
@@ -857,8 +886,11 @@ int supervisor::spawn(std::uint32_t id, std::uint32_t gid, std::uint32_t image,
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string_view v(*e);
     if (v.starts_with("HR_") || v.starts_with("LISTEN_")) continue;
+    // Another user's member gets only the locale, PATH, TZ and TERM of root's environment
+    // (which may hold secrets), as sudo does; USER, LOGNAME and HOME are its own.
     if (as_.other &&
-        (v.starts_with("USER=") || v.starts_with("LOGNAME=") || v.starts_with("HOME=")))
+        !(v.starts_with("PATH=") || v.starts_with("LANG=") || v.starts_with("LANGUAGE=") ||
+          v.starts_with("LC_") || v.starts_with("TZ=") || v.starts_with("TERM=")))
       continue;
     env.emplace_back(v);
   }
@@ -904,7 +936,11 @@ int supervisor::spawn(std::uint32_t id, std::uint32_t gid, std::uint32_t image,
   auto po = outs_.find(id);
   const int dest_out = po != outs_.end() && po->second.out >= 0 ? po->second.out : 1;
   const int dest_err = po != outs_.end() && po->second.err >= 0 ? po->second.err : 2;
-  const bool prefix = po != outs_.end() ? po->second.prefix : prefix_;
+  const bool prefixed = po != outs_.end() ? po->second.prefix : prefix_;
+  // Another user's member (--user) never gets this supervisor's descriptors of its output (a
+  // terminal it could read or type into, a file it could truncate): it writes into pipes
+  // that hrctl reads and writes on, as for --prefix (with an empty prefix unless asked).
+  const bool prefix = prefixed || as_.other;
   int pout[2] = {-1, -1}, perr[2] = {-1, -1};
   if (prefix && (::pipe2(pout, O_CLOEXEC) != 0 || ::pipe2(perr, O_CLOEXEC) != 0)) {
     const int e = errno;
@@ -931,9 +967,10 @@ int supervisor::spawn(std::uint32_t id, std::uint32_t gid, std::uint32_t image,
   }
   if (prefix) {
     auto pv = ctl_->process_info(id);
-    const std::string tag = "[" + std::to_string(gid) + " " +
-                            (pv ? name_of(*pv) : std::string("?")) + " " + std::to_string(pid) +
-                            "] ";
+    const std::string tag = !prefixed ? std::string()
+                                      : "[" + std::to_string(gid) + " " +
+                                            (pv ? name_of(*pv) : std::string("?")) + " " +
+                                            std::to_string(pid) + "] ";
     for (auto [fd, dest] : {std::pair{pout[0], dest_out}, std::pair{perr[0], dest_err}}) {
       ::fcntl(fd, F_SETFL, O_NONBLOCK);
       streams_.push_back(out_stream{fd, dest, tag, {}});
@@ -1674,7 +1711,7 @@ int supervisor::kill_group_now(std::uint32_t gid, const std::string& name) {
     if (s == nullptr || p.state != process_state::running) return;
     const int pid = load(s->pid);
     if (load(s->handle) != p.handle) return;
-    const int pfd = open_member_pidfd(pid, load(s->start_time), as_.uid);
+    const int pfd = open_member_pidfd(pid, load(s->start_time), member_uid());
     if (pfd >= 0) runs_[p.id] = run_state{pid, pfd, false, p.handle, *g, now()};
   });
   if (group_slot* gs = rt_.group(*g))
@@ -1818,6 +1855,9 @@ int supervisor::wait_events(long timeout_ms) {
     }
   const std::size_t first_stream = fds.size();
   for (const out_stream& st : streams_) fds.push_back({st.fd, POLLIN, 0});
+  // A connection to the relay socket: an offered output, or a requester's wake-up.
+  const std::size_t relay_at = fds.size();
+  if (relay_fd_ >= 0 && !light_) fds.push_back({relay_fd_, POLLIN, 0});
   // A run without a pidfd (pidfd_open failed: fds exhausted?) is looked at every 100 ms.
   bool unwatched = false;
   for (const run_state& r : runs_) unwatched = unwatched || (r.pid > 0 && r.pidfd < 0 && r.child);
@@ -1834,9 +1874,13 @@ int supervisor::wait_events(long timeout_ms) {
   }
   if (n > 0) {
     // Output first, so that a member's last lines come before the report of its end.
-    for (std::size_t k = first_stream; k < fds.size(); ++k)
+    for (std::size_t k = first_stream; k < relay_at; ++k)
       if ((fds[k].revents & (POLLIN | POLLHUP | POLLERR)) != 0)
         pump(streams_[k - first_stream], false);
+    if (relay_at < fds.size() && (fds[relay_at].revents & POLLIN) != 0) {
+      accept_relays();
+      serve_requests();
+    }
     streams_.erase(std::remove_if(streams_.begin(), streams_.end(),
                                   [](const out_stream& st) { return st.fd < 0; }),
                    streams_.end());

@@ -91,6 +91,8 @@ class supervisor {
   // The trust boundary (docs/security.md).
   bool bank_trusted();
   int signal_run(const run_state& r, int sig) const;
+  /// The user whose processes a bank of another user's (--user) may name; null for our own.
+  const uid_t* member_uid() const;
   bool may_bind(std::uint32_t addr, std::uint16_t port) const;
   void accept_relays();
   bool take_relay(std::uint32_t slot, int requester, proc_out& into);

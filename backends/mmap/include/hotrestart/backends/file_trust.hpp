@@ -34,6 +34,7 @@ struct trust_problem {
     none,
     file_owner,   ///< the file belongs to another user than the expected one
     file_mode,    ///< its group or others may write it
+    file_links,   ///< it has other names (hard links)
     dir_owner,    ///< the directory belongs to a user who is neither the expected one nor root
     dir_mode,     ///< group or others may write the directory and it is not sticky
     dir_symlink,  ///< the directory is a symbolic link
@@ -90,6 +91,13 @@ inline void note(trust_problem* why, trust_problem::kind k, const char* path, st
 [[nodiscard]] inline result<void> check_file(const struct stat& st, uid_t owner, const char* path,
                                trust_problem* why = nullptr) {
   const std::size_t len = path != nullptr ? std::strlen(path) : 0;
+  if (st.st_nlink > 1) {
+    // Another name for the same file, made by someone who could (fs.protected_hardlinks=0),
+    // could point a supervisor at a bank it did not mean.
+    detail::note(why, trust_problem::kind::file_links, path, len, st, owner);
+    return fail(errc::untrusted_file, "the bank file has other names (hard links): remove them",
+                "links", 1, st.st_nlink);
+  }
   if (st.st_uid != owner) {
     detail::note(why, trust_problem::kind::file_owner, path, len, st, owner);
     return fail(errc::untrusted_file,
@@ -148,7 +156,10 @@ inline std::size_t base_offset(const char* path) {
     return fail(
         error(errc::io_error, "the bank path names a directory, not a file").with_errno(EISDIR));
   char dir[PATH_MAX];
-  std::size_t n = cut == 0 ? 0 : (cut > 1 ? cut - 1 : 1);  // keep "/" for a file in the root
+  // Every slash before the file name goes ("lnk//x" must open "lnk", not "lnk/", which would
+  // follow a symbolic link despite O_NOFOLLOW); "/" stays for a file in the root.
+  std::size_t n = cut;
+  while (n > 1 && path[n - 1] == '/') --n;
   if (n >= sizeof dir)
     return fail(error(errc::io_error, "bank path too long").with_errno(ENAMETOOLONG));
   if (n == 0) {

@@ -119,7 +119,7 @@ class mmap_file_backend {
     if (durable && ::msync(mem, bytes, MS_SYNC) != 0)
       return cleanup(detail::sys_fail(errc::io_error, "cannot write the new bank to disk", errno),
                      map);
-    if (const int e = publish(fd, tmp, dfd.fd, base, path); e != 0)
+    if (const int e = publish(fd, tmp, dfd.fd, base); e != 0)
       return cleanup(e == EEXIST
                          ? fail(errc::already_exists, "a file is already at the bank path")
                          : detail::sys_fail(errc::io_error, "cannot publish the bank file", e),
@@ -143,7 +143,11 @@ class mmap_file_backend {
     const char* path = where.path;
     int fd = -1;
     if (where.fd >= 0) {
-      fd = ::fcntl(where.fd, F_DUPFD_CLOEXEC, 3);
+      // An open file description of our own (the flock that adopts a stale mutex must
+      // exclude the others who were handed the same descriptor).
+      char proc[64];
+      std::snprintf(proc, sizeof proc, "/proc/self/fd/%d", where.fd);
+      fd = ::open(proc, O_RDWR | O_CLOEXEC);
       if (fd < 0) return detail::sys_fail(errc::io_error, "cannot use the bank descriptor", errno);
     } else {
       if (path == nullptr || *path == '\0') return fail(errc::io_error, "empty bank path");
@@ -252,8 +256,8 @@ class mmap_file_backend {
   // Gives the new file its name in the checked directory: the unnamed file through
   // /proc/self/fd (no privilege needed, unlike AT_EMPTY_PATH), the named temporary with
   // link(). Returns 0 or an errno.
-  static int publish(int fd, const char* tmp, int dirfd, const char* base, const char* path) {
-    if (tmp[0] != '\0') return ::link(tmp, path) == 0 ? 0 : errno;
+  static int publish(int fd, const char* tmp, int dirfd, const char* base) {
+    if (tmp[0] != '\0') return ::linkat(AT_FDCWD, tmp, dirfd, base, 0) == 0 ? 0 : errno;
     char proc[64];
     std::snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
     return ::linkat(AT_FDCWD, proc, dirfd, base, AT_SYMLINK_FOLLOW) == 0 ? 0 : errno;

@@ -75,8 +75,9 @@ inline bool same_process_alive(int pid, std::uint64_t start_time) {
   return process_start_time(pid) == start_time;
 }
 
-/// The real uid of process `pid` (the first field of /proc/PID/status's "Uid:" line), or -1.
-inline long process_real_uid(int pid) {
+/// The uid of process `pid` if its real, effective, saved and file-system uids (the "Uid:"
+/// line of /proc/PID/status) are all that one, else -1 (also if it cannot be read).
+inline long process_uid(int pid) {
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%d/status", pid);
   const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
@@ -88,20 +89,31 @@ inline long process_real_uid(int pid) {
   buf[n] = '\0';
   const char* u = std::strstr(buf, "\nUid:");
   if (u == nullptr) return -1;
-  char* end = nullptr;
-  const unsigned long v = std::strtoul(u + 5, &end, 10);
-  return end == u + 5 ? -1 : static_cast<long>(v);
+  const char* at = u + 5;
+  long uid = -1;
+  for (int k = 0; k < 4; ++k) {
+    char* end = nullptr;
+    const unsigned long v = std::strtoul(at, &end, 10);
+    if (end == at || (uid >= 0 && static_cast<long>(v) != uid)) return -1;
+    uid = static_cast<long>(v);
+    at = end;
+  }
+  return uid;
 }
 
 /// A pidfd for the run a bank records (pid and start time), only if that process still is
-/// that run and runs as `uid` (the bank's user: a bank's writer cannot make a supervisor
-/// signal anyone else's process). The checks come after pidfd_open, so the pidfd names the
-/// process checked even if the pid is reused later. Returns the pidfd (close-on-exec) or -1.
-inline int open_member_pidfd(int pid, std::uint64_t start_time, uid_t uid) {
+/// that run and, when `uid` is given (a bank of another user's: --user), runs as that user
+/// alone (real, effective, saved and file-system uids): another user's bank cannot make a
+/// supervisor signal, or take descriptors from, anyone else's process. A bank of the
+/// supervisor's own user names processes of its own (members may drop privileges: no uid
+/// check). The checks come after pidfd_open, so the pidfd names the process checked even if the
+/// pid is reused later. Returns the pidfd (close-on-exec) or -1.
+inline int open_member_pidfd(int pid, std::uint64_t start_time, const uid_t* uid) {
   if (pid <= 0) return -1;
   const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
   if (fd < 0) return -1;
-  if (!same_process_alive(pid, start_time) || process_real_uid(pid) != static_cast<long>(uid)) {
+  if (!same_process_alive(pid, start_time) ||
+      (uid != nullptr && process_uid(pid) != static_cast<long>(*uid))) {
     ::close(fd);
     return -1;
   }

@@ -7,6 +7,7 @@
 #define HOTRESTART_POSIX_MAILBOX_HPP
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -183,8 +184,22 @@ template <class Bank>
   std::memcpy(slot->group_name, in.group_name.data(), slot->group_name_len);
   std::memset(slot->message, 0, sizeof slot->message);
   store(slot->state, static_cast<std::uint32_t>(req_ready));
-  const int sup = load(rt.header().supervisor_pid);
-  if (sup > 0) ::kill(sup, SIGUSR1);
+  // Wake the supervisor: an offered relay already did (it polls the relay socket). Otherwise
+  // SIGUSR1 to the pid the bank records, but only if the bank is this user's own: a pid read
+  // from another user's bank (root's hrctl on a --user bank) is never signalled; a poke on
+  // the relay socket, whose peer the kernel vouches for, wakes it instead (or its next tick).
+  if ((in.flags & req_relay_output) == 0 || !out.relay_problem.empty()) {
+    const int sup = load(rt.header().supervisor_pid);
+    bool own = false;
+    if constexpr (requires { bank.backend().descriptor(); }) {
+      struct stat st;
+      own = ::fstat(bank.backend().descriptor(), &st) == 0 && st.st_uid == ::geteuid();
+    }
+    if (own && sup > 0)
+      ::kill(sup, SIGUSR1);
+    else if (!in.bank_path.empty())
+      (void)relay_poke(in.bank_path, sup);
+  }
   // Withdraws a request the supervisor has not taken yet; false if it has.
   auto withdraw = [&] {
     std::uint32_t expect = req_ready;

@@ -122,7 +122,7 @@ inline void relay_unlink(const std::string& bank) {
 inline int relay_read(int c, relay_offer& offer, std::string& why) {
   relay_hello hello;
   iovec iov{&hello, sizeof hello};
-  alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))];
+  alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
@@ -130,6 +130,10 @@ inline int relay_read(int c, relay_offer& offer, std::string& why) {
   msg.msg_controllen = sizeof control;
   const ssize_t n = ::recvmsg(c, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return 0;
+  if (n < 0) {
+    why = std::string("recvmsg: ") + std::strerror(errno);
+    return -1;
+  }
   int fds[2] = {-1, -1};
   std::size_t nfd = 0;
   for (cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm != nullptr; cm = CMSG_NXTHDR(&msg, cm))
@@ -157,24 +161,42 @@ inline int relay_read(int c, relay_offer& offer, std::string& why) {
   return 1;
 }
 
-/// The requester's side: connects to the relay of `bank`, checks that the peer is
-/// `supervisor_pid` running as this user or root, and hands it `out` and `err` for the request
-/// in mailbox slot `slot`. Returns an empty string, or why the output cannot be relayed.
-inline std::string relay_offer_fds(const std::string& bank, int supervisor_pid, std::uint32_t slot,
-                                   int out, int err) {
+namespace detail {
+// Connects (never waiting on a full backlog) to the relay of `bank` and checks that the peer is
+// `supervisor_pid` running as this user or root. Returns an empty string or the problem.
+inline std::string relay_connect(const std::string& bank, int supervisor_pid, fd_guard& c) {
   sockaddr_un sa;
   fd_guard dir(-1);
-  if (!detail::relay_address(bank, sa, dir)) return "the relay socket's path is too long";
-  fd_guard c(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!relay_address(bank, sa, dir)) return "the relay socket's path is too long";
+  c.fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (c.fd < 0) return std::string("socket: ") + std::strerror(errno);
   if (::connect(c.fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0)
     return std::string("cannot reach the supervisor's relay socket ") + sa.sun_path + ": " +
            std::strerror(errno);
   ucred cred{};
-  if (!detail::peer_of(c.fd, cred)) return std::string("SO_PEERCRED: ") + std::strerror(errno);
+  if (!peer_of(c.fd, cred)) return std::string("SO_PEERCRED: ") + std::strerror(errno);
   if (cred.pid != supervisor_pid || (cred.uid != ::geteuid() && cred.uid != 0))
     return "the relay socket is not the supervisor's (pid " + std::to_string(cred.pid) + ", uid " +
-           std::to_string(cred.uid) + "): refused to hand it the output";
+           std::to_string(cred.uid) + ")";
+  return {};
+}
+}  // namespace detail
+
+/// Wakes the supervisor of `bank` (its poll loop watches the relay socket) without trusting a
+/// pid from the bank: the peer is checked as for an offer. True if it was reached.
+inline bool relay_poke(const std::string& bank, int supervisor_pid) {
+  fd_guard c(-1);
+  return detail::relay_connect(bank, supervisor_pid, c).empty();
+}
+
+/// The requester's side: connects to the relay of `bank`, checks that the peer is
+/// `supervisor_pid` running as this user or root, and hands it `out` and `err` for the request
+/// in mailbox slot `slot`. Returns an empty string, or why the output cannot be relayed.
+inline std::string relay_offer_fds(const std::string& bank, int supervisor_pid, std::uint32_t slot,
+                                   int out, int err) {
+  fd_guard c(-1);
+  if (std::string why = detail::relay_connect(bank, supervisor_pid, c); !why.empty())
+    return why + ": refused to hand it the output";
   relay_hello hello;
   hello.slot = slot;
   iovec iov{&hello, sizeof hello};
