@@ -206,11 +206,11 @@ class hr_store final : public store_base {
     bank.emplace(std::move(*b));
   }
 
-  const std::byte* find(const std::string& s) const {
+  const std::byte* find(const std::string& s) {
     auto r = bank->find(s);
     return r ? r->data : nullptr;
   }
-  bool find_missing(const std::string& s) const { return !bank->find(s).has_value(); }
+  bool find_missing(const std::string& s) { return !bank->find(s).has_value(); }
   void create_free(const std::string& s) {
     auto c = bank->find_or_create(s, page);
     if (!c || !c->created) die("create", c ? "it existed" : describe(c.error()).text);
@@ -234,7 +234,7 @@ class hr_store final : public store_base {
     }
   }
   /// Each name's registry entry (for the analysis of open + find).
-  std::vector<std::uint32_t> entries() const {
+  std::vector<std::uint32_t> entries() {
     std::unordered_map<std::uint64_t, std::uint32_t> name_at;
     for (std::uint32_t i = 0; i < wl->n; ++i) name_at.emplace(offsets[i], i);
     std::vector<std::uint32_t> e(wl->n);
@@ -244,7 +244,7 @@ class hr_store final : public store_base {
     if (!r) die("for_each", r.error());
     return e;
   }
-  std::uint64_t iterate() const {
+  std::uint64_t iterate() {
     std::uint64_t bytes = 0;
     auto r = bank->for_each([&](const block_info& i) { bytes += i.size + i.name.size(); });
     if (!r) die("for_each", r.error());

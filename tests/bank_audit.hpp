@@ -72,7 +72,7 @@ inline const char* compare_stats(const hotrestart::bank_stats& s, const space_au
 
 /// Lists every block of `b` (under its lock) and audits them.
 template <class Bank>
-hotrestart::result<space_audit> audit_bank(const Bank& b) {
+hotrestart::result<space_audit> audit_bank(Bank& b) {
   std::vector<extent> ex;
   auto n = b.for_each([&](const hotrestart::block_info& i) {
     ex.push_back({i.offset, i.capacity});

@@ -46,7 +46,7 @@ inline bool all_zero(const hotrestart::block& b) {
 /// check() finds nothing, and stats() agrees with the blocks for_each lists: their count, the
 /// pages they cover, the pages no block covers, and the longest run of those (largest_free).
 template <class Bank>
-void require_consistent(const Bank& b) {
+void require_consistent(Bank& b) {
   hrtest::require_consistent(b);
   auto a = hrtest::audit_bank(b);
   HR_REQUIRE_OK(a);
@@ -270,6 +270,19 @@ TEST_CASE_TEMPLATE("open_or_create adopts a bank's tunables or names each differ
   auto opened = F::bank::open(fx.where());  // plain open adopts whatever is recorded
   HR_REQUIRE_OK(opened);
   CHECK(opened->layout().bank_size == 1u << 20);
+  // One rule for every tunable: what the caller leaves unset is adopted, what it sets must match.
+  auto unset = F::bank::open_or_create(fx.where());
+  HR_REQUIRE_OK(unset);
+  CHECK(unset->layout().max_blocks == 30u);
+  HR_REQUIRE_OK(F::bank::open_or_create(fx.where(), {.max_blocks = 30}));
+  HR_REQUIRE_OK(F::bank::open_or_create(fx.where(), {.bank_size = (1 << 20) - 100}));  // pages
+  HR_REQUIRE_OK(F::bank::open_or_create(fx.where(), {.medium = "RAM", .durable = false}));
+  auto medium = F::bank::open_or_create(fx.where(), {.medium = "ROM"});
+  HR_CHECK_ERR(medium, errc::tunables_mismatch);
+  CHECK(medium.error().detail_count == 1);
+  auto page = F::bank::open_or_create(fx.where(), {.page_size = 8192});
+  HR_CHECK_ERR(page, errc::tunables_mismatch);
+  CHECK(std::string(page.error().details[0].field) == "page_size");
 }
 
 TEST_CASE_TEMPLATE("bad tunables are refused before anything is created", F,

@@ -126,7 +126,7 @@ inline child_outcome finish(piped_child c) {
 
 /// Runs the bank's full check and requires it to find no problem.
 template <class Bank>
-void require_consistent(const Bank& b) {
+void require_consistent(Bank& b) {
   std::string problems;
   auto n = b.check([&](const hotrestart::error& e) { problems += text(e) + "\n"; });
   REQUIRE_MESSAGE(n.has_value(), text(n.error()));

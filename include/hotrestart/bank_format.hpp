@@ -23,18 +23,18 @@ namespace hotrestart {
 struct tunables {
   /// Bytes available to blocks (ChorusOS pmm.rambankSize), rounded up to whole pages; default
   /// 1 MiB. The bank's own metadata comes on top; `bank_layout::overhead_bytes()` says how much.
-  std::optional<std::uint64_t> bank_size;
+  std::optional<std::uint64_t> bank_size = std::nullopt;
   /// Most blocks the bank can hold at once (ChorusOS pmm.maxBlocks); default 30.
-  std::optional<std::uint32_t> max_blocks;
+  std::optional<std::uint32_t> max_blocks = std::nullopt;
   /// Block granule in bytes, a power of two from 64 bytes to 1 MiB; default: the backend's page.
-  std::optional<std::uint32_t> page_size;
+  std::optional<std::uint32_t> page_size = std::nullopt;
   /// The medium this bank serves; default "RAM", as in ChorusOS.
-  std::optional<std::string_view> medium;
+  std::optional<std::string_view> medium = std::nullopt;
   /// Durable mode (default off): every mutation orders its writes with flushes (msync) so
   /// that an OS crash or a power cut also leaves the bank consistent, and a call that returned
   /// is on disk. Needs a backend that can flush (the mmap file); costs four ordered flush
   /// steps per mutation (about 5 msyncs for a create or free, plus one per table page touched).
-  std::optional<bool> durable;
+  std::optional<bool> durable = std::nullopt;
 };
 
 inline constexpr std::uint64_t default_bank_size = 1u << 20;

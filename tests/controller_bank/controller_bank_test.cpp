@@ -53,7 +53,7 @@ result<std::uint32_t> start_member(mmap_bank& bank, controller_t& c, std::uint64
   return c.process_started(now, {gid, name, process_kind::direct, handle, image});
 }
 
-std::uint32_t blocks_with_key(const mmap_bank& bank, std::string_view key) {
+std::uint32_t blocks_with_key(mmap_bank& bank, std::string_view key) {
   std::uint32_t n = 0;
   auto r = bank.for_each([&](const block_info& i) { n += i.key == key ? 1u : 0u; });
   REQUIRE(r);

@@ -73,7 +73,15 @@ TEST_CASE("a durable bank on a disk: create, free, replace, free_all, reopen in 
   HR_CHECK_ERR(b->find("state"), errc::not_found);
   HR_CHECK_ERR(b->find("other"), errc::not_found);
   hrtest::require_consistent(*b);
-  auto plain = mmap_bank::open_or_create(path.c_str(), {.bank_size = 64 * 4096, .max_blocks = 16});
+  // open_or_create adopts what it is not told (durable mode included: a caller that does not
+  // say gets the bank as it is) and refuses what it is told otherwise.
+  {
+    auto same = mmap_bank::open_or_create(path.c_str(), {.bank_size = 64 * 4096, .max_blocks = 16});
+    HR_REQUIRE_OK(same);
+    CHECK(same->layout().durable);
+  }
+  auto plain = mmap_bank::open_or_create(path.c_str(), {.bank_size = 64 * 4096, .durable = false});
   HR_CHECK_ERR(plain, errc::tunables_mismatch);
-  CHECK(std::string(hrtest::text(plain.error())).find("durable") != std::string::npos);
+  CHECK(std::string(hrtest::text(plain.error())).find("durable: expected 0, found 1") !=
+        std::string::npos);
 }

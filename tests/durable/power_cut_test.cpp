@@ -74,10 +74,10 @@ class sim_backend {
   }
   std::byte* data() const { return d_->mem.data(); }
   std::uint64_t size() const { return d_->mem.size(); }
-  result<lock_outcome> lock() { return lock_outcome::acquired; }
-  void repaired() {}
-  void unlock() {}
-  result<void> flush_range(std::uint64_t off, std::uint64_t len) {
+  result<lock_outcome> lock() const { return lock_outcome::acquired; }
+  void repaired() const {}
+  void unlock() const {}
+  result<void> flush_range(std::uint64_t off, std::uint64_t len) const {
     // The instant just before a flush is a power-cut point too: every store made since the
     // last crash point is in memory, not yet on disk.
     sim_crash_point();
@@ -116,7 +116,7 @@ struct image {
 using listing = std::map<std::string, std::pair<std::uint64_t, std::uint64_t>>;
 
 template <class Bank>
-listing list(const Bank& b) {
+listing list(Bank& b) {
   listing out;
   auto r = b.for_each([&](const block_info& i) {
     std::uint64_t h = 1469598103934665603ull;
@@ -315,7 +315,9 @@ TEST_CASE("durable mode is refused by a backend that cannot flush, and recorded 
                errc::bad_tunables);
   sim::disk d;
   REQUIRE(sim_bank::create(&d, {.bank_size = 16 * 4096, .max_blocks = 8, .durable = true}));
-  auto again = sim_bank::open_or_create(&d, {.bank_size = 16 * 4096, .max_blocks = 8});
+  // Not told: adopted. Told otherwise: refused.
+  HR_REQUIRE_OK(sim_bank::open_or_create(&d, {.bank_size = 16 * 4096, .max_blocks = 8}));
+  auto again = sim_bank::open_or_create(&d, {.bank_size = 16 * 4096, .durable = false});
   HR_CHECK_ERR(again, errc::tunables_mismatch);
   auto b = sim_bank::open(&d);
   REQUIRE(b);

@@ -71,9 +71,9 @@ class lying_span_backend {
   }
   std::byte* data() const { return inner_.data(); }
   std::uint64_t size() const { return inner_.size() + slack; }  // off by one page
-  result<lock_outcome> lock() { return inner_.lock(); }
-  void repaired() { inner_.repaired(); }
-  void unlock() { inner_.unlock(); }
+  result<lock_outcome> lock() const { return inner_.lock(); }
+  void repaired() const { inner_.repaired(); }
+  void unlock() const { inner_.unlock(); }
 
  private:
   explicit lying_span_backend(span_backend&& b) : inner_(std::move(b)) {}
@@ -139,7 +139,7 @@ void audit(fuzz_bank& b) {
   if (const char* why = hrtest::compare_stats(*s, *a, b.layout())) violated(why);
 }
 
-std::uint32_t problems(const fuzz_bank& b) {
+std::uint32_t problems(fuzz_bank& b) {
   std::uint32_t n = 0;
   auto c = b.check(count_problems{&n});
   return c ? n : 1u;

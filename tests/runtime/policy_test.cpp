@@ -10,7 +10,7 @@
 #include <hotrestart/policies/runtime_policy.hpp>
 
 using namespace hotrestart;
-using namespace hotrestart::posix;
+
 
 namespace {
 template <class Model>

@@ -47,7 +47,7 @@ outcome run(std::vector<std::string> args, long crash_at = -1) {
   return finish(spawn(std::move(args), crash_at));
 }
 
-std::uint32_t count_shadows(const mmap_bank& b) {
+std::uint32_t count_shadows(mmap_bank& b) {
   std::uint32_t n = 0;
   auto r = b.for_each([&](const block_info& i) { n += i.name.starts_with("__HR~") ? 1u : 0u; });
   REQUIRE(r);
@@ -70,7 +70,7 @@ void make_base(const std::string& path) {
   std::memset(other->data, 0x33, other->size);
 }
 
-void other_intact(const mmap_bank& b) {
+void other_intact(mmap_bank& b) {
   auto o = b.find("other");
   REQUIRE(o);
   bool same = true;

@@ -115,7 +115,7 @@ struct span_fixture {
 };
 
 template <class Bank>
-std::uint32_t count_shadows(const Bank& b) {
+std::uint32_t count_shadows(Bank& b) {
   std::uint32_t n = 0;
   auto r = b.for_each([&](const block_info& i) { n += i.name.starts_with("__HR~") ? 1u : 0u; });
   REQUIRE(r);

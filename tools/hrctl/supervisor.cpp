@@ -318,7 +318,7 @@ int supervisor::open_bank(const bank_options& bo, bool create, bool* busy) {
   return exit_ok;
 }
 
-int supervisor::recorded_supervisor() const {
+int supervisor::recorded_supervisor() {
   if (!bank_) return 0;
   auto rb = bank_->find(runtime_block_name);
   if (!rb) return 0;
@@ -1365,7 +1365,7 @@ int supervisor::take_staged_image(std::uint32_t slot, std::uint32_t& image) {
 // The sizing rule (twice the restartable processes) for the images in the bank, plus `add`
 // bytes of a new image, minus `remove` of one it replaces. Empty if it holds, else the message.
 std::string supervisor::sizing_problem(const std::string& what, std::uint64_t add,
-                                       std::uint64_t remove) const {
+                                       std::uint64_t remove) {
   const std::uint64_t page = bank_->layout().page_size;
   std::uint64_t images = (add + page - 1) / page * page;
   (void)bank_->for_each([&](const block_info& bi) {

@@ -43,7 +43,7 @@ class supervisor {
   int kill_group_now(std::uint32_t gid, const std::string& name);
 
   /// The supervisor pid the bank records (for "another supervisor serves it"), 0 if none.
-  int recorded_supervisor() const;
+  int recorded_supervisor();
 
  private:
   struct run_state {
@@ -139,7 +139,7 @@ class supervisor {
   void answer(request_slot& s, int status, const std::string& msg);
   int take_staged_image(std::uint32_t slot, std::uint32_t& image);
   std::string sizing_problem(const std::string& what, std::uint64_t add,
-                             std::uint64_t remove) const;
+                             std::uint64_t remove);
   result<std::uint32_t> resolve_group(std::uint32_t gid, std::string_view name, bool create);
   void reset_group_slot(std::uint32_t gid);
   int register_and_run(std::uint32_t gid, std::string_view name, process_kind kind,
