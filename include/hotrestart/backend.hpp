@@ -40,7 +40,7 @@ struct region_init {
 /// | `b.data()`, `b.size()`          | the mapped bytes                                                     |
 /// | `b.lock()`                      | the bank's writer lock (in `bank_format::lock_area`); `lock_outcome::owner_died` when its last owner died holding it; `lock_failed` otherwise. `const`: the lock lives in the bank's bytes, not in the backend object |
 /// | `b.repaired()`                  | after owner_died: the bank is consistent again                       |
-/// | `b.unlock()`                    |                                                                      |
+/// | `b.unlock()`                    | (lock, repaired and unlock are `noexcept`: the bank's calls are)     |
 ///
 /// Optional members: a bank calls them through `backend_traits<B>`, which supplies the default
 /// when a backend lacks one.
@@ -60,9 +60,9 @@ concept bank_backend = std::movable<B> &&
   { B::open(loc) } -> std::same_as<result<B>>;
   { cb.data() } -> std::same_as<std::byte*>;
   { cb.size() } -> std::same_as<std::uint64_t>;
-  { cb.lock() } -> std::same_as<result<lock_outcome>>;
-  { cb.repaired() } -> std::same_as<void>;
-  { cb.unlock() } -> std::same_as<void>;
+  { cb.lock() } noexcept -> std::same_as<result<lock_outcome>>;
+  { cb.repaired() } noexcept -> std::same_as<void>;
+  { cb.unlock() } noexcept -> std::same_as<void>;
 };
 
 /// The optional members of a backend (table above), with their defaults.
@@ -131,9 +131,9 @@ class basic_span_backend {
 
   std::byte* data() const { return mem_.data(); }
   std::uint64_t size() const { return mem_.size(); }
-  [[nodiscard]] result<lock_outcome> lock() const { return Lock::lock(mem_.data() + bank_format::lock_area); }
-  void repaired() const { Lock::repaired(mem_.data() + bank_format::lock_area); }
-  void unlock() const { Lock::unlock(mem_.data() + bank_format::lock_area); }
+  [[nodiscard]] result<lock_outcome> lock() const noexcept { return Lock::lock(mem_.data() + bank_format::lock_area); }
+  void repaired() const noexcept { Lock::repaired(mem_.data() + bank_format::lock_area); }
+  void unlock() const noexcept { Lock::unlock(mem_.data() + bank_format::lock_area); }
 
  private:
   explicit basic_span_backend(location m) : mem_(m) {}

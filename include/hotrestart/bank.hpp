@@ -15,6 +15,7 @@
 #include <cstring>
 #include <span>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "backend.hpp"
@@ -116,15 +117,15 @@ class basic_bank {
   /// pages. `key` is an optional deletion key (free_all). Errors: the name's (name_empty,
   /// name_too_long, name_has_nul, name_reserved, unknown_medium), key_too_long, bad_size,
   /// size_exceeds_block (exists, smaller than asked), bank_full, block_table_full, corrupt.
-  [[nodiscard]] result<block> find_or_create(block_name n, std::uint64_t size, std::string_view key = {}) {
+  [[nodiscard]] result<block> find_or_create(block_name n, std::uint64_t size, std::string_view key = {}) noexcept {
     return find_or_create_impl(n, size, key, false);
   }
   [[nodiscard]] result<block> find_or_create(std::string_view name, std::uint64_t size,
-                               std::string_view key = {}) {
+                               std::string_view key = {}) noexcept {
     return find_or_create_impl({medium(), name}, size, key, false);
   }
   [[nodiscard]] result<block> find_or_create(detail::internal_access_t, std::string_view name, std::uint64_t size,
-                               std::string_view key = {}) {
+                               std::string_view key = {}) noexcept {
     return find_or_create_impl({medium(), name}, size, key, true);
   }
 
@@ -134,25 +135,32 @@ class basic_bank {
   /// atomic: no block of its key is returned once it started), find takes the lock to repair or
   /// wait for it: on a backend whose lock never waits (section) that can fail with
   /// `lock_failed`; call again.
-  [[nodiscard]] result<block> find(block_name n) {
+  [[nodiscard]] result<block> find(block_name n) noexcept {
     if (auto v = validate_lookup(n, true); !v) return fail(v.error());
     return find_hashed(n.name, Registry::hash(n.name));
   }
-  [[nodiscard]] result<block> find(std::string_view name) { return find({medium(), name}); }
+  [[nodiscard]] result<block> find(std::string_view name) noexcept {
+    return find({medium(), name});
+  }
 
   /// Frees the block `n`. `not_found` if there is none.
-  [[nodiscard]] result<void> free(block_name n) { return free_impl(n, false); }
-  [[nodiscard]] result<void> free(std::string_view name) { return free_impl({medium(), name}, false); }
-  [[nodiscard]] result<void> free(detail::internal_access_t, std::string_view name) {
+  [[nodiscard]] result<void> free(block_name n) noexcept { return free_impl(n, false); }
+  [[nodiscard]] result<void> free(std::string_view name) noexcept {
+    return free_impl({medium(), name}, false);
+  }
+  [[nodiscard]] result<void> free(detail::internal_access_t, std::string_view name) noexcept {
     return free_impl({medium(), name}, true);
   }
 
   /// Frees every block created with deletion key `key` (ChorusOS pmmFreeAll) and returns how
   /// many. A group key is refused (`key_reserved`): those blocks go with their group. Each
   /// block is freed atomically; after a crash mid-way, calling again frees the rest.
-  [[nodiscard]] result<std::uint32_t> free_all(std::string_view key) { return free_all_impl(key, false); }
+  [[nodiscard]] result<std::uint32_t> free_all(std::string_view key) noexcept {
+    return free_all_impl(key, false);
+  }
   /// The runtime's call when a restart group terminates.
-  [[nodiscard]] result<std::uint32_t> free_all(detail::internal_access_t, std::string_view key) {
+  [[nodiscard]] result<std::uint32_t> free_all(detail::internal_access_t,
+                                                std::string_view key) noexcept {
     return free_all_impl(key, true);
   }
 
@@ -161,11 +169,11 @@ class basic_bank {
   /// `target`, never neither; a crash leaves one or the other. `source` keeps its deletion
   /// key. This is how a new version of a value replaces the old one (shadow copy, then
   /// switch). Errors: not_found (no `source`), the names' errors, corrupt.
-  [[nodiscard]] result<void> replace(std::string_view target, std::string_view source) {
+  [[nodiscard]] result<void> replace(std::string_view target, std::string_view source) noexcept {
     return replace_impl(target, source, false);
   }
   [[nodiscard]] result<void> replace(detail::internal_access_t, std::string_view target,
-                       std::string_view source) {
+                       std::string_view source) noexcept {
     return replace_impl(target, source, true);
   }
 
@@ -173,7 +181,8 @@ class basic_bank {
   /// `f`). Returns the number of blocks visited. An entry whose extent or size is damaged is
   /// not visited (its offset and lengths cannot be trusted); check() reports it.
   template <class F>
-  [[nodiscard]] result<std::uint32_t> for_each(F&& f) {
+  [[nodiscard]] result<std::uint32_t> for_each(F&& f) noexcept(
+      std::is_nothrow_invocable_v<F&, const block_info&>) {
     auto g = locked();
     if (!g) return fail(g.error());
     std::uint32_t n = 0;
@@ -189,7 +198,7 @@ class basic_bank {
     return n;
   }
 
-  [[nodiscard]] result<bank_stats> stats() {
+  [[nodiscard]] result<bank_stats> stats() noexcept {
     auto g = locked();
     if (!g) return fail(g.error());
     bank_stats s;
@@ -208,7 +217,8 @@ class basic_bank {
   /// `report(const error&)` for each problem and returns how many there were (0: consistent,
   /// nothing leaked, free + used = total).
   template <class Report>
-  [[nodiscard]] result<std::uint32_t> check(Report&& report) {
+  [[nodiscard]] result<std::uint32_t> check(Report&& report) noexcept(
+      std::is_nothrow_invocable_v<Report&, const error&>) {
     auto g = locked();
     if (!g) return fail(g.error());
     std::uint32_t problems = 0;
@@ -247,10 +257,10 @@ class basic_bank {
     return problems;
   }
 
-  const bank_layout& layout() const { return layout_; }
-  std::string_view medium() const { return {medium_, medium_len_}; }
-  Backend& backend() { return backend_; }
-  const Backend& backend() const { return backend_; }
+  const bank_layout& layout() const noexcept { return layout_; }
+  std::string_view medium() const noexcept { return {medium_, medium_len_}; }
+  Backend& backend() noexcept { return backend_; }
+  const Backend& backend() const noexcept { return backend_; }
 
  private:
   enum op_code : std::uint32_t { op_create = 1, op_free = 2, op_replace = 3 };

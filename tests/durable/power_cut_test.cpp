@@ -74,9 +74,9 @@ class sim_backend {
   }
   std::byte* data() const { return d_->mem.data(); }
   std::uint64_t size() const { return d_->mem.size(); }
-  result<lock_outcome> lock() const { return lock_outcome::acquired; }
-  void repaired() const {}
-  void unlock() const {}
+  result<lock_outcome> lock() const noexcept { return lock_outcome::acquired; }
+  void repaired() const noexcept {}
+  void unlock() const noexcept {}
   result<void> flush_range(std::uint64_t off, std::uint64_t len) const {
     // The instant just before a flush is a power-cut point too: every store made since the
     // last crash point is in memory, not yet on disk.

@@ -71,9 +71,9 @@ class lying_span_backend {
   }
   std::byte* data() const { return inner_.data(); }
   std::uint64_t size() const { return inner_.size() + slack; }  // off by one page
-  result<lock_outcome> lock() const { return inner_.lock(); }
-  void repaired() const { inner_.repaired(); }
-  void unlock() const { inner_.unlock(); }
+  result<lock_outcome> lock() const noexcept { return inner_.lock(); }
+  void repaired() const noexcept { inner_.repaired(); }
+  void unlock() const noexcept { inner_.unlock(); }
 
  private:
   explicit lying_span_backend(span_backend&& b) : inner_(std::move(b)) {}

@@ -225,14 +225,14 @@ class mmap_file_backend {
   std::byte* data() const { return base_; }
   std::uint64_t size() const { return size_; }
 
-  [[nodiscard]] result<lock_outcome> lock() const {
+  [[nodiscard]] result<lock_outcome> lock() const noexcept {
     const int rc = pthread_mutex_lock(mutex());
     if (rc == 0) return lock_outcome::acquired;
     if (rc == EOWNERDEAD) return lock_outcome::owner_died;
     return detail::sys_fail(errc::lock_failed, "cannot take the bank's lock", rc);
   }
-  void repaired() const { pthread_mutex_consistent(mutex()); }
-  void unlock() const { pthread_mutex_unlock(mutex()); }
+  void repaired() const noexcept { pthread_mutex_consistent(mutex()); }
+  void unlock() const noexcept { pthread_mutex_unlock(mutex()); }
 
   /// Writes the mapping back to the file (msync). Returns io_error with errno on failure.
   [[nodiscard]] result<void> flush() const { return flush_range(0, size_); }

@@ -117,11 +117,11 @@ class basic_section_backend_ext {
   std::uint64_t size() const { return mem_.size(); }
   /// Takes the writer lock: `acquired`; `owner_died` once after a reset that came while it was
   /// held (the bank then repairs itself); `lock_failed` when code this code preempted holds it.
-  [[nodiscard]] result<lock_outcome> lock() const { return Lock::lock(mem_.data() + bank_format::lock_area); }
+  [[nodiscard]] result<lock_outcome> lock() const noexcept { return Lock::lock(mem_.data() + bank_format::lock_area); }
   /// After `owner_died`: the bank is consistent again.
-  void repaired() const { Lock::repaired(mem_.data() + bank_format::lock_area); }
+  void repaired() const noexcept { Lock::repaired(mem_.data() + bank_format::lock_area); }
   /// Releases the writer lock.
-  void unlock() const { Lock::unlock(mem_.data() + bank_format::lock_area); }
+  void unlock() const noexcept { Lock::unlock(mem_.data() + bank_format::lock_area); }
 
  private:
   explicit basic_section_backend_ext(location m) : mem_(m) {}
@@ -173,11 +173,11 @@ class basic_section_backend {
   /// The region's size in bytes.
   std::uint64_t size() const { return b_.size(); }
   /// Takes the writer lock (see `basic_section_backend_ext::lock`).
-  [[nodiscard]] result<lock_outcome> lock() const { return b_.lock(); }
+  [[nodiscard]] result<lock_outcome> lock() const noexcept { return b_.lock(); }
   /// After `owner_died`: the bank is consistent again.
-  void repaired() const { b_.repaired(); }
+  void repaired() const noexcept { b_.repaired(); }
   /// Releases the writer lock.
-  void unlock() const { b_.unlock(); }
+  void unlock() const noexcept { b_.unlock(); }
 
  private:
   explicit basic_section_backend(ext&& b) : b_(std::move(b)) {}

@@ -171,16 +171,16 @@ class shm_backend {
 
   /// Takes the robust mutex: `acquired`, `owner_died` (its holder died: the bank repairs),
   /// `lock_failed` with errno otherwise.
-  [[nodiscard]] result<lock_outcome> lock() const {
+  [[nodiscard]] result<lock_outcome> lock() const noexcept {
     const int rc = pthread_mutex_lock(mutex());
     if (rc == 0) return lock_outcome::acquired;
     if (rc == EOWNERDEAD) return lock_outcome::owner_died;
     return fail(error(errc::lock_failed, "cannot take the bank's lock").with_errno(rc));
   }
   /// After `owner_died`: marks the mutex consistent.
-  void repaired() const { pthread_mutex_consistent(mutex()); }
+  void repaired() const noexcept { pthread_mutex_consistent(mutex()); }
   /// Releases the mutex.
-  void unlock() const { pthread_mutex_unlock(mutex()); }
+  void unlock() const noexcept { pthread_mutex_unlock(mutex()); }
 
  private:
   explicit shm_backend(boost::interprocess::mapped_region&& r) : region_(std::move(r)) {}
