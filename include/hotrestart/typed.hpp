@@ -57,7 +57,7 @@ inline constexpr value_init_t value_init{};
 
 /// A durability hook that does nothing: process crashes need none (see docs/typed.md).
 struct no_sync {
-  void operator()(const void*, std::size_t) const {}
+  void operator()(const void*, std::size_t) const noexcept {}
 };
 
 /// A migration from the older type `Old` (its own type_schema: its name and version as they
@@ -188,22 +188,22 @@ class persistent {
 
   // --- In place -----------------------------------------------------------------------------
   /// The value in the current slot. Valid until the next update or store switches slots.
-  T* get() const {
+  T* get() const noexcept {
     return std::launder(
         reinterpret_cast<T*>(slot(detail::load32_acquire(blk_, typed_format::selector))));
   }
-  T& operator*() const { return *get(); }
-  T* operator->() const { return get(); }
+  T& operator*() const noexcept { return *get(); }
+  T* operator->() const noexcept { return get(); }
 
   // --- Consistent reads ---------------------------------------------------------------------
   /// A copy of the last committed value, even while another thread or process updates it
   /// (a seqlock read over the two slots: retried if a switch ran meanwhile).
-  T load() const {
+  T load() const noexcept {
     T out{};
     load_into(out);
     return out;
   }
-  void load_into(T& out) const {
+  void load_into(T& out) const noexcept {
     for (;;) {
       const std::uint32_t n1 = detail::load32_acquire(blk_, typed_format::selector);
       std::memcpy(static_cast<void*>(&out), slot(n1), sizeof(T));
@@ -219,7 +219,9 @@ class persistent {
   /// storage that needs a flush to survive power loss; not needed for process crashes).
   /// Returns true when the new value was committed.
   template <class F, class Sync = no_sync>
-  bool update(F&& f, Sync&& sync = {}) {
+  bool update(F&& f, Sync&& sync = {}) noexcept(
+      std::is_nothrow_invocable_v<F&, T&> &&
+      std::is_nothrow_invocable_v<Sync&, const void*, std::size_t>) {
     const std::uint32_t n = detail::load32(blk_, typed_format::selector);
     // Seqlock writer: the previous switch is visible before any byte of the next slot.
     std::atomic_thread_fence(std::memory_order_release);
@@ -237,7 +239,8 @@ class persistent {
 
   /// Replaces the value with `v`, all or nothing (no copy of the old value). See update.
   template <class Sync = no_sync>
-  void store(const T& v, Sync&& sync = {}) {
+  void store(const T& v, Sync&& sync = {}) noexcept(
+      std::is_nothrow_invocable_v<Sync&, const void*, std::size_t>) {
     const std::uint32_t n = detail::load32(blk_, typed_format::selector);
     std::atomic_thread_fence(std::memory_order_release);
     std::byte* to = slot(n + 1);
@@ -246,12 +249,12 @@ class persistent {
   }
 
   /// Completed atomic updates since the block was built (wraps at 2^32).
-  std::uint32_t generation() const { return detail::load32_acquire(blk_, typed_format::selector); }
-  typed_origin origin() const { return origin_; }
-  bool created() const { return origin_ == typed_origin::created; }
-  bool migrated() const { return origin_ == typed_origin::migrated; }
+  std::uint32_t generation() const noexcept { return detail::load32_acquire(blk_, typed_format::selector); }
+  typed_origin origin() const noexcept { return origin_; }
+  bool created() const noexcept { return origin_ == typed_origin::created; }
+  bool migrated() const noexcept { return origin_ == typed_origin::migrated; }
   /// The block's first byte (its typed header) in this mapping.
-  std::byte* block_data() const { return blk_; }
+  std::byte* block_data() const noexcept { return blk_; }
 
  private:
   persistent(std::byte* blk, typed_origin o) : blk_(blk), origin_(o) {}

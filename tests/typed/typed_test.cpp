@@ -606,3 +606,24 @@ TEST_CASE("links across blocks survive a second mapping at another address") {
   }
   CHECK(seen == 100);
 }
+
+// noexcept where nothing can throw, conditional where the caller's code runs.
+namespace {
+struct nothrow_counter {
+  static constexpr std::string_view hr_type_name = "test::nothrow_counter";
+  static constexpr std::uint32_t hr_schema_version = 1;
+  std::uint32_t n = 0;
+};
+using counter_block = hotrestart::persistent<nothrow_counter>;
+void bump(nothrow_counter& c) noexcept { ++c.n; }
+void bump_may_throw(nothrow_counter& c) { ++c.n; }
+static_assert(noexcept(std::declval<counter_block&>().update(bump)));
+static_assert(!noexcept(std::declval<counter_block&>().update(bump_may_throw)));
+static_assert(noexcept(std::declval<const counter_block&>().load()));
+static_assert(noexcept(std::declval<hotrestart::mmap_bank&>().find("x")));
+static_assert(noexcept(std::declval<hotrestart::mmap_bank&>().find_or_create("x", 1)));
+static_assert(noexcept(std::declval<hotrestart::mmap_bank&>().for_each(
+    [](const hotrestart::block_info&) noexcept {})));
+static_assert(!noexcept(std::declval<hotrestart::mmap_bank&>().for_each(
+    [](const hotrestart::block_info&) {})));
+}  // namespace
