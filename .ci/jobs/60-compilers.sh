@@ -15,8 +15,8 @@ warn="-Wall -Wextra -Wpedantic -Wconversion -Werror"
 common=(-DCMAKE_BUILD_TYPE=Debug -DHOTRESTART_BUILD_BENCHMARKS=OFF)
 tests=(test_names test_allocator test_registry test_bank test_validation test_noheap
   test_controller test_controller_noexceptions test_controller_bank test_typed test_typed_noheap
-  test_section test_power_cut test_trust)
-regex="^($(IFS='|'; echo "${tests[*]}")|package_.*|bank_non_model_.*|controller_non_model_.*)\$"
+  test_section test_power_cut test_trust test_archetypes)
+regex="^($(IFS='|'; echo "${tests[*]}")|package_.*|bank_non_model_.*|controller_non_model_.*|nodiscard_result_.*)\$"
 subset() {  # COMPILER STANDARD
   local b=build/ci-$1-cxx$2
   cmake -S . -B "$b" "${common[@]}" -DCMAKE_CXX_COMPILER="$1" -DCMAKE_CXX_STANDARD="$2" \

@@ -12,7 +12,7 @@
 #include "../bank.hpp"
 #include "../error.hpp"
 #include "../names.hpp"
-#include "block_store.hpp"
+#include "../policies/block_store.hpp"
 #include "controller.hpp"
 
 namespace hotrestart {

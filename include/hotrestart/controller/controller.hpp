@@ -14,7 +14,7 @@
 
 #include "../error.hpp"
 #include "actions.hpp"
-#include "block_store.hpp"
+#include "../policies/block_store.hpp"
 #include "region.hpp"
 #include "../policies/group_tracker.hpp"
 #include "../policies/restart_policy.hpp"

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The controller's only way to free persistent memory: a block store supplied by the runtime
 // (the bank, later), called with group ids and image references, never with addresses.
-#ifndef HOTRESTART_CONTROLLER_BLOCK_STORE_HPP
-#define HOTRESTART_CONTROLLER_BLOCK_STORE_HPP
+#ifndef HOTRESTART_POLICIES_BLOCK_STORE_HPP
+#define HOTRESTART_POLICIES_BLOCK_STORE_HPP
 
 #include <concepts>
 #include <cstdint>
@@ -39,4 +39,4 @@ static_assert(block_store<null_block_store>);
 
 }  // namespace hotrestart
 
-#endif  // HOTRESTART_CONTROLLER_BLOCK_STORE_HPP
+#endif  // HOTRESTART_POLICIES_BLOCK_STORE_HPP

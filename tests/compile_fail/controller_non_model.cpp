@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Compile-fail check: a type that is not a restart_policy (no on_restart) and a type that is
 // not a block_store must be rejected by basic_controller's constraints. Built twice by CTest:
-// without HR_EXPECT_REJECT it must compile (the control), with it the build must fail.
+// without HR_REJECT it must compile (the control), with it the build must fail.
 #include <hotrestart/controller/controller.hpp>
 
 struct not_a_policy {
@@ -20,7 +20,7 @@ struct not_a_store {
 static_assert(!hotrestart::restart_policy<not_a_policy>);
 static_assert(!hotrestart::block_store<not_a_store>);
 
-#ifdef HR_EXPECT_REJECT
+#ifdef HR_REJECT
 hotrestart::basic_controller<not_a_policy>* rejected_policy = nullptr;
 hotrestart::basic_controller<hotrestart::chorus_counter, not_a_store>* rejected_store = nullptr;
 #else
