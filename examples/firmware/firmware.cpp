@@ -32,14 +32,12 @@ namespace hr = hotrestart;
 
 namespace {
 
-#ifdef HR_FW_BANK_IN_BSS
-// NEGATIVE CONTROL: the bank in .bss, which the startup code zeroes at every boot.
-alignas(64) std::byte bss_bank[32 * 1024];
-using fw_backend = hr::section_backend_ext;
-std::span<std::byte> bank_location() {
-  return bss_bank;
-}
+#if __has_include("firmware_bank.hpp")
+// A build that places the bank elsewhere (tests/firmware/negative/bank_in_bss: in .bss, which
+// the startup code zeroes at every boot) provides fw_backend and bank_location() itself.
+#include "firmware_bank.hpp"
 #else
+// The bank: the linker section hotrestart_bank.ld places in no-init RAM.
 using fw_backend = hr::section_backend;
 hr::linker_section bank_location() {
   return {};
