@@ -119,7 +119,7 @@ if [ $build = 1 ]; then
   cmake --build "$bdir" -j2 --target bench_alloc hr_restart_bench hrctl
 fi
 alloc_bin=$bdir/bench/bench_alloc
-restart_bin=$bdir/bench_restart/hr_restart_bench
+restart_bin=$bdir/bench/hr_restart_bench
 
 # ---- run --------------------------------------------------------------------------------------------
 start_s=$(date +%s)

@@ -63,7 +63,7 @@ class HotrestartConan(ConanFile):
     def export_sources(self):
         root = self._repo_root
         for pattern in ("LICENSE", "include/*", "backends/*/include/*", "backends/section/ld/*",
-                        "runtime/posix/include/*", "compat/include/*", "conan/hotrestart-vars.cmake"):
+                        "runtime/posix/include/*", "runtime/chorus/include/*", "conan/hotrestart-vars.cmake"):
             copy(self, pattern, src=root, dst=self.export_sources_folder)
 
     def layout(self):
@@ -100,7 +100,7 @@ class HotrestartConan(ConanFile):
         copy(self, "*.hpp", src=os.path.join(src, "backends", "section", "include"), dst=inc)
         copy(self, "*.hpp", src=os.path.join(src, "backends", "shm", "include"), dst=inc)
         copy(self, "*.hpp", src=os.path.join(src, "runtime", "posix", "include"), dst=inc)
-        copy(self, "*", src=os.path.join(src, "compat", "include"), dst=inc)
+        copy(self, "*", src=os.path.join(src, "runtime", "chorus", "include"), dst=inc)
         copy(self, "hotrestart_bank.ld", src=os.path.join(src, "backends", "section", "ld"),
              dst=os.path.join(self.package_folder, "share", "hotrestart", "ld"))
         copy(self, "hotrestart-vars.cmake", src=os.path.join(src, "conan"),

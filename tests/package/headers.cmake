@@ -9,7 +9,7 @@ set(hr_header_sets
   hotrestart_shm ${PROJECT_SOURCE_DIR}/backends/shm/include
   hotrestart_section ${PROJECT_SOURCE_DIR}/backends/section/include
   hotrestart_posix ${PROJECT_SOURCE_DIR}/runtime/posix/include
-  hotrestart_chorus ${PROJECT_SOURCE_DIR}/compat/include
+  hotrestart_chorus ${PROJECT_SOURCE_DIR}/runtime/chorus/include
   hotrestart_bank_image ${PROJECT_SOURCE_DIR}/tools/bankdump/include)
 # Targets whose headers promise to build without exceptions and RTTI.
 set(hr_noexcept_targets hotrestart hotrestart_mmap hotrestart_section)

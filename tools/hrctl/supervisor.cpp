@@ -42,7 +42,7 @@ std::string name_of(const process_view& p) {
 // the child runs on the parent's memory until then, so it only makes system calls (no heap,
 // no stdio, no locks). vfork, not fork: the parent is suspended only until the child executes
 // the image and no page table is copied (fork took 0.5-2.5 ms here, most of a restart's
-// overhead over a plain spawn; see bench_restart/README.md).
+// overhead over a plain spawn; see bench/restart.md).
 struct child_plan {
   int lfd[max_listen] = {};
   std::size_t nl = 0;

@@ -1,0 +1,2 @@
+// A planted violation for the layering check's negative control.
+#include <hotrestart/posix/process.hpp>
