@@ -407,7 +407,7 @@ void bm_pmdk_tx_alloc_free(benchmark::State& st) {
 #endif
 
 // ---------------------------------------------------------------------------------------------
-// Typed blocks and updates (issue 3)
+// Typed blocks and updates
 
 struct bench_value {
   static constexpr std::string_view hr_type_name = "bench::value";

@@ -463,7 +463,7 @@ def generate(d, plots_made):
     L += ["Wall-clock medians are the figures; where the targets table also gives the CPU time, "
           "the gap between the two is time the benchmark process waited for a core (the load).", ""]
     L += machine(d)
-    L += ["## Targets of issue 8 (generated from this run)", ""]
+    L += ["## Allocation-path targets (generated from this run)", ""]
     L += targets(d)
     L += ["## Results (generated)", "",
           "Times are medians of the repetitions (wall clock). Bold: hotrestart. `–`: not measured "
@@ -494,7 +494,7 @@ def generate(d, plots_made):
     L += memory_table(d)
     L += ["### Restart (generated, from hr_restart_bench)", ""]
     L += restart_table(d)
-    L += ["### Typed blocks and updates (issue 3; generated)", ""]
+    L += ["### Typed blocks and updates (generated)", ""]
     L += typed_tables(d)
     if plots_made:
         L += ["## Plots (generated)", ""]

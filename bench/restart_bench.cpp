@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Restart latency under `hrctl run` (issue 6), against the floor (a fresh posix_spawn of this
+// Restart latency under `hrctl run`, against the floor (a fresh posix_spawn of this
 // same program that maps the existing bank and reads one value, no supervisor) and against
 // rebuilding the state by reading it back. See bench_restart/README.md.
 //

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// P3, no trust: foreign, truncated, older, corrupt banks and bad paths are refused with an
+// No trust: foreign, truncated, older, corrupt banks and bad paths are refused with an
 // error that names what is wrong; damage found later is reported, never followed.
 #include <doctest/doctest.h>
 #include <fcntl.h>

@@ -31,7 +31,7 @@ enum class errc : std::uint16_t {
   size_exceeds_block,  ///< an existing block is smaller than the size asked for
   bank_full,           ///< no free extent large enough for the block
   block_table_full,    ///< `max_blocks` blocks exist already
-  // A bank that is not what we expect (P3).
+  // A bank that is not what we expect (nothing read from a bank is trusted unchecked).
   not_a_bank = 40,    ///< the bytes do not start with a bank header (wrong magic)
   version_mismatch,   ///< a bank of another format version
   layout_mismatch,    ///< a bank from a build with another layout or policies (fingerprint)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Group lifecycle: restart on failure, clean termination, blocked groups (seed 002), kill,
+// Group lifecycle: restart on failure, clean termination, blocked groups (the ChorusOS guide's rule for indirect members), kill,
 // site restart, discard, limits.
 #include <doctest/doctest.h>
 
@@ -82,7 +82,7 @@ TEST_CASE("clean termination frees images and group blocks exactly once and recy
   CHECK(r.store.group_free_calls[g0] == 1);
 }
 
-TEST_CASE("seed 002: an indirect member not spawned after a restart blocks the group") {
+TEST_CASE("ChorusOS rule: an indirect member not spawned after a restart blocks the group") {
   rig<> r;
   const auto g = *r->new_group(0);
   r.store.group_blocks[g] = 2;
@@ -144,7 +144,7 @@ TEST_CASE("seed 002: an indirect member not spawned after a restart blocks the g
 }
 
 TEST_CASE(
-    "seed 002: an indirect member that exited cleanly before the restart keeps its clean exit") {
+    "ChorusOS rule: an indirect member that exited cleanly before the restart keeps its clean exit") {
   rig<> r;
   const auto g = *r->new_group(0);
   const auto d = r.start(0, g, "direct", process_kind::direct, 1, 100);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Untrusted banks (P3): opens arbitrary bytes as a bank and, when they open, runs every kind
+// Untrusted banks (nothing read from a bank is trusted unchecked): opens arbitrary bytes as a bank and, when they open, runs every kind
 // of operation on them. Nothing may crash, read or write outside the bytes, or trip a
 // sanitizer; a corrupt bank must be refused or reported (errc::corrupt), never followed. And a
 // bank that check() finds consistent when it opens must stay consistent: no operation on it

@@ -69,7 +69,7 @@ class basic_controller {
     return c;
   }
 
-  /// Validates a state written before (P3: nothing used unchecked), undoes an interrupted
+  /// Validates a state written before (nothing in it used unchecked), undoes an interrupted
   /// event. Errors: `truncated`, `corrupt` (naming the fault), `version_mismatch`,
   /// `layout_mismatch` (made by another policy or tracker), `bad_tunables` (policy).
   /// Call `resume` next: the events refuse to run (`not_permitted`) until it has.
@@ -541,7 +541,7 @@ class basic_controller {
 
   // A restart: every run ends (epoch + 1). What counts as clean afterwards are the indirect
   // members whose last run ended cleanly: a restart does not rerun them, so their clean exit
-  // stands (seed 002: only an indirect process that was *running* before the restart, and is
+  // stands (the ChorusOS guide's rule: only an indirect process that was *running* before the restart, and is
   // not started again, keeps its group from terminating).
   void restart_fields(std::uint32_t gid, group_rec& g) const {
     std::uint32_t carried = 0;

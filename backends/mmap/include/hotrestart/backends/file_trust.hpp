@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Who may own a bank (docs/security.md, DESIGN P7). Whoever can write a bank can make its
+// Who may own a bank (docs/security.md: one trust domain). Whoever can write a bank can make its
 // supervisor run code: the process images, the request mailbox and the controller state live
 // in it. So a bank is used only when its file (or shared-memory object) belongs to the expected
 // user and neither its group nor others may write it, and when the directory that holds it

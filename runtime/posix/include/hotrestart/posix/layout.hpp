@@ -168,7 +168,7 @@ constexpr std::uint64_t runtime_block_bytes(std::uint32_t max_groups, std::uint3
          std::uint64_t{max_processes} * sizeof(proc_slot);
 }
 
-/// A view of the runtime block, validated once (P3) and then indexed with bounds checks.
+/// A view of the runtime block, validated once (nothing in a bank is trusted unchecked) and then indexed with bounds checks.
 class runtime_view {
  public:
   runtime_view() = default;
@@ -282,7 +282,7 @@ inline std::uint32_t fnv1a(const std::byte* p, std::uint64_t n) {
   return h;
 }
 
-/// Validates an image block's header against its capacity (P3). Errors: corrupt.
+/// Validates an image block's header against its capacity (nothing in a bank is trusted unchecked). Errors: corrupt.
 [[nodiscard]] inline result<const image_header*> check_image(const block& b) {
   if (b.capacity < sizeof(image_header))
     return fail(errc::corrupt, "image block smaller than its header", "bytes", sizeof(image_header),
