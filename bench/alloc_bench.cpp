@@ -533,7 +533,8 @@ void bm_update_new_block_replace(benchmark::State& st) {
     std::memcpy(sh->data, cur->data, sizeof(T));
     auto* v = reinterpret_cast<T*>(sh->data);
     for (auto& word : v->words) word = k;
-    if (auto r = b.replace(hotrestart::detail::internal_access, name, "__HR~bench"); !r) die("replace", r.error());
+    if (auto r = b.replace(hotrestart::detail::internal_access, name, "__HR~bench"); !r)
+      die("replace", r.error());
   }
 }
 

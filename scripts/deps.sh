@@ -2,7 +2,12 @@
 # Installs the Debian packages hotrestart needs, if any is missing. Sourced by the other
 # scripts; usage on its own: scripts/deps.sh [extra packages...]
 set -euo pipefail
-hr_base_packages=(cmake g++ make libexpected-dev doctest-dev libboost-dev libbenchmark-dev)
+# Building and testing the library, hrctl and the benchmarks.
+hr_base_packages=(cmake g++ make pkg-config python3 libexpected-dev doctest-dev libboost-dev
+  libbenchmark-dev)
+# The firmware tests: the Arm cross toolchain and QEMU (under a minute to install).
+hr_firmware_packages=(gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-dev
+  qemu-system-arm)
 
 hr_install() {
   local missing=()

@@ -29,7 +29,8 @@ struct arena {
         storage((bank_format::header_size + extent_allocator::region_bytes(n)) / 8 + 1, 0),
         base(reinterpret_cast<std::byte*>(storage.data())),
         alloc(base, bank_format::header_size, n),
-        bounds{bank_format::header_size, bank_format::header_size + extent_allocator::region_bytes(n)} {
+        bounds{bank_format::header_size,
+               bank_format::header_size + extent_allocator::region_bytes(n)} {
     alloc.format();
   }
   result<std::uint32_t> allocate(std::uint32_t n, std::uint32_t owner = 0) {
@@ -111,7 +112,8 @@ TEST_CASE("freeing something that is not a used extent is refused, nothing chang
   HR_CHECK_ERR(a.deallocate(*x, 3), errc::corrupt);
   HR_CHECK_ERR(a.deallocate(*x + 4, 1), errc::corrupt);
   HR_CHECK_ERR(a.deallocate(15, 5), errc::corrupt);
-  CHECK(std::memcmp(before.data() + bank_format::header_size / 8, a.storage.data() + bank_format::header_size / 8,
+  CHECK(std::memcmp(before.data() + bank_format::header_size / 8,
+                    a.storage.data() + bank_format::header_size / 8,
                     (before.size() - bank_format::header_size / 8) * 8) == 0);
 }
 

@@ -136,8 +136,10 @@ static_assert(group_tracker<tracker>);
 }  // namespace archetype
 
 // Every non-template member, against nothing but what the concepts promise.
-template class hotrestart::basic_bank<archetype::backend, archetype::allocator, archetype::registry>;
-template class hotrestart::basic_controller<archetype::policy, archetype::store, archetype::tracker>;
+template class hotrestart::basic_bank<archetype::backend, archetype::allocator,
+                                      archetype::registry>;
+template class hotrestart::basic_controller<archetype::policy, archetype::store,
+                                            archetype::tracker>;
 
 using archetype_bank =
     hotrestart::basic_bank<archetype::backend, archetype::allocator, archetype::registry>;

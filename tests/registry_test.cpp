@@ -27,7 +27,8 @@ struct table {
         storage((bank_format::header_size + hash_registry::region_bytes(m)) / 8 + 8, 0),
         base(reinterpret_cast<std::byte*>(storage.data())),
         reg(base, bank_format::header_size, m),
-        bounds{bank_format::header_size, bank_format::header_size + hash_registry::region_bytes(m)} {
+        bounds{bank_format::header_size,
+               bank_format::header_size + hash_registry::region_bytes(m)} {
     reg.format();
   }
   result<std::uint32_t> insert(const std::string& name, std::uint32_t first,
@@ -187,8 +188,8 @@ TEST_CASE("a committed insert whose publication was interrupted is completed by 
   for (std::size_t i = from; i < before.size(); ++i) t.storage[i] = before[i];
   // The entry's own fields are direct stores (made before the commit): keep them.
   const std::uint32_t idx = 0;
-  const std::uint64_t e =
-      bank_format::header_size + hash_registry::entries_offset(16) + hash_registry::entry_bytes * idx;
+  const std::uint64_t e = bank_format::header_size + hash_registry::entries_offset(16) +
+                          hash_registry::entry_bytes * idx;
   std::memcpy(t.base + e, reinterpret_cast<const std::byte*>(after.data()) + e,
               hash_registry::entry_bytes);
   for (const std::uint64_t journaled : {e + 4, e + 24})  // its link and in-use word are not

@@ -124,14 +124,16 @@ TEST_CASE("another version, another layout, a broken header") {
     poke(f.path, bank_format::journal_entries, static_cast<std::uint32_t>(f.layout.data_off + 64));
     poke(f.path, bank_format::journal_entries + 4, 0);
     poke(f.path, bank_format::journal_count, 1);
-    poke(f.path, bank_format::journal_state, static_cast<std::uint32_t>(detail::journal_state::committed));
+    poke(f.path, bank_format::journal_state,
+         static_cast<std::uint32_t>(detail::journal_state::committed));
     auto b = mmap_bank::open(f.path.c_str());
     HR_CHECK_ERR(b, errc::corrupt);
     CHECK(std::string(b.error().message).find("intent record") != std::string::npos);
   }
   SUBCASE("an intent record with an impossible count") {
     poke(f.path, bank_format::journal_count, 1000);
-    poke(f.path, bank_format::journal_state, static_cast<std::uint32_t>(detail::journal_state::committed));
+    poke(f.path, bank_format::journal_state,
+         static_cast<std::uint32_t>(detail::journal_state::committed));
     HR_CHECK_ERR(mmap_bank::open(f.path.c_str()), errc::corrupt);
   }
   SUBCASE("an intent record in an unknown state") {

@@ -10,8 +10,8 @@
 #include <cstring>
 #include <span>
 
-#include "error.hpp"
 #include "bank_format.hpp"
+#include "error.hpp"
 
 namespace hotrestart {
 
@@ -24,7 +24,9 @@ enum class lock_outcome : std::uint8_t { acquired, owner_died };
 struct region_init {
   result<void> (*fn)(void* ctx, std::byte* base, std::uint64_t size) = nullptr;
   void* ctx = nullptr;
-  [[nodiscard]] result<void> operator()(std::byte* base, std::uint64_t size) const { return fn(ctx, base, size); }
+  [[nodiscard]] result<void> operator()(std::byte* base, std::uint64_t size) const {
+    return fn(ctx, base, size);
+  }
 };
 
 /// bank_backend: where a bank's bytes live.
@@ -60,9 +62,12 @@ concept bank_backend = std::movable<B> &&
   { B::open(loc) } -> std::same_as<result<B>>;
   { cb.data() } -> std::same_as<std::byte*>;
   { cb.size() } -> std::same_as<std::uint64_t>;
-  { cb.lock() } noexcept -> std::same_as<result<lock_outcome>>;
-  { cb.repaired() } noexcept -> std::same_as<void>;
-  { cb.unlock() } noexcept -> std::same_as<void>;
+  { cb.lock() }
+  noexcept->std::same_as<result<lock_outcome>>;
+  { cb.repaired() }
+  noexcept->std::same_as<void>;
+  { cb.unlock() }
+  noexcept->std::same_as<void>;
 };
 
 /// The optional members of a backend (table above), with their defaults.
@@ -77,7 +82,9 @@ struct backend_traits {
 
   /// b.adopt_lock(), or nothing to adopt.
   [[nodiscard]] static result<void> adopt_lock(B& b) {
-    if constexpr (requires { { b.adopt_lock() } -> std::same_as<result<void>>; })
+    if constexpr (requires {
+                    { b.adopt_lock() } -> std::same_as<result<void>>;
+                  })
       return b.adopt_lock();
     else
       return {};
@@ -110,7 +117,8 @@ class basic_span_backend {
 
   static constexpr std::uint32_t native_page_size() { return 4096; }
 
-  [[nodiscard]] static result<basic_span_backend> create(location where, std::uint64_t bytes, region_init init) {
+  [[nodiscard]] static result<basic_span_backend> create(location where, std::uint64_t bytes,
+                                                         region_init init) {
     if (reinterpret_cast<std::uintptr_t>(where.data()) % 64 != 0)
       return fail(errc::bad_size, "bank memory must be 64-byte aligned", "alignment", 64,
                   reinterpret_cast<std::uintptr_t>(where.data()) % 64);
@@ -131,7 +139,9 @@ class basic_span_backend {
 
   std::byte* data() const { return mem_.data(); }
   std::uint64_t size() const { return mem_.size(); }
-  [[nodiscard]] result<lock_outcome> lock() const noexcept { return Lock::lock(mem_.data() + bank_format::lock_area); }
+  [[nodiscard]] result<lock_outcome> lock() const noexcept {
+    return Lock::lock(mem_.data() + bank_format::lock_area);
+  }
   void repaired() const noexcept { Lock::repaired(mem_.data() + bank_format::lock_area); }
   void unlock() const noexcept { Lock::unlock(mem_.data() + bank_format::lock_area); }
 

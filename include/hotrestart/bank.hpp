@@ -117,15 +117,17 @@ class basic_bank {
   /// pages. `key` is an optional deletion key (free_all). Errors: the name's (name_empty,
   /// name_too_long, name_has_nul, name_reserved, unknown_medium), key_too_long, bad_size,
   /// size_exceeds_block (exists, smaller than asked), bank_full, block_table_full, corrupt.
-  [[nodiscard]] result<block> find_or_create(block_name n, std::uint64_t size, std::string_view key = {}) noexcept {
+  [[nodiscard]] result<block> find_or_create(block_name n, std::uint64_t size,
+                                             std::string_view key = {}) noexcept {
     return find_or_create_impl(n, size, key, false);
   }
   [[nodiscard]] result<block> find_or_create(std::string_view name, std::uint64_t size,
-                               std::string_view key = {}) noexcept {
+                                             std::string_view key = {}) noexcept {
     return find_or_create_impl({medium(), name}, size, key, false);
   }
-  [[nodiscard]] result<block> find_or_create(detail::internal_access_t, std::string_view name, std::uint64_t size,
-                               std::string_view key = {}) noexcept {
+  [[nodiscard]] result<block> find_or_create(detail::internal_access_t, std::string_view name,
+                                             std::uint64_t size,
+                                             std::string_view key = {}) noexcept {
     return find_or_create_impl({medium(), name}, size, key, true);
   }
 
@@ -160,7 +162,7 @@ class basic_bank {
   }
   /// The runtime's call when a restart group terminates.
   [[nodiscard]] result<std::uint32_t> free_all(detail::internal_access_t,
-                                                std::string_view key) noexcept {
+                                               std::string_view key) noexcept {
     return free_all_impl(key, true);
   }
 
@@ -173,7 +175,7 @@ class basic_bank {
     return replace_impl(target, source, false);
   }
   [[nodiscard]] result<void> replace(detail::internal_access_t, std::string_view target,
-                       std::string_view source) noexcept {
+                                     std::string_view source) noexcept {
     return replace_impl(target, source, true);
   }
 
@@ -325,7 +327,8 @@ class basic_bank {
       e.with("page_size", *t.page_size, layout_.page_size);
     if (t.bank_size) {
       const std::uint64_t p = t.page_size.value_or(layout_.page_size);
-      const std::uint64_t want = p == 0 ? *t.bank_size : (*t.bank_size / p + (*t.bank_size % p != 0)) * p;
+      const std::uint64_t want =
+          p == 0 ? *t.bank_size : (*t.bank_size / p + (*t.bank_size % p != 0)) * p;
       if (want != layout_.bank_size) e.with("bank_size", want, layout_.bank_size);
     }
     if (t.max_blocks && *t.max_blocks != layout_.max_blocks)
@@ -359,15 +362,18 @@ class basic_bank {
     auto rec = detail::journal::recover(base_, bounds(), flusher());
     if (!rec) return fail(rec.error());
     // Readers that saw any state of the interrupted operation must retry.
-    detail::store32_release(base_, bank_format::seq, (detail::load32(base_, bank_format::seq) | 1u) + 1u);
+    detail::store32_release(base_, bank_format::seq,
+                            (detail::load32(base_, bank_format::seq) | 1u) + 1u);
     if (!detail::sweep_pending(base_)) {
       // A free_all that died before its record was set (or after it was cleared) left its hint.
-      if (detail::load32(base_, bank_format::sweep_hint) != 0) detail::store32(base_, bank_format::sweep_hint, 0);
+      if (detail::load32(base_, bank_format::sweep_hint) != 0)
+        detail::store32(base_, bank_format::sweep_hint, 0);
       return {};
     }
     const std::uint32_t st = detail::load32(base_, bank_format::sweep_state);
     if (!detail::sweep_state_valid(st))
-      return fail(errc::corrupt, "free_all record: unknown state word", "state", detail::sweep_active, st);
+      return fail(errc::corrupt, "free_all record: unknown state word", "state",
+                  detail::sweep_active, st);
     const std::uint32_t klen = detail::load32(base_, bank_format::sweep_key_len);
     if (klen == 0 || klen > max_key_length)
       return fail(errc::corrupt, "free_all record: key length out of range", "key length",
@@ -467,8 +473,8 @@ class basic_bank {
     return fail(errc::corrupt, "registry chain is broken (bad link or cycle)");
   }
 
-  [[nodiscard]] result<block> find_or_create_impl(block_name n, std::uint64_t size, std::string_view key,
-                                    bool internal) {
+  [[nodiscard]] result<block> find_or_create_impl(block_name n, std::uint64_t size,
+                                                  std::string_view key, bool internal) {
     if (auto v = validate_lookup(n, internal); !v) return fail(v.error());
     if (auto v = validate_key(key); !v) return fail(v.error());
     if (size == 0) return fail(errc::bad_size, "a block must have at least one byte");
@@ -511,7 +517,7 @@ class basic_bank {
     if (!ins) return fail(ins.error());
     if (auto r = t.store(bank_format::block_count, count + 1); !r) return fail(r.error());
     if (auto r = t.store(bank_format::used_pages, detail::load32(base_, bank_format::used_pages) +
-                                              static_cast<std::uint32_t>(pages));
+                                                      static_cast<std::uint32_t>(pages));
         !r)
       return fail(r.error());
     if (auto r = detail::journal::commit(t, flusher()); !r) return fail(r.error());
@@ -532,7 +538,8 @@ class basic_bank {
     const entry_view e = registry_.view(idx);
     if (auto r = registry_.remove(t, idx); !r) return r;
     if (auto r = allocator_.deallocate(t, e.first_page, e.pages); !r) return r;
-    if (auto r = t.store(bank_format::block_count, t.load(bank_format::block_count) - 1); !r) return r;
+    if (auto r = t.store(bank_format::block_count, t.load(bank_format::block_count) - 1); !r)
+      return r;
     return t.store(bank_format::used_pages, t.load(bank_format::used_pages) - e.pages);
   }
 
@@ -547,7 +554,8 @@ class basic_bank {
     return free_entry(r.entry.index);
   }
 
-  [[nodiscard]] result<void> replace_impl(std::string_view target, std::string_view source, bool internal) {
+  [[nodiscard]] result<void> replace_impl(std::string_view target, std::string_view source,
+                                          bool internal) {
     if (auto v = validate_lookup({medium(), target}, internal); !v) return v;
     if (auto v = validate_lookup({medium(), source}, internal); !v) return v;
     if (target == source) return {};

@@ -144,7 +144,8 @@ constexpr std::uint64_t layout_fingerprint(std::uint32_t allocator_id, std::uint
 
 inline std::uint32_t immutable_checksum(const std::byte* base) {
   std::uint32_t w[bank_format::immutable_end / 4] = {};
-  for (std::uint64_t i = 0; i < bank_format::immutable_end / 4; ++i) w[i] = detail::load32(base, i * 4);
+  for (std::uint64_t i = 0; i < bank_format::immutable_end / 4; ++i)
+    w[i] = detail::load32(base, i * 4);
   return hash_words(w, bank_format::immutable_end / 4, checksum_seed);
 }
 
@@ -153,7 +154,8 @@ inline std::uint32_t immutable_checksum(const std::byte* base) {
 /// Validates tunables and lays a bank out. `registry_bytes` and `allocator_bytes` come from the
 /// policies (bytes their regions need for these tunables).
 template <class Registry, class Allocator>
-[[nodiscard]] constexpr result<bank_layout> compute_layout(const tunables& t, std::uint32_t backend_page_size) {
+[[nodiscard]] constexpr result<bank_layout> compute_layout(const tunables& t,
+                                                           std::uint32_t backend_page_size) {
   bank_layout l;
   l.page_size = t.page_size.value_or(backend_page_size);
   if (l.page_size < min_page_size || l.page_size > max_page_size ||

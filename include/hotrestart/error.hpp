@@ -94,6 +94,12 @@ struct error {
   }
 };
 
+// An error travels whole, its details inline (no heap, nothing owned elsewhere): about 128
+// bytes of result<T>, written only on failure (docs/api.md, "Why result<T> is about 128 bytes").
+static_assert(sizeof(error) <= 128, "error grew: see docs/api.md before making it larger");
+
+/// What every fallible call returns. Every function returning it is [[nodiscard]]
+/// (tests/compile_fail/nodiscard.cpp): Debian's tl-expected 1.0.0 does not mark the type.
 template <class T>
 using result = tl::expected<T, error>;
 

@@ -119,8 +119,9 @@ class persistent {
   /// bad_size (T's alignment exceeds the page size), already_exists (another process is
   /// building the same name right now: first construction of one name is not meant to race).
   template <class Bank, class Init = value_init_t, class... Migrations>
-  [[nodiscard]] static result<persistent> find_or_construct(Bank& bank, typed_name n, Init&& init = {},
-                                              Migrations&&... migrations) {
+  [[nodiscard]] static result<persistent> find_or_construct(Bank& bank, typed_name n,
+                                                            Init&& init = {},
+                                                            Migrations&&... migrations) {
     auto f = bank.find(n.name);
     if (f && fits(*f)) return persistent(f->data, typed_origin::found);
     if (f) {
@@ -220,8 +221,8 @@ class persistent {
   /// Returns true when the new value was committed.
   template <class F, class Sync = no_sync>
   bool update(F&& f, Sync&& sync = {}) noexcept(
-      std::is_nothrow_invocable_v<F&, T&> &&
-      std::is_nothrow_invocable_v<Sync&, const void*, std::size_t>) {
+      std::is_nothrow_invocable_v<F&, T&>&&
+          std::is_nothrow_invocable_v<Sync&, const void*, std::size_t>) {
     const std::uint32_t n = detail::load32(blk_, typed_format::selector);
     // Seqlock writer: the previous switch is visible before any byte of the next slot.
     std::atomic_thread_fence(std::memory_order_release);
@@ -249,7 +250,9 @@ class persistent {
   }
 
   /// Completed atomic updates since the block was built (wraps at 2^32).
-  std::uint32_t generation() const noexcept { return detail::load32_acquire(blk_, typed_format::selector); }
+  std::uint32_t generation() const noexcept {
+    return detail::load32_acquire(blk_, typed_format::selector);
+  }
   typed_origin origin() const noexcept { return origin_; }
   bool created() const noexcept { return origin_ == typed_origin::created; }
   bool migrated() const noexcept { return origin_ == typed_origin::migrated; }
@@ -334,7 +337,8 @@ class persistent {
       return fail(errc::name_reserved, "names starting with __HR are reserved for the library");
     const detail::shadow_name sh = detail::make_shadow_name(n.name);
     // A shadow left by a crash (in a construction or a migration of this name) goes first.
-    if (auto r = bank.free(detail::internal_access, sh.view()); !r && r.error().code != errc::not_found)
+    if (auto r = bank.free(detail::internal_access, sh.view());
+        !r && r.error().code != errc::not_found)
       return fail(r.error());
     auto s = bank.find_or_create(detail::internal_access, sh.view(), desc.shape.block_bytes, n.key);
     if (!s) return fail(s.error());
@@ -355,7 +359,8 @@ class persistent {
     HOTRESTART_CRASH_POINT();
     detail::write_typed_header(blk, desc);
     HOTRESTART_CRASH_POINT();
-    if (auto r = bank.replace(detail::internal_access, n.name, sh.view()); !r) return drop(r.error());
+    if (auto r = bank.replace(detail::internal_access, n.name, sh.view()); !r)
+      return drop(r.error());
     return blk;
   }
 

@@ -9,7 +9,7 @@
 int main() {
   alignas(64) static std::byte mem[1 << 16];
   auto b = hotrestart::basic_bank<hotrestart::span_backend>::create(std::span<std::byte>(mem),
-                                                                   {.bank_size = 32768});
+                                                                    {.bank_size = 32768});
   if (!b) return 1;
 #ifdef HR_REJECT
   b->find_or_create("ignored", 10);

@@ -144,7 +144,8 @@ TEST_CASE("ChorusOS rule: an indirect member not spawned after a restart blocks 
 }
 
 TEST_CASE(
-    "ChorusOS rule: an indirect member that exited cleanly before the restart keeps its clean exit") {
+    "ChorusOS rule: an indirect member that exited cleanly before the restart keeps its clean "
+    "exit") {
   rig<> r;
   const auto g = *r->new_group(0);
   const auto d = r.start(0, g, "direct", process_kind::direct, 1, 100);

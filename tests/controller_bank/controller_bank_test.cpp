@@ -42,8 +42,8 @@ struct collected {
 result<std::uint32_t> start_member(mmap_bank& bank, controller_t& c, std::uint64_t now,
                                    std::uint32_t gid, const std::string& name, std::uint32_t image,
                                    std::uint64_t handle) {
-  if (auto img =
-          bank.find_or_create(hotrestart::detail::internal_access, image_block_name(image), 4096, group_key(gid));
+  if (auto img = bank.find_or_create(hotrestart::detail::internal_access, image_block_name(image),
+                                     4096, group_key(gid));
       !img)
     return fail(img.error());
   if (auto data =

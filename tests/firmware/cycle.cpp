@@ -242,7 +242,8 @@ extern "C" [[noreturn]] void hr_firmware_main() {
   // What the reset left, read before the bank is opened (open marks a held lock stale).
   const bool had_bank = sec::has_magic(region());
   const std::uint32_t lock_at_reset = had_bank ? lock_word() : 0;
-  const std::uint32_t journal_at_reset = hr::detail::load32(region(), hr::bank_format::journal_state);
+  const std::uint32_t journal_at_reset =
+      hr::detail::load32(region(), hr::bank_format::journal_state);
 
   auto booted = must(hr::boot_bank<cycle_bank>(hr::linker_section{}, tunables), "boot_bank");
   cycle_bank& bank = booted.bank;

@@ -242,8 +242,8 @@ TEST_CASE("section backend: a reset at every store of every operation leaves a b
     tally t;
     for (std::size_t k = 0; k < points.size(); ++k) {
       // Every store of an operation is made with the lock held (the last one releases it).
-      CHECK(detail::load32(points[k].image.data() + bank_format::lock_area, detail::section::lock_word) ==
-            detail::section::lock_held);
+      CHECK(detail::load32(points[k].image.data() + bank_format::lock_area,
+                           detail::section::lock_word) == detail::section::lock_held);
       r.load(points[k].image);
       t.add(boot_and_verify(r, blocks, op, at(op, k)));
     }

@@ -156,7 +156,8 @@ TEST_CASE("section backend: a lock area from another backend is reinitialised on
   auto b = section_bank_ext::open(ram.span());
   HR_REQUIRE_OK(b);
   HR_REQUIRE_OK(b->find_or_create("x", 1));  // takes and releases the lock
-  CHECK(detail::load32(ram.span().data() + bank_format::lock_area, 8) == atomic_section_lock::stamp);
+  CHECK(detail::load32(ram.span().data() + bank_format::lock_area, 8) ==
+        atomic_section_lock::stamp);
 }
 
 TEST_CASE("bankdump's inspect() reads a raw image of a section bank") {

@@ -102,9 +102,10 @@ int main(int argc, char** argv) {
     write("refused-version", poked(bank_format::layout_version, bank_format::version + 1),
           "refuse version_mismatch");
     write("refused-fingerprint", poked(bank_format::fingerprint_hi, 0), "refuse layout_mismatch");
-    write("refused-initialising",
-          poked(bank_format::state, static_cast<std::uint32_t>(hotrestart::bank_state::initialising)),
-          "refuse creation_interrupted");
+    write(
+        "refused-initialising",
+        poked(bank_format::state, static_cast<std::uint32_t>(hotrestart::bank_state::initialising)),
+        "refuse creation_interrupted");
     write("refused-checksum", poked(bank_format::max_blocks, 7), "refuse corrupt");
     write("refused-intent-state", poked(bank_format::journal_state, 0x12345678u), "refuse corrupt");
     populate(b);

@@ -34,7 +34,8 @@ struct fixture {
     auto b = mmap_bank::create(path.c_str(), {.bank_size = 1 << 20, .max_blocks = 16});
     REQUIRE(b);
     bank.emplace(std::move(*b));
-    auto blk = bank->find_or_create(hotrestart::detail::internal_access, runtime_block_name, runtime_block_bytes(2, 4));
+    auto blk = bank->find_or_create(hotrestart::detail::internal_access, runtime_block_name,
+                                    runtime_block_bytes(2, 4));
     REQUIRE(blk);
     auto* h = reinterpret_cast<runtime_header*>(blk->data);
     h->magic = runtime_magic;

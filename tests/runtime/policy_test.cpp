@@ -11,7 +11,6 @@
 
 using namespace hotrestart;
 
-
 namespace {
 template <class Model>
 void same_decisions(const runtime_policy& p, const Model& m) {

@@ -615,8 +615,12 @@ struct nothrow_counter {
   std::uint32_t n = 0;
 };
 using counter_block = hotrestart::persistent<nothrow_counter>;
-void bump(nothrow_counter& c) noexcept { ++c.n; }
-void bump_may_throw(nothrow_counter& c) { ++c.n; }
+void bump(nothrow_counter& c) noexcept {
+  ++c.n;
+}
+void bump_may_throw(nothrow_counter& c) {
+  ++c.n;
+}
 static_assert(noexcept(std::declval<counter_block&>().update(bump)));
 static_assert(!noexcept(std::declval<counter_block&>().update(bump_may_throw)));
 static_assert(noexcept(std::declval<const counter_block&>().load()));
@@ -624,6 +628,6 @@ static_assert(noexcept(std::declval<hotrestart::mmap_bank&>().find("x")));
 static_assert(noexcept(std::declval<hotrestart::mmap_bank&>().find_or_create("x", 1)));
 static_assert(noexcept(std::declval<hotrestart::mmap_bank&>().for_each(
     [](const hotrestart::block_info&) noexcept {})));
-static_assert(!noexcept(std::declval<hotrestart::mmap_bank&>().for_each(
-    [](const hotrestart::block_info&) {})));
+static_assert(!noexcept(
+    std::declval<hotrestart::mmap_bank&>().for_each([](const hotrestart::block_info&) {})));
 }  // namespace

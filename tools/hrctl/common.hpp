@@ -13,9 +13,9 @@
 #include <hotrestart/backends/mmap_file.hpp>
 #include <hotrestart/controller/bank_store.hpp>
 #include <hotrestart/controller/controller.hpp>
+#include <hotrestart/policies/runtime_policy.hpp>
 #include <hotrestart/posix/location.hpp>
 #include <hotrestart/posix/mailbox.hpp>
-#include <hotrestart/policies/runtime_policy.hpp>
 
 namespace hrctl {
 

@@ -1354,7 +1354,8 @@ int supervisor::take_staged_image(std::uint32_t slot, std::uint32_t& image) {
   for (std::uint32_t k = 0; k < 4u * rt_.max_processes() + 64u; ++k) {
     auto f = bank_->find(image_block_name(k));
     if (f) continue;
-    auto r = bank_->replace(hotrestart::detail::internal_access, image_block_name(k), staging_block_name(slot));
+    auto r = bank_->replace(hotrestart::detail::internal_access, image_block_name(k),
+                            staging_block_name(slot));
     if (!r) return exit_failure;
     image = k;
     return exit_ok;
@@ -1497,7 +1498,8 @@ int supervisor::start_direct(const run_options& ro, std::uint32_t& gid) {
   int pid = 0;
   const int rc = register_and_run(gid, name, process_kind::direct, image, no_process, &pid, &err);
   if (rc != exit_ok) {
-    (void)bank_->free(hotrestart::detail::internal_access, image_block_name(image));  // not registered: not kept
+    (void)bank_->free(hotrestart::detail::internal_access,
+                      image_block_name(image));  // not registered: not kept
     std::fprintf(stderr, "hrctl: %s\n", err.c_str());
   }
   return rc;
@@ -1644,7 +1646,8 @@ void supervisor::serve_requests() {
         if (relay.out >= 0) ::close(relay.out);
         if (relay.err >= 0) ::close(relay.err);
         // Not registered: the image was made for this request only.
-        if (rc != exit_ok && !known) (void)bank_->free(hotrestart::detail::internal_access, image_block_name(image));
+        if (rc != exit_ok && !known)
+          (void)bank_->free(hotrestart::detail::internal_access, image_block_name(image));
         s.result_pid = pid;
         s.result_gid = *g;
         s.result_terminations = gs ? load(gs->terminations) : 0;
@@ -1676,8 +1679,8 @@ void supervisor::serve_requests() {
             break;
           }
         }
-        auto rep =
-            bank_->replace(hotrestart::detail::internal_access, image_block_name(pv->image), staging_block_name(i));
+        auto rep = bank_->replace(hotrestart::detail::internal_access, image_block_name(pv->image),
+                                  staging_block_name(i));
         if (!rep) {
           answer(s, exit_failure, describe(rep.error()).text);
           break;

@@ -138,8 +138,7 @@ class supervisor {
   void serve_requests();
   void answer(request_slot& s, int status, const std::string& msg);
   int take_staged_image(std::uint32_t slot, std::uint32_t& image);
-  std::string sizing_problem(const std::string& what, std::uint64_t add,
-                             std::uint64_t remove);
+  std::string sizing_problem(const std::string& what, std::uint64_t add, std::uint64_t remove);
   result<std::uint32_t> resolve_group(std::uint32_t gid, std::string_view name, bool create);
   void reset_group_slot(std::uint32_t gid);
   int register_and_run(std::uint32_t gid, std::string_view name, process_kind kind,

@@ -66,9 +66,10 @@ class bank_block_store {
 /// (corrupt, version_mismatch, layout_mismatch), tunables_mismatch when the kept state was
 /// made with other limits.
 template <class Controller, class Bank, class Policy, class Store>
-[[nodiscard]] result<Controller> open_or_create_controller(Bank& bank, controller_config cfg, Policy policy,
-                                             Store& store, std::uint64_t now,
-                                             bool* created = nullptr) {
+[[nodiscard]] result<Controller> open_or_create_controller(Bank& bank, controller_config cfg,
+                                                           Policy policy, Store& store,
+                                                           std::uint64_t now,
+                                                           bool* created = nullptr) {
   const std::uint64_t bytes = Controller::state_bytes(cfg.max_groups, cfg.max_processes);
   auto blk = bank.find(controller_block_name);
   if (!blk && blk.error().code == errc::not_found)

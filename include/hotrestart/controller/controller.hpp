@@ -13,11 +13,11 @@
 #include <string_view>
 
 #include "../error.hpp"
-#include "actions.hpp"
 #include "../policies/block_store.hpp"
-#include "region.hpp"
 #include "../policies/group_tracker.hpp"
 #include "../policies/restart_policy.hpp"
+#include "actions.hpp"
+#include "region.hpp"
 #include "types.hpp"
 
 namespace hotrestart {
@@ -35,8 +35,9 @@ class basic_controller {
 
   /// Formats a fresh state in `bytes`. `bad_tunables` (limits or policy), `truncated` (region
   /// smaller than `state_bytes`). A crash during create leaves a state that `open` refuses.
-  [[nodiscard]] static result<basic_controller> create(std::span<std::byte> bytes, controller_config cfg,
-                                         Policy policy, Store& store, std::uint64_t now) {
+  [[nodiscard]] static result<basic_controller> create(std::span<std::byte> bytes,
+                                                       controller_config cfg, Policy policy,
+                                                       Store& store, std::uint64_t now) {
     using namespace detail::ctl;
     const std::uint32_t mp = effective_max_processes(cfg.max_processes);
     if (cfg.max_groups == 0 || cfg.max_groups > group_limit_cap || mp == 0)
@@ -73,7 +74,8 @@ class basic_controller {
   /// event. Errors: `truncated`, `corrupt` (naming the fault), `version_mismatch`,
   /// `layout_mismatch` (made by another policy or tracker), `bad_tunables` (policy).
   /// Call `resume` next: the events refuse to run (`not_permitted`) until it has.
-  [[nodiscard]] static result<basic_controller> open(std::span<std::byte> bytes, Policy policy, Store& store) {
+  [[nodiscard]] static result<basic_controller> open(std::span<std::byte> bytes, Policy policy,
+                                                     Store& store) {
     using namespace detail::ctl;
     if (!policy.valid()) return fail(errc::bad_tunables, "restart policy tunables are invalid");
     if (bytes.size() < 4 * tracker_begin)
@@ -225,7 +227,7 @@ class basic_controller {
   /// more but some have not, `group_blocked` (once per episode). `unknown_process`.
   template <action_sink Sink>
   [[nodiscard]] result<event_outcome> process_exited_cleanly(std::uint64_t now, std::uint32_t id,
-                                               std::uint64_t handle, Sink&& out) {
+                                                             std::uint64_t handle, Sink&& out) {
     using namespace detail::ctl;
     auto cur = current_run(id, handle);
     if (!cur) return fail(cur.error());
@@ -262,8 +264,8 @@ class basic_controller {
   /// for each other running member, `run` for each direct member), discard (the same with
   /// `discard_state` between) or escalate (`site_restart`). `unknown_process`.
   template <action_sink Sink>
-  [[nodiscard]] result<event_outcome> process_failed(std::uint64_t now, std::uint32_t id, std::uint64_t handle,
-                                       Sink&& out) {
+  [[nodiscard]] result<event_outcome> process_failed(std::uint64_t now, std::uint32_t id,
+                                                     std::uint64_t handle, Sink&& out) {
     using namespace detail::ctl;
     auto cur = current_run(id, handle);
     if (!cur) return fail(cur.error());
@@ -439,7 +441,8 @@ class basic_controller {
   /// whose last run ended cleanly; in member-list order, separated by
   /// one space) into `buf`, NUL-terminated, truncated to `cap - 1` chars. Returns the length
   /// written. `bad_group_id`, `unknown_group`.
-  [[nodiscard]] result<std::size_t> blocked_message(std::uint32_t gid, char* buf, std::size_t cap) const {
+  [[nodiscard]] result<std::size_t> blocked_message(std::uint32_t gid, char* buf,
+                                                    std::size_t cap) const {
     auto gv = group_info(gid);
     if (!gv) return fail(gv.error());
     std::size_t n = hotrestart::detail::append(buf, cap, 0, "HR_CTRL: group ");
@@ -472,9 +475,7 @@ class basic_controller {
                    std::uint32_t mp)
       : r_(bytes), pol_(p), store_(&s), mg_(mg), mp_(mp) {}
 
-  Tracker tracker() const {
-    return Tracker(r_, detail::ctl::tracker_begin, mg_, mp_);
-  }
+  Tracker tracker() const { return Tracker(r_, detail::ctl::tracker_begin, mg_, mp_); }
   static constexpr std::uint32_t st(process_state s) { return static_cast<std::uint32_t>(s); }
   static tl::unexpected<error> not_resumed() {
     return fail(errc::not_permitted, "call resume() after open() before any event");
@@ -561,8 +562,8 @@ class basic_controller {
 
   // After a committed restart: stops for the old epoch's runs, the discard if pending, runs.
   template <class Sink>
-  [[nodiscard]] result<void> announce_restart(std::uint32_t gid, std::uint32_t old_epoch, std::uint64_t delay,
-                                Sink& out) {
+  [[nodiscard]] result<void> announce_restart(std::uint32_t gid, std::uint32_t old_epoch,
+                                              std::uint64_t delay, Sink& out) {
     out(action{action_kind::group_restarted, gid, no_process, no_image, 0, delay});
     tracker().for_each_member(gid, [&](std::uint32_t i, const proc_rec& p) {
       if (runs_now(p, gid, old_epoch)) out(action{action_kind::stop, gid, i, no_image, p.handle()});

@@ -180,7 +180,8 @@ class controller_txn {
   /// Applies the first `n` entries in reverse, then clears the log. Idempotent.
   static void undo(const controller_region& r, std::uint32_t n) {
     for (std::uint32_t k = n; k-- > 0;)
-      r.put(r.get(detail::ctl::w_log_entries + 2 * k), r.get(detail::ctl::w_log_entries + 2 * k + 1));
+      r.put(r.get(detail::ctl::w_log_entries + 2 * k),
+            r.get(detail::ctl::w_log_entries + 2 * k + 1));
     if (n != 0) r.put(detail::ctl::w_log_count, 0);
   }
 

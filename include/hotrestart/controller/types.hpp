@@ -7,9 +7,9 @@
 #include <cstdint>
 #include <string_view>
 
+#include "../policies/group_tracker.hpp"
 #include "actions.hpp"
 #include "region.hpp"
-#include "../policies/group_tracker.hpp"
 
 namespace hotrestart {
 

@@ -22,36 +22,36 @@ namespace hotrestart::detail {
 template <class Registry, class Allocator>
 [[nodiscard]] result<void> format_bank(std::byte* base, std::uint64_t size, const bank_layout& l,
                                        std::string_view medium) {
-    if (size < l.file_bytes)
-      return fail(errc::truncated, "region smaller than the bank", "bytes", l.file_bytes, size);
-    store32(base, bank_format::state, static_cast<std::uint32_t>(bank_state::initialising));
-    store32(base, bank_format::magic0, bank_format::magic0_value);
-    store32(base, bank_format::magic1, bank_format::magic1_value);
-    store32(base, bank_format::layout_version, bank_format::version);
-    store32(base, bank_format::header_bytes, static_cast<std::uint32_t>(bank_format::header_size));
-    const std::uint64_t fp = layout_fingerprint(Allocator::layout_id, Registry::layout_id);
-    store32(base, bank_format::fingerprint_lo, lo32(fp));
-    store32(base, bank_format::fingerprint_hi, hi32(fp));
-    store32(base, bank_format::page_size, l.page_size);
-    store32(base, bank_format::bank_size_lo, lo32(l.bank_size));
-    store32(base, bank_format::bank_size_hi, hi32(l.bank_size));
-    store32(base, bank_format::max_blocks, l.max_blocks);
-    store32(base, bank_format::total_pages, l.total_pages);
-    store32(base, bank_format::registry_off, static_cast<std::uint32_t>(l.registry_off));
-    store32(base, bank_format::allocator_off, static_cast<std::uint32_t>(l.allocator_off));
-    store32(base, bank_format::data_off_lo, lo32(l.data_off));
-    store32(base, bank_format::data_off_hi, hi32(l.data_off));
-    store32(base, bank_format::file_bytes_lo, lo32(l.file_bytes));
-    store32(base, bank_format::file_bytes_hi, hi32(l.file_bytes));
-    store32(base, bank_format::medium_len, static_cast<std::uint32_t>(medium.size()));
-    std::memcpy(base + bank_format::medium, medium.data(), medium.size());
-    store32(base, bank_format::flags, l.durable ? bank_format::flag_durable : 0u);
-    store32(base, bank_format::immutable_checksum, immutable_checksum(base));
-    Registry(base, l.registry_off, l.max_blocks).format();
-    Allocator(base, l.allocator_off, l.total_pages).format();
-    compiler_order();
-    store32_release(base, bank_format::state, static_cast<std::uint32_t>(bank_state::ready));
-    return {};
+  if (size < l.file_bytes)
+    return fail(errc::truncated, "region smaller than the bank", "bytes", l.file_bytes, size);
+  store32(base, bank_format::state, static_cast<std::uint32_t>(bank_state::initialising));
+  store32(base, bank_format::magic0, bank_format::magic0_value);
+  store32(base, bank_format::magic1, bank_format::magic1_value);
+  store32(base, bank_format::layout_version, bank_format::version);
+  store32(base, bank_format::header_bytes, static_cast<std::uint32_t>(bank_format::header_size));
+  const std::uint64_t fp = layout_fingerprint(Allocator::layout_id, Registry::layout_id);
+  store32(base, bank_format::fingerprint_lo, lo32(fp));
+  store32(base, bank_format::fingerprint_hi, hi32(fp));
+  store32(base, bank_format::page_size, l.page_size);
+  store32(base, bank_format::bank_size_lo, lo32(l.bank_size));
+  store32(base, bank_format::bank_size_hi, hi32(l.bank_size));
+  store32(base, bank_format::max_blocks, l.max_blocks);
+  store32(base, bank_format::total_pages, l.total_pages);
+  store32(base, bank_format::registry_off, static_cast<std::uint32_t>(l.registry_off));
+  store32(base, bank_format::allocator_off, static_cast<std::uint32_t>(l.allocator_off));
+  store32(base, bank_format::data_off_lo, lo32(l.data_off));
+  store32(base, bank_format::data_off_hi, hi32(l.data_off));
+  store32(base, bank_format::file_bytes_lo, lo32(l.file_bytes));
+  store32(base, bank_format::file_bytes_hi, hi32(l.file_bytes));
+  store32(base, bank_format::medium_len, static_cast<std::uint32_t>(medium.size()));
+  std::memcpy(base + bank_format::medium, medium.data(), medium.size());
+  store32(base, bank_format::flags, l.durable ? bank_format::flag_durable : 0u);
+  store32(base, bank_format::immutable_checksum, immutable_checksum(base));
+  Registry(base, l.registry_off, l.max_blocks).format();
+  Allocator(base, l.allocator_off, l.total_pages).format();
+  compiler_order();
+  store32_release(base, bank_format::state, static_cast<std::uint32_t>(bank_state::ready));
+  return {};
 }
 
 /// Validates the header of the bytes `base`..`base + size` of untrusted origin and returns the
@@ -61,72 +61,72 @@ template <class Registry, class Allocator>
 /// field).
 template <class Registry, class Allocator>
 [[nodiscard]] result<bank_layout> validate_header(const std::byte* base, std::uint64_t size) {
-    if (size < bank_format::header_size)
-      return fail(errc::truncated, "too small to hold a bank header", "bytes", bank_format::header_size,
-                  size);
-    if (load32(base, bank_format::magic0) != bank_format::magic0_value ||
-        load32(base, bank_format::magic1) != bank_format::magic1_value)
-      return fail(errc::not_a_bank, "no hotrestart bank here (magic)", "magic", bank_format::magic0_value,
-                  load32(base, bank_format::magic0));
-    if (load32(base, bank_format::layout_version) != bank_format::version)
-      return fail(errc::version_mismatch, "bank written by another format version",
-                  "layout version", bank_format::version, load32(base, bank_format::layout_version));
-    const std::uint64_t fp = layout_fingerprint(Allocator::layout_id, Registry::layout_id);
-    const std::uint64_t found_fp = load64(base, bank_format::fingerprint_lo);
-    if (found_fp != fp)
-      return fail(errc::layout_mismatch,
-                  "bank written by a build with another layout (policies or limits)", "fingerprint",
-                  fp, found_fp);
-    const std::uint32_t state = load32_acquire(base, bank_format::state);
-    if (state == static_cast<std::uint32_t>(bank_state::initialising))
-      return fail(errc::creation_interrupted, "the bank's creation never finished");
-    if (state != static_cast<std::uint32_t>(bank_state::ready))
-      return fail(errc::corrupt, "bank state word is not 'ready'", "state",
-                  static_cast<std::uint32_t>(bank_state::ready), state);
-    const std::uint32_t sum = immutable_checksum(base);
-    if (sum != load32(base, bank_format::immutable_checksum))
-      return fail(errc::corrupt, "header checksum mismatch", "checksum",
-                  load32(base, bank_format::immutable_checksum), sum);
-    const std::uint32_t flags = load32(base, bank_format::flags);
-    if ((flags & ~bank_format::known_flags) != 0)
-      return fail(errc::layout_mismatch, "bank uses features this build does not know (flags)",
-                  "flags", bank_format::known_flags, flags);
-    tunables t;
-    t.durable = (flags & bank_format::flag_durable) != 0;
-    t.page_size = load32(base, bank_format::page_size);
-    t.bank_size = load64(base, bank_format::bank_size_lo);
-    t.max_blocks = load32(base, bank_format::max_blocks);
-    const std::uint32_t mlen = load32(base, bank_format::medium_len);
-    if (mlen == 0 || mlen > max_medium_length)
-      return fail(errc::corrupt, "medium length out of range", "medium length", max_medium_length,
-                  mlen);
-    t.medium = std::string_view(reinterpret_cast<const char*>(base + bank_format::medium), mlen);
-    auto l = compute_layout<Registry, Allocator>(t, *t.page_size);
-    if (!l) {
-      error e = l.error();
-      e.code = errc::corrupt;  // the recorded tunables themselves are invalid
-      return fail(e);
-    }
-    const bank_layout& w = *l;
-    struct field {
-      const char* name;
-      std::uint64_t want, found;
-    } fields[] = {
-        {"bank_size", w.bank_size, *t.bank_size},
-        {"total_pages", w.total_pages, load32(base, bank_format::total_pages)},
-        {"registry_off", w.registry_off, load32(base, bank_format::registry_off)},
-        {"allocator_off", w.allocator_off, load32(base, bank_format::allocator_off)},
-        {"data_off", w.data_off, load64(base, bank_format::data_off_lo)},
-        {"file_bytes", w.file_bytes, load64(base, bank_format::file_bytes_lo)},
-    };
-    for (const field& f : fields)
-      if (f.want != f.found)
-        return fail(errc::corrupt, "recorded layout disagrees with the tunables", f.name, f.want,
-                    f.found);
-    if (size < w.file_bytes)
-      return fail(errc::truncated, "bank is shorter than its header says", "bytes", w.file_bytes,
-                  size);
-    return w;
+  if (size < bank_format::header_size)
+    return fail(errc::truncated, "too small to hold a bank header", "bytes",
+                bank_format::header_size, size);
+  if (load32(base, bank_format::magic0) != bank_format::magic0_value ||
+      load32(base, bank_format::magic1) != bank_format::magic1_value)
+    return fail(errc::not_a_bank, "no hotrestart bank here (magic)", "magic",
+                bank_format::magic0_value, load32(base, bank_format::magic0));
+  if (load32(base, bank_format::layout_version) != bank_format::version)
+    return fail(errc::version_mismatch, "bank written by another format version", "layout version",
+                bank_format::version, load32(base, bank_format::layout_version));
+  const std::uint64_t fp = layout_fingerprint(Allocator::layout_id, Registry::layout_id);
+  const std::uint64_t found_fp = load64(base, bank_format::fingerprint_lo);
+  if (found_fp != fp)
+    return fail(errc::layout_mismatch,
+                "bank written by a build with another layout (policies or limits)", "fingerprint",
+                fp, found_fp);
+  const std::uint32_t state = load32_acquire(base, bank_format::state);
+  if (state == static_cast<std::uint32_t>(bank_state::initialising))
+    return fail(errc::creation_interrupted, "the bank's creation never finished");
+  if (state != static_cast<std::uint32_t>(bank_state::ready))
+    return fail(errc::corrupt, "bank state word is not 'ready'", "state",
+                static_cast<std::uint32_t>(bank_state::ready), state);
+  const std::uint32_t sum = immutable_checksum(base);
+  if (sum != load32(base, bank_format::immutable_checksum))
+    return fail(errc::corrupt, "header checksum mismatch", "checksum",
+                load32(base, bank_format::immutable_checksum), sum);
+  const std::uint32_t flags = load32(base, bank_format::flags);
+  if ((flags & ~bank_format::known_flags) != 0)
+    return fail(errc::layout_mismatch, "bank uses features this build does not know (flags)",
+                "flags", bank_format::known_flags, flags);
+  tunables t;
+  t.durable = (flags & bank_format::flag_durable) != 0;
+  t.page_size = load32(base, bank_format::page_size);
+  t.bank_size = load64(base, bank_format::bank_size_lo);
+  t.max_blocks = load32(base, bank_format::max_blocks);
+  const std::uint32_t mlen = load32(base, bank_format::medium_len);
+  if (mlen == 0 || mlen > max_medium_length)
+    return fail(errc::corrupt, "medium length out of range", "medium length", max_medium_length,
+                mlen);
+  t.medium = std::string_view(reinterpret_cast<const char*>(base + bank_format::medium), mlen);
+  auto l = compute_layout<Registry, Allocator>(t, *t.page_size);
+  if (!l) {
+    error e = l.error();
+    e.code = errc::corrupt;  // the recorded tunables themselves are invalid
+    return fail(e);
+  }
+  const bank_layout& w = *l;
+  struct field {
+    const char* name;
+    std::uint64_t want, found;
+  } fields[] = {
+      {"bank_size", w.bank_size, *t.bank_size},
+      {"total_pages", w.total_pages, load32(base, bank_format::total_pages)},
+      {"registry_off", w.registry_off, load32(base, bank_format::registry_off)},
+      {"allocator_off", w.allocator_off, load32(base, bank_format::allocator_off)},
+      {"data_off", w.data_off, load64(base, bank_format::data_off_lo)},
+      {"file_bytes", w.file_bytes, load64(base, bank_format::file_bytes_lo)},
+  };
+  for (const field& f : fields)
+    if (f.want != f.found)
+      return fail(errc::corrupt, "recorded layout disagrees with the tunables", f.name, f.want,
+                  f.found);
+  if (size < w.file_bytes)
+    return fail(errc::truncated, "bank is shorter than its header says", "bytes", w.file_bytes,
+                size);
+  return w;
 }
 
 }  // namespace hotrestart::detail

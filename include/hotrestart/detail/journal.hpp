@@ -34,8 +34,8 @@
 
 #include <cstdint>
 
-#include "../error.hpp"
 #include "../bank_format.hpp"
+#include "../error.hpp"
 #include "words.hpp"
 
 namespace hotrestart::detail {
@@ -174,7 +174,8 @@ class bank_txn {
   // The pending entries are found through a small open-addressed index: entry number + 1 per
   // slot, 0 for empty. Twice the record's capacity or more, so probes stay short.
   static constexpr std::uint32_t index_slots = 512;
-  static_assert(bank_format::journal_capacity < 255 && 2 * bank_format::journal_capacity <= index_slots);
+  static_assert(bank_format::journal_capacity < 255 &&
+                2 * bank_format::journal_capacity <= index_slots);
 
   static std::uint32_t slot_of(std::uint64_t off) {
     return static_cast<std::uint32_t>(((off >> 2) * 0x9E3779B1u) >> 23) & (index_slots - 1);
@@ -226,7 +227,8 @@ class journal {
       if (auto r = flush(0, bank_format::header_size); !r) return r;
     }
 #endif
-    store32_release(base, bank_format::journal_state, static_cast<std::uint32_t>(journal_state::committed));
+    store32_release(base, bank_format::journal_state,
+                    static_cast<std::uint32_t>(journal_state::committed));
     compiler_order();
     // From the commit point on the operation has happened: it is applied in memory whatever a
     // flush answers, and the first failed flush is returned once the record is idle again.
@@ -235,7 +237,8 @@ class journal {
     if (flush.active()) {
       if (auto r = flush_tables(base, t.n_, flush); !r && flushed) flushed = r;
     }
-    store32_release(base, bank_format::journal_state, static_cast<std::uint32_t>(journal_state::idle));
+    store32_release(base, bank_format::journal_state,
+                    static_cast<std::uint32_t>(journal_state::idle));
     compiler_order();
     if (auto r = flush(0, bank_format::header_size); !r && flushed) flushed = r;
     return flushed;
@@ -243,12 +246,14 @@ class journal {
 
   /// Is there an interrupted transaction to recover?
   static bool pending(const std::byte* base) {
-    return load32(base, bank_format::journal_state) != static_cast<std::uint32_t>(journal_state::idle);
+    return load32(base, bank_format::journal_state) !=
+           static_cast<std::uint32_t>(journal_state::idle);
   }
 
   /// Repairs an interrupted transaction after validating every entry. Returns true when it
   /// changed anything; errc::corrupt (and writes nothing) when the record itself is invalid.
-  [[nodiscard]] static result<bool> recover(std::byte* base, journal_bounds bounds, flush_fn flush = {}) {
+  [[nodiscard]] static result<bool> recover(std::byte* base, journal_bounds bounds,
+                                            flush_fn flush = {}) {
     const std::uint32_t st = load32(base, bank_format::journal_state);
     const journal_action act = classify_journal_state(st);
     if (act == journal_action::none) return false;
@@ -268,7 +273,8 @@ class journal {
       if (auto r = flush_tables(base, n, flush); !r) return fail(r.error());
     }
 #endif
-    store32_release(base, bank_format::journal_state, static_cast<std::uint32_t>(journal_state::idle));
+    store32_release(base, bank_format::journal_state,
+                    static_cast<std::uint32_t>(journal_state::idle));
     compiler_order();
     if (auto r = flush(0, bank_format::header_size); !r) return fail(r.error());
     return true;
@@ -300,12 +306,14 @@ class journal {
   }
 
   // Flushes every page the recorded entries touched; adjacent words share one flush.
-  [[nodiscard]] static result<void> flush_tables(const std::byte* base, std::uint32_t n, flush_fn flush) {
+  [[nodiscard]] static result<void> flush_tables(const std::byte* base, std::uint32_t n,
+                                                 flush_fn flush) {
     for (std::uint32_t i = 0; i < n; ++i) {
       const std::uint64_t off = load32(base, bank_format::journal_entries + 8ull * i);
       bool seen = false;
       for (std::uint32_t j = 0; j < i && !seen; ++j)
-        seen = load32(base, bank_format::journal_entries + 8ull * j) / flush_granule == off / flush_granule;
+        seen = load32(base, bank_format::journal_entries + 8ull * j) / flush_granule ==
+               off / flush_granule;
       if (seen) continue;
       if (auto r = flush(off / flush_granule * flush_granule, flush_granule); !r) return r;
     }

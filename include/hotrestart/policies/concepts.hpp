@@ -110,8 +110,8 @@ struct registry_census {
 /// | `R::hash_key(key)`                      | the fixed hash of a deletion key                            |
 /// | `r.check(report)` -> `registry_census`  | full scan                                                   |
 template <class R>
-concept name_registry = requires(R& r, const R& cr, bank_txn& t, std::byte* base,
-                                 std::uint32_t n, std::string_view s, const entry_data& d) {
+concept name_registry = requires(R& r, const R& cr, bank_txn& t, std::byte* base, std::uint32_t n,
+                                 std::string_view s, const entry_data& d) {
   { R::layout_id } -> std::convertible_to<std::uint32_t>;
   { R::region_bytes(n) } -> std::same_as<std::uint64_t>;
   R(base, std::uint64_t{}, n);

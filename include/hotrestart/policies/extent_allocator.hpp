@@ -52,7 +52,8 @@ class extent_allocator {
 
   /// Takes `pages` contiguous pages for the registry entry `owner`. Returns the first page, or
   /// bank_full (with the request and the largest free extent), or corrupt.
-  [[nodiscard]] result<std::uint32_t> allocate(bank_txn& t, std::uint32_t pages, std::uint32_t owner) const {
+  [[nodiscard]] result<std::uint32_t> allocate(bank_txn& t, std::uint32_t pages,
+                                               std::uint32_t owner) const {
     if (pages == 0 || pages > total_)
       return fail(errc::bank_full, "request larger than the whole bank", "pages (bank)", total_,
                   pages);
@@ -102,7 +103,8 @@ class extent_allocator {
   }
 
   /// Returns the extent [first, first + pages) and coalesces it with free neighbours.
-  [[nodiscard]] result<void> deallocate(bank_txn& t, std::uint32_t first, std::uint32_t pages) const {
+  [[nodiscard]] result<void> deallocate(bank_txn& t, std::uint32_t first,
+                                        std::uint32_t pages) const {
     if (pages == 0 || first >= total_ || pages > total_ - first)
       return corrupt("block's extent is outside the bank", first);
     if (tag(t, first) != (pages | used_bit) || tag(t, first + pages - 1) != (pages | used_bit))

@@ -9,8 +9,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "../error.hpp"
 #include "../controller/region.hpp"
+#include "../error.hpp"
 
 namespace hotrestart {
 
@@ -114,7 +114,6 @@ static_assert(sizeof(proc_rec) == 64, "process record must be 64 bytes without p
 
 namespace detail::ctl {
 
-
 /// Whether member `p` counts as exited cleanly in its group's epoch `epoch`: it exited cleanly
 /// in that epoch, or it is an indirect member whose last run (of any epoch) ended cleanly. A
 /// group restart reruns only direct members, so an indirect member's clean exit before it
@@ -157,8 +156,8 @@ struct member_visitor {
 
 template <class T>
 concept group_tracker = requires(T& t, const T& ct, const controller_region& r, controller_txn& x,
-                                 group_rec& g, const proc_rec& p,
-                                 std::uint32_t n, std::string_view name) {
+                                 group_rec& g, const proc_rec& p, std::uint32_t n,
+                                 std::string_view name) {
   { T::layout_id } -> std::convertible_to<std::uint32_t>;
   { T::area_words(n, n) } -> std::same_as<std::uint64_t>;
   T(r, n, n, n);
@@ -184,8 +183,7 @@ class table_tracker {
  public:
   static constexpr std::uint32_t layout_id = 0x314C4254u;  // "TBL1"
   static constexpr std::uint64_t area_words(std::uint32_t mg, std::uint32_t mp) {
-    return 4ull + std::uint64_t{mg} * group_rec::words +
-           std::uint64_t{mp} * proc_rec::words;
+    return 4ull + std::uint64_t{mg} * group_rec::words + std::uint64_t{mp} * proc_rec::words;
   }
 
   table_tracker(const controller_region& r, std::uint32_t first_word, std::uint32_t mg,
@@ -222,9 +220,7 @@ class table_tracker {
   }
 
   std::uint32_t groups_in_use() const { return r_->get(base_ + w_groups_in_use); }
-  void set_groups_in_use(controller_txn& x, std::uint32_t n) {
-    x.put(base_ + w_groups_in_use, n);
-  }
+  void set_groups_in_use(controller_txn& x, std::uint32_t n) { x.put(base_ + w_groups_in_use, n); }
 
   std::uint32_t alloc_proc(controller_txn& x, std::uint32_t gid, group_rec& g) {
     using namespace detail::ctl;
@@ -277,8 +273,7 @@ class table_tracker {
 
   std::uint32_t lowest_free_group() const {
     for (std::uint32_t g = 0; g < mg_; ++g)
-      if (r_->get(group_word(g) + group_rec::status) == detail::ctl::group_free)
-        return g;
+      if (r_->get(group_word(g) + group_rec::status) == detail::ctl::group_free) return g;
     return mg_;
   }
 
@@ -338,9 +333,7 @@ class table_tracker {
   static constexpr std::uint32_t w_free_head = 0;
   static constexpr std::uint32_t w_groups_in_use = 1;
 
-  std::uint32_t group_word(std::uint32_t gid) const {
-    return base_ + 4 + gid * group_rec::words;
-  }
+  std::uint32_t group_word(std::uint32_t gid) const { return base_ + 4 + gid * group_rec::words; }
   std::uint32_t proc_word(std::uint32_t i) const {
     return base_ + 4 + mg_ * group_rec::words + i * proc_rec::words;
   }

@@ -148,7 +148,7 @@ class hash_registry {
 
   /// Gives entry `idx` a new name (it moves to the new name's bucket), at commit.
   [[nodiscard]] result<void> rename(bank_txn& t, std::uint32_t idx, std::string_view new_name,
-                      std::uint32_t new_hash) const {
+                                    std::uint32_t new_hash) const {
     if (idx >= max_ || (t.load(entry(idx) + 24) & in_use_flag) == 0)
       return corrupt("entry to rename is not in use", idx);
     const std::uint64_t e = entry(idx);

@@ -98,7 +98,8 @@ constexpr typed_shape shape_of(std::uint32_t size, std::uint32_t align) {
   typed_shape s;
   s.size = size;
   s.align = align;
-  const std::uint64_t a = align < typed_format::slot_alignment ? typed_format::slot_alignment : align;
+  const std::uint64_t a =
+      align < typed_format::slot_alignment ? typed_format::slot_alignment : align;
   s.slot0 = static_cast<std::uint32_t>((std::uint64_t{typed_format::header_size} + a - 1) / a * a);
   s.stride = static_cast<std::uint32_t>((std::uint64_t{size} + a - 1) / a * a);
   s.block_bytes = std::uint64_t{s.slot0} + 2ull * s.stride;
@@ -244,7 +245,8 @@ inline bool matches_image(const std::byte* blk, std::uint64_t capacity, const ty
 /// Validates the header of an untrusted block of `capacity` bytes, whatever type it holds.
 /// Errors: type_mismatch (no typed header at all: a raw block), corrupt (a header that is
 /// damaged or inconsistent with itself or with the block).
-[[nodiscard]] inline result<typed_info> read_typed_header(const std::byte* blk, std::uint64_t capacity) {
+[[nodiscard]] inline result<typed_info> read_typed_header(const std::byte* blk,
+                                                          std::uint64_t capacity) {
   if (blk == nullptr || capacity < typed_format::header_size)
     return fail(errc::type_mismatch, "block is too small to be a typed block", "bytes",
                 typed_format::header_size, capacity);
@@ -254,14 +256,15 @@ inline bool matches_image(const std::byte* blk, std::uint64_t capacity, const ty
                 typed_format::magic_value, magic);
   if (load32(blk, typed_format::version) != typed_format::version_value)
     return fail(errc::version_mismatch, "typed header written by another format version",
-                "typed header version", typed_format::version_value, load32(blk, typed_format::version));
+                "typed header version", typed_format::version_value,
+                load32(blk, typed_format::version));
   const std::uint32_t sum = typed_checksum(blk);
   if (sum != load32(blk, typed_format::checksum))
     return fail(errc::corrupt, "typed header checksum mismatch", "checksum",
                 load32(blk, typed_format::checksum), sum);
   if (load32(blk, typed_format::header_bytes) != typed_format::header_size)
-    return fail(errc::corrupt, "typed header size is wrong", "header bytes", typed_format::header_size,
-                load32(blk, typed_format::header_bytes));
+    return fail(errc::corrupt, "typed header size is wrong", "header bytes",
+                typed_format::header_size, load32(blk, typed_format::header_bytes));
   typed_info info;
   const std::uint32_t size = load32(blk, typed_format::value_size);
   const std::uint32_t align = load32(blk, typed_format::value_align);

@@ -89,7 +89,7 @@ inline void note(trust_problem* why, trust_problem::kind k, const char* path, st
 /// The file rules: owned by `owner`, no write permission for its group or for others. `st` is
 /// the opened file's fstat; `path` names it in `why`. Error: untrusted_file.
 [[nodiscard]] inline result<void> check_file(const struct stat& st, uid_t owner, const char* path,
-                               trust_problem* why = nullptr) {
+                                             trust_problem* why = nullptr) {
   const std::size_t len = path != nullptr ? std::strlen(path) : 0;
   if (st.st_nlink > 1) {
     // Another name for the same file, made by someone who could (fs.protected_hardlinks=0),
@@ -118,8 +118,8 @@ inline void note(trust_problem* why, trust_problem::kind k, const char* path, st
 
 /// The directory rules: owned by `owner`, by this process's effective user or by root, and not
 /// writable by its group or others unless sticky. Error: untrusted_file.
-[[nodiscard]] inline result<void> check_dir(const struct stat& st, uid_t owner, const char* path, std::size_t len,
-                              trust_problem* why = nullptr) {
+[[nodiscard]] inline result<void> check_dir(const struct stat& st, uid_t owner, const char* path,
+                                            std::size_t len, trust_problem* why = nullptr) {
   if (st.st_uid != owner && st.st_uid != ::geteuid() && st.st_uid != 0) {
     detail::note(why, trust_problem::kind::dir_owner, path, len, st, owner);
     return fail(errc::untrusted_file,
@@ -150,7 +150,8 @@ inline std::size_t base_offset(const char* path) {
 /// checks it with check_dir. Returns the descriptor (close-on-exec; the caller closes it), to
 /// open or create the file relative to it. Errors: untrusted_file, io_error (with errno:
 /// ENOENT when the directory does not exist, EISDIR for a path without a file name).
-[[nodiscard]] inline result<int> open_dir(const char* path, uid_t owner, trust_problem* why = nullptr) {
+[[nodiscard]] inline result<int> open_dir(const char* path, uid_t owner,
+                                          trust_problem* why = nullptr) {
   const std::size_t cut = base_offset(path);
   if (path[cut] == '\0')
     return fail(

@@ -21,8 +21,8 @@
 #include <hotrestart/backends/file_trust.hpp>
 #include <hotrestart/backends/posix_lock.hpp>
 #include <hotrestart/bank.hpp>
-#include <hotrestart/error.hpp>
 #include <hotrestart/bank_format.hpp>
+#include <hotrestart/error.hpp>
 
 namespace hotrestart {
 
@@ -65,7 +65,7 @@ class mmap_file_backend {
   }
 
   [[nodiscard]] static result<mmap_file_backend> create(const location& where, std::uint64_t bytes,
-                                          region_init init) {
+                                                        region_init init) {
     const char* path = where.path;
     if (path == nullptr || *path == '\0') return fail(errc::io_error, "empty bank path");
     const std::size_t len = std::strlen(path);
@@ -203,7 +203,9 @@ class mmap_file_backend {
   /// Called by the bank once the header is validated (nothing is written to a file before):
   /// a mutex from another boot (a disk bank after a reboot) or another C library is
   /// reinitialised, under flock so that two openers do not both do it.
-  [[nodiscard]] result<void> adopt_lock() { return detail::adopt_robust_mutex(fd_, base_ + bank_format::lock_area); }
+  [[nodiscard]] result<void> adopt_lock() {
+    return detail::adopt_robust_mutex(fd_, base_ + bank_format::lock_area);
+  }
 
   mmap_file_backend(mmap_file_backend&& o) noexcept
       : base_(std::exchange(o.base_, nullptr)),

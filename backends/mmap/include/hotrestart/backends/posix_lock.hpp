@@ -15,8 +15,8 @@
 #include <cstdint>
 #include <cstring>
 
-#include <hotrestart/error.hpp>
 #include <hotrestart/bank_format.hpp>
+#include <hotrestart/error.hpp>
 
 namespace hotrestart::detail {
 // Layout of the lock area for this backend (opaque to the format).

@@ -20,9 +20,9 @@
 
 #include <hotrestart/backend.hpp>
 #include <hotrestart/bank.hpp>
+#include <hotrestart/bank_format.hpp>
 #include <hotrestart/detail/words.hpp>
 #include <hotrestart/error.hpp>
-#include <hotrestart/bank_format.hpp>
 
 #include "section_lock.hpp"
 
@@ -81,7 +81,7 @@ class basic_section_backend_ext {
   /// Errors: bad_size (not 64-byte aligned), truncated (smaller than `bytes`), already_exists
   /// (a bank's magic is there: wipe it first), the formatter's.
   [[nodiscard]] static result<basic_section_backend_ext> create(location where, std::uint64_t bytes,
-                                                  region_init init) {
+                                                                region_init init) {
     if (auto r = detail::section::check_region(where); !r) return fail(r.error());
     if (where.size() < bytes)
       return fail(errc::truncated, "bank section smaller than the bank", "bytes", bytes,
@@ -98,7 +98,8 @@ class basic_section_backend_ext {
   /// otherwise); whether a bank is there is the bank's header check to say.
   [[nodiscard]] static result<basic_section_backend_ext> open(location where) {
     if (auto r = detail::section::check_region(where); !r) return fail(r.error());
-    if (detail::section::has_magic(where.data())) Lock::adopt(where.data() + bank_format::lock_area);
+    if (detail::section::has_magic(where.data()))
+      Lock::adopt(where.data() + bank_format::lock_area);
     return basic_section_backend_ext(where);
   }
 
@@ -117,7 +118,9 @@ class basic_section_backend_ext {
   std::uint64_t size() const { return mem_.size(); }
   /// Takes the writer lock: `acquired`; `owner_died` once after a reset that came while it was
   /// held (the bank then repairs itself); `lock_failed` when code this code preempted holds it.
-  [[nodiscard]] result<lock_outcome> lock() const noexcept { return Lock::lock(mem_.data() + bank_format::lock_area); }
+  [[nodiscard]] result<lock_outcome> lock() const noexcept {
+    return Lock::lock(mem_.data() + bank_format::lock_area);
+  }
   /// After `owner_died`: the bank is consistent again.
   void repaired() const noexcept { Lock::repaired(mem_.data() + bank_format::lock_area); }
   /// Releases the writer lock.
@@ -154,7 +157,8 @@ class basic_section_backend {
   static constexpr std::uint32_t native_page_size() { return Granule; }
 
   /// Formats a bank in the region. Errors as `basic_section_backend_ext::create`.
-  [[nodiscard]] static result<basic_section_backend> create(location, std::uint64_t bytes, region_init init) {
+  [[nodiscard]] static result<basic_section_backend> create(location, std::uint64_t bytes,
+                                                            region_init init) {
     auto b = ext::create(linker_section::region(), bytes, init);
     if (!b) return fail(b.error());
     return basic_section_backend(std::move(*b));
@@ -228,7 +232,8 @@ struct booted_bank {
 /// happened; a caller that must not lose a bank silently checks for `reformatted`.
 /// Errors: those of `create` (bad_size, truncated, bad_tunables...).
 template <class Bank>
-[[nodiscard]] result<booted_bank<Bank>> boot_bank(typename Bank::location where, const tunables& t = {}) {
+[[nodiscard]] result<booted_bank<Bank>> boot_bank(typename Bank::location where,
+                                                  const tunables& t = {}) {
   error why;
   if (auto o = Bank::open(where); o) {
     auto same = Bank::open_or_create(where, t);  // also compares the tunables

@@ -10,9 +10,9 @@
 #include <cstdint>
 
 #include <hotrestart/backend.hpp>
+#include <hotrestart/bank_format.hpp>
 #include <hotrestart/detail/words.hpp>
 #include <hotrestart/error.hpp>
-#include <hotrestart/bank_format.hpp>
 
 namespace hotrestart {
 

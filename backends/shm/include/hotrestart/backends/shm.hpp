@@ -25,8 +25,8 @@
 #include <hotrestart/backends/file_trust.hpp>
 #include <hotrestart/backends/posix_lock.hpp>
 #include <hotrestart/bank.hpp>
-#include <hotrestart/error.hpp>
 #include <hotrestart/bank_format.hpp>
+#include <hotrestart/error.hpp>
 
 namespace hotrestart {
 
@@ -75,7 +75,8 @@ class shm_backend {
   /// Makes the object (mode 0600) of `bytes` bytes, initialises the lock, formats it with
   /// `init`; removes it again on any failure. Errors: already_exists, io_error (with errno:
   /// no room, permissions), lock_failed (the mutex), the formatter's.
-  [[nodiscard]] static result<shm_backend> create(location name, std::uint64_t bytes, region_init init) {
+  [[nodiscard]] static result<shm_backend> create(location name, std::uint64_t bytes,
+                                                  region_init init) {
     namespace bip = boost::interprocess;
     if (name == nullptr || *name == '\0') return fail(errc::io_error, "empty shared memory name");
     bool made = false;
@@ -140,8 +141,8 @@ class shm_backend {
         // again (under flock), and only in an object that carries our magic.
         if (detail::load32(base, bank_format::magic0) == bank_format::magic0_value &&
             detail::load32(base, bank_format::magic1) == bank_format::magic1_value) {
-          auto r =
-              detail::adopt_robust_mutex(shm.get_mapping_handle().handle, base + bank_format::lock_area);
+          auto r = detail::adopt_robust_mutex(shm.get_mapping_handle().handle,
+                                              base + bank_format::lock_area);
           if (!r) return fail(r.error());
         }
         return shm_backend(std::move(region));

@@ -190,7 +190,8 @@ inline std::uint64_t image_bytes(std::uint64_t exe_bytes, const std::vector<std:
 /// Writes the image of `prog` (already opened) with `argv` and process `name` into block
 /// `b` (at least image_bytes() large). Errors: io_error (short read), bad_size.
 [[nodiscard]] inline result<void> write_image(const block& b, const program_file& prog,
-                                const std::vector<std::string>& argv, std::string_view name) {
+                                              const std::vector<std::string>& argv,
+                                              std::string_view name) {
   std::uint64_t argv_bytes = 0;
   for (const auto& s : argv) argv_bytes += s.size() + 1;
   if (argv.empty() || argv.size() > max_image_args || argv_bytes > max_image_argv_bytes)

@@ -105,8 +105,8 @@ inline bool group_has_live_members(const runtime_view& rt, std::uint32_t gid) {
 /// `not_found` when no supervisor serves the bank (any more): a request still waiting is
 /// withdrawn, one the dead supervisor had begun is served again by the next one.
 template <class Bank>
-[[nodiscard]] result<request_out> submit_request(Bank& bank, const runtime_view& rt, const request_in& in,
-                                   std::uint64_t timeout_ms) {
+[[nodiscard]] result<request_out> submit_request(Bank& bank, const runtime_view& rt,
+                                                 const request_in& in, std::uint64_t timeout_ms) {
   request_slot* slot = nullptr;
   std::uint32_t index = 0;
   const std::uint64_t deadline = monotonic_ms() + timeout_ms;
@@ -144,7 +144,8 @@ template <class Bank>
   auto release = [&] { store(slot->state, static_cast<std::uint32_t>(req_free)); };
   if (in.program != nullptr) {
     (void)bank.free(hotrestart::detail::internal_access, stg);  // a stale one from a dead requester
-    auto b = bank.find_or_create(hotrestart::detail::internal_access, stg, image_bytes(in.program->bytes, in.argv));
+    auto b = bank.find_or_create(hotrestart::detail::internal_access, stg,
+                                 image_bytes(in.program->bytes, in.argv));
     if (!b) {
       release();
       return fail(b.error());

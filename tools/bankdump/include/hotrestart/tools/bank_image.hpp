@@ -34,7 +34,7 @@ class bank_image {
   /// a bank's bytes, and what the tools print of it is acted upon. Errors: io_error (with
   /// errno), untrusted_file, truncated (empty or shorter than asked).
   [[nodiscard]] static result<bank_image> read(const char* path, std::uint64_t offset = 0,
-                                 std::uint64_t length = 0) {
+                                               std::uint64_t length = 0) {
     std::FILE* f = std::fopen(path, "rb");
     if (f == nullptr)
       return fail(error(errc::io_error, "cannot open the image file").with_errno(errno));
@@ -91,7 +91,7 @@ struct inspect_summary {
 /// bank's open errors (not_a_bank, version_mismatch, layout_mismatch, corrupt, truncated...).
 template <class Bank = basic_bank<span_backend>, class Out>
 [[nodiscard]] result<inspect_summary> inspect(std::span<std::byte> image, Out&& out,
-                                const inspect_options& opt = {}) {
+                                              const inspect_options& opt = {}) {
   auto b = Bank::open(image);
   if (!b) return fail(b.error());
   const bank_layout& l = b->layout();
