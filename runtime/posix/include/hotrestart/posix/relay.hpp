@@ -65,6 +65,21 @@ inline bool relay_address(const std::string& bank, sockaddr_un& sa, fd_guard& di
   return true;
 }
 
+// The one message of the relay: a relay_hello and room for two descriptors.
+struct hello_message {
+  iovec iov;
+  alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
+  msghdr msg{};
+  explicit hello_message(relay_hello& hello) : iov{&hello, sizeof hello} {
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+  }
+  hello_message(const hello_message&) = delete;
+  hello_message& operator=(const hello_message&) = delete;
+};
+
 inline bool peer_of(int fd, ucred& cred) {
   socklen_t len = sizeof cred;
   return ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0;
@@ -121,13 +136,8 @@ inline void relay_unlink(const std::string& bank) {
 /// connection is done with (closed, malformed, or refused: `why` says so).
 inline int relay_read(int c, relay_offer& offer, std::string& why) {
   relay_hello hello;
-  iovec iov{&hello, sizeof hello};
-  alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
+  detail::hello_message m(hello);
+  msghdr& msg = m.msg;
   const ssize_t n = ::recvmsg(c, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return 0;
   if (n < 0) {
@@ -199,13 +209,8 @@ inline std::string relay_offer_fds(const std::string& bank, int supervisor_pid, 
     return why + ": refused to hand it the output";
   relay_hello hello;
   hello.slot = slot;
-  iovec iov{&hello, sizeof hello};
-  alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
+  detail::hello_message m(hello);
+  msghdr& msg = m.msg;
   cmsghdr* cm = CMSG_FIRSTHDR(&msg);
   cm->cmsg_level = SOL_SOCKET;
   cm->cmsg_type = SCM_RIGHTS;
