@@ -391,7 +391,7 @@ int driver(int argc, char** argv) {
     else if (a == "--floor")
       floors = static_cast<std::uint32_t>(std::atoi(next().c_str()));
     else if (a == "--rounds")
-      rounds = std::max(1, std::atoi(next().c_str()));
+      rounds = static_cast<std::uint32_t>(std::max(1, std::atoi(next().c_str())));
     else if (a == "--cold")
       colds = static_cast<std::uint32_t>(std::atoi(next().c_str()));
     else if (a == "--dir")

@@ -35,7 +35,7 @@ TEST_CASE("a bank file another user may write is refused, naming its permissions
     HR_REQUIRE_OK(blk);
     std::memcpy(blk->data, "state", 5);
   }
-  for (mode_t bad : {0666, 0620, 0602, 0660}) {
+  for (const mode_t bad : {mode_t{0666}, mode_t{0620}, mode_t{0602}, mode_t{0660}}) {
     CAPTURE(bad);
     REQUIRE(::chmod(path.c_str(), bad) == 0);
     auto r = mmap_bank::open(path.c_str());
@@ -46,7 +46,7 @@ TEST_CASE("a bank file another user may write is refused, naming its permissions
     HR_CHECK_ERR(mmap_bank::open_or_create(path.c_str()), errc::untrusted_file);
   }
   // Read permission for others is not write permission: accepted, and nothing was lost.
-  for (mode_t good : {0600, 0640, 0644, 0400 | 0200}) {
+  for (const mode_t good : {mode_t{0600}, mode_t{0640}, mode_t{0644}, mode_t{0400 | 0200}}) {
     REQUIRE(::chmod(path.c_str(), good) == 0);
     auto r = mmap_bank::open(path.c_str());
     HR_REQUIRE_OK(r);

@@ -147,6 +147,12 @@ user_nobody)
   wait $sup; expect_rc $? 0 "--user run"
   grep -q "run 2 restarted=1" "$dir/u.out" || fail "the restarted member did not find its block"
   grep -q "group 0 terminated: its process images and 1 group-keyed block" "$dir/u.err" || fail "its block was not freed with the group"
+  # The same from a configuration file (key `user`).
+  printf 'user = nobody\nbank = %s\n' "$bank" >"$dir/hr.conf"
+  rm -f "$box"/ran-as-*
+  H run --config "$dir/hr.conf" --exit0-clean -- "$payload" >/dev/null 2>"$dir/conf.err" || fail "config user: $(cat "$dir/conf.err")"
+  [ -e "$box/ran-as-65534" ] && [ ! -e "$box/ran-as-0" ] || fail "the configuration's user was not used: $(ls "$box")"
+  rm -f "$box"/ran-as-*
   # Its own hrctl (nobody) can read its bank; root needs --user to use it.
   H status --bank "$bank" >/dev/null 2>"$dir/s.err"; expect_rc $? 6 "root without --user"
   H status --user nobody --bank "$bank" >"$dir/s.out" || fail "root with --user nobody"

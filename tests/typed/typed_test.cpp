@@ -607,8 +607,9 @@ TEST_CASE("links across blocks survive a second mapping at another address") {
   CHECK(seen == 100);
 }
 
-// noexcept where nothing can throw, conditional where the caller's code runs.
-namespace {
+// noexcept where nothing can throw, conditional where the caller's code runs (a named
+// namespace: these are used in unevaluated operands only).
+namespace noexcept_checks {
 struct nothrow_counter {
   static constexpr std::string_view hr_type_name = "test::nothrow_counter";
   static constexpr std::uint32_t hr_schema_version = 1;
@@ -630,4 +631,4 @@ static_assert(noexcept(std::declval<hotrestart::mmap_bank&>().for_each(
     [](const hotrestart::block_info&) noexcept {})));
 static_assert(!noexcept(
     std::declval<hotrestart::mmap_bank&>().for_each([](const hotrestart::block_info&) {})));
-}  // namespace
+}  // namespace noexcept_checks
