@@ -353,9 +353,7 @@ std::string load_config(const std::string& file, bank_options& o) {
 }
 
 int take_supervisor_lock(const mmap_bank& b) {
-  char proc[64];
-  std::snprintf(proc, sizeof proc, "/proc/self/fd/%d", b.backend().descriptor());
-  const int fd = ::open(proc, O_RDWR | O_CLOEXEC);
+  const int fd = reopen_descriptor(b.backend().descriptor(), O_RDWR);
   if (fd < 0) return -2;
   struct flock fl {};
   fl.l_type = F_WRLCK;

@@ -225,7 +225,7 @@ void supervisor::accept_relays() {
     ::close(*it);
     it = relay_conns_.erase(it);
     if (got < 0) continue;
-    if (o.uid != ::geteuid() && o.uid != as_.uid && o.uid != 0) {
+    if (o.uid != ::geteuid() && o.uid != 0) {  // (the socket is ours, 0600: as the docs say)
       log("refused an output relay from pid %d: uid %u may not use this bank", o.pid,
           static_cast<unsigned>(o.uid));
       ::close(o.out);
@@ -308,9 +308,7 @@ int supervisor::open_bank(const bank_options& bo, bool create, bool* busy) {
   }
   // The members' own open file description of the bank (HR_BANK_FD): not the lock's, so that
   // a member that outlives this supervisor does not keep its lock.
-  char proc[64];
-  std::snprintf(proc, sizeof proc, "/proc/self/fd/%d", bank_->backend().descriptor());
-  member_fd_ = ::open(proc, O_RDWR | O_CLOEXEC);
+  member_fd_ = reopen_descriptor(bank_->backend().descriptor(), O_RDWR);
   if (member_fd_ < 0) {
     std::fprintf(stderr, "hrctl: cannot reopen %s: %s\n", bo.path.c_str(), std::strerror(errno));
     return exit_failure;

@@ -62,6 +62,22 @@ struct fd_guard {
   }
 };
 
+/// Opens the file that descriptor `fd` refers to again, as an open file description of its
+/// own (through /proc/self/fd: no path is looked up again), close-on-exec. Locks held through
+/// it (flock, OFD locks) are then independent of `fd`'s. Returns the new descriptor, or -1
+/// (errno set).
+inline int reopen_descriptor(int fd, int flags) {
+  char proc[32] = "/proc/self/fd/";
+  std::size_t n = std::strlen(proc);
+  char digits[12];
+  std::size_t k = 0;
+  for (unsigned v = static_cast<unsigned>(fd); k == 0 || v != 0; v /= 10)
+    digits[k++] = static_cast<char>('0' + v % 10);
+  while (k > 0) proc[n++] = digits[--k];
+  proc[n] = '\0';
+  return ::open(proc, flags | O_CLOEXEC);
+}
+
 namespace trust {
 
 /// Permission bits as the octal digits `ls -l` users and chmod know, read as a decimal number

@@ -38,7 +38,8 @@ struct mmap_location {
       : path(p) {}  // NOLINT(google-explicit-constructor): a path is a location
   mmap_location(const char* p, uid_t who) : path(p), owner(who) {}
   /// An already open descriptor of a bank file (a supervisor passes one to the programs it
-  /// runs: HR_BANK_FD). It is duplicated, not taken: the caller still closes it.
+  /// runs: HR_BANK_FD). It is opened again (reopen_descriptor), not taken: the caller still
+  /// closes it.
   static mmap_location descriptor(int open_fd, const char* name, uid_t who = ::geteuid()) {
     mmap_location l(name, who);
     l.fd = open_fd;
@@ -145,9 +146,7 @@ class mmap_file_backend {
     if (where.fd >= 0) {
       // An open file description of our own (the flock that adopts a stale mutex must
       // exclude the others who were handed the same descriptor).
-      char proc[64];
-      std::snprintf(proc, sizeof proc, "/proc/self/fd/%d", where.fd);
-      fd = ::open(proc, O_RDWR | O_CLOEXEC);
+      fd = reopen_descriptor(where.fd, O_RDWR);
       if (fd < 0) return detail::sys_fail(errc::io_error, "cannot use the bank descriptor", errno);
     } else {
       if (path == nullptr || *path == '\0') return fail(errc::io_error, "empty bank path");
