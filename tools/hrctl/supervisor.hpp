@@ -2,7 +2,9 @@
 // The supervisor: the one process that drives a bank's controller. It runs members from their
 // images in the bank, watches them (pidfds), reports their ends to the controller, performs
 // the controller's actions, serves the request mailbox, and adopts what a killed supervisor
-// left running. Single-threaded; one poll loop.
+// left running. Single-threaded; one poll loop. Its parts: supervisor.cpp (opening, adoption,
+// the loop, crash -> decide -> act), runs.cpp (starting and stopping runs), groups.cpp (groups,
+// holds, stops), requests.cpp (the mailbox), and the launcher, listener set and output relay.
 #ifndef HRCTL_SUPERVISOR_HPP
 #define HRCTL_SUPERVISOR_HPP
 
@@ -12,6 +14,10 @@
 #include <vector>
 
 #include "common.hpp"
+#include "launcher.hpp"
+#include "listeners.hpp"
+#include "log.hpp"
+#include "output.hpp"
 
 namespace hrctl {
 
@@ -59,25 +65,9 @@ class supervisor {
     std::uint32_t id;
     std::uint32_t gid;
   };
-  /// Where a member's output goes when it is not the supervisor's own stdout/stderr (a
-  /// delegated hrctl run: the requester's), and whether its lines are prefixed.
-  struct proc_out {
-    int out = -1;  ///< -1: the supervisor's stdout
-    int err = -1;  ///< -1: the supervisor's stderr
-    bool prefix = false;
-    std::uint32_t gid = no_group;
-  };
-  /// A pipe from a run's stdout or stderr, read until EOF, its lines written prefixed.
-  struct out_stream {
-    int fd = -1;
-    int dest = 1;
-    std::string prefix;
-    std::string partial;
-  };
   struct group_mem {
     std::uint64_t last_restart_ms = 0;
     std::uint32_t streak = 0;
-    std::vector<int> listen_fds;
   };
   /// A group being stopped (SIGTERM sent): SIGKILL at `deadline_ms`.
   struct stop_state {
@@ -86,16 +76,12 @@ class supervisor {
   };
 
   std::uint64_t now() const;
-  void log(const char* fmt, ...) const __attribute__((format(printf, 2, 3)));
 
   // The trust boundary (docs/security.md).
   bool bank_trusted();
   int signal_run(const run_state& r, int sig) const;
   /// The user whose processes a bank of another user's (--user) may name; null for our own.
   const uid_t* member_uid() const;
-  bool may_bind(std::uint32_t addr, std::uint16_t port) const;
-  void accept_relays();
-  bool take_relay(std::uint32_t slot, int requester, proc_out& into);
 
   // Opening.
   int open_bank(const bank_options& bo, bool create, bool* busy);
@@ -125,17 +111,21 @@ class supervisor {
   void stop_run(std::uint32_t id, int sig);
   void reap(std::uint32_t id);
   void check_heartbeats();
-  int memfd_for(std::uint32_t image, std::uint32_t gid);
-  void drop_memfds(std::uint32_t gid);
-  int open_listeners(std::uint32_t gid, const std::vector<std::uint32_t>& addrs,
-                     const std::vector<std::uint16_t>& ports, std::string* err);
-  void reopen_listeners(std::uint32_t gid);
-  bool take_listeners(std::uint32_t gid);
-  void close_listeners(std::uint32_t gid);
+  /// The group's sockets, bound again from the bank's record if no run holds them.
+  void ensure_listeners(std::uint32_t gid);
+  /// (pid, pidfd) of the group's runs, for taking their sockets over.
+  std::vector<std::pair<int, int>> runs_of(std::uint32_t gid) const;
 
-  // Adoption and the mailbox.
+  // Adoption and the mailbox (requests.cpp: one function per request kind).
   void adopt();
   void serve_requests();
+  void serve_kill_group(request_slot& s, const std::string& gname);
+  void serve_stop_group(request_slot& s, const std::string& gname);
+  void serve_site_restart(request_slot& s);
+  void serve_run(request_slot& s, std::uint32_t slot, const std::string& name,
+                 const std::string& gname);
+  void serve_upgrade(request_slot& s, std::uint32_t slot, const std::string& name,
+                     const std::string& gname);
   void answer(request_slot& s, int status, const std::string& msg);
   int take_staged_image(std::uint32_t slot, std::uint32_t& image);
   std::string sizing_problem(const std::string& what, std::uint64_t add, std::uint64_t remove);
@@ -144,9 +134,6 @@ class supervisor {
   int register_and_run(std::uint32_t gid, std::string_view name, process_kind kind,
                        std::uint32_t image, std::uint32_t parent, int* pid, std::string* err,
                        const proc_out* out = nullptr);
-  void pump(out_stream& s, bool to_eof);
-  void drain_streams();
-  void drop_outputs(std::uint32_t gid);
   bool others_active() const;
   bool own_busy() const;
   int wait_events(long timeout_ms);
@@ -162,27 +149,33 @@ class supervisor {
   int lock_fd_ = -1;
   int member_fd_ = -1;  ///< the bank file for the members (HR_BANK_FD), its own description
   int sig_fd_ = -1;
-  int relay_fd_ = -1;                ///< the output relay's listening socket (relay.hpp)
-  std::vector<int> relay_conns_;     ///< accepted relay connections whose offer is not read yet
-  std::vector<relay_offer> offers_;  ///< offers not yet matched to their request
-  bool untrusted_ = false;           ///< the bank became writable by another user
-  std::vector<std::pair<std::uint32_t, std::uint16_t>> own_listens_;  ///< --listen of our run
+  bool untrusted_ = false;  ///< the bank became writable by another user
   bool prefix_ = false;
-  bool quiet_ = false;
+  logger log;  ///< log("...") as printf: "hrctl: ..." on stderr unless --quiet
+  launcher launch_;
+  listener_set listeners_{log};
+  output_relay outputs_{log};
   bool light_ = false;
   std::uint64_t stop_timeout_ms_ = 5000;
   std::vector<run_state> runs_;
   std::vector<pending_run> pending_;
   std::map<std::uint32_t, group_mem> groups_;
-  std::map<std::uint32_t, std::pair<int, std::uint32_t>> memfds_;  // image -> {fd, gid}
   std::vector<action> queue_;
-  std::map<std::uint32_t, proc_out> outs_;  // process id -> its output, if not ours
-  std::vector<out_stream> streams_;
   std::map<std::uint32_t, stop_state> stops_;  // groups being stopped
   std::uint32_t own_ = no_group;
   int own_outcome_ = -1;  // exit code once the own group ended
   bool stopping_ = false;
 };
+
+// A controller call, then the actions it decided, performed in order.
+template <class F>
+inline void supervisor::drive(F&& call) {
+  std::vector<action> got;
+  auto sink = [&](const action& a) { got.push_back(a); };
+  auto r = call(sink);
+  if (!r) log("controller: %s", describe(r.error()).text);
+  for (const action& a : got) apply(a);
+}
 
 }  // namespace hrctl
 

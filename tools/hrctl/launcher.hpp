@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: MIT
+// The launcher: starts a run of a member from its image in the bank. The image is executed
+// from a sealed memfd copy (one per image, kept while its group lives), with the member's
+// environment (HR_*, LISTEN_*), its listening sockets at fds 3.., the bank at the fd after
+// them, its output where the supervisor says, and, for a bank of another user (--user), that
+// user's identity. vfork + fexecve: nothing else runs between the two.
+#ifndef HRCTL_LAUNCHER_HPP
+#define HRCTL_LAUNCHER_HPP
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+
+#include "common.hpp"
+
+namespace hrctl {
+
+/// One run to start.
+struct launch_plan {
+  std::uint32_t id = 0;   ///< controller process id
+  std::uint32_t gid = 0;  ///< its group
+  std::uint32_t image = 0;
+  std::uint64_t handle = 0;  ///< the run handle
+  bool restarted = false;    ///< HR_RESTARTED=1
+  std::span<const int> listen_fds;
+  int out = -1;  ///< made the run's stdout; -1: the supervisor's
+  int err = -1;  ///< made the run's stderr; -1: the supervisor's
+};
+
+class launcher {
+ public:
+  /// The bank the images come from, who the members run as, the path they see (HR_BANK) and
+  /// the bank descriptor they inherit (HR_BANK_FD).
+  void bind(mmap_bank& bank, const run_as& as, const std::string& bank_path, int member_fd) {
+    bank_ = &bank;
+    as_ = &as;
+    path_ = bank_path;
+    member_fd_ = member_fd;
+  }
+
+  /// Starts the run. Returns its pid, or -1 with `err` saying why (a missing or damaged
+  /// image, no memfd, vfork failed); a failure to execute shows in the child's exit (127)
+  /// and its message on its stderr.
+  int start(const launch_plan& p, std::string* err);
+
+  /// The image changed (an upgrade): its memfd is made again at the next start.
+  void forget_image(std::uint32_t image);
+  /// The group ended: the memfds of its images are closed.
+  void drop_group(std::uint32_t gid);
+
+ private:
+  int memfd_for(std::uint32_t image, std::uint32_t gid);
+
+  mmap_bank* bank_ = nullptr;
+  const run_as* as_ = nullptr;
+  std::string path_;
+  int member_fd_ = -1;
+  std::map<std::uint32_t, std::pair<int, std::uint32_t>> memfds_;  // image -> {fd, gid}
+};
+
+}  // namespace hrctl
+
+#endif  // HRCTL_LAUNCHER_HPP

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: MIT
+// The listening sockets of the groups (hrctl run --listen). A group gets its sockets once and
+// keeps them for its whole life: every run of its members receives them as fds 3.. (the
+// LISTEN_FDS convention), the bank records their addresses and bound ports, and a supervisor
+// that adopts a running group takes the members' sockets rather than binding a second one.
+#ifndef HRCTL_LISTENERS_HPP
+#define HRCTL_LISTENERS_HPP
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common.hpp"
+#include "log.hpp"
+
+namespace hrctl {
+
+class listener_set {
+ public:
+  explicit listener_set(const logger& log) : log_(log) {}
+
+  /// Whose bank it is: a bank of another user (--user) gets a privileged port only from
+  /// this supervisor's own command line (allow).
+  void bind(const run_as& as) { as_ = &as; }
+  void allow(std::uint32_t addr, std::uint16_t port) { own_.emplace_back(addr, port); }
+
+  /// Opens the sockets of group `gid` and records them in its slot; a group that has its
+  /// sockets keeps them (a different --listen is noted and ignored). Returns an exit code.
+  int open(group_slot& g, std::uint32_t gid, const std::vector<std::uint32_t>& addrs,
+           const std::vector<std::uint16_t>& ports, std::string* err);
+  /// Binds again the sockets the slot records (a restart after they could not be taken).
+  void reopen(const group_slot& g, std::uint32_t gid);
+  /// Adoption: takes copies of the sockets from the first running member (pid, pidfd) that
+  /// still holds them all at fds 3.. (pidfd_getfd).
+  bool take(const group_slot& g, std::uint32_t gid,
+            const std::vector<std::pair<int, int>>& members);
+  void close(std::uint32_t gid);
+
+  std::span<const int> fds(std::uint32_t gid) const;
+  bool open_for(std::uint32_t gid) const { return !fds(gid).empty(); }
+
+ private:
+  bool may_bind(std::uint32_t addr, std::uint16_t port) const;
+
+  const logger& log_;
+  const run_as* as_ = nullptr;
+  std::vector<std::pair<std::uint32_t, std::uint16_t>> own_;  ///< --listen of our own run
+  std::map<std::uint32_t, std::vector<int>> fds_;
+};
+
+}  // namespace hrctl
+
+#endif  // HRCTL_LISTENERS_HPP
