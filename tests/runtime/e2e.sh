@@ -668,6 +668,37 @@ indirect_clean)
   wait $p; expect_rc $? 0 "group terminated"
   [ "$(grep -c 'spawned helper' "$dir/out")" -eq 1 ] || fail "helper spawned again"
   ;;
+recover_clean_exit)
+  # Re-running hrctl run after the supervisor died (the documented recovery) supervises the
+  # group and does not run again a direct member that had exited cleanly (nothing restarted).
+  launch 1 "spawned kid" run "${T[@]}" -- "$member" --spawn 1:kid --helper-wait "$dir/kidgo"; p=$launched
+  wait_for "$dir/err1" "hr_member (pid [0-9]*) exited cleanly"
+  kill -9 $p; wait $p 2>/dev/null
+  "$hrctl" run --bank "$bank" -- "$member" --spawn 1:kid --helper-wait "$dir/kidgo" >"$dir/out2" 2>"$dir/err2" &
+  p=$!
+  wait_for "$dir/err2" "adopted member kid"
+  wait_for "$dir/err2" "hr_member exited cleanly before: it stays exited"
+  touch "$dir/kidgo"
+  wait $p; expect_rc $? 0 "the group terminated"
+  grep -q "run [0-9]" "$dir/out2" && fail "the member that had exited cleanly ran again: $(cat "$dir/out2")"
+  grep -q "group 0 terminated" "$dir/err2" || fail "no termination after the recovery"
+  ;;
+resume_other_program)
+  # A held group resumed with another program under a member's name is refused, naming what
+  # the member's image runs and how to change it; the same program resumes it.
+  launch 1 "run 1" run "${T[@]}" -- "$member" --wait "$dir/go"; p=$launched
+  kill -TERM $p; wait $p; expect_rc $? 143 "stopped"
+  H run --bank "$bank" --name hr_member -- /bin/echo other 2>"$dir/err2" >"$dir/out2"
+  expect_rc $? 13 "another program under the member's name"
+  grep -q "already has a member hr_member, whose image in the bank runs .*hr_member --wait" "$dir/err2" || fail "no explanation"
+  grep -q "hrctl upgrade -g 0 --name hr_member" "$dir/err2" || fail "no advice"
+  grep -q other "$dir/out2" && fail "the other program ran"
+  [ "$(status_field 'd["groups"][0]["hold"]')" = stopped ] || fail "the refused run changed the hold"
+  touch "$dir/go"
+  H run --bank "$bank" -- "$member" --wait "$dir/go" >"$dir/out3" 2>"$dir/err3"
+  expect_rc $? 0 "resumed with its own program"
+  grep -q "run 2 restarted=1" "$dir/out3" || fail "not resumed"
+  ;;
 spawn_failure)
   # The first start of a registered member fails (fds exhausted at its output pipes): a failure
   # of that run; the member keeps its image for the restarts (which fail the same way, until

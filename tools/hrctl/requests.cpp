@@ -120,11 +120,37 @@ void supervisor::serve_run(request_slot& s, std::uint32_t slot, const std::strin
       }
     }
   }
-  if (direct) resume_held(*g, true);
   // A member registered before keeps its first image (as ChorusOS); a new one gets
-  // the staged image.
+  // the staged image. A delegated run of another program under a member's name is refused,
+  // and a member that exited cleanly stays exited (as for hrctl run: runs.cpp).
   std::uint32_t image = no_image;
   auto known = ctl_->find_process(*g, name);
+  if (known && direct) {
+    auto pv = ctl_->process_info(*known);
+    auto staged = bank_->find(staging_block_name(slot));
+    if (pv && pv->image != no_image && staged && check_image(*staged)) {
+      const auto* sh = reinterpret_cast<const image_header*>(staged->data);
+      const std::string path(sh->path, std::min<std::size_t>(sh->path_len, sizeof sh->path));
+      if (std::string other = other_program(pv->image, image_argv(*staged), path);
+          !other.empty()) {
+        (void)bank_->free(hotrestart::detail::internal_access, staging_block_name(slot));
+        log("group %u: member %s keeps its image, which runs %s", *g, name.c_str(), other.c_str());
+        answer(s, exit_refused,
+               "member " + name + " runs another program: hrctl upgrade replaces it; --name adds "
+               "a member");
+        return;
+      }
+    }
+    if (pv && pv->state == process_state::exited_clean) {
+      (void)bank_->free(hotrestart::detail::internal_access, staging_block_name(slot));
+      s.result_pid = 0;
+      s.result_gid = *g;
+      s.result_terminations = gs ? load(gs->terminations) : 0;
+      answer(s, exit_ok, "it exited cleanly before: it stays exited");
+      return;
+    }
+  }
+  if (direct) resume_held(*g, true);
   if (known) {
     auto pv = ctl_->process_info(*known);
     if (pv && pv->image != no_image && bank_->find(image_block_name(pv->image))) image = pv->image;

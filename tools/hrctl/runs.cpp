@@ -75,12 +75,36 @@ int supervisor::start_direct(const run_options& ro, std::uint32_t& gid) {
   } else {
     ensure_listeners(gid);
   }
-  resume_held(gid, true);  // a held group: this run resumes it (its direct members rerun)
   const std::string name = ro.name.empty() ? basename_of(ro.argv[0]) : ro.name;
-  // Already a member? A running one is adopted (a restarted hrctl run), another reruns.
+  // Already a member? It keeps the image it was registered with (as ChorusOS): another
+  // program under its name is refused, not silently replaced by the recorded one.
   auto existing = ctl_->find_process(gid, name);
   if (existing) {
     auto pv = ctl_->process_info(*existing);
+    program_file f;
+    const std::string resolved =
+        open_program(ro.argv[0], f) == program_problem::none ? f.path : ro.argv[0];
+    if (f.fd >= 0) ::close(f.fd);
+    if (pv && pv->image != no_image)
+      if (std::string other = other_program(pv->image, ro.argv, resolved); !other.empty()) {
+        std::fprintf(stderr,
+                     "hrctl: group %u already has a member %s, whose image in the bank runs %s; "
+                     "it keeps that image. `hrctl upgrade -g %u --name %s -- PROGRAM [ARGS]` "
+                     "replaces it; --name gives this program a member of its own\n",
+                     gid, name.c_str(), other.c_str(), gid, name.c_str());
+        return exit_refused;
+      }
+  }
+  resume_held(gid, true);  // a held group: this run resumes it (its direct members rerun)
+  if (existing) {
+    auto pv = ctl_->process_info(*existing);
+    // A clean exit is final (ChorusOS): running `hrctl run` again (to recover a killed
+    // supervisor) supervises the group and does not run the member a second time.
+    if (pv && pv->state == process_state::exited_clean) {
+      log("group %u: %s exited cleanly before: it stays exited; supervising the group", gid,
+          name.c_str());
+      return exit_ok;
+    }
     if (pv && pv->state == process_state::running) {
       log("group %u: %s is already running (pid %d); supervising it", gid, name.c_str(),
           rt_.proc(*existing) ? load(rt_.proc(*existing)->pid) : 0);
@@ -236,6 +260,21 @@ int supervisor::spawn(std::uint32_t id, std::uint32_t gid, std::uint32_t image,
     store(s->start_time, process_start_time(pid));
   }
   return pid;
+}
+
+// What the image of member `image` runs, if it is not `argv` from `path`: "PATH ARG..." for a
+// message; empty if it is the same program with the same arguments.
+std::string supervisor::other_program(std::uint32_t image, const std::vector<std::string>& argv,
+                                      const std::string& path) {
+  auto b = bank_->find(image_block_name(image));
+  if (!b || !check_image(*b)) return {};  // (missing or damaged: the start says so)
+  const auto* h = reinterpret_cast<const image_header*>(b->data);
+  const std::string recorded(h->path, std::min<std::size_t>(h->path_len, sizeof h->path));
+  const std::vector<std::string> args = image_argv(*b);
+  if (args == argv && (recorded.empty() || recorded == path.substr(0, sizeof h->path))) return {};
+  std::string text = recorded.empty() ? args[0] : recorded;
+  for (std::size_t i = 1; i < args.size() && text.size() < 200; ++i) text += " " + args[i];
+  return text;
 }
 
 void supervisor::ensure_listeners(std::uint32_t gid) {

@@ -113,6 +113,9 @@ class supervisor {
   void check_heartbeats();
   /// The group's sockets, bound again from the bank's record if no run holds them.
   void ensure_listeners(std::uint32_t gid);
+  /// What a member's image runs ("PATH ARGS"), if not `argv` from `path`; else empty.
+  std::string other_program(std::uint32_t image, const std::vector<std::string>& argv,
+                            const std::string& path);
   /// (pid, pidfd) of the group's runs, for taking their sockets over.
   std::vector<std::pair<int, int>> runs_of(std::uint32_t gid) const;
 
