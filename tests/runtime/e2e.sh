@@ -699,6 +699,44 @@ resume_other_program)
   expect_rc $? 0 "resumed with its own program"
   grep -q "run 2 restarted=1" "$dir/out3" || fail "not resumed"
   ;;
+bank_truncated)
+  # A bank cut short under the supervisor: it says so, stops the members, exits 15 (no SIGBUS,
+  # no member left running unsupervised).
+  launch 1 "run 1" run "${T[@]}" -- "$member" --wait "$dir/never"; p=$launched
+  mpid=$(status_field 'd["groups"][0]["members"][0]["pid"]')
+  kill -0 "$mpid" || fail "no member pid from status ($mpid)"
+  truncate -s 4096 "$bank"
+  wait $p; expect_rc $? 15 "bank cut short"
+  grep -q "was cut short under the supervisor" "$dir/err1" || fail "no message"
+  kill -0 "$mpid" 2>/dev/null && fail "member $mpid still running"
+  H status --bank "$bank" >/dev/null 2>&1; expect_rc $? 5 "the cut bank is refused afterwards"
+  # Again, with the member ending right after the cut: the supervisor's next read of the
+  # bank (the member's end) is past the end of the file (SIGBUS), before its next fstat.
+  rm -f "$bank"
+  launch 2 "run 1" run "${T[@]}" -- "$member" --wait "$dir/go"; p=$launched
+  truncate -s 4096 "$bank"; touch "$dir/go"
+  wait $p; expect_rc $? 15 "bank cut short, member ending"
+  grep -q "was cut short under the supervisor" "$dir/err2" || fail "no message (second cut)"
+  ;;
+rescue_kill)
+  # The supervisor dies, then the bank is cut short: every command refuses it, but kill -g
+  # still finds the group's members (environment + image) and kills them, and only them.
+  launch 1 "run 1" run "${T[@]}" -- "$member" --wait "$dir/never"; p=$launched
+  mpid=$(status_field 'd["groups"][0]["members"][0]["pid"]')
+  kill -9 $p; wait $p 2>/dev/null
+  kill -0 "$mpid" || fail "the member did not outlive its supervisor"
+  env HR_BANK="$bank" HR_GROUP=0 sleep 1000 &  # names the bank and group, runs no image of it
+  decoy=$!
+  truncate -s 4096 "$bank"
+  H status --bank "$bank" >/dev/null 2>&1; expect_rc $? 5 "refused"
+  H kill -g 0 --bank "$bank" >"$dir/out2" 2>"$dir/err2"; expect_rc $? 0 "rescue kill -g"
+  grep -q "killed hr_member (pid $mpid) of group 0" "$dir/out2" || fail "rescue output"
+  for ((i = 0; i < 100; i++)); do kill -0 "$mpid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$mpid" 2>/dev/null && fail "member still running"
+  kill -0 $decoy || fail "a process that runs no image of the bank was killed"
+  H kill -g 0 --bank "$bank" >"$dir/out3" 2>"$dir/err3"; expect_rc $? 5 "nothing left: the refusal stands"
+  grep -q "no member of group 0" "$dir/err3" || fail "no 'nothing found' message"
+  ;;
 spawn_failure)
   # The first start of a registered member fails (fds exhausted at its output pipes): a failure
   # of that run; the member keeps its image for the restarts (which fail the same way, until

@@ -207,6 +207,32 @@ foreign_pid)
   kill -TERM $sup; wait $sup
   kill -0 $victim || fail "the supervisor signalled a root process named by nobody's bank"
   ;;
+forged_same_user)
+  # The bank (this user's own) names a process of the same user, with its right pid and start
+  # time, as a member's run: neither kill -g nor an adopting supervisor signals it, since it
+  # runs no image of the bank (a recycled pid, or a forged record).
+  "$hrctl" run --bank "$bank" --bank-size 16M -g 0 -- "$member" --wait "$dir/never" >"$dir/a.out" 2>"$dir/a.err" &
+  sup=$!
+  wait_for "$dir/a.out" "run 1 restarted=0"
+  m=$(pgrep -P $sup | head -1)
+  kill -9 $sup; wait $sup 2>/dev/null; kill -9 "$m"
+  sleep 1000 &
+  victim=$!
+  "$hostile" forge-pid "$bank" 0 0 $victim >"$dir/f.out" || fail "forge: $(cat "$dir/f.out")"
+  H status --bank "$bank" | grep -q "pid $victim " || fail "the forged record is not read back"
+  H kill -g 0 --bank "$bank" >"$dir/k.out" 2>"$dir/k.err"; expect_rc $? 0 "kill -g"
+  kill -0 $victim || fail "hrctl kill -g signalled a process that runs no image of the bank"
+  "$hrctl" run --bank "$bank" -g 0 -- "$member" --wait "$dir/never" >"$dir/b.out" 2>"$dir/b.err" &
+  sup=$!
+  wait_for "$dir/b.out" "run 1"
+  "$hostile" forge-pid "$bank" 0 0 $victim >/dev/null || fail "second forge"
+  kill -9 $sup; wait $sup 2>/dev/null
+  "$hrctl" serve --bank "$bank" >"$dir/c.out" 2>"$dir/c.err" &
+  sup=$!
+  wait_for "$dir/c.err" "does not run one of the bank's images: not adopted"
+  kill -TERM $sup; wait $sup
+  kill -0 $victim || fail "the supervisor signalled a process that runs no image of the bank"
+  ;;
 foreign_supervisor_pid)
   # nobody's bank names a root process as its supervisor (and holds the supervisor lock, so
   # that it looks served): root's hrctl request to that bank must not signal it (SIGUSR1 would

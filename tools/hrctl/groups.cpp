@@ -3,6 +3,8 @@
 // stopping one gracefully, and killing one without a supervisor (hrctl kill -g).
 #include "supervisor.hpp"
 
+#include "rescue.hpp"
+
 #include <signal.h>
 
 #include <algorithm>
@@ -181,7 +183,7 @@ int supervisor::kill_group_now(std::uint32_t gid, const std::string& name) {
     if (s == nullptr || p.state != process_state::running) return;
     const int pid = load(s->pid);
     if (load(s->handle) != p.handle) return;
-    const int pfd = open_member_pidfd(pid, load(s->start_time), member_uid());
+    const int pfd = open_image_pidfd(pid, load(s->start_time), member_uid());
     if (pfd >= 0) runs_[p.id] = run_state{pid, pfd, false, p.handle, *g, now()};
   });
   if (group_slot* gs = rt_.group(*g))

@@ -13,6 +13,7 @@
 
 #include "common.hpp"
 #include "inspect.hpp"
+#include "rescue.hpp"
 #include "supervisor.hpp"
 
 using namespace hrctl;
@@ -507,7 +508,17 @@ int cmd_kill(int argc, char** argv) {
     group_arg(a.group, in);
     {
       auto att = attach_bank(a.bo.where());
-      if (!att) return report_bank_error("cannot open bank", a.bo.path, att.error(), a.bo.as.uid);
+      if (!att) {
+        // A bank hrctl refuses (cut short, corrupt, removed) may still have members running
+        // unsupervised: they are found without it (rescue.hpp).
+        const errc c = att.error().code;
+        if (c != errc::untrusted_file && c != errc::io_error && c != errc::not_regular_file &&
+            in.gid != no_group)
+          if (rescue_kill_group(a.bo.path, a.bo.as.uid, in.gid, describe(att.error()).text) ==
+              exit_ok)
+            return exit_ok;
+        return report_bank_error("cannot open bank", a.bo.path, att.error(), a.bo.as.uid);
+      }
       if (supervisor_alive(att->bank)) return need_request(a, in, "kill");
     }
     // No supervisor: take its place for this one event, touching no other group.
@@ -528,8 +539,8 @@ int cmd_kill(int argc, char** argv) {
     proc_slot* s = att->rt.proc(id);
     if (load(s->pid) != static_cast<std::int32_t>(pid)) continue;
     // The process the bank names, if it is still that run and runs as the bank's user.
-    const fd_guard pfd(open_member_pidfd(static_cast<int>(pid), load(s->start_time),
-                                         a.bo.as.other ? &a.bo.as.uid : nullptr));
+    const fd_guard pfd(open_image_pidfd(static_cast<int>(pid), load(s->start_time),
+                                        a.bo.as.other ? &a.bo.as.uid : nullptr));
     if (pfd.fd < 0) continue;
     if (signal_pidfd(pfd.fd, SIGKILL) != 0) {
       std::fprintf(stderr, "hrctl kill: cannot kill %u: %s\n", pid, std::strerror(errno));

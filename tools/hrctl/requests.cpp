@@ -131,13 +131,13 @@ void supervisor::serve_run(request_slot& s, std::uint32_t slot, const std::strin
     if (pv && pv->image != no_image && staged && check_image(*staged)) {
       const auto* sh = reinterpret_cast<const image_header*>(staged->data);
       const std::string path(sh->path, std::min<std::size_t>(sh->path_len, sizeof sh->path));
-      if (std::string other = other_program(pv->image, image_argv(*staged), path);
-          !other.empty()) {
+      if (std::string other = other_program(pv->image, image_argv(*staged), path); !other.empty()) {
         (void)bank_->free(hotrestart::detail::internal_access, staging_block_name(slot));
         log("group %u: member %s keeps its image, which runs %s", *g, name.c_str(), other.c_str());
         answer(s, exit_refused,
-               "member " + name + " runs another program: hrctl upgrade replaces it; --name adds "
-               "a member");
+               "member " + name +
+                   " runs another program: hrctl upgrade replaces it; --name adds "
+                   "a member");
         return;
       }
     }

@@ -4,10 +4,13 @@
 // the controller's actions are performed (act: rerun, stop, site restart, terminate).
 #include "supervisor.hpp"
 
+#include "rescue.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -50,6 +53,80 @@ bool supervisor::bank_trusted() {
       "that others could write cannot be trusted again: check it before using it",
       bo_.path.c_str(), static_cast<unsigned>(why.uid), perm);
   return false;
+}
+
+namespace {
+supervisor* fault_owner = nullptr;  // the supervisor whose bank a SIGBUS may come from
+}  // namespace
+
+bool supervisor::bank_whole() {
+  struct stat st;
+  if (!bank_ || ::fstat(bank_->backend().descriptor(), &st) != 0) return true;
+  if (static_cast<std::uint64_t>(st.st_size) >= bank_->backend().size()) return true;
+  log("bank %s was cut short under the supervisor (now %lld bytes; it maps %llu): its state is "
+      "lost. Stopping every member; exit %d",
+      bo_.path.c_str(), static_cast<long long>(st.st_size),
+      static_cast<unsigned long long>(bank_->backend().size()), exit_bank_lost);
+  return false;
+}
+
+// SIGTERM to every run, SIGKILL to those left after `timeout_ms`; nothing in the bank is read
+// or written (it may be gone).
+void supervisor::abandon_runs(std::uint64_t timeout_ms) {
+  for (const run_state& r : runs_)
+    if (r.pid > 0) signal_run(r, SIGTERM);
+  const std::uint64_t deadline = now() + timeout_ms;
+  for (;;) {
+    bool left = false;
+    for (run_state& r : runs_) {
+      if (r.pid <= 0) continue;
+      int st = 0;
+      const bool gone = r.child ? ::waitpid(r.pid, &st, WNOHANG) == r.pid : ::kill(r.pid, 0) != 0;
+      if (gone) {
+        if (r.pidfd >= 0) ::close(r.pidfd);
+        r = run_state{};
+      } else {
+        left = true;
+      }
+    }
+    if (!left) return;
+    if (now() >= deadline) break;
+    sleep_ms(10);
+  }
+  for (run_state& r : runs_)
+    if (r.pid > 0) {
+      signal_run(r, SIGKILL);
+      if (r.child) (void)::waitpid(r.pid, nullptr, 0);
+    }
+}
+
+// A read or write past the end of the bank file: the file was cut short. Only system calls
+// from here (a signal handler): the message made at open, SIGKILL to every run, exit.
+void supervisor::on_bank_fault(int sig, siginfo_t* si, void*) {
+  supervisor* s = fault_owner;
+  const std::byte* base = s != nullptr && s->bank_ ? s->bank_->backend().data() : nullptr;
+  const auto* at = static_cast<const std::byte*>(si->si_addr);
+  if (base == nullptr || at < base || at >= base + s->bank_->backend().size()) {
+    ::signal(sig, SIG_DFL);  // not the bank's: the default action when the access is retried
+    return;
+  }
+  (void)!::write(2, s->fault_msg_.data(), s->fault_msg_.size());
+  for (const run_state& r : s->runs_)
+    if (r.pid > 0) (void)s->signal_run(r, SIGKILL);
+  ::_exit(exit_bank_lost);
+}
+
+void supervisor::watch_bank_faults() {
+  fault_owner = this;
+  fault_msg_ = "hrctl: bank " + bo_.path +
+               " was cut short under the supervisor (a read past its end: SIGBUS): its state "
+               "is lost; every member is killed; exit " +
+               std::to_string(exit_bank_lost) + "\n";
+  struct sigaction sa {};
+  sa.sa_sigaction = &supervisor::on_bank_fault;
+  sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGBUS, &sa, nullptr);
 }
 
 const uid_t* supervisor::member_uid() const {
@@ -240,6 +317,7 @@ int supervisor::open(const bank_options& bo, bool prefix, bool quiet, bool* busy
   bool created = false;
   if (int rc = open_controller(&created); rc != exit_ok) return rc;
   outputs_.listen(bo_.path, false);
+  watch_bank_faults();
   runtime_header& h = rt_.header();
   store(h.supervisor_pid, static_cast<std::int32_t>(::getpid()));
   store(h.supervisor_start, process_start_time(::getpid()));
@@ -333,15 +411,21 @@ void supervisor::adopt() {
       // Only the run the bank names, alive, and a process of the bank's user: a bank's writer
       // cannot make this supervisor adopt (and later signal) anyone else's process.
       const bool same = load(s->handle) == p.handle && same_process_alive(pid, load(s->start_time));
-      const int pfd = same ? open_member_pidfd(pid, load(s->start_time), member_uid()) : -1;
+      const int pfd = same ? open_image_pidfd(pid, load(s->start_time), member_uid()) : -1;
       if (pfd >= 0) {
         runs_[p.id] = run_state{pid, pfd, false, p.handle, gid, now()};
         log("group %u: adopted member %s (pid %d)", gid, name_of(p).c_str(), pid);
         continue;
       }
-      if (same && same_process_alive(pid, load(s->start_time)))
-        log("group %u: member %s: pid %d does not run as %s: not adopted, never signalled", gid,
-            name_of(p).c_str(), pid, as_.name.c_str());
+      if (same && same_process_alive(pid, load(s->start_time))) {
+        if (member_uid() != nullptr && process_uid(pid) != static_cast<long>(*member_uid()))
+          log("group %u: member %s: pid %d does not run as %s: not adopted, never signalled", gid,
+              name_of(p).c_str(), pid, as_.name.c_str());
+        else
+          log("group %u: member %s: pid %d does not run one of the bank's images: not adopted, "
+              "never signalled",
+              gid, name_of(p).c_str(), pid);
+      }
       store(s->pid, std::int32_t{0});
       const bool clean = load(s->clean) == p.handle;
       if (why != hold_none && !clean) {
@@ -427,6 +511,11 @@ int supervisor::serve(std::uint32_t own, std::uint64_t stop_timeout_ms, bool ser
       }
     }
     if (t - last_tick >= 250) {
+      if (!bank_whole()) {
+        abandon_runs(stop_timeout_ms);
+        outputs_.finish(bo_.path);
+        return exit_bank_lost;
+      }
       // The bank is checked on every tick (one fstat): another user may not write it.
       if (!bank_trusted()) {
         shutdown(SIGTERM, stop_timeout_ms);

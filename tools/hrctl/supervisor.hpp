@@ -8,6 +8,8 @@
 #ifndef HRCTL_SUPERVISOR_HPP
 #define HRCTL_SUPERVISOR_HPP
 
+#include <signal.h>
+
 #include <map>
 #include <optional>
 #include <string>
@@ -79,6 +81,13 @@ class supervisor {
 
   // The trust boundary (docs/security.md).
   bool bank_trusted();
+  // A bank file cut short under the mapping (truncate): found by the tick's fstat, or by the
+  // SIGBUS of a read past its end. Either way every member is stopped without touching the
+  // bank again, and hrctl exits exit_bank_lost.
+  bool bank_whole();
+  void abandon_runs(std::uint64_t timeout_ms);
+  static void on_bank_fault(int sig, siginfo_t* si, void* ctx);
+  void watch_bank_faults();
   int signal_run(const run_state& r, int sig) const;
   /// The user whose processes a bank of another user's (--user) may name; null for our own.
   const uid_t* member_uid() const;
@@ -153,6 +162,7 @@ class supervisor {
   int member_fd_ = -1;  ///< the bank file for the members (HR_BANK_FD), its own description
   int sig_fd_ = -1;
   bool untrusted_ = false;  ///< the bank became writable by another user
+  std::string fault_msg_;   ///< what on_bank_fault writes
   bool prefix_ = false;
   logger log;  ///< log("...") as printf: "hrctl: ..." on stderr unless --quiet
   launcher launch_;

@@ -43,6 +43,7 @@ enum exit_code : int {
   exit_killed = 12,         ///< hrctl run: the group was killed (hrctl kill -g)
   exit_refused = 13,        ///< the controller refused (limits, duplicate name, not permitted)
   exit_timeout = 14,        ///< the supervisor did not answer in time
+  exit_bank_lost = 15,      ///< the bank file was cut short under the supervisor: members killed
 };
 
 /// What a requester asks. `program`/`argv` are set when the request carries an image.
