@@ -200,8 +200,10 @@ class basic_controller {
     const std::uint32_t epoch = g[group_rec::epoch];
     if (s.kind == process_kind::indirect) {
       if (s.parent >= mp_ || !runs_now(tracker().load_proc(s.parent), s.gid, epoch))
-        return fail(errc::not_permitted,
-                    "an indirect process needs a running member of its group as parent");
+        return fail(error(errc::not_permitted,
+                          "an indirect process needs a running member of its group as parent")
+                        .with_value("group", s.gid)
+                        .with_value("parent process id", s.parent));
     }
     std::uint32_t idx = tracker().find_member(s.gid, s.name);
     txn x(r_);
@@ -210,7 +212,9 @@ class basic_controller {
     if (idx != no_process) {
       p = tracker().load_proc(idx);
       if (p[proc_rec::run_epoch] == epoch && p.state() == st(process_state::running))
-        return fail(errc::duplicate_process, "a process of that name is running in the group");
+        return fail(error(errc::duplicate_process, "a process of that name is running in the group")
+                        .with_value("group", s.gid)
+                        .with_value("process id", idx));
       if (counts_clean(p, epoch)) g[group_rec::clean] -= 1;
       if (p[proc_rec::image] == no_image) p[proc_rec::image] = s.image;
     } else {
@@ -437,7 +441,9 @@ class basic_controller {
       return fail(
           error(errc::bad_group_id, "group id out of range").with_range("group", gid, 0, mg_ - 1));
     const std::uint32_t i = tracker().find_member(gid, name);
-    if (i == no_process) return fail(errc::unknown_process, "no process of that name in the group");
+    if (i == no_process)
+      return fail(error(errc::unknown_process, "no process of that name in the group")
+                      .with_value("group", gid));
     return i;
   }
 
