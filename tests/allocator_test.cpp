@@ -97,8 +97,9 @@ TEST_CASE("a full bank says how large the largest free extent is") {
   HR_REQUIRE_OK(a.deallocate(*z, 3));
   auto big = a.allocate(4);  // 6 pages free, but in two pieces of 3
   HR_CHECK_ERR(big, errc::bank_full);
-  CHECK(big.error().details[0].expected == 3);
-  CHECK(big.error().details[0].found == 4);
+  CHECK(big.error().kinds[0] == detail_kind::requested_available);
+  CHECK(big.error().details[0].a == 4);  // pages requested
+  CHECK(big.error().details[0].b == 3);  // the largest free extent
   HR_CHECK_ERR(a.allocate(9), errc::bank_full);
   CHECK(a.allocate(3));  // a 3 in class 1 is found by the first-fit fallback
   a.census();

@@ -191,13 +191,14 @@ TEST_CASE_TEMPLATE("limits: block table, bank size, names, media", F, HR_CONFORM
   HR_REQUIRE_OK(b->find_or_create("a", 4096 * 5));
   auto full = b->find_or_create("b", 4096 * 4);
   HR_CHECK_ERR(full, errc::bank_full);
-  CHECK(full.error().details[0].expected == 3);  // largest free extent, in pages
+  CHECK(full.error().details[0].a == 4);  // pages requested
+  CHECK(full.error().details[0].b == 3);  // largest free extent, in pages
   HR_REQUIRE_OK(b->find_or_create("b", 1));
   HR_REQUIRE_OK(b->find_or_create("c", 1));
   HR_REQUIRE_OK(b->find_or_create("d", 1));
   auto table = b->find_or_create("e", 1);
   HR_CHECK_ERR(table, errc::block_table_full);
-  CHECK(table.error().details[0].expected == 4);
+  CHECK(table.error().details[0].a == 4);
   HR_CHECK_ERR(b->find_or_create("", 1), errc::name_empty);
   HR_CHECK_ERR(b->find_or_create(std::string(33, 'n'), 1), errc::name_too_long);
   HR_CHECK_ERR(b->find_or_create(block_name{"FLASH", "a"}, 1), errc::unknown_medium);
@@ -264,8 +265,9 @@ TEST_CASE_TEMPLATE("open_or_create adopts a bank's tunables or names each differ
   HR_CHECK_ERR(other, errc::tunables_mismatch);
   CHECK(other.error().detail_count == 2);
   CHECK(std::string(other.error().details[0].field) == "bank_size");
-  CHECK(other.error().details[0].expected == 2u << 20);
-  CHECK(other.error().details[0].found == 1u << 20);
+  CHECK(other.error().kinds[0] == detail_kind::given_recorded);
+  CHECK(other.error().details[0].a == 2u << 20);  // given
+  CHECK(other.error().details[0].b == 1u << 20);  // recorded in the bank
   CHECK(std::string(other.error().details[1].field) == "max_blocks");
   auto opened = F::bank::open(fx.where());  // plain open adopts whatever is recorded
   HR_REQUIRE_OK(opened);
@@ -279,7 +281,9 @@ TEST_CASE_TEMPLATE("open_or_create adopts a bank's tunables or names each differ
   HR_REQUIRE_OK(F::bank::open_or_create(fx.where(), {.medium = "RAM", .durable = false}));
   auto medium = F::bank::open_or_create(fx.where(), {.medium = "ROM"});
   HR_CHECK_ERR(medium, errc::tunables_mismatch);
-  CHECK(medium.error().detail_count == 1);
+  CHECK(medium.error().kinds[0] == detail_kind::names);
+  CHECK(std::string(describe(medium.error()).text)
+            .find(R"(medium given "ROM", the bank has "RAM")") != std::string::npos);
   auto page = F::bank::open_or_create(fx.where(), {.page_size = 8192});
   HR_CHECK_ERR(page, errc::tunables_mismatch);
   CHECK(std::string(page.error().details[0].field) == "page_size");

@@ -20,11 +20,12 @@ TEST_CASE("block names: limits and bytes") {
   HR_CHECK_ERR(validate_name(""), errc::name_empty);
   auto long_name = validate_name(std::string(max_name_length + 1, 'x'));
   HR_CHECK_ERR(long_name, errc::name_too_long);
-  CHECK(long_name.error().details[0].expected == max_name_length);
-  CHECK(long_name.error().details[0].found == max_name_length + 1);
+  CHECK(long_name.error().kinds[0] == detail_kind::over_limit);
+  CHECK(long_name.error().details[0].a == max_name_length + 1);
+  CHECK(long_name.error().details[0].b == max_name_length);
   auto nul = validate_name("ab\0cd"sv);
   HR_CHECK_ERR(nul, errc::name_has_nul);
-  CHECK(nul.error().details[0].found == 2);
+  CHECK(nul.error().details[0].a == 2);
 }
 
 TEST_CASE("media and keys") {
@@ -48,11 +49,11 @@ TEST_CASE("reserved prefix and group keys") {
 
 TEST_CASE("errors format their code, message and numbers without a heap") {
   error e(errc::tunables_mismatch, "the bank exists with other tunables");
-  e.with("bank_size", 1048576, 2097152).with("max_blocks", 30, 40);
+  e.with_given("bank_size", 1048576, 2097152).with_given("max_blocks", 30, 40);
   const std::string s = describe(e).text;
   CHECK(s ==
-        "tunables_mismatch: the bank exists with other tunables (bank_size: expected "
-        "1048576, found 2097152; max_blocks: expected 30, found 40)");
+        "tunables_mismatch: the bank exists with other tunables (bank_size: 1048576 given, the "
+        "bank has 2097152; max_blocks: 30 given, the bank has 40)");
   error io(errc::io_error, "cannot open");
   io.with_errno(13);
   CHECK(std::string(describe(io).text) == "io_error: cannot open [errno 13]");
@@ -63,7 +64,8 @@ TEST_CASE("errors format their code, message and numbers without a heap") {
   CHECK(std::strlen(small) == 7);
   // Extra details beyond the capacity are dropped, not written out of bounds.
   error many(errc::corrupt, "x");
-  for (int i = 0; i < 10; ++i) many.with("f", 1, 2);
+  for (int i = 0; i < 10; ++i) many.with_value("f", 1);
   CHECK(many.detail_count == error::max_details);
+  CHECK(many.details_dropped);
   CHECK(std::string(to_string(errc::bank_full)) == "bank_full");
 }

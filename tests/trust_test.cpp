@@ -17,11 +17,11 @@
 using namespace hotrestart;
 
 namespace {
-// The first detail of a refusal, as "field expected found".
+// The first detail of a refusal, as "field a b" (expected and found, or the value and 0).
 std::string detail_of(const error& e) {
   if (e.detail_count == 0) return "(none)";
-  return std::string(e.details[0].field) + " " + std::to_string(e.details[0].expected) + " " +
-         std::to_string(e.details[0].found);
+  return std::string(e.details[0].field) + " " + std::to_string(e.details[0].a) + " " +
+         std::to_string(e.details[0].b);
 }
 }  // namespace
 

@@ -73,8 +73,9 @@ TEST_CASE("a file that is not a bank is refused") {
   }
   auto b = mmap_bank::open(path.c_str());
   HR_CHECK_ERR(b, errc::not_a_bank);
-  CHECK(b.error().details[0].expected == bank_format::magic0_value);
-  CHECK(b.error().details[0].found == 0x78787878u);
+  CHECK(b.error().kinds[0] == detail_kind::expected_found_hex);
+  CHECK(b.error().details[0].a == bank_format::magic0_value);
+  CHECK(b.error().details[0].b == 0x78787878u);
   // open_or_create never formats over a foreign file.
   HR_CHECK_ERR(mmap_bank::open_or_create(path.c_str()), errc::not_a_bank);
   CHECK(std::filesystem::file_size(path) == 8192);
@@ -89,8 +90,8 @@ TEST_CASE("a truncated bank is refused with the sizes") {
   std::filesystem::resize_file(f.path, f.layout.file_bytes / 2);
   auto b = mmap_bank::open(f.path.c_str());
   HR_CHECK_ERR(b, errc::truncated);
-  CHECK(b.error().details[0].expected == f.layout.file_bytes);
-  CHECK(b.error().details[0].found == f.layout.file_bytes / 2);
+  CHECK(b.error().details[0].a == f.layout.file_bytes);
+  CHECK(b.error().details[0].b == f.layout.file_bytes / 2);
 }
 
 TEST_CASE("another version, another layout, a broken header") {
@@ -99,8 +100,8 @@ TEST_CASE("another version, another layout, a broken header") {
     poke(f.path, bank_format::layout_version, bank_format::version + 1);
     auto b = mmap_bank::open(f.path.c_str());
     HR_CHECK_ERR(b, errc::version_mismatch);
-    CHECK(b.error().details[0].expected == bank_format::version);
-    CHECK(b.error().details[0].found == bank_format::version + 1);
+    CHECK(b.error().details[0].a == bank_format::version);
+    CHECK(b.error().details[0].b == bank_format::version + 1);
   }
   SUBCASE("layout fingerprint (a build with other policies or limits)") {
     poke(f.path, bank_format::fingerprint_lo, peek(f.path, bank_format::fingerprint_lo) ^ 1u);

@@ -120,10 +120,11 @@ class basic_span_backend {
   [[nodiscard]] static result<basic_span_backend> create(location where, std::uint64_t bytes,
                                                          region_init init) {
     if (reinterpret_cast<std::uintptr_t>(where.data()) % 64 != 0)
-      return fail(errc::bad_size, "bank memory must be 64-byte aligned", "alignment", 64,
-                  reinterpret_cast<std::uintptr_t>(where.data()) % 64);
+      return fail(error(errc::bad_size, "bank memory must be 64-byte aligned")
+                      .with_hex("address", reinterpret_cast<std::uintptr_t>(where.data())));
     if (where.size() < bytes)
-      return fail(errc::truncated, "memory too small for the bank", "bytes", bytes, where.size());
+      return fail(error(errc::truncated, "memory too small for the bank")
+                      .with_requested("bytes", bytes, where.size(), "given"));
     std::memset(where.data(), 0, static_cast<std::size_t>(bytes));
     Lock::init(where.data() + bank_format::lock_area);
     if (auto r = init(where.data(), bytes); !r) return fail(r.error());
@@ -132,8 +133,8 @@ class basic_span_backend {
 
   [[nodiscard]] static result<basic_span_backend> open(location where) {
     if (reinterpret_cast<std::uintptr_t>(where.data()) % 64 != 0)
-      return fail(errc::bad_size, "bank memory must be 64-byte aligned", "alignment", 64,
-                  reinterpret_cast<std::uintptr_t>(where.data()) % 64);
+      return fail(error(errc::bad_size, "bank memory must be 64-byte aligned")
+                      .with_hex("address", reinterpret_cast<std::uintptr_t>(where.data())));
     return basic_span_backend(where);
   }
 

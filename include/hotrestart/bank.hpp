@@ -233,28 +233,31 @@ class basic_bank {
     const std::uint32_t blocks = detail::load32(base_, bank_format::block_count);
     const std::uint32_t used = detail::load32(base_, bank_format::used_pages);
     if (a.used_pages + a.free_pages != layout_.total_pages)
-      note(error(errc::corrupt, "pages lost: used + free is not the bank's size", "pages",
-                 layout_.total_pages, a.used_pages + a.free_pages));
+      note(error(errc::corrupt, "pages lost: used + free is not the bank's size")
+               .with_expected("pages used + free", layout_.total_pages,
+                              a.used_pages + a.free_pages));
     if (a.used_pages != used)
-      note(error(errc::corrupt, "used page counter disagrees with the allocator", "pages",
-                 a.used_pages, used));
+      note(error(errc::corrupt, "used page counter disagrees with the allocator")
+               .with_expected("used pages", a.used_pages, used));
     if (r.pages != used)
-      note(error(errc::corrupt, "blocks' pages disagree with the used page counter", "pages", used,
-                 r.pages));
+      note(error(errc::corrupt, "blocks' pages disagree with the used page counter")
+               .with_expected("pages in blocks", used, r.pages));
     if (r.in_use != blocks)
-      note(error(errc::corrupt, "block counter disagrees with the registry", "blocks", blocks,
-                 r.in_use));
+      note(error(errc::corrupt, "block counter disagrees with the registry")
+               .with_expected("blocks in the registry", blocks, r.in_use));
     if (a.used_extents != blocks)
-      note(error(errc::corrupt, "block counter disagrees with the allocator's used extents",
-                 "blocks", blocks, a.used_extents));
+      note(error(errc::corrupt, "block counter disagrees with the allocator's used extents")
+               .with_expected("used extents", blocks, a.used_extents));
     for (std::uint32_t i = 0; i < layout_.max_blocks; ++i) {
       if (!registry_.in_use(i)) continue;
       const entry_view e = registry_.view(i);
       if (allocator_.owner_of(e.first_page, e.pages) != i)
-        note(error(errc::corrupt, "block's extent is not allocated to it", "entry", i,
-                   allocator_.owner_of(e.first_page, e.pages)));
+        note(error(errc::corrupt, "block's extent is not allocated to it")
+                 .with_expected("extent owner", i, allocator_.owner_of(e.first_page, e.pages)));
       if (e.size == 0 || e.size > std::uint64_t{e.pages} * layout_.page_size)
-        note(error(errc::corrupt, "block's size does not fit its pages", "entry", i, e.size));
+        note(error(errc::corrupt, "block's size does not fit its pages")
+                 .with_value("entry", i)
+                 .with_value("size", e.size));
     }
     return problems;
   }
@@ -324,20 +327,20 @@ class basic_bank {
   [[nodiscard]] result<void> same_tunables(const tunables& t) const {
     error e(errc::tunables_mismatch, "the bank exists with other tunables");
     if (t.page_size && *t.page_size != layout_.page_size)
-      e.with("page_size", *t.page_size, layout_.page_size);
+      e.with_given("page_size", *t.page_size, layout_.page_size);
     if (t.bank_size) {
       const std::uint64_t p = t.page_size.value_or(layout_.page_size);
       const std::uint64_t want =
           p == 0 ? *t.bank_size : (*t.bank_size / p + (*t.bank_size % p != 0)) * p;
-      if (want != layout_.bank_size) e.with("bank_size", want, layout_.bank_size);
+      if (want != layout_.bank_size) e.with_given("bank_size", want, layout_.bank_size);
     }
     if (t.max_blocks && *t.max_blocks != layout_.max_blocks)
-      e.with("max_blocks", *t.max_blocks, layout_.max_blocks);
+      e.with_given("max_blocks", *t.max_blocks, layout_.max_blocks);
     if (t.medium && *t.medium != medium())
-      e.with(t.medium->size() != medium_len_ ? "medium length" : "medium (same length, other name)",
-             t.medium->size(), medium_len_);
-    if (t.durable && *t.durable != layout_.durable) e.with("durable", *t.durable, layout_.durable);
-    if (e.detail_count != 0) return fail(e);
+      e.with_names("medium given", *t.medium, "the bank has", medium());
+    if (t.durable && *t.durable != layout_.durable)
+      e.with_given("durable", *t.durable, layout_.durable);
+    if (e.detail_count != 0 || e.details_dropped) return fail(e);
     return {};
   }
 
@@ -372,12 +375,12 @@ class basic_bank {
     }
     const std::uint32_t st = detail::load32(base_, bank_format::sweep_state);
     if (!detail::sweep_state_valid(st))
-      return fail(errc::corrupt, "free_all record: unknown state word", "state",
-                  detail::sweep_active, st);
+      return fail(error(errc::corrupt, "free_all record: unknown state word")
+                      .with_expected_hex("state", detail::sweep_active, st));
     const std::uint32_t klen = detail::load32(base_, bank_format::sweep_key_len);
     if (klen == 0 || klen > max_key_length)
-      return fail(errc::corrupt, "free_all record: key length out of range", "key length",
-                  max_key_length, klen);
+      return fail(error(errc::corrupt, "free_all record: key length out of range")
+                      .with_range("key length", klen, 1, max_key_length));
     char key[max_key_length];
     std::memcpy(key, base_ + bank_format::sweep_key, klen);
     // A block the sweep could not free is damaged metadata, which check() reports and the
@@ -405,10 +408,8 @@ class basic_bank {
   [[nodiscard]] result<void> validate_lookup(const block_name& n, bool allow_reserved) const {
     if (auto v = validate_medium(n.medium); !v) return v;
     if (n.medium != medium())
-      return fail(
-          errc::unknown_medium, "this bank serves another medium",
-          n.medium.size() != medium_len_ ? "medium length" : "medium (same length, other name)",
-          medium_len_, n.medium.size());
+      return fail(error(errc::unknown_medium, "this bank serves another medium")
+                      .with_names("block medium", n.medium, "this bank serves", medium()));
     if (auto v = validate_name(n.name); !v) return v;
     if (!allow_reserved && is_reserved(n.name))
       return fail(errc::name_reserved, "names starting with __HR are reserved for the library");
@@ -425,9 +426,9 @@ class basic_bank {
   // Turns a registry hit into a block, checking the extent and size against the bank first.
   [[nodiscard]] result<block> to_block(const entry_view& e, bool created) const {
     if (!entry_sound(e))
-      return fail(errc::corrupt,
-                  "block's extent lies outside the bank, or its size outside the extent", "entry",
-                  0, e.index);
+      return fail(error(errc::corrupt,
+                        "block's extent lies outside the bank, or its size outside the extent")
+                      .with_value("entry", e.index));
     const std::uint64_t cap = std::uint64_t{e.pages} * layout_.page_size;
     return block{base_ + layout_.data_off + std::uint64_t{e.first_page} * layout_.page_size, e.size,
                  cap, created};
@@ -481,16 +482,16 @@ class basic_bank {
     const std::uint32_t h = Registry::hash(n.name);
     auto fits = [&](result<block> b) -> result<block> {
       if (b && size > b->capacity)
-        return fail(errc::size_exceeds_block, "the block exists and is smaller than asked",
-                    "bytes (capacity)", b->capacity, size);
+        return fail(error(errc::size_exceeds_block, "the block exists and is smaller than asked")
+                        .with_requested("bytes", size, b->capacity, "in the block"));
       return b;
     };
     // Fast path: most calls after the first find the block without the lock.
     if (auto f = find_hashed(n.name, h); f || f.error().code != errc::not_found)
       return fits(std::move(f));
     if (size > layout_.bank_size)
-      return fail(errc::bank_full, "block larger than the whole bank", "bytes (bank size)",
-                  layout_.bank_size, size);
+      return fail(error(errc::bank_full, "block larger than the whole bank")
+                      .with_requested("bytes", size, layout_.bank_size, "in the whole bank"));
     const std::uint64_t pages = (size + layout_.page_size - 1) / layout_.page_size;
     auto g = locked();
     if (!g) return fail(g.error());
@@ -500,8 +501,8 @@ class basic_bank {
       return fail(errc::corrupt, "registry chain is broken (bad link or cycle)");
     const std::uint32_t count = detail::load32(base_, bank_format::block_count);
     if (count >= layout_.max_blocks)
-      return fail(errc::block_table_full, "the bank holds max_blocks blocks already", "max_blocks",
-                  layout_.max_blocks, count);
+      return fail(error(errc::block_table_full, "the bank holds max_blocks blocks already")
+                      .with_value("max_blocks", layout_.max_blocks));
     // Nothing below changes the bank before the commit but stores to what only this
     // transaction can reach: returning early abandons the operation.
     bank_txn t(base_, bounds(), op_create);

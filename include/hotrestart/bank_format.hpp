@@ -160,20 +160,20 @@ template <class Registry, class Allocator>
   l.page_size = t.page_size.value_or(backend_page_size);
   if (l.page_size < min_page_size || l.page_size > max_page_size ||
       (l.page_size & (l.page_size - 1)) != 0)
-    return fail(errc::bad_tunables, "page size must be a power of two from 64 bytes to 1 MiB",
-                "page_size", min_page_size, l.page_size);
+    return fail(error(errc::bad_tunables, "page size must be a power of two from 64 bytes to 1 MiB")
+                    .with_value("page_size", l.page_size));
   const std::uint32_t max_blocks = t.max_blocks.value_or(default_max_blocks);
   if (max_blocks == 0 || max_blocks > max_blocks_limit)
-    return fail(errc::bad_tunables, "max_blocks out of range (1 to 4194304)", "max_blocks",
-                max_blocks_limit, max_blocks);
+    return fail(error(errc::bad_tunables, "max_blocks out of range")
+                    .with_range("max_blocks", max_blocks, 1, max_blocks_limit));
   const std::uint64_t bank_size = t.bank_size.value_or(default_bank_size);
   if (bank_size == 0) return fail(errc::bad_tunables, "bank_size must not be zero");
   if (auto m = validate_medium(t.medium.value_or(default_medium)); !m) return fail(m.error());
   // Rounded up without align_up: bank_size + page_size - 1 would wrap near 2^64.
   const std::uint64_t pages = bank_size / l.page_size + (bank_size % l.page_size != 0 ? 1 : 0);
   if (pages > max_total_pages)
-    return fail(errc::bad_tunables, "bank_size too large for this page size", "pages (max)",
-                max_total_pages, pages);
+    return fail(error(errc::bad_tunables, "bank_size too large for this page size")
+                    .with_limit("pages", pages, max_total_pages));
   l.total_pages = static_cast<std::uint32_t>(pages);
   l.bank_size = pages * l.page_size;
   l.max_blocks = max_blocks;
@@ -182,8 +182,8 @@ template <class Registry, class Allocator>
   l.allocator_off = align_up(l.registry_off + Registry::region_bytes(l.max_blocks), 64);
   const std::uint64_t meta_end = l.allocator_off + Allocator::region_bytes(l.total_pages);
   if (meta_end > 0xFFFFFFFFu)
-    return fail(errc::bad_tunables, "bank metadata would exceed 4 GiB", "metadata bytes",
-                0xFFFFFFFFu, meta_end);
+    return fail(error(errc::bad_tunables, "bank metadata would exceed 4 GiB")
+                    .with_limit("metadata bytes", meta_end, 0xFFFFFFFFu));
   l.data_off = align_up(meta_end, l.page_size);
   l.file_bytes = l.data_off + l.bank_size;
   return l;

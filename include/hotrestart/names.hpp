@@ -37,29 +37,31 @@ constexpr bool is_reserved(std::string_view s) {
 [[nodiscard]] constexpr result<void> validate_name(std::string_view name) {
   if (name.empty()) return fail(errc::name_empty, "a block name must not be empty");
   if (name.size() > max_name_length)
-    return fail(errc::name_too_long, "block name too long", "name length (max)", max_name_length,
-                name.size());
+    return fail(error(errc::name_too_long, "block name too long")
+                    .with_limit("name length", name.size(), max_name_length));
   for (std::size_t i = 0; i < name.size(); ++i)
     if (name[i] == '\0')
-      return fail(errc::name_has_nul, "a block name must not contain NUL", "NUL at byte", 0, i);
+      return fail(error(errc::name_has_nul, "a block name must not contain NUL")
+                      .with_value("NUL at byte", i));
   return {};
 }
 
 [[nodiscard]] constexpr result<void> validate_medium(std::string_view medium) {
   if (medium.empty()) return fail(errc::medium_empty, "a medium name must not be empty");
   if (medium.size() > max_medium_length)
-    return fail(errc::medium_too_long, "medium name too long", "medium length (max)",
-                max_medium_length, medium.size());
+    return fail(error(errc::medium_too_long, "medium name too long")
+                    .with_limit("medium length", medium.size(), max_medium_length));
   for (std::size_t i = 0; i < medium.size(); ++i)
     if (medium[i] == '\0')
-      return fail(errc::name_has_nul, "a medium name must not contain NUL", "NUL at byte", 0, i);
+      return fail(error(errc::name_has_nul, "a medium name must not contain NUL")
+                      .with_value("NUL at byte", i));
   return {};
 }
 
 [[nodiscard]] constexpr result<void> validate_key(std::string_view key) {
   if (key.size() > max_key_length)
-    return fail(errc::key_too_long, "deletion key too long", "key length (max)", max_key_length,
-                key.size());
+    return fail(error(errc::key_too_long, "deletion key too long")
+                    .with_limit("key length", key.size(), max_key_length));
   return {};
 }
 

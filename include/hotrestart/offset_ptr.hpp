@@ -77,14 +77,15 @@ class offset_ptr {
     const auto addr = reinterpret_cast<std::uintptr_t>(p);
     const auto base = reinterpret_cast<std::uintptr_t>(r.base);
     if (r.base == nullptr || addr < base)
-      return fail(errc::bad_size, "pointer lies before the bank", "offset (min)", r.begin, 0);
+      return fail(error(errc::bad_size, "pointer lies before the bank").with_hex("address", addr));
     const std::uint64_t off = addr - base;
     if (!r.contains(off, sizeof(T)))
-      return fail(errc::bad_size, "pointer does not lie inside the bank's data pages",
-                  "offset (end)", r.end, off);
+      return fail(error(errc::bad_size, "pointer does not lie inside the bank's data pages")
+                      .with_range("offset", off, r.begin, r.end));
     if (off % alignof(T) != 0)
-      return fail(errc::bad_size, "pointer is misaligned for its type", "alignment", alignof(T),
-                  off % alignof(T));
+      return fail(error(errc::bad_size, "pointer is misaligned for its type")
+                      .with_value("alignment", alignof(T))
+                      .with_value("offset", off));
     return from_offset(off);
   }
   template <class Bank>
@@ -97,14 +98,15 @@ class offset_ptr {
   [[nodiscard]] result<T*> resolve(const bank_region& r, std::uint64_t count = 1) const {
     if (off_ == 0) return static_cast<T*>(nullptr);
     if (count == 0 || count > (r.end - r.begin) / sizeof(T))
-      return fail(errc::corrupt, "relative pointer's object count does not fit the bank", "objects",
-                  1, count);
+      return fail(error(errc::corrupt, "relative pointer's object count does not fit the bank")
+                      .with_value("objects", count));
     if (!r.contains(off_, count * sizeof(T)))
-      return fail(errc::corrupt, "relative pointer lies outside the bank's data pages",
-                  "offset (end)", r.end, off_);
+      return fail(error(errc::corrupt, "relative pointer lies outside the bank's data pages")
+                      .with_range("offset", off_, r.begin, r.end));
     if (off_ % alignof(T) != 0)
-      return fail(errc::corrupt, "relative pointer is misaligned for its type", "alignment",
-                  alignof(T), off_ % alignof(T));
+      return fail(error(errc::corrupt, "relative pointer is misaligned for its type")
+                      .with_value("alignment", alignof(T))
+                      .with_value("offset", off_));
     return reinterpret_cast<T*>(r.base + off_);
   }
   template <class Bank>

@@ -174,8 +174,8 @@ class persistent {
   /// header's errors.
   [[nodiscard]] static result<persistent> at(const bank_region& r, std::uint64_t block_offset) {
     if (!r.contains(block_offset, typed_format::header_size))
-      return fail(errc::corrupt, "typed block offset lies outside the bank's data pages",
-                  "offset (end)", r.end, block_offset);
+      return fail(error(errc::corrupt, "typed block offset lies outside the bank's data pages")
+                      .with_range("offset", block_offset, r.begin, r.end));
     std::byte* blk = r.base + block_offset;
     auto info = detail::read_typed_header(blk, r.end - block_offset);
     if (!info) return fail(info.error());
@@ -351,9 +351,10 @@ class persistent {
       return fail(e);
     };
     if (reinterpret_cast<std::uintptr_t>(blk + desc.shape.slot0) % alignof(T) != 0)
-      return drop(error(errc::bad_size, "the type's alignment exceeds the bank's page size",
-                        "alignment", alignof(T),
-                        reinterpret_cast<std::uintptr_t>(blk + desc.shape.slot0) % alignof(T)));
+      return drop(
+          error(errc::bad_size, "the type's alignment exceeds the bank's page size")
+              .with_value("alignment", alignof(T))
+              .with_hex("address", reinterpret_cast<std::uintptr_t>(blk + desc.shape.slot0)));
     T* v = ::new (static_cast<void*>(blk + desc.shape.slot0)) T{};
     if (auto r = fill(*v); !r) return drop(r.error());
     HOTRESTART_CRASH_POINT();

@@ -82,6 +82,6 @@ TEST_CASE("a durable bank on a disk: create, free, replace, free_all, reopen in 
   }
   auto plain = mmap_bank::open_or_create(path.c_str(), {.bank_size = 64 * 4096, .durable = false});
   HR_CHECK_ERR(plain, errc::tunables_mismatch);
-  CHECK(std::string(hrtest::text(plain.error())).find("durable: expected 0, found 1") !=
+  CHECK(std::string(hrtest::text(plain.error())).find("durable: 0 given, the bank has 1") !=
         std::string::npos);
 }

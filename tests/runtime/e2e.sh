@@ -165,6 +165,7 @@ bad_input)
   head -c 100000 /dev/urandom >"$dir/foreign.bank"; before=$(sha "$dir/foreign.bank")
   H status --bank "$dir/foreign.bank" 2>"$dir/err"; expect_rc $? 5 "foreign"
   grep -q "no hotrestart bank here" "$dir/err" || fail "foreign: message"
+  grep -q "is not a bank file at all" "$dir/err" || fail "foreign: advice"
   H run --bank "$dir/foreign.bank" -- "$member" 2>"$dir/err"; expect_rc $? 5 "foreign run"
   H kill -g 0 --bank "$dir/foreign.bank" 2>"$dir/err"; expect_rc $? 5 "foreign kill -g"
   [ "$(sha "$dir/foreign.bank")" = "$before" ] || fail "foreign file changed"
@@ -364,6 +365,7 @@ bank_version)
   done
   H run --bank "$bank" -- "$member" >/dev/null 2>"$dir/err"; expect_rc $? 5 "run: other format version"
   grep -q "refusing this bank (nothing in it was changed)" "$dir/err" || fail "run: message"
+  grep -q "has format version 99, this hrctl supports" "$dir/err" || fail "run: which versions"
   H kill -g 0 --bank "$bank" 2>"$dir/err"; expect_rc $? 5 "kill -g: other format version"
   [ "$(sha "$bank")" = "$before" ] || fail "the refused bank was changed"
   # The runtime block ("HHRT", then its version word) written by another hrctl version.
@@ -381,6 +383,17 @@ bank_version)
   H check --image "$dir/img" >"$dir/out"; expect_rc $? 11 "check --image: other runtime version"
   grep -q "runtime block: .*runtime block written by another hrctl version" "$dir/out" || fail "check --image does not name the runtime block"
   [ "$(sha "$bank")" = "$before" ] || fail "the refused bank was changed (runtime block)"
+  H status --bank "$bank" 2>"$dir/err"
+  grep -q "has runtime block version 1, this hrctl supports 2" "$dir/err" || fail "runtime version: which versions"
+  # Each refusal says what to do about it: a bank cut short, a creation that died half-way.
+  cp "$dir/orig.bank" "$dir/cut.bank"
+  truncate -s $(($(stat -c %s "$dir/orig.bank") / 2)) "$dir/cut.bank"
+  H status --bank "$dir/cut.bank" 2>"$dir/err"; expect_rc $? 5 "status: a bank cut short"
+  grep -q "the file was cut.*Restore it from a copy" "$dir/err" || fail "cut: advice"
+  cp "$dir/orig.bank" "$dir/init.bank"
+  printf 'TINI' | dd of="$dir/init.bank" bs=1 seek=96 conv=notrunc status=none  # state word "INIT"
+  H status --bank "$dir/init.bank" 2>"$dir/err"; expect_rc $? 5 "status: an interrupted creation"
+  grep -q "died half-way.*create the bank again" "$dir/err" || fail "interrupted creation: advice"
   ;;
 unwritable)
   # As root (CI): a directory nobody may create files in (sysfs), an immutable bank file

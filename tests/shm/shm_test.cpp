@@ -78,7 +78,8 @@ TEST_CASE("shm: an object that another user may write is refused (docs/security.
   REQUIRE_FALSE(r);
   CHECK(r.error().code == errc::untrusted_file);
   REQUIRE(r.error().detail_count == 1);
-  CHECK(r.error().details[0].found == 666);
+  CHECK(r.error().kinds[0] == detail_kind::expected_found);
+  CHECK(r.error().details[0].b == 666);
   REQUIRE(::chmod(file.c_str(), 0600) == 0);
   auto again = shm_bank::open(n.name.c_str());
   HR_REQUIRE_OK(again);

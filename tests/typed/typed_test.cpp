@@ -221,8 +221,8 @@ TEST_CASE("another type, another version, another size, a raw block: clear error
   HR_REQUIRE_OK(persistent<rec_v1>::find_or_construct(*b, "rec"));
   auto v2 = persistent<rec_v2>::find_or_construct(*b, "rec");
   HR_CHECK_ERR(v2, errc::schema_mismatch);
-  CHECK(v2.error().details[0].expected == 2);  // schema version wanted
-  CHECK(v2.error().details[0].found == 1);     // and the one found
+  CHECK(v2.error().details[0].a == 2);  // schema version wanted
+  CHECK(v2.error().details[0].b == 1);  // and the one found
   auto raw = b->find_or_create("raw", 4096);
   HR_REQUIRE_OK(raw);
   std::memset(raw->data, 0x5A, 4096);

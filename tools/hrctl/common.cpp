@@ -92,7 +92,115 @@ void explain_untrusted(const std::string& path, uid_t owner) {
 }
 }  // namespace
 
-int report_bank_error(const char* what, const std::string& path, const error& e, uid_t owner) {
+namespace {
+// The command-line flag that sets a tunable, or null when hrctl has none for it.
+const char* flag_of(std::string_view tunable) {
+  if (tunable == "bank_size") return "--bank-size";
+  if (tunable == "max_blocks") return "--max-blocks";
+  if (tunable == "max_groups") return "--max-groups";
+  if (tunable == "max_processes") return "--max-processes";
+  return nullptr;
+}
+
+// The first detail of `kind`, or null.
+const error_detail* first_of(const error& e, detail_kind kind) {
+  for (std::size_t i = 0; i < e.detail_count && i < error::max_details; ++i)
+    if (e.kinds[i] == kind) return &e.details[i];
+  return nullptr;
+}
+
+// One tunable that differs: what the bank has, what was given, and how to adopt the bank's.
+void explain_tunable(const error& e, std::size_t i) {
+  const error_detail& d = e.details[i];
+  const char* name = d.field != nullptr ? d.field : "a tunable";
+  if (e.kinds[i] == detail_kind::given_recorded) {
+    const char* flag = flag_of(name);
+    std::fprintf(stderr, "hrctl:   %s: the bank has %llu, %llu was given", name,
+                 static_cast<unsigned long long>(d.b), static_cast<unsigned long long>(d.a));
+    if (flag != nullptr)
+      std::fprintf(stderr, " (%s): drop %s to adopt the bank's value\n", flag, flag);
+    else
+      std::fprintf(stderr, ": leave it unset to adopt the bank's value\n");
+  } else if (e.kinds[i] == detail_kind::names && i + 1 < e.detail_count) {
+    std::fprintf(stderr,
+                 "hrctl:   medium: the bank has \"%s\", \"%s\" was given: leave it unset "
+                 "to adopt the bank's\n",
+                 name_of(e.details[i + 1]).text, name_of(d).text);
+  }
+}
+
+// What to do about a bank refused as what it is; `path` is a bank file, or an image file when
+// `image` (hrctl check --image).
+void advise_refused(const std::string& path, const error& e, bool image) {
+  const char* p = path.c_str();
+  const char* other = image ? "another --image file" : "another --bank path";
+  std::fprintf(stderr,
+               "hrctl: refusing this %s (nothing in it was changed): ", image ? "image" : "bank");
+  switch (e.code) {
+    case errc::version_mismatch:
+      if (const error_detail* v = first_of(e, detail_kind::expected_found))
+        std::fprintf(stderr, "%s has %s %llu, this hrctl supports %llu. ", p,
+                     v->field != nullptr ? v->field : "version",
+                     static_cast<unsigned long long>(v->b), static_cast<unsigned long long>(v->a));
+      else
+        std::fprintf(stderr, "%s was written by another version. ", p);
+      std::fprintf(stderr,
+                   "hrctl cannot convert banks (there is no `hrctl convert` yet): use the hrctl "
+                   "that made it, or %s\n",
+                   other);
+      break;
+    case errc::layout_mismatch:
+      std::fprintf(stderr,
+                   "%s was made by a build with another layout (other policies or limits, or "
+                   "another architecture). Use it with the build that made it, on its "
+                   "architecture, or use %s\n",
+                   p, other);
+      break;
+    case errc::not_a_bank:
+      std::fprintf(stderr,
+                   "%s is not a bank file at all (no bank header where one should start); hrctl "
+                   "never formats over it. Give the path of a bank, or %s\n",
+                   p, other);
+      break;
+    case errc::truncated:
+      if (const error_detail* b = first_of(e, detail_kind::expected_found))
+        std::fprintf(stderr, "%s has %llu bytes where its header says %llu: ", p,
+                     static_cast<unsigned long long>(b->b), static_cast<unsigned long long>(b->a));
+      else
+        std::fprintf(stderr, "%s is shorter than its header says: ", p);
+      std::fprintf(stderr,
+                   "the file was cut (a copy that did not finish, a full disk?). Restore it from "
+                   "a copy, or use %s\n",
+                   other);
+      break;
+    case errc::corrupt:
+      std::fprintf(stderr,
+                   "%s is damaged. `hrctl check %s %s` lists the problems; restore the bank "
+                   "from a copy, or use %s\n",
+                   p, image ? "--image" : "--bank", p, other);
+      break;
+    case errc::tunables_mismatch: {
+      std::fprintf(stderr, "%s was created with other tunables:\n", p);
+      for (std::size_t i = 0; i < e.detail_count && i < error::max_details; ++i)
+        explain_tunable(e, i);
+      if (e.details_dropped)
+        std::fprintf(stderr, "hrctl:   (and more: compare with `hrctl status --bank %s`)\n", p);
+      std::fprintf(stderr, "hrctl: or use %s for a bank with these tunables\n", other);
+      break;
+    }
+    case errc::creation_interrupted:
+      std::fprintf(stderr,
+                   "the creation of %s died half-way and left no usable bank. Remove the file "
+                   "(rm %s) and create the bank again\n",
+                   p, p);
+      break;
+    default: std::fprintf(stderr, "use %s\n", other); break;
+  }
+}
+}  // namespace
+
+int report_bank_error(const char* what, const std::string& path, const error& e, uid_t owner,
+                      bank_source source) {
   std::fprintf(stderr, "hrctl: %s %s: %s\n", what, path.c_str(), describe(e).text);
   switch (e.code) {
     case errc::untrusted_file: explain_untrusted(path, owner); return exit_bank_path;
@@ -112,9 +220,7 @@ int report_bank_error(const char* what, const std::string& path, const error& e,
     case errc::corrupt:
     case errc::tunables_mismatch:
     case errc::creation_interrupted:
-      std::fprintf(stderr,
-                   "hrctl: refusing this bank (nothing in it was changed); use another --bank path "
-                   "or the tunables it was created with\n");
+      advise_refused(path, e, source == bank_source::image);
       return exit_bank;
     case errc::bank_full:
     case errc::block_table_full:

@@ -101,10 +101,15 @@ struct run_options {
 /// Parses IPV4ADDR:PORT (PORT 0: any free port). Returns an empty string or the problem.
 std::string parse_listen(const std::string& spec, std::uint32_t& addr, std::uint16_t& port);
 
+/// Where a refused bank came from: a bank file (--bank), or an image file (check --image).
+enum class bank_source { bank, image };
+
 /// Maps a bank error to hrctl's exit code and prints it with the path; a bank refused as
-/// untrusted_file is explained (whose, which permissions, the fix) against its expected owner.
+/// untrusted_file is explained (whose, which permissions, the fix) against its expected owner,
+/// and each other refusal (another version or layout, not a bank, cut short, damaged, other
+/// tunables, a creation that died) with its own advice.
 int report_bank_error(const char* what, const std::string& path, const error& e,
-                      uid_t owner = ::geteuid());
+                      uid_t owner = ::geteuid(), bank_source source = bank_source::bank);
 
 /// The sizing rule (docs/hrctl.md): bytes the bank needs for these limits before any image.
 std::uint64_t fixed_overhead(const bank_options& o, std::uint32_t page);

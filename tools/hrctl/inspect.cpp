@@ -358,10 +358,14 @@ int cmd_check(const bank_options& bo, bool json) {
 
 int cmd_image(const image_source& src, bool check, bool json) {
   auto img = tools::bank_image::read(src.path.c_str(), src.offset, src.length);
-  if (!img) return report_bank_error("cannot read the image", src.path, img.error());
+  if (!img)
+    return report_bank_error("cannot read the image", src.path, img.error(), ::geteuid(),
+                             bank_source::image);
   // The image is a copy: opening it may repair an interrupted operation in the copy only.
   auto bank = basic_bank<span_backend>::open(img->bytes());
-  if (!bank) return report_bank_error("no bank in the image", src.path, bank.error());
+  if (!bank)
+    return report_bank_error("no bank in the image", src.path, bank.error(), ::geteuid(),
+                             bank_source::image);
   const std::string label = src.path + (src.offset != 0 ? "@" + std::to_string(src.offset) : "");
   return check ? check_of(*bank, label, json) : blocks_of(*bank, label, json);
 }

@@ -82,19 +82,19 @@ template <class Controller, class Bank, class Policy, class Store>
   if (created != nullptr) *created = blank;
   if (blank) {
     if (blk->capacity < bytes)
-      return fail(errc::size_exceeds_block,
-                  "the controller's block is smaller than its limits need", "bytes (capacity)",
-                  blk->capacity, bytes);
+      return fail(
+          error(errc::size_exceeds_block, "the controller's block is smaller than its limits need")
+              .with_requested("bytes", bytes, blk->capacity, "in the block"));
     return Controller::create(region, cfg, policy, store, now);
   }
   auto c = Controller::open(region, policy, store);
   if (!c) return c;
   if (c->max_groups() != cfg.max_groups ||
       c->max_processes() != effective_max_processes(cfg.max_processes))
-    return fail(
-        error(errc::tunables_mismatch, "the bank keeps a controller with other limits")
-            .with("max_groups", cfg.max_groups, c->max_groups())
-            .with("max_processes", effective_max_processes(cfg.max_processes), c->max_processes()));
+    return fail(error(errc::tunables_mismatch, "the bank keeps a controller with other limits")
+                    .with_given("max_groups", cfg.max_groups, c->max_groups())
+                    .with_given("max_processes", effective_max_processes(cfg.max_processes),
+                                c->max_processes()));
   return c;
 }
 

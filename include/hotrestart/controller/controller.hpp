@@ -41,12 +41,14 @@ class basic_controller {
     using namespace detail::ctl;
     const std::uint32_t mp = effective_max_processes(cfg.max_processes);
     if (cfg.max_groups == 0 || cfg.max_groups > group_limit_cap || mp == 0)
-      return fail(errc::bad_tunables, "max_groups must be 1..65536 and max_processes >= 1",
-                  "max_groups", 32, cfg.max_groups);
+      return fail(error(errc::bad_tunables, "max_groups must be 1..65536 and max_processes >= 1")
+                      .with_range("max_groups", cfg.max_groups, 1, group_limit_cap)
+                      .with_value("max_processes", mp));
     if (!policy.valid()) return fail(errc::bad_tunables, "restart policy tunables are invalid");
     if (bytes.size() < state_bytes(cfg.max_groups, mp))
-      return fail(errc::truncated, "controller region too small", "bytes",
-                  state_bytes(cfg.max_groups, mp), bytes.size());
+      return fail(error(errc::truncated, "controller region too small")
+                      .with_requested("bytes", state_bytes(cfg.max_groups, mp), bytes.size(),
+                                      "in the region"));
     basic_controller c(bytes, policy, store, cfg.max_groups, mp);
     region& r = c.r_;
     for (std::uint32_t i = 0; i < tracker_begin; ++i) r.put(i, 0);
@@ -79,43 +81,50 @@ class basic_controller {
     using namespace detail::ctl;
     if (!policy.valid()) return fail(errc::bad_tunables, "restart policy tunables are invalid");
     if (bytes.size() < 4 * tracker_begin)
-      return fail(errc::truncated, "controller region too small for its header", "bytes",
-                  4 * tracker_begin, bytes.size());
+      return fail(error(errc::truncated, "controller region too small for its header")
+                      .with_minimum("bytes", bytes.size(), 4 * tracker_begin));
     region probe(bytes);
     if (probe.get(w_magic) != magic)
-      return fail(errc::corrupt, "controller state: bad magic", "magic", magic, probe.get(w_magic));
+      return fail(error(errc::corrupt, "controller state: bad magic")
+                      .with_expected_hex("magic", magic, probe.get(w_magic)));
     if (probe.get(w_checksum) != header_checksum(probe))
-      return fail(errc::corrupt, "controller state: header checksum mismatch", "checksum",
-                  header_checksum(probe), probe.get(w_checksum));
+      return fail(
+          error(errc::corrupt, "controller state: header checksum mismatch")
+              .with_expected_hex("checksum", header_checksum(probe), probe.get(w_checksum)));
     if (probe.get(w_version) != version)
-      return fail(errc::version_mismatch, "controller state version", "version", version,
-                  probe.get(w_version));
+      return fail(error(errc::version_mismatch, "controller state written by another version")
+                      .with_expected("controller state version", version, probe.get(w_version)));
     if (probe.get(w_policy_id) != Policy::policy_id ||
         probe.get(w_tracker_id) != Tracker::layout_id)
-      return fail(errc::layout_mismatch, "controller state made with another policy or tracker",
-                  "policy id", Policy::policy_id, probe.get(w_policy_id));
+      return fail(
+          error(errc::layout_mismatch, "controller state made with another policy or tracker")
+              .with_expected_hex("policy id", Policy::policy_id, probe.get(w_policy_id))
+              .with_expected_hex("tracker id", Tracker::layout_id, probe.get(w_tracker_id)));
     const std::uint32_t mg = probe.get(w_max_groups), mp = probe.get(w_max_processes);
     if (mg == 0 || mg > group_limit_cap || mp == 0 || mp > process_limit_cap)
-      return fail(errc::corrupt, "controller state: limits out of range", "max_groups", mg, mp);
+      return fail(error(errc::corrupt, "controller state: limits out of range")
+                      .with_value("max_groups", mg)
+                      .with_value("max_processes", mp));
     if (bytes.size() < state_bytes(mg, mp))
-      return fail(errc::truncated, "controller region smaller than its tables", "bytes",
-                  state_bytes(mg, mp), bytes.size());
+      return fail(error(errc::truncated, "controller region smaller than its tables")
+                      .with_minimum("bytes", bytes.size(), state_bytes(mg, mp)));
     basic_controller c(bytes, policy, store, mg, mp);
     auto rec = txn::recover(c.r_);
     if (!rec) return fail(rec.error());
     if (c.r_.get(w_site_pending) > 1)
-      return fail(errc::corrupt, "site restart flag out of range", "flag", 1,
-                  c.r_.get(w_site_pending));
+      return fail(error(errc::corrupt, "site restart flag out of range")
+                      .with_value("flag", c.r_.get(w_site_pending)));
     auto v = c.tracker().validate();
     if (!v) return fail(v.error());
     for (std::uint32_t gid = 0; gid < mg; ++gid) {
       group_rec g = c.tracker().load_group(gid);
       if (g[group_rec::status] == group_free) continue;
       if (g[group_rec::site_seen] > c.r_.get(w_site_epoch))
-        return fail(errc::corrupt, "group ahead of the site epoch", "group", gid,
-                    g[group_rec::site_seen]);
+        return fail(error(errc::corrupt, "group ahead of the site epoch")
+                        .with_value("group", gid)
+                        .with_value("site epoch seen", g[group_rec::site_seen]));
       if (!policy.check(g.policy()))
-        return fail(errc::corrupt, "restart policy state invalid", "group", gid, 0);
+        return fail(error(errc::corrupt, "restart policy state invalid").with_value("group", gid));
     }
     return c;
   }
@@ -152,7 +161,8 @@ class basic_controller {
     if (!ready_) return not_resumed();
     const std::uint32_t gid = tracker().lowest_free_group();
     if (gid >= mg_)
-      return fail(errc::group_limit, "all restart groups are in use", "max_groups", mg_, mg_);
+      return fail(
+          error(errc::group_limit, "all restart groups are in use").with_value("max_groups", mg_));
     return start_group(now, gid);
   }
 
@@ -161,11 +171,12 @@ class basic_controller {
   [[nodiscard]] result<std::uint32_t> open_group(std::uint64_t now, std::uint32_t gid) {
     if (!ready_) return not_resumed();
     if (gid >= mg_)
-      return fail(errc::bad_group_id, "group id out of range", "max_groups", mg_, gid);
+      return fail(
+          error(errc::bad_group_id, "group id out of range").with_range("group", gid, 0, mg_ - 1));
     const std::uint32_t st = tracker().load_group(gid)[group_rec::status];
     if (st == detail::ctl::group_running) return gid;
     if (st == detail::ctl::group_terminating)
-      return fail(errc::group_not_running, "group is terminating", "group", gid, st);
+      return fail(error(errc::group_not_running, "group is terminating").with_value("group", gid));
     return start_group(now, gid);
   }
 
@@ -179,8 +190,8 @@ class basic_controller {
     if (!ready_) return not_resumed();
     if (s.name.empty()) return fail(errc::name_empty, "process name is empty");
     if (s.name.size() > max_process_name)
-      return fail(errc::name_too_long, "process name too long", "length", max_process_name,
-                  s.name.size());
+      return fail(error(errc::name_too_long, "process name too long")
+                      .with_limit("process name length", s.name.size(), max_process_name));
     for (char ch : s.name)
       if (ch == '\0') return fail(errc::name_has_nul, "process name contains NUL");
     auto gr = running_group(s.gid);
@@ -189,8 +200,10 @@ class basic_controller {
     const std::uint32_t epoch = g[group_rec::epoch];
     if (s.kind == process_kind::indirect) {
       if (s.parent >= mp_ || !runs_now(tracker().load_proc(s.parent), s.gid, epoch))
-        return fail(errc::not_permitted,
-                    "an indirect process needs a running member of its group as parent");
+        return fail(error(errc::not_permitted,
+                          "an indirect process needs a running member of its group as parent")
+                        .with_value("group", s.gid)
+                        .with_value("parent process id", s.parent));
     }
     std::uint32_t idx = tracker().find_member(s.gid, s.name);
     txn x(r_);
@@ -199,13 +212,16 @@ class basic_controller {
     if (idx != no_process) {
       p = tracker().load_proc(idx);
       if (p[proc_rec::run_epoch] == epoch && p.state() == st(process_state::running))
-        return fail(errc::duplicate_process, "a process of that name is running in the group");
+        return fail(error(errc::duplicate_process, "a process of that name is running in the group")
+                        .with_value("group", s.gid)
+                        .with_value("process id", idx));
       if (counts_clean(p, epoch)) g[group_rec::clean] -= 1;
       if (p[proc_rec::image] == no_image) p[proc_rec::image] = s.image;
     } else {
       idx = tracker().alloc_proc(x, s.gid, g);
       if (idx == no_process)
-        return fail(errc::process_limit, "max_processes are registered", "max_processes", mp_, mp_);
+        return fail(error(errc::process_limit, "max_processes are registered")
+                        .with_value("max_processes", mp_));
       p = tracker().load_proc(idx);
       p.set_info(static_cast<std::uint32_t>(s.kind), 0, static_cast<std::uint32_t>(s.name.size()));
       p.set_name(s.name);
@@ -323,10 +339,11 @@ class basic_controller {
     using namespace detail::ctl;
     if (!ready_) return not_resumed();
     if (gid >= mg_)
-      return fail(errc::bad_group_id, "group id out of range", "max_groups", mg_, gid);
+      return fail(
+          error(errc::bad_group_id, "group id out of range").with_range("group", gid, 0, mg_ - 1));
     group_rec g = tracker().load_group(gid);
     if (g[group_rec::status] == group_free)
-      return fail(errc::unknown_group, "no such group", "group", 0, gid);
+      return fail(error(errc::unknown_group, "no such group").with_value("group", gid));
     if (g[group_rec::status] == group_running) {
       txn x(r_);
       clock(x, now);
@@ -398,10 +415,11 @@ class basic_controller {
   [[nodiscard]] result<group_view> group_info(std::uint32_t gid) const {
     using namespace detail::ctl;
     if (gid >= mg_)
-      return fail(errc::bad_group_id, "group id out of range", "max_groups", mg_, gid);
+      return fail(
+          error(errc::bad_group_id, "group id out of range").with_range("group", gid, 0, mg_ - 1));
     const group_rec g = tracker().load_group(gid);
     if (g[group_rec::status] == group_free)
-      return fail(errc::unknown_group, "no such group", "group", 0, gid);
+      return fail(error(errc::unknown_group, "no such group").with_value("group", gid));
     return detail::ctl::make_group_view(gid, g);
   }
 
@@ -409,18 +427,23 @@ class basic_controller {
   [[nodiscard]] result<process_view> process_info(std::uint32_t id) const {
     using namespace detail::ctl;
     if (id >= mp_)
-      return fail(errc::unknown_process, "process id out of range", "max_processes", mp_, id);
+      return fail(error(errc::unknown_process, "process id out of range")
+                      .with_range("process id", id, 0, mp_ - 1));
     const proc_rec p = tracker().load_proc(id);
-    if (p[proc_rec::gid] >= mg_) return fail(errc::unknown_process, "no such process", "id", 0, id);
+    if (p[proc_rec::gid] >= mg_)
+      return fail(error(errc::unknown_process, "no such process").with_value("process id", id));
     return view(id, p, tracker().load_group(p[proc_rec::gid])[group_rec::epoch]);
   }
 
   /// Process id of `name` in `gid`; `unknown_process`, `bad_group_id`.
   [[nodiscard]] result<std::uint32_t> find_process(std::uint32_t gid, std::string_view name) const {
     if (gid >= mg_)
-      return fail(errc::bad_group_id, "group id out of range", "max_groups", mg_, gid);
+      return fail(
+          error(errc::bad_group_id, "group id out of range").with_range("group", gid, 0, mg_ - 1));
     const std::uint32_t i = tracker().find_member(gid, name);
-    if (i == no_process) return fail(errc::unknown_process, "no process of that name in the group");
+    if (i == no_process)
+      return fail(error(errc::unknown_process, "no process of that name in the group")
+                      .with_value("group", gid));
     return i;
   }
 
@@ -428,11 +451,12 @@ class basic_controller {
   template <class F>
   [[nodiscard]] result<void> for_each_member(std::uint32_t gid, F&& f) const {
     if (gid >= mg_)
-      return fail(errc::bad_group_id, "group id out of range", "max_groups", mg_, gid);
+      return fail(
+          error(errc::bad_group_id, "group id out of range").with_range("group", gid, 0, mg_ - 1));
     const std::uint32_t epoch = tracker().load_group(gid)[group_rec::epoch];
     if (!tracker().for_each_member(
             gid, [&](std::uint32_t i, const proc_rec& p) { f(view(i, p, epoch)); }))
-      return fail(errc::corrupt, "group member list is broken", "group", 0, gid);
+      return fail(error(errc::corrupt, "group member list is broken").with_value("group", gid));
     return {};
   }
 
@@ -519,12 +543,13 @@ class basic_controller {
 
   [[nodiscard]] result<group_rec> running_group(std::uint32_t gid) const {
     if (gid >= mg_)
-      return fail(errc::bad_group_id, "group id out of range", "max_groups", mg_, gid);
+      return fail(
+          error(errc::bad_group_id, "group id out of range").with_range("group", gid, 0, mg_ - 1));
     const group_rec g = tracker().load_group(gid);
     if (g[group_rec::status] == detail::ctl::group_free)
-      return fail(errc::unknown_group, "no such group", "group", 0, gid);
+      return fail(error(errc::unknown_group, "no such group").with_value("group", gid));
     if (g[group_rec::status] != detail::ctl::group_running)
-      return fail(errc::group_not_running, "group is terminating", "group", 0, gid);
+      return fail(error(errc::group_not_running, "group is terminating").with_value("group", gid));
     return g;
   }
 
@@ -532,9 +557,11 @@ class basic_controller {
   [[nodiscard]] result<bool> current_run(std::uint32_t id, std::uint64_t handle) const {
     if (!ready_) return not_resumed();
     if (id >= mp_)
-      return fail(errc::unknown_process, "process id out of range", "max_processes", mp_, id);
+      return fail(error(errc::unknown_process, "process id out of range")
+                      .with_range("process id", id, 0, mp_ - 1));
     const proc_rec p = tracker().load_proc(id);
-    if (p[proc_rec::gid] >= mg_) return fail(errc::unknown_process, "no such process", "id", 0, id);
+    if (p[proc_rec::gid] >= mg_)
+      return fail(error(errc::unknown_process, "no such process").with_value("process id", id));
     const group_rec g = tracker().load_group(p[proc_rec::gid]);
     return g[group_rec::status] == detail::ctl::group_running &&
            runs_now(p, p[proc_rec::gid], g[group_rec::epoch]) && p.handle() == handle;
@@ -615,7 +642,8 @@ class basic_controller {
       group_rec g = tracker().load_group(gid);
       if (g[group_rec::members] == 0) break;
       const std::uint32_t i = g[group_rec::first];
-      if (i >= mp_) return fail(errc::corrupt, "group member list is broken", "group", 0, gid);
+      if (i >= mp_)
+        return fail(error(errc::corrupt, "group member list is broken").with_value("group", gid));
       const proc_rec p = tracker().load_proc(i);
       const bool current = p[proc_rec::run_epoch] == g[group_rec::epoch];
       const bool was_clean = counts_clean(p, g[group_rec::epoch]);
@@ -629,7 +657,7 @@ class basic_controller {
       if (current && p.state() == st(process_state::running)) g[group_rec::running] -= 1;
       if (was_clean) g[group_rec::clean] -= 1;
       if (tracker().pop_member(x, g) == no_process)
-        return fail(errc::corrupt, "group member list is broken", "group", 0, gid);
+        return fail(error(errc::corrupt, "group member list is broken").with_value("group", gid));
       tracker().store_group(x, gid, g);
       if (auto e = x.commit(); !e) return e;
     }

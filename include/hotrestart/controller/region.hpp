@@ -164,8 +164,9 @@ class controller_txn {
     done_ = true;
     if (overflow_) {
       rollback();
-      return fail(errc::corrupt, "controller undo log overflow: an event touched too many words",
-                  "log entries (max)", detail::ctl::log_capacity, n_ + 1u);
+      return fail(
+          error(errc::corrupt, "controller undo log overflow: an event touched too many words")
+              .with_limit("log entries", n_ + 1u, detail::ctl::log_capacity));
     }
     if (n_ != 0) r_->put(detail::ctl::w_log_count, 0);
     if (r_->crashed()) return fail(detail::ctl::injected_crash);
@@ -190,12 +191,13 @@ class controller_txn {
     const std::uint32_t n = r.get(detail::ctl::w_log_count);
     if (n == 0) return false;
     if (n > detail::ctl::log_capacity)
-      return fail(errc::corrupt, "controller undo log: count out of range", "count (max)",
-                  detail::ctl::log_capacity, n);
+      return fail(error(errc::corrupt, "controller undo log: count out of range")
+                      .with_limit("log entries", n, detail::ctl::log_capacity));
     for (std::uint32_t k = 0; k < n; ++k)
       if (!detail::ctl::loggable(r.get(detail::ctl::w_log_entries + 2 * k), r.words()))
-        return fail(errc::corrupt, "controller undo log: entry outside the mutable state", "entry",
-                    k, r.get(detail::ctl::w_log_entries + 2 * k));
+        return fail(error(errc::corrupt, "controller undo log: entry outside the mutable state")
+                        .with_value("entry", k)
+                        .with_value("word", r.get(detail::ctl::w_log_entries + 2 * k)));
     undo(r, n);
     if (r.crashed()) return fail(detail::ctl::injected_crash);
     return true;

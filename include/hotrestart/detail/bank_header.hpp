@@ -23,7 +23,8 @@ template <class Registry, class Allocator>
 [[nodiscard]] result<void> format_bank(std::byte* base, std::uint64_t size, const bank_layout& l,
                                        std::string_view medium) {
   if (size < l.file_bytes)
-    return fail(errc::truncated, "region smaller than the bank", "bytes", l.file_bytes, size);
+    return fail(error(errc::truncated, "region smaller than the bank")
+                    .with_requested("bytes", l.file_bytes, size, "in the region"));
   store32(base, bank_format::state, static_cast<std::uint32_t>(bank_state::initialising));
   store32(base, bank_format::magic0, bank_format::magic0_value);
   store32(base, bank_format::magic1, bank_format::magic1_value);
@@ -62,35 +63,39 @@ template <class Registry, class Allocator>
 template <class Registry, class Allocator>
 [[nodiscard]] result<bank_layout> validate_header(const std::byte* base, std::uint64_t size) {
   if (size < bank_format::header_size)
-    return fail(errc::truncated, "too small to hold a bank header", "bytes",
-                bank_format::header_size, size);
+    return fail(error(errc::truncated, "too small to hold a bank header")
+                    .with_minimum("bytes", size, bank_format::header_size));
   if (load32(base, bank_format::magic0) != bank_format::magic0_value ||
       load32(base, bank_format::magic1) != bank_format::magic1_value)
-    return fail(errc::not_a_bank, "no hotrestart bank here (magic)", "magic",
-                bank_format::magic0_value, load32(base, bank_format::magic0));
+    return fail(error(errc::not_a_bank, "no hotrestart bank here (magic)")
+                    .with_expected_hex("magic", bank_format::magic0_value,
+                                       load32(base, bank_format::magic0)));
   if (load32(base, bank_format::layout_version) != bank_format::version)
-    return fail(errc::version_mismatch, "bank written by another format version", "layout version",
-                bank_format::version, load32(base, bank_format::layout_version));
+    return fail(error(errc::version_mismatch, "bank written by another format version")
+                    .with_expected("format version", bank_format::version,
+                                   load32(base, bank_format::layout_version)));
   const std::uint64_t fp = layout_fingerprint(Allocator::layout_id, Registry::layout_id);
   const std::uint64_t found_fp = load64(base, bank_format::fingerprint_lo);
   if (found_fp != fp)
-    return fail(errc::layout_mismatch,
-                "bank written by a build with another layout (policies or limits)", "fingerprint",
-                fp, found_fp);
+    return fail(error(errc::layout_mismatch,
+                      "bank written by a build with another layout (policies or limits)")
+                    .with_expected_hex("layout fingerprint", fp, found_fp));
   const std::uint32_t state = load32_acquire(base, bank_format::state);
   if (state == static_cast<std::uint32_t>(bank_state::initialising))
     return fail(errc::creation_interrupted, "the bank's creation never finished");
   if (state != static_cast<std::uint32_t>(bank_state::ready))
-    return fail(errc::corrupt, "bank state word is not 'ready'", "state",
-                static_cast<std::uint32_t>(bank_state::ready), state);
+    return fail(
+        error(errc::corrupt, "bank state word is not 'ready'")
+            .with_expected_hex("state", static_cast<std::uint32_t>(bank_state::ready), state));
   const std::uint32_t sum = immutable_checksum(base);
   if (sum != load32(base, bank_format::immutable_checksum))
-    return fail(errc::corrupt, "header checksum mismatch", "checksum",
-                load32(base, bank_format::immutable_checksum), sum);
+    return fail(
+        error(errc::corrupt, "header checksum mismatch")
+            .with_expected_hex("checksum", load32(base, bank_format::immutable_checksum), sum));
   const std::uint32_t flags = load32(base, bank_format::flags);
   if ((flags & ~bank_format::known_flags) != 0)
-    return fail(errc::layout_mismatch, "bank uses features this build does not know (flags)",
-                "flags", bank_format::known_flags, flags);
+    return fail(error(errc::layout_mismatch, "bank uses features this build does not know (flags)")
+                    .with_hex("unknown flags", flags & ~bank_format::known_flags));
   tunables t;
   t.durable = (flags & bank_format::flag_durable) != 0;
   t.page_size = load32(base, bank_format::page_size);
@@ -98,8 +103,8 @@ template <class Registry, class Allocator>
   t.max_blocks = load32(base, bank_format::max_blocks);
   const std::uint32_t mlen = load32(base, bank_format::medium_len);
   if (mlen == 0 || mlen > max_medium_length)
-    return fail(errc::corrupt, "medium length out of range", "medium length", max_medium_length,
-                mlen);
+    return fail(error(errc::corrupt, "medium length out of range")
+                    .with_range("medium length", mlen, 1, max_medium_length));
   t.medium = std::string_view(reinterpret_cast<const char*>(base + bank_format::medium), mlen);
   auto l = compute_layout<Registry, Allocator>(t, *t.page_size);
   if (!l) {
@@ -121,11 +126,11 @@ template <class Registry, class Allocator>
   };
   for (const field& f : fields)
     if (f.want != f.found)
-      return fail(errc::corrupt, "recorded layout disagrees with the tunables", f.name, f.want,
-                  f.found);
+      return fail(error(errc::corrupt, "recorded layout disagrees with the tunables")
+                      .with_expected(f.name, f.want, f.found));
   if (size < w.file_bytes)
-    return fail(errc::truncated, "bank is shorter than its header says", "bytes", w.file_bytes,
-                size);
+    return fail(error(errc::truncated, "bank is shorter than its header says")
+                    .with_expected("bytes", w.file_bytes, size));
   return w;
 }
 

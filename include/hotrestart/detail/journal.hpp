@@ -126,8 +126,9 @@ class bank_txn {
         return {};
       }
     if (n_ >= bank_format::journal_capacity)
-      return fail(errc::corrupt, "intent record overflow: an operation touched too many words",
-                  "entries (max)", bank_format::journal_capacity, n_ + 1u);
+      return fail(
+          error(errc::corrupt, "intent record overflow: an operation touched too many words")
+              .with_limit("entries", n_ + 1u, bank_format::journal_capacity));
     pending_[n_] = {static_cast<std::uint32_t>(off), v};
     index_[h] = static_cast<std::uint8_t>(++n_);
     return {};
@@ -258,15 +259,17 @@ class journal {
     const journal_action act = classify_journal_state(st);
     if (act == journal_action::none) return false;
     if (act == journal_action::invalid)
-      return fail(errc::corrupt, "intent record: unknown state word", "state",
-                  static_cast<std::uint32_t>(journal_state::committed), st);
+      return fail(error(errc::corrupt, "intent record: unknown state word")
+                      .with_expected_hex("state",
+                                         static_cast<std::uint32_t>(journal_state::committed), st));
     const std::uint32_t n = load32(base, bank_format::journal_count);
     if (n > bank_format::journal_capacity)
-      return fail(errc::corrupt, "intent record: entry count out of range", "entries (max)",
-                  bank_format::journal_capacity, n);
+      return fail(error(errc::corrupt, "intent record: entry count out of range")
+                      .with_limit("entries", n, bank_format::journal_capacity));
     for (std::uint32_t i = 0; i < n; ++i)
       if (!bounds.allows(load32(base, bank_format::journal_entries + 8ull * i)))
-        return fail(errc::corrupt, "intent record: entry points outside the tables", "entry", 0, i);
+        return fail(error(errc::corrupt, "intent record: entry points outside the tables")
+                        .with_value("entry", i));
 #ifndef HOTRESTART_TESTONLY_NO_RECOVERY
     apply(base, n, true, [base](std::uint32_t i) { return recorded(base, i); });
     if (flush.active()) {

@@ -55,8 +55,8 @@ class extent_allocator {
   [[nodiscard]] result<std::uint32_t> allocate(bank_txn& t, std::uint32_t pages,
                                                std::uint32_t owner) const {
     if (pages == 0 || pages > total_)
-      return fail(errc::bank_full, "request larger than the whole bank", "pages (bank)", total_,
-                  pages);
+      return fail(error(errc::bank_full, "request larger than the whole bank")
+                      .with_requested("pages", pages, total_, "in the whole bank"));
     const std::uint32_t bitmap = t.load(region_);
     const std::uint32_t cmin =
         pages == 1 ? 0u : static_cast<std::uint32_t>(std::bit_width(pages - 1));
@@ -82,8 +82,9 @@ class extent_allocator {
       }
     }
     if (p == detail::nil)
-      return fail(errc::bank_full, "no free extent large enough", "pages (largest free)",
-                  largest_free(), pages);
+      return fail(
+          error(errc::bank_full, "no free extent large enough for the block")
+              .with_requested("pages", pages, largest_free(), "free (largest free extent)"));
     if (p >= total_) return corrupt("free list head out of range", p);
     const std::uint32_t len = tag(t, p);
     if ((len & used_bit) != 0 || len < pages || p + static_cast<std::uint64_t>(len) > total_ ||
@@ -168,13 +169,14 @@ class extent_allocator {
       const std::uint32_t tg = tag(p);
       const std::uint32_t len = tg & ~used_bit;
       if (len == 0 || len > total_ - p) {
-        report(error(errc::corrupt, "extent length out of range", "page", 0, p));
+        report(error(errc::corrupt, "extent length out of range").with_value("page", p));
         ++s.problems;
         return s;
       }
       if (tag(p + len - 1) != tg) {
-        report(error(errc::corrupt, "extent's first and last tags differ", "page", tg,
-                     tag(p + len - 1)));
+        report(error(errc::corrupt, "extent's first and last tags differ")
+                   .with_value("page", p)
+                   .with_expected_hex("last tag", tg, tag(p + len - 1)));
         ++s.problems;
       }
       if ((tg & used_bit) != 0) {
@@ -183,8 +185,8 @@ class extent_allocator {
         prev_free = false;
       } else {
         if (prev_free) {
-          report(
-              error(errc::corrupt, "two free extents side by side (not coalesced)", "page", 0, p));
+          report(error(errc::corrupt, "two free extents side by side (not coalesced)")
+                     .with_value("page", p));
           ++s.problems;
         }
         s.free_pages += len;
@@ -198,26 +200,31 @@ class extent_allocator {
     for (std::uint32_t c = 0; c < classes; ++c) {
       std::uint32_t q = detail::load32(base_, head_off(c));
       if (((bitmap >> c) & 1u) != (q != detail::nil ? 1u : 0u)) {
-        report(error(errc::corrupt, "class bitmap disagrees with its free list", "class", 0, c));
+        report(error(errc::corrupt, "class bitmap disagrees with its free list")
+                   .with_value("class", c));
         ++s.problems;
       }
       std::uint32_t prev = detail::nil;
       for (std::uint32_t steps = 0; q != detail::nil; ++steps) {
         if (q >= total_ || steps > total_) {
-          report(error(errc::corrupt, "free list link out of range or cyclic", "class", 0, c));
+          report(
+              error(errc::corrupt, "free list link out of range or cyclic").with_value("class", c));
           ++s.problems;
           break;
         }
         const std::uint32_t tg = tag(q);
         if ((tg & used_bit) != 0 || tg == 0 || class_of(tg) != c) {
-          report(error(errc::corrupt,
-                       "free list holds a page that is not a free extent of its class", "page", c,
-                       q));
+          report(
+              error(errc::corrupt, "free list holds a page that is not a free extent of its class")
+                  .with_value("class", c)
+                  .with_value("page", q));
           ++s.problems;
           break;
         }
         if (detail::load32(base_, rec(q) + 8) != prev) {
-          report(error(errc::corrupt, "free list back link is wrong", "page", prev, q));
+          report(error(errc::corrupt, "free list back link is wrong")
+                     .with_value("page", q)
+                     .with_expected("back link", prev, detail::load32(base_, rec(q) + 8)));
           ++s.problems;
         }
         ++listed;
@@ -226,8 +233,8 @@ class extent_allocator {
       }
     }
     if (listed != s.free_extents) {
-      report(error(errc::corrupt, "free extents missing from the free lists", "free extents",
-                   s.free_extents, listed));
+      report(error(errc::corrupt, "free extents missing from the free lists")
+                 .with_expected("free extents listed", s.free_extents, listed));
       ++s.problems;
     }
     return s;
@@ -247,7 +254,7 @@ class extent_allocator {
   void raw_tag(std::uint32_t page, std::uint32_t v) const { detail::store32(base_, rec(page), v); }
 
   static tl::unexpected<error> corrupt(const char* what, std::uint32_t page) {
-    return fail(errc::corrupt, what, "page", 0, page);
+    return fail(error(errc::corrupt, what).with_value("page", page));
   }
 
   [[nodiscard]] result<void> set_tags(bank_txn& t, std::uint32_t first, std::uint32_t tg) const {

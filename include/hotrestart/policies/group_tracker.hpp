@@ -284,20 +284,23 @@ class table_tracker {
     for (std::uint32_t gid = 0; gid < mg_; ++gid) {
       const group_rec g = load_group(gid);
       if (g[group_rec::status] > group_terminating)
-        return fail(errc::corrupt, "group record: unknown status", "group", gid,
-                    g[group_rec::status]);
+        return fail(error(errc::corrupt, "group record: unknown status")
+                        .with_value("group", gid)
+                        .with_value("status", g[group_rec::status]));
       if (g[group_rec::status] == group_free) {
         if (g[group_rec::first] != nil || g[group_rec::members] != 0)
-          return fail(errc::corrupt, "free group record has members", "group", gid,
-                      g[group_rec::members]);
+          return fail(error(errc::corrupt, "free group record has members")
+                          .with_value("group", gid)
+                          .with_value("members", g[group_rec::members]));
         continue;
       }
       ++used;
       if (g[group_rec::flags] > (flag_blocked_reported | flag_discard_pending) ||
           g[group_rec::members] > mp_ ||
           std::uint64_t{g[group_rec::running]} + g[group_rec::clean] > g[group_rec::members])
-        return fail(errc::corrupt, "group record: counts or flags out of range", "group", gid,
-                    g[group_rec::members]);
+        return fail(error(errc::corrupt, "group record: counts or flags out of range")
+                        .with_value("group", gid)
+                        .with_value("members", g[group_rec::members]));
       std::uint32_t running = 0, clean = 0;
       bool bad_entry = false;
       const bool ok = for_each_member(gid, [&](std::uint32_t, const proc_rec& p) {
@@ -306,26 +309,32 @@ class table_tracker {
         if (p[proc_rec::run_epoch] != g[group_rec::epoch]) return;
         running += p.state() == static_cast<std::uint32_t>(process_state::running) ? 1u : 0u;
       });
-      if (!ok) return fail(errc::corrupt, "group member list is broken", "group", gid, 0);
-      if (bad_entry) return fail(errc::corrupt, "invalid process record in group", "group", gid, 0);
+      if (!ok)
+        return fail(error(errc::corrupt, "group member list is broken").with_value("group", gid));
+      if (bad_entry)
+        return fail(
+            error(errc::corrupt, "invalid process record in group").with_value("group", gid));
       if (running != g[group_rec::running] || clean != g[group_rec::clean])
-        return fail(errc::corrupt, "group counts disagree with its members", "group", gid, running);
+        return fail(error(errc::corrupt, "group counts disagree with its members")
+                        .with_value("group", gid)
+                        .with_expected("running members", g[group_rec::running], running));
       listed += g[group_rec::members];
     }
     if (used != groups_in_use())
-      return fail(errc::corrupt, "groups in use disagrees with the table", "groups in use", used,
-                  groups_in_use());
+      return fail(error(errc::corrupt, "groups in use disagrees with the table")
+                      .with_expected("groups in use", used, groups_in_use()));
     std::uint32_t i = r_->get(base_ + w_free_head);
     for (std::uint64_t step = 0; i != nil; ++step, ++listed) {
       if (i >= mp_ || step >= mp_)
-        return fail(errc::corrupt, "process free list is broken", "entry", mp_, i);
+        return fail(error(errc::corrupt, "process free list is broken").with_value("entry", i));
       if (r_->get(proc_word(i) + proc_rec::gid) != nil)
-        return fail(errc::corrupt, "process free list holds a used entry", "entry", nil, i);
+        return fail(
+            error(errc::corrupt, "process free list holds a used entry").with_value("entry", i));
       i = r_->get(proc_word(i) + proc_rec::next);
     }
     if (listed != mp_)
-      return fail(errc::corrupt, "process entries lost or shared between lists", "entries", mp_,
-                  listed);
+      return fail(error(errc::corrupt, "process entries lost or shared between lists")
+                      .with_expected("process entries listed", mp_, listed));
     return {};
   }
 

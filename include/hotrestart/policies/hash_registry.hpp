@@ -102,8 +102,8 @@ class hash_registry {
   [[nodiscard]] result<std::uint32_t> insert(bank_txn& t, const entry_data& d) const {
     const std::uint32_t idx = t.load(region_);
     if (idx == detail::nil)
-      return fail(errc::block_table_full, "the block table is full (max_blocks)", "max_blocks",
-                  max_, max_);
+      return fail(error(errc::block_table_full, "the block table is full (max_blocks)")
+                      .with_value("max_blocks", max_));
     if (idx >= max_) return corrupt("free entry list head out of range", idx);
     const std::uint64_t e = entry(idx);
     if ((t.load(e + 24) & in_use_flag) != 0)
@@ -201,12 +201,14 @@ class hash_registry {
     std::uint32_t idx = detail::load32(base_, region_);
     for (std::uint32_t steps = 0; idx != detail::nil; ++steps) {
       if (idx >= max_ || steps >= max_) {
-        report(error(errc::corrupt, "free entry list out of range or cyclic", "entry", 0, idx));
+        report(error(errc::corrupt, "free entry list out of range or cyclic")
+                   .with_value("entry", idx));
         ++s.problems;
         break;
       }
       if (in_use(idx)) {
-        report(error(errc::corrupt, "free entry list holds an entry in use", "entry", 0, idx));
+        report(
+            error(errc::corrupt, "free entry list holds an entry in use").with_value("entry", idx));
         ++s.problems;
       }
       ++free_count;
@@ -217,7 +219,8 @@ class hash_registry {
       std::uint32_t i = detail::load32(base_, bucket(b));
       for (std::uint32_t steps = 0; i != detail::nil; ++steps) {
         if (i >= max_ || steps >= max_) {
-          report(error(errc::corrupt, "bucket chain out of range or cyclic", "bucket", 0, b));
+          report(
+              error(errc::corrupt, "bucket chain out of range or cyclic").with_value("bucket", b));
           ++s.problems;
           break;
         }
@@ -231,32 +234,33 @@ class hash_registry {
       const std::uint32_t meta = detail::load32(base_, entry(i) + 24);
       const std::uint32_t nlen = meta & 0xFFu, klen = (meta >> 8) & 0xFFu;
       if (nlen == 0 || nlen > max_name_length || klen > max_key_length) {
-        report(error(errc::corrupt, "entry's name or key length out of range", "entry", 0, i));
+        report(
+            error(errc::corrupt, "entry's name or key length out of range").with_value("entry", i));
         ++s.problems;
         continue;
       }
       s.pages += detail::load32(base_, entry(i) + 12);
       const std::uint32_t h = detail::load32(base_, entry(i));
       if (h != hash(name(i))) {
-        report(error(errc::corrupt, "entry's hash does not match its name", "entry", 0, i));
+        report(error(errc::corrupt, "entry's hash does not match its name").with_value("entry", i));
         ++s.problems;
         continue;
       }
       const lookup_result r = lookup(name(i), h);
       if (r.status != lookup_status::found || r.entry.index != i) {
-        report(error(errc::corrupt, "entry unreachable by its name (or a duplicate name)", "entry",
-                     i, r.entry.index));
+        report(error(errc::corrupt, "entry unreachable by its name (or a duplicate name)")
+                   .with_value("entry", i));
         ++s.problems;
       }
     }
     if (chained != s.in_use) {
-      report(error(errc::corrupt, "bucket chains do not hold exactly the entries in use", "entries",
-                   s.in_use, chained));
+      report(error(errc::corrupt, "bucket chains do not hold exactly the entries in use")
+                 .with_expected("chained entries", s.in_use, chained));
       ++s.problems;
     }
     if (free_count + s.in_use != max_) {
-      report(error(errc::corrupt, "entries lost: neither free nor in use", "entries", max_,
-                   free_count + s.in_use));
+      report(error(errc::corrupt, "entries lost: neither free nor in use")
+                 .with_expected("entries free + in use", max_, free_count + s.in_use));
       ++s.problems;
     }
     return s;
@@ -303,7 +307,7 @@ class hash_registry {
   }
 
   static tl::unexpected<error> corrupt(const char* what, std::uint32_t idx) {
-    return fail(errc::corrupt, what, "entry", 0, idx);
+    return fail(error(errc::corrupt, what).with_value("entry", idx));
   }
 
   std::uint64_t bucket(std::uint32_t b) const { return region_ + 64 + 4ull * b; }

@@ -248,50 +248,53 @@ inline bool matches_image(const std::byte* blk, std::uint64_t capacity, const ty
 [[nodiscard]] inline result<typed_info> read_typed_header(const std::byte* blk,
                                                           std::uint64_t capacity) {
   if (blk == nullptr || capacity < typed_format::header_size)
-    return fail(errc::type_mismatch, "block is too small to be a typed block", "bytes",
-                typed_format::header_size, capacity);
+    return fail(error(errc::type_mismatch, "block is too small to be a typed block")
+                    .with_minimum("bytes", capacity, typed_format::header_size));
   const std::uint32_t magic = load32_acquire(blk, typed_format::magic);
   if (magic != typed_format::magic_value)
-    return fail(errc::type_mismatch, "block holds no typed header (a raw block?)", "magic",
-                typed_format::magic_value, magic);
+    return fail(error(errc::type_mismatch, "block holds no typed header (a raw block?)")
+                    .with_expected_hex("magic", typed_format::magic_value, magic));
   if (load32(blk, typed_format::version) != typed_format::version_value)
-    return fail(errc::version_mismatch, "typed header written by another format version",
-                "typed header version", typed_format::version_value,
-                load32(blk, typed_format::version));
+    return fail(error(errc::version_mismatch, "typed header written by another format version")
+                    .with_expected("typed header version", typed_format::version_value,
+                                   load32(blk, typed_format::version)));
   const std::uint32_t sum = typed_checksum(blk);
   if (sum != load32(blk, typed_format::checksum))
-    return fail(errc::corrupt, "typed header checksum mismatch", "checksum",
-                load32(blk, typed_format::checksum), sum);
+    return fail(error(errc::corrupt, "typed header checksum mismatch")
+                    .with_expected_hex("checksum", load32(blk, typed_format::checksum), sum));
   if (load32(blk, typed_format::header_bytes) != typed_format::header_size)
-    return fail(errc::corrupt, "typed header size is wrong", "header bytes",
-                typed_format::header_size, load32(blk, typed_format::header_bytes));
+    return fail(error(errc::corrupt, "typed header size is wrong")
+                    .with_expected("header bytes", typed_format::header_size,
+                                   load32(blk, typed_format::header_bytes)));
   typed_info info;
   const std::uint32_t size = load32(blk, typed_format::value_size);
   const std::uint32_t align = load32(blk, typed_format::value_align);
   const std::uint32_t nlen = load32(blk, typed_format::name_len);
   if (size == 0 || size > typed_format::max_value_size)
-    return fail(errc::corrupt, "typed header's value size out of range", "value size (max)",
-                typed_format::max_value_size, size);
+    return fail(error(errc::corrupt, "typed header's value size out of range")
+                    .with_range("value size", size, 1, typed_format::max_value_size));
   if (align == 0 || (align & (align - 1)) != 0 || align > (1u << 20))
-    return fail(errc::corrupt, "typed header's alignment is not a power of two up to 1 MiB",
-                "alignment", 0, align);
+    return fail(error(errc::corrupt, "typed header's alignment is not a power of two up to 1 MiB")
+                    .with_value("alignment", align));
   if (nlen == 0 || nlen > max_type_name_length)
-    return fail(errc::corrupt, "typed header's type name length out of range",
-                "type name length (max)", max_type_name_length, nlen);
+    return fail(error(errc::corrupt, "typed header's type name length out of range")
+                    .with_range("type name length", nlen, 1, max_type_name_length));
   if (load32(blk, typed_format::flags) != 0)
-    return fail(errc::corrupt, "typed header has unknown flags", "flags", 0,
-                load32(blk, typed_format::flags));
+    return fail(error(errc::corrupt, "typed header has unknown flags")
+                    .with_hex("unknown flags", load32(blk, typed_format::flags)));
   info.shape = shape_of(size, align);
   if (load32(blk, typed_format::slot0) != info.shape.slot0 ||
       load32(blk, typed_format::stride) != info.shape.stride)
-    return fail(errc::corrupt, "typed header's slots disagree with its size and alignment",
-                "slot 0 offset", info.shape.slot0, load32(blk, typed_format::slot0));
+    return fail(
+        error(errc::corrupt, "typed header's slots disagree with its size and alignment")
+            .with_expected("slot 0 offset", info.shape.slot0, load32(blk, typed_format::slot0)));
   if (info.shape.block_bytes > capacity)
-    return fail(errc::corrupt, "typed header's slots exceed the block", "bytes", capacity,
-                info.shape.block_bytes);
+    return fail(error(errc::corrupt, "typed header's slots exceed the block")
+                    .with_limit("slot bytes", info.shape.block_bytes, capacity));
   if (reinterpret_cast<std::uintptr_t>(blk + info.shape.slot0) % align != 0)
-    return fail(errc::corrupt, "block is not aligned for its value", "alignment", align,
-                reinterpret_cast<std::uintptr_t>(blk + info.shape.slot0) % align);
+    return fail(error(errc::corrupt, "block is not aligned for its value")
+                    .with_value("alignment", align)
+                    .with_hex("address", reinterpret_cast<std::uintptr_t>(blk + info.shape.slot0)));
   info.type_name = {reinterpret_cast<const char*>(blk + typed_format::name), nlen};
   info.type_hash = load32(blk, typed_format::type_hash);
   info.schema_version = load32(blk, typed_format::schema);
@@ -303,20 +306,20 @@ inline bool matches_image(const std::byte* blk, std::uint64_t capacity, const ty
 /// schema_mismatch (another version, or the same version with another size or alignment).
 [[nodiscard]] inline result<void> match_type(const typed_info& info, const type_desc& d) {
   if (info.type_hash != d.hash || info.type_name != d.name)
-    return fail(errc::type_mismatch, "block holds another type (type name differs)",
-                "type name hash", d.hash, info.type_hash);
+    return fail(error(errc::type_mismatch, "block holds another type (type name differs)")
+                    .with_expected_hex("type name hash", d.hash, info.type_hash));
   if (info.schema_version != d.version)
     return fail(error(errc::schema_mismatch,
                       "block holds another schema version of this type and no migration "
-                      "from it was given",
-                      "schema version", d.version, info.schema_version)
-                    .with("value size", d.shape.size, info.shape.size));
+                      "from it was given")
+                    .with_expected("schema version", d.version, info.schema_version)
+                    .with_expected("value size", d.shape.size, info.shape.size));
   if (info.shape.size != d.shape.size || info.shape.align != d.shape.align)
     return fail(error(errc::schema_mismatch,
                       "same type name and schema version but another size or alignment: "
-                      "bump the schema version when the type changes",
-                      "value size", d.shape.size, info.shape.size)
-                    .with("alignment", d.shape.align, info.shape.align));
+                      "bump the schema version when the type changes")
+                    .with_expected("value size", d.shape.size, info.shape.size)
+                    .with_expected("alignment", d.shape.align, info.shape.align));
   return {};
 }
 

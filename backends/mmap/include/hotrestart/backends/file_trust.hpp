@@ -111,23 +111,25 @@ inline void note(trust_problem* why, trust_problem::kind k, const char* path, st
     // Another name for the same file, made by someone who could (fs.protected_hardlinks=0),
     // could point a supervisor at a bank it did not mean.
     detail::note(why, trust_problem::kind::file_links, path, len, st, owner);
-    return fail(errc::untrusted_file, "the bank file has other names (hard links): remove them",
-                "links", 1, st.st_nlink);
+    return fail(
+        error(errc::untrusted_file, "the bank file has other names (hard links): remove them")
+            .with_expected("links", 1, st.st_nlink));
   }
   if (st.st_uid != owner) {
     detail::note(why, trust_problem::kind::file_owner, path, len, st, owner);
-    return fail(errc::untrusted_file,
-                "the bank belongs to another user (give it to its user with chown, or use "
-                "another path)",
-                "owner uid", owner, st.st_uid);
+    return fail(error(errc::untrusted_file,
+                      "the bank belongs to another user (give it to its user with chown, or use "
+                      "another path)")
+                    .with_expected("owner uid", owner, st.st_uid));
   }
   if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
     detail::note(why, trust_problem::kind::file_mode, path, len, st, owner);
-    return fail(errc::untrusted_file,
-                "the bank may be written by its group or by others (chmod 600 it, or use "
-                "another path)",
-                "permissions", octal_digits(st.st_mode & ~mode_t{S_IWGRP | S_IWOTH}),
-                octal_digits(st.st_mode));
+    return fail(error(errc::untrusted_file,
+                      "the bank may be written by its group or by others (chmod 600 it, or use "
+                      "another path)")
+                    .with_expected("permissions",
+                                   octal_digits(st.st_mode & ~mode_t{S_IWGRP | S_IWOTH}),
+                                   octal_digits(st.st_mode)));
   }
   return {};
 }
@@ -138,18 +140,19 @@ inline void note(trust_problem* why, trust_problem::kind k, const char* path, st
                                             std::size_t len, trust_problem* why = nullptr) {
   if (st.st_uid != owner && st.st_uid != ::geteuid() && st.st_uid != 0) {
     detail::note(why, trust_problem::kind::dir_owner, path, len, st, owner);
-    return fail(errc::untrusted_file,
-                "the bank's directory belongs to another user, who could replace the bank "
-                "(use a directory of your own)",
-                "directory owner uid", owner, st.st_uid);
+    return fail(error(errc::untrusted_file,
+                      "the bank's directory belongs to another user, who could replace the bank "
+                      "(use a directory of your own)")
+                    .with_expected("directory owner uid", owner, st.st_uid));
   }
   if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (st.st_mode & S_ISVTX) == 0) {
     detail::note(why, trust_problem::kind::dir_mode, path, len, st, owner);
-    return fail(errc::untrusted_file,
-                "the bank's directory may be written by other users and is not sticky: they "
-                "could replace the bank (chmod go-w or +t it, or use another directory)",
-                "directory permissions", octal_digits(st.st_mode & ~mode_t{S_IWGRP | S_IWOTH}),
-                octal_digits(st.st_mode));
+    return fail(error(errc::untrusted_file,
+                      "the bank's directory may be written by other users and is not sticky: they "
+                      "could replace the bank (chmod go-w or +t it, or use another directory)")
+                    .with_expected("directory permissions",
+                                   octal_digits(st.st_mode & ~mode_t{S_IWGRP | S_IWOTH}),
+                                   octal_digits(st.st_mode)));
   }
   return {};
 }

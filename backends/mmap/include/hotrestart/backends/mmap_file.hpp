@@ -72,8 +72,8 @@ class mmap_file_backend {
     const std::size_t len = std::strlen(path);
     constexpr char suffix[] = ".creating-XXXXXX";
     if (len + sizeof suffix > PATH_MAX)
-      return fail(errc::io_error, "bank path too long", "bytes (max)", PATH_MAX - sizeof suffix,
-                  len);
+      return fail(error(errc::io_error, "bank path too long")
+                      .with_limit("path bytes", len, PATH_MAX - sizeof suffix));
     auto dir = trust::open_dir(path, where.owner);
     if (!dir) return fail(dir.error());
     const fd_guard dfd(*dir);
@@ -178,8 +178,8 @@ class mmap_file_backend {
     if (auto t = trust::check_file(st, where.owner, path); !t) return fail(t.error());
     const auto bytes = static_cast<std::uint64_t>(st.st_size);
     if (bytes < bank_format::header_size)
-      return fail(errc::truncated, "file too small to hold a bank header", "bytes",
-                  bank_format::header_size, bytes);
+      return fail(error(errc::truncated, "file too small to hold a bank header")
+                      .with_minimum("file bytes", bytes, bank_format::header_size));
     void* map = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (map == MAP_FAILED)
       return detail::sys_fail(errc::io_error, "cannot map the bank file", errno);

@@ -47,11 +47,11 @@ inline bool has_magic(const std::byte* base) {
 }
 [[nodiscard]] inline result<void> check_region(std::span<std::byte> where) {
   if (reinterpret_cast<std::uintptr_t>(where.data()) % 64 != 0)
-    return fail(errc::bad_size, "bank memory must be 64-byte aligned", "alignment", 64,
-                reinterpret_cast<std::uintptr_t>(where.data()) % 64);
+    return fail(error(errc::bad_size, "bank memory must be 64-byte aligned")
+                    .with_hex("address", reinterpret_cast<std::uintptr_t>(where.data())));
   if (where.size() < bank_format::header_size)
-    return fail(errc::truncated, "bank section too small to hold a bank header", "bytes",
-                bank_format::header_size, where.size());
+    return fail(error(errc::truncated, "bank section too small to hold a bank header")
+                    .with_minimum("bytes", where.size(), bank_format::header_size));
   return {};
 }
 }  // namespace detail::section
@@ -84,8 +84,8 @@ class basic_section_backend_ext {
                                                                 region_init init) {
     if (auto r = detail::section::check_region(where); !r) return fail(r.error());
     if (where.size() < bytes)
-      return fail(errc::truncated, "bank section smaller than the bank", "bytes", bytes,
-                  where.size());
+      return fail(error(errc::truncated, "bank section smaller than the bank")
+                      .with_requested("bytes", bytes, where.size(), "in the section"));
     if (detail::section::has_magic(where.data()))
       return fail(errc::already_exists, "the section already holds a bank");
     std::memset(where.data(), 0, static_cast<std::size_t>(bytes));

@@ -123,8 +123,10 @@ class shm_backend {
         const bool late = std::chrono::steady_clock::now() >= deadline;
         if (static_cast<std::uint64_t>(size) < bank_format::header_size) {
           if (late)
-            return fail(errc::truncated, "shared memory object too small to hold a bank header",
-                        "bytes", bank_format::header_size, static_cast<std::uint64_t>(size));
+            return fail(
+                error(errc::truncated, "shared memory object too small to hold a bank header")
+                    .with_minimum("bytes", static_cast<std::uint64_t>(size),
+                                  bank_format::header_size));
           detail::shm::sleep_1ms();
           continue;
         }

@@ -195,13 +195,15 @@ inline std::uint64_t image_bytes(std::uint64_t exe_bytes, const std::vector<std:
   std::uint64_t argv_bytes = 0;
   for (const auto& s : argv) argv_bytes += s.size() + 1;
   if (argv.empty() || argv.size() > max_image_args || argv_bytes > max_image_argv_bytes)
-    return fail(errc::bad_size, "too many or too long arguments", "argument bytes",
-                max_image_argv_bytes, argv_bytes);
+    return fail(error(errc::bad_size, "too many or too long arguments")
+                    .with_limit("argument bytes", argv_bytes, max_image_argv_bytes));
   if (name.empty() || name.size() > 32)
-    return fail(errc::name_too_long, "process name must be 1..32 bytes", "length", 32, name.size());
+    return fail(error(errc::name_too_long, "process name must be 1..32 bytes")
+                    .with_range("process name length", name.size(), 1, 32));
   const std::uint64_t off = image_exe_offset(argv_bytes);
   if (b.capacity < off + prog.bytes)
-    return fail(errc::bad_size, "image block too small", "bytes", off + prog.bytes, b.capacity);
+    return fail(error(errc::bad_size, "image block too small")
+                    .with_requested("bytes", off + prog.bytes, b.capacity, "in the block"));
   // Payload first, header (magic) last: a block cut short has no magic.
   auto* h = reinterpret_cast<image_header*>(b.data);
   h->magic = 0;

@@ -176,23 +176,25 @@ class runtime_view {
   /// version_mismatch, truncated.
   [[nodiscard]] static result<runtime_view> attach(const block& b) {
     if (b.capacity < sizeof(runtime_header))
-      return fail(errc::truncated, "runtime block smaller than its header", "bytes",
-                  sizeof(runtime_header), b.capacity);
+      return fail(error(errc::truncated, "runtime block smaller than its header")
+                      .with_minimum("bytes", b.capacity, sizeof(runtime_header)));
     auto* h = reinterpret_cast<runtime_header*>(b.data);
     if (h->magic != runtime_magic)
-      return fail(errc::corrupt, "runtime block: bad magic", "magic", runtime_magic, h->magic);
+      return fail(error(errc::corrupt, "runtime block: bad magic")
+                      .with_expected_hex("magic", runtime_magic, h->magic));
     if (h->version != runtime_version)
-      return fail(errc::version_mismatch, "runtime block written by another hrctl version",
-                  "version", runtime_version, h->version);
+      return fail(error(errc::version_mismatch, "runtime block written by another hrctl version")
+                      .with_expected("runtime block version", runtime_version, h->version));
     if (h->max_groups == 0 || h->max_groups > 65536)
-      return fail(errc::corrupt, "runtime block: max_groups out of range (1 to 65536)",
-                  "max_groups (max)", 65536, h->max_groups);
+      return fail(error(errc::corrupt, "runtime block: max_groups out of range")
+                      .with_range("max_groups", h->max_groups, 1, 65536));
     if (h->max_processes == 0 || h->max_processes > 65536)
-      return fail(errc::corrupt, "runtime block: max_processes out of range (1 to 65536)",
-                  "max_processes (max)", 65536, h->max_processes);
+      return fail(error(errc::corrupt, "runtime block: max_processes out of range")
+                      .with_range("max_processes", h->max_processes, 1, 65536));
     if (b.capacity < runtime_block_bytes(h->max_groups, h->max_processes))
-      return fail(errc::truncated, "runtime block smaller than its tables", "bytes",
-                  runtime_block_bytes(h->max_groups, h->max_processes), b.capacity);
+      return fail(error(errc::truncated, "runtime block smaller than its tables")
+                      .with_minimum("bytes", b.capacity,
+                                    runtime_block_bytes(h->max_groups, h->max_processes)));
     runtime_view v;
     v.h_ = h;
     return v;
@@ -285,27 +287,30 @@ inline std::uint32_t fnv1a(const std::byte* p, std::uint64_t n) {
 /// Validates an image block's header against its capacity (nothing in a bank is trusted unchecked). Errors: corrupt.
 [[nodiscard]] inline result<const image_header*> check_image(const block& b) {
   if (b.capacity < sizeof(image_header))
-    return fail(errc::corrupt, "image block smaller than its header", "bytes", sizeof(image_header),
-                b.capacity);
+    return fail(error(errc::corrupt, "image block smaller than its header")
+                    .with_minimum("bytes", b.capacity, sizeof(image_header)));
   const auto* h = reinterpret_cast<const image_header*>(b.data);
   if (h->magic != image_magic)
-    return fail(errc::corrupt, "image block: bad magic", "magic", image_magic, h->magic);
+    return fail(error(errc::corrupt, "image block: bad magic")
+                    .with_expected_hex("magic", image_magic, h->magic));
   if (h->version != image_version)
-    return fail(errc::corrupt, "image block: another version", "version", image_version,
-                h->version);
+    return fail(error(errc::corrupt, "image block: another version")
+                    .with_expected("image version", image_version, h->version));
   if (h->argc == 0 || h->argc > max_image_args || h->argv_bytes > max_image_argv_bytes ||
       h->name_len == 0 || h->name_len > 32 || h->path_len > sizeof h->path ||
       h->exe_offset != image_exe_offset(h->argv_bytes) || h->exe_bytes > b.capacity ||
       h->exe_offset > b.capacity - h->exe_bytes)
-    return fail(errc::corrupt, "image block: sizes out of range", "exe bytes", b.capacity,
-                h->exe_bytes);
+    return fail(error(errc::corrupt, "image block: sizes out of range")
+                    .with_value("exe bytes", h->exe_bytes)
+                    .with_value("block bytes", b.capacity));
   // The argument strings: exactly argc NUL-terminated strings in argv_bytes.
   const char* a = reinterpret_cast<const char*>(b.data + sizeof(image_header));
   std::uint32_t strings = 0;
   for (std::uint32_t i = 0; i < h->argv_bytes; ++i)
     if (a[i] == '\0') ++strings;
   if (strings != h->argc || (h->argv_bytes != 0 && a[h->argv_bytes - 1] != '\0'))
-    return fail(errc::corrupt, "image block: argument strings malformed", "argc", h->argc, strings);
+    return fail(error(errc::corrupt, "image block: argument strings malformed")
+                    .with_expected("argument strings", h->argc, strings));
   return h;
 }
 

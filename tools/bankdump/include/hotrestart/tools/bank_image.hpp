@@ -49,10 +49,13 @@ class bank_image {
     if (end < 0) return fail(error(errc::io_error, "cannot size the image file").with_errno(errno));
     const auto total = static_cast<std::uint64_t>(end);
     if (offset >= total)
-      return fail(errc::truncated, "image ends before the offset", "bytes", offset + 1, total);
+      return fail(error(errc::truncated, "image ends before the offset")
+                      .with_value("offset", offset)
+                      .with_value("image bytes", total));
     const std::uint64_t n = length != 0 ? length : total - offset;
     if (offset + n > total)
-      return fail(errc::truncated, "image shorter than asked", "bytes", offset + n, total);
+      return fail(error(errc::truncated, "image shorter than asked")
+                      .with_requested("bytes", offset + n, total, "in the image"));
     bank_image img;
     img.size_ = static_cast<std::size_t>(n);
     img.mem_.reset(static_cast<std::byte*>(std::aligned_alloc(64, (img.size_ + 63) / 64 * 64)));
