@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "supervisor.hpp"
+#include "validate.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -433,6 +434,7 @@ int supervisor::open(const bank_options& bo, bool prefix, bool quiet, bool* busy
   if (int rc = open_runtime(true); rc != exit_ok) return rc;
   bool created = false;
   if (int rc = open_controller(&created); rc != exit_ok) return rc;
+  if (bank_refused_as_corrupt(*bank_, rt_, *ctl_, bo_.path, bo.force)) return exit_bank;
   {
     std::string why;
     relay_fd_ = relay_listen(bo_.path, why);
