@@ -73,7 +73,7 @@ inline constexpr std::uint32_t known_request_flags = std::uint32_t{group_exit0_c
                                                      std::uint32_t{req_relay_output} |
                                                      std::uint32_t{req_prefix_output};
 
-namespace detail::validate {
+namespace validate_detail {
 
 // One sentence in a fixed buffer (truncated, never overrun).
 class sentence {
@@ -149,7 +149,7 @@ inline std::string_view bounded(const char* p, std::uint32_t len, std::uint32_t 
   return {p, len < cap ? len : cap};
 }
 
-}  // namespace detail::validate
+}  // namespace validate_detail
 
 /// Validates the runtime block `rt` field by field and against the controller `ctl` (nullptr:
 /// the controller block could not be opened; the caller reports why, and only the runtime
@@ -160,8 +160,8 @@ inline std::string_view bounded(const char* p, std::uint32_t len, std::uint32_t 
 template <class Controller, class Bank, class Sink>
 std::uint32_t validate_runtime(const runtime_view& rt, const Controller* ctl, Bank& bank,
                                Sink&& sink) {
-  using detail::validate::bounded;
-  using detail::validate::sentence;
+  using validate_detail::bounded;
+  using validate_detail::sentence;
   std::uint32_t count = 0;
   auto report = [&](const sentence& s) {
     ++count;
@@ -237,7 +237,7 @@ std::uint32_t validate_runtime(const runtime_view& rt, const Controller* ctl, Ba
   for (std::uint32_t gid = 0; gid < rt.max_groups(); ++gid) {
     const group_slot& g = *rt.group(gid);
     auto at = [&] { return sentence().text("group ").num(gid).text(": "); };
-    const std::uint32_t held = load(g.held);
+    [[maybe_unused]] const std::uint32_t held = load(g.held);
     if (g.name_len > sizeof g.name)
       report(at().text("name length ").num(g.name_len).text(" is over 32"));
     for (std::uint32_t k = 0; k < g.name_len && k < sizeof g.name; ++k)
