@@ -848,7 +848,7 @@ status_down)
   if grep "pid $down_pid" "$dir/out" | grep -v "not running" | grep -q "running"; then fail "status: the dead member shown running"; fi
   grep -q "supervisor not running, 0 site restarts$" "$dir/out" || fail "status: plural"
   grep -q "^group 0 (web): running, 1 member, 0 restarts, " "$dir/out" || fail "status: singular"
-  [ "$(status_field 'd["groups"][0]["members"][0]["state"], d["groups"][0]["members"][0]["pid"]')" = "('not_running', 0)" ] || fail "status --json: the dead member"
+  [ "$(status_field 'd["groups"][0]["members"][0]["state"], d["groups"][0]["members"][0]["alive"]')" = "('running', False)" ] || fail "status --json: the dead member"
   ;;
 blocks_escape)
   # Block names are bytes: blocks prints them escaped (a newline does not break the table, an

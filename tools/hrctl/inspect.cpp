@@ -208,12 +208,14 @@ int cmd_status(const bank_options& bo, bool json) {
       // A member recorded as running while no supervisor runs, and that is gone: the next
       // supervisor reports its end when it adopts the bank.
       const bool down = !stopped && !alive && gone;
-      const char* pstate = stopped ? "stopped" : down ? "not_running" : state_name(p.state);
-      const int shown_pid = stopped || down ? 0 : pid;
+      const char* pstate = stopped ? "stopped" : state_name(p.state);
+      const int shown_pid = stopped ? 0 : pid;
       if (json) {
+        // "state" is the controller's; "alive" says whether the run it records still runs.
         w.begin_object().key("id").num(p.id).name_field("name", p.name());
         w.key("kind").str(p.kind == process_kind::direct ? "direct" : "indirect");
         w.key("state").str(pstate).key("pid").snum(shown_pid).key("runs").num(runs);
+        w.key("alive").boolean(p.state == process_state::running && !gone);
         w.key("image").num(p.image).end_object();
       } else if (down) {
         std::printf("  %-32s %-8s not running (supervisor down), last pid %d, runs %u\n",
