@@ -820,6 +820,10 @@ PY
   grep -q "^group 0 (web): held (invalid value 7: run hrctl check), 1 member" "$dir/out" || fail "status: invalid hold"
   if grep -q "held (;" "$dir/out"; then fail "status prints garbage for an invalid hold"; fi
   [ "$(status_field 'd["groups"][0]["hold"], d["groups"][0]["hold_value"]')" = "('invalid', 7)" ] || fail "status --json: invalid hold"
+  cp "$dir/orig.bank" "$bank"; poke $(($(rt_offset) + 20)) 5
+  H status --bank "$bank" >"$dir/out"; expect_rc $? 0 "status with an invalid policy"
+  grep -q "^policy (invalid value 5: run hrctl check)" "$dir/out" || fail "status: invalid policy"
+  [ "$(status_field 'd["policy"]["kind"], d["policy"]["kind_value"]')" = "('invalid', 5)" ] || fail "status --json: invalid policy"
   ;;
 corrupt_refused)
   # hrctl run and serve refuse a bank that check finds corrupt (listing why), and leave it

@@ -118,7 +118,9 @@ int cmd_status(const bank_options& bo, bool json) {
   const runtime_header& h = rt.header();
   auto cb = o->a.bank.find(controller_block_name);
   if (!cb) return bank_failure(json, "no controller state in bank", path, cb.error());
-  const runtime_policy pol = policy_of(h);
+  // A policy word or tunables that are not usable (hrctl check names them): the controller's
+  // state is read with the default policy, and status says the bank's is invalid.
+  const runtime_policy pol = policy_of(h).valid() ? policy_of(h) : runtime_policy{};
   std::optional<snapshot_controller> ctl;
   error last;
   for (int attempt = 0; attempt < 50 && !ctl; ++attempt) {
@@ -134,7 +136,7 @@ int cmd_status(const bank_options& bo, bool json) {
   const bool alive = supervisor_alive(o->a.bank);
   if (alive) sup = load(h.supervisor_pid);
   const char* kind = policy_name(static_cast<policy_kind>(h.policy));
-  const bool kind_ok = h.policy <= static_cast<std::uint32_t>(policy_kind::backoff);
+  const bool kind_ok = policy_of(h).valid();
   json_writer w;
   if (json) {
     w.begin_object().schema().key("bank").str(path).key("supervisor").snum(alive ? sup : 0);
