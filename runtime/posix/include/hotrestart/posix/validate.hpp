@@ -168,7 +168,9 @@ std::uint32_t validate_runtime(const runtime_view& rt, const Controller* ctl, Ba
     sink(s.view());
   };
   const runtime_header& h = rt.header();
-  const std::uint64_t run_seq = load(h.run_seq);
+  // The last run handle given, read after the handle it bounds: the supervisor stores it
+  // before a new handle, so a check beside a live supervisor sees no handle beyond it.
+  auto run_seq_now = [&] { return load(h.run_seq); };
 
   // The header.
   if (h.policy > static_cast<std::uint32_t>(policy_kind::backoff)) {
@@ -296,7 +298,7 @@ std::uint32_t validate_runtime(const runtime_view& rt, const Controller* ctl, Ba
                  .text(" is not a group id (max_groups ")
                  .num(rt.max_groups())
                  .text(")"));
-    if (handle > run_seq)
+    if (const std::uint64_t run_seq = run_seq_now(); handle > run_seq)
       report(at().text("run handle ")
                  .num(handle)
                  .text(" is beyond the last one given (")
@@ -316,7 +318,7 @@ std::uint32_t validate_runtime(const runtime_view& rt, const Controller* ctl, Ba
                  .name(p->name())
                  .text(") of that run in group ")
                  .num(p->gid));
-    if (p->handle > run_seq)
+    if (const std::uint64_t run_seq = run_seq_now(); p->handle > run_seq)
       report(sentence()
                  .text("process ")
                  .num(id)
