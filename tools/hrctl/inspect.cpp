@@ -383,7 +383,7 @@ int check_of(Bank& bank, const std::string& path, bool json) {
   } else {
     std::printf("bank %s: %s\n", printable(path).c_str(),
                 count_of(problems.size(), "problem", "problems").c_str());
-    for (const auto& p : problems) std::printf("  %s\n", printable(p).c_str());
+    for (const auto& p : problems) std::printf("  %s\n", p.c_str());  // names escaped already
   }
   return problems.empty() ? exit_ok : exit_check;
 }
