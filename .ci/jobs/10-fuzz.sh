@@ -4,16 +4,21 @@
 # error), fuzzes for a bounded time, then runs the negative controls: a planted off-by-one-page
 # bounds check in the bank's code path that the fuzzer must find from the real banks alone, and
 # a planted leak that the consistency assertion must catch. Prints executions and corpus size.
-# Budget: about 3 minutes on 2 cores.
+# Then the same for hrctl's runtime state (runtime_fuzz.cpp: the runtime and controller blocks
+# through check, status and adoption with a stub signaller), whose negative control is the
+# validation without its check of a group's `held` word.
+# Budget: about 4 minutes on 2 cores.
 . "$(dirname "$0")/../lib.sh"
 ci_install clang-14 libclang-rt-14-dev cmake make doctest-dev \
   libexpected-dev
 FUZZ_SECONDS=${FUZZ_SECONDS:-120}
 NEGATIVE_SECONDS=${NEGATIVE_SECONDS:-30}
+RUNTIME_FUZZ_SECONDS=${RUNTIME_FUZZ_SECONDS:-45}
 
 CXX=clang++-14 cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHOTRESTART_FUZZ=ON \
   -DHOTRESTART_BUILD_BENCHMARKS=OFF -DHOTRESTART_BUILD_EXAMPLES=OFF -DHOTRESTART_BUILD_TOOLS=OFF >/dev/null
-cmake --build build/fuzz -j2 --target hr_fuzz_bank hr_fuzz_bank_planted hr_fuzz_replay hr_fuzz_replay_leak
+cmake --build build/fuzz -j2 --target hr_fuzz_bank hr_fuzz_bank_planted hr_fuzz_replay hr_fuzz_replay_leak \
+  hr_fuzz_runtime hr_fuzz_runtime_planted hr_fuzz_runtime_replay hr_fuzz_runtime_replay_planted
 fz=build/fuzz/tests/fuzz
 seeds=tests/fuzz/corpus
 manifest=tests/fuzz/corpus.manifest
@@ -69,4 +74,31 @@ echo "fuzz job: negative control detected: $(grep -m1 -Eo 'AddressSanitizer: [a-
 must_fail "leak control" build/fuzz/leak.log 'a bank that check() found consistent at open' \
   "$fz/hr_fuzz_replay_leak" "$seeds"
 echo "fuzz job: leak control detected: $(grep -m1 -Eo 'found consistent at open: .*' build/fuzz/leak.log)"
+
+# 5. hrctl's runtime state: replay its seeds (with their manifest), fuzz, then the negative
+#    control: without the validation's `held` check, the fuzzer must make a bank the validation
+#    passes whose held word the status walk does not know, from the clean seeds alone (value
+#    profiling finds the word's comparisons); and the replay must trap on the seed bad-held.
+rseeds=tests/fuzz/runtime_corpus
+rmanifest=tests/fuzz/runtime_corpus.manifest
+rwork=build/fuzz/runtime-work
+rm -rf "$rwork" && mkdir -p "$rwork"
+"$fz/hr_fuzz_runtime" -runs=0 "$rseeds" 2>&1 | tail -2
+"$fz/hr_fuzz_runtime_replay" --manifest "$rmanifest" "$rseeds"
+"$fz/hr_fuzz_runtime" -max_total_time="$RUNTIME_FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
+  -max_len=65536 -print_final_stats=1 "$rwork" "$rseeds" >build/fuzz/runtime-fuzz.log 2>&1 || {
+  tail -60 build/fuzz/runtime-fuzz.log
+  echo "fuzz job: the runtime fuzzer found a crash" >&2
+  exit 1
+}
+execs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' build/fuzz/runtime-fuzz.log | grep -Eo '[0-9]+$')
+echo "fuzz job: runtime: ${execs} executions in ${RUNTIME_FUZZ_SECONDS}s, corpus grew to $(ls "$rwork" | wc -l) new + $(ls "$rseeds" | wc -l) seeds"
+rm -rf build/fuzz/rplanted build/fuzz/rplanted-seeds && mkdir -p build/fuzz/rplanted build/fuzz/rplanted-seeds
+awk '$2 == "open" { print $1 }' "$rmanifest" | while read -r s; do cp "$rseeds/$s" build/fuzz/rplanted-seeds/; done
+must_fail "runtime negative control" build/fuzz/rplanted.log 'a bank the validation passed: held word' \
+  "$fz/hr_fuzz_runtime_planted" -max_total_time="$NEGATIVE_SECONDS" -timeout=10 -max_len=65536 \
+  -use_value_profile=1 -artifact_prefix=build/fuzz/rplanted/ build/fuzz/rplanted build/fuzz/rplanted-seeds
+echo "fuzz job: runtime negative control detected after $(grep -Eo '^#[0-9]+' build/fuzz/rplanted.log | tail -1) executions"
+must_fail "runtime replay control" build/fuzz/rplanted-replay.log 'a bank the validation passed: held word' \
+  "$fz/hr_fuzz_runtime_replay_planted" "$rseeds"
 echo "fuzz job: passed in $(( $(date +%s) - start ))s"

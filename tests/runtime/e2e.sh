@@ -65,6 +65,29 @@ ask() {
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}handle_segv=0"
 T=(--bank "$bank" --bank-size 32M)
 
+# A bank whose group 0 ("web", one member) is recorded running while nothing runs: its
+# supervisor and then its member were killed (SIGKILL). The member's last pid in $down_pid.
+make_down_bank() {
+  launch down "run 1" run "${T[@]}" -g web -- "$member" --wait "$dir/go"; local p=$launched
+  down_pid=$(status_field 'd["groups"][0]["members"][0]["pid"]')
+  kill -9 $p; wait $p 2>/dev/null
+  [ -n "$down_pid" ] && [ "$down_pid" -gt 0 ] || fail "no member pid"
+  kill -9 "$down_pid"
+  local i; for ((i = 0; i < 100; i++)); do kill -0 "$down_pid" 2>/dev/null || break; sleep 0.1; done
+}
+# Offset of the runtime block ("HHRT", version 2) in the bank file (layout.hpp): its header is
+# 128 bytes, then 8 request slots of 320, then max_groups (32 here) group slots of 128, then
+# the process slots of 64.
+rt_offset() { grep -obUaP 'HHRT\x02\x00\x00\x00' "$bank" | head -1 | cut -d: -f1; }
+group_slot() { echo $(($(rt_offset) + 128 + 8 * 320 + 128 * $1)); }
+proc_slot() { echo $(($(rt_offset) + 128 + 8 * 320 + 32 * 128 + 64 * $1)); }
+request_slot() { echo $(($(rt_offset) + 128 + 320 * $1)); }
+# poke OFFSET VALUE: a little-endian 32-bit word into the bank file.
+poke() {
+  printf "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($2 & 255)) $((($2 >> 8) & 255)) $((($2 >> 16) & 255)) $((($2 >> 24) & 255)))" |
+    dd of="$bank" bs=1 seek="$1" conv=notrunc status=none
+}
+
 case $case_name in
 hello_seed)
   H run "${T[@]}" -- "$hello" >"$dir/out" 2>"$dir/err"
@@ -841,6 +864,130 @@ double_escalation)
   [ "$(grep -c 'site restart (' "$dir/err3")" -eq 1 ] || fail "expected one site restart: $(grep 'site restart' "$dir/err3")"
   grep -q "site restart (restart counter reached max badness: group 1 2)" "$dir/err3" || fail "both escalations not in one site restart"
   [ "$(status_field 'd["site_restarts"]')" = 1 ] || fail "site restarts counted"
+  ;;
+check_fields)
+  # hrctl check validates every field of the runtime block against the controller: each
+  # corrupted word is named (record, field, value, what it may be), exit 11.
+  make_down_bank
+  H check --bank "$bank" >"$dir/out"; expect_rc $? 0 "check of the untouched bank"
+  cp "$bank" "$dir/orig.bank"
+  # corrupt WHAT OFFSET VALUE EXPECTED-PROBLEM
+  corrupt() {
+    cp "$dir/orig.bank" "$bank"
+    poke "$2" "$3"
+    H check --bank "$bank" >"$dir/out"; expect_rc $? 11 "check: $1"
+    grep -qF -- "  $4" "$dir/out" || fail "check: $1: not reported as '$4'"
+    H check --bank "$bank" --json >"$dir/out.json"; expect_rc $? 11 "check --json: $1"
+    python3 - "$dir/out.json" "$4" <<'PY' || fail "check --json: $1"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["schema_version"] == 1 and d["consistent"] is False, d
+assert sys.argv[2] in d["problems"], d["problems"]
+PY
+  }
+  g0=$(group_slot 0)
+  corrupt "held" $((g0 + 88)) 7 "group 0: held word 7 is not a hold reason (0 none, 1 stopped, 2 gave up)"
+  corrupt "last_outcome" $((g0 + 52)) 4 "group 0: last_outcome word 4 is not a group outcome (0 none, 1 clean, 2 killed)"
+  corrupt "listen_count" $((g0 + 56)) 9 "group 0: listen_count 9 is over 4"
+  corrupt "group name length" $((g0 + 32)) 40 "group 0: name length 40 is over 32"
+  corrupt "group flags" $((g0 + 36)) 6 "group 0: flags word 0x6 has unknown bits (known: 0x1 exit0-clean)"
+  corrupt "process gid" $(($(proc_slot 0) + 36)) 5 'process slot 0: gid 5, but the controller has process 0 ("hr_member") of that run in group 0'
+  corrupt "process gid range" $(($(proc_slot 0) + 36)) 999 "process slot 0: gid 999 is not a group id (max_groups 32)"
+  corrupt "pid" $(($(proc_slot 0) + 32)) $((0xFFFFFFFE)) "process slot 0: pid -2 is not a process id (0 none, or a pid)"
+  corrupt "request state" $(request_slot 3) 9 "request slot 3: state word 9 is not a request state (0 free, 1 claimed, 2 ready, 3 done, 4 serving, 5 abandoned)"
+  corrupt "policy kind" $(($(rt_offset) + 20)) 5 "runtime header: policy word 5 is not a restart policy (0 chorus, 1 window, 2 backoff)"
+  # status shows the invalid hold as such, never garbage.
+  cp "$dir/orig.bank" "$bank"; poke $((g0 + 88)) 7
+  H status --bank "$bank" >"$dir/out"; expect_rc $? 0 "status with an invalid hold"
+  grep -q "^group 0 (web): held (invalid value 7: run hrctl check), 1 member" "$dir/out" || fail "status: invalid hold"
+  if grep -q "held (;" "$dir/out"; then fail "status prints garbage for an invalid hold"; fi
+  [ "$(status_field 'd["groups"][0]["hold"], d["groups"][0]["hold_value"]')" = "('invalid', 7)" ] || fail "status --json: invalid hold"
+  cp "$dir/orig.bank" "$bank"; poke $(($(rt_offset) + 20)) 5
+  H status --bank "$bank" >"$dir/out"; expect_rc $? 0 "status with an invalid policy"
+  grep -q "^policy (invalid value 5: run hrctl check)" "$dir/out" || fail "status: invalid policy"
+  [ "$(status_field 'd["policy"]["kind"], d["policy"]["kind_value"]')" = "('invalid', 5)" ] || fail "status --json: invalid policy"
+  ;;
+corrupt_refused)
+  # hrctl run and serve refuse a bank that check finds corrupt (listing why), and leave it
+  # unchanged; --force adopts it anyway.
+  make_down_bank
+  poke $(($(group_slot 0) + 88)) 7
+  before=$(sha "$bank")
+  H run --bank "$bank" -g web -- "$member" >/dev/null 2>"$dir/err"; expect_rc $? 5 "run of a corrupt bank"
+  grep -q "refusing to adopt bank .*: hrctl check finds 1 problem:" "$dir/err" || fail "run: no refusal"
+  grep -q "group 0: held word 7 is not a hold reason" "$dir/err" || fail "run: the problem is not listed"
+  grep -q -- "--force to adopt it anyway" "$dir/err" || fail "run: --force not mentioned"
+  H serve --bank "$bank" >/dev/null 2>"$dir/err"; expect_rc $? 5 "serve of a corrupt bank"
+  grep -q "group 0: held word 7 is not a hold reason" "$dir/err" || fail "serve: the problem is not listed"
+  [ "$(sha "$bank")" = "$before" ] || fail "the refused bank was changed"
+  touch "$dir/go"
+  H run --force --bank "$bank" -g web -- "$member" --wait "$dir/go" >"$dir/out" 2>"$dir/err"; expect_rc $? 0 "run --force"
+  grep -q "warning: adopting bank .* with 1 problem (--force)" "$dir/err" || fail "run --force: no warning"
+  grep -q "run 2 restarted=1" "$dir/out" || fail "run --force: the group did not run again"
+  ;;
+status_down)
+  # status without a supervisor: a member recorded as running that is gone is not shown as
+  # running with its old pid.
+  make_down_bank
+  H status --bank "$bank" >"$dir/out"; expect_rc $? 0 "status"
+  grep -q "hr_member .*direct .*not running (supervisor down), last pid $down_pid, runs 1" "$dir/out" || fail "status: the dead member"
+  if grep "pid $down_pid" "$dir/out" | grep -v "not running" | grep -q "running"; then fail "status: the dead member shown running"; fi
+  grep -q "supervisor not running, 0 site restarts$" "$dir/out" || fail "status: plural"
+  grep -q "^group 0 (web): running, 1 member, 0 restarts, " "$dir/out" || fail "status: singular"
+  [ "$(status_field 'd["groups"][0]["members"][0]["state"], d["groups"][0]["members"][0]["alive"]')" = "('running', False)" ] || fail "status --json: the dead member"
+  ;;
+blocks_escape)
+  # Block names are bytes: blocks prints them escaped (a newline does not break the table, an
+  # escape sequence does not reach the terminal), and --json tells non-UTF-8 names apart.
+  H run "${T[@]}" -- "$member" --block $'two\nlines' --block $'red\x1b[31m' --block $'raw\xff' >/dev/null 2>"$dir/err"; expect_rc $? 0 "run"
+  H blocks --bank "$bank" >"$dir/out"; expect_rc $? 0 "blocks"
+  if grep -q $'\x1b' "$dir/out"; then fail "blocks: a raw escape byte reaches the terminal"; fi
+  grep -qF 'two\nlines ' "$dir/out" || fail "blocks: newline not escaped"
+  grep -qF 'red\x1b[31m ' "$dir/out" || fail "blocks: ESC not escaped"
+  grep -qF 'raw\xff ' "$dir/out" || fail "blocks: a non-UTF-8 byte not escaped"
+  [ "$(grep -c . "$dir/out")" -eq $(( $(H blocks --bank "$bank" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["blocks"])') + 2 )) ] ||
+    fail "blocks: the table has not one line per block"
+  H blocks --bank "$bank" --json >"$dir/out.json"; expect_rc $? 0 "blocks --json"
+  python3 - "$dir/out.json" <<'PY' || fail "blocks --json: names"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["schema_version"] == 1
+names = {b["name"]: b for b in d["list"]}
+assert "two\nlines" in names and "red\x1b[31m" in names, names
+assert "name_hex" not in names["two\nlines"]
+raw = [b for b in d["list"] if b.get("name_hex") == "726177ff"]
+assert len(raw) == 1, d["list"]
+PY
+  ;;
+json_schema)
+  # Every --json output carries schema_version 1; a failed --json command prints the error
+  # object on stdout.
+  H run "${T[@]}" -- "$member" >/dev/null 2>&1; expect_rc $? 0 "make a bank"
+  for c in status blocks check; do
+    H $c --bank "$bank" --json >"$dir/out"; expect_rc $? 0 "$c --json"
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["schema_version"] == 1, d' "$dir/out" || fail "$c --json: no schema_version"
+  done
+  # expect_json_error RC KIND CMD...: CMD exits RC and prints the error object of that kind.
+  expect_json_error() {
+    local rc=$1 kind=$2; shift 2
+    H "$@" --json >"$dir/out" 2>"$dir/err"; expect_rc $? "$rc" "$*"
+    python3 - "$dir/out" "$rc" "$kind" <<'PY' || fail "$*: no JSON error object"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["schema_version"] == 1, d
+e = d["error"]
+assert e["exit_code"] == int(sys.argv[2]) and e["kind"] == sys.argv[3] and e["message"], d
+PY
+  }
+  # A bank hrctl never supervised (a seed of the fuzz corpus).
+  cp "$(dirname "$0")/../fuzz/corpus/populated" "$dir/plain.bank"; chmod 600 "$dir/plain.bank"
+  expect_json_error 4 unknown status --bank "$dir/plain.bank"
+  grep -q "never supervised" "$dir/out" || fail "status --json: the message"
+  expect_json_error 4 unknown status --bank "$dir/none.bank"
+  expect_json_error 4 unknown blocks --bank "$dir/none.bank"
+  expect_json_error 4 unknown check --bank "$dir/none.bank"
+  head -c 8192 /dev/urandom >"$dir/foreign.bank"; chmod 600 "$dir/foreign.bank"
+  expect_json_error 5 bank check --bank "$dir/foreign.bank"
   ;;
 *) fail "unknown case" ;;
 esac

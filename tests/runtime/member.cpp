@@ -16,6 +16,7 @@
 //   --ignore-term      SIGTERM is ignored (a member that must be SIGKILLed)
 //   --beat MS FOR      heartbeat every MS ms for FOR ms (process::heartbeat), then exit cleanly
 //   --tag TEXT         printed with each run (upgrade test)
+//   --block NAME       create a block NAME (16 bytes, no key; any bytes: hrctl blocks escapes them)
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -62,6 +63,7 @@ int main(int argc, char** argv) {
   int hang = 0, spawn_run = 0, serve = 0, plain_first = 0, crash_first = 0;
   long beat_ms = 0, beat_for_ms = 0;
   std::string spawn_name;
+  std::vector<std::string> extra_blocks;
   bool plain = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -100,8 +102,13 @@ int main(int argc, char** argv) {
       beat_for_ms = std::atol(next().c_str());
     } else if (a == "--tag")
       tag = next();
+    else if (a == "--block")  // a block of that name (any bytes: hrctl blocks must escape them)
+      extra_blocks.push_back(next());
   }
   (void)name;
+  for (const std::string& n : extra_blocks)
+    if (auto e = self->bank().find_or_create(n, 16); !e)
+      std::fprintf(stderr, "member: block: %s\n", describe(e.error()).text);
   // The run counter: a group-keyed block, so it goes with the group.
   auto b =
       self->bank().find_or_create("runs-" + std::to_string(self->id()), sizeof(int), self->key());

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "common.hpp"
 
+#include <hotrestart/posix/validate.hpp>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -346,18 +348,7 @@ void record_policy(const bank_options& o, runtime_header& h) {
 }
 
 runtime_policy policy_of(const runtime_header& h) {
-  runtime_policy p;
-  p.kind = static_cast<policy_kind>(h.policy);
-  p.chorus.interval_ms = h.interval_ms;
-  p.chorus.max_badness = h.max_badness;
-  p.window.intensity = h.intensity;
-  p.window.period_ms = h.period_ms;
-  p.backoff.base_ms = h.backoff_base_ms;
-  p.backoff.cap_ms = h.backoff_cap_ms;
-  p.backoff.healthy_ms = h.healthy_ms;
-  p.discard_threshold = h.discard_after;
-  p.healthy_ms = h.healthy_ms;
-  return p;
+  return policy_from_header(h);
 }
 
 std::string describe_policy(const runtime_header& h) {

@@ -65,6 +65,7 @@ struct bank_options {
   std::uint64_t healthy_ms = 60000;  ///< backoff and discard
   std::uint32_t discard_after = 0;   ///< 0: never
   std::vector<std::string> given;    ///< tunables the user set explicitly (for mismatch notes)
+  bool force = false;  ///< --force: run/serve adopt a bank that hrctl check finds corrupt
   bool was_given(const char* flag) const;
   /// The bank's location: its path, and the user it must belong to.
   mmap_location where() const { return mmap_location(path.c_str(), as.uid); }

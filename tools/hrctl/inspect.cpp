@@ -4,10 +4,14 @@
 // undone in the copy, so the view is the state before or after it, never between).
 #include "inspect.hpp"
 
+#include "json.hpp"
+#include "validate.hpp"
+
 #include <hotrestart/tools/bank_image.hpp>
 
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,41 +21,6 @@ namespace {
 using snapshot_controller = basic_controller<runtime_policy, null_block_store>;
 // A bank made by another runtime (the firmware's controller uses the ChorusOS counter alone).
 using chorus_snapshot = basic_controller<chorus_counter, null_block_store>;
-
-// Length of the valid UTF-8 sequence at s[i], or 0.
-std::size_t utf8_len(std::string_view s, std::size_t i) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  std::size_t n = c < 0x80           ? 1
-                  : (c >> 5) == 0x6  ? 2
-                  : (c >> 4) == 0xE  ? 3
-                  : (c >> 3) == 0x1E ? 4
-                                     : 0;
-  if (n == 0 || i + n > s.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k)
-    if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return 0;
-  return n;
-}
-
-// A JSON string. Bytes that are not UTF-8 (names are bytes) become \u00XX: the output is
-// always valid JSON.
-std::string json_str(std::string_view s) {
-  std::string o = "\"";
-  for (std::size_t i = 0; i < s.size();) {
-    const char c = s[i];
-    const std::size_t n = utf8_len(s, i);
-    if (n == 0 || static_cast<unsigned char>(c) < 0x20) {
-      char b[8];
-      std::snprintf(b, sizeof b, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-      o += b;
-      ++i;
-      continue;
-    }
-    if (c == '"' || c == '\\') o += '\\';
-    o.append(s, i, n);
-    i += n;
-  }
-  return o + "\"";
-}
 
 const char* state_name(process_state s) {
   switch (s) {
@@ -64,26 +33,77 @@ const char* state_name(process_state s) {
   return "?";
 }
 
+// A name for a terminal: printable ASCII and valid UTF-8 as they are; a backslash, NUL,
+// control bytes and bytes that are not UTF-8 as C-style escapes (\\, \0, \n, \t, \r, \xHH).
+std::string printable(std::string_view s) {
+  std::string o;
+  for (std::size_t i = 0; i < s.size();) {
+    const auto u = static_cast<unsigned char>(s[i]);
+    if (u >= 0x80) {
+      // A valid UTF-8 sequence (json_is_text accepts it alone) passes through.
+      std::size_t n = (u >> 5) == 0x6 ? 2 : (u >> 4) == 0xE ? 3 : (u >> 3) == 0x1E ? 4 : 0;
+      if (n != 0 && i + n <= s.size() && json_is_text(s.substr(i, n))) {
+        o.append(s, i, n);
+        i += n;
+        continue;
+      }
+    }
+    char b[8];
+    switch (u) {
+      case '\\': o += "\\\\"; break;
+      case '\0': o += "\\0"; break;
+      case '\n': o += "\\n"; break;
+      case '\t': o += "\\t"; break;
+      case '\r': o += "\\r"; break;
+      default:
+        if (u < 0x20 || u >= 0x7f) {
+          std::snprintf(b, sizeof b, "\\x%02x", static_cast<unsigned>(u));
+          o += b;
+        } else {
+          o += static_cast<char>(u);
+        }
+    }
+    ++i;
+  }
+  return o;
+}
+
+// "1 member", "2 members".
+std::string count_of(std::uint64_t n, const char* one, const char* many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+// A failed --json command prints the error object on stdout (its message went to stderr).
+int json_failure(bool json, int rc, const std::string& message) {
+  if (json) print_json_error(rc, json_error_kind(rc), message);
+  return rc;
+}
+int bank_failure(bool json, const char* what, const std::string& path, const error& e,
+                 uid_t owner = ::geteuid(), bank_source src = bank_source::bank) {
+  const int rc = report_bank_error(what, path, e, owner, src);
+  return json_failure(json, rc, std::string(what) + " " + path + ": " + describe(e).text);
+}
+
 struct opened {
   attached_bank a;
   std::vector<std::byte> copy;
   null_block_store store;
 };
 
-int open_bank(const bank_options& bo, std::optional<opened>& out, bool need_runtime) {
+int open_bank(const bank_options& bo, std::optional<opened>& out, bool need_runtime, bool json) {
   const std::string& path = bo.path;
   auto b = mmap_bank::open(bo.where());
-  if (!b) return report_bank_error("cannot open bank", path, b.error(), bo.as.uid);
+  if (!b) return bank_failure(json, "cannot open bank", path, b.error(), bo.as.uid);
   auto blk = b->find(runtime_block_name);
   runtime_view rt;
   if (blk) {
     auto v = runtime_view::attach(*blk);
-    if (!v) return report_bank_error("refusing the runtime state of bank", path, v.error());
+    if (!v) return bank_failure(json, "refusing the runtime state of bank", path, v.error());
     rt = *v;
   } else if (need_runtime) {
-    std::fprintf(stderr, "hrctl: %s is a bank, but hrctl never supervised it (no runtime state)\n",
-                 path.c_str());
-    return exit_unknown;
+    const std::string msg = path + " is a bank, but hrctl never supervised it (no runtime state)";
+    std::fprintf(stderr, "hrctl: %s\n", msg.c_str());
+    return json_failure(json, exit_unknown, msg);
   }
   out.emplace(opened{attached_bank{std::move(*b), rt}, {}, {}});
   return exit_ok;
@@ -93,12 +113,14 @@ int open_bank(const bank_options& bo, std::optional<opened>& out, bool need_runt
 int cmd_status(const bank_options& bo, bool json) {
   const std::string& path = bo.path;
   std::optional<opened> o;
-  if (int rc = open_bank(bo, o, true); rc != exit_ok) return rc;
+  if (int rc = open_bank(bo, o, true, json); rc != exit_ok) return rc;
   const runtime_view& rt = o->a.rt;
   const runtime_header& h = rt.header();
   auto cb = o->a.bank.find(controller_block_name);
-  if (!cb) return report_bank_error("no controller state in bank", path, cb.error());
-  const runtime_policy pol = policy_of(h);
+  if (!cb) return bank_failure(json, "no controller state in bank", path, cb.error());
+  // A policy word or tunables that are not usable (hrctl check names them): the controller's
+  // state is read with the default policy, and status says the bank's is invalid.
+  const runtime_policy pol = policy_of(h).valid() ? policy_of(h) : runtime_policy{};
   std::optional<snapshot_controller> ctl;
   error last;
   for (int attempt = 0; attempt < 50 && !ctl; ++attempt) {
@@ -109,34 +131,38 @@ int cmd_status(const bank_options& bo, bool json) {
     else
       last = c.error();
   }
-  if (!ctl) return report_bank_error("cannot read the controller state of bank", path, last);
+  if (!ctl) return bank_failure(json, "cannot read the controller state of bank", path, last);
   int sup = 0;
   const bool alive = supervisor_alive(o->a.bank);
   if (alive) sup = load(h.supervisor_pid);
+  const char* kind = policy_name(static_cast<policy_kind>(h.policy));
+  const bool kind_ok = policy_of(h).valid();
+  json_writer w;
   if (json) {
-    std::printf(
-        "{\"bank\":%s,\"supervisor\":%d,\"site_restarts\":%u,\"policy\":{\"kind\":\"%s\","
-        "\"interval\":%llu,\"max_badness\":%u,\"intensity\":%u,\"period\":%llu,"
-        "\"backoff_base\":%llu,\"backoff_cap\":%llu,\"healthy\":%llu,"
-        "\"discard_after\":%u,\"max_site_restarts\":%u,\"give_up_window\":%llu},"
-        "\"groups\":[",
-        json_str(path).c_str(), alive ? sup : 0, ctl->site_restarts(),
-        policy_name(static_cast<policy_kind>(h.policy)),
-        static_cast<unsigned long long>(h.interval_ms), h.max_badness, h.intensity,
-        static_cast<unsigned long long>(h.period_ms),
-        static_cast<unsigned long long>(h.backoff_base_ms),
-        static_cast<unsigned long long>(h.backoff_cap_ms),
-        static_cast<unsigned long long>(h.healthy_ms), h.discard_after, h.max_site_restarts,
-        static_cast<unsigned long long>(h.give_up_window_ms));
+    w.begin_object().schema().key("bank").str(path).key("supervisor").snum(alive ? sup : 0);
+    w.key("site_restarts").num(ctl->site_restarts()).key("policy").begin_object();
+    w.key("kind").str(kind_ok ? kind : "invalid");
+    if (!kind_ok) w.key("kind_value").num(h.policy);
+    w.key("interval").num(h.interval_ms).key("max_badness").num(h.max_badness);
+    w.key("intensity").num(h.intensity).key("period").num(h.period_ms);
+    w.key("backoff_base").num(h.backoff_base_ms).key("backoff_cap").num(h.backoff_cap_ms);
+    w.key("healthy").num(h.healthy_ms).key("discard_after").num(h.discard_after);
+    w.key("max_site_restarts").num(h.max_site_restarts);
+    w.key("give_up_window").num(h.give_up_window_ms).end_object();
+    w.key("groups").begin_array();
   } else {
-    std::printf("bank %s: supervisor %s", path.c_str(), alive ? "running" : "not running");
+    std::printf("bank %s: supervisor %s", printable(path).c_str(),
+                alive ? "running" : "not running");
     if (alive) std::printf(" (pid %d)", sup);
+    const std::string policy =
+        kind_ok ? describe_policy(h)
+                : "(invalid value " + std::to_string(h.policy) + ": run hrctl check)";
     std::printf(
-        ", %u site restart(s)\npolicy %s; gives up on a group after %u site restarts in "
+        ", %s\npolicy %s; gives up on a group after %u site restarts in "
         "a row\n",
-        ctl->site_restarts(), describe_policy(h).c_str(), h.max_site_restarts);
+        count_of(ctl->site_restarts(), "site restart", "site restarts").c_str(), policy.c_str(),
+        h.max_site_restarts);
   }
-  bool first_group = true;
   std::uint32_t shown = 0;
   for (std::uint32_t gid = 0; gid < ctl->max_groups(); ++gid) {
     auto g = ctl->group_info(gid);
@@ -146,63 +172,74 @@ int cmd_status(const bank_options& bo, bool json) {
     const std::string gname =
         gs ? std::string(gs->name, std::min<std::uint32_t>(gs->name_len, 32)) : "";
     const std::uint32_t hold = gs ? load(gs->held) : hold_none;
-    const char* hold_text = hold == hold_gave_up   ? "gave_up"
-                            : hold == hold_stopped ? "stopped"
-                                                   : "";
+    const char* hname = hold_name(hold);  // nullptr: not a hold reason (hrctl check says so)
     const char* state = g->terminating        ? "terminating"
                         : hold != hold_none   ? "held"
                         : g->blocked_reported ? "blocked"
                                               : "running";
     if (json) {
-      std::printf(
-          "%s{\"gid\":%u,\"name\":%s,\"state\":\"%s\",\"restarts\":%u,\"counter\":%u,"
-          "\"consecutive\":%u,\"hold\":\"%s\",\"escalations\":%u,\"epoch\":%u,\"members\":[",
-          first_group ? "" : ",", gid, json_str(gname).c_str(), state, g->restarts,
-          runtime_policy::counter(g->policy), runtime_policy::consecutive(g->policy), hold_text,
-          gs ? gs->escalations : 0, g->epoch);
+      w.begin_object().key("gid").num(gid).name_field("name", gname).key("state").str(state);
+      w.key("restarts").num(g->restarts).key("counter").num(runtime_policy::counter(g->policy));
+      w.key("consecutive").num(runtime_policy::consecutive(g->policy));
+      w.key("hold").str(hname == nullptr ? "invalid" : hold == hold_none ? "" : hname);
+      if (hname == nullptr) w.key("hold_value").num(hold);
+      w.key("escalations").num(gs ? gs->escalations : 0).key("epoch").num(g->epoch);
+      w.key("members").begin_array();
     } else {
-      std::printf("group %u%s%s%s: %s%s%s%s, %u member(s), %u restart(s), %s\n", gid,
-                  gname.empty() ? "" : " (", gname.c_str(), gname.empty() ? "" : ")", state,
-                  hold != hold_none ? " (" : "",
-                  hold == hold_gave_up   ? "given up on: it kept crashing"
-                  : hold == hold_stopped ? "stopped on request"
-                                         : "",
-                  hold != hold_none ? "; hrctl run -g resumes it)" : "", g->members, g->restarts,
-                  describe_counter(h, g->policy).c_str());
+      const std::string why =
+          hname == nullptr       ? " (invalid value " + std::to_string(hold) + ": run hrctl check)"
+          : hold == hold_gave_up ? " (given up on: it kept crashing; hrctl run -g resumes it)"
+          : hold == hold_stopped ? " (stopped on request; hrctl run -g resumes it)"
+                                 : "";
+      const std::string shown_name = printable(gname);
+      std::printf("group %u%s%s%s: %s%s, %s, %s, %s\n", gid, gname.empty() ? "" : " (",
+                  shown_name.c_str(), gname.empty() ? "" : ")", state, why.c_str(),
+                  count_of(g->members, "member", "members").c_str(),
+                  count_of(g->restarts, "restart", "restarts").c_str(),
+                  kind_ok ? describe_counter(h, g->policy).c_str() : "policy invalid");
     }
-    first_group = false;
-    bool first = true;
     (void)ctl->for_each_member(gid, [&](const process_view& p) {
       const proc_slot* s = rt.proc(p.id);
       const int pid = s && p.state == process_state::running ? load(s->pid) : 0;
       const std::uint32_t runs = s ? load(s->runs) : 0;
+      const bool gone = p.state == process_state::running &&
+                        (s == nullptr || !same_process_alive(pid, load(s->start_time)));
       // A member of a held group that no longer runs: stopped (the controller still has the
       // run it was stopped in; the group restarts when it is resumed).
-      const bool stopped = hold != hold_none && p.state == process_state::running &&
-                           (s == nullptr || !same_process_alive(pid, load(s->start_time)));
+      const bool stopped = hold != hold_none && gone;
+      // A member recorded as running while no supervisor runs, and that is gone: the next
+      // supervisor reports its end when it adopts the bank.
+      const bool down = !stopped && !alive && gone;
       const char* pstate = stopped ? "stopped" : state_name(p.state);
-      if (json)
-        std::printf(
-            R"(%s{"id":%u,"name":%s,"kind":"%s","state":"%s","pid":%d,"runs":%u,"image":%u})",
-            first ? "" : ",", p.id, json_str(p.name()).c_str(),
-            p.kind == process_kind::direct ? "direct" : "indirect", pstate, stopped ? 0 : pid, runs,
-            p.image);
-      else
-        std::printf("  %-32.*s %-8s %-12s pid %-7d runs %u\n", static_cast<int>(p.name().size()),
-                    p.name().data(), p.kind == process_kind::direct ? "direct" : "indirect", pstate,
-                    stopped ? 0 : pid, runs);
-      first = false;
+      const int shown_pid = stopped ? 0 : pid;
+      if (json) {
+        // "state" is the controller's; "alive" says whether the run it records still runs.
+        w.begin_object().key("id").num(p.id).name_field("name", p.name());
+        w.key("kind").str(p.kind == process_kind::direct ? "direct" : "indirect");
+        w.key("state").str(pstate).key("pid").snum(shown_pid).key("runs").num(runs);
+        w.key("alive").boolean(p.state == process_state::running && !gone);
+        w.key("image").num(p.image).end_object();
+      } else if (down) {
+        std::printf("  %-32s %-8s not running (supervisor down), last pid %d, runs %u\n",
+                    printable(p.name()).c_str(),
+                    p.kind == process_kind::direct ? "direct" : "indirect", pid, runs);
+      } else {
+        std::printf("  %-32s %-8s %-12s pid %-7d runs %u\n", printable(p.name()).c_str(),
+                    p.kind == process_kind::direct ? "direct" : "indirect", pstate, shown_pid,
+                    runs);
+      }
     });
-    if (json) std::printf("]}");
+    if (json) w.end_array().end_object();
     if (!json && g->blocked_reported) {
       char buf[512];
-      if (ctl->blocked_message(gid, buf, sizeof buf)) std::printf("  %s\n", buf);
+      if (ctl->blocked_message(gid, buf, sizeof buf)) std::printf("  %s\n", printable(buf).c_str());
     }
   }
-  if (json)
-    std::printf("]}\n");
-  else if (shown == 0)
+  if (json) {
+    w.end_array().end_object().print();
+  } else if (shown == 0) {
     std::printf("no groups\n");
+  }
   return exit_ok;
 }
 
@@ -211,7 +248,7 @@ namespace {
 template <class Bank>
 int blocks_of(Bank& bank, const std::string& path, bool json) {
   auto st = bank.stats();
-  if (!st) return report_bank_error("cannot read bank", path, st.error());
+  if (!st) return bank_failure(json, "cannot read bank", path, st.error());
   struct row {
     std::string name, key, owner;
     std::uint64_t size, capacity;
@@ -239,32 +276,29 @@ int blocks_of(Bank& bank, const std::string& path, bool json) {
     if (auto h = check_image(*f)) r.owner = "image of " + std::string((*h)->name, (*h)->name_len);
   }
   if (json) {
-    std::printf(
-        "{\"bank\":%s,\"bank_size\":%llu,\"used\":%llu,\"free\":%llu,\"blocks\":%u,"
-        "\"max_blocks\":%u,\"page_size\":%u,\"list\":[",
-        json_str(path).c_str(), static_cast<unsigned long long>(st->bank_size),
-        static_cast<unsigned long long>(st->used), static_cast<unsigned long long>(st->free),
-        st->blocks, st->max_blocks, st->page_size);
-    for (std::size_t i = 0; i < rows.size(); ++i)
-      std::printf(R"(%s{"name":%s,"size":%llu,"capacity":%llu,"key":%s,"owner":%s})", i ? "," : "",
-                  json_str(rows[i].name).c_str(), static_cast<unsigned long long>(rows[i].size),
-                  static_cast<unsigned long long>(rows[i].capacity), json_str(rows[i].key).c_str(),
-                  json_str(rows[i].owner).c_str());
-    std::printf("]}\n");
+    json_writer w;
+    w.begin_object().schema().key("bank").str(path).key("bank_size").num(st->bank_size);
+    w.key("used").num(st->used).key("free").num(st->free).key("blocks").num(st->blocks);
+    w.key("max_blocks").num(st->max_blocks).key("page_size").num(st->page_size);
+    w.key("list").begin_array();
+    for (const row& r : rows) {
+      w.begin_object().name_field("name", r.name).key("size").num(r.size);
+      w.key("capacity").num(r.capacity).name_field("key", r.key).name_field("owner", r.owner);
+      w.end_object();
+    }
+    w.end_array().end_object().print();
     return exit_ok;
   }
-  std::printf("bank %s: %u of %u blocks, %llu of %llu bytes used, page %u\n", path.c_str(),
-              st->blocks, st->max_blocks, static_cast<unsigned long long>(st->used),
+  std::printf("bank %s: %u of %u blocks, %llu of %llu bytes used, page %u\n",
+              printable(path).c_str(), st->blocks, st->max_blocks,
+              static_cast<unsigned long long>(st->used),
               static_cast<unsigned long long>(st->bank_size), st->page_size);
   std::printf("%-32s %12s %12s  %-20s %s\n", "NAME", "SIZE", "CAPACITY", "KEY", "OWNER");
-  for (const row& r : rows) {
-    std::string key;
-    for (char c : r.key) key += (c == '\0') ? std::string("\\0") : std::string(1, c);
-    std::printf("%-32s %12llu %12llu  %-20s %s\n", r.name.c_str(),
+  for (const row& r : rows)
+    std::printf("%-32s %12llu %12llu  %-20s %s\n", printable(r.name).c_str(),
                 static_cast<unsigned long long>(r.size),
-                static_cast<unsigned long long>(r.capacity), key.empty() ? "-" : key.c_str(),
-                r.owner.c_str());
-  }
+                static_cast<unsigned long long>(r.capacity),
+                r.key.empty() ? "-" : printable(r.key).c_str(), printable(r.owner).c_str());
   return exit_ok;
 }
 
@@ -283,9 +317,11 @@ int check_of(Bank& bank, const std::string& path, bool json) {
   if (!n) problems.emplace_back(describe(n.error()).text);
   // The runtime's own blocks.
   auto cb = bank.find(controller_block_name);
+  std::vector<std::byte> copy;
+  std::optional<snapshot_controller> ctl;
+  std::vector<std::uint32_t> images;
   if (cb) {
-    std::vector<std::byte> copy(cb->data, cb->data + cb->capacity);
-    std::vector<std::uint32_t> images;
+    copy.assign(cb->data, cb->data + cb->capacity);
     auto collect = [&](const auto& c) {
       for (std::uint32_t gid = 0; gid < c.max_groups(); ++gid)
         (void)c.for_each_member(gid, [&](const process_view& p) {
@@ -295,9 +331,10 @@ int check_of(Bank& bank, const std::string& path, bool json) {
     // hrctl's policy (tunables from its runtime block), else the ChorusOS counter alone (a
     // controller made by the firmware runtime).
     runtime_policy pol;
-    if (rt) pol = policy_of(rt.header());
+    if (rt && policy_of(rt.header()).valid()) pol = policy_of(rt.header());
     auto c = snapshot_controller::open(copy, pol, none);
     if (c) {
+      ctl.emplace(*c);
       collect(*c);
     } else if (c.error().code == errc::layout_mismatch) {
       copy.assign(cb->data, cb->data + cb->capacity);
@@ -315,9 +352,15 @@ int check_of(Bank& bank, const std::string& path, bool json) {
       if (!parse_u32(std::string(b.name.substr(9)), k) ||
           std::find(images.begin(), images.end(), k) == images.end())
         problems.push_back(
-            "image block " + std::string(b.name) +
+            "image block " + printable(b.name) +
             " belongs to no registered process (freed when a supervisor adopts the bank)");
     });
+  }
+  if (rt) {
+    // Every field of the runtime block, against the controller and the images.
+    for (std::string& p : runtime_problems(rt, ctl ? &*ctl : nullptr, bank))
+      problems.push_back(std::move(p));
+  } else {
     for (std::uint32_t k : images) {
       if (k == no_image) continue;
       auto ib = bank.find(image_block_name(k));
@@ -330,15 +373,17 @@ int check_of(Bank& bank, const std::string& path, bool json) {
     }
   }
   if (json) {
-    std::printf(R"({"bank":%s,"problems":[)", json_str(path).c_str());
-    for (std::size_t i = 0; i < problems.size(); ++i)
-      std::printf("%s%s", i ? "," : "", json_str(problems[i]).c_str());
-    std::printf("]}\n");
+    json_writer w;
+    w.begin_object().schema().key("bank").str(path).key("consistent").boolean(problems.empty());
+    w.key("problems").begin_array();
+    for (const std::string& p : problems) w.str(p);
+    w.end_array().end_object().print();
   } else if (problems.empty()) {
-    std::printf("bank %s: consistent\n", path.c_str());
+    std::printf("bank %s: consistent\n", printable(path).c_str());
   } else {
-    std::printf("bank %s: %zu problem(s)\n", path.c_str(), problems.size());
-    for (const auto& p : problems) std::printf("  %s\n", p.c_str());
+    std::printf("bank %s: %s\n", printable(path).c_str(),
+                count_of(problems.size(), "problem", "problems").c_str());
+    for (const auto& p : problems) std::printf("  %s\n", p.c_str());  // names escaped already
   }
   return problems.empty() ? exit_ok : exit_check;
 }
@@ -346,26 +391,26 @@ int check_of(Bank& bank, const std::string& path, bool json) {
 
 int cmd_blocks(const bank_options& bo, bool json) {
   std::optional<opened> o;
-  if (int rc = open_bank(bo, o, false); rc != exit_ok) return rc;
+  if (int rc = open_bank(bo, o, false, json); rc != exit_ok) return rc;
   return blocks_of(o->a.bank, bo.path, json);
 }
 
 int cmd_check(const bank_options& bo, bool json) {
   std::optional<opened> o;
-  if (int rc = open_bank(bo, o, false); rc != exit_ok) return rc;
+  if (int rc = open_bank(bo, o, false, json); rc != exit_ok) return rc;
   return check_of(o->a.bank, bo.path, json);
 }
 
 int cmd_image(const image_source& src, bool check, bool json) {
   auto img = tools::bank_image::read(src.path.c_str(), src.offset, src.length);
   if (!img)
-    return report_bank_error("cannot read the image", src.path, img.error(), ::geteuid(),
-                             bank_source::image);
+    return bank_failure(json, "cannot read the image", src.path, img.error(), ::geteuid(),
+                        bank_source::image);
   // The image is a copy: opening it may repair an interrupted operation in the copy only.
   auto bank = basic_bank<span_backend>::open(img->bytes());
   if (!bank)
-    return report_bank_error("no bank in the image", src.path, bank.error(), ::geteuid(),
-                             bank_source::image);
+    return bank_failure(json, "no bank in the image", src.path, bank.error(), ::geteuid(),
+                        bank_source::image);
   const std::string label = src.path + (src.offset != 0 ? "@" + std::to_string(src.offset) : "");
   return check ? check_of(*bank, label, json) : blocks_of(*bank, label, json);
 }

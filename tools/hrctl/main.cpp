@@ -158,6 +158,8 @@ common_args parse(int argc, char** argv, int first, bool allow_run_flags, bool m
       a.help = true;
     } else if (f == "--json") {
       a.json = true;
+    } else if (f == "--force") {
+      a.bo.force = true;
     } else if (key == "--bank") {
       if (!value(v)) break;
       a.bo.path = v;

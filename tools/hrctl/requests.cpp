@@ -128,7 +128,7 @@ void supervisor::serve_run(request_slot& s, std::uint32_t slot, const std::strin
   if (known && direct) {
     auto pv = ctl_->process_info(*known);
     auto staged = bank_->find(staging_block_name(slot));
-    if (pv && pv->image != no_image && staged && check_image(*staged)) {
+    if (pv && pv->image != no_image && runs_[*known].pid <= 0 && staged && check_image(*staged)) {
       const auto* sh = reinterpret_cast<const image_header*>(staged->data);
       const std::string path(sh->path, std::min<std::size_t>(sh->path_len, sizeof sh->path));
       if (std::string other = other_program(pv->image, image_argv(*staged), path); !other.empty()) {

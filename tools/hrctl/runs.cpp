@@ -85,7 +85,7 @@ int supervisor::start_direct(const run_options& ro, std::uint32_t& gid) {
     const std::string resolved =
         open_program(ro.argv[0], f) == program_problem::none ? f.path : ro.argv[0];
     if (f.fd >= 0) ::close(f.fd);
-    if (pv && pv->image != no_image)
+    if (pv && pv->image != no_image && runs_[*existing].pid <= 0)  // (not one that runs now)
       if (std::string other = other_program(pv->image, ro.argv, resolved); !other.empty()) {
         std::fprintf(stderr,
                      "hrctl: group %u already has a member %s, whose image in the bank runs %s; "

@@ -3,6 +3,7 @@
 // then, in one poll loop, a member's end is reported to the controller (crash -> decide), and
 // the controller's actions are performed (act: rerun, stop, site restart, terminate).
 #include "supervisor.hpp"
+#include "validate.hpp"
 
 #include "rescue.hpp"
 
@@ -316,6 +317,7 @@ int supervisor::open(const bank_options& bo, bool prefix, bool quiet, bool* busy
   if (int rc = open_runtime(true); rc != exit_ok) return rc;
   bool created = false;
   if (int rc = open_controller(&created); rc != exit_ok) return rc;
+  if (bank_refused_as_corrupt(*bank_, rt_, *ctl_, bo_.path, bo.force)) return exit_bank;
   outputs_.listen(bo_.path, false);
   watch_bank_faults();
   runtime_header& h = rt_.header();

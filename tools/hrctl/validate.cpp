@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: MIT
+#include "validate.hpp"
+
+#include <cstdio>
+
+namespace hrctl {
+
+bool bank_refused_as_corrupt(mmap_bank& bank, const runtime_view& rt, const controller_t& ctl,
+                             const std::string& path, bool force) {
+  const std::vector<std::string> problems = runtime_problems(rt, &ctl, bank);
+  if (problems.empty()) return false;
+  const std::size_t n = problems.size();
+  if (force)
+    std::fprintf(stderr, "hrctl: warning: adopting bank %s with %zu problem%s (--force):\n",
+                 path.c_str(), n, n == 1 ? "" : "s");
+  else
+    std::fprintf(stderr, "hrctl: refusing to adopt bank %s: hrctl check finds %zu problem%s:\n",
+                 path.c_str(), n, n == 1 ? "" : "s");
+  for (const std::string& p : problems) std::fprintf(stderr, "hrctl:   %s\n", p.c_str());
+  if (!force)
+    std::fprintf(stderr,
+                 "hrctl: its members could be signalled or run from what these fields say; "
+                 "--force to adopt it anyway\n");
+  return !force;
+}
+
+}  // namespace hrctl
