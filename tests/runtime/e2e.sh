@@ -800,6 +800,7 @@ cli_usage)
   usage_is "option --json takes no value" status --bank "$bank" --json=yes
   usage_is "option --bank needs a value" status --bank
   usage_is "stray arguments: '2'" kill --bank "$bank" 1 2
+  usage_is "stray argument '7' (kill -g GROUP takes no PID)" kill --bank "$bank" -g 0 7
   usage_is "takes no program" serve "${T[@]}" -- "$member"
   # The image limits (layout.hpp), before anything is created.
   usage_is "too many arguments: 257 words" run "${T[@]}" -- "$member" $(seq 1 256)

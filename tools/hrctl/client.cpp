@@ -190,6 +190,9 @@ void group_arg(const std::string& g, request_in& in) {
 }  // namespace
 
 int cmd_kill(const parsed_args& a) {
+  if (!a.group.empty() && !a.rest.empty())
+    return usage_error("stray argument '" + a.rest[0] + "' (kill -g GROUP takes no PID)", "kill",
+                       exit_usage, a.json);
   if (!a.group.empty()) {
     request_in in;
     in.kind = req_kill_group;

@@ -105,7 +105,7 @@ int generator(const std::string& cmd, int argc, char** argv) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    print_main_help(stderr);
+    print_main_help(stdout);
     return exit_usage;
   }
   const std::string name = argv[1];
