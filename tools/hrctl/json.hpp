@@ -10,9 +10,6 @@
 
 namespace hrctl {
 
-/// The version of hrctl's JSON documents (status, blocks, check, errors).
-inline constexpr int json_schema_version = 1;
-
 /// `s` as the inside of a JSON string: quotes, backslashes and control characters escaped.
 inline std::string json_escape(std::string_view s) {
   std::string out;
@@ -40,8 +37,8 @@ inline std::string json_escape(std::string_view s) {
 /// Prints the JSON error object (one line) on stdout.
 inline void print_json_error(int exit_code, std::string_view kind, std::string_view message) {
   std::printf(
-      "{\"schema_version\":%d,\"error\":{\"exit_code\":%d,\"kind\":\"%s\",\"message\":\"%s\"}}\n",
-      json_schema_version, exit_code, json_escape(kind).c_str(), json_escape(message).c_str());
+      "{\"schema_version\":1,\"error\":{\"exit_code\":%d,\"kind\":\"%s\",\"message\":\"%s\"}}\n",
+      exit_code, json_escape(kind).c_str(), json_escape(message).c_str());
   std::fflush(stdout);
 }
 

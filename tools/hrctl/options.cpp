@@ -39,6 +39,7 @@ constexpr std::uint64_t day_ms = 86400000;
 constexpr std::uint64_t u32_max = 0xFFFFFFFFu;
 constexpr std::size_t max_name_bytes = 32;     // process and group names (layout.hpp)
 constexpr std::uint32_t max_group_id = 65535;  // --max-groups is at most 65536
+constexpr int hrctl_json_schema = 1;           // of hrctl's JSON documents (json.hpp's errors too)
 
 // clang-format off
 constexpr command_spec commands[] = {
@@ -679,14 +680,14 @@ int print_version(bool json) {
     std::printf(
         "{\"schema_version\":%d,\"version\":\"%s\",\"formats\":{\"bank\":%u,\"runtime\":%u,"
         "\"controller\":%u,\"image\":%u}}\n",
-        json_schema_version, HRCTL_VERSION, bank_format::version, runtime_version,
+        hrctl_json_schema, HRCTL_VERSION, bank_format::version, runtime_version,
         hotrestart::detail::ctl::version, image_version);
     return exit_ok;
   }
   std::printf("hrctl (hotrestart) %s\n", HRCTL_VERSION);
   std::printf("bank formats: bank %u, runtime %u, controller %u, image %u\n", bank_format::version,
               runtime_version, hotrestart::detail::ctl::version, image_version);
-  std::printf("JSON schema: %d\n", json_schema_version);
+  std::printf("JSON schema: %d\n", hrctl_json_schema);
   return exit_ok;
 }
 
@@ -776,8 +777,7 @@ void write_man_page(std::FILE* out) {
                ".I share/bash\\-completion/completions/hrctl\n"
                "the bash completion, generated as this page is\n"
                ".SH SEE ALSO\n"
-               ".BR bankdump (1),\n"
-               "docs/hrctl.md in the hotrestart sources\n");
+               "docs/hrctl.md and docs/security.md in the hotrestart sources\n");
 }
 
 void write_bash_completion(std::FILE* out) {
