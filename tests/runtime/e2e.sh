@@ -989,6 +989,118 @@ PY
   head -c 8192 /dev/urandom >"$dir/foreign.bank"; chmod 600 "$dir/foreign.bank"
   expect_json_error 5 bank check --bank "$dir/foreign.bank"
   ;;
+cli_usage)
+  # usage_is MESSAGE ARGS...: hrctl ARGS exits 2 and says MESSAGE (a fixed string) on stderr;
+  # nothing is created.
+  usage_is() {
+    local want=$1 rc
+    shift
+    H "$@" >"$dir/out" 2>"$dir/err"; rc=$?
+    [ $rc -eq 2 ] || fail "hrctl $* exited $rc, expected 2 (usage)"
+    grep -qF -- "$want" "$dir/err" || fail "hrctl $*: expected '$want' in: $(cat "$dir/err")"
+    [ ! -e "$bank" ] || fail "hrctl $* created the bank"
+  }
+  long=$(printf 'a%.0s' {1..33})
+  usage_is "unknown option -x" status --bank "$bank" -x
+  usage_is "stray arguments 'extra' 'words'" status --bank "$bank" extra words
+  usage_is "unknown option --jsn; did you mean --json?" status --bank "$bank" --jsn
+  usage_is "unknown option --bogus" status --bank "$bank" --bogus
+  usage_is "unknown option --bogus" run "${T[@]}" --bogus 1 -- "$member"
+  usage_is "unknown option --bank-sise; did you mean --bank-size?" run --bank "$bank" --bank-sise 32M -- "$member"
+  usage_is "option --bank-size is not for status" status --bank "$bank" --bank-size 32M
+  usage_is "option --image is not for status" status --image "$dir/img"
+  usage_is "unknown command 'stauts'; did you mean status?" stauts --bank "$bank"
+  usage_is "unknown command 'frobnicate'" frobnicate
+  usage_is "bad value '-1' for --group" run "${T[@]}" -g -1 -- "$member"
+  usage_is "bad value '99999999999' for --group" run "${T[@]}" -g 99999999999 -- "$member"
+  usage_is "bad value '+3' for --group" kill --bank "$bank" -g +3
+  usage_is "a group name has 1..32 bytes; this one has 33" run "${T[@]}" -g "$long" -- "$member"
+  usage_is "a group name has 1..32 bytes; this one has 33" stop --bank "$bank" -g "$long"
+  usage_is "bad value '$long' for --name (a name of 1..32 bytes" run "${T[@]}" --name "$long" -- "$member"
+  usage_is "bad value '-1' for --bank-size" run --bank "$bank" --bank-size -1 -- "$member"
+  usage_is "bad value '18446744073709551616' for --bank-size" run --bank "$bank" --bank-size 18446744073709551616 -- "$member"
+  usage_is "bad value '17179869184G' for --bank-size" run --bank "$bank" --bank-size 17179869184G -- "$member"
+  usage_is "bad value ' 64M' for --bank-size" run --bank "$bank" --bank-size ' 64M' -- "$member"
+  usage_is "bad value '64M ' for --bank-size" run --bank "$bank" --bank-size '64M ' -- "$member"
+  usage_is "bad value '+5' for --max-blocks" run "${T[@]}" --max-blocks +5 -- "$member"
+  usage_is "bad value '4294967296' for --max-processes" run "${T[@]}" --max-processes 4294967296 -- "$member"
+  usage_is "bad value '-5' for --timeout" restart --bank "$bank" --timeout -5
+  usage_is "bad value '1K ' for --offset" blocks --image "$dir/img" --offset '1K '
+  usage_is "option --json takes no value" status --bank "$bank" --json=yes
+  usage_is "option --bank needs a value" status --bank
+  usage_is "stray arguments: '2'" kill --bank "$bank" 1 2
+  usage_is "stray argument '7' (kill -g GROUP takes no PID)" kill --bank "$bank" -g 0 7
+  usage_is "takes no program" serve "${T[@]}" -- "$member"
+  # The image limits (layout.hpp), before anything is created.
+  usage_is "too many arguments: 257 words" run "${T[@]}" -- "$member" $(seq 1 256)
+  usage_is "an image holds at most 256" upgrade --bank "$bank" -g 0 -- "$member" $(seq 1 256)
+  big=$(head -c 70000 /dev/zero | tr '\0' x)
+  usage_is "an image holds at most 65536 bytes" run "${T[@]}" -- "$member" "$big"
+  # --json: a usage error is a JSON object on stdout as well.
+  H status --bank "$bank" --json --bogus >"$dir/out" 2>"$dir/err"; expect_rc $? 2 "json usage error"
+  python3 -c 'import json,sys; d=json.load(sys.stdin); e=d["error"]; assert d["schema_version"]==1 and e["exit_code"]==2 and e["kind"]=="usage" and e["message"]=="unknown option --bogus", d' <"$dir/out" ||
+    fail "JSON usage error: $(cat "$dir/out")"
+  H stauts --json >"$dir/out" 2>/dev/null; expect_rc $? 2 "json unknown command"
+  grep -q '"message":"unknown command .stauts.; did you mean status?"' "$dir/out" || fail "JSON unknown command: $(cat "$dir/out")"
+  # What still works: a name of exactly 32 bytes, a numeric group id, sizes with suffixes.
+  H run "${T[@]}" -g "${long:1}" --name "${long:1}" --exit0-clean -- /bin/true >/dev/null 2>"$dir/err"; expect_rc $? 0 "32-byte names"
+  H run --bank "$bank" -g 1 --exit0-clean -- /bin/true >/dev/null 2>"$dir/err"; expect_rc $? 0 "group id 1"
+  # --version / version: the project's version, the formats, the JSON schema.
+  H --version >"$dir/out"; expect_rc $? 0 "--version"
+  grep -Eq '^hrctl \(hotrestart\) [0-9]+\.[0-9]+\.[0-9]+$' "$dir/out" || fail "--version: $(cat "$dir/out")"
+  grep -Eq '^bank formats: bank [0-9]+, runtime [0-9]+, controller [0-9]+, image [0-9]+$' "$dir/out" || fail "--version formats"
+  grep -q '^JSON schema: 1$' "$dir/out" || fail "--version schema"
+  H version >"$dir/out2"; cmp -s "$dir/out" "$dir/out2" || fail "hrctl version differs from --version"
+  H version --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["schema_version"]==1 and d["formats"]["bank"]>=1 and d["version"], d' || fail "version --json"
+  # Every command's --help lists exactly the options its parser takes: each option listed by
+  # --help is accepted, and each option of another command is refused by name.
+  all=$(H __options all)
+  for c in run serve kill stop restart upgrade status blocks check version; do
+    H $c --help >"$dir/help" || fail "$c --help"
+    listed=$(sed -nE 's/^  (-[a-zA-Z], )?    (--[a-z0-9-]+).*/\2/p; s/^  (-[a-zA-Z]), (--[a-z0-9-]+).*/\1\n\2/p' "$dir/help" | sort -u)
+    [ "$listed" = "$(H __options $c | sort -u)" ] || fail "$c --help lists: $listed; the parser takes: $(H __options $c | sort -u | tr '\n' ' ')"
+    for o in $all; do
+      [ "$o" = --help ] || [ "$o" = -h ] && continue
+      timeout 20 "$hrctl" $c "$o" 1 --bank "$dir/none/b.bank" --help >/dev/null 2>"$dir/err"
+      if grep -qx -- "$o" <<<"$listed"; then
+        if grep -Eq -- "unknown option $o|option $o is not for" "$dir/err"; then fail "$c refuses $o, which its --help lists"; fi
+      else
+        grep -q "option $o is not for $c" "$dir/err" || fail "$c accepts $o, which its --help does not list: $(cat "$dir/err")"
+      fi
+    done
+  done
+  ;;
+cli_man)
+  # The man page made from the option table: groff finds nothing to warn about, man reads it,
+  # and it documents every option and exit code.
+  H __man "$dir/hrctl.1" || fail "hrctl __man"
+  groff -man -z -ww "$dir/hrctl.1" 2>"$dir/err" || fail "groff failed"
+  [ ! -s "$dir/err" ] || fail "groff warnings: $(cat "$dir/err")"
+  man --warnings -l "$dir/hrctl.1" >"$dir/out" 2>"$dir/err" || fail "man -l failed"
+  [ ! -s "$dir/err" ] || fail "man warnings: $(cat "$dir/err")"
+  for o in $(H __options all); do
+    grep -qF -- "$(sed 's/-/\\-/g' <<<"$o")" "$dir/hrctl.1" || fail "the man page lacks $o"
+  done
+  for n in $(seq 0 14) 128+N; do grep -qx "\.B $n" "$dir/hrctl.1" || fail "the man page lacks exit code $n"; done
+  grep -q "^\.SH EXIT STATUS" "$dir/hrctl.1" || fail "no EXIT STATUS section"
+  ;;
+cli_completion)
+  # The bash completion made from the option table: valid bash; completes commands and each
+  # command's options.
+  H __bash-completion "$dir/hrctl.bash" || fail "hrctl __bash-completion"
+  bash -n "$dir/hrctl.bash" || fail "not valid bash"
+  comp() {  # comp WORDS...: what the completion offers for the last word
+    bash -c 'source "$1"; shift; complete -p hrctl >/dev/null || exit 9
+      COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _hrctl; printf "%s\n" "${COMPREPLY[@]}" | sort' _ "$dir/hrctl.bash" "$@"
+  }
+  [ "$(comp hrctl st | tr '\n' ' ')" = "status stop " ] || fail "hrctl st: $(comp hrctl st | tr '\n' ' ')"
+  [ "$(comp hrctl status --j | tr '\n' ' ')" = "--json " ] || fail "hrctl status --j: $(comp hrctl status --j)"
+  comp hrctl run --bank-s | grep -qx -- --bank-size || fail "run --bank-s"
+  [ -z "$(comp hrctl status --bank-s)" ] || fail "status offers a tunable"
+  [ "$(comp hrctl run --policy w)" = window ] || fail "--policy values"
+  touch "$dir/somefile"
+  [ "$(comp hrctl status --bank "$dir/somef")" = "$dir/somefile" ] || fail "--bank completes files"
+  ;;
 *) fail "unknown case" ;;
 esac
 echo "PASS [$case_name]"

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <string_view>
 
 #include <csignal>
 #include <cstdio>
@@ -240,32 +242,45 @@ std::uint64_t fixed_overhead(const bank_options& o, std::uint32_t page) {
          round(runtime_block_bytes(o.max_groups, effective_max_processes(o.max_processes)));
 }
 
+namespace {
+// Leading decimal digits of `s` (at least one; no sign, no space) into `v`; their count, or 0
+// on none or on an overflow of 64 bits.
+std::size_t leading_digits(const std::string& s, std::uint64_t& v) {
+  v = 0;
+  std::size_t i = 0;
+  for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i) {
+    const auto d = static_cast<std::uint64_t>(s[i] - '0');
+    if (v > (UINT64_MAX - d) / 10) return 0;
+    v = v * 10 + d;
+  }
+  return i;
+}
+}  // namespace
+
 bool parse_size(const std::string& s, std::uint64_t& out) {
-  if (s.empty()) return false;
-  char* end = nullptr;
-  const unsigned long long v = std::strtoull(s.c_str(), &end, 10);
-  if (end == s.c_str()) return false;
-  std::uint64_t mul = 1;
-  const std::string suffix(end);
+  std::uint64_t v = 0;
+  const std::size_t n = leading_digits(s, v);
+  if (n == 0) return false;
+  const std::string_view suffix = std::string_view(s).substr(n);
+  unsigned shift = 0;
   if (suffix.empty())
-    mul = 1;
+    shift = 0;
   else if (suffix == "K" || suffix == "k" || suffix == "KiB")
-    mul = 1ull << 10;
+    shift = 10;
   else if (suffix == "M" || suffix == "m" || suffix == "MiB")
-    mul = 1ull << 20;
+    shift = 20;
   else if (suffix == "G" || suffix == "g" || suffix == "GiB")
-    mul = 1ull << 30;
+    shift = 30;
   else
     return false;
-  out = v * mul;
+  if (shift != 0 && v > (UINT64_MAX >> shift)) return false;
+  out = v << shift;
   return true;
 }
 
 bool parse_u32(const std::string& s, std::uint32_t& out) {
-  if (s.empty()) return false;
-  char* end = nullptr;
-  const unsigned long long v = std::strtoull(s.c_str(), &end, 10);
-  if (*end != '\0' || v > 0xFFFFFFFFull) return false;
+  std::uint64_t v = 0;
+  if (leading_digits(s, v) != s.size() || s.empty() || v > 0xFFFFFFFFull) return false;
   out = static_cast<std::uint32_t>(v);
   return true;
 }

@@ -17,6 +17,8 @@
 #include <hotrestart/posix/location.hpp>
 #include <hotrestart/posix/mailbox.hpp>
 
+#include "exit_codes.hpp"
+
 namespace hrctl {
 
 using namespace hotrestart;

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "json.hpp"
 
-#include <cstdio>
+#include "exit_codes.hpp"
 
-#include <hotrestart/posix/mailbox.hpp>
+#include <cstdio>
 
 namespace hrctl {
 
@@ -140,20 +140,9 @@ void json_writer::print() const {
 }
 
 const char* json_error_kind(int exit_code) {
-  using namespace hotrestart::posix;
-  switch (exit_code) {
-    case exit_usage: return "usage";
-    case exit_unknown: return "unknown";
-    case exit_bank: return "bank";
-    case exit_bank_path: return "bank_path";
-    case exit_too_small: return "too_small";
-    case exit_busy: return "busy";
-    case exit_no_supervisor: return "no_supervisor";
-    case exit_check: return "check";
-    case exit_refused: return "refused";
-    case exit_timeout: return "timeout";
-    default: return "failure";
-  }
+  for (const exit_code_info& r : exit_code_table)
+    if (r.code == exit_code && r.code != 128) return r.name;
+  return "failure";
 }
 
 void print_json_error(int exit_code, std::string_view kind, std::string_view message) {

@@ -219,11 +219,12 @@ inline int hrfexecve(const char* baseName, const char* path, char* const argv[],
   for (std::size_t i = 0; argv != nullptr && argv[i] != nullptr; ++i) args.emplace_back(argv[i]);
   if (args.empty()) args.emplace_back(path);
   auto r = p->spawn_indirect(baseName, path, args);
-  if (r.status == hotrestart::posix::exit_ok) return r.pid;
+  if (r.status == hotrestart::posix::request_ok) return r.pid;
   std::fprintf(stderr, "hrfexec %s: %s\n", baseName, r.message.c_str());
-  if (r.status == hotrestart::posix::exit_program || r.status == hotrestart::posix::exit_unknown)
+  if (r.status == hotrestart::posix::request_bad_program ||
+      r.status == hotrestart::posix::request_unknown)
     return K_EUNKNOWN;
-  if (r.status == hotrestart::posix::exit_refused) return K_EPRIV;
+  if (r.status == hotrestart::posix::request_refused) return K_EPRIV;
   return K_EFAIL;
 }
 
@@ -253,9 +254,9 @@ inline int hrKillGroup(int gid) {
   in.gid = static_cast<std::uint32_t>(gid);
   auto r = hotrestart::posix::submit_request(p->bank(), p->runtime(), in, 30000);
   if (!r) return K_EFAIL;
-  return r->status == hotrestart::posix::exit_ok        ? K_OK
-         : r->status == hotrestart::posix::exit_unknown ? K_EUNKNOWN
-                                                        : K_EFAIL;
+  return r->status == hotrestart::posix::request_ok        ? K_OK
+         : r->status == hotrestart::posix::request_unknown ? K_EUNKNOWN
+                                                           : K_EFAIL;
 }
 
 /// hrGetActorGroup(2RESTART): the restart group of a process (K_MYprocess: the caller), or

@@ -26,25 +26,14 @@
 
 namespace hotrestart::posix {
 
-/// hrctl's exit codes; also the `status` of a request's answer. Documented in docs/hrctl.md.
-enum exit_code : int {
-  exit_ok = 0,
-  exit_failure = 1,         ///< internal or I/O error
-  exit_usage = 2,           ///< bad command line or config file
-  exit_program = 3,         ///< PROGRAM missing, not a regular file, not executable
-  exit_unknown = 4,         ///< unknown group or process, or no bank at that path
-  exit_bank = 5,            ///< not a bank, another version/layout, corrupt, other tunables
-  exit_bank_path = 6,       ///< bank path is a symlink, not a regular file, or not writable
-  exit_too_small = 7,       ///< bank too small / limits too low for what is asked
-  exit_gave_up = 8,         ///< the group kept crashing: escalations exhausted, hrctl gave up on it
-  exit_busy = 9,            ///< another supervisor serves this bank
-  exit_no_supervisor = 10,  ///< the command needs a running supervisor and there is none
-  exit_check = 11,          ///< hrctl check found problems
-  exit_killed = 12,         ///< hrctl run: the group was killed (hrctl kill -g)
-  exit_refused = 13,        ///< the controller refused (limits, duplicate name, not permitted)
-  exit_timeout = 14,        ///< the supervisor did not answer in time
-  exit_bank_lost = 15,      ///< the bank file was cut short under the supervisor: members killed
-};
+/// The `status` of a request's answer is an hrctl exit code (tools/hrctl/exit_codes.hpp is the
+/// one table of their names and meanings). The requesters in this runtime (hrfexec, the ChorusOS
+/// calls) tell these apart:
+inline constexpr int request_ok = 0;           ///< done
+inline constexpr int request_failed = 1;       ///< internal or I/O error
+inline constexpr int request_bad_program = 3;  ///< PROGRAM missing or not executable
+inline constexpr int request_unknown = 4;      ///< unknown group or process
+inline constexpr int request_refused = 13;     ///< the controller refused
 
 /// What a requester asks. `program`/`argv` are set when the request carries an image.
 struct request_in {
@@ -69,7 +58,7 @@ struct request_in {
 };
 
 struct request_out {
-  int status = exit_ok;
+  int status = request_ok;
   int pid = 0;
   std::uint32_t gid = 0;
   std::uint32_t terminations = 0;

@@ -127,7 +127,7 @@ class process {
     program_file f;
     const program_problem pp = open_program(program, f);
     if (pp != program_problem::none) {
-      out.status = exit_program;
+      out.status = request_bad_program;
       out.message = program + ": " + describe(pp);
       return out;
     }
@@ -141,7 +141,7 @@ class process {
     auto r = submit_request(bank_, rt_, in, 30000);
     ::close(f.fd);
     if (!r) {
-      out.status = exit_failure;
+      out.status = request_failed;
       out.message = describe(r.error()).text;
       return out;
     }
