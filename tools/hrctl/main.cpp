@@ -13,6 +13,7 @@
 
 #include "common.hpp"
 #include "inspect.hpp"
+#include "snapshot.hpp"
 #include "supervisor.hpp"
 
 using namespace hrctl;
@@ -72,6 +73,9 @@ void usage_main() {
       "  status   groups, members, states, restart counters, blocked groups\n"
       "  blocks   every block of the bank: name, size, key, owner\n"
       "  check    validate a bank and list every problem\n"
+      "  snapshot copy the bank, as at one instant, to a file (a bank file itself)\n"
+      "  restore  replace a bank with a snapshot\n"
+      "  remove   delete a bank file\n"
       "Every command takes --bank PATH, --user NAME and --help. Without --bank, the bank is\n"
       "  $RUNTIME_DIRECTORY/default.bank (under systemd), else $XDG_RUNTIME_DIR/hotrestart/\n"
       "  default.bank, else /dev/shm/hotrestart-UID/default.bank: a directory of this user's.\n"
@@ -670,6 +674,50 @@ int cmd_read(int argc, char** argv, const char* cmd, int (*fn)(const bank_option
   return fn(a.bo, a.json);
 }
 
+// snapshot DEST, restore SRC, remove: their own flags are taken out before the shared parse.
+int cmd_snap(int argc, char** argv, const std::string& cmd) {
+  snapshot_options so;
+  std::vector<char*> args(argv, argv + argc);
+  for (std::size_t i = 2; i < args.size();) {
+    const std::string f = args[i];
+    if (cmd == "snapshot" && f == "--force") {
+      so.force = true;
+    } else if (cmd == "snapshot" &&
+               (f == "--freeze-timeout" || f.starts_with("--freeze-timeout="))) {
+      std::string v = f.size() > 16 ? f.substr(17) : std::string();
+      if (f.size() == 16) {
+        if (i + 1 >= args.size())
+          return usage_error("option --freeze-timeout needs a value", "snapshot");
+        v = args[i + 1];
+        args.erase(args.begin() + static_cast<std::ptrdiff_t>(i));
+      }
+      if (!parse_u32(v, so.freeze_timeout_ms) || so.freeze_timeout_ms == 0 ||
+          so.freeze_timeout_ms > 600000u)
+        return usage_error(bad_value(v, "--freeze-timeout", "milliseconds, 1..600000"), "snapshot");
+    } else {
+      ++i;
+      continue;
+    }
+    args.erase(args.begin() + static_cast<std::ptrdiff_t>(i));
+  }
+  common_args a = parse(static_cast<int>(args.size()), args.data(), 2, false);
+  if (a.help) {
+    std::printf("%s%s", snapshot_usage(cmd), exit_codes_text);
+    return exit_ok;
+  }
+  if (!a.error.empty()) return usage_error(a.error, cmd.c_str(), a.error_code);
+  so.json = a.json;
+  const std::size_t want = cmd == "remove" ? 0 : 1;
+  if (a.rest.size() != want || !a.group.empty() || a.image_given)
+    return usage_error(cmd == "remove"     ? "remove takes only --bank"
+                       : cmd == "snapshot" ? "expected one DEST"
+                                           : "expected one SRC",
+                       cmd.c_str());
+  if (cmd == "snapshot") return cmd_snapshot(a.bo, a.rest[0], so);
+  if (cmd == "restore") return cmd_restore(a.bo, a.rest[0], so);
+  return cmd_remove(a.bo, so);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -691,6 +739,7 @@ int main(int argc, char** argv) {
   if (cmd == "status") return cmd_read(argc, argv, "status", cmd_status);
   if (cmd == "blocks") return cmd_read(argc, argv, "blocks", cmd_blocks);
   if (cmd == "check") return cmd_read(argc, argv, "check", cmd_check);
+  if (cmd == "snapshot" || cmd == "restore" || cmd == "remove") return cmd_snap(argc, argv, cmd);
   std::fprintf(stderr, "hrctl: unknown command '%s'\n", cmd.c_str());
   usage_main();
   return exit_usage;
