@@ -67,6 +67,7 @@ int main(int argc, char** argv) {
   } else if (mode == "churn" && argc == 3) {
     auto blk = bank.find_or_create("churn", 1u << 20);
     if (!blk) return 98;
+    for (int k = 0; k < 8; ++k) (void)bank.free("tmp-" + std::to_string(k));  // a rerun
     std::uint64_t gen = 0;
     while (::access(argv[2], F_OK) != 0) {
       ++gen;
