@@ -96,6 +96,29 @@ writing)
   wait $r; expect_rc $? 0 "the writer ended cleanly after the snapshots"
   grep -q "churned" "$dir/out.run" || fail "the writer did not finish"
   ;;
+restore_serve)
+  # A snapshot taken while a member runs, restored to another path while that member still
+  # runs: a supervisor of the copy never adopts the original's processes; it treats the member
+  # as having died at the snapshot's instant and reruns it on the copy.
+  "$hrctl" run --bank "$bank" --bank-size 64M -- "$writer" churn "$dir/stop" >"$dir/out.run" 2>"$dir/err.run" &
+  r=$!
+  wait_for "$dir/out.run" "churning"
+  H snapshot --bank "$bank" "$dir/snap.bank" >/dev/null; expect_rc $? 0 "snapshot"
+  H status --bank "$dir/snap.bank" --json >"$dir/out.st"; expect_rc $? 0 "status of the snapshot"
+  python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["supervisor"]==0, d; assert all(m["pid"]==0 for g in d["groups"] for m in g["members"]), d' <"$dir/out.st" ||
+    fail "the snapshot still names processes: $(cat "$dir/out.st")"
+  H restore --bank "$dir/copy.bank" "$dir/snap.bank" >/dev/null; expect_rc $? 0 "restore to another path"
+  "$hrctl" serve --bank "$dir/copy.bank" >"$dir/out.serve" 2>"$dir/err.serve" &
+  s=$!
+  wait_for "$dir/err.serve" "restarted hr_writer"
+  grep -q "treated as a crash" "$dir/err.serve" || fail "the member was not treated as crashed"
+  grep -q "adopted" "$dir/err.serve" && fail "the copy's supervisor adopted the original's member"
+  kill -0 $r 2>/dev/null || fail "the original run ended"
+  touch "$dir/stop"
+  wait $r; expect_rc $? 0 "the original writer ended cleanly"
+  wait_for "$dir/err.serve" "group 0 terminated"
+  kill -TERM $s; wait $s
+  ;;
 remove_rules)
   # remove never follows a symbolic link, refuses a file that is not a bank, removes an empty
   # file (a creation cut short).

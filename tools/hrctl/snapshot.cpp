@@ -261,15 +261,26 @@ struct temp_file {
   }
 };
 
-// Checks a copied bank file before it takes its name: it opens as a bank of `owner`'s and its
-// full check finds nothing. Returns 0 or an exit code (printed).
-int verify_copy(const place& p, const temp_file& t, uid_t owner, const char* cmd) {
+// Readies a copied bank file before it takes its name: the processes its runtime block names
+// (supervisor, members) are forgotten, so that a supervisor of the copy never adopts or
+// signals the original's processes, and treats the members as having died at the copy's
+// instant (restarted as after a crash); then it must open as a bank of `owner`'s and its full
+// check must find nothing. Returns 0 or an exit code (printed).
+int finish_copy(const place& p, const temp_file& t, uid_t owner, const char* cmd) {
   const std::string path = p.prefix + t.name;
   auto b = mmap_bank::open(mmap_location(path.c_str(), owner));
   if (!b) {
     std::fprintf(stderr, "hrctl %s: the copy does not open as a bank: %s\n", cmd,
                  describe(b.error()).text);
     return exit_bank;
+  }
+  if (auto blk = b->find(runtime_block_name)) {
+    if (auto rt = runtime_view::attach(*blk)) {
+      store(rt->header().supervisor_pid, std::int32_t{0});
+      store(rt->header().supervisor_start, std::uint64_t{0});
+      for (std::uint32_t id = 0; id < rt->max_processes(); ++id)
+        store(rt->proc(id)->pid, std::int32_t{0});
+    }
   }
   std::uint32_t shown = 0;
   auto problems = b->check([&](const error& e) noexcept {
@@ -280,7 +291,12 @@ int verify_copy(const place& p, const temp_file& t, uid_t owner, const char* cmd
                  describe(problems.error()).text);
     return exit_bank;
   }
-  return *problems == 0 ? exit_ok : exit_check;
+  if (*problems != 0) return exit_check;
+  if (auto f = b->backend().flush(); !f) {
+    std::fprintf(stderr, "hrctl %s: cannot write the copy: %s\n", cmd, describe(f.error()).text);
+    return exit_failure;
+  }
+  return exit_ok;
 }
 
 // Opens the file at `p` without following a symbolic link and takes its supervisor lock (the
@@ -493,6 +509,11 @@ int cmd_snapshot(const bank_options& bo, const std::string& dest, const snapshot
                        "user: not stopped\n",
                        spid);
       }
+      // The supervisor stopped first: it records no new run while the slots are read.
+      if (problem.empty() && fz.count() != 0)
+        if (const int stuck = fz.wait_stopped(so.freeze_timeout_ms); stuck != 0)
+          problem = "pid " + std::to_string(stuck) + " did not stop within " +
+                    std::to_string(so.freeze_timeout_ms) + " ms";
       for (std::uint32_t id = 0; problem.empty() && id < rt->max_processes(); ++id) {
         const proc_slot* s = rt->proc(id);
         problem = fz.stop(load(s->pid), load(s->start_time), member_uid);
@@ -517,8 +538,8 @@ int cmd_snapshot(const bank_options& bo, const std::string& dest, const snapshot
   }
   if (copy_err != 0) return io_error(cmd, "cannot copy the bank to", dest, copy_err);
   if (const int e = fresh_lock_area(t.fd.fd); e != 0) return io_error(cmd, "cannot write", dest, e);
+  if (const int rc = finish_copy(p, t, owner, cmd); rc != exit_ok) return rc;
   if (::fsync(t.fd.fd) != 0) return io_error(cmd, "cannot write", dest, errno);
-  if (const int rc = verify_copy(p, t, owner, cmd); rc != exit_ok) return rc;
   if (const int sig = held.pending_stop(); sig != 0) return 128 + sig;  // temp file removed
   if (::renameat2(p.dir.fd, t.name.c_str(), p.dir.fd, p.base.c_str(),
                   so.force ? 0u : RENAME_NOREPLACE) != 0)
@@ -589,8 +610,8 @@ int cmd_restore(const bank_options& bo, const std::string& src, const snapshot_o
   if (copy_err != 0) return io_error(cmd, "cannot copy the snapshot to", bo.path, copy_err);
   if (const int e = fresh_lock_area(t.fd.fd); e != 0)
     return io_error(cmd, "cannot write", bo.path, e);
+  if (const int rc = finish_copy(p, t, owner, cmd); rc != exit_ok) return rc;
   if (::fsync(t.fd.fd) != 0) return io_error(cmd, "cannot write", bo.path, errno);
-  if (const int rc = verify_copy(p, t, owner, cmd); rc != exit_ok) return rc;
   if (const int sig = held.pending_stop(); sig != 0) return 128 + sig;
   // Over the locked old file, or to a name that must still be free.
   if (::renameat2(p.dir.fd, t.name.c_str(), p.dir.fd, p.base.c_str(),
