@@ -90,6 +90,8 @@ writing)
     [ "$(field frozen <"$dir/out.s$k")" -ge 2 ] || fail "supervisor and writer not both stopped: $(cat "$dir/out.s$k")"
     H check --bank "$dir/snap$k.bank" >"$dir/out.c$k" 2>&1; expect_rc $? 0 "check of snapshot $k"
     H blocks --bank "$dir/snap$k.bank" | grep -q '^churn ' || fail "no churn block in snapshot $k"
+    # The block being rewritten is as at one instant (the writer was stopped), not torn.
+    "$writer" check-churn "$dir/snap$k.bank" >"$dir/out.g$k" || fail "snapshot $k: block torn: $(cat "$dir/out.g$k")"
     sleep 0.05
   done
   touch "$dir/stop"

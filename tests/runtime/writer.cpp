@@ -7,6 +7,9 @@
 //   churn STOPFILE    until STOPFILE exists: rewrites block "churn" (1 MiB) word by word with a
 //                     rising generation, creates and frees blocks tmp-0..7 of varying sizes;
 //                     prints "churning" once, then "churned N" at the end; exits cleanly
+// Outside hrctl, on a bank file (a snapshot), opened without changing a block:
+//   check-churn BANK  exit 0 if block "churn" is as a writer stopped at one instant leaves it:
+//                     every word is generation G, or words [0, k) are G and the rest G - 1
 #include <unistd.h>
 
 #include <cstdint>
@@ -14,7 +17,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
+#include <hotrestart/backends/mmap_file.hpp>
 #include <hotrestart/posix/process.hpp>
 
 using namespace hotrestart;
@@ -27,7 +32,29 @@ std::uint64_t word(std::uint64_t block, std::uint64_t i, std::uint64_t gen) {
 }
 }  // namespace
 
+int check_churn(const char* path) {
+  auto bank = mmap_bank::open(path);
+  if (!bank) {
+    std::fprintf(stderr, "check-churn: %s\n", describe(bank.error()).text);
+    return 2;
+  }
+  auto blk = bank->find("churn");
+  if (!blk) return 2;
+  std::vector<std::uint64_t> runs;  // the generations, one per run of equal words
+  for (std::uint64_t i = 0; i < blk->size / 8; ++i) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, blk->data + i * 8, 8);
+    if (runs.empty() || runs.back() != w) runs.push_back(w);
+  }
+  std::printf("churn generations:");
+  for (const auto g : runs) std::printf(" %llu", static_cast<unsigned long long>(g));
+  std::printf("\n");
+  const bool instant = runs.size() == 1 || (runs.size() == 2 && runs[0] == runs[1] + 1);
+  return instant ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
+  if (argc == 3 && std::strcmp(argv[1], "check-churn") == 0) return check_churn(argv[2]);
   auto self = posix::process::attach();
   if (!self) {
     std::fprintf(stderr, "writer: %s\n", describe(self.error()).text);
