@@ -121,6 +121,31 @@ restore_serve)
   wait_for "$dir/err.serve" "group 0 terminated"
   kill -TERM $s; wait $s
   ;;
+user)
+  # As root for another user (--user nobody): the snapshot and a restored bank belong to that
+  # user, mode 0600; the root supervisor and the member running as nobody are both stopped;
+  # the snapshot is refused as a bank of root's (the trust rules). Needs root: skipped (77)
+  # otherwise, unless HR_REQUIRE_ROOT=1.
+  if [ "$(id -u)" != 0 ]; then
+    [ "${HR_REQUIRE_ROOT:-0}" = 1 ] && fail "needs root (HR_REQUIRE_ROOT=1)"
+    echo "SKIP [$case_name]: needs root"; exit 77
+  fi
+  chmod 755 "$dir"
+  ub=$dir/u.bank
+  "$hrctl" run --user nobody --bank "$ub" --bank-size 16M -- "$writer" churn "$dir/stop" >"$dir/out.run" 2>"$dir/err.run" &
+  r=$!
+  wait_for "$dir/out.run" "churning"
+  H snapshot --user nobody --bank "$ub" --json "$dir/u.snap" >"$dir/out.s" 2>"$dir/err.s"; expect_rc $? 0 "snapshot --user"
+  [ "$(field frozen <"$dir/out.s")" -ge 2 ] || fail "root supervisor and nobody's member not both stopped: $(cat "$dir/out.s")"
+  [ "$(stat -c '%U %a' "$dir/u.snap")" = "nobody 600" ] || fail "snapshot: $(stat -c '%U %a' "$dir/u.snap")"
+  touch "$dir/stop"
+  wait $r; expect_rc $? 0 "the member ended cleanly"
+  H check --user nobody --bank "$dir/u.snap" >/dev/null; expect_rc $? 0 "check --user of the snapshot"
+  H restore --user nobody --bank "$dir/u2.bank" "$dir/u.snap" >/dev/null; expect_rc $? 0 "restore --user"
+  [ "$(stat -c '%U %a' "$dir/u2.bank")" = "nobody 600" ] || fail "restored: $(stat -c '%U %a' "$dir/u2.bank")"
+  H restore --bank "$dir/r.bank" "$dir/u.snap" 2>"$dir/err.r"; expect_rc $? 6 "nobody's snapshot as root's bank"
+  [ -e "$dir/r.bank" ] && fail "a refused restore created the bank"
+  ;;
 remove_rules)
   # remove never follows a symbolic link, refuses a file that is not a bank, removes an empty
   # file (a creation cut short).
