@@ -19,17 +19,6 @@ struct snapshot_options {
   std::uint32_t freeze_timeout_ms = 5000;
 };
 
-/// How the bytes were copied: a reflink (ioctl FICLONE: the copy shares the source's extents
-/// until either is written), copy_file_range, or read + write.
-enum class copy_method { clone, copy_range, read_write };
-const char* method_name(copy_method m);
-
-/// Copies `bytes` bytes of `src` to the start of `dst` (an empty file) by the fastest method
-/// the file systems offer: FICLONE, then copy_file_range, then read/write. Returns 0 with
-/// `used` set, or an errno. `allow_clone` false skips FICLONE (tests, measurements).
-int copy_file_bytes(int src, int dst, std::uint64_t bytes, copy_method& used,
-                    bool allow_clone = true);
-
 /// hrctl snapshot --bank B DEST: writes a copy of bank B to DEST, taken while B's writer lock
 /// is held and its supervisor and members are stopped (SIGSTOP, SIGCONT after). Returns an
 /// exit code (docs/hrctl.md).
