@@ -7,7 +7,7 @@ dir=$(mktemp -d /tmp/hr-snap.XXXXXX)
 bank=/dev/shm/hr-snap-$case_name-$$.bank
 cleanup() {
   jobs -p | xargs -r kill -9 2>/dev/null
-  rm -rf "$dir" "$bank" /dev/shm/.hr-snap-"$case_name"-$$.bank.tmp-*
+  rm -rf "$dir" "$bank" "$bank".sock /dev/shm/.hr-snap-"$case_name"-$$.bank.tmp-*
 }
 trap cleanup EXIT
 fail() { echo "FAIL [$case_name]: $*"; echo "--- out"; cat "$dir"/out* 2>/dev/null; echo "--- err"; cat "$dir"/err* 2>/dev/null; exit 1; }
