@@ -4,7 +4,7 @@
 set -euo pipefail
 # Building and testing the library, hrctl and the benchmarks.
 hr_base_packages=(cmake g++ make pkg-config python3 libexpected-dev doctest-dev libboost-dev
-  libbenchmark-dev groff-base man-db)  # groff, man: runtime_cli_man checks hrctl's man page
+  libbenchmark-dev groff-base man-db xfsprogs)  # groff, man: runtime_cli_man; xfsprogs: snapshot_reflink_xfs
 # The firmware tests: the Arm cross toolchain and QEMU (under a minute to install).
 hr_firmware_packages=(gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-dev
   qemu-system-arm)

@@ -262,6 +262,19 @@ class basic_bank {
     return problems;
   }
 
+  /// Calls `f()` while holding the writer lock, once any operation a dead writer left is
+  /// finished: no create, free or rename is half done while `f` runs, and none starts (they
+  /// wait for the lock). A copy of the bank's bytes taken inside `f` has consistent tables
+  /// (hrctl snapshot). Do not call the bank from `f`. Errors: those of taking the lock
+  /// (lock_failed; corrupt when the repair failed); `f` is then not called.
+  template <class F>
+  [[nodiscard]] result<void> with_writer_lock(F&& f) {
+    auto g = locked();
+    if (!g) return fail(g.error());
+    f();
+    return {};
+  }
+
   const bank_layout& layout() const noexcept { return layout_; }
   std::string_view medium() const noexcept { return {medium_, medium_len_}; }
   Backend& backend() noexcept { return backend_; }

@@ -16,6 +16,7 @@
 #include "inspect.hpp"
 #include "json.hpp"
 #include "options.hpp"
+#include "snapshot.hpp"
 #include "supervisor.hpp"
 
 using namespace hrctl;
@@ -146,6 +147,17 @@ int main(int argc, char** argv) {
     case command_id::status: return cmd_read(a, cmd_status);
     case command_id::blocks: return cmd_read(a, cmd_blocks);
     case command_id::check: return cmd_read(a, cmd_check);
+    case command_id::snapshot:
+    case command_id::restore:
+    case command_id::remove: {
+      snapshot_options so;
+      so.json = a.json;
+      so.force = a.bo.force;
+      so.freeze_timeout_ms = a.freeze_timeout_ms;
+      if (c->id == command_id::snapshot) return cmd_snapshot(a.bo, a.rest[0], so);
+      if (c->id == command_id::restore) return cmd_restore(a.bo, a.rest[0], so);
+      return cmd_remove(a.bo, so);
+    }
     case command_id::version: return print_version(a.json);
     case command_id::count: break;
   }

@@ -121,6 +121,31 @@ constexpr command_spec commands[] = {
      "11 if any.\n\n"
      "With --image, the same on a raw memory image of a bank (see hrctl blocks --help).",
      operands::none, false},
+    {command_id::snapshot, "snapshot",
+     "[options] DEST",
+     "copy the bank as at one instant into the bank file DEST",
+     "Writes a copy of the bank to DEST (a bank file: hrctl check --bank DEST accepts it). The "
+     "copy is taken holding the bank's lock (no block is being created or freed) with the "
+     "supervisor and every member stopped (SIGSTOP, then SIGCONT): it holds what the bank would "
+     "after all of them were killed at that instant, and records no pid (a supervisor of the "
+     "copy reruns the members). Writers stall for the copy: a reflink where the file system "
+     "has one (XFS, Btrfs), else a full copy (docs/hrctl.md, Snapshots). DEST is written as a "
+     "temporary file beside it, mode 0600, owned by the bank's user, then renamed into place.",
+     operands::file, false},
+    {command_id::restore, "restore",
+     "[options] SRC",
+     "replace the bank with a copy of the snapshot SRC",
+     "Replaces the bank at PATH with a copy of the bank SRC (a snapshot), in one rename. SRC "
+     "must be a bank of the bank's user (the same rules as any bank) that hrctl check accepts. "
+     "Refused while a supervisor serves PATH or a member of it runs (exit 9).",
+     operands::file, false},
+    {command_id::remove, "remove",
+     "[options]",
+     "delete a bank file that nothing uses",
+     "Deletes the bank file at PATH (a symbolic link there is refused, never followed). Refused "
+     "while a supervisor serves it or a member of it runs (exit 9), and for a file that is not a "
+     "bank (exit 5) unless it is empty (a creation that was cut short).",
+     operands::none, false},
     {command_id::version, "version",
      "[--json]",
      "the version of hrctl, of the bank formats it reads and of its JSON",
@@ -142,6 +167,9 @@ void set_prefix(parsed_args& a, const option_value&) { a.ro.prefix = true; }
 void set_quiet(parsed_args& a, const option_value&) { a.ro.quiet = true; }
 void set_serve_all(parsed_args& a, const option_value&) { a.ro.serve_all = true; }
 void set_force(parsed_args& a, const option_value&) { a.bo.force = true; }
+void set_freeze_timeout(parsed_args& a, const option_value& v) {
+  a.freeze_timeout_ms = static_cast<std::uint32_t>(v.number);
+}
 void set_heartbeat(parsed_args& a, const option_value& v) { a.ro.heartbeat_ms = v.number; }
 void set_stop_timeout(parsed_args& a, const option_value& v) { a.ro.stop_timeout_ms = v.number; a.ro.stop_timeout_given = true; }
 void set_timeout(parsed_args& a, const option_value& v) { a.timeout_ms = static_cast<int>(v.number); }
@@ -185,9 +213,12 @@ constexpr option_spec options[] = {
     {"serve-all", 0, nullptr, value_kind::flag, bit_run,
      "when this run's group has ended, go on serving the bank's other groups until none has "
      "members running (default: exit at once)", 0, 0, set_serve_all},
-    {"force", 0, nullptr, value_kind::flag, bit_run | bit_serve,
-     "adopt a bank that hrctl check finds corrupt (default: refuse it, listing the problems)", 0,
-     0, set_force},
+    {"force", 0, nullptr, value_kind::flag, bit_run | bit_serve | cmd_bit(command_id::snapshot),
+     "run, serve: adopt a bank that hrctl check finds corrupt (default: refuse it, listing the "
+     "problems); snapshot: replace a file already at DEST", 0, 0, set_force},
+    {"freeze-timeout", 0, "MS", value_kind::ms, cmd_bit(command_id::snapshot),
+     "how long the supervisor and members may take to stop before the copy (default 5000)", 1,
+     600000, set_freeze_timeout},
     {"image", 0, "FILE", value_kind::path, bit_blocks | bit_check,
      "read a raw memory image of a bank instead of a live bank", 0, 0, set_image},
     {"offset", 0, "N", value_kind::size, bit_blocks | bit_check,
@@ -619,6 +650,12 @@ parsed_args parse_command_line(const command_spec& c, int argc, char** argv, int
   }
   if (c.takes == operands::program)
     if (std::string e = check_image_words(a.rest); !e.empty()) return fail(e);
+  if (c.takes == operands::file && a.rest.size() != 1 && !a.help) {
+    if (a.rest.empty()) return fail(std::string("hrctl ") + c.name + " needs one FILE");
+    std::string m = "stray arguments:";
+    for (std::size_t k = 1; k < a.rest.size(); ++k) m += " '" + a.rest[k] + "'";
+    return fail(m + " (hrctl " + c.name + " takes one FILE)");
+  }
   if (a.help || c.id == command_id::version) return a;
   // The config file first, then flags (flags win).
   if (!a.config.empty()) {

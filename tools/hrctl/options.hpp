@@ -31,6 +31,9 @@ enum class command_id : unsigned {
   status,
   blocks,
   check,
+  snapshot,
+  restore,
+  remove,
   version,
   count
 };
@@ -46,6 +49,7 @@ enum class operands {
   none,     ///< nothing: any word is a stray argument
   program,  ///< -- PROGRAM [ARGS...] (an image: at most max_image_args words, ...)
   pid,      ///< at most one PID (kill)
+  file,     ///< exactly one FILE (snapshot DEST, restore SRC)
 };
 
 struct command_spec {
@@ -85,6 +89,7 @@ struct parsed_args {
   image_source image;  ///< blocks/check --image
   bool image_given = false;
   int timeout_ms = 30000;  ///< requests: how long to wait for the supervisor's answer
+  std::uint32_t freeze_timeout_ms = 5000;  ///< snapshot: how long the processes may take to stop
   std::string config;
   std::vector<std::pair<std::string, std::string>> tunables;  ///< flag, value (in order)
   std::string error;            ///< a usage error (or another, see error_code)
