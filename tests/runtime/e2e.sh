@@ -528,7 +528,7 @@ exit_codes)
   launch "1" "run 1" run "${T[@]}" --name a -- "$member" --wait "$dir/go"; p=$launched
   # 13: the controller refuses a second process of a running name.
   H run --bank "$bank" --name a -- "$member" 2>"$dir/err"; expect_rc $? 13 "duplicate name"
-  grep -q "a process of that name is running in the group" "$dir/err" || fail "duplicate: message"
+  grep -q "a member named a is running in the group: --name gives this one another name" "$dir/err" || fail "duplicate: message (with the fix)"
   # 14: a supervisor that does not answer (stopped); the request is withdrawn, never performed.
   kill -STOP $p
   H restart --bank "$bank" --timeout 300 2>"$dir/err"; rc=$?
@@ -640,6 +640,13 @@ delegated)
   # SIGINT: 130.
   launch "3" "run 1" run --bank "$bank" -g 3 -- "$member" --wait "$dir/go"; p3=$launched
   kill -INT $p3; wait $p3; expect_rc $? 130 "delegated run stopped by SIGINT"
+  grep -q "SIGINT received: asking the supervisor to stop group 3, the whole group" "$dir/err3" ||
+    fail "the delegated run did not say that it stops the whole group"
+  # The serving supervisor's messages about a delegated run's group reach that run too.
+  H run --bank "$bank" -g 5 -- "$member" --crash 1:segv >"$dir/out6" 2>"$dir/err6"; expect_rc $? 0 "delegated crash"
+  grep -q "hrctl: group 5: crash detected: hr_member" "$dir/err6" || fail "the crash message did not reach the delegated run"
+  grep -q "hrctl: group 5 restarted (" "$dir/err6" || fail "the restart message did not reach the delegated run"
+  grep -q "group 1" "$dir/err6" && fail "another group's messages reached the delegated run"
   # The serving supervisor dies: the waiting run takes its place and passes its group's end on.
   launch "4" "run 1" run --bank "$bank" -g 4 -- "$member" --wait "$dir/go" --crash 1:segv; p4=$launched
   kill -9 $p1; wait $p1 2>/dev/null
@@ -772,6 +779,24 @@ rescue_kill)
   kill -0 $decoy || fail "a process that runs no image of the bank was killed"
   H kill -g 0 --bank "$bank" >"$dir/out3" 2>"$dir/err3"; expect_rc $? 5 "nothing left: the refusal stands"
   grep -q "no member of group 0" "$dir/err3" || fail "no 'nothing found' message"
+  ;;
+failed_run_no_bank)
+  # A run that fails before anything starts (its --listen port is taken) leaves no bank behind;
+  # a bank created without --bank-size is sized from the program (16 MiB + 4 x its image).
+  launch 1 "run 1" run "${T[@]}" --listen 127.0.0.1:0 -- "$member" --wait "$dir/go"; p=$launched
+  wait_for "$dir/err1" "listening on 127.0.0.1:"
+  port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$dir/err1" | head -1)
+  other=/dev/shm/hr-e2e-other-$$.bank
+  H run --bank "$other" --listen "127.0.0.1:$port" -- "$member" >"$dir/out2" 2>"$dir/err2"
+  rc=$?; [ $rc -ne 0 ] || fail "the run on a taken port succeeded"
+  grep -q "cannot listen on 127.0.0.1:$port" "$dir/err2" || fail "no reason given"
+  grep -q "removed: this run created it and started nothing in it" "$dir/err2" || fail "no removal said"
+  [ -e "$other" ] && { rm -f "$other"; fail "the failed run left its bank behind"; }
+  touch "$dir/go"; wait $p; expect_rc $? 0 "first run"
+  H run --bank "$other" -- "$member" >"$dir/out3" 2>"$dir/err3"; expect_rc $? 0 "sized run"
+  size=$(stat -c %s "$other"); exe=$(stat -c %s "$member"); rm -f "$other"
+  [ "$size" -ge $((16 * 1048576 + 4 * exe)) ] && [ "$size" -le $((20 * 1048576 + 4 * exe + 4 * 1048576)) ] ||
+    fail "default bank size $size for a program of $exe bytes"
   ;;
 spawn_failure)
   # The first start of a registered member fails (fds exhausted at its output pipes): a failure

@@ -124,8 +124,11 @@ int run_delegated(const parsed_args& a, bool& retry) {
       if (stop_sig != 0) return 128 + sig;  // a second one: do not wait any longer
       stop_sig = sig;
       if (!a.ro.quiet)
-        std::fprintf(stderr, "hrctl: %s received: asking the supervisor to stop group %u\n",
-                     signal_name(sig), gid);
+        std::fprintf(stderr,
+                     "hrctl: %s received: asking the supervisor to stop group %u, the whole "
+                     "group: each of its members, those that other hrctl runs started too; it is "
+                     "then held (hrctl run -g %u resumes it)\n",
+                     signal_name(sig), gid, gid);
       request_in stop;
       stop.kind = req_stop_group;
       stop.gid = gid;

@@ -344,6 +344,14 @@ bool apply_tunable(const std::string& flag, const std::string& value, bank_optio
   return known;
 }
 
+std::uint64_t run_bank_size(const bank_options& o, std::uint64_t image) {
+  constexpr std::uint64_t mib = 1ull << 20;
+  const std::uint32_t page = mmap_file_backend::native_page_size();
+  const std::uint64_t pages = (image + page - 1) / page * page;
+  const std::uint64_t want = 16 * mib + 4 * pages + fixed_overhead(o, page);
+  return (want + mib - 1) / mib * mib;
+}
+
 bool bank_options::was_given(const char* flag) const {
   return std::find(given.begin(), given.end(), flag) != given.end();
 }

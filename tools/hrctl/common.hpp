@@ -114,6 +114,11 @@ enum class bank_source { bank, image };
 int report_bank_error(const char* what, const std::string& path, const error& e,
                       uid_t owner = ::geteuid(), bank_source source = bank_source::bank);
 
+/// The bank size `hrctl run` creates a bank with when --bank-size is not given: 16 MiB for
+/// blocks, room for the program's image (`image` bytes) four times (the image, a staged
+/// upgrade of it, and as much for another member), and the state its limits need, in MiB.
+std::uint64_t run_bank_size(const bank_options& o, std::uint64_t image);
+
 /// The sizing rule (docs/hrctl.md): bytes the bank needs for these limits before any image.
 std::uint64_t fixed_overhead(const bank_options& o, std::uint32_t page);
 

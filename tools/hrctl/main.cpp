@@ -37,6 +37,9 @@ int cmd_run(parsed_args& a, bool serve_mode) {
       return exit_program;
     }
     ::close(f.fd);
+    // A bank this run creates is sized from what it runs unless --bank-size says otherwise.
+    if (!a.bo.was_given("--bank-size"))
+      a.bo.bank_size = run_bank_size(a.bo, image_bytes(f.bytes, a.rest));
   }
   // A supervisor that goes away while we hand it the program: try again, as the supervisor.
   for (int attempt = 0;; ++attempt) {
@@ -62,7 +65,10 @@ int cmd_run(parsed_args& a, bool serve_mode) {
     if (rc != exit_ok) return rc;
     std::uint32_t gid = no_group;
     if (!serve_mode) {
-      if (int e = s.start_direct(a.ro, gid); e != exit_ok) return e;
+      if (int e = s.start_direct(a.ro, gid); e != exit_ok) {
+        s.discard_new_bank();  // a bank this run created and started nothing in: not kept
+        return e;
+      }
     }
     return s.serve(serve_mode ? no_group : gid, a.ro.stop_timeout_ms, a.ro.serve_all);
   }

@@ -227,7 +227,8 @@ constexpr option_spec options[] = {
      "--image: the bank spans N bytes (default: to the end of FILE)", 0, 0, set_length},
     // Tunables: fixed when the bank is created (checked by apply_tunable, as in a config file).
     {"bank-size", 0, "BYTES", value_kind::tunable, bank_makers,
-     "bytes for blocks (default 64M; K/M/G suffixes)"},
+     "bytes for blocks (K/M/G suffixes; default: for run, 16M + 4 x the program's image + the "
+     "controller's and runtime's state, rounded up to a MiB; for serve, 64M)"},
     {"max-blocks", 0, "N", value_kind::tunable, bank_makers, "blocks in the bank (default 128)"},
     {"max-groups", 0, "N", value_kind::tunable, bank_makers,
      "restart groups, ids 0..N-1 (default 32, at most 65536)"},

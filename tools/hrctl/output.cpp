@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -179,6 +180,19 @@ void output_relay::started(run_output& o, int pid, const std::string& tag) {
   for (auto [fd, dest] : {std::pair{o.read_out, o.dest_out}, std::pair{o.read_err, o.dest_err}}) {
     ::fcntl(fd, F_SETFL, O_NONBLOCK);
     streams_.push_back(out_stream{fd, dest, prefix, {}});
+  }
+}
+
+void output_relay::tee(std::uint32_t gid, std::string_view line) {
+  std::vector<std::pair<dev_t, ino_t>> done;
+  const std::string text = "hrctl: " + std::string(line) + "\n";
+  for (const auto& [id, o] : outs_) {
+    struct stat st;
+    if (o.gid != gid || o.err < 0 || ::fstat(o.err, &st) != 0) continue;
+    if (std::find(done.begin(), done.end(), std::pair{st.st_dev, st.st_ino}) != done.end())
+      continue;
+    done.emplace_back(st.st_dev, st.st_ino);
+    write_all(o.err, text.data(), text.size());
   }
 }
 

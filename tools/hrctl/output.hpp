@@ -73,6 +73,10 @@ class output_relay {
   /// ends are relayed from now on, lines prefixed with `tag` when asked.
   void started(run_output& o, int pid, const std::string& tag);
 
+  /// A supervisor message about group `gid`: written ("hrctl: LINE") to the stderr of that
+  /// group's delegated runs (once per open file), not to the supervisor's own.
+  void tee(std::uint32_t gid, std::string_view line);
+
   /// For the poll loop: the relay socket and the pipes being read.
   void add_pollfds(std::vector<pollfd>& fds) const;
   /// After poll: `fds` points at the entries add_pollfds added. Returns true if the relay

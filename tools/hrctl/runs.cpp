@@ -180,7 +180,12 @@ int supervisor::register_and_run(std::uint32_t gid, std::string_view name, proce
   const bool first_run = !ctl_->find_process(gid, name);
   auto id = ctl_->process_started(now(), {gid, name, kind, handle, image, parent});
   if (!id) {
-    if (err) *err = describe(id.error()).text;
+    if (err) {
+      *err = describe(id.error()).text;
+      if (id.error().code == errc::duplicate_process)
+        *err = "a member named " + std::string(name) +
+               " is running in the group: --name gives this one another name";
+    }
     switch (id.error().code) {
       case errc::unknown_group:
       case errc::bad_group_id: return exit_unknown;

@@ -5,6 +5,7 @@
 #include "supervisor.hpp"
 #include "validate.hpp"
 
+#include "heartbeat.hpp"
 #include "rescue.hpp"
 
 #include <fcntl.h>
@@ -171,6 +172,7 @@ int supervisor::open_bank(const bank_options& bo, bool create, bool* busy) {
       return exit_too_small;
     }
     auto c = mmap_bank::create(bo.where(), t);
+    file_created_ = c.has_value();
     if (!c && c.error().code == errc::already_exists) c = mmap_bank::open(bo.where());
     if (!c) return report_bank_error("cannot create bank", bo.path, c.error(), as_.uid);
     bank_.emplace(std::move(*c));
@@ -320,6 +322,15 @@ int supervisor::open(const bank_options& bo, bool prefix, bool quiet, bool* busy
   if (bank_refused_as_corrupt(*bank_, rt_, *ctl_, bo_.path, bo.force)) return exit_bank;
   outputs_.listen(bo_.path, false);
   watch_bank_faults();
+  // "group N: ..." and "group N ...": also to group N's delegated runs.
+  log.tee = [this](std::string_view line) {
+    if (!line.starts_with("group ")) return;
+    std::uint32_t gid = 0;
+    std::size_t k = 6;
+    for (; k < line.size() && line[k] >= '0' && line[k] <= '9' && k < 16; ++k)
+      gid = gid * 10 + static_cast<std::uint32_t>(line[k] - '0');
+    if (k > 6 && k < line.size() && (line[k] == ':' || line[k] == ' ')) outputs_.tee(gid, line);
+  };
   runtime_header& h = rt_.header();
   store(h.supervisor_pid, static_cast<std::int32_t>(::getpid()));
   store(h.supervisor_start, process_start_time(::getpid()));
@@ -337,15 +348,31 @@ int supervisor::open(const bank_options& bo, bool prefix, bool quiet, bool* busy
 
   drive([&](auto& sink) { return ctl_->resume(now(), sink); });
   if (!created) {
-    log("bank %s: adopting the groups it keeps", bo_.path.c_str());
+    std::uint32_t groups = 0;
+    for (std::uint32_t gid = 0; gid < ctl_->max_groups(); ++gid)
+      if (ctl_->group_info(gid)) ++groups;
+    if (groups == 0)
+      log("bank %s: opened (no group in it)", bo_.path.c_str());
+    else
+      log("bank %s: adopting the %u group%s it keeps", bo_.path.c_str(), groups,
+          groups == 1 ? "" : "s");
     adopt();
   } else {
-    log("bank %s: created (%llu bytes for blocks, max %u blocks, %u groups, %u processes; "
-        "policy %s)",
-        bo_.path.c_str(), static_cast<unsigned long long>(bank_->layout().bank_size),
-        bank_->layout().max_blocks, h.max_groups, h.max_processes, describe_policy(h).c_str());
+    log("bank %s: %s (%llu bytes for blocks, max %u blocks, %u groups, %u processes; policy %s)",
+        bo_.path.c_str(),
+        file_created_ ? "created" : "an existing bank without hrctl's state: that state set up",
+        static_cast<unsigned long long>(bank_->layout().bank_size), bank_->layout().max_blocks,
+        h.max_groups, h.max_processes, describe_policy(h).c_str());
   }
   return exit_ok;
+}
+
+void supervisor::discard_new_bank() {
+  if (!file_created_ || !bank_) return;
+  outputs_.finish(bo_.path);
+  if (::unlink(bo_.path.c_str()) == 0)
+    log("bank %s removed: this run created it and started nothing in it", bo_.path.c_str());
+  file_created_ = false;
 }
 
 int supervisor::open_light(const bank_options& bo, bool* busy) {
@@ -526,11 +553,11 @@ int supervisor::serve(std::uint32_t own, std::uint64_t stop_timeout_ms, bool ser
       }
       (void)ctl_->tick(t);
       last_tick = t;
-      check_heartbeats();
       serve_requests();
       outputs_.accept();
     }
-    long timeout = 100;
+    // Hangs are looked for on every pass, and no wait lasts past the next one's deadline.
+    long timeout = static_cast<long>(check_heartbeats(100));
     for (const pending_run& p : pending_)
       timeout = std::min<long>(timeout, p.due_ms > t ? static_cast<long>(p.due_ms - t) : 0);
     for (const auto& [gid, st] : stops_)
@@ -672,22 +699,30 @@ std::vector<std::pair<int, int>> supervisor::runs_of(std::uint32_t gid) const {
   return v;
 }
 
-void supervisor::check_heartbeats() {
+// Kills the runs that are hung (heartbeat.hpp); returns how long the loop may wait before the
+// next one would be (at most `cap`).
+std::uint64_t supervisor::check_heartbeats(std::uint64_t cap) {
   const std::uint64_t t = now();
+  std::vector<hang_watch> watched;
   for (std::uint32_t id = 0; id < runs_.size(); ++id) {
     const run_state& r = runs_[id];
     if (r.pid <= 0) continue;
     const group_slot* g = rt_.group(r.gid);
     if (g == nullptr || g->heartbeat_ms == 0) continue;
     const proc_slot* s = rt_.proc(id);
-    const std::uint64_t last = std::max(r.started_ms, s ? load(s->heartbeat_ms) : 0);
-    if (t > last + g->heartbeat_ms) {
-      log("group %u: hang detected: pid %d sent no heartbeat for %llu ms; killing it", r.gid, r.pid,
-          static_cast<unsigned long long>(t - last));
+    const hang_watch w{std::max(r.started_ms, s ? load(s->heartbeat_ms) : 0), g->heartbeat_ms};
+    if (hung(w, t)) {
+      log("group %u: hang detected: pid %d sent no heartbeat for %llu ms (deadline %llu ms); "
+          "killing it",
+          r.gid, r.pid, static_cast<unsigned long long>(t - w.last_ms),
+          static_cast<unsigned long long>(w.deadline_ms));
       signal_run(r, SIGKILL);            // its end is then a failure like any other
       runs_[id].started_ms = t + 60000;  // do not kill it twice while it dies
+      continue;
     }
+    watched.push_back(w);
   }
+  return wait_before_hang(watched, t, cap);
 }
 
 void supervisor::apply(const action& a) {
@@ -725,11 +760,12 @@ void supervisor::apply(const action& a) {
       break;
     }
     case action_kind::discard_state:
-      log("group %u: persistent state discarded (%u blocks freed)", a.gid, a.count);
+      log("group %u: persistent state discarded (%u block%s freed)", a.gid, a.count,
+          a.count == 1 ? "" : "s");
       break;
     case action_kind::group_terminated: {
-      log("group %u terminated: its process images and %u group-keyed block(s) freed", a.gid,
-          a.count);
+      log("group %u terminated: its process images and %u group-keyed block%s freed", a.gid,
+          a.count, a.count == 1 ? "" : "s");
       if (group_slot* g = rt_.group(a.gid)) {
         const bool killed = load(g->pending_outcome) == outcome_killed;
         reset_group_slot(a.gid);

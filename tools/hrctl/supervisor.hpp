@@ -50,6 +50,10 @@ class supervisor {
   /// hrctl kill -g without a running supervisor (after open_light).
   int kill_group_now(std::uint32_t gid, const std::string& name);
 
+  /// After a failed start_direct: removes the bank file if this run created it (nothing
+  /// runs from it, and a failed run leaves nothing behind).
+  void discard_new_bank();
+
   /// The supervisor pid the bank records (for "another supervisor serves it"), 0 if none.
   int recorded_supervisor();
 
@@ -119,7 +123,7 @@ class supervisor {
             bool restarted, std::string* err);
   void stop_run(std::uint32_t id, int sig);
   void reap(std::uint32_t id);
-  void check_heartbeats();
+  std::uint64_t check_heartbeats(std::uint64_t cap);
   /// The group's sockets, bound again from the bank's record if no run holds them.
   void ensure_listeners(std::uint32_t gid);
   /// What a member's image runs ("PATH ARGS"), if not `argv` from `path`; else empty.
@@ -161,8 +165,9 @@ class supervisor {
   int lock_fd_ = -1;
   int member_fd_ = -1;  ///< the bank file for the members (HR_BANK_FD), its own description
   int sig_fd_ = -1;
-  bool untrusted_ = false;  ///< the bank became writable by another user
-  std::string fault_msg_;   ///< what on_bank_fault writes
+  bool untrusted_ = false;     ///< the bank became writable by another user
+  bool file_created_ = false;  ///< this supervisor created the bank file
+  std::string fault_msg_;      ///< what on_bank_fault writes
   bool prefix_ = false;
   logger log;  ///< log("...") as printf: "hrctl: ..." on stderr unless --quiet
   launcher launch_;
