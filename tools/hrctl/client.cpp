@@ -46,11 +46,7 @@ int run_delegated(const parsed_args& a, bool& retry) {
   auto att = attach_bank(a.bo.where());
   if (!att) return report_bank_error("cannot open bank", a.bo.path, att.error(), a.bo.as.uid);
   program_file f;
-  const program_problem pp = open_program(a.rest[0], f);
-  if (pp != program_problem::none) {
-    std::fprintf(stderr, "hrctl: %s: %s\n", a.rest[0].c_str(), describe(pp));
-    return exit_program;
-  }
+  if (const int rc = open_program_or_say(a.rest[0], f); rc != exit_ok) return rc;
   request_in in;
   in.kind = req_run_direct;
   std::uint32_t g = 0;
@@ -262,11 +258,7 @@ int cmd_upgrade(const parsed_args& a) {
   if (a.group.empty() || a.rest.empty())
     return usage_error("expected -g GROUP -- NEWPROGRAM [ARGS...]", "upgrade", exit_usage, a.json);
   program_file f;
-  const program_problem pp = open_program(a.rest[0], f);
-  if (pp != program_problem::none) {
-    std::fprintf(stderr, "hrctl: %s: %s\n", a.rest[0].c_str(), describe(pp));
-    return exit_program;
-  }
+  if (const int rc = open_program_or_say(a.rest[0], f); rc != exit_ok) return rc;
   request_in in;
   in.kind = req_upgrade;
   group_arg(a.group, in);

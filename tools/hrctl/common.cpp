@@ -352,6 +352,13 @@ std::uint64_t run_bank_size(const bank_options& o, std::uint64_t image) {
   return (want + mib - 1) / mib * mib;
 }
 
+int open_program_or_say(const std::string& given, program_file& f) {
+  const program_problem pp = open_program(given, f);
+  if (pp == program_problem::none) return exit_ok;
+  std::fprintf(stderr, "hrctl: %s: %s\n", given.c_str(), describe(pp));
+  return exit_program;
+}
+
 bool bank_options::was_given(const char* flag) const {
   return std::find(given.begin(), given.end(), flag) != given.end();
 }

@@ -143,6 +143,10 @@ int take_supervisor_lock(const mmap_bank& b);
 /// True if a supervisor holds the lock of the open bank.
 bool supervisor_alive(const mmap_bank& b);
 
+/// Opens PROGRAM for imaging (image.hpp); on a problem, says it ("hrctl: PROGRAM: why") and
+/// returns exit_program, else exit_ok.
+int open_program_or_say(const std::string& given, program_file& f);
+
 std::string basename_of(const std::string& p);
 const char* signal_name(int sig);
 

@@ -31,11 +31,7 @@ int cmd_run(parsed_args& a, bool serve_mode) {
   a.ro.group = a.group;
   if (!serve_mode) {
     program_file f;
-    const program_problem pp = open_program(a.rest[0], f);
-    if (pp != program_problem::none) {
-      std::fprintf(stderr, "hrctl: %s: %s\n", a.rest[0].c_str(), describe(pp));
-      return exit_program;
-    }
+    if (const int rc = open_program_or_say(a.rest[0], f); rc != exit_ok) return rc;
     ::close(f.fd);
     // A bank this run creates is sized from what it runs unless --bank-size says otherwise.
     if (!a.bo.was_given("--bank-size"))

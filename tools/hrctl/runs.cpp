@@ -120,11 +120,7 @@ int supervisor::start_direct(const run_options& ro, std::uint32_t& gid) {
   }
   // A new member: its image into the bank, then its first run.
   program_file f;
-  const program_problem pp = open_program(ro.argv[0], f);
-  if (pp != program_problem::none) {
-    std::fprintf(stderr, "hrctl: %s: %s\n", ro.argv[0].c_str(), describe(pp));
-    return exit_program;
-  }
+  if (const int rc = open_program_or_say(ro.argv[0], f); rc != exit_ok) return rc;
   // The sizing rule, checked before the image is made: twice the restartable processes.
   if (std::string e = sizing_problem(ro.argv[0], image_bytes(f.bytes, ro.argv), 0); !e.empty()) {
     ::close(f.fd);
