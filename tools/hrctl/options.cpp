@@ -103,7 +103,12 @@ constexpr command_spec commands[] = {
     {command_id::status, "status",
      "[options]",
      "groups, members, states, restart counters, blocked groups",
-     "Groups, members (kind, state, pid, runs), restart counters, blocked groups.",
+     "Groups, members (kind, state, pid, runs), restart counters, blocked groups.\n\n"
+     "With --watch, the view again every --every MS ms until SIGINT/SIGTERM (exit 0) or until "
+     "the bank cannot be read (its exit code), with what changed between two views (member "
+     "restarts, group and site restarts, groups started and terminated): on a terminal the "
+     "screen is redrawn with the last 10 changes; otherwise one full view, then one "
+     "timestamped line per change; with --json, one JSON object per view and line.",
      operands::none, false},
     {command_id::blocks, "blocks",
      "[options]\n--image FILE [--offset N] [--length N] [--json]",
