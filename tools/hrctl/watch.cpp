@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <deque>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -150,8 +151,9 @@ void json_events(json_writer& w, const std::vector<watch_event>& ev) {
   w.end_array();
 }
 
-// The text view of the bank, in memory (a whole frame is written at once).
-int render_text(const bank_options& bo, std::string& text, status_sample& s) {
+// The view of the bank, in memory (a whole frame, or a whole JSON line, is written at once).
+int render_to(std::string& text, const bank_options& bo, bool json, status_sample& s,
+              const std::function<void(json_writer&)>& json_extra = {}) {
   char* buf = nullptr;
   std::size_t len = 0;
   std::FILE* mem = ::open_memstream(&buf, &len);
@@ -159,7 +161,7 @@ int render_text(const bank_options& bo, std::string& text, status_sample& s) {
     std::perror("hrctl: open_memstream");
     return exit_failure;
   }
-  const int rc = render_status(bo, false, mem, &s);
+  const int rc = render_status(bo, json, mem, &s, json_extra);
   std::fclose(mem);
   text.assign(buf, len);
   std::free(buf);
@@ -200,26 +202,17 @@ int cmd_status_watch(const bank_options& bo, bool json, std::uint32_t every_ms) 
     std::vector<watch_event> ev;
     if (json) {
       // The events are known once the view is: they are added at the end of its object.
-      char* buf = nullptr;
-      std::size_t len = 0;
-      std::FILE* mem = ::open_memstream(&buf, &len);
-      if (mem == nullptr) {
-        std::perror("hrctl: open_memstream");
-        return exit_failure;
-      }
-      const int rc = render_status(bo, true, mem, &cur, [&](json_writer& w) {
+      std::string line;
+      const int rc = render_to(line, bo, true, cur, [&](json_writer& w) {
         if (!first) ev = changes(prev, cur, now);
         w.key("time").str(now);
         json_events(w, ev);
       });
-      std::fclose(mem);
-      const std::string line(buf, len);
-      std::free(buf);
       if (!write_all(line)) return exit_failure;
       if (rc != exit_ok) return rc;
     } else {
       std::string text;
-      const int rc = render_text(bo, text, cur);
+      const int rc = render_to(text, bo, false, cur);
       if (rc != exit_ok) return rc;
       if (!first) ev = changes(prev, cur, now);
       std::string frame;
