@@ -1126,6 +1126,72 @@ cli_completion)
   touch "$dir/somefile"
   [ "$(comp hrctl status --bank "$dir/somef")" = "$dir/somefile" ] || fail "--bank completes files"
   ;;
+status_watch)
+  # hrctl status --watch with stdout a file: one full view, then a line per change, in order.
+  launch 1 "run 1" run "${T[@]}" -g web -- "$member" --wait "$dir/go"; p=$launched
+  pid1=$(status_field 'd["groups"][0]["members"][0]["pid"]')
+  "$hrctl" status --bank "$bank" --watch --every 100 >"$dir/out-watch" 2>"$dir/err-watch" &
+  w=$!
+  "$hrctl" status --bank "$bank" --watch --every 100 --json >"$dir/out-json" 2>"$dir/err-json" &
+  j=$!
+  # On a terminal (a pty from util-linux script): the screen is redrawn (home, clear to the end).
+  if command -v script >/dev/null; then
+    timeout -s INT 60 script -qfc "'$hrctl' status --bank '$bank' --watch --every 100" /dev/null \
+      >"$dir/out-tty" 2>&1 &
+    t=$!
+  fi
+  wait_for "$dir/out-watch" "Z group 0 (web): running, 1 member"
+  wait_for "$dir/out-json" '"schema_version"'
+  [ -n "${t:-}" ] && wait_for "$dir/out-tty" "group 0 (web): running"
+  kill -SEGV "$pid1"  # the member crashes once; the group restarts it
+  wait_for "$dir/out-watch" "Z group 0 (web): hr_member restarted (runs 2, pid "
+  touch "$dir/go"
+  wait $p; expect_rc $? 0 "the group ends cleanly after its restart"
+  wait_for "$dir/out-watch" "Z group 0 (web): terminated"
+  kill -INT $w; wait $w; expect_rc $? 0 "SIGINT ends status --watch"
+  kill -TERM $j; wait $j; expect_rc $? 0 "SIGTERM ends status --watch --json"
+  # The order: the view (timestamped), the restart, the termination; no escape sequences.
+  snap=$(grep -n 'Z bank .*: supervisor running' "$dir/out-watch" | head -1 | cut -d: -f1)
+  crash=$(grep -n 'hr_member restarted (runs 2' "$dir/out-watch" | head -1 | cut -d: -f1)
+  term=$(grep -n 'group 0 (web): terminated' "$dir/out-watch" | head -1 | cut -d: -f1)
+  [ -n "$snap" ] && [ -n "$crash" ] && [ -n "$term" ] && [ "$snap" -lt "$crash" ] &&
+    [ "$crash" -lt "$term" ] || fail "view, restart, termination not in that order"
+  grep -qvE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z ' "$dir/out-watch" && fail "a line without its time"
+  grep -q $'\x1b' "$dir/out-watch" && fail "escape sequences when stdout is not a terminal"
+  # --json: one parseable object per line, each with schema_version; the events are there.
+  python3 - "$dir/out-json" <<'PY' || fail "status --watch --json"
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert len(lines) >= 2, lines
+docs = [json.loads(l) for l in lines]
+assert all(d["schema_version"] == 1 and "time" in d and "groups" in d for d in docs)
+kinds = [(e["kind"], e.get("member")) for d in docs for e in d["events"]]
+assert ("member_restarted", "hr_member") in kinds, kinds
+assert kinds.index(("member_restarted", "hr_member")) < kinds.index(("group_terminated", None)), kinds
+PY
+  if [ -n "${t:-}" ]; then
+    wait_for "$dir/out-tty" "terminated"
+    kill -INT $t; wait $t
+    grep -q $'\x1b\\[H' "$dir/out-tty" || fail "no cursor home on a terminal"
+    grep -q $'\x1b\\[J' "$dir/out-tty" || fail "no clear to the end on a terminal"
+    grep -q "supervisor pid [0-9]" "$dir/out-tty" || fail "no header on a terminal"
+    grep -q "recent events:" "$dir/out-tty" || fail "no recent events on a terminal"
+  fi
+  # Usage: --watch is status's alone; --every is 100..60000 ms, and needs --watch.
+  H blocks --bank "$bank" --watch >/dev/null 2>&1; expect_rc $? 2 "blocks --watch"
+  H status --bank "$bank" --watch --every 5 >/dev/null 2>&1; expect_rc $? 2 "--every 5"
+  H status --bank "$bank" --watch --every 60001 >/dev/null 2>&1; expect_rc $? 2 "--every 60001"
+  H status --bank "$bank" --every 200 >/dev/null 2>&1; expect_rc $? 2 "--every without --watch"
+  # The bank goes away: the watch ends with status's exit code for a missing bank.
+  H status --bank "$bank" >/dev/null; rc_ok=$?
+  "$hrctl" status --bank "$bank" --watch --every 100 >"$dir/out-gone" 2>"$dir/err-gone" &
+  g=$!
+  wait_for "$dir/out-gone" "Z bank "
+  rm -f "$bank"
+  wait $g; rc=$?
+  H status --bank "$bank" >/dev/null 2>&1; expect_rc $rc $? "the watch of a bank that went away"
+  [ $rc -ne 0 ] && [ $rc_ok -eq 0 ] || fail "exit $rc when the bank went away"
+  ;;
 *) fail "unknown case" ;;
 esac
 echo "PASS [$case_name]"

@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -110,7 +111,8 @@ int open_bank(const bank_options& bo, std::optional<opened>& out, bool need_runt
 }
 }  // namespace
 
-int cmd_status(const bank_options& bo, bool json) {
+int render_status(const bank_options& bo, bool json, std::FILE* out, status_sample* sample,
+                  const std::function<void(json_writer&)>& json_extra) {
   const std::string& path = bo.path;
   std::optional<opened> o;
   if (int rc = open_bank(bo, o, true, json); rc != exit_ok) return rc;
@@ -137,6 +139,7 @@ int cmd_status(const bank_options& bo, bool json) {
   if (alive) sup = load(h.supervisor_pid);
   const char* kind = policy_name(static_cast<policy_kind>(h.policy));
   const bool kind_ok = policy_of(h).valid();
+  if (sample) *sample = {alive, alive ? sup : 0, ctl->site_restarts(), {}};
   json_writer w;
   if (json) {
     w.begin_object().schema().key("bank").str(path).key("supervisor").snum(alive ? sup : 0);
@@ -151,17 +154,17 @@ int cmd_status(const bank_options& bo, bool json) {
     w.key("give_up_window").num(h.give_up_window_ms).end_object();
     w.key("groups").begin_array();
   } else {
-    std::printf("bank %s: supervisor %s", printable(path).c_str(),
-                alive ? "running" : "not running");
-    if (alive) std::printf(" (pid %d)", sup);
+    std::fprintf(out, "bank %s: supervisor %s", printable(path).c_str(),
+                 alive ? "running" : "not running");
+    if (alive) std::fprintf(out, " (pid %d)", sup);
     const std::string policy =
         kind_ok ? describe_policy(h)
                 : "(invalid value " + std::to_string(h.policy) + ": run hrctl check)";
-    std::printf(
-        ", %s\npolicy %s; gives up on a group after %u site restarts in "
-        "a row\n",
-        count_of(ctl->site_restarts(), "site restart", "site restarts").c_str(), policy.c_str(),
-        h.max_site_restarts);
+    std::fprintf(out,
+                 ", %s\npolicy %s; gives up on a group after %u site restarts in "
+                 "a row\n",
+                 count_of(ctl->site_restarts(), "site restart", "site restarts").c_str(),
+                 policy.c_str(), h.max_site_restarts);
   }
   std::uint32_t shown = 0;
   for (std::uint32_t gid = 0; gid < ctl->max_groups(); ++gid) {
@@ -177,6 +180,7 @@ int cmd_status(const bank_options& bo, bool json) {
                         : hold != hold_none   ? "held"
                         : g->blocked_reported ? "blocked"
                                               : "running";
+    if (sample) sample->groups.push_back({gid, gname, state, g->restarts, {}});
     if (json) {
       w.begin_object().key("gid").num(gid).name_field("name", gname).key("state").str(state);
       w.key("restarts").num(g->restarts).key("counter").num(runtime_policy::counter(g->policy));
@@ -192,11 +196,11 @@ int cmd_status(const bank_options& bo, bool json) {
           : hold == hold_stopped ? " (stopped on request; hrctl run -g resumes it)"
                                  : "";
       const std::string shown_name = printable(gname);
-      std::printf("group %u%s%s%s: %s%s, %s, %s, %s\n", gid, gname.empty() ? "" : " (",
-                  shown_name.c_str(), gname.empty() ? "" : ")", state, why.c_str(),
-                  count_of(g->members, "member", "members").c_str(),
-                  count_of(g->restarts, "restart", "restarts").c_str(),
-                  kind_ok ? describe_counter(h, g->policy).c_str() : "policy invalid");
+      std::fprintf(out, "group %u%s%s%s: %s%s, %s, %s, %s\n", gid, gname.empty() ? "" : " (",
+                   shown_name.c_str(), gname.empty() ? "" : ")", state, why.c_str(),
+                   count_of(g->members, "member", "members").c_str(),
+                   count_of(g->restarts, "restart", "restarts").c_str(),
+                   kind_ok ? describe_counter(h, g->policy).c_str() : "policy invalid");
     }
     (void)ctl->for_each_member(gid, [&](const process_view& p) {
       const proc_slot* s = rt.proc(p.id);
@@ -212,6 +216,9 @@ int cmd_status(const bank_options& bo, bool json) {
       const bool down = !stopped && !alive && gone;
       const char* pstate = stopped ? "stopped" : state_name(p.state);
       const int shown_pid = stopped ? 0 : pid;
+      if (sample)
+        sample->groups.back().members.push_back(
+            {p.id, std::string(p.name()), down ? "down" : pstate, shown_pid, runs});
       if (json) {
         // "state" is the controller's; "alive" says whether the run it records still runs.
         w.begin_object().key("id").num(p.id).name_field("name", p.name());
@@ -220,27 +227,39 @@ int cmd_status(const bank_options& bo, bool json) {
         w.key("alive").boolean(p.state == process_state::running && !gone);
         w.key("image").num(p.image).end_object();
       } else if (down) {
-        std::printf("  %-32s %-8s not running (supervisor down), last pid %d, runs %u\n",
-                    printable(p.name()).c_str(),
-                    p.kind == process_kind::direct ? "direct" : "indirect", pid, runs);
+        std::fprintf(out, "  %-32s %-8s not running (supervisor down), last pid %d, runs %u\n",
+                     printable(p.name()).c_str(),
+                     p.kind == process_kind::direct ? "direct" : "indirect", pid, runs);
       } else {
-        std::printf("  %-32s %-8s %-12s pid %-7d runs %u\n", printable(p.name()).c_str(),
-                    p.kind == process_kind::direct ? "direct" : "indirect", pstate, shown_pid,
-                    runs);
+        std::fprintf(out, "  %-32s %-8s %-12s pid %-7d runs %u\n", printable(p.name()).c_str(),
+                     p.kind == process_kind::direct ? "direct" : "indirect", pstate, shown_pid,
+                     runs);
       }
     });
     if (json) w.end_array().end_object();
     if (!json && g->blocked_reported) {
       char buf[512];
-      if (ctl->blocked_message(gid, buf, sizeof buf)) std::printf("  %s\n", printable(buf).c_str());
+      if (ctl->blocked_message(gid, buf, sizeof buf))
+        std::fprintf(out, "  %s\n", printable(buf).c_str());
     }
   }
   if (json) {
-    w.end_array().end_object().print();
+    w.end_array();
+    if (json_extra) json_extra(w);
+    w.end_object();
+    std::fprintf(out, "%s\n", w.text().c_str());
   } else if (shown == 0) {
-    std::printf("no groups\n");
+    std::fprintf(out, "no groups\n");
   }
   return exit_ok;
+}
+
+int cmd_status(const bank_options& bo, bool json) {
+  return render_status(bo, json, stdout, nullptr);
+}
+
+std::string printable_name(std::string_view s) {
+  return printable(s);
 }
 
 namespace {

@@ -146,7 +146,11 @@ int main(int argc, char** argv) {
     case command_id::restart: return cmd_restart(a);
     case command_id::upgrade: return cmd_upgrade(a);
     case command_id::stop: return cmd_stop(a);
-    case command_id::status: return cmd_read(a, cmd_status);
+    case command_id::status:
+      if (a.every_given && !a.watch)
+        return usage_error("--every needs --watch", c->name, exit_usage, a.json);
+      if (a.watch) return cmd_status_watch(a.bo, a.json, a.every_ms);
+      return cmd_read(a, cmd_status);
     case command_id::blocks: return cmd_read(a, cmd_blocks);
     case command_id::check: return cmd_read(a, cmd_check);
     case command_id::snapshot:

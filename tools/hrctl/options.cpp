@@ -103,7 +103,12 @@ constexpr command_spec commands[] = {
     {command_id::status, "status",
      "[options]",
      "groups, members, states, restart counters, blocked groups",
-     "Groups, members (kind, state, pid, runs), restart counters, blocked groups.",
+     "Groups, members (kind, state, pid, runs), restart counters, blocked groups.\n\n"
+     "With --watch, the view again every --every MS ms until SIGINT/SIGTERM (exit 0) or until "
+     "the bank cannot be read (its exit code), with what changed between two views (member "
+     "restarts, group and site restarts, groups started and terminated): on a terminal the "
+     "screen is redrawn with the last 10 changes; otherwise one full view, then one "
+     "timestamped line per change; with --json, one JSON object per view and line.",
      operands::none, false},
     {command_id::blocks, "blocks",
      "[options]\n--image FILE [--offset N] [--length N] [--json]",
@@ -170,6 +175,11 @@ void set_force(parsed_args& a, const option_value&) { a.bo.force = true; }
 void set_freeze_timeout(parsed_args& a, const option_value& v) {
   a.freeze_timeout_ms = static_cast<std::uint32_t>(v.number);
 }
+void set_watch(parsed_args& a, const option_value&) { a.watch = true; }
+void set_every(parsed_args& a, const option_value& v) {
+  a.every_ms = static_cast<std::uint32_t>(v.number);
+  a.every_given = true;
+}
 void set_heartbeat(parsed_args& a, const option_value& v) { a.ro.heartbeat_ms = v.number; }
 void set_stop_timeout(parsed_args& a, const option_value& v) { a.ro.stop_timeout_ms = v.number; a.ro.stop_timeout_given = true; }
 void set_timeout(parsed_args& a, const option_value& v) { a.timeout_ms = static_cast<int>(v.number); }
@@ -219,6 +229,13 @@ constexpr option_spec options[] = {
     {"freeze-timeout", 0, "MS", value_kind::ms, cmd_bit(command_id::snapshot),
      "how long the supervisor and members may take to stop before the copy (default 5000)", 1,
      600000, set_freeze_timeout},
+    {"watch", 0, nullptr, value_kind::flag, bit_status,
+     "a live view, redrawn every --every ms until SIGINT/SIGTERM; not on a terminal: one view, "
+     "then a timestamped line per change; with --json: one object per view and line", 0, 0,
+     set_watch},
+    {"every", 0, "MS", value_kind::ms, bit_status,
+     "--watch: the interval between two views (default 1000); 100..60000", 100, 60000,
+     set_every},
     {"image", 0, "FILE", value_kind::path, bit_blocks | bit_check,
      "read a raw memory image of a bank instead of a live bank", 0, 0, set_image},
     {"offset", 0, "N", value_kind::size, bit_blocks | bit_check,

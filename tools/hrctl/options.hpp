@@ -90,6 +90,9 @@ struct parsed_args {
   bool image_given = false;
   int timeout_ms = 30000;  ///< requests: how long to wait for the supervisor's answer
   std::uint32_t freeze_timeout_ms = 5000;  ///< snapshot: how long the processes may take to stop
+  bool watch = false;                      ///< status --watch
+  bool every_given = false;
+  std::uint32_t every_ms = 1000;  ///< status --watch: the interval between two views
   std::string config;
   std::vector<std::pair<std::string, std::string>> tunables;  ///< flag, value (in order)
   std::string error;            ///< a usage error (or another, see error_code)
