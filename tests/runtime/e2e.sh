@@ -798,6 +798,22 @@ failed_run_no_bank)
   [ "$size" -ge $((16 * 1048576 + 4 * exe)) ] && [ "$size" -le $((20 * 1048576 + 4 * exe + 4 * 1048576)) ] ||
     fail "default bank size $size for a program of $exe bytes"
   ;;
+messages)
+  # The supervisor's opening words say what happened to the bank: created, an existing bank
+  # that gets hrctl's state, adopted with its groups counted, or opened with none.
+  writer=$(dirname "$member")/hr_writer
+  "$writer" create "$bank" 33554432 || fail "cannot make a plain bank"
+  H run --bank "$bank" -- "$member" >"$dir/out1" 2>"$dir/err1"; expect_rc $? 0 "run on a plain bank"
+  grep -q "an existing bank without hrctl's state: that state set up" "$dir/err1" || fail "existing bank said to be created"
+  grep -q ": created (" "$dir/err1" && fail "an existing bank reported as created"
+  grep -q "terminated: its process images and 1 group-keyed block freed" "$dir/err1" || fail "singular block"
+  H run --bank "$bank" -- "$member" >"$dir/out2" 2>"$dir/err2"; expect_rc $? 0 "second run"
+  grep -q "opened (no group in it)" "$dir/err2" || fail "no-group opening"
+  grep -q "adopting the" "$dir/err2" && fail "adopting groups that are not there"
+  rm -f "$bank"
+  H run "${T[@]}" -- "$member" >"$dir/out3" 2>"$dir/err3"; expect_rc $? 0 "new bank"
+  grep -q ": created (" "$dir/err3" || fail "a new bank not said to be created"
+  ;;
 spawn_failure)
   # The first start of a registered member fails (fds exhausted at its output pipes): a failure
   # of that run; the member keeps its image for the restarts (which fail the same way, until

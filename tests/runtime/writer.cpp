@@ -8,6 +8,7 @@
 //                     rising generation, creates and frees blocks tmp-0..7 of varying sizes;
 //                     prints "churning" once, then "churned N" at the end; exits cleanly
 // Outside hrctl, on a bank file (a snapshot), opened without changing a block:
+//   create BANK BYTES a new bank file with one plain block "app" (a bank hrctl never saw)
 //   check-churn BANK  exit 0 if block "churn" is as a writer stopped at one instant leaves it:
 //                     every word is generation G, or words [0, k) are G and the rest G - 1
 #include <unistd.h>
@@ -55,6 +56,16 @@ int check_churn(const char* path) {
 
 int main(int argc, char** argv) {
   if (argc == 3 && std::strcmp(argv[1], "check-churn") == 0) return check_churn(argv[2]);
+  if (argc == 4 && std::strcmp(argv[1], "create") == 0) {
+    tunables t;
+    t.bank_size = std::strtoull(argv[3], nullptr, 10);
+    auto bank = mmap_bank::create(argv[2], t);
+    if (!bank || !bank->find_or_create("app", 4096)) {
+      std::fprintf(stderr, "create: cannot make %s\n", argv[2]);
+      return 1;
+    }
+    return 0;
+  }
   auto self = posix::process::attach();
   if (!self) {
     std::fprintf(stderr, "writer: %s\n", describe(self.error()).text);
