@@ -148,30 +148,30 @@ bool safe_dir(const std::string& path) {
   }
 }
 
-// The directory of name links, made (mode 0755) if missing: /run/hrctl/names for root, else
-// $XDG_RUNTIME_DIR/hrctl-names or /tmp/hrctl-names-UID. Empty if none is safe.
+// `path` made if missing, this user's, mode 0755 whatever the umask: another user's member
+// (--user) looks a link up after it became that user, so it may search the directory, never
+// change it.
+bool own_dir(const std::string& path) {
+  (void)::mkdir(path.c_str(), 0755);
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid())
+    return false;
+  return (st.st_mode & 07777) == 0755 || ::chmod(path.c_str(), 0755) == 0;
+}
+
+// The directory of name links: /run/hrctl/names for root, else $XDG_RUNTIME_DIR/hrctl-names or
+// /tmp/hrctl-names-UID. Empty if none is safe.
 std::string names_dir() {
-  std::string base;
-  if (::geteuid() == 0) {
-    base = "/run/hrctl";
-  } else {
-    const char* x = std::getenv("XDG_RUNTIME_DIR");
-    base = x != nullptr && x[0] == '/' ? std::string(x) : "/tmp";
-  }
   std::string dir;
   if (::geteuid() == 0) {
-    (void)::mkdir(base.c_str(), 0755);
-    dir = base + "/names";
+    if (!own_dir("/run/hrctl")) return {};
+    dir = "/run/hrctl/names";
+  } else if (const char* x = std::getenv("XDG_RUNTIME_DIR"); x != nullptr && x[0] == '/') {
+    dir = std::string(x) + "/hrctl-names";
   } else {
-    dir = base + (base == "/tmp" ? "/hrctl-names-" + std::to_string(::geteuid()) : "/hrctl-names");
+    dir = "/tmp/hrctl-names-" + std::to_string(::geteuid());
   }
-  (void)::mkdir(dir.c_str(), 0755);
-  struct stat st {};
-  if (::lstat(dir.c_str(), &st) != 0 || st.st_uid != ::geteuid()) return {};
-  // Another user's member (--user) looks the link up after it became that user: it may
-  // search the directory, never change it.
-  if ((st.st_mode & 07777) != 0755 && ::chmod(dir.c_str(), 0755) != 0) return {};
-  return safe_dir(dir) ? dir : std::string();
+  return own_dir(dir) && safe_dir(dir) ? dir : std::string();
 }
 }  // namespace
 
