@@ -833,6 +833,55 @@ spawn_failure)
   [ "$(grep -c 'cannot start hr_member: pipe:' "$dir/err")" -eq 4 ] || fail "expected 4 failed starts"
   blocks_have "__HR_IMG_0 .*image of hr_member" "image lost"
   ;;
+ps_names)
+  # Every member is named after its program in ps, top and pgrep (comm), not after its memfd,
+  # and keeps its arguments (ps -o args): one that never calls the runtime (/bin/sleep), the
+  # test member and a script, in one group, also after the group restarts.
+  printf '#!/bin/sh\necho "script up restarted=$HR_RESTARTED"\nwhile [ ! -e "$1/go" ]; do sleep 0.1; done\n' >"$dir/hr_ps_script"
+  chmod +x "$dir/hr_ps_script"
+  "$hrctl" run "${T[@]}" -g ps --exit0-clean -- /bin/sleep 1000 >"$dir/out1" 2>"$dir/err1" &
+  p=$!
+  wait_for "$dir/err1" "started sleep"
+  "$hrctl" run --bank "$bank" -g ps -- "$member" --wait "$dir/go" --tag m >"$dir/out2" 2>"$dir/err2" &
+  wait_for "$dir/out2" "run 1 restarted=0 tag=m"
+  "$hrctl" run --bank "$bank" -g ps -- "$dir/hr_ps_script" "$dir" >"$dir/out3" 2>"$dir/err3" &
+  wait_for "$dir/out3" "script up restarted=0"
+  # names_ok RUN: each member found by pgrep -x under the supervisor, with its name and args.
+  names_ok() {
+    local name args pid
+    for name in sleep hr_member hr_ps_script; do
+      pid=$(pgrep -x -P "$p" "$name") || fail "pgrep -x $name finds no member ($1): $(ps -o pid=,comm=,args= --ppid "$p")"
+      [ "$(ps -o comm= -p "$pid")" = "$name" ] || fail "ps -o comm of $name: $(ps -o comm= -p "$pid") ($1)"
+      [ "$(cat /proc/"$pid"/comm)" = "$name" ] || fail "comm of $name ($1)"
+      case $name in
+      sleep) args="/bin/sleep 1000" ;;
+      hr_member) args="$member --wait $dir/go --tag m" ;;
+      hr_ps_script) args="/hr_ps_script $dir" ;;
+      esac
+      ps -o args= -p "$pid" | grep -qF -- "$args" || fail "ps -o args of $name: $(ps -o args= -p "$pid"), expected $args ($1)"
+      # Still executed from the sealed memfd: the exe link (the script's interpreter: an fd).
+      case $name in
+      hr_ps_script) ls -l /proc/"$pid"/fd | grep -qF "/memfd:hr:hr_ps_script" || fail "the script's image is not its memfd" ;;
+      *) [[ "$(readlink /proc/"$pid"/exe)" == "/memfd:hr:$name"* ]] || fail "exe of $name: $(readlink /proc/"$pid"/exe)" ;;
+      esac
+    done
+    pgrep -x -P "$p" "memfd:hr:sleep" >/dev/null && fail "a member still named after its memfd ($1)"
+    return 0
+  }
+  names_ok "first runs"
+  # A crash restarts the group; the new runs have the same names.
+  kill -SEGV "$(pgrep -x -P "$p" hr_member)"
+  wait_for "$dir/out2" "run 2 restarted=1 tag=m"
+  wait_for "$dir/out3" "script up restarted=1"
+  names_ok "after a crash"
+  # hrctl kill PID still recognises a member (its exe is the memfd), here the sleep.
+  H kill "$(pgrep -x -P "$p" sleep)" --bank "$bank" >/dev/null || fail "kill PID of the sleep member"
+  wait_for "$dir/out2" "run 3 restarted=1 tag=m"
+  names_ok "after hrctl kill PID"
+  H kill -g ps --bank "$bank" >/dev/null || fail "kill -g"
+  wait $p; expect_rc $? 12 "the group killed"
+  grep -q "crash detected: hr_member .* SIGSEGV" "$dir/err1" || fail "the crash was not reported"
+  ;;
 script_member)
   # A script (#!) is imaged and rerun from its image, also after the file is gone.
   printf '#!/bin/sh\necho "script restarted=$HR_RESTARTED"\n[ "$HR_RESTARTED" = 1 ] && exit 0\nrm -f "$1/s.sh"\nkill -SEGV $$\n' >"$dir/s.sh"

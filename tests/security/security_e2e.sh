@@ -142,6 +142,10 @@ user_nobody)
   m=$(pgrep -P $sup | head -1)
   [ "$(ps -o uid= -p "$m" | tr -d ' ')" = 65534 ] || fail "the member does not run as nobody"
   [ "$(ps -o uid= -p "$sup" | tr -d ' ')" = 0 ] || fail "the supervisor is not root"
+  # Named after its program (ps_names in the runtime tests): nobody can follow the name link of
+  # root's directory, and the link resolves to the image memfd.
+  [ "$(ps -o comm= -p "$m")" = hr_member ] || fail "the member as nobody is named $(ps -o comm= -p "$m")"
+  [[ "$(readlink /proc/"$m"/exe)" == /memfd:hr:hr_member* ]] || fail "exe $(readlink /proc/"$m"/exe)"
   [ "$(stat -c %U:%a "$bank")" = nobody:600 ] || fail "the bank is $(stat -c %U:%a "$bank"), expected nobody:600"
   touch "$box/go"
   wait $sup; expect_rc $? 0 "--user run"
@@ -169,6 +173,7 @@ echo "stdin=$(readlink /proc/self/fd/0)"
 echo "stdout=$(readlink /proc/self/fd/1)"
 ls /proc/self/fd | tr "\n" " "; echo
 echo "secret=${SECRET:-none} home=$HOME user=$USER"
+echo "comm=$(cat /proc/$$/comm)"
 ' >"$probe"
   chmod 755 "$probe"
   SECRET=hunter2 H run --user nobody --bank "$bank" --exit0-clean -- "$probe" 7>"$dir/inherited" >"$dir/p.out" 2>"$dir/p.err" || fail "probe"
@@ -178,6 +183,7 @@ echo "secret=${SECRET:-none} home=$HOME user=$USER"
   grep -q "^stdout=pipe:" "$dir/p.out" || fail "stdout is not a pipe of hrctl's: $(cat "$dir/p.out")"
   grep -qw 7 <(sed -n 4p "$dir/p.out") && fail "an inherited descriptor reached it: $(sed -n 4p "$dir/p.out")"
   grep -q "^secret=none home=/nonexistent user=nobody$" "$dir/p.out" || fail "environment: $(cat "$dir/p.out")"
+  grep -q "^comm=probe.sh$" "$dir/p.out" || fail "the script as nobody is not named probe.sh: $(cat "$dir/p.out")"
   ;;
 foreign_pid)
   # A bank of nobody's names a root process as its member's run: the root supervisor must

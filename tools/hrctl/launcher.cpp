@@ -2,11 +2,15 @@
 #include "launcher.hpp"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -23,6 +27,8 @@ struct child_plan {
   std::size_t nl = 0;
   int mfd = -1;
   bool script = false;
+  /// The name link to execute the image through (see launcher::name_link), or null: fexecve.
+  const char* link = nullptr;
   char** argv = nullptr;
   char** envp = nullptr;
   std::size_t listen_pid_at = 0;
@@ -86,6 +92,15 @@ struct child_plan {
     p.envp[p.listen_pid_at] = lp;  // the parent's array: it is not used after the run starts
   }
   if (bank >= 0 && ::dup2(bank, p.bank_fd_at) < 0) child_fail(p.fail_msg, errno);  // inherited
+  // The image goes to the fd the name links point at (above the sockets and the bank's); if it
+  // cannot, the image runs by fexecve, under the kernel's name for it.
+  const char* link = nullptr;
+  if (p.link != nullptr && fd != image_fd_at &&
+      ::dup3(fd, image_fd_at, p.script ? 0 : O_CLOEXEC) == image_fd_at) {
+    if (p.script) ::close(fd);
+    fd = image_fd_at;
+    link = p.link;
+  }
   // --user: nothing this supervisor inherited goes to another user's program (a descriptor a
   // service manager or a shell gave hrctl): every descriptor above the bank's but the image's
   // is closed. Then the identity, by raw system calls, which change this (vforked) process
@@ -106,6 +121,9 @@ struct child_plan {
         ::syscall(set_uid, p.uid, p.uid, p.uid) != 0)
       child_fail(p.fail_msg, errno);
   }
+  // Through the link, the kernel names the process (comm) after the link's file name; the file
+  // it opens and executes is still the memfd, which the link resolves to.
+  if (link != nullptr) ::execve(link, p.argv, p.envp);
   ::fexecve(fd, p.argv, p.envp);
   child_fail(p.fail_msg, errno);
 }
@@ -115,7 +133,68 @@ struct child_plan {
   if (pid == 0) exec_child(p);
   return pid;
 }
+
+// A directory that only this user (and root) can change: owned by the effective user or root,
+// and either not writable by group and others or sticky (/tmp), like every directory above it.
+bool safe_dir(const std::string& path) {
+  std::string at = path;
+  for (;;) {
+    struct stat st {};
+    if (::lstat(at.empty() ? "/" : at.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return false;
+    if (st.st_uid != ::geteuid() && st.st_uid != 0) return false;
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (st.st_mode & S_ISVTX) == 0) return false;
+    if (at.empty()) return true;
+    at.erase(at.rfind('/'));
+  }
+}
+
+// `path` made if missing, this user's, mode 0755 whatever the umask: another user's member
+// (--user) looks a link up after it became that user, so it may search the directory, never
+// change it.
+bool own_dir(const std::string& path) {
+  (void)::mkdir(path.c_str(), 0755);
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid())
+    return false;
+  return (st.st_mode & 07777) == 0755 || ::chmod(path.c_str(), 0755) == 0;
+}
+
+// The directory of name links: /run/hrctl/names for root, else $XDG_RUNTIME_DIR/hrctl-names or
+// /tmp/hrctl-names-UID. Empty if none is safe.
+std::string names_dir() {
+  std::string dir;
+  if (::geteuid() == 0) {
+    if (!own_dir("/run/hrctl")) return {};
+    dir = "/run/hrctl/names";
+  } else if (const char* x = std::getenv("XDG_RUNTIME_DIR"); x != nullptr && x[0] == '/') {
+    dir = std::string(x) + "/hrctl-names";
+  } else {
+    dir = "/tmp/hrctl-names-" + std::to_string(::geteuid());
+  }
+  return own_dir(dir) && safe_dir(dir) ? dir : std::string();
+}
 }  // namespace
+
+std::string launcher::name_link(const std::string& program) {
+  const std::string name = basename_of(program);
+  if (name.empty() || name == "." || name == ".." || name.size() > NAME_MAX ||
+      name.find('/') != std::string::npos)
+    return {};
+  if (!names_checked_) {
+    names_checked_ = true;
+    names_ = names_dir();
+  }
+  if (names_.empty()) return {};
+  const std::string link = names_ + "/" + name;
+  const std::string target = "/proc/self/fd/" + std::to_string(image_fd_at);
+  if (::symlink(target.c_str(), link.c_str()) == 0) return link;
+  if (errno != EEXIST) return {};
+  char got[64];  // made by another supervisor of this user: used if it is the same link
+  const ssize_t n = ::readlink(link.c_str(), got, sizeof got);
+  if (n != static_cast<ssize_t>(target.size()) || target.compare(0, target.size(), got, n) != 0)
+    return {};
+  return link;
+}
 
 int launcher::memfd_for(std::uint32_t image, std::uint32_t gid) {
   auto it = memfds_.find(image);
@@ -205,6 +284,8 @@ int launcher::start(const launch_plan& p, std::string* err) {
   std::copy_n(p.listen_fds.begin(), nl, plan.lfd);
   plan.mfd = mfd;
   plan.script = script;
+  const std::string link = name_link(args[0]);
+  if (!link.empty()) plan.link = link.c_str();
   plan.argv = argv.data();
   plan.envp = envp.data();
   plan.listen_pid_at = listen_pid_at;

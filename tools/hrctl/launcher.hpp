@@ -3,7 +3,8 @@
 // from a sealed memfd copy (one per image, kept while its group lives), with the member's
 // environment (HR_*, LISTEN_*), its listening sockets at fds 3.., the bank at the fd after
 // them, its output where the supervisor says, and, for a bank of another user (--user), that
-// user's identity. vfork + fexecve: nothing else runs between the two.
+// user's identity. vfork + execve of a link named after the program that resolves to the
+// memfd (fexecve if there is none): nothing else runs between the two.
 #ifndef HRCTL_LAUNCHER_HPP
 #define HRCTL_LAUNCHER_HPP
 
@@ -15,6 +16,9 @@
 #include "common.hpp"
 
 namespace hrctl {
+
+/// The fd of a run's image when it is executed: where the name links point.
+inline constexpr int image_fd_at = 99;
 
 /// One run to start.
 struct launch_plan {
@@ -51,12 +55,19 @@ class launcher {
 
  private:
   int memfd_for(std::uint32_t image, std::uint32_t gid);
+  /// The link to execute an image whose argv[0] is `program` through, so that the process is
+  /// named (comm: ps, top, pgrep) after the program's file name, not after the memfd: a
+  /// symbolic link of that name to /proc/self/fd/<image_fd_at>, in a directory that only this
+  /// user can change. Empty if there is none (no such directory, an unusable name): fexecve.
+  std::string name_link(const std::string& program);
 
   mmap_bank* bank_ = nullptr;
   const run_as* as_ = nullptr;
   std::string path_;
   int member_fd_ = -1;
   std::map<std::uint32_t, std::pair<int, std::uint32_t>> memfds_;  // image -> {fd, gid}
+  bool names_checked_ = false;
+  std::string names_;  ///< the directory of name links; empty: none
 };
 
 }  // namespace hrctl

@@ -63,7 +63,7 @@ bool member_env(int pid, std::string& bank, std::uint32_t& gid) {
 bool runs_bank_image(int pid, std::string* name) {
   const std::string proc = "/proc/" + std::to_string(pid);
   if (image_name(link_of(proc + "/exe"), name)) return true;
-  // A script member: its interpreter reads the image from a descriptor (fd 100 and up).
+  // A script member: its interpreter reads the image from a descriptor (fd 99, see launcher).
   DIR* d = ::opendir((proc + "/fd").c_str());
   if (d == nullptr) return false;
   bool found = false;
