@@ -66,17 +66,12 @@ int run_delegated(const parsed_args& a, bool& retry) {
   in.heartbeat_ms = a.ro.heartbeat_ms;
   if (a.ro.stop_timeout_given)
     in.stop_timeout_ms = static_cast<std::uint32_t>(a.ro.stop_timeout_ms);
-  for (const std::string& spec : a.ro.listen) {
-    std::uint32_t addr = 0;
-    std::uint16_t port = 0;
-    if (std::string e = parse_listen(spec, addr, port); !e.empty()) {
+  for (const std::string& spec : a.ro.listen)
+    if (std::string e = parse_listen(spec, in.listen); !e.empty()) {
       ::close(f.fd);
       return usage_error(e, "run", exit_usage, a.json);
     }
-    in.listen_addr.push_back(addr);
-    in.listen_port.push_back(port);
-  }
-  if (in.listen_addr.size() > max_listen) {
+  if (in.listen.size() > max_listen) {
     ::close(f.fd);
     return usage_error("at most 4 --listen sockets per group", "run", exit_usage, a.json);
   }

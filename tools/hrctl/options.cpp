@@ -432,9 +432,8 @@ std::string check_value(const option_spec& o, const std::string& text, option_va
       return {};
     }
     case value_kind::listen: {
-      std::uint32_t addr = 0;
-      std::uint16_t port = 0;
-      return parse_listen(text, addr, port);
+      std::vector<listen_record> sockets;
+      return parse_listen(text, sockets);
     }
     case value_kind::tunable: {
       bank_options scratch;

@@ -111,9 +111,10 @@ void supervisor::serve_run(request_slot& s, std::uint32_t slot, const std::strin
     if (s.stop_timeout_ms) gs->stop_timeout_ms = s.stop_timeout_ms;
     if (s.listen_count != 0) {
       const std::uint32_t n = std::min<std::uint32_t>(s.listen_count, max_listen);
-      const std::vector<std::uint32_t> addrs(s.listen_addr, s.listen_addr + n);
-      const std::vector<std::uint16_t> ports(s.listen_port, s.listen_port + n);
-      if (int e = listeners_.open(*gs, *g, addrs, ports, &err); e != exit_ok) {
+      std::vector<listen_record> want;
+      for (std::uint32_t k = 0; k < n; ++k)
+        if (const listen_record* r = rt_.request_listen(slot, k)) want.push_back(*r);
+      if (int e = listeners_.open(*gs, *g, want, &err); e != exit_ok) {
         (void)bank_->free(hotrestart::detail::internal_access, staging_block_name(slot));
         answer(s, e, err);
         return;
