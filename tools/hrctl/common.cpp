@@ -493,6 +493,24 @@ std::string describe_conversion(const convert_report& c) {
          " pending request(s) carried over; groups, members, holds and counters kept as they were";
 }
 
+std::vector<listen_record> group_listeners(const runtime_view& rt, std::uint32_t gid) {
+  std::vector<listen_record> out;
+  const group_slot* g = rt.group(gid);
+  if (g == nullptr) return out;
+  for (std::uint32_t k = 0; k < g->listen_count && k < max_listen; ++k) {
+    if (rt.ext() != nullptr) {
+      if (const listen_record* r = rt.group_listen(gid, k)) out.push_back(*r);
+      continue;
+    }
+    listen_record r{};
+    r.family = AF_INET;
+    r.port = g->listen_port[k];
+    std::memcpy(r.addr, &g->listen_addr[k], 4);
+    out.push_back(r);
+  }
+  return out;
+}
+
 std::string listen_address(const listen_record& r) {
   char text[INET6_ADDRSTRLEN] = "?";
   if (r.family == AF_INET || r.family == AF_INET6)

@@ -109,6 +109,9 @@ std::string parse_listen(const std::string& spec, std::vector<listen_record>& ou
 /// What a runtime conversion did, in a sentence ("runtime block converted from version 2 to 3:
 /// ...").
 std::string describe_conversion(const convert_report& c);
+/// The sockets the bank records for group `gid`: the extension block's records (v3), or the
+/// v2 words (IPv4) of a block not converted yet.
+std::vector<listen_record> group_listeners(const runtime_view& rt, std::uint32_t gid);
 /// "127.0.0.1:41234", "[::1]:41235".
 std::string listen_text(const listen_record& r);
 /// The address alone: "127.0.0.1", "::1".

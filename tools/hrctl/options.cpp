@@ -146,6 +146,16 @@ constexpr command_spec commands[] = {
      "while a supervisor serves it or a member of it runs (exit 9), and for a file that is not a "
      "bank (exit 5) unless it is empty (a creation that was cut short).",
      operands::none, false},
+    {command_id::convert, "convert",
+     "[options]",
+     "convert the bank's runtime state written by the previous hrctl version",
+     "Converts the bank's runtime block of the previous version (2) to this hrctl's (3), in "
+     "place, all or nothing (a crash leaves version 2 or version 3, never a mix), and says what "
+     "it converted; a bank already at this version is left as it is. Groups, members (running "
+     "ones keep running), holds, counters, names and listening sockets are kept. A supervisor "
+     "(hrctl serve, hrctl run) does the same when it adopts such a bank. Refused while a "
+     "supervisor serves the bank (exit 9).",
+     operands::none, false},
     {command_id::version, "version",
      "[--json]",
      "the version of hrctl, of the bank formats it reads and of its JSON",
@@ -195,7 +205,9 @@ constexpr option_spec options[] = {
      set_name},
     {"listen", 0, "A:P", value_kind::listen, bit_run,
      "open a listening TCP socket once (P 0: any free port) and pass it to every run as fd 3.. "
-     "(LISTEN_FDS/LISTEN_PID); up to 4", 0, 0, set_listen},
+     "(LISTEN_FDS/LISTEN_PID); A is an IPv4 address, [an IPv6 address], a host name (every "
+     "address it resolves to, each a socket) or empty (0.0.0.0); up to 4 sockets", 0, 0,
+     set_listen},
     {"exit0-clean", 0, nullptr, value_kind::flag, bit_run,
      "an exit with status 0 counts as a clean exit (unmodified programs)", 0, 0, set_exit0},
     {"heartbeat", 0, "MS", value_kind::ms, bit_run,
