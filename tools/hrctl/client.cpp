@@ -161,7 +161,21 @@ int need_request(const parsed_args& a, request_in& in, const char* cmd) {
                  cmd, a.bo.path.c_str());
     return exit_no_supervisor;
   }
+  // One id for every try: a supervisor that ended before answering may have performed it, and
+  // the next one answers a retry with the same id from its record instead of performing it again.
+  if (in.id == 0) in.id = new_request_id();
+  const std::uint64_t deadline = monotonic_ms() + static_cast<std::uint64_t>(a.timeout_ms);
   auto r = submit_request(att->bank, att->rt, in, static_cast<std::uint64_t>(a.timeout_ms));
+  while (!r && r.error().code == errc::not_found && monotonic_ms() < deadline) {
+    // Retry once a supervisor serves the bank again (within --timeout).
+    std::fprintf(stderr,
+                 "hrctl %s: %s: retrying request %016llx when a supervisor serves the bank "
+                 "again\n",
+                 cmd, describe(r.error()).text, static_cast<unsigned long long>(in.id));
+    while (!supervisor_alive(att->bank) && monotonic_ms() < deadline) sleep_ms(50);
+    if (!supervisor_alive(att->bank)) break;
+    r = submit_request(att->bank, att->rt, in, deadline - std::min(deadline, monotonic_ms()));
+  }
   if (!r) {
     std::fprintf(stderr, "hrctl %s: %s\n", cmd, describe(r.error()).text);
     return r.error().code == errc::not_found  ? exit_no_supervisor

@@ -192,7 +192,12 @@ struct listen_record {
 };
 static_assert(sizeof(listen_record) == 24 && std::is_trivially_copyable_v<listen_record>);
 
-/// v3: a request the supervisor performed (16 bytes), recorded before it acts.
+/// performed_record::status of a request being acted on (its supervisor ended before its status
+/// was known, if it stays so).
+inline constexpr std::int32_t performed_in_progress = -1;
+
+/// v3: a request the supervisor performed (16 bytes), recorded before it acts (status
+/// performed_in_progress), its status stored once it is known, before the answer.
 struct performed_record {
   std::uint64_t id;  ///< 0: empty
   std::int32_t status;

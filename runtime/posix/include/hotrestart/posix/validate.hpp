@@ -391,12 +391,10 @@ std::uint32_t validate_runtime(const runtime_view& rt, const Controller* ctl, Ba
                  .text(" is over the ring's last entry (31)"));
     for (std::uint32_t e = 0; e < performed_slots; ++e) {
       const performed_record& p = x->performed[e];
-      if (p.id == 0 && (p.status != 0 || p.kind != 0))
-        report(sentence().text("performed request ").num(e).text(": empty, but its status or kind is set"));
       if (p.id != 0 && !valid_request_kind(p.kind))
         report(sentence().text("performed request ").num(e).text(": kind word ").num(p.kind).text(" is not a request kind"));
-      if (p.id != 0 && (p.status < 0 || p.status > 255))
-        report(sentence().text("performed request ").num(e).text(": status ").snum(p.status).text(" is not an exit code (0 to 255)"));
+      if (p.id != 0 && (p.status < performed_in_progress || p.status > 255))
+        report(sentence().text("performed request ").num(e).text(": status ").snum(p.status).text(" is not an exit code (0 to 255, or -1: in progress)"));
     }
     // A listen record: unused (all zero) past the count, AF_INET or AF_INET6 below it, an
     // IPv4 address with nothing in the 12 bytes after it.
