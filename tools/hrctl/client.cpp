@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -164,6 +165,11 @@ int need_request(const parsed_args& a, request_in& in, const char* cmd) {
   // One id for every try: a supervisor that ended before answering may have performed it, and
   // the next one answers a retry with the same id from its record instead of performing it again.
   if (in.id == 0) in.id = new_request_id();
+  // Test hook (tests/runtime/e2e.sh, request_id_*): a given id, as a retry by another process
+  // would carry. Only for a bank of the end-to-end tests.
+  if (const char* t = std::getenv("HR_TEST_REQUEST_ID");
+      t != nullptr && a.bo.path.starts_with("/dev/shm/hr-e2e-"))
+    in.id = std::strtoull(t, nullptr, 16);
   const std::uint64_t deadline = monotonic_ms() + static_cast<std::uint64_t>(a.timeout_ms);
   auto r = submit_request(att->bank, att->rt, in, static_cast<std::uint64_t>(a.timeout_ms));
   while (!r && r.error().code == errc::not_found && monotonic_ms() < deadline) {

@@ -99,7 +99,9 @@ int open_bank(const bank_options& bo, std::optional<opened>& out, bool need_runt
   if (blk) {
     // A version-2 block is read as it is (converted only by a supervisor or hrctl convert).
     auto v = runtime_view::attach(*blk);
-    if (!v && v.error().code == errc::version_mismatch) v = runtime_view::attach(*blk, 2);
+    if (!v && v.error().code == errc::version_mismatch &&
+        load(reinterpret_cast<const runtime_header*>(blk->data)->version) == 2)
+      v = runtime_view::attach(*blk, 2);
     if (!v) return bank_failure(json, "refusing the runtime state of bank", path, v.error());
     rt = *v;
     if (rt.header().version == runtime_version) {
