@@ -276,11 +276,12 @@ int main(int argc, char** argv) {
         "refuse corrupt");
   write("bad-listen", changed(m, [](std::byte* p, M mm) { group_in(p, mm, 0)->listen_count = 5; }),
         "refuse corrupt");
-  write("bad-listen-family", changed(m,
-                                     [](std::byte* p, M mm) {
-                                       two_listeners(p, mm);
-                                       listen_in(p, mm, 0, 1)->family = 7;
-                                     }),
+  write("bad-listen-family",
+        changed(m,
+                [](std::byte* p, M mm) {
+                  two_listeners(p, mm);
+                  listen_in(p, mm, 0, 1)->family = 7;
+                }),
         "refuse corrupt");
   write("bad-listen-unused",
         changed(m, [](std::byte* p, M mm) { listen_in(p, mm, 1, 0)->port = 80; }),

@@ -4,10 +4,10 @@
 #include <hotrestart/posix/validate.hpp>
 
 #include <arpa/inet.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -484,9 +484,11 @@ std::string parse_listen(const std::string& spec, std::vector<listen_record>& ou
 
 std::string describe_conversion(const convert_report& c) {
   if (c.from == runtime_version)
-    return "runtime block already version " + std::to_string(runtime_version) + ": nothing converted";
+    return "runtime block already version " + std::to_string(runtime_version) +
+           ": nothing converted";
   return "runtime block converted from version " + std::to_string(c.from) + " to " +
-         std::to_string(runtime_version) + " in place (request ids, the performed-request ring and " +
+         std::to_string(runtime_version) +
+         " in place (request ids, the performed-request ring and " +
          "IPv6-capable listen records in the new block " + std::string(runtime_ext_block_name) +
          "): " + std::to_string(c.listeners) + " listen address(es) of " +
          std::to_string(c.groups_with_listeners) + " group(s) and " + std::to_string(c.requests) +
@@ -513,8 +515,7 @@ std::vector<listen_record> group_listeners(const runtime_view& rt, std::uint32_t
 
 std::string listen_address(const listen_record& r) {
   char text[INET6_ADDRSTRLEN] = "?";
-  if (r.family == AF_INET || r.family == AF_INET6)
-    ::inet_ntop(r.family, r.addr, text, sizeof text);
+  if (r.family == AF_INET || r.family == AF_INET6) ::inet_ntop(r.family, r.addr, text, sizeof text);
   return text;
 }
 

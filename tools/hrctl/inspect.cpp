@@ -197,8 +197,14 @@ int cmd_status(const bank_options& bo, bool json) {
       w.key("escalations").num(gs ? gs->escalations : 0).key("epoch").num(g->epoch);
       w.key("listening").begin_array();
       for (const listen_record& r : group_listeners(rt, gid))
-        w.begin_object().key("address").str(listen_address(r)).key("port").num(r.port)
-            .key("family").str(r.family == AF_INET6 ? "ipv6" : "ipv4").end_object();
+        w.begin_object()
+            .key("address")
+            .str(listen_address(r))
+            .key("port")
+            .num(r.port)
+            .key("family")
+            .str(r.family == AF_INET6 ? "ipv6" : "ipv4")
+            .end_object();
       w.end_array();
       w.key("members").begin_array();
     } else {

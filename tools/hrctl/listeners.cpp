@@ -126,8 +126,7 @@ int listener_set::open(group_slot& slot, std::uint32_t gid, const std::vector<li
     const std::vector<listen_record> have = recorded(gid);
     bool same = want.size() == have.size();
     for (std::size_t i = 0; same && i < want.size(); ++i)
-      same = want[i].family == have[i].family &&
-             std::memcmp(want[i].addr, have[i].addr, 16) == 0 &&
+      same = want[i].family == have[i].family && std::memcmp(want[i].addr, have[i].addr, 16) == 0 &&
              (want[i].port == 0 || want[i].port == have[i].port);
     if (!same)
       log_(

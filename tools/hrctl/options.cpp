@@ -282,7 +282,7 @@ constexpr const char* bank_location_text =
 constexpr const char* sizing_text =
     "Sizing: bank size >= controller + runtime state (2 pages each at the defaults) + 2 x the "
     "size of the restartable processes (each image is kept in the bank); max blocks >= max "
-    "processes + 11. A bank too small is refused before anything is created.";
+    "processes + 12. A bank too small is refused before anything is created.";
 
 bool is_tunable(const option_spec& o) {
   return o.kind == value_kind::tunable;

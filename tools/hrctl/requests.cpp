@@ -87,10 +87,10 @@ void supervisor::serve_requests() {
                                               "upgrade", "run",     "stop"};
       const std::int32_t st = load(p->status);
       char msg[112];
-      std::snprintf(msg, sizeof msg, "request %016llx (%s) was performed already%s: not again",
-                    static_cast<unsigned long long>(id), p->kind < 7 ? kinds[p->kind] : "?",
-                    st == performed_in_progress ? " (its supervisor ended while acting on it)"
-                                                : "");
+      std::snprintf(
+          msg, sizeof msg, "request %016llx (%s) was performed already%s: not again",
+          static_cast<unsigned long long>(id), p->kind < 7 ? kinds[p->kind] : "?",
+          st == performed_in_progress ? " (its supervisor ended while acting on it)" : "");
       log("request %016llx from pid %d: performed already (status %d): answered, not performed "
           "again",
           static_cast<unsigned long long>(id), load(s.requester), st);

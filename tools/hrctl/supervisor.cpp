@@ -163,7 +163,8 @@ int supervisor::open_bank(const bank_options& bo, bool create, bool* busy) {
                    "for %u groups and %u processes) + 2 x the size of the restartable processes "
                    "(each process image is kept in the bank; at least one page each: %llu bytes); "
                    "max blocks >= max processes + %u (%llu): one image per process, the "
-                   "controller and runtime blocks, %u staged images, one block for the programs\n",
+                   "controller block, the two runtime blocks, %u staged images, one block for the "
+                   "programs\n",
                    static_cast<unsigned long long>(bo.bank_size), bo.max_blocks,
                    static_cast<unsigned long long>(fixed), bo.max_groups, bo.max_processes,
                    static_cast<unsigned long long>(need), min_extra_blocks,
@@ -249,7 +250,8 @@ int supervisor::open_runtime(bool create) {
     }
   } else {
     auto c = convert_runtime(*bank_);
-    if (!c) return report_bank_error("cannot convert the runtime state of bank", bo_.path, c.error());
+    if (!c)
+      return report_bank_error("cannot convert the runtime state of bank", bo_.path, c.error());
     log("bank %s: %s", bo_.path.c_str(), describe_conversion(*c).c_str());
   }
   auto rt = attach_runtime(*bank_);

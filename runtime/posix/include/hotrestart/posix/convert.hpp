@@ -49,7 +49,8 @@ inline void format_runtime_ext(std::byte* data, std::uint64_t bytes, const runti
   for (std::uint32_t g = 0; g < rt.max_groups(); ++g) {
     const group_slot& gs = *rt.group(g);
     const std::uint32_t n = gs.listen_count < max_listen ? gs.listen_count : max_listen;
-    for (std::uint32_t k = 0; k < n; ++k) v4(table[g * max_listen + k], gs.listen_addr[k], gs.listen_port[k]);
+    for (std::uint32_t k = 0; k < n; ++k)
+      v4(table[g * max_listen + k], gs.listen_addr[k], gs.listen_port[k]);
     if (rep != nullptr && n != 0) {
       ++rep->groups_with_listeners;
       rep->listeners += n;
@@ -60,7 +61,8 @@ inline void format_runtime_ext(std::byte* data, std::uint64_t bytes, const runti
     const std::uint32_t st = load(s.state);
     if (st == req_free || st == req_claimed) continue;
     const std::uint32_t n = s.listen_count < max_listen ? s.listen_count : max_listen;
-    for (std::uint32_t k = 0; k < n; ++k) v4(x->request_listen[i][k], s.listen_addr[k], s.listen_port[k]);
+    for (std::uint32_t k = 0; k < n; ++k)
+      v4(x->request_listen[i][k], s.listen_addr[k], s.listen_port[k]);
     if (rep != nullptr && (st == req_ready || st == req_serving)) ++rep->requests;
   }
   store(x->magic, runtime_ext_magic);
@@ -80,7 +82,8 @@ template <class Bank>
     auto rt = runtime_view::attach(*rb);
     if (!rt) return fail(rt.error());
     auto xb = bank.find(runtime_ext_block_name);
-    if (!xb) return fail(error(errc::corrupt, "runtime block version 3 without its extension block"));
+    if (!xb)
+      return fail(error(errc::corrupt, "runtime block version 3 without its extension block"));
     if (auto a = rt->attach_ext(*xb); !a) return fail(a.error());
     return rep;
   }
@@ -104,8 +107,7 @@ template <class Bank>
   auto rt = runtime_view::attach(*rb);
   if (!rt) return fail(rt.error());
   auto xb = bank.find(runtime_ext_block_name);
-  if (!xb)
-    return fail(error(errc::corrupt, "runtime block version 3 without its extension block"));
+  if (!xb) return fail(error(errc::corrupt, "runtime block version 3 without its extension block"));
   if (auto a = rt->attach_ext(*xb); !a) return fail(a.error());
   return *rt;
 }

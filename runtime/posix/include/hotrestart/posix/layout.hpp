@@ -44,7 +44,9 @@ inline constexpr const char* env_handle = "HR_HANDLE";        ///< run handle (c
 inline constexpr const char* env_restarted = "HR_RESTARTED";  ///< "1" on a rerun
 
 /// One per controller process id (64 bytes).
-inline std::uint32_t load_u32(const std::uint32_t& f) { return __atomic_load_n(&f, __ATOMIC_ACQUIRE); }
+inline std::uint32_t load_u32(const std::uint32_t& f) {
+  return __atomic_load_n(&f, __ATOMIC_ACQUIRE);
+}
 
 struct proc_slot {
   std::uint64_t handle;        ///< run handle of the current run (supervisor)
@@ -210,8 +212,8 @@ static_assert(sizeof(performed_record) == 16);
 /// request_listen[i], written by the requester that claimed slot i.
 struct runtime_ext_header {
   std::uint32_t magic;
-  std::uint32_t version;     ///< runtime_version
-  std::uint32_t max_groups;  ///< the runtime header's
+  std::uint32_t version;         ///< runtime_version
+  std::uint32_t max_groups;      ///< the runtime header's
   std::uint32_t performed_next;  ///< next ring entry to write (< performed_slots)
   std::uint32_t reserved[12];
   performed_record performed[performed_slots];
@@ -220,7 +222,8 @@ struct runtime_ext_header {
 static_assert(sizeof(runtime_ext_header) == 64 + 512 + 768);
 
 constexpr std::uint64_t runtime_ext_block_bytes(std::uint32_t max_groups) {
-  return sizeof(runtime_ext_header) + std::uint64_t{max_groups} * max_listen * sizeof(listen_record);
+  return sizeof(runtime_ext_header) +
+         std::uint64_t{max_groups} * max_listen * sizeof(listen_record);
 }
 
 constexpr std::uint64_t runtime_block_bytes(std::uint32_t max_groups, std::uint32_t max_processes) {

@@ -392,19 +392,31 @@ std::uint32_t validate_runtime(const runtime_view& rt, const Controller* ctl, Ba
     for (std::uint32_t e = 0; e < performed_slots; ++e) {
       const performed_record& p = x->performed[e];
       if (p.id != 0 && !valid_request_kind(p.kind))
-        report(sentence().text("performed request ").num(e).text(": kind word ").num(p.kind).text(" is not a request kind"));
+        report(sentence()
+                   .text("performed request ")
+                   .num(e)
+                   .text(": kind word ")
+                   .num(p.kind)
+                   .text(" is not a request kind"));
       if (p.id != 0 && (p.status < performed_in_progress || p.status > 255))
-        report(sentence().text("performed request ").num(e).text(": status ").snum(p.status).text(" is not an exit code (0 to 255, or -1: in progress)"));
+        report(sentence()
+                   .text("performed request ")
+                   .num(e)
+                   .text(": status ")
+                   .snum(p.status)
+                   .text(" is not an exit code (0 to 255, or -1: in progress)"));
     }
     // A listen record: unused (all zero) past the count, AF_INET or AF_INET6 below it, an
     // IPv4 address with nothing in the 12 bytes after it.
     auto check_listen = [&](const listen_record& r, bool used, auto&& at) {
       if (!used) {
-        if (r.family != 0 || r.port != 0) report(at().text("unused, but its family or port is set"));
+        if (r.family != 0 || r.port != 0)
+          report(at().text("unused, but its family or port is set"));
         return;
       }
       if (r.family != AF_INET_family && r.family != AF_INET6_family) {
-        report(at().text("family ").num(r.family).text(" is neither AF_INET (2) nor AF_INET6 (10)"));
+        report(
+            at().text("family ").num(r.family).text(" is neither AF_INET (2) nor AF_INET6 (10)"));
         return;
       }
       if (r.reserved != 0) report(at().text("reserved word is not zero"));
