@@ -16,6 +16,7 @@
 
 #include <hotrestart/bank.hpp>
 #include <hotrestart/controller/controller.hpp>
+#include <hotrestart/posix/convert.hpp>
 #include <hotrestart/posix/validate.hpp>
 
 namespace {
@@ -81,6 +82,7 @@ bool make_image(gen_bank& b, std::uint32_t k, std::string_view name) {
 
 struct made {
   std::uint64_t runtime_off = 0;  // of the runtime block in g_mem
+  std::uint64_t ext_off = 0;      // of its extension block (runtime version 3)
   std::uint64_t image1_off = 0;   // of the image block __HR_IMG_1
 };
 
@@ -89,7 +91,7 @@ struct made {
 bool build(made& m) {
   std::memset(g_mem, 0, sizeof g_mem);
   auto b = gen_bank::create(std::span<std::byte>(g_mem, sizeof g_mem),
-                            {.bank_size = 112 * 64, .max_blocks = 8, .page_size = 64});
+                            {.bank_size = 144 * 64, .max_blocks = 8, .page_size = 64});
   if (!b) return false;
   g_bytes = b->layout().file_bytes;
   auto rb = b->find_or_create(detail::internal_access, runtime_block_name,
@@ -113,6 +115,12 @@ bool build(made& m) {
   h->magic = runtime_magic;
   auto rt = runtime_view::attach(*rb);
   if (!rt) return false;
+  auto xb = b->find_or_create(detail::internal_access, runtime_ext_block_name,
+                              runtime_ext_block_bytes(groups));
+  if (!xb) return false;
+  m.ext_off = static_cast<std::uint64_t>(xb->data - g_mem);
+  format_runtime_ext(xb->data, xb->capacity, *rt, nullptr);
+  if (!rt->attach_ext(*xb)) return false;
 
   auto cb = b->find_or_create(detail::internal_access, controller_block_name,
                               controller_state_bytes(groups, processes));
@@ -152,12 +160,37 @@ bool build(made& m) {
   return true;
 }
 
+runtime_ext_header* ext_in(std::byte* mem, const made& m) {
+  return reinterpret_cast<runtime_ext_header*>(mem + m.ext_off);
+}
+listen_record* listen_in(std::byte* mem, const made& m, std::uint32_t gid, std::uint32_t k) {
+  return reinterpret_cast<listen_record*>(mem + m.ext_off + sizeof(runtime_ext_header)) +
+         gid * max_listen + k;
+}
 runtime_header* header_in(std::byte* mem, const made& m) {
   return reinterpret_cast<runtime_header*>(mem + m.runtime_off);
 }
 group_slot* group_in(std::byte* mem, const made& m, std::uint32_t gid) {
   return reinterpret_cast<group_slot*>(mem + m.runtime_off + sizeof(runtime_header)) + gid;
 }
+// Group 0 listens on 127.0.0.1:8080 and [::1]:8081 (v3 records, and the v2 words).
+void two_listeners(std::byte* p, const made& mm) {
+  group_slot* g = group_in(p, mm, 0);
+  g->listen_count = 2;
+  g->listen_addr[0] = 0x0100007f;
+  g->listen_port[0] = 8080;
+  g->listen_port[1] = 8081;
+  listen_record* a = listen_in(p, mm, 0, 0);
+  a->family = AF_INET_family;
+  a->port = 8080;
+  a->addr[0] = 127;
+  a->addr[3] = 1;
+  listen_record* b = listen_in(p, mm, 0, 1);
+  b->family = AF_INET6_family;
+  b->port = 8081;
+  b->addr[15] = 1;
+}
+
 proc_slot* proc_in(std::byte* mem, const made& m, std::uint32_t id) {
   return reinterpret_cast<proc_slot*>(mem + m.runtime_off + sizeof(runtime_header) +
                                       groups * sizeof(group_slot)) +
@@ -196,14 +229,21 @@ int main(int argc, char** argv) {
         "open");
   write("rt-gave-up",
         changed(m, [](std::byte* p, M mm) { group_in(p, mm, 0)->held = hold_gave_up; }), "open");
-  write("rt-listen",
+  write("rt-listen", changed(m, [](std::byte* p, M mm) { two_listeners(p, mm); }), "open");
+  // Requests performed (one whose supervisor ended while acting on it), and one in a slot.
+  write("rt-performed",
         changed(m,
                 [](std::byte* p, M mm) {
-                  group_slot* g = group_in(p, mm, 0);
-                  g->listen_count = 2;
-                  g->listen_addr[0] = 0x0100007f;
-                  g->listen_port[0] = 8080;
-                  g->listen_port[1] = 8081;
+                  runtime_ext_header* x = ext_in(p, mm);
+                  x->performed[0] = {0x1234, 0, req_site_restart};
+                  x->performed[1] = {0x5678, performed_in_progress, req_kill_group};
+                  x->performed_next = 2;
+                  request_slot& s = header_in(p, mm)->requests[1];
+                  s.state = req_serving;
+                  s.requester = 5001;
+                  s.kind = req_kill_group;
+                  s.gid = 0;
+                  s.id_lo = 0x5678;
                 }),
         "open");
   write("rt-request",
@@ -235,6 +275,22 @@ int main(int argc, char** argv) {
         changed(m, [](std::byte* p, M mm) { group_in(p, mm, 0)->pending_outcome = 9; }),
         "refuse corrupt");
   write("bad-listen", changed(m, [](std::byte* p, M mm) { group_in(p, mm, 0)->listen_count = 5; }),
+        "refuse corrupt");
+  write("bad-listen-family",
+        changed(m,
+                [](std::byte* p, M mm) {
+                  two_listeners(p, mm);
+                  listen_in(p, mm, 0, 1)->family = 7;
+                }),
+        "refuse corrupt");
+  write("bad-listen-unused",
+        changed(m, [](std::byte* p, M mm) { listen_in(p, mm, 1, 0)->port = 80; }),
+        "refuse corrupt");
+  write("bad-performed",
+        changed(m,
+                [](std::byte* p, M mm) {
+                  ext_in(p, mm)->performed[3] = {0x99, 0, 9};
+                }),
         "refuse corrupt");
   write("bad-group-name", changed(m, [](std::byte* p, M mm) { group_in(p, mm, 1)->name_len = 33; }),
         "refuse corrupt");

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include <hotrestart/bank.hpp>
+#include <hotrestart/posix/convert.hpp>
 #include <hotrestart/posix/validate.hpp>
 
 #include "fuzz_outcome.hpp"
@@ -185,7 +186,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     g_outcome.refused = rb.error().code;
     return 0;
   }
-  auto rt = runtime_view::attach(*rb);
+  auto rt = attach_runtime(*bank);  // the runtime block and its extension block (v3)
   if (!rt) {
     g_outcome.refused = rt.error().code;
     return 0;

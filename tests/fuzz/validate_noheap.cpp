@@ -44,6 +44,7 @@ int validate_seed(std::size_t size, char* first) {
   if (!rb || !cb || cb->capacity > sizeof g_ctl) return -1;
   auto rt = runtime_view::attach(*rb);
   if (!rt) return -1;
+  if (auto xb = bank->find(runtime_ext_block_name); !xb || !rt->attach_ext(*xb)) return -1;
   std::memcpy(g_ctl, cb->data, cb->capacity);
   null_block_store none;
   runtime_policy pol = policy_from_header(rt->header());

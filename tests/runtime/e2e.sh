@@ -75,10 +75,10 @@ make_down_bank() {
   kill -9 "$down_pid"
   local i; for ((i = 0; i < 100; i++)); do kill -0 "$down_pid" 2>/dev/null || break; sleep 0.1; done
 }
-# Offset of the runtime block ("HHRT", version 2) in the bank file (layout.hpp): its header is
+# Offset of the runtime block ("HHRT", version 3) in the bank file (layout.hpp): its header is
 # 128 bytes, then 8 request slots of 320, then max_groups (32 here) group slots of 128, then
 # the process slots of 64.
-rt_offset() { grep -obUaP 'HHRT\x02\x00\x00\x00' "$bank" | head -1 | cut -d: -f1; }
+rt_offset() { grep -obUaP 'HHRT\x03\x00\x00\x00' "$bank" | head -1 | cut -d: -f1; }
 group_slot() { echo $(($(rt_offset) + 128 + 8 * 320 + 128 * $1)); }
 proc_slot() { echo $(($(rt_offset) + 128 + 8 * 320 + 32 * 128 + 64 * $1)); }
 request_slot() { echo $(($(rt_offset) + 128 + 320 * $1)); }
@@ -393,7 +393,7 @@ bank_version)
   [ "$(sha "$bank")" = "$before" ] || fail "the refused bank was changed"
   # The runtime block ("HHRT", then its version word) written by another hrctl version.
   cp "$dir/orig.bank" "$bank"
-  off=$(grep -obUaP 'HHRT\x02\x00\x00\x00' "$bank" | head -1 | cut -d: -f1)
+  off=$(grep -obUaP 'HHRT\x03\x00\x00\x00' "$bank" | head -1 | cut -d: -f1)
   [ -n "$off" ] || fail "no runtime block found in the bank file"
   printf '\x01' | dd of="$bank" bs=1 seek=$((off + 4)) conv=notrunc status=none
   before=$(sha "$bank")
@@ -407,7 +407,7 @@ bank_version)
   grep -q "runtime block: .*runtime block written by another hrctl version" "$dir/out" || fail "check --image does not name the runtime block"
   [ "$(sha "$bank")" = "$before" ] || fail "the refused bank was changed (runtime block)"
   H status --bank "$bank" 2>"$dir/err"
-  grep -q "has runtime block version 1, this hrctl supports 2" "$dir/err" || fail "runtime version: which versions"
+  grep -q "has runtime block version 1, this hrctl supports 3" "$dir/err" || fail "runtime version: which versions"
   # Each refusal says what to do about it: a bank cut short, a creation that died half-way.
   cp "$dir/orig.bank" "$dir/cut.bank"
   truncate -s $(($(stat -c %s "$dir/orig.bank") / 2)) "$dir/cut.bank"
@@ -624,6 +624,88 @@ listen_adopt)
   grep -q "took over the listening socket(s) of pid $first" "$dir/err2" || fail "the socket was not taken over"
   grep -q "listening on" "$dir/err2" && fail "the adopting supervisor opened a socket of its own"
   kill -TERM $p; wait $p; expect_rc $? 143 "SIGTERM"
+  ;;
+request_id_restart)
+  # A supervisor that performed a request and ended before answering it (the test hook
+  # HR_TEST_DIE_BEFORE_ANSWER ends it there, as a SIGKILL at that instant): the requester retries
+  # with the same id and the next supervisor answers from its record: performed once.
+  HR_TEST_DIE_BEFORE_ANSWER=1 "$hrctl" serve "${T[@]}" >"$dir/serve1.out" 2>"$dir/serve1.err" &
+  s=$!
+  wait_for "$dir/serve1.err" "created"
+  "$hrctl" restart --bank "$bank" >"$dir/out1" 2>"$dir/err1" &
+  r=$!
+  wait $s; expect_rc $? 70 "the supervisor ended by the test hook"
+  wait_for "$dir/err1" "retrying request"
+  "$hrctl" serve --bank "$bank" >"$dir/serve2.out" 2>"$dir/serve2.err" &
+  s=$!
+  wait $r; expect_rc $? 0 "the retried restart"
+  grep -q "was performed already" "$dir/out1" || fail "the retry was not answered from the record"
+  [ "$(status_field 'd["site_restarts"]')" = 1 ] || fail "site restart performed $(status_field 'd["site_restarts"]') times, expected once"
+  grep -q "performed already" "$dir/serve2.err" || fail "the next supervisor did not log the answer from its record"
+  # The same id from another process (a retry): answered from the record, not performed.
+  id=$(sed -n 's/.*retrying request \([0-9a-f]*\).*/\1/p' "$dir/err1" | head -1)
+  HR_TEST_REQUEST_ID=$id H restart --bank "$bank" >"$dir/out2" 2>"$dir/err2"; expect_rc $? 0 "same id again"
+  grep -q "was performed already" "$dir/out2" || fail "the same id was performed again"
+  [ "$(status_field 'd["site_restarts"]')" = 1 ] || fail "the same id performed again"
+  # Control: without the record (another id) the same request is performed.
+  H restart --bank "$bank" >"$dir/out3" 2>"$dir/err3"; expect_rc $? 0 "another id"
+  grep -q "performed already" "$dir/out3" && fail "a new id was answered from the record"
+  [ "$(status_field 'd["site_restarts"]')" = 2 ] || fail "a request with a new id was not performed"
+  kill -TERM $s; wait $s
+  ;;
+request_id_kill)
+  # kill -g retried with the same id after its supervisor ended before answering: performed
+  # once (a second kill -g of the group would be refused: unknown group, exit 4).
+  # (The supervisor is the hrctl run of the group: a delegated run would be a request too.)
+  HR_TEST_DIE_BEFORE_ANSWER=1 "$hrctl" run "${T[@]}" -g web -- "$member" --wait "$dir/go" >"$dir/serve1.out" 2>"$dir/serve1.err" &
+  s=$!
+  wait_for "$dir/serve1.out" "run 1"
+  "$hrctl" kill -g web --bank "$bank" >"$dir/out1" 2>"$dir/err1" &
+  r=$!
+  wait $s; expect_rc $? 70 "the supervisor ended by the test hook"
+  wait_for "$dir/err1" "retrying request"
+  "$hrctl" serve --bank "$bank" >"$dir/serve2.out" 2>"$dir/serve2.err" &
+  s=$!
+  wait $r; expect_rc $? 0 "the retried kill -g"
+  grep -q "was performed already" "$dir/out1" || fail "the retry was not answered from the record"
+  [ "$(cat "$dir"/serve*.err | grep -c "killed on request")" = 1 ] ||
+    fail "kill -g performed $(cat "$dir"/serve*.err | grep -c "killed on request") times"
+  # Control: a new id is performed: the group is gone, so it is refused as unknown.
+  H kill -g web --bank "$bank" >"$dir/out2" 2>"$dir/err2"; expect_rc $? 4 "kill -g again, another id"
+  kill -TERM $s; wait $s
+  ;;
+listen_v6)
+  # IPv6 and host names: the bound ports in the log, status (text and JSON) and usable sockets.
+  "$hrctl" run "${T[@]}" --listen '[::1]:0' --listen localhost:0 -- "$member" --serve 3 --crash 4:exit >"$dir/out" 2>"$dir/err" &
+  p=$!
+  wait_for "$dir/err" "listening on 127.0.0.1:"
+  grep -q "listening on \[::1\]:[1-9]" "$dir/err" || fail "no IPv6 socket"
+  port6=$(sed -n 's/.*listening on \[::1\]:\([0-9]*\).*/\1/p' "$dir/err" | head -1)
+  port4=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$dir/err" | head -1)
+  H status --bank "$bank" | grep -q "^  listening: \[::1\]:$port6, 127.0.0.1:$port4" || fail "status: $(H status --bank "$bank")"
+  [ "$(status_field '[(l["address"], l["port"], l["family"]) for l in d["groups"][0]["listening"]]')" = "[('::1', $port6, 'ipv6'), ('127.0.0.1', $port4, 'ipv4')]" ] ||
+    fail "status --json: $(status_field 'd["groups"][0]["listening"]')"
+  python3 -c 'import socket,sys; s=socket.create_connection(("::1", int(sys.argv[1])), 20); print(s.makefile().readline().strip())' "$port6" >"$dir/ans" ||
+    fail "no answer on [::1]:$port6"
+  grep -q '^[0-9][0-9]*$' "$dir/ans" || fail "IPv6 answer: $(cat "$dir/ans")"
+  H run --bank "$bank" --listen '::1:80' -- "$member" 2>"$dir/err2"; expect_rc $? 2 "IPv6 without brackets"
+  grep -q "in brackets" "$dir/err2" || fail "no advice for IPv6 without brackets"
+  kill -TERM $p; wait $p
+  ;;
+convert_v2)
+  # The committed v2 fixture (a copy): hrctl convert, then check passes and status shows the
+  # same groups, members and counters; a second convert does nothing.
+  install -m 600 "$(dirname "$0")/../fixtures/v2/hrctl.bank" "$bank"
+  H status --bank "$bank" >"$dir/before" || fail "status of the v2 bank"
+  H check --bank "$bank" >"$dir/out0" 2>&1; expect_rc $? 11 "check before the conversion"
+  grep -q "runtime block version 2, this hrctl supports 3\|expected 3, found 2\|another hrctl version" "$dir/out0" || fail "check: $(cat "$dir/out0")"
+  H convert --bank "$bank" >"$dir/out1"; expect_rc $? 0 "convert"
+  grep -q "converted from version 2 to 3" "$dir/out1" || fail "convert did not say what it did"
+  H check --bank "$bank" >"$dir/out2"; expect_rc $? 0 "check after the conversion"
+  H status --bank "$bank" >"$dir/after"
+  diff "$dir/before" "$dir/after" >"$dir/err.diff" || fail "status changed: $(cat "$dir/err.diff")"
+  H convert --bank "$bank" >"$dir/out3"; expect_rc $? 0 "convert again"
+  grep -q "already version 3" "$dir/out3" || fail "a second conversion"
   ;;
 delegated)
   launch "1" "tag=a" run "${T[@]}" -g 1 --name a -- "$member" --wait "$dir/go" --tag a; p1=$launched

@@ -71,8 +71,7 @@ int main(int argc, char** argv) {
     std::printf("not a bank: %s\n", describe(bank.error()).text);
     return 3;
   }
-  auto blk = bank->find(runtime_block_name);
-  auto view = blk ? runtime_view::attach(*blk) : result<runtime_view>(fail(blk.error()));
+  auto view = attach_runtime(*bank);  // the runtime block and its extension block
   if (!view) {
     std::printf("no runtime block: %s\n", describe(view.error()).text);
     return 3;
@@ -137,8 +136,12 @@ int main(int argc, char** argv) {
     in.flags = group_exit0_clean;
   }
   if (argc >= 10 && std::strcmp(argv[8], "--listen") == 0) {
-    in.listen_addr.push_back(htonl(INADDR_LOOPBACK));
-    in.listen_port.push_back(static_cast<std::uint16_t>(std::atoi(argv[9])));
+    listen_record r{};
+    r.family = AF_INET;
+    r.port = static_cast<std::uint16_t>(std::atoi(argv[9]));
+    r.addr[0] = 127;
+    r.addr[3] = 1;
+    in.listen.push_back(r);
   }
   auto r = submit_request(a->bank, a->rt, in, 10000);
   if (!r) {

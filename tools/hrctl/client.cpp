@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -62,17 +63,12 @@ int run_delegated(const parsed_args& a, bool& retry) {
   in.heartbeat_ms = a.ro.heartbeat_ms;
   if (a.ro.stop_timeout_given)
     in.stop_timeout_ms = static_cast<std::uint32_t>(a.ro.stop_timeout_ms);
-  for (const std::string& spec : a.ro.listen) {
-    std::uint32_t addr = 0;
-    std::uint16_t port = 0;
-    if (std::string e = parse_listen(spec, addr, port); !e.empty()) {
+  for (const std::string& spec : a.ro.listen)
+    if (std::string e = parse_listen(spec, in.listen); !e.empty()) {
       ::close(f.fd);
       return usage_error(e, "run", exit_usage, a.json);
     }
-    in.listen_addr.push_back(addr);
-    in.listen_port.push_back(port);
-  }
-  if (in.listen_addr.size() > max_listen) {
+  if (in.listen.size() > max_listen) {
     ::close(f.fd);
     return usage_error("at most 4 --listen sockets per group", "run", exit_usage, a.json);
   }
@@ -165,7 +161,26 @@ int need_request(const parsed_args& a, request_in& in, const char* cmd) {
                  cmd, a.bo.path.c_str());
     return exit_no_supervisor;
   }
+  // One id for every try: a supervisor that ended before answering may have performed it, and
+  // the next one answers a retry with the same id from its record instead of performing it again.
+  if (in.id == 0) in.id = new_request_id();
+  // Test hook (tests/runtime/e2e.sh, request_id_*): a given id, as a retry by another process
+  // would carry. Only for a bank of the end-to-end tests.
+  if (const char* t = std::getenv("HR_TEST_REQUEST_ID");
+      t != nullptr && a.bo.path.starts_with("/dev/shm/hr-e2e-"))
+    in.id = std::strtoull(t, nullptr, 16);
+  const std::uint64_t deadline = monotonic_ms() + static_cast<std::uint64_t>(a.timeout_ms);
   auto r = submit_request(att->bank, att->rt, in, static_cast<std::uint64_t>(a.timeout_ms));
+  while (!r && r.error().code == errc::not_found && monotonic_ms() < deadline) {
+    // Retry once a supervisor serves the bank again (within --timeout).
+    std::fprintf(stderr,
+                 "hrctl %s: %s: retrying request %016llx when a supervisor serves the bank "
+                 "again\n",
+                 cmd, describe(r.error()).text, static_cast<unsigned long long>(in.id));
+    while (!supervisor_alive(att->bank) && monotonic_ms() < deadline) sleep_ms(50);
+    if (!supervisor_alive(att->bank)) break;
+    r = submit_request(att->bank, att->rt, in, deadline - std::min(deadline, monotonic_ms()));
+  }
   if (!r) {
     std::fprintf(stderr, "hrctl %s: %s\n", cmd, describe(r.error()).text);
     return r.error().code == errc::not_found  ? exit_no_supervisor

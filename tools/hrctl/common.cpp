@@ -6,6 +6,8 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -239,7 +241,8 @@ int report_bank_error(const char* what, const std::string& path, const error& e,
 std::uint64_t fixed_overhead(const bank_options& o, std::uint32_t page) {
   auto round = [&](std::uint64_t b) { return (b + page - 1) / page * page; };
   return round(controller_t::state_bytes(o.max_groups, o.max_processes)) +
-         round(runtime_block_bytes(o.max_groups, effective_max_processes(o.max_processes)));
+         round(runtime_block_bytes(o.max_groups, effective_max_processes(o.max_processes))) +
+         round(runtime_ext_block_bytes(o.max_groups));
 }
 
 namespace {
@@ -426,16 +429,114 @@ std::string describe_counter(const runtime_header& h, policy_cspan state) {
   return s;
 }
 
-std::string parse_listen(const std::string& spec, std::uint32_t& addr, std::uint16_t& port) {
+std::string parse_listen(const std::string& spec, std::vector<listen_record>& out) {
   const auto colon = spec.rfind(':');
   std::uint32_t p = 0;
+  const std::string bad = "bad --listen '" + spec +
+                          "': expected IPV4ADDR:PORT, [IPV6ADDR]:PORT, HOSTNAME:PORT or :PORT "
+                          "(PORT 0: any free port)";
+  if (colon == std::string::npos || !parse_u32(spec.substr(colon + 1), p) || p > 65535) return bad;
+  std::string host = spec.substr(0, colon);
+  listen_record r{};
+  r.port = static_cast<std::uint16_t>(p);
+  auto add = [&](const listen_record& x) {
+    for (const listen_record& o : out)
+      if (o.family == x.family && o.port == x.port && std::memcmp(o.addr, x.addr, 16) == 0 &&
+          x.port != 0)
+        return;
+    out.push_back(x);
+  };
+  if (host.empty()) {  // :PORT: every IPv4 address
+    r.family = AF_INET;
+    add(r);
+    return {};
+  }
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') return bad;
+    in6_addr a6{};
+    if (::inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), &a6) != 1) return bad;
+    r.family = AF_INET6;
+    std::memcpy(r.addr, &a6, 16);
+    add(r);
+    return {};
+  }
+  if (host.find(':') != std::string::npos) return bad + ": an IPv6 address goes in brackets";
   in_addr a{};
-  if (colon == std::string::npos || !parse_u32(spec.substr(colon + 1), p) || p > 65535 ||
-      ::inet_pton(AF_INET, spec.substr(0, colon).c_str(), &a) != 1)
-    return "bad --listen '" + spec + "': expected IPV4ADDR:PORT (PORT 0: any free port)";
-  addr = a.s_addr;
-  port = static_cast<std::uint16_t>(p);
+  if (::inet_pton(AF_INET, host.c_str(), &a) == 1) {
+    r.family = AF_INET;
+    std::memcpy(r.addr, &a, 4);
+    add(r);
+    return {};
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (const int e = ::getaddrinfo(host.c_str(), nullptr, &hints, &res); e != 0)
+    return "bad --listen '" + spec + "': cannot resolve " + host + ": " + ::gai_strerror(e);
+  std::vector<listen_record> found;
+  for (const addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+    listen_record x = r;
+    if (ai->ai_family == AF_INET) {
+      x.family = AF_INET;
+      std::memcpy(x.addr, &reinterpret_cast<const sockaddr_in*>(ai->ai_addr)->sin_addr, 4);
+    } else if (ai->ai_family == AF_INET6) {
+      x.family = AF_INET6;
+      std::memcpy(x.addr, &reinterpret_cast<const sockaddr_in6*>(ai->ai_addr)->sin6_addr, 16);
+    } else {
+      continue;
+    }
+    bool seen = false;
+    for (const listen_record& o : found)
+      seen = seen || (o.family == x.family && std::memcmp(o.addr, x.addr, 16) == 0);
+    if (!seen) found.push_back(x);
+  }
+  ::freeaddrinfo(res);
+  if (found.empty()) return "bad --listen '" + spec + "': " + host + " has no IPv4 or IPv6 address";
+  for (const listen_record& x : found) add(x);
   return {};
+}
+
+std::string describe_conversion(const convert_report& c) {
+  if (c.from == runtime_version)
+    return "runtime block already version " + std::to_string(runtime_version) +
+           ": nothing converted";
+  return "runtime block converted from version " + std::to_string(c.from) + " to " +
+         std::to_string(runtime_version) +
+         " in place (request ids, the performed-request ring and " +
+         "IPv6-capable listen records in the new block " + std::string(runtime_ext_block_name) +
+         "): " + std::to_string(c.listeners) + " listen address(es) of " +
+         std::to_string(c.groups_with_listeners) + " group(s) and " + std::to_string(c.requests) +
+         " pending request(s) carried over; groups, members, holds and counters kept as they were";
+}
+
+std::vector<listen_record> group_listeners(const runtime_view& rt, std::uint32_t gid) {
+  std::vector<listen_record> out;
+  const group_slot* g = rt.group(gid);
+  if (g == nullptr) return out;
+  for (std::uint32_t k = 0; k < g->listen_count && k < max_listen; ++k) {
+    if (rt.ext() != nullptr) {
+      if (const listen_record* r = rt.group_listen(gid, k)) out.push_back(*r);
+      continue;
+    }
+    listen_record r{};
+    r.family = AF_INET;
+    r.port = g->listen_port[k];
+    std::memcpy(r.addr, &g->listen_addr[k], 4);
+    out.push_back(r);
+  }
+  return out;
+}
+
+std::string listen_address(const listen_record& r) {
+  char text[INET6_ADDRSTRLEN] = "?";
+  if (r.family == AF_INET || r.family == AF_INET6) ::inet_ntop(r.family, r.addr, text, sizeof text);
+  return text;
+}
+
+std::string listen_text(const listen_record& r) {
+  const std::string a = listen_address(r);
+  return (r.family == AF_INET6 ? "[" + a + "]" : a) + ":" + std::to_string(r.port);
 }
 
 std::string load_config(const std::string& file, bank_options& o) {

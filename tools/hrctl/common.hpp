@@ -43,7 +43,7 @@ std::string resolve_user(const std::string& name, run_as& out);
 
 /// Blocks a bank needs beyond one image per process: the controller and runtime blocks, a
 /// staged image per mailbox slot, and at least one block for the programs themselves.
-inline constexpr std::uint32_t min_extra_blocks = 2 + request_slots + 1;
+inline constexpr std::uint32_t min_extra_blocks = 3 + request_slots + 1;
 
 /// Tunables fixed when the bank is created (flags or config file).
 struct bank_options {
@@ -101,8 +101,21 @@ struct run_options {
   bool serve_all = false;  ///< keep serving the bank's other groups after this one ended
 };
 
-/// Parses IPV4ADDR:PORT (PORT 0: any free port). Returns an empty string or the problem.
-std::string parse_listen(const std::string& spec, std::uint32_t& addr, std::uint16_t& port);
+/// Parses one --listen: IPV4ADDR:PORT, [IPV6ADDR]:PORT, HOSTNAME:PORT (resolved here with
+/// getaddrinfo: every address it resolves to, each once, in the resolver's order) or :PORT
+/// (0.0.0.0); PORT 0: any free port. Appends the sockets to `out`. Returns an empty string or
+/// the problem.
+std::string parse_listen(const std::string& spec, std::vector<listen_record>& out);
+/// What a runtime conversion did, in a sentence ("runtime block converted from version 2 to 3:
+/// ...").
+std::string describe_conversion(const convert_report& c);
+/// The sockets the bank records for group `gid`: the extension block's records (v3), or the
+/// v2 words (IPv4) of a block not converted yet.
+std::vector<listen_record> group_listeners(const runtime_view& rt, std::uint32_t gid);
+/// "127.0.0.1:41234", "[::1]:41235".
+std::string listen_text(const listen_record& r);
+/// The address alone: "127.0.0.1", "::1".
+std::string listen_address(const listen_record& r);
 
 /// Where a refused bank came from: a bank file (--bank), or an image file (check --image).
 enum class bank_source { bank, image };

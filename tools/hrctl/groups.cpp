@@ -27,6 +27,11 @@ void supervisor::reset_group_slot(std::uint32_t gid) {
   g->flags = 0;
   g->heartbeat_ms = 0;
   g->listen_count = 0;
+  for (std::uint32_t k = 0; k < max_listen; ++k) {
+    g->listen_addr[k] = 0;
+    g->listen_port[k] = 0;
+    if (listen_record* r = rt_.group_listen(gid, k)) *r = listen_record{};
+  }
   store(g->pending_outcome, static_cast<std::uint32_t>(outcome_none));
   store(g->held, static_cast<std::uint32_t>(hold_none));
   g->hold_code = 0;

@@ -98,9 +98,20 @@ int open_bank(const bank_options& bo, std::optional<opened>& out, bool need_runt
   auto blk = b->find(runtime_block_name);
   runtime_view rt;
   if (blk) {
+    // A version-2 block is read as it is (converted only by a supervisor or hrctl convert).
     auto v = runtime_view::attach(*blk);
+    if (!v && v.error().code == errc::version_mismatch &&
+        load(reinterpret_cast<const runtime_header*>(blk->data)->version) == 2)
+      v = runtime_view::attach(*blk, 2);
     if (!v) return bank_failure(json, "refusing the runtime state of bank", path, v.error());
     rt = *v;
+    if (rt.header().version == runtime_version) {
+      auto xb = b->find(runtime_ext_block_name);
+      auto x = xb ? rt.attach_ext(*xb)
+                  : result<void>(fail(error(
+                        errc::corrupt, "runtime block version 3 without its extension block")));
+      if (!x) return bank_failure(json, "refusing the runtime state of bank", path, x.error());
+    }
   } else if (need_runtime) {
     const std::string msg = path + " is a bank, but hrctl never supervised it (no runtime state)";
     std::fprintf(stderr, "hrctl: %s\n", msg.c_str());
@@ -188,6 +199,17 @@ int render_status(const bank_options& bo, bool json, std::FILE* out, status_samp
       w.key("hold").str(hname == nullptr ? "invalid" : hold == hold_none ? "" : hname);
       if (hname == nullptr) w.key("hold_value").num(hold);
       w.key("escalations").num(gs ? gs->escalations : 0).key("epoch").num(g->epoch);
+      w.key("listening").begin_array();
+      for (const listen_record& r : group_listeners(rt, gid))
+        w.begin_object()
+            .key("address")
+            .str(listen_address(r))
+            .key("port")
+            .num(r.port)
+            .key("family")
+            .str(r.family == AF_INET6 ? "ipv6" : "ipv4")
+            .end_object();
+      w.end_array();
       w.key("members").begin_array();
     } else {
       const std::string why =
@@ -201,6 +223,10 @@ int render_status(const bank_options& bo, bool json, std::FILE* out, status_samp
                    count_of(g->members, "member", "members").c_str(),
                    count_of(g->restarts, "restart", "restarts").c_str(),
                    kind_ok ? describe_counter(h, g->policy).c_str() : "policy invalid");
+      std::string listening;
+      for (const listen_record& r : group_listeners(rt, gid))
+        listening += (listening.empty() ? "" : ", ") + listen_text(r);
+      if (!listening.empty()) std::fprintf(out, "  listening: %s\n", listening.c_str());
     }
     (void)ctl->for_each_member(gid, [&](const process_view& p) {
       const proc_slot* s = rt.proc(p.id);
@@ -331,6 +357,14 @@ int check_of(Bank& bank, const std::string& path, bool json) {
       rt = *v;
     else
       problems.push_back(std::string("runtime block: ") + describe(v.error()).text);
+    if (rt) {
+      auto xb = bank.find(runtime_ext_block_name);
+      if (!xb)
+        problems.emplace_back("runtime block: version 3 without its extension block " +
+                              std::string(runtime_ext_block_name));
+      else if (auto x = rt.attach_ext(*xb); !x)
+        problems.push_back(std::string("runtime extension block: ") + describe(x.error()).text);
+    }
   }
   auto n = bank.check([&](const error& e) { problems.emplace_back(describe(e).text); });
   if (!n) problems.emplace_back(describe(n.error()).text);

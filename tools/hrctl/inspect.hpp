@@ -52,6 +52,8 @@ int render_status(const bank_options& bo, bool json, std::FILE* out, status_samp
 int cmd_status_watch(const bank_options& bo, bool json, std::uint32_t every_ms);
 int cmd_blocks(const bank_options& bo, bool json);
 int cmd_check(const bank_options& bo, bool json);
+/// hrctl convert --bank B: the runtime block of the previous version converted to this one's.
+int cmd_convert(const bank_options& bo, bool json);
 
 /// A raw memory image of a device's bank (QEMU pmemsave, a debugger's dump, a copy of a bank
 /// file): the bytes from `offset`, `length` of them (0: to the end of the file).

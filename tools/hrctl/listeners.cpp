@@ -22,49 +22,76 @@ int pidfd_getfd(int pidfd, int fd) {
   return static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd, fd, 0));
 }
 
+// The socket address of a listen record.
+socklen_t to_sockaddr(const listen_record& r, sockaddr_storage& ss) {
+  ss = sockaddr_storage{};
+  if (r.family == AF_INET6) {
+    auto* sa = reinterpret_cast<sockaddr_in6*>(&ss);
+    sa->sin6_family = AF_INET6;
+    std::memcpy(&sa->sin6_addr, r.addr, 16);
+    sa->sin6_port = htons(r.port);
+    return sizeof(sockaddr_in6);
+  }
+  auto* sa = reinterpret_cast<sockaddr_in*>(&ss);
+  sa->sin_family = AF_INET;
+  std::memcpy(&sa->sin_addr, r.addr, 4);
+  sa->sin_port = htons(r.port);
+  return sizeof(sockaddr_in);
+}
+
 // No SO_REUSEPORT: one socket per port, so nobody else can bind it and take connections, and
 // a supervisor that adopts a group takes the running members' sockets (take_listeners) rather
-// than opening a second one that the kernel would hand half of the connections.
-int listen_on(std::uint32_t addr, std::uint16_t port, std::uint16_t* bound) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+// than opening a second one that the kernel would hand half of the connections. An IPv6
+// socket is IPV6_V6ONLY: [::]:P is IPv6 only, so 0.0.0.0:P can be a socket of its own.
+int listen_on(const listen_record& r, std::uint16_t* bound) {
+  if (r.family != AF_INET && r.family != AF_INET6) {
+    errno = EAFNOSUPPORT;
+    return -1;
+  }
+  const int fd = ::socket(r.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   const int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = addr;
-  sa.sin_port = htons(port);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(fd, 128) != 0) {
+  if (r.family == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  sockaddr_storage ss;
+  socklen_t len = to_sockaddr(r, ss);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || ::listen(fd, 128) != 0) {
     const int e = errno;
     ::close(fd);
     errno = e;
     return -1;
   }
-  socklen_t len = sizeof sa;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-  if (bound) *bound = ntohs(sa.sin_port);
+  len = sizeof ss;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  if (bound)
+    *bound = ntohs(r.family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
+                                        : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
   return fd;
 }
 
-// fd is a listening TCP socket bound to addr:port.
-bool is_listener_on(int fd, std::uint32_t addr, std::uint16_t port) {
+// fd is a listening TCP socket bound to the record's family, address and port.
+bool is_listener_on(int fd, const listen_record& r) {
   int listening = 0;
   socklen_t ol = sizeof listening;
   if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ol) != 0 || listening == 0)
     return false;
-  sockaddr_in sa{};
-  socklen_t len = sizeof sa;
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) != 0 || sa.sin_family != AF_INET)
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0 || ss.ss_family != r.family)
     return false;
-  return sa.sin_addr.s_addr == addr && ntohs(sa.sin_port) == port;
+  if (r.family == AF_INET) {
+    const auto* sa = reinterpret_cast<const sockaddr_in*>(&ss);
+    return std::memcmp(&sa->sin_addr, r.addr, 4) == 0 && ntohs(sa->sin_port) == r.port;
+  }
+  if (r.family == AF_INET6) {
+    const auto* sa = reinterpret_cast<const sockaddr_in6*>(&ss);
+    return std::memcmp(&sa->sin6_addr, r.addr, 16) == 0 && ntohs(sa->sin6_port) == r.port;
+  }
+  return false;
 }
 
-std::string addr_text(std::uint32_t addr) {
-  in_addr a{};
-  a.s_addr = addr;
-  char text[64];
-  ::inet_ntop(AF_INET, &a, text, sizeof text);
-  return text;
+bool same_socket(const listen_record& a, const listen_record& b) {
+  return a.family == b.family && a.port == b.port && std::memcmp(a.addr, b.addr, 16) == 0;
 }
 }  // namespace
 
@@ -72,74 +99,94 @@ std::string addr_text(std::uint32_t addr) {
 // unprivileged range is bound only if the bank is this supervisor's own, or if it is one that
 // this supervisor's own command line asked for: a bank's writer who is another user (--user)
 // must not get a privileged port from a root supervisor.
-bool listener_set::may_bind(std::uint32_t addr, std::uint16_t port) const {
-  if (as_ == nullptr || !as_->other || port == 0 || port >= 1024) return true;
-  return std::find(own_.begin(), own_.end(), std::pair{addr, port}) != own_.end();
+bool listener_set::may_bind(const listen_record& r) const {
+  if (as_ == nullptr || !as_->other || r.port == 0 || r.port >= 1024) return true;
+  return std::any_of(own_.begin(), own_.end(),
+                     [&](const listen_record& o) { return same_socket(o, r); });
 }
 
-// Accepts the waiting relay connections and reads the offers that have arrived (never blocks).
-int listener_set::open(group_slot& slot, std::uint32_t gid, const std::vector<std::uint32_t>& addrs,
-                       const std::vector<std::uint16_t>& ports, std::string* err) {
+std::vector<listen_record> listener_set::recorded(std::uint32_t gid) const {
+  std::vector<listen_record> out;
+  const group_slot* g = rt_ != nullptr ? rt_->group(gid) : nullptr;
+  if (g == nullptr) return out;
+  for (std::uint32_t k = 0; k < g->listen_count && k < max_listen; ++k)
+    if (const listen_record* r = rt_->group_listen(gid, k)) out.push_back(*r);
+  return out;
+}
+
+int listener_set::open(group_slot& slot, std::uint32_t gid, const std::vector<listen_record>& want,
+                       std::string* err) {
   group_slot* g = &slot;
-  if (addrs.size() > max_listen) {
+  if (want.size() > max_listen) {
     *err = "at most 4 --listen sockets per group";
     return exit_usage;
   }
   // A group has one set of sockets for its whole life: the one recorded when it got them.
   if (g->listen_count != 0) {
-    bool same = addrs.size() == g->listen_count;
-    for (std::size_t i = 0; same && i < addrs.size(); ++i)
-      same = addrs[i] == g->listen_addr[i] && (ports[i] == 0 || ports[i] == g->listen_port[i]);
+    const std::vector<listen_record> have = recorded(gid);
+    bool same = want.size() == have.size();
+    for (std::size_t i = 0; same && i < want.size(); ++i)
+      same = want[i].family == have[i].family && std::memcmp(want[i].addr, have[i].addr, 16) == 0 &&
+             (want[i].port == 0 || want[i].port == have[i].port);
     if (!same)
       log_(
           "group %u: note: --listen ignored: the group keeps the sockets it was given first "
-          "(%u, first %s:%u)",
-          gid, g->listen_count, addr_text(g->listen_addr[0]).c_str(), g->listen_port[0]);
+          "(%u, first %s)",
+          gid, g->listen_count, have.empty() ? "?" : listen_text(have[0]).c_str());
     if (fds_[gid].empty()) reopen(*g, gid);
     return exit_ok;
   }
-  for (std::size_t i = 0; i < addrs.size(); ++i)
-    if (!may_bind(addrs[i], ports[i])) {
-      *err = "refused to listen on " + addr_text(addrs[i]) + ":" + std::to_string(ports[i]) +
-             " for the bank of " + as_->name +
+  for (const listen_record& r : want)
+    if (!may_bind(r)) {
+      *err = "refused to listen on " + listen_text(r) + " for the bank of " + as_->name +
              ": a privileged port only from this supervisor's own --listen";
       return exit_refused;
     }
-  for (std::size_t i = 0; i < addrs.size(); ++i) {
+  for (const listen_record& r : want) {
     std::uint16_t bound = 0;
-    const int fd = listen_on(addrs[i], ports[i], &bound);
+    const int fd = listen_on(r, &bound);
     if (fd < 0) {
-      *err = "cannot listen on " + addr_text(addrs[i]) + ":" + std::to_string(ports[i]) + ": " +
-             std::strerror(errno);
+      *err = "cannot listen on " + listen_text(r) + ": " + std::strerror(errno);
       return exit_failure;
     }
     fds_[gid].push_back(fd);
-    const std::uint32_t k = g->listen_count++;
-    g->listen_addr[k] = addrs[i];
+    const std::uint32_t k = g->listen_count;
+    listen_record* rec = rt_->group_listen(gid, k);
+    if (rec == nullptr) {
+      ::close(fd);
+      fds_[gid].pop_back();
+      *err = "no room to record the listening socket";
+      return exit_failure;
+    }
+    *rec = r;
+    rec->port = bound;
+    // The v2 words too: an IPv4 address, and the bound port.
+    g->listen_addr[k] = 0;
+    if (r.family == AF_INET) std::memcpy(&g->listen_addr[k], r.addr, 4);
     g->listen_port[k] = bound;
-    log_("group %u: listening on %s:%u (kept across restarts)", gid, addr_text(addrs[i]).c_str(),
-         bound);
+    g->listen_count = k + 1;
+    log_("group %u: listening on %s (kept across restarts)", gid, listen_text(*rec).c_str());
   }
   return exit_ok;
 }
 
 void listener_set::reopen(const group_slot& slot, std::uint32_t gid) {
-  const group_slot* g = &slot;
+  (void)slot;
   if (!fds_[gid].empty()) return;
   std::vector<int> fds;
-  for (std::uint32_t i = 0; i < g->listen_count && i < max_listen; ++i) {
-    if (!may_bind(g->listen_addr[i], g->listen_port[i])) {
+  for (const listen_record& r : recorded(gid)) {
+    if (!may_bind(r)) {
       log_(
-          "group %u: refused to listen again on %s:%u, as the bank asks: a privileged port for "
+          "group %u: refused to listen again on %s, as the bank asks: a privileged port for "
           "the bank of %s comes only from this supervisor's own --listen",
-          gid, addr_text(g->listen_addr[i]).c_str(), g->listen_port[i], as_->name.c_str());
+          gid, listen_text(r).c_str(), as_->name.c_str());
       for (int f : fds) ::close(f);
       return;
     }
-    const int fd = listen_on(g->listen_addr[i], g->listen_port[i], nullptr);
+    const int fd = listen_on(r, nullptr);
     if (fd < 0) {
-      log_("group %u: cannot listen again on %s:%u: %s", gid, addr_text(g->listen_addr[i]).c_str(),
-           g->listen_port[i], std::strerror(errno));
+      log_("group %u: cannot listen again on %s: %s", gid, listen_text(r).c_str(),
+           std::strerror(errno));
       for (int f : fds) ::close(f);
       return;
     }
@@ -153,33 +200,32 @@ void listener_set::reopen(const group_slot& slot, std::uint32_t gid) {
 // (pidfd_getfd: same user or root), so no connection goes to a second socket.
 bool listener_set::take(const group_slot& slot, std::uint32_t gid,
                         const std::vector<std::pair<int, int>>& members) {
-  const group_slot* g = &slot;
-  if (g->listen_count == 0 || !fds_[gid].empty()) return false;
-  const std::uint32_t n = std::min<std::uint32_t>(g->listen_count, max_listen);
+  (void)slot;
+  const std::vector<listen_record> want = recorded(gid);
+  if (want.empty() || !fds_[gid].empty()) return false;
   for (const auto& [pid, pidfd] : members) {
     if (pidfd < 0) continue;
     std::vector<int> fds;
-    for (std::uint32_t i = 0; i < n; ++i) {
+    for (std::size_t i = 0; i < want.size(); ++i) {
       const int fd = pidfd_getfd(pidfd, static_cast<int>(3 + i));
       if (fd < 0) break;
       ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-      if (!is_listener_on(fd, g->listen_addr[i], g->listen_port[i])) {
+      if (!is_listener_on(fd, want[i])) {
         ::close(fd);
         break;
       }
       fds.push_back(fd);
     }
-    if (fds.size() == n) {
+    if (fds.size() == want.size()) {
       fds_[gid] = fds;
-      log_("group %u: took over the listening socket(s) of pid %d (%s:%u...)", gid, pid,
-           addr_text(g->listen_addr[0]).c_str(), g->listen_port[0]);
+      log_("group %u: took over the listening socket(s) of pid %d (%s...)", gid, pid,
+           listen_text(want[0]).c_str());
       return true;
     }
     for (int fd : fds) ::close(fd);
   }
   return false;
 }
-
 void listener_set::close(std::uint32_t gid) {
   auto it = fds_.find(gid);
   if (it == fds_.end()) return;

@@ -25,12 +25,16 @@ class listener_set {
   /// Whose bank it is: a bank of another user (--user) gets a privileged port only from
   /// this supervisor's own command line (allow).
   void bind(const run_as& as) { as_ = &as; }
-  void allow(std::uint32_t addr, std::uint16_t port) { own_.emplace_back(addr, port); }
+  void allow(const listen_record& r) { own_.push_back(r); }
+  /// The runtime block whose groups' sockets this records (group_listen).
+  void attach(const runtime_view& rt) { rt_ = &rt; }
 
   /// Opens the sockets of group `gid` and records them in its slot; a group that has its
   /// sockets keeps them (a different --listen is noted and ignored). Returns an exit code.
-  int open(group_slot& g, std::uint32_t gid, const std::vector<std::uint32_t>& addrs,
-           const std::vector<std::uint16_t>& ports, std::string* err);
+  int open(group_slot& g, std::uint32_t gid, const std::vector<listen_record>& want,
+           std::string* err);
+  /// The sockets the bank records for group `gid` (addresses and bound ports).
+  std::vector<listen_record> recorded(std::uint32_t gid) const;
   /// Binds again the sockets the slot records (a restart after they could not be taken).
   void reopen(const group_slot& g, std::uint32_t gid);
   /// Adoption: takes copies of the sockets from the first running member (pid, pidfd) that
@@ -43,11 +47,12 @@ class listener_set {
   bool open_for(std::uint32_t gid) const { return !fds(gid).empty(); }
 
  private:
-  bool may_bind(std::uint32_t addr, std::uint16_t port) const;
+  bool may_bind(const listen_record& r) const;
 
   const logger& log_;
   const run_as* as_ = nullptr;
-  std::vector<std::pair<std::uint32_t, std::uint16_t>> own_;  ///< --listen of our own run
+  const runtime_view* rt_ = nullptr;
+  std::vector<listen_record> own_;  ///< --listen of our own run
   std::map<std::uint32_t, std::vector<int>> fds_;
 };
 

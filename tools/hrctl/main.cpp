@@ -164,6 +164,7 @@ int main(int argc, char** argv) {
       if (c->id == command_id::restore) return cmd_restore(a.bo, a.rest[0], so);
       return cmd_remove(a.bo, so);
     }
+    case command_id::convert: return cmd_convert(a.bo, a.json);
     case command_id::version: return print_version(a.json);
     case command_id::count: break;
   }

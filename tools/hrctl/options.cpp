@@ -151,6 +151,16 @@ constexpr command_spec commands[] = {
      "while a supervisor serves it or a member of it runs (exit 9), and for a file that is not a "
      "bank (exit 5) unless it is empty (a creation that was cut short).",
      operands::none, false},
+    {command_id::convert, "convert",
+     "[options]",
+     "convert the bank's runtime state written by the previous hrctl version",
+     "Converts the bank's runtime block of the previous version (2) to this hrctl's (3), in "
+     "place, all or nothing (a crash leaves version 2 or version 3, never a mix), and says what "
+     "it converted; a bank already at this version is left as it is. Groups, members (running "
+     "ones keep running), holds, counters, names and listening sockets are kept. A supervisor "
+     "(hrctl serve, hrctl run) does the same when it adopts such a bank. Refused while a "
+     "supervisor serves the bank (exit 9).",
+     operands::none, false},
     {command_id::version, "version",
      "[--json]",
      "the version of hrctl, of the bank formats it reads and of its JSON",
@@ -205,7 +215,9 @@ constexpr option_spec options[] = {
      set_name},
     {"listen", 0, "A:P", value_kind::listen, bit_run,
      "open a listening TCP socket once (P 0: any free port) and pass it to every run as fd 3.. "
-     "(LISTEN_FDS/LISTEN_PID); up to 4", 0, 0, set_listen},
+     "(LISTEN_FDS/LISTEN_PID); A is an IPv4 address, [an IPv6 address], a host name (every "
+     "address it resolves to, each a socket) or empty (0.0.0.0); up to 4 sockets", 0, 0,
+     set_listen},
     {"exit0-clean", 0, nullptr, value_kind::flag, bit_run,
      "an exit with status 0 counts as a clean exit (unmodified programs)", 0, 0, set_exit0},
     {"heartbeat", 0, "MS", value_kind::ms, bit_run,
@@ -288,7 +300,7 @@ constexpr const char* bank_location_text =
 constexpr const char* sizing_text =
     "Sizing: bank size >= controller + runtime state (2 pages each at the defaults) + 2 x the "
     "size of the restartable processes (each image is kept in the bank); max blocks >= max "
-    "processes + 11. A bank too small is refused before anything is created.";
+    "processes + 12. A bank too small is refused before anything is created.";
 
 bool is_tunable(const option_spec& o) {
   return o.kind == value_kind::tunable;
@@ -450,9 +462,8 @@ std::string check_value(const option_spec& o, const std::string& text, option_va
       return {};
     }
     case value_kind::listen: {
-      std::uint32_t addr = 0;
-      std::uint16_t port = 0;
-      return parse_listen(text, addr, port);
+      std::vector<listen_record> sockets;
+      return parse_listen(text, sockets);
     }
     case value_kind::tunable: {
       bank_options scratch;

@@ -34,6 +34,7 @@ enum class command_id : unsigned {
   snapshot,
   restore,
   remove,
+  convert,
   version,
   count
 };

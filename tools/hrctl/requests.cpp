@@ -5,6 +5,7 @@
 #include "supervisor.hpp"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -18,7 +19,41 @@ void supervisor::answer(request_slot& s, int status, const std::string& msg) {
     log("refused a request (%s) from pid %d: %s", s.kind < 7 ? kinds[s.kind] : "unknown",
         load(s.requester), msg.c_str());
   }
+  // The status goes into the request's record before the answer: a supervisor that ends in
+  // between leaves it for the retry of the request.
+  if (performed_record* p = performed(request_id(s))) {
+    store(p->status, static_cast<std::int32_t>(status));
+    // Test hook (tests/runtime/request_id_test.sh): end here, the request performed and
+    // recorded but not answered, as a supervisor killed at that instant. Only for a bank of
+    // the end-to-end tests.
+    const char* die = std::getenv("HR_TEST_DIE_BEFORE_ANSWER");
+    if (die != nullptr && std::strcmp(die, "1") == 0 && bo_.path.starts_with("/dev/shm/hr-e2e-") &&
+        load(p->status) != performed_in_progress && !answering_again_)
+      ::_exit(70);
+  }
   answer_request(*bank_, rt_, static_cast<std::uint32_t>(&s - rt_.request(0)), status, msg);
+}
+
+performed_record* supervisor::performed(std::uint64_t id) {
+  runtime_ext_header* x = rt_.ext();
+  if (x == nullptr || id == 0) return nullptr;
+  for (performed_record& p : x->performed)
+    if (load(p.id) == id) return &p;
+  return nullptr;
+}
+
+// The entry is emptied (id 0) before it is rewritten and its id stored last: a crash in
+// between leaves an empty entry, never another request's status under this id.
+void supervisor::record_performed(std::uint64_t id, std::uint32_t kind) {
+  runtime_ext_header* x = rt_.ext();
+  if (x == nullptr || id == 0) return;
+  const std::uint32_t at = load(x->performed_next) % performed_slots;
+  performed_record& p = x->performed[at];
+  store(p.id, std::uint64_t{0});
+  store(p.status, performed_in_progress);
+  store(p.kind, kind);
+  store(p.id, id);
+  store(x->performed_next, (at + 1) % performed_slots);
 }
 
 void supervisor::serve_requests() {
@@ -44,6 +79,28 @@ void supervisor::serve_requests() {
       answer(s, exit_bank_path, "refused: the bank may be written by another user");
       continue;
     }
+    // Performed already (a retry with the same id, or the slot of a supervisor that ended
+    // before answering): answered with the recorded status, not performed again.
+    const std::uint64_t id = request_id(s);
+    if (const performed_record* p = performed(id)) {
+      static constexpr const char* kinds[] = {"?",       "hrfexec", "kill -g", "restart",
+                                              "upgrade", "run",     "stop"};
+      const std::int32_t st = load(p->status);
+      char msg[112];
+      std::snprintf(
+          msg, sizeof msg, "request %016llx (%s) was performed already%s: not again",
+          static_cast<unsigned long long>(id), p->kind < 7 ? kinds[p->kind] : "?",
+          st == performed_in_progress ? " (its supervisor ended while acting on it)" : "");
+      log("request %016llx from pid %d: performed already (status %d): answered, not performed "
+          "again",
+          static_cast<unsigned long long>(id), load(s.requester), st);
+      (void)bank_->free(hotrestart::detail::internal_access, staging_block_name(i));
+      answering_again_ = true;
+      answer(s, st == performed_in_progress ? exit_ok : st, msg);
+      answering_again_ = false;
+      continue;
+    }
+    record_performed(id, s.kind);
     const std::string name(s.name, std::min<std::uint32_t>(s.name_len, 32));
     const std::string gname(s.group_name, std::min<std::uint32_t>(s.group_name_len, 32));
     switch (s.kind) {
@@ -111,9 +168,10 @@ void supervisor::serve_run(request_slot& s, std::uint32_t slot, const std::strin
     if (s.stop_timeout_ms) gs->stop_timeout_ms = s.stop_timeout_ms;
     if (s.listen_count != 0) {
       const std::uint32_t n = std::min<std::uint32_t>(s.listen_count, max_listen);
-      const std::vector<std::uint32_t> addrs(s.listen_addr, s.listen_addr + n);
-      const std::vector<std::uint16_t> ports(s.listen_port, s.listen_port + n);
-      if (int e = listeners_.open(*gs, *g, addrs, ports, &err); e != exit_ok) {
+      std::vector<listen_record> want;
+      for (std::uint32_t k = 0; k < n; ++k)
+        if (const listen_record* r = rt_.request_listen(slot, k)) want.push_back(*r);
+      if (int e = listeners_.open(*gs, *g, want, &err); e != exit_ok) {
         (void)bank_->free(hotrestart::detail::internal_access, staging_block_name(slot));
         answer(s, e, err);
         return;

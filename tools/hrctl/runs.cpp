@@ -55,20 +55,14 @@ int supervisor::start_direct(const run_options& ro, std::uint32_t& gid) {
   if (ro.stop_timeout_given) gs->stop_timeout_ms = ro.stop_timeout_ms;
   std::string err;
   if (!ro.listen.empty()) {
-    std::vector<std::uint32_t> addrs;
-    std::vector<std::uint16_t> ports;
-    for (const std::string& spec : ro.listen) {
-      std::uint32_t a = 0;
-      std::uint16_t p = 0;
-      if (std::string e = parse_listen(spec, a, p); !e.empty()) {
+    std::vector<listen_record> want;
+    for (const std::string& spec : ro.listen)
+      if (std::string e = parse_listen(spec, want); !e.empty()) {
         std::fprintf(stderr, "hrctl: %s\n", e.c_str());
         return exit_usage;
       }
-      addrs.push_back(a);
-      ports.push_back(p);
-      listeners_.allow(a, p);
-    }
-    if (int e = listeners_.open(*gs, gid, addrs, ports, &err); e != exit_ok) {
+    for (const listen_record& r : want) listeners_.allow(r);
+    if (int e = listeners_.open(*gs, gid, want, &err); e != exit_ok) {
       std::fprintf(stderr, "hrctl: %s\n", err.c_str());
       return e;
     }

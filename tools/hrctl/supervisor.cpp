@@ -164,7 +164,8 @@ int supervisor::open_bank(const bank_options& bo, bool create, bool* busy) {
                    "for %u groups and %u processes) + 2 x the size of the restartable processes "
                    "(each process image is kept in the bank; at least one page each: %llu bytes); "
                    "max blocks >= max processes + %u (%llu): one image per process, the "
-                   "controller and runtime blocks, %u staged images, one block for the programs\n",
+                   "controller block, the two runtime blocks, %u staged images, one block for the "
+                   "programs\n",
                    static_cast<unsigned long long>(bo.bank_size), bo.max_blocks,
                    static_cast<unsigned long long>(fixed), bo.max_groups, bo.max_processes,
                    static_cast<unsigned long long>(need), min_extra_blocks,
@@ -225,16 +226,40 @@ int supervisor::open_runtime(bool create) {
         runtime_block_bytes(bo_.max_groups, effective_max_processes(bo_.max_processes)));
   if (!rb) return report_bank_error("cannot keep the runtime state in bank", bo_.path, rb.error());
   auto* fh = reinterpret_cast<runtime_header*>(rb->data);
-  if (fresh || fh->magic == 0) {  // new, or its formatting was cut short (magic written last)
+  const bool formatted_now = fresh || fh->magic == 0;
+  if (formatted_now) {  // new, or its formatting was cut short (magic written last)
     fh->version = runtime_version;
     fh->max_groups = bo_.max_groups;
     fh->max_processes = effective_max_processes(bo_.max_processes);
     record_policy(bo_, *fh);
     store(fh->magic, runtime_magic);
   }
-  auto rt = runtime_view::attach(*rb);
+  // A fresh block (version 3 from the start) gets its extension block; a version-2 one is
+  // converted (convert.hpp: all or nothing), keeping everything it records.
+  if (formatted_now || load(fh->version) == runtime_version) {
+    if (!bank_->find(runtime_ext_block_name)) {
+      auto v = runtime_view::attach(*rb);
+      if (!v) return report_bank_error("refusing the runtime state of bank", bo_.path, v.error());
+      auto xb = bank_->find_or_create(hotrestart::detail::internal_access, runtime_ext_block_name,
+                                      runtime_ext_block_bytes(v->max_groups()));
+      if (!xb)
+        return report_bank_error("cannot keep the runtime state in bank", bo_.path, xb.error());
+      if (!formatted_now)
+        return report_bank_error(
+            "refusing the runtime state of bank", bo_.path,
+            error(errc::corrupt, "runtime block version 3 without its extension block"));
+      format_runtime_ext(xb->data, xb->capacity, *v, nullptr);
+    }
+  } else {
+    auto c = convert_runtime(*bank_);
+    if (!c)
+      return report_bank_error("cannot convert the runtime state of bank", bo_.path, c.error());
+    log("bank %s: %s", bo_.path.c_str(), describe_conversion(*c).c_str());
+  }
+  auto rt = attach_runtime(*bank_);
   if (!rt) return report_bank_error("refusing the runtime state of bank", bo_.path, rt.error());
   rt_ = *rt;
+  listeners_.attach(rt_);
   runtime_header& h = rt_.header();
   if (!policy_of(h).valid())
     return report_bank_error(

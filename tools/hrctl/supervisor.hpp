@@ -143,6 +143,11 @@ class supervisor {
   void serve_upgrade(request_slot& s, std::uint32_t slot, const std::string& name,
                      const std::string& gname);
   void answer(request_slot& s, int status, const std::string& msg);
+  /// The performed-request ring (runtime_ext_header::performed): the record of request `id`,
+  /// or null; a new record (status performed_in_progress) written before the request is acted on.
+  performed_record* performed(std::uint64_t id);
+  void record_performed(std::uint64_t id, std::uint32_t kind);
+  bool answering_again_ = false;  ///< answer(): a "performed already" answer
   int take_staged_image(std::uint32_t slot, std::uint32_t& image);
   std::string sizing_problem(const std::string& what, std::uint64_t add, std::uint64_t remove);
   result<std::uint32_t> resolve_group(std::uint32_t gid, std::string_view name, bool create);

@@ -24,9 +24,16 @@ namespace hotrestart::posix {
 
 inline constexpr std::string_view runtime_block_name = "__HR_runtime";
 inline constexpr std::uint32_t runtime_magic = 0x54524848u;  // "HHRT"
-inline constexpr std::uint32_t runtime_version = 2;  ///< 2: policies, holds, listen in requests
+/// 2: policies, holds, listen in requests; 3: request ids, the performed-request ring and
+/// IPv4/IPv6 listen addresses (in the extension block "__HR_runtime_x").
+inline constexpr std::uint32_t runtime_version = 3;
 inline constexpr std::uint32_t request_slots = 8;
 inline constexpr std::uint32_t max_listen = 4;
+/// Version 3's second block: what did not fit in the v2 block's reserved words (the v2 block
+/// keeps its size and offsets, so running members keep writing their records where they are).
+inline constexpr std::string_view runtime_ext_block_name = "__HR_runtime_x";
+inline constexpr std::uint32_t runtime_ext_magic = 0x58524848u;  // "HHRX"
+inline constexpr std::uint32_t performed_slots = 32;
 
 /// The environment a supervised process receives.
 inline constexpr const char* env_bank = "HR_BANK";
@@ -37,6 +44,10 @@ inline constexpr const char* env_handle = "HR_HANDLE";        ///< run handle (c
 inline constexpr const char* env_restarted = "HR_RESTARTED";  ///< "1" on a rerun
 
 /// One per controller process id (64 bytes).
+inline std::uint32_t load_u32(const std::uint32_t& f) {
+  return __atomic_load_n(&f, __ATOMIC_ACQUIRE);
+}
+
 struct proc_slot {
   std::uint64_t handle;        ///< run handle of the current run (supervisor)
   std::uint64_t clean;         ///< child: its handle, written by the clean-exit call
@@ -133,9 +144,19 @@ struct request_slot {
   std::uint16_t listen_port[max_listen];  ///< host byte order, 0: any free port
   std::uint32_t stop_timeout_ms;          ///< run, stop: SIGTERM to SIGKILL; 0: default
   std::uint32_t stop_signal;              ///< stop: the signal that asked for it (exit 128+N)
-  std::uint32_t reserved[12];
+  /// v3: the request's id (two words: the slot has no 8-aligned room), 0 from a v2 requester
+  /// (never deduplicated). A requester retries with the same id; the supervisor records the
+  /// ids it performs (runtime_ext_header::performed) and performs an id once.
+  std::uint32_t id_lo;
+  std::uint32_t id_hi;
+  std::uint32_t reserved[10];
 };
 static_assert(sizeof(request_slot) == 320 && std::is_trivially_copyable_v<request_slot>);
+static_assert(offsetof(request_slot, id_lo) == 268 && offsetof(request_slot, id_hi) == 272);
+
+inline std::uint64_t request_id(const request_slot& s) {
+  return std::uint64_t{load_u32(s.id_hi)} << 32 | load_u32(s.id_lo);
+}
 
 /// runtime_header::policy: the restart policy the bank was created with (policies/runtime_policy.hpp).
 struct runtime_header {
@@ -163,6 +184,48 @@ struct runtime_header {
 static_assert(sizeof(runtime_header) % 64 == 0 && std::is_trivially_copyable_v<runtime_header>);
 static_assert(sizeof(runtime_header) == 128 + request_slots * sizeof(request_slot));
 
+/// v3: one listening socket (24 bytes): family AF_INET (address in addr[0..3]) or AF_INET6,
+/// 0 when unused; the address in network byte order, the port in host byte order.
+struct listen_record {
+  std::uint16_t family;
+  std::uint16_t port;
+  std::uint32_t reserved;
+  std::uint8_t addr[16];
+};
+static_assert(sizeof(listen_record) == 24 && std::is_trivially_copyable_v<listen_record>);
+
+/// performed_record::status of a request being acted on (its supervisor ended before its status
+/// was known, if it stays so).
+inline constexpr std::int32_t performed_in_progress = -1;
+
+/// v3: a request the supervisor performed (16 bytes), recorded before it acts (status
+/// performed_in_progress), its status stored once it is known, before the answer.
+struct performed_record {
+  std::uint64_t id;  ///< 0: empty
+  std::int32_t status;
+  std::uint32_t kind;
+};
+static_assert(sizeof(performed_record) == 16);
+
+/// v3: head of the extension block "__HR_runtime_x" (1,344 bytes), followed by max_groups x
+/// max_listen listen_records (the groups' sockets). Written by the supervisor only, except
+/// request_listen[i], written by the requester that claimed slot i.
+struct runtime_ext_header {
+  std::uint32_t magic;
+  std::uint32_t version;         ///< runtime_version
+  std::uint32_t max_groups;      ///< the runtime header's
+  std::uint32_t performed_next;  ///< next ring entry to write (< performed_slots)
+  std::uint32_t reserved[12];
+  performed_record performed[performed_slots];
+  listen_record request_listen[request_slots][max_listen];
+};
+static_assert(sizeof(runtime_ext_header) == 64 + 512 + 768);
+
+constexpr std::uint64_t runtime_ext_block_bytes(std::uint32_t max_groups) {
+  return sizeof(runtime_ext_header) +
+         std::uint64_t{max_groups} * max_listen * sizeof(listen_record);
+}
+
 constexpr std::uint64_t runtime_block_bytes(std::uint32_t max_groups, std::uint32_t max_processes) {
   return sizeof(runtime_header) + std::uint64_t{max_groups} * sizeof(group_slot) +
          std::uint64_t{max_processes} * sizeof(proc_slot);
@@ -174,7 +237,8 @@ class runtime_view {
   runtime_view() = default;
   /// Checks magic, version, limits and the block's capacity. Errors: corrupt,
   /// version_mismatch, truncated.
-  [[nodiscard]] static result<runtime_view> attach(const block& b) {
+  [[nodiscard]] static result<runtime_view> attach(const block& b,
+                                                   std::uint32_t version = runtime_version) {
     if (b.capacity < sizeof(runtime_header))
       return fail(error(errc::truncated, "runtime block smaller than its header")
                       .with_minimum("bytes", b.capacity, sizeof(runtime_header)));
@@ -182,9 +246,9 @@ class runtime_view {
     if (h->magic != runtime_magic)
       return fail(error(errc::corrupt, "runtime block: bad magic")
                       .with_expected_hex("magic", runtime_magic, h->magic));
-    if (h->version != runtime_version)
+    if (h->version != version)
       return fail(error(errc::version_mismatch, "runtime block written by another hrctl version")
-                      .with_expected("runtime block version", runtime_version, h->version));
+                      .with_expected("runtime block version", version, h->version));
     if (h->max_groups == 0 || h->max_groups > 65536)
       return fail(error(errc::corrupt, "runtime block: max_groups out of range")
                       .with_range("max_groups", h->max_groups, 1, 65536));
@@ -198,6 +262,40 @@ class runtime_view {
     runtime_view v;
     v.h_ = h;
     return v;
+  }
+  /// Attaches the extension block (v3). Errors: corrupt, truncated.
+  [[nodiscard]] result<void> attach_ext(const block& b) {
+    if (b.capacity < sizeof(runtime_ext_header))
+      return fail(error(errc::truncated, "runtime extension block smaller than its header")
+                      .with_minimum("bytes", b.capacity, sizeof(runtime_ext_header)));
+    auto* x = reinterpret_cast<runtime_ext_header*>(b.data);
+    if (x->magic != runtime_ext_magic)
+      return fail(error(errc::corrupt, "runtime extension block: bad magic")
+                      .with_expected_hex("magic", runtime_ext_magic, x->magic));
+    if (x->version != runtime_version)
+      return fail(error(errc::corrupt, "runtime extension block: another version")
+                      .with_expected("version", runtime_version, x->version));
+    if (x->max_groups != h_->max_groups)
+      return fail(error(errc::corrupt, "runtime extension block: max_groups differs")
+                      .with_expected("max_groups", h_->max_groups, x->max_groups));
+    if (b.capacity < runtime_ext_block_bytes(x->max_groups))
+      return fail(error(errc::truncated, "runtime extension block smaller than its table")
+                      .with_minimum("bytes", b.capacity, runtime_ext_block_bytes(x->max_groups)));
+    x_ = x;
+    return {};
+  }
+  /// The extension block (null if not attached).
+  runtime_ext_header* ext() const { return x_; }
+  /// Listener k of group gid (null without the extension block or out of range).
+  listen_record* group_listen(std::uint32_t gid, std::uint32_t k) const {
+    if (x_ == nullptr || gid >= h_->max_groups || k >= max_listen) return nullptr;
+    return reinterpret_cast<listen_record*>(reinterpret_cast<std::byte*>(x_) +
+                                            sizeof(runtime_ext_header)) +
+           std::uint64_t{gid} * max_listen + k;
+  }
+  listen_record* request_listen(std::uint32_t i, std::uint32_t k) const {
+    if (x_ == nullptr || i >= request_slots || k >= max_listen) return nullptr;
+    return &x_->request_listen[i][k];
   }
 
   runtime_header& header() const { return *h_; }
@@ -222,6 +320,7 @@ class runtime_view {
 
  private:
   runtime_header* h_ = nullptr;
+  runtime_ext_header* x_ = nullptr;
 };
 
 /// An acquire load of a field shared with another process (a const field too: the __atomic

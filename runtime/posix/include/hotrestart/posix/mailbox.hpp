@@ -7,6 +7,7 @@
 #define HOTRESTART_POSIX_MAILBOX_HPP
 
 #include <signal.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include <hotrestart/backends/mmap_file.hpp>
+#include <hotrestart/posix/convert.hpp>
 #include <hotrestart/posix/image.hpp>
 #include <hotrestart/posix/layout.hpp>
 #include <hotrestart/posix/relay.hpp>
@@ -44,8 +46,10 @@ struct request_in {
   std::uint64_t heartbeat_ms = 0;
   std::uint32_t stop_timeout_ms = 0;
   std::uint32_t stop_signal = 0;
-  std::vector<std::uint32_t> listen_addr;  ///< network byte order
-  std::vector<std::uint16_t> listen_port;
+  std::vector<listen_record> listen;  ///< run: the group's sockets (family, address, port)
+  /// The request's id (new_request_id()): a request retried with the same id after its
+  /// supervisor went away is performed once. 0: a new one is drawn by submit_request.
+  std::uint64_t id = 0;
   std::string name;
   std::string group_name;
   const program_file* program = nullptr;
@@ -66,6 +70,20 @@ struct request_out {
   std::string relay_problem;  ///< why the output could not be handed over (it then goes to
                               ///< the supervisor's), empty if it was or none was asked
 };
+
+/// A fresh request id: 64 random bits (getrandom), else pid, time and a counter. Never 0.
+inline std::uint64_t new_request_id() {
+  std::uint64_t id = 0;
+  if (::getrandom(&id, sizeof id, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof id) || id == 0) {
+    static std::atomic<std::uint32_t> counter{0};
+    timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    id = (std::uint64_t{static_cast<std::uint32_t>(::getpid())} << 40) ^
+         (static_cast<std::uint64_t>(ts.tv_sec) << 20) ^ static_cast<std::uint64_t>(ts.tv_nsec) ^
+         (std::uint64_t{counter.fetch_add(1)} << 52);
+  }
+  return id == 0 ? 1 : id;
+}
 
 inline void sleep_ms(long ms) {
   timespec ts{ms / 1000, (ms % 1000) * 1000000L};
@@ -97,6 +115,7 @@ inline bool group_has_live_members(const runtime_view& rt, std::uint32_t gid) {
 template <class Bank>
 [[nodiscard]] result<request_out> submit_request(Bank& bank, const runtime_view& rt,
                                                  const request_in& in, std::uint64_t timeout_ms) {
+  const std::uint64_t id = in.id != 0 ? in.id : new_request_id();
   request_slot* slot = nullptr;
   std::uint32_t index = 0;
   const std::uint64_t deadline = monotonic_ms() + timeout_ms;
@@ -160,12 +179,22 @@ template <class Bank>
   slot->stop_timeout_ms = in.stop_timeout_ms;
   slot->stop_signal = in.stop_signal;
   slot->listen_count = 0;
-  for (std::size_t i = 0; i < in.listen_addr.size() && i < in.listen_port.size() && i < max_listen;
-       ++i) {
-    slot->listen_addr[i] = in.listen_addr[i];
-    slot->listen_port[i] = in.listen_port[i];
+  for (std::uint32_t i = 0; i < max_listen; ++i) {
+    slot->listen_addr[i] = 0;
+    slot->listen_port[i] = 0;
+    if (listen_record* r = rt.request_listen(index, i)) *r = listen_record{};
+  }
+  for (std::size_t i = 0; i < in.listen.size() && i < max_listen; ++i) {
+    listen_record* r = rt.request_listen(index, static_cast<std::uint32_t>(i));
+    if (r == nullptr) break;
+    *r = in.listen[i];
+    // The v2 words too (an IPv4 address), as v2 readers of a request slot knew them.
+    if (in.listen[i].family == AF_INET) std::memcpy(&slot->listen_addr[i], in.listen[i].addr, 4);
+    slot->listen_port[i] = in.listen[i].port;
     slot->listen_count = static_cast<std::uint32_t>(i + 1);
   }
+  slot->id_lo = static_cast<std::uint32_t>(id);
+  slot->id_hi = static_cast<std::uint32_t>(id >> 32);
   slot->status = 0;
   slot->result_pid = 0;
   slot->name_len = static_cast<std::uint32_t>(in.name.size() < 32 ? in.name.size() : 32);
@@ -264,9 +293,7 @@ struct attached_bank {
 [[nodiscard]] inline result<attached_bank> attach_bank(const mmap_location& where) {
   auto b = mmap_bank::open(where);
   if (!b) return fail(b.error());
-  auto blk = b->find(runtime_block_name);
-  if (!blk) return fail(blk.error());
-  auto rt = runtime_view::attach(*blk);
+  auto rt = attach_runtime(*b);
   if (!rt) return fail(rt.error());
   return attached_bank{std::move(*b), *rt};
 }

@@ -27,6 +27,10 @@
 
 namespace hotrestart::posix {
 
+/// The address families of a listen record (Linux's AF_INET, AF_INET6).
+inline constexpr std::uint16_t AF_INET_family = 2;
+inline constexpr std::uint16_t AF_INET6_family = 10;
+
 /// The restart policy recorded in a runtime header (its kind and tunables; may be invalid:
 /// see `runtime_policy::valid`).
 inline runtime_policy policy_from_header(const runtime_header& h) {
@@ -377,6 +381,69 @@ std::uint32_t validate_runtime(const runtime_view& rt, const Controller* ctl, Ba
       if (!members)
         report(sentence().text("group ").num(gid).text(": the controller's member list is broken"));
     }
+
+  // Version 3: the extension block (attached by the caller: attach_runtime, or attach_ext).
+  if (const runtime_ext_header* x = rt.ext()) {
+    if (x->performed_next >= performed_slots)
+      report(sentence()
+                 .text("runtime extension: performed_next ")
+                 .num(x->performed_next)
+                 .text(" is over the ring's last entry (31)"));
+    for (std::uint32_t e = 0; e < performed_slots; ++e) {
+      const performed_record& p = x->performed[e];
+      if (p.id != 0 && !valid_request_kind(p.kind))
+        report(sentence()
+                   .text("performed request ")
+                   .num(e)
+                   .text(": kind word ")
+                   .num(p.kind)
+                   .text(" is not a request kind"));
+      if (p.id != 0 && (p.status < performed_in_progress || p.status > 255))
+        report(sentence()
+                   .text("performed request ")
+                   .num(e)
+                   .text(": status ")
+                   .snum(p.status)
+                   .text(" is not an exit code (0 to 255, or -1: in progress)"));
+    }
+    // A listen record: unused (all zero) past the count, AF_INET or AF_INET6 below it, an
+    // IPv4 address with nothing in the 12 bytes after it.
+    auto check_listen = [&](const listen_record& r, bool used, auto&& at) {
+      if (!used) {
+        if (r.family != 0 || r.port != 0)
+          report(at().text("unused, but its family or port is set"));
+        return;
+      }
+      if (r.family != AF_INET_family && r.family != AF_INET6_family) {
+        report(
+            at().text("family ").num(r.family).text(" is neither AF_INET (2) nor AF_INET6 (10)"));
+        return;
+      }
+      if (r.reserved != 0) report(at().text("reserved word is not zero"));
+      if (r.family == AF_INET_family)
+        for (int b = 4; b < 16; ++b)
+          if (r.addr[b] != 0) {
+            report(at().text("an IPv4 address with bytes set after its 4"));
+            break;
+          }
+    };
+    for (std::uint32_t gid = 0; gid < rt.max_groups(); ++gid) {
+      const group_slot& g = *rt.group(gid);
+      for (std::uint32_t k = 0; k < max_listen; ++k)
+        check_listen(*rt.group_listen(gid, k), k < g.listen_count, [&] {
+          return sentence().text("group ").num(gid).text(": listen record ").num(k).text(": ");
+        });
+    }
+    for (std::uint32_t i = 0; i < request_slots; ++i) {
+      const request_slot& s = *rt.request(i);
+      const std::uint32_t st = load(s.state);
+      if (st == req_free || st == req_claimed || st == req_done) continue;
+      for (std::uint32_t k = 0; k < max_listen && k < s.listen_count; ++k)
+        check_listen(*rt.request_listen(i, k), true, [&] {
+          return sentence().text("request slot ").num(i).text(": listen record ").num(k).text(": ");
+        });
+    }
+  }
   return count;
 }
 
