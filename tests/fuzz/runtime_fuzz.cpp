@@ -57,8 +57,10 @@ struct stub_signaller {
   std::uint32_t sent = 0;
   void signal(std::int32_t pid, int sig, bool trusted, std::uint32_t gid, const proc_slot& s) {
     if (trusted) {
-      if (pid <= 0) violated("a signal for a pid that is not a process", gid, sig);
-      if (pid == ::getpid()) violated("a signal for the supervisor itself", gid, sig);
+      if (pid <= 0)
+        violated("a signal for a pid that is not a process", gid, static_cast<std::uint64_t>(sig));
+      if (pid == ::getpid())
+        violated("a signal for the supervisor itself", gid, static_cast<std::uint64_t>(sig));
       if (s.gid != gid) violated("a signal for a member of another group", gid, s.gid);
     }
     ++sent;

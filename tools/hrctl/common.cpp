@@ -432,9 +432,9 @@ std::string describe_counter(const runtime_header& h, policy_cspan state) {
 std::string parse_listen(const std::string& spec, std::vector<listen_record>& out) {
   const auto colon = spec.rfind(':');
   std::uint32_t p = 0;
-  const std::string bad = "bad --listen '" + spec +
-                          "': expected IPV4ADDR:PORT, [IPV6ADDR]:PORT, HOSTNAME:PORT or :PORT "
-                          "(PORT 0: any free port)";
+  std::string bad = "bad --listen '" + spec +
+                    "': expected IPV4ADDR:PORT, [IPV6ADDR]:PORT, HOSTNAME:PORT or :PORT "
+                    "(PORT 0: any free port)";
   if (colon == std::string::npos || !parse_u32(spec.substr(colon + 1), p) || p > 65535) return bad;
   std::string host = spec.substr(0, colon);
   listen_record r{};

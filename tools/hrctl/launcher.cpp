@@ -185,13 +185,14 @@ std::string launcher::name_link(const std::string& program) {
     names_ = names_dir();
   }
   if (names_.empty()) return {};
-  const std::string link = names_ + "/" + name;
+  std::string link = names_ + "/" + name;
   const std::string target = "/proc/self/fd/" + std::to_string(image_fd_at);
   if (::symlink(target.c_str(), link.c_str()) == 0) return link;
   if (errno != EEXIST) return {};
   char got[64];  // made by another supervisor of this user: used if it is the same link
   const ssize_t n = ::readlink(link.c_str(), got, sizeof got);
-  if (n != static_cast<ssize_t>(target.size()) || target.compare(0, target.size(), got, n) != 0)
+  if (n != static_cast<ssize_t>(target.size()) ||
+      target.compare(0, target.size(), got, static_cast<std::size_t>(n)) != 0)
     return {};
   return link;
 }

@@ -36,7 +36,6 @@ constexpr command_mask bank_makers = bit_run | bit_serve;
 constexpr command_mask requesters = bit_kill | bit_restart | bit_upgrade | bit_stop;
 
 constexpr std::uint64_t day_ms = 86400000;
-constexpr std::uint64_t u32_max = 0xFFFFFFFFu;
 constexpr std::size_t max_name_bytes = 32;     // process and group names (layout.hpp)
 constexpr std::uint32_t max_group_id = 65535;  // --max-groups is at most 65536
 constexpr int hrctl_json_schema = 1;           // of hrctl's JSON documents (json.hpp's errors too)
@@ -548,9 +547,9 @@ void man_paragraphs(std::FILE* out, std::string_view text) {
 void man_option(std::FILE* out, const option_spec& o) {
   std::fprintf(out, ".TP\n");
   std::string label;
-  if (o.short_name != 0) label.append("\\fB\\-").append(1, o.short_name).append("\\fR, ");
-  label.append("\\fB\\-\\-").append(roff(o.long_name)).append("\\fR");
-  if (o.value_name != nullptr) label.append(" \\fI").append(o.value_name).append("\\fR");
+  if (o.short_name != 0) label.append(R"(\fB\-)").append(1, o.short_name).append(R"(\fR, )");
+  label.append(R"(\fB\-\-)").append(roff(o.long_name)).append(R"(\fR)");
+  if (o.value_name != nullptr) label.append(R"( \fI)").append(o.value_name).append(R"(\fR)");
   std::fprintf(out, "%s\n%s\n", label.c_str(), roff(o.help).c_str());
 }
 

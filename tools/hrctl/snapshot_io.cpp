@@ -128,9 +128,10 @@ int freezer::wait_stopped(std::uint32_t timeout_ms) const {
 }
 
 void freezer::thaw() {
-  for (auto it = procs_.rbegin(); it != procs_.rend(); ++it) {
-    signal_pidfd(it->second, SIGCONT);
-    ::close(it->second);
+  // The last stopped first (the members, then the supervisor).
+  for (std::size_t k = procs_.size(); k-- > 0;) {
+    signal_pidfd(procs_[k].second, SIGCONT);
+    ::close(procs_[k].second);
   }
   procs_.clear();
 }

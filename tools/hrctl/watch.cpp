@@ -86,7 +86,7 @@ std::vector<watch_event> changes(const status_sample& a, const status_sample& b,
     add("site_restart", "site restart (" + std::to_string(b.site_restarts) + " in all)").count =
         b.site_restarts;
   auto group_event = [&](const char* kind, const status_group& g,
-                         std::string text) -> watch_event& {
+                         const std::string& text) -> watch_event& {
     watch_event& e = add(kind, group_label(g) + ": " + text);
     e.has_group = true;
     e.gid = g.gid;
@@ -94,7 +94,7 @@ std::vector<watch_event> changes(const status_sample& a, const status_sample& b,
     return e;
   };
   auto member_event = [&](const char* kind, const status_group& g, const status_member& m,
-                          std::string text) {
+                          const std::string& text) {
     watch_event& e = group_event(kind, g, printable_name(m.name) + " " + text);
     e.member = m.name;
     e.pid = m.pid;
@@ -223,9 +223,10 @@ int cmd_status_watch(const bank_options& bo, bool json, std::uint32_t every_ms) 
         const std::string sup = cur.supervisor_alive
                                     ? "supervisor pid " + std::to_string(cur.supervisor_pid)
                                     : std::string("supervisor not running");
-        std::string body = printable_name(bo.path) + "  " + sup + "  " + now + "  (every " +
-                           std::to_string(every_ms) + " ms; Ctrl-C ends)\n" + text +
-                           "\nrecent events:\n";
+        std::string body = printable_name(bo.path);
+        body.append("  ").append(sup).append("  ").append(now).append("  (every ");
+        body.append(std::to_string(every_ms)).append(" ms; Ctrl-C ends)\n").append(text);
+        body.append("\nrecent events:\n");
         if (recent.empty()) body += "  (none yet)\n";
         for (const watch_event& e : recent) body += "  " + e.time + " " + e.text + "\n";
         // Each line clears what the previous frame left after it; the end clears the rest.
