@@ -96,6 +96,7 @@ hello_seed)
   grep -q "crash detected: hello_chorus_fixture .* SIGSEGV" "$dir/err" || fail "crash not reported"
   grep -q "group 0 terminated" "$dir/err" || fail "no termination"
   blocks_lack "__HR_IMG_\|PM1" "blocks left after termination"
+  blocks_have "__HR_runtime_x .*hrctl runtime" "the runtime's extension block not shown as the runtime's"
   H check --bank "$bank" >/dev/null || fail "check"
   ;;
 hello_pipe)
