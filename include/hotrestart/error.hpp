@@ -118,8 +118,8 @@ struct error {
   detail_kind kinds[max_details] = {};
   const char* message = "";
   int sys_errno = 0;
-  std::uint32_t reserved =
-      0;  ///< the padding before `details`, named: a copy reads no indeterminate byte
+  /// The padding before `details`, named and zeroed: a copy reads no indeterminate byte.
+  std::uint32_t reserved = 0;
   error_detail details[max_details] = {};
 
   constexpr error() = default;
