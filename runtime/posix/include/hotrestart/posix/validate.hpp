@@ -115,7 +115,7 @@ class sentence {
     return *this;
   }
   /// A name, quoted, with C-style escapes for quotes, backslashes and bytes that are not
-  /// printable ASCII (\n, \t, \xHH).
+  /// printable ASCII (`\n`, `\t`, `\xHH`).
   sentence& name(std::string_view s) {
     put('"');
     for (char c : s) {
