@@ -28,6 +28,7 @@
 
 #include <hotrestart/bank.hpp>
 #include <hotrestart/posix/convert.hpp>
+#include <hotrestart/posix/image.hpp>
 #include <hotrestart/posix/validate.hpp>
 
 #include "fuzz_outcome.hpp"
@@ -153,7 +154,8 @@ void adoption_walk(const runtime_view& rt, const snapshot& c, fuzz_bank& bank, b
           violated("a member's image is of another process", p.id, p.image);
       }
       const std::int32_t pid = load(s->pid);
-      const bool same_run = load(s->handle) == p.handle && pid > 0;
+      // As open_member_pidfd: only a pid adoptable_pid accepts (never the supervisor's own).
+      const bool same_run = load(s->handle) == p.handle && adoptable_pid(pid);
       if (same_run) sig.signal(pid, 9, trusted, gid, *s);  // a gave-up group's members: SIGKILL
     });
     // Listening sockets to take or open again: listen_count entries of the arrays.

@@ -123,3 +123,29 @@ TEST_CASE("an answer given in time is read, and the slot freed") {
   CHECK(exit_of(c) == 0);
   CHECK(f.slots_in(req_free) == request_slots);
 }
+
+TEST_CASE("a bank naming the reader's own pid as a member's run is never adopted") {
+  // Positive control: a real child, named with its start time, is adopted (a pidfd).
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  const std::uint64_t child_start = process_start_time(child);
+  REQUIRE(child_start != 0);
+  const int pfd = open_member_pidfd(child, child_start, nullptr);
+  CHECK(pfd >= 0);
+  if (pfd >= 0) ::close(pfd);
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  // The reader itself (the supervisor, when a forged bank names its pid), alive and matching
+  // its start time: refused, so it is never signalled. Found by the runtime fuzzer.
+  const std::uint64_t own_start = process_start_time(::getpid());
+  REQUIRE(own_start != 0);
+  CHECK(same_process_alive(::getpid(), own_start));
+  CHECK_FALSE(adoptable_pid(::getpid()));
+  CHECK(open_member_pidfd(::getpid(), own_start, nullptr) == -1);
+  CHECK_FALSE(adoptable_pid(0));
+  CHECK_FALSE(adoptable_pid(-child));
+}

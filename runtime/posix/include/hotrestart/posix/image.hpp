@@ -101,6 +101,13 @@ inline long process_uid(int pid) {
   return uid;
 }
 
+/// A pid a bank may name as a member's run: a process (not 0, not a group), and never the
+/// process reading the bank (a forged bank naming the supervisor's own pid is not adopted,
+/// so never signalled).
+inline bool adoptable_pid(int pid) {
+  return pid > 0 && pid != ::getpid();
+}
+
 /// A pidfd for the run a bank records (pid and start time), only if that process still is
 /// that run and, when `uid` is given (a bank of another user's: --user), runs as that user
 /// alone (real, effective, saved and file-system uids): another user's bank cannot make a
@@ -109,7 +116,7 @@ inline long process_uid(int pid) {
 /// check). The checks come after pidfd_open, so the pidfd names the process checked even if the
 /// pid is reused later. Returns the pidfd (close-on-exec) or -1.
 inline int open_member_pidfd(int pid, std::uint64_t start_time, const uid_t* uid) {
-  if (pid <= 0) return -1;
+  if (!adoptable_pid(pid)) return -1;
   const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
   if (fd < 0) return -1;
   if (!same_process_alive(pid, start_time) ||
