@@ -288,6 +288,13 @@ bool parse_u32(const std::string& s, std::uint32_t& out) {
   return true;
 }
 
+bool parse_u64(const std::string& s, std::uint64_t& out) {
+  std::uint64_t v = 0;
+  if (s.empty() || leading_digits(s, v) != s.size()) return false;
+  out = v;
+  return true;
+}
+
 bool apply_tunable(const std::string& flag, const std::string& value, bank_options& o,
                    std::string& err) {
   auto bad = [&](const char* what) {

@@ -138,6 +138,8 @@ std::uint64_t fixed_overhead(const bank_options& o, std::uint32_t page);
 /// Parses "64M", "4096", "1G". false on garbage.
 bool parse_size(const std::string& s, std::uint64_t& out);
 bool parse_u32(const std::string& s, std::uint32_t& out);
+/// Digits only, within 64 bits (as parse_u32). false on anything else.
+bool parse_u64(const std::string& s, std::uint64_t& out);
 
 /// Loads key = value lines into `o` (keys as the long flags). Returns an empty string or the
 /// problem.

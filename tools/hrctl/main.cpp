@@ -18,6 +18,7 @@
 #include "options.hpp"
 #include "snapshot.hpp"
 #include "supervisor.hpp"
+#include "systemd.hpp"
 
 using namespace hrctl;
 
@@ -107,6 +108,8 @@ int generator(const std::string& cmd, int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Under a service: read the manager's variables and keep them from the members.
+  (void)take_service_env();
   if (argc < 2) {
     print_main_help(stdout);
     return exit_usage;
