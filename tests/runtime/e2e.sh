@@ -390,6 +390,7 @@ bank_version)
   H run --bank "$bank" -- "$member" >/dev/null 2>"$dir/err"; expect_rc $? 5 "run: other format version"
   grep -q "refusing this bank (nothing in it was changed)" "$dir/err" || fail "run: message"
   grep -q "has format version 99, this hrctl supports" "$dir/err" || fail "run: which versions"
+  grep -q "converts only a runtime block of the previous version" "$dir/err" || fail "run: what it can convert"
   H kill -g 0 --bank "$bank" 2>"$dir/err"; expect_rc $? 5 "kill -g: other format version"
   [ "$(sha "$bank")" = "$before" ] || fail "the refused bank was changed"
   # The runtime block ("HHRT", then its version word) written by another hrctl version.

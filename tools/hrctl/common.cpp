@@ -151,8 +151,8 @@ void advise_refused(const std::string& path, const error& e, bool image) {
       else
         std::fprintf(stderr, "%s was written by another version. ", p);
       std::fprintf(stderr,
-                   "hrctl cannot convert banks (there is no `hrctl convert` yet): use the hrctl "
-                   "that made it, or %s\n",
+                   "hrctl converts only a runtime block of the previous version (2, as `hrctl "
+                   "convert` does), not this: use the hrctl that made it, or %s\n",
                    other);
       break;
     case errc::layout_mismatch:
