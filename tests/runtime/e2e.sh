@@ -1465,6 +1465,7 @@ sd_status)
   wait_for "$dir/out-notify" "STATUS=1 group (web): 1 member running, 1 restart; last crash: web/hr_member killed by SIGSEGV"
   kill -TERM $p; wait $p; expect_rc $? 0 "SIGTERM under a service"
   grep -q "STATUS=stopping: " "$dir/out-notify" || fail "no stopping status"
+  grep "STATUS=" "$dir/out-notify" | tail -1 | grep -q "STATUS=stopping: 1 group (web): 0 members running" || fail "the last status is not the stopped one"
   ;;
 sd_stop)
   # SIGTERM under a service: STOPPING=1 when the stop begins, the graceful stop, exit 0 (run

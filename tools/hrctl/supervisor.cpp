@@ -687,6 +687,7 @@ void supervisor::shutdown(int sig, std::uint64_t stop_timeout_ms) {
     service_pass(now());  // (the watchdog, through a long graceful stop)
     (void)wait_events(service_wait(now(), 20));
   }
+  service_pass(now(), true);  // the last STATUS=: what the stop left
 }
 
 void supervisor::finish() {

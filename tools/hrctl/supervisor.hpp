@@ -161,7 +161,7 @@ class supervisor {
   // Under a service manager (service.cpp): READY=1, STATUS=, WATCHDOG=1, STOPPING=1.
   void service_extend_for_bank(const std::string& path);
   void service_begin();
-  void service_pass(std::uint64_t t);
+  void service_pass(std::uint64_t t, bool status_now = false);
   long service_wait(std::uint64_t t, long cap) const;
   void service_stopping();
   bool member_ready(std::uint32_t id, std::uint64_t t) const;
