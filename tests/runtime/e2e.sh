@@ -1538,18 +1538,19 @@ sd_watchdog_pid)
   ;;
 sd_watchdog_hang)
   # A hung member is hrctl's business: its heartbeat deadline restarts the group, and the
-  # pings go on throughout (no gap as long as the watchdog's period).
+  # pings go on throughout (no gap as long as the watchdog's period: 4 s, 5 x the member's
+  # heartbeat deadline, so a slow host does not make it fail).
   fake_manager
-  NOTIFY_SOCKET=$dir/notify WATCHDOG_USEC=2000000 launch 1 "run 1" run "${T[@]}" --heartbeat 800 -- "$member" --hang 1 --beat 50 600000; p=$launched
+  NOTIFY_SOCKET=$dir/notify WATCHDOG_USEC=4000000 launch 1 "run 1" run "${T[@]}" --heartbeat 800 -- "$member" --hang 1 --beat 50 600000; p=$launched
   wait_for "$dir/err1" "hang detected"
   wait_for "$dir/out1" "run 2 restarted=1"
   c=$(got WATCHDOG=1)
-  for ((i = 0; i < 100 && $(got WATCHDOG=1) < c + 2; i++)); do sleep 0.1; done
+  for ((i = 0; i < 300 && $(got WATCHDOG=1) < c + 2; i++)); do sleep 0.1; done
   [ "$(got WATCHDOG=1)" -ge $((c + 2)) ] || fail "no pings after the restart"
   kill -TERM $p; wait $p; expect_rc $? 0 "SIGTERM under a service"
   gap=$(awk '/WATCHDOG=1/ { if (t) { d = $1 - t; if (d > m) m = d } t = $1 } END { print m + 0 }' "$dir/out-notify")
-  [ "$gap" -lt 2000000 ] || fail "a gap of $gap us between pings: the watchdog (2 s) would have fired"
-  [ "$(got WATCHDOG=1)" -ge 4 ] || fail "too few pings"
+  [ "$gap" -lt 4000000 ] || fail "a gap of $gap us between pings: the watchdog (4 s) would have fired"
+  [ "$(got WATCHDOG=1)" -ge 3 ] || fail "too few pings"
   ;;
 sd_give_up_exit)
   # --on-give-up exit: giving up on group 2 stops group 1 gracefully and ends the supervisor
