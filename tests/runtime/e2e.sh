@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end tests of hrctl on real programs with real signals.
-# Usage: e2e.sh CASE HRCTL MEMBER HELLO CHORUS_CALLS
+# Usage: e2e.sh CASE HRCTL MEMBER HELLO CHORUS_CALLS [NOTIFY_LISTENER]
 # Each case uses its own bank and temp dir; no wall-clock thresholds (only generous timeouts
 # that catch a hang).
 set -uo pipefail
-case_name=$1 hrctl=$2 member=$3 hello=$4 chorus=${5:-}
+case_name=$1 hrctl=$2 member=$3 hello=$4 chorus=${5:-} listener=${6:-}
 dir=$(mktemp -d /tmp/hr-e2e.XXXXXX)
 bank=/dev/shm/hr-e2e-$case_name-$$.bank
 cleanup() {
@@ -75,6 +75,25 @@ ask() {
 # Under AddressSanitizer the programs' deliberate SIGSEGVs must stay signals (not "exit 1").
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}handle_segv=0"
 T=(--bank "$bank" --bank-size 32M)
+
+# A fake service manager (sd_* cases): the listener bound at $dir/notify (for NOTIFY_SOCKET)
+# writes what it receives to $dir/out-notify, a line per assignment: "USEC KEY=VALUE"
+# (CLOCK_MONOTONIC microseconds).
+fake_manager() {
+  [ -n "$listener" ] || fail "no notify listener given"
+  "$listener" "$dir/notify" "$dir/out-notify" &
+  local i; for ((i = 0; i < 100; i++)); do [ -S "$dir/notify" ] && return 0; sleep 0.05; done
+  fail "the fake service manager did not bind $dir/notify"
+}
+got() { grep -c -- "$1" "$dir/out-notify" 2>/dev/null; }  # lines of the manager's record
+first_at() { awk -v p="$1" 'index($0, p) { print $1; exit }' "$dir/out-notify"; }
+# hr_bg N ARGS...: `hrctl ARGS` in the background (output in $dir/outN, $dir/errN), its pid in $p.
+hr_bg() {
+  local n=$1
+  shift
+  "$hrctl" "$@" >"$dir/out$n" 2>"$dir/err$n" &
+  p=$!
+}
 
 # A bank whose group 0 ("web", one member) is recorded running while nothing runs: its
 # supervisor and then its member were killed (SIGKILL). The member's last pid in $down_pid.
@@ -1351,6 +1370,248 @@ PY
   wait $g; rc=$?
   H status --bank "$bank" >/dev/null 2>&1; expect_rc $rc $? "the watch of a bank that went away"
   [ $rc -ne 0 ] && [ $rc_ok -eq 0 ] || fail "exit $rc when the bank went away"
+  ;;
+sd_ready_call)
+  # READY=1 only once the member called process::ready() (1.5 s after its start), never
+  # before; a previous run's call, or time alone (--ready-after 0), does not count.
+  fake_manager
+  NOTIFY_SOCKET=$dir/notify launch 1 "run 1" run "${T[@]}" --ready-after 0 -- "$member" --ready 1500 --wait "$dir/go"; p=$launched
+  wait_for "$dir/out-notify" "STATUS="
+  [ "$(got READY=1)" = 0 ] || fail "READY=1 before the member called ready()"
+  wait_for "$dir/out1" "ready run 1 at"
+  wait_for "$dir/out-notify" "READY=1"
+  called=$(sed -n 's/.* ready run 1 at \([0-9]*\)$/\1/p' "$dir/out1")
+  ready=$(first_at READY=1)
+  [ -n "$called" ] && [ "$ready" -ge "$called" ] || fail "READY=1 at $ready, the call at $called"
+  grep -q "ready: READY=1 sent" "$dir/err1" || fail "no log line for READY"
+  # The bank records the call: its run number in the process slot's ready_run (hrctl check
+  # accepts it).
+  H check --bank "$bank" >"$dir/out-check" 2>&1 || fail "hrctl check refuses a bank with ready_run set"
+  # A restarted supervisor (serve) adopts the member, ready in its current run: READY at once,
+  # even with --ready-after 0.
+  kill -9 $p; wait $p 2>/dev/null
+  : >"$dir/out-notify"
+  NOTIFY_SOCKET=$dir/notify hr_bg 2 serve --bank "$bank" --ready-after 0
+  wait_for "$dir/err2" "adopted member"
+  wait_for "$dir/out-notify" "READY=1"
+  kill -TERM $p; wait $p; expect_rc $? 0 "serve stopped by SIGTERM under a service"
+  rm -f "$bank"
+  # Negative control: a member that never calls ready(), with --ready-after 0: no READY=1
+  # within 3 s, while the manager does receive hrctl's STATUS= (the test would see READY).
+  : >"$dir/out-notify"
+  NOTIFY_SOCKET=$dir/notify launch 3 "run 1" run "${T[@]}" --ready-after 0 -- "$member" --wait "$dir/go"; p=$launched
+  wait_for "$dir/out-notify" "STATUS=1 group"
+  sleep 3
+  [ "$(got READY=1)" = 0 ] || fail "READY=1 for a member that never called ready() (--ready-after 0)"
+  # ... and a serve that adopts it (not ready in its run) waits too.
+  kill -9 $p; wait $p 2>/dev/null
+  : >"$dir/out-notify"
+  NOTIFY_SOCKET=$dir/notify hr_bg 4 serve --bank "$bank" --ready-after 0
+  wait_for "$dir/err4" "adopted member"
+  wait_for "$dir/out-notify" "STATUS=1 group"
+  sleep 2
+  [ "$(got READY=1)" = 0 ] || fail "READY=1 at adoption for a member never ready"
+  kill -TERM $p; wait $p; expect_rc $? 0 "serve stopped by SIGTERM under a service"
+  ;;
+sd_ready_started)
+  # --ready started: READY=1 as soon as the member runs, though it never calls ready() and
+  # --ready-after 0 would wait forever.
+  fake_manager
+  NOTIFY_SOCKET=$dir/notify launch 1 "run 1" run "${T[@]}" --ready started --ready-after 0 -- "$member" --wait "$dir/go"; p=$launched
+  wait_for "$dir/out-notify" "READY=1"
+  # The config file's key does the same (flags win: --ready call overrides it).
+  kill -TERM $p; wait $p; expect_rc $? 0 "SIGTERM under a service"
+  rm -f "$bank"; : >"$dir/out-notify"
+  printf 'ready = started\nready-after = 0\n' >"$dir/conf"
+  NOTIFY_SOCKET=$dir/notify launch 2 "run 1" run "${T[@]}" --config "$dir/conf" -- "$member" --wait "$dir/go"; p=$launched
+  wait_for "$dir/out-notify" "READY=1"
+  kill -TERM $p; wait $p; expect_rc $? 0 "SIGTERM under a service"
+  rm -f "$bank"; : >"$dir/out-notify"
+  NOTIFY_SOCKET=$dir/notify launch 3 "run 1" run "${T[@]}" --config "$dir/conf" --ready call -- "$member" --wait "$dir/go"; p=$launched
+  wait_for "$dir/out-notify" "STATUS=1 group"
+  sleep 2
+  [ "$(got READY=1)" = 0 ] || fail "--ready call on the command line should win over the config's ready = started"
+  kill -TERM $p; wait $p
+  H run "${T[@]}" --ready sometimes -- "$member" >/dev/null 2>"$dir/err-bad"; expect_rc $? 2 "--ready sometimes"
+  grep -q "bad value 'sometimes' for --ready" "$dir/err-bad" || fail "no message for a bad --ready"
+  printf 'on-give-up = never\n' >"$dir/conf-bad"
+  H run "${T[@]}" --config "$dir/conf-bad" -- "$member" >/dev/null 2>"$dir/err-bad"; expect_rc $? 2 "on-give-up = never"
+  grep -q "conf-bad:1: bad value 'never' for --on-give-up" "$dir/err-bad" || fail "no message for a bad config key"
+  ;;
+sd_ready_after)
+  # A program that never calls ready() (/bin/sleep): ready after --ready-after ms of running.
+  fake_manager
+  NOTIFY_SOCKET=$dir/notify "$hrctl" run "${T[@]}" --ready-after 1500 --exit0-clean -- /bin/sleep 600 >"$dir/out1" 2>"$dir/err1" &
+  p=$!
+  wait_for "$dir/out-notify" "READY=1"
+  status=$(first_at STATUS=) ready=$(first_at READY=1)
+  # (The first STATUS= comes after the start: READY=1 at least 1.5 s after the start, with
+  # some slack for the start itself.)
+  [ $((ready - status)) -ge 1000000 ] || fail "READY=1 $((ready - status)) us after the first STATUS, expected >= 1.5 s after the start"
+  kill -TERM $p; wait $p; expect_rc $? 0 "SIGTERM under a service"
+  ;;
+sd_ready_crash)
+  # The member crashes before it is ready (run 1); READY=1 waits for the restarted run's call.
+  fake_manager
+  NOTIFY_SOCKET=$dir/notify launch 1 "run 1" run "${T[@]}" --ready-after 0 -- "$member" --ready 300 --ready-from 2 --wait "$dir/go" --crash 1:segv --hang 2; p=$launched
+  wait_for "$dir/out-notify" "STATUS=1 group"
+  sleep 1
+  [ "$(got READY=1)" = 0 ] || fail "READY=1 before any run called ready()"
+  touch "$dir/go"
+  wait_for "$dir/out1" "ready run 2 at"
+  wait_for "$dir/out-notify" "READY=1"
+  called=$(sed -n 's/.* ready run 2 at \([0-9]*\)$/\1/p' "$dir/out1")
+  ready=$(first_at READY=1)
+  [ "$ready" -ge "$called" ] || fail "READY=1 at $ready, before run 2's call at $called"
+  grep -q "ready run 1" "$dir/out1" && fail "run 1 called ready()"
+  [ "$(got READY=1)" = 1 ] || fail "READY=1 sent more than once"
+  kill -TERM $p; wait $p; expect_rc $? 0 "SIGTERM under a service"
+  ;;
+sd_status)
+  # STATUS= names the group, counts the members running, the restarts and the last crash.
+  fake_manager
+  NOTIFY_SOCKET=$dir/notify launch 1 "run 1" run "${T[@]}" -g web --interval 60000 -- "$member" --wait "$dir/go" --crash 1:segv --hang 2; p=$launched
+  wait_for "$dir/out-notify" "STATUS=1 group (web): 1 member running, 0 restarts"
+  touch "$dir/go"
+  wait_for "$dir/out1" "run 2"
+  wait_for "$dir/out-notify" "STATUS=1 group (web): 1 member running, 1 restart; last crash: web/hr_member killed by SIGSEGV"
+  kill -TERM $p; wait $p; expect_rc $? 0 "SIGTERM under a service"
+  grep -q "STATUS=stopping: " "$dir/out-notify" || fail "no stopping status"
+  grep "STATUS=" "$dir/out-notify" | tail -1 | grep -q "STATUS=stopping: 1 group (web): 0 members running" || fail "the last status is not the stopped one"
+  ;;
+sd_stop)
+  # SIGTERM under a service: STOPPING=1 when the stop begins, the graceful stop, exit 0 (run
+  # and serve). Without NOTIFY_SOCKET: 143, as before.
+  fake_manager
+  NOTIFY_SOCKET=$dir/notify launch 1 "run 1" run "${T[@]}" --ready started -- "$member" --wait "$dir/go"; p=$launched
+  wait_for "$dir/out-notify" "READY=1"
+  kill -TERM $p; wait $p; expect_rc $? 0 "run: SIGTERM under a service"
+  [ "$(got STOPPING=1)" = 1 ] || fail "no STOPPING=1"
+  [ "$(first_at STOPPING=1)" -ge "$(first_at READY=1)" ] || fail "STOPPING=1 before READY=1"
+  grep -q "group 0: hr_member (pid [0-9]*) stopped" "$dir/err1" || fail "the member was not stopped gracefully"
+  : >"$dir/out-notify"
+  NOTIFY_SOCKET=$dir/notify hr_bg 2 serve --bank "$bank"
+  wait_for "$dir/err2" "group 0 is held"
+  wait_for "$dir/out-notify" "READY=1"
+  kill -TERM $p; wait $p; expect_rc $? 0 "serve: SIGTERM under a service"
+  [ "$(got STOPPING=1)" = 1 ] || fail "serve: no STOPPING=1"
+  rm -f "$bank"
+  launch 3 "run 1" run "${T[@]}" -- "$member" --wait "$dir/go"; p=$launched
+  kill -TERM $p; wait $p; expect_rc $? 143 "run: SIGTERM without a service"
+  hr_bg 4 serve --bank "$bank"
+  wait_for "$dir/err4" "group 0 is held"
+  kill -TERM $p; wait $p; expect_rc $? 143 "serve: SIGTERM without a service"
+  # SIGINT under a service stays a failure (only the manager's stop is a success).
+  : >"$dir/out-notify"
+  NOTIFY_SOCKET=$dir/notify hr_bg 5 serve --bank "$bank"
+  wait_for "$dir/out-notify" "READY=1"
+  kill -INT $p; wait $p; expect_rc $? 130 "serve: SIGINT under a service"
+  ;;
+sd_watchdog)
+  # WATCHDOG=1 from hrctl's loop: pings while it runs, none while it is stopped (SIGSTOP)
+  # though its member runs on, pings again after SIGCONT.
+  fake_manager
+  NOTIFY_SOCKET=$dir/notify WATCHDOG_USEC=400000 launch 1 "run 1" run "${T[@]}" -- "$member" --wait "$dir/go"; p=$launched
+  mpid=$(sed -n 's/.*started hr_member (pid \([0-9]*\)).*/\1/p' "$dir/err1")
+  [ -n "$mpid" ] || fail "no member pid"
+  for ((i = 0; i < 100 && $(got WATCHDOG=1) < 3; i++)); do sleep 0.1; done
+  c1=$(got WATCHDOG=1); sleep 1; c2=$(got WATCHDOG=1)
+  [ "$c2" -gt "$c1" ] || fail "no pings while hrctl runs ($c1, then $c2)"
+  kill -STOP $p
+  sleep 0.3; c3=$(got WATCHDOG=1); sleep 2; c4=$(got WATCHDOG=1)
+  [ "$c4" = "$c3" ] || fail "pings while hrctl was stopped ($c3, then $c4)"
+  kill -0 "$mpid" || fail "the member stopped with hrctl"
+  kill -CONT $p
+  for ((i = 0; i < 100 && $(got WATCHDOG=1) <= c4; i++)); do sleep 0.1; done
+  [ "$(got WATCHDOG=1)" -gt "$c4" ] || fail "no pings after SIGCONT"
+  kill -TERM $p; wait $p; expect_rc $? 0 "SIGTERM under a service"
+  # Without WATCHDOG_USEC: no ping at all.
+  rm -f "$bank"; : >"$dir/out-notify"
+  NOTIFY_SOCKET=$dir/notify launch 2 "run 1" run "${T[@]}" --ready started -- "$member" --wait "$dir/go"; p=$launched
+  wait_for "$dir/out-notify" "READY=1"
+  sleep 1
+  [ "$(got WATCHDOG=1)" = 0 ] || fail "pings without WATCHDOG_USEC"
+  kill -TERM $p; wait $p
+  ;;
+sd_watchdog_pid)
+  # WATCHDOG_PID names another process: the watchdog is not hrctl's, no pings.
+  fake_manager
+  NOTIFY_SOCKET=$dir/notify WATCHDOG_USEC=400000 WATCHDOG_PID=1 launch 1 "run 1" run "${T[@]}" --ready started -- "$member" --wait "$dir/go"; p=$launched
+  wait_for "$dir/out-notify" "READY=1"
+  sleep 1.5
+  [ "$(got WATCHDOG=1)" = 0 ] || fail "pings for a watchdog meant for pid 1"
+  kill -TERM $p; wait $p; expect_rc $? 0 "SIGTERM under a service"
+  # The same with WATCHDOG_PID naming hrctl itself (exec keeps the pid): pings.
+  rm -f "$bank"; : >"$dir/out-notify"
+  (exec env NOTIFY_SOCKET="$dir/notify" WATCHDOG_USEC=400000 WATCHDOG_PID=$BASHPID "$hrctl" run "${T[@]}" -- "$member" --wait "$dir/go" >"$dir/out2" 2>"$dir/err2") &
+  p=$!
+  wait_for "$dir/out-notify" "WATCHDOG=1"
+  kill -TERM $p; wait $p; expect_rc $? 0 "SIGTERM under a service"
+  ;;
+sd_watchdog_hang)
+  # A hung member is hrctl's business: its heartbeat deadline restarts the group, and the
+  # pings go on throughout (no gap as long as the watchdog's period: 4 s, 5 x the member's
+  # heartbeat deadline, so a slow host does not make it fail).
+  fake_manager
+  NOTIFY_SOCKET=$dir/notify WATCHDOG_USEC=4000000 launch 1 "run 1" run "${T[@]}" --heartbeat 800 -- "$member" --hang 1 --beat 50 600000; p=$launched
+  wait_for "$dir/err1" "hang detected"
+  wait_for "$dir/out1" "run 2 restarted=1"
+  c=$(got WATCHDOG=1)
+  for ((i = 0; i < 300 && $(got WATCHDOG=1) < c + 2; i++)); do sleep 0.1; done
+  [ "$(got WATCHDOG=1)" -ge $((c + 2)) ] || fail "no pings after the restart"
+  kill -TERM $p; wait $p; expect_rc $? 0 "SIGTERM under a service"
+  gap=$(awk '/WATCHDOG=1/ { if (t) { d = $1 - t; if (d > m) m = d } t = $1 } END { print m + 0 }' "$dir/out-notify")
+  [ "$gap" -lt 4000000 ] || fail "a gap of $gap us between pings: the watchdog (4 s) would have fired"
+  [ "$(got WATCHDOG=1)" -ge 3 ] || fail "too few pings"
+  ;;
+sd_give_up_exit)
+  # --on-give-up exit: giving up on group 2 stops group 1 gracefully and ends the supervisor
+  # with exit 8 (for the unit's Restart=/OnFailure=). per_group_giveup: without it, it goes on.
+  fake_manager
+  NOTIFY_SOCKET=$dir/notify launch "1" "run 1 restarted=0 tag=a" run "${T[@]}" --max-badness 3 --max-site-restarts 1 --interval 60000 --on-give-up exit -g 1 --name a -- "$member" --wait "$dir/go" --tag a; p=$launched
+  H run --bank "$bank" -g 2 --name b -- "$member" --crash-always segv >"$dir/out2" 2>"$dir/err2"; rc2=$?
+  wait $p; expect_rc $? 8 "the supervisor gave up on group 2 (--on-give-up exit)"
+  grep -q "group 2: giving up" "$dir/err1" || fail "no give-up message"
+  grep -q "given up on and --on-give-up is exit" "$dir/err1" || fail "no message saying why hrctl exits"
+  grep -q "group 1: a (pid [0-9]*) stopped" "$dir/err1" || fail "group 1 was not stopped gracefully"
+  [ "$(got STOPPING=1)" = 1 ] || fail "no STOPPING=1"
+  [ "$(status_field '[g["hold"] for g in d["groups"]]')" = "['stopped', 'gave_up']" ] || fail "holds: group 1 stopped, group 2 gave up"
+  [ "$rc2" -ne 0 ] || fail "the delegated run of group 2 succeeded"
+  ;;
+sd_journal_prefix)
+  # JOURNAL_STREAM naming hrctl's stderr: its own lines carry <6> (information), <4> (a crash)
+  # and <3> (a refused bank); the members' output is untouched.
+  touch "$dir/err1"
+  JOURNAL_STREAM=$(stat -c '%d:%i' "$dir/err1") H run "${T[@]}" -- "$member" --crash 1:segv >"$dir/out1" 2>>"$dir/err1"
+  expect_rc $? 0 "a crash, then a clean run"
+  grep -q "^<6>hrctl: group 0: started hr_member" "$dir/err1" || fail "no <6> on a start"
+  grep -q "^<4>hrctl: group 0: crash detected" "$dir/err1" || fail "no <4> on a crash"
+  grep -q "hr_member run 2 restarted=1$" "$dir/out1" || fail "member output changed"
+  grep -q "^<" "$dir/out1" && fail "a prefix on the member's output"
+  grep -qv "^<[346]>" "$dir/err1" && fail "a line of hrctl's without a priority: $(grep -v '^<[346]>' "$dir/err1" | head -1)"
+  head -c 8192 /dev/zero | tr '\0' 'x' >"$dir/junk.bank"; chmod 600 "$dir/junk.bank"
+  touch "$dir/err3"
+  JOURNAL_STREAM=$(stat -c '%d:%i' "$dir/err3") H serve --bank "$dir/junk.bank" 2>>"$dir/err3"; expect_rc $? 5 "not a bank"
+  grep -q "^<3>hrctl: cannot open bank" "$dir/err3" || fail "no <3> on a refused bank"
+  # Negative controls: without JOURNAL_STREAM, or naming another file, no prefix.
+  rm -f "$bank"
+  H run "${T[@]}" -- "$member" --crash 1:segv >"$dir/out2" 2>"$dir/err2"; expect_rc $? 0 "without JOURNAL_STREAM"
+  grep -q "crash detected" "$dir/err2" || fail "no crash message"
+  grep -q "^<" "$dir/err2" && fail "a prefix without JOURNAL_STREAM"
+  rm -f "$bank"
+  JOURNAL_STREAM=$(stat -c '%d:%i' "$dir/err1") H run "${T[@]}" -- "$member" --crash 1:segv >"$dir/out4" 2>"$dir/err4"; expect_rc $? 0 "JOURNAL_STREAM of another file"
+  grep -q "^<" "$dir/err4" && fail "a prefix when JOURNAL_STREAM names another file"
+  ;;
+sd_extend_timeout)
+  # At start, before the bank is checked: EXTEND_TIMEOUT_USEC (at least 10 s), then READY=1.
+  H run "${T[@]}" -- "$member" >/dev/null 2>&1 || fail "making the bank"
+  fake_manager
+  NOTIFY_SOCKET=$dir/notify hr_bg 1 serve --bank "$bank"
+  wait_for "$dir/out-notify" "READY=1"
+  ext=$(sed -n 's/^[0-9]* EXTEND_TIMEOUT_USEC=\([0-9]*\)$/\1/p' "$dir/out-notify" | head -1)
+  [ -n "$ext" ] && [ "$ext" -ge 10000000 ] || fail "EXTEND_TIMEOUT_USEC=$ext"
+  [ "$(first_at EXTEND_TIMEOUT_USEC=)" -le "$(first_at READY=1)" ] || fail "EXTEND_TIMEOUT_USEC after READY=1"
+  kill -TERM $p; wait $p; expect_rc $? 0 "SIGTERM under a service"
   ;;
 *) fail "unknown case" ;;
 esac
