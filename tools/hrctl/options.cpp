@@ -28,12 +28,13 @@ constexpr command_mask bit_status = cmd_bit(command_id::status);
 constexpr command_mask bit_blocks = cmd_bit(command_id::blocks);
 constexpr command_mask bit_check = cmd_bit(command_id::check);
 constexpr command_mask bit_version = cmd_bit(command_id::version);
+constexpr command_mask bit_reload = cmd_bit(command_id::reload);
 // The commands that work on a bank (all but version).
 constexpr command_mask bank_commands = all_commands & ~bit_version;
 // The commands that may create a bank: they take the tunables.
 constexpr command_mask bank_makers = bit_run | bit_serve;
 // The commands that ask a running supervisor and wait for its answer.
-constexpr command_mask requesters = bit_kill | bit_restart | bit_upgrade | bit_stop;
+constexpr command_mask requesters = bit_kill | bit_restart | bit_upgrade | bit_stop | bit_reload;
 
 constexpr std::uint64_t day_ms = 86400000;
 constexpr std::size_t max_name_bytes = 32;     // process and group names (layout.hpp)
@@ -165,6 +166,19 @@ constexpr command_spec commands[] = {
      "the version of hrctl, of the bank formats it reads and of its JSON",
      "Prints hrctl's version (the project's), the versions of the bank formats it reads "
      "(bank, runtime, controller, image) and of its JSON documents. Also hrctl --version.",
+     operands::none, false},
+    {command_id::reload, "reload",
+     "[options]",
+     "the serving supervisor reads its configuration file again and applies it",
+     "Asks the supervisor serving the bank (hrctl serve --config FILE) to read FILE again and "
+     "waits for its answer (systemd's ExecReload=). The whole file is checked first: a problem "
+     "(syntax, a missing program, an unknown socket name, another bank or user) refuses the "
+     "reload and nothing changes. Then groups of the file that are not in the bank are "
+     "started, members whose program file changed (its path, size or checksum, or their "
+     "arguments) get a new image and their group restarts on it as after hrctl upgrade (no "
+     "failure counted, sockets kept), and groups the previous configuration named and this "
+     "one does not are stopped gracefully and held, never killed. --config FILE here only "
+     "finds the bank: the supervisor reads the file it was started with.",
      operands::none, false},
 };
 
@@ -688,7 +702,7 @@ parsed_args parse_command_line(const command_spec& c, int argc, char** argv, int
   // The config file first, then flags (flags win).
   if (!a.config.empty()) {
     const std::string keep = a.bo.path, keep_user = a.bo.user;
-    a.error = load_config(a.config, a.bo);
+    a.error = load_config(a.config, a.bo, &a.conf);
     if (a.bo.was_given("--bank")) a.bo.path = keep;
     if (a.bo.was_given("--user")) a.bo.user = keep_user;
     if (!a.error.empty()) return a;
