@@ -1457,9 +1457,13 @@ bank-size = 32M
 run = $member --serve 1000
 listen = 127.0.0.1:0
 CONF
-  "$listener" "$dir/notify" "$dir/log" -- "$hrctl" serve --config "$dir/c.conf" >"$dir/out" 2>"$dir/err" &
+  # The store starts with a socket of a group that no longer exists (hrctl-g7-0): removed.
+  FDSTORE_STALE=hrctl-g7-0 "$listener" "$dir/notify" "$dir/log" -- "$hrctl" serve --config "$dir/c.conf" >"$dir/out" 2>"$dir/err" &
   p=$!
   wait_for "$dir/log" "stored hrctl-g0-0"
+  wait_for "$dir/log" "removed hrctl-g7-0 (1)"
+  grep -q "fd store's socket hrctl-g7-0 belongs to no group" "$dir/err" || fail "no log of the stale socket"
+  grep -q "removed hrctl-g0-0" "$dir/log" && fail "the live group's socket was removed"
   [ "$(grep -c '^stored ' "$dir/log")" = 1 ] || fail "stored more than once: $(cat "$dir/log")"
   port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$dir/err" | head -1)
   ask "$port" "first"
@@ -1468,6 +1472,7 @@ CONF
   sup=$(status_field 'd["supervisor"]')
   mem=$(status_field 'd["groups"][0]["members"][0]["pid"]')
   kill -9 "$sup"; kill -9 "$mem"
+  for ((i = 0; i < 100; i++)); do kill -0 "$mem" 2>/dev/null || break; sleep 0.05; done
   ask "$port" "while hrctl was restarted"
   wait_for "$dir/log" "start 1 fds"
   wait_for "$dir/err" "took back its listening socket(s) from the service manager's fd store"

@@ -7,8 +7,11 @@
 // fd store. Otherwise it exits with PROGRAM's status. Every message is logged to LOG, one line:
 //   msg FDSTORE=1 FDNAME=hrctl-g0-0 fds=1 / stored NAME / removed NAME (N) / start N fds /
 //   exit STATUS / killed SIG
+// With FDSTORE_STALE=NAME, the store starts with a listening socket (127.0.0.1, any port)
+// under NAME, as one left by a group that ended while its supervisor was away.
 // Usage: fdstore_listener SOCKET LOG -- PROGRAM [ARGS...]
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -93,6 +96,16 @@ int main(int argc, char** argv) {
   sa.sa_handler = [](int) { g_term = 1; };
   ::sigaction(SIGTERM, &sa, nullptr);
   std::vector<stored> fds;
+  if (const char* stale = std::getenv("FDSTORE_STALE")) {
+    const int l = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in in{};
+    in.sin_family = AF_INET;
+    in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (l < 0 || ::bind(l, reinterpret_cast<sockaddr*>(&in), sizeof in) != 0 || ::listen(l, 8) != 0)
+      return 1;
+    fds.push_back({l, stale});
+    ::unsetenv("FDSTORE_STALE");
+  }
   pid_t child = start(argv + 4, fds);
   bool forwarded = false;
   for (;;) {

@@ -245,7 +245,11 @@ std::string load_config(const std::string& file, bank_options& o, config_file* o
     } else if (key == "heartbeat" || key == "stop-timeout") {
       std::uint64_t ms = 0;
       if (!parse_u64(value, ms) || ms == 0 || ms > 86400000)
-        return at(lineno, "bad value '" + value + "' for " + key + " (milliseconds, 1..86400000)");
+        return at(lineno, std::string("bad value '")
+                              .append(value)
+                              .append("' for ")
+                              .append(key)
+                              .append(" (milliseconds, 1..86400000)"));
       (key == "heartbeat" ? g->heartbeat_ms : g->stop_timeout_ms) = ms;
     } else if (key == "exit0-clean") {
       if (value != "yes" && value != "no")
