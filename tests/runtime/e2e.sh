@@ -1429,7 +1429,9 @@ socket = web
 CONF
   systemd-socket-activate -l "127.0.0.1:$port" --fdname=web -E HR_X=1 -- "$hrctl" serve --config "$dir/c.conf" >"$dir/out" 2>"$dir/err" &
   p=$!
-  sleep 0.5
+  # The first connection starts hrctl (it waits in the socket's queue meanwhile); until
+  # systemd-socket-activate has bound the port, a connection is refused: try again.
+  for ((i = 0; i < 100; i++)); do (exec 6<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
   ask "$port" "the activating connection"
   member_pid=$(status_field 'd["groups"][0]["members"][0]["pid"]')
   [ "$answer" = "$member_pid" ] || fail "answered by $answer, not the member $member_pid"
@@ -1441,10 +1443,8 @@ CONF
   sed -i 's/^socket = web/socket = admin/' "$dir/c.conf"; rm -f "$bank"
   systemd-socket-activate -l "127.0.0.1:$((port + 1))" --fdname=web -- "$hrctl" serve --config "$dir/c.conf" >"$dir/out2" 2>"$dir/err2" &
   p=$!
-  sleep 0.5
-  exec 5<>"/dev/tcp/127.0.0.1/$((port + 1))" || fail "no activation"
+  for ((i = 0; i < 100; i++)); do (exec 6<>"/dev/tcp/127.0.0.1/$((port + 1))") 2>/dev/null && break; sleep 0.1; done
   wait $p; expect_rc $? 2 "an unknown socket name"
-  exec 5<&-
   grep -q "no socket named admin was passed by the service manager (passed: web)" "$dir/err2" || fail "the message: $(cat "$dir/err2")"
   ;;
 sd_socket_fdstore)
