@@ -8,6 +8,7 @@ case_name=$1 hrctl=$2 member=$3 hello=$4 chorus=${5:-}
 dir=$(mktemp -d /tmp/hr-e2e.XXXXXX)
 bank=/dev/shm/hr-e2e-$case_name-$$.bank
 cleanup() {
+  [ -n "${reap_children_of:-}" ] && pkill -9 -P "$reap_children_of" 2>/dev/null  # (sd_socket_fdstore)
   jobs -p | xargs -r kill -9 2>/dev/null
   chattr -i "$dir"/* 2>/dev/null
   rm -rf "$dir" "$bank"
@@ -1460,6 +1461,7 @@ CONF
   # The store starts with a socket of a group that no longer exists (hrctl-g7-0): removed.
   FDSTORE_STALE=hrctl-g7-0 "$listener" "$dir/notify" "$dir/log" -- "$hrctl" serve --config "$dir/c.conf" >"$dir/out" 2>"$dir/err" &
   p=$!
+  reap_children_of=$p  # on a failure: the hrctl the fake manager started too
   wait_for "$dir/log" "stored hrctl-g0-0"
   wait_for "$dir/log" "removed hrctl-g7-0 (1)"
   grep -q "fd store's socket hrctl-g7-0 belongs to no group" "$dir/err" || fail "no log of the stale socket"
