@@ -218,7 +218,9 @@ constexpr option_spec options[] = {
      "the bank belongs to user NAME (a name or uid) and, under a root supervisor, every member "
      "runs as NAME (default bank NAME.bank)", 0, 0, set_user},
     {"config", 0, "FILE", value_kind::path, bank_commands,
-     "'key = value' lines: bank, user and the tunables (flags win)", 0, 0, set_config},
+     "'key = value' lines: bank, user and the tunables (flags win), then [group NAME] "
+     "sections (run, name, listen, socket, heartbeat, exit0-clean, stop-timeout) that serve "
+     "starts and reload applies; see docs/hrctl.md", 0, 0, set_config},
     {"json", 0, nullptr, value_kind::flag, all_commands,
      "output as JSON, and a usage error as a JSON error object on stdout", 0, 0, set_json},
     {"group", 'g', "GROUP", value_kind::group, bit_run | bit_kill | bit_upgrade | bit_stop,
