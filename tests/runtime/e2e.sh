@@ -1506,9 +1506,18 @@ CONF
   grep -q "0 upgraded, 0 stopped" "$dir/r0" || fail "a reload without change did something: $(cat "$dir/r0")"
   printf '#!/bin/sh\nexec %s --serve 1000 --tag v2\n' "$member" >"$dir/prog"
   sed -i 's/^\[group old\]/[group new]/' "$dir/c.conf"
+  # Connections all through the reload: none refused (the group keeps its socket; one that the
+  # old run accepted as it was stopped may get no answer, which is not a refusal).
+  (for ((i = 0; i < 40; i++)); do
+     if (exec 6<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo ok; else echo refused; fi
+     sleep 0.02
+   done >"$dir/conns") &
+  c=$!
   H reload --config "$dir/c.conf" >"$dir/r1"; expect_rc $? 0 "reload"
   grep -q "reloaded: 1 group(s) started, 1 member(s) started, 1 upgraded, 1 stopped" "$dir/r1" || fail "answer: $(cat "$dir/r1")"
   wait_for "$dir/out1" "run 2 restarted=1 tag=v2"
+  wait $c
+  [ "$(grep -c ok "$dir/conns")" = 40 ] || fail "refused connections during the reload: $(sort "$dir/conns" | uniq -c)"
   ask "$port" "after the upgrade"
   [ "$answer" = "$(status_field '[g for g in d["groups"] if g["name"]=="web"][0]["members"][0]["pid"]')" ] || fail "not the new run"
   [ "$(grep -c "listening on 127.0.0.1:" "$dir/err1")" = 1 ] || fail "the socket was opened again"
