@@ -8,6 +8,7 @@ case_name=$1 hrctl=$2 member=$3 hello=$4 chorus=${5:-} listener=${6:-}
 dir=$(mktemp -d /tmp/hr-e2e.XXXXXX)
 bank=/dev/shm/hr-e2e-$case_name-$$.bank
 cleanup() {
+  [ -n "${reap_children_of:-}" ] && pkill -9 -P "$reap_children_of" 2>/dev/null  # (sd_socket_fdstore)
   jobs -p | xargs -r kill -9 2>/dev/null
   chattr -i "$dir"/* 2>/dev/null
   rm -rf "$dir" "$bank"
@@ -1612,6 +1613,226 @@ sd_extend_timeout)
   [ -n "$ext" ] && [ "$ext" -ge 10000000 ] || fail "EXTEND_TIMEOUT_USEC=$ext"
   [ "$(first_at EXTEND_TIMEOUT_USEC=)" -le "$(first_at READY=1)" ] || fail "EXTEND_TIMEOUT_USEC after READY=1"
   kill -TERM $p; wait $p; expect_rc $? 0 "SIGTERM under a service"
+  ;;
+sd_config_errors)
+  # Every kind of mistake in a configuration file: exit 2, FILE:LINE and what, nothing created.
+  check_bad() {  # check_bad TEXT-PATTERN CONTENT
+    printf '%b' "$2" >"$dir/bad.conf"
+    H serve --bank "$bank" --config "$dir/bad.conf" >"$dir/out" 2>"$dir/err"; expect_rc $? 2 "$1"
+    grep -q -- "bad.conf:[0-9]*: .*$1" "$dir/err" || fail "no FILE:LINE message '$1': $(cat "$dir/err")"
+    [ ! -e "$bank" ] || fail "a bank was created for a bad configuration ($1)"
+  }
+  check_bad "unknown key 'bogus'" 'bogus = 1\n'
+  check_bad "unknown section" '[groups web]\nrun = /bin/true\n'
+  check_bad "already at line 1" '[group a]\nrun = /bin/true\n[group a]\nrun = /bin/true\n'
+  check_bad "not followed by a run line" '[group a]\nrun = /bin/true\nname = x\n'
+  check_bad "not followed by a run line" '[group a]\nname = x\nname = y\nrun = /bin/true\n'
+  check_bad "double quote is not closed" '[group a]\nrun = /bin/echo "abc\n'
+  check_bad "belongs in a \[group NAME\] section" 'run = /bin/true\n'
+  check_bad "belongs before the first section" '[group a]\nbank = /x\nrun = /bin/true\n'
+  check_bad "already has a member true" '[group a]\nrun = /bin/true\nrun = /bin/true x\n'
+  check_bad "yes or no" '[group a]\nrun = /bin/true\nexit0-clean = 1\n'
+  check_bad "heartbeat" '[group a]\nrun = /bin/true\nheartbeat = 0\n'
+  check_bad "bad socket name" '[group a]\nrun = /bin/true\nsocket = a:b\n'
+  check_bad "has no run line" '[group a]\nlisten = 127.0.0.1:0\n'
+  check_bad "already set" 'bank-size = 32M\nbank-size = 64M\n'
+  check_bad "already set for group" '[group a]\nrun = /bin/true\nheartbeat = 5\nheartbeat = 6\n'
+  check_bad "backslash in double quotes" '[group a]\nrun = /bin/echo "a\\x"\n'
+  # What needs the environment: a missing program (exit 3), a socket nobody passed (exit 2).
+  printf '[group a]\nrun = %s/nothing-here\n' "$dir" >"$dir/c.conf"
+  H serve --bank "$bank" --config "$dir/c.conf" >"$dir/out" 2>"$dir/err"; expect_rc $? 3 "missing program"
+  grep -q "c.conf:2: .*nothing-here" "$dir/err" || fail "the missing program is not named"
+  printf '[group a]\nrun = /bin/true\nsocket = web\n' >"$dir/c.conf"
+  H serve --bank "$bank" --config "$dir/c.conf" >"$dir/out" 2>"$dir/err"; expect_rc $? 2 "unknown socket"
+  grep -q "no socket named web was passed" "$dir/err" || fail "the unknown socket is not named"
+  [ ! -e "$bank" ] || fail "a bank was created although the configuration cannot start"
+  # Negative control: the same checker accepts a good file (comments, quotes, name lines).
+  printf '# c\nbank-size = 32M # 32 MiB\n[group a]\nname = x\nrun = /bin/echo "a b#c" \\x\nrun = /bin/true\n' >"$dir/good.conf"
+  H status --bank "$bank" --config "$dir/good.conf" >"$dir/out" 2>"$dir/err"; expect_rc $? 4 "a good file (no bank yet)"
+  grep -q "good.conf" "$dir/err" && fail "a good file was refused: $(cat "$dir/err")"
+  ;;
+sd_config_serve)
+  # serve --config starts the configured groups, adopts them after a kill -9, resumes held ones.
+  cat >"$dir/c.conf" <<CONF
+bank = $bank
+bank-size = 32M
+max-badness = 9
+[group web]
+name = front
+run = $member --serve 1000 --tag "a b#c"
+listen = 127.0.0.1:0
+[group 3]
+run = $member --wait $dir/never
+CONF
+  launch 1 "run 1.*tag=a b#c" serve --config "$dir/c.conf"; p=$launched
+  wait_for "$dir/out1" "hr_member run 1 restarted=0$"
+  H status --config "$dir/c.conf" | grep -q "max badness 9" || fail "the tunable was not applied"
+  [ "$(status_field '[g["name"] for g in d["groups"]]')" = "['web', '']" ] || fail "groups: $(status_field 'd["groups"]')"
+  [ "$(status_field 'd["groups"][0]["members"][0]["name"]')" = front ] || fail "the name line was not used"
+  port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$dir/err1" | head -1)
+  ask "$port" "configured listen"
+  front=$(status_field 'd["groups"][0]["members"][0]["pid"]')
+  [ "$answer" = "$front" ] || fail "answered by $answer, not the member $front"
+  # A new supervisor of the same configuration adopts both groups and starts nothing.
+  kill -9 $p; wait $p 2>/dev/null
+  "$hrctl" serve --config "$dir/c.conf" >"$dir/out2" 2>"$dir/err2" &
+  q=$!
+  wait_for "$dir/err2" "group 3: adopted member hr_member"
+  wait_for "$dir/err2" "configuration .*2 groups (0 started now, 0 members started)"
+  grep -q "started front\|restarted" "$dir/err2" && fail "an adopted member was started again"
+  ask "$port" "after the supervisor's restart"
+  [ "$answer" = "$front" ] || fail "the adopted member did not answer"
+  # A stopped (held) group is resumed by the next serve --config (as systemctl stop/start).
+  kill -TERM $q; wait $q; expect_rc $? 143 "SIGTERM"
+  [ "$(status_field 'd["groups"][0]["hold"]')" = stopped ] || fail "not held after SIGTERM"
+  launch 3 "run 2 restarted=1 tag=a b#c" serve --config "$dir/c.conf"; p=$launched
+  wait_for "$dir/err3" "group 0: resumed (it was held: stopped on request)"
+  [ "$(status_field 'd["groups"][0]["restarts"]')" = 0 ] || fail "the resume counted as a restart"
+  kill -TERM $p; wait $p
+  ;;
+sd_socket_activate)
+  # A socket from systemd-socket-activate (LISTEN_FDS/FDNAMES) handed to a group's member.
+  command -v systemd-socket-activate >/dev/null || { echo "SKIP: no systemd-socket-activate"; exit 77; }
+  port=$((20000 + $$ % 20000))
+  cat >"$dir/c.conf" <<CONF
+bank = $bank
+bank-size = 32M
+[group web]
+run = $member --serve 1000
+socket = web
+CONF
+  systemd-socket-activate -l "127.0.0.1:$port" --fdname=web -E HR_X=1 -- "$hrctl" serve --config "$dir/c.conf" >"$dir/out" 2>"$dir/err" &
+  p=$!
+  # The first connection starts hrctl (it waits in the socket's queue meanwhile); until
+  # systemd-socket-activate has bound the port, a connection is refused: try again.
+  for ((i = 0; i < 100; i++)); do (exec 6<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+  ask "$port" "the activating connection"
+  member_pid=$(status_field 'd["groups"][0]["members"][0]["pid"]')
+  [ "$answer" = "$member_pid" ] || fail "answered by $answer, not the member $member_pid"
+  ask "$port" "a second connection"
+  [ "$answer" = "$member_pid" ] || fail "second answer $answer"
+  grep -q "listening on" "$dir/err" && fail "hrctl bound a socket of its own"
+  kill -TERM $p; wait $p
+  # Negative control: a name that was not passed stops serve before anything starts.
+  sed -i 's/^socket = web/socket = admin/' "$dir/c.conf"; rm -f "$bank"
+  systemd-socket-activate -l "127.0.0.1:$((port + 1))" --fdname=web -- "$hrctl" serve --config "$dir/c.conf" >"$dir/out2" 2>"$dir/err2" &
+  p=$!
+  for ((i = 0; i < 100; i++)); do (exec 6<>"/dev/tcp/127.0.0.1/$((port + 1))") 2>/dev/null && break; sleep 0.1; done
+  wait $p; expect_rc $? 2 "an unknown socket name"
+  grep -q "no socket named admin was passed by the service manager (passed: web)" "$dir/err2" || fail "the message: $(cat "$dir/err2")"
+  ;;
+sd_socket_fdstore)
+  # The fd store: a fake service manager keeps what hrctl stores and restarts it after kill -9.
+  listener="$(dirname "$member")/hr_fdstore_listener"
+  cat >"$dir/c.conf" <<CONF
+bank = $bank
+bank-size = 32M
+[group web]
+run = $member --serve 1000
+listen = 127.0.0.1:0
+CONF
+  # The store starts with a socket of a group that no longer exists (hrctl-g7-0): removed.
+  FDSTORE_STALE=hrctl-g7-0 "$listener" "$dir/notify" "$dir/log" -- "$hrctl" serve --config "$dir/c.conf" >"$dir/out" 2>"$dir/err" &
+  p=$!
+  reap_children_of=$p  # on a failure: the hrctl the fake manager started too
+  wait_for "$dir/log" "stored hrctl-g0-0"
+  wait_for "$dir/log" "removed hrctl-g7-0 (1)"
+  grep -q "fd store's socket hrctl-g7-0 belongs to no group" "$dir/err" || fail "no log of the stale socket"
+  grep -q "removed hrctl-g0-0" "$dir/log" && fail "the live group's socket was removed"
+  [ "$(grep -c '^stored ' "$dir/log")" = 1 ] || fail "stored more than once: $(cat "$dir/log")"
+  port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$dir/err" | head -1)
+  ask "$port" "first"
+  # hrctl and its member killed: the manager restarts hrctl with the stored socket, which never
+  # closed: a connection made meanwhile waits in its queue and is answered by the rerun member.
+  sup=$(status_field 'd["supervisor"]')
+  mem=$(status_field 'd["groups"][0]["members"][0]["pid"]')
+  kill -9 "$sup"; kill -9 "$mem"
+  for ((i = 0; i < 100; i++)); do kill -0 "$mem" 2>/dev/null || break; sleep 0.05; done
+  ask "$port" "while hrctl was restarted"
+  wait_for "$dir/log" "start 1 fds"
+  wait_for "$dir/err" "took back its listening socket(s) from the service manager's fd store"
+  [ "$(grep -c "listening on 127.0.0.1:" "$dir/err")" = 1 ] || fail "hrctl bound the port again"
+  ask "$port" "after the restart"
+  # The group ends: its socket leaves the store.
+  H kill -g web --config "$dir/c.conf" >/dev/null || fail "kill -g"
+  wait_for "$dir/log" "removed hrctl-g0-0 (1)"
+  kill -TERM $p; wait $p
+  ;;
+reload_upgrade)
+  # hrctl reload: a changed program file upgrades its member (state kept, socket kept), a new
+  # group starts, a removed one is stopped and held.
+  printf '#!/bin/sh\nexec %s --serve 1000 --tag v1\n' "$member" >"$dir/prog"; chmod +x "$dir/prog"
+  cat >"$dir/c.conf" <<CONF
+bank = $bank
+bank-size = 32M
+[group web]
+run = $dir/prog
+listen = 127.0.0.1:0
+[group old]
+run = $member --wait $dir/never
+CONF
+  launch 1 "run 1 restarted=0 tag=v1" serve --config "$dir/c.conf"; p=$launched
+  port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$dir/err1" | head -1)
+  ask "$port" "v1"
+  # Negative control: a reload with nothing changed upgrades nothing.
+  H reload --config "$dir/c.conf" >"$dir/r0" || fail "reload without change"
+  grep -q "0 upgraded, 0 stopped" "$dir/r0" || fail "a reload without change did something: $(cat "$dir/r0")"
+  printf '#!/bin/sh\nexec %s --serve 1000 --tag v2\n' "$member" >"$dir/prog"
+  sed -i 's/^\[group old\]/[group new]/' "$dir/c.conf"
+  # Connections all through the reload: none refused (the group keeps its socket; one that the
+  # old run accepted as it was stopped may get no answer, which is not a refusal).
+  (for ((i = 0; i < 40; i++)); do
+     if (exec 6<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo ok; else echo refused; fi
+     sleep 0.02
+   done >"$dir/conns") &
+  c=$!
+  H reload --config "$dir/c.conf" >"$dir/r1"; expect_rc $? 0 "reload"
+  grep -q "reloaded: 1 group(s) started, 1 member(s) started, 1 upgraded, 1 stopped" "$dir/r1" || fail "answer: $(cat "$dir/r1")"
+  wait_for "$dir/out1" "run 2 restarted=1 tag=v2"
+  wait $c
+  [ "$(grep -c ok "$dir/conns")" = 40 ] || fail "refused connections during the reload: $(sort "$dir/conns" | uniq -c)"
+  ask "$port" "after the upgrade"
+  [ "$answer" = "$(status_field '[g for g in d["groups"] if g["name"]=="web"][0]["members"][0]["pid"]')" ] || fail "not the new run"
+  [ "$(grep -c "listening on 127.0.0.1:" "$dir/err1")" = 1 ] || fail "the socket was opened again"
+  [ "$(status_field '[g for g in d["groups"] if g["name"]=="web"][0]["restarts"]')" = 0 ] || fail "the upgrade counted a restart"
+  [ "$(status_field '[g for g in d["groups"] if g["name"]=="old"][0]["hold"]')" = stopped ] || fail "the removed group is not held"
+  grep -q "group 1 (old) is no longer in the configuration: stopped and held, not killed" "$dir/err1" || fail "no log of the removal"
+  wait_for "$dir/out1" "hr_member run 1 restarted=0$"
+  kill -TERM $p; wait $p
+  ;;
+reload_refused)
+  # A bad configuration on reload is refused and nothing changes.
+  cat >"$dir/c.conf" <<CONF
+bank = $bank
+bank-size = 32M
+[group web]
+run = $member --wait $dir/never --tag v1
+CONF
+  launch 1 "run 1 restarted=0 tag=v1" serve --config "$dir/c.conf"; p=$launched
+  pid=$(status_field 'd["groups"][0]["members"][0]["pid"]')
+  cp "$dir/c.conf" "$dir/good"
+  printf 'bogus = 1\n' >>"$dir/c.conf"
+  H reload --config "$dir/good" >"$dir/r" 2>"$dir/re"; expect_rc $? 2 "a syntax error"
+  grep -q "c.conf:5: unknown key 'bogus'" "$dir/re" || fail "message: $(cat "$dir/re")"
+  sed -e 's/--tag v1/--tag v2/' "$dir/good" >"$dir/c.conf"; printf '[group b]\nrun = %s/none\n' "$dir" >>"$dir/c.conf"
+  H reload --config "$dir/good" >"$dir/r" 2>"$dir/re"; expect_rc $? 3 "a missing program"
+  printf 'bank = %s.other\n' "$bank" >"$dir/c.conf"; sed '1d' "$dir/good" >>"$dir/c.conf"
+  H reload --config "$dir/good" >"$dir/r" 2>"$dir/re"; expect_rc $? 2 "another bank"
+  grep -q "bank or user changed" "$dir/re" || fail "message: $(cat "$dir/re")"
+  [ "$(status_field 'd["groups"][0]["members"][0]["pid"]')" = "$pid" ] || fail "the member changed after refused reloads"
+  grep -q "run 2" "$dir/out1" && fail "a refused reload restarted the member"
+  [ "$(status_field 'len(d["groups"])')" = 1 ] || fail "a refused reload started a group"
+  # Negative control: the good file back, the reload works.
+  cp "$dir/good" "$dir/c.conf"
+  H reload --config "$dir/good" >"$dir/r"; expect_rc $? 0 "a good reload"
+  # A supervisor without --config has nothing to reload.
+  kill -TERM $p; wait $p
+  "$hrctl" serve --bank "$bank" >"$dir/out2" 2>"$dir/err2" &
+  q=$!
+  wait_for "$dir/err2" "adopting"
+  H reload --bank "$bank" >"$dir/r" 2>"$dir/re"; expect_rc $? 2 "no configuration"
+  grep -q "without --config" "$dir/re" || fail "message: $(cat "$dir/re")"
+  kill -TERM $q; wait $q
   ;;
 *) fail "unknown case" ;;
 esac

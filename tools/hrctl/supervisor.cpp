@@ -392,6 +392,8 @@ int supervisor::open(const bank_options& bo, bool prefix, bool quiet, bool* busy
         static_cast<unsigned long long>(bank_->layout().bank_size), bank_->layout().max_blocks,
         h.max_groups, h.max_processes, describe_policy(h).c_str());
   }
+  // Sockets of the fd store that no group took back: their groups ended meanwhile.
+  listeners_.drop_unclaimed_stored();
   return exit_ok;
 }
 
