@@ -25,6 +25,8 @@
 #include <string>
 #include <vector>
 
+#include "fake_manager.hpp"
+
 namespace {
 
 struct stored {
@@ -82,15 +84,8 @@ int main(int argc, char** argv) {
   }
   g_log = std::fopen(argv[2], "a");
   if (g_log == nullptr) return 1;
-  const int s = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  sockaddr_un a{};
-  a.sun_family = AF_UNIX;
-  std::snprintf(a.sun_path, sizeof a.sun_path, "%s", argv[1]);
-  ::unlink(argv[1]);
-  if (s < 0 || ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    std::perror(argv[1]);
-    return 1;
-  }
+  const int s = hrtest::bind_notify_socket(argv[1]);
+  if (s < 0) return 1;
   ::setenv("NOTIFY_SOCKET", argv[1], 1);
   struct sigaction sa {};
   sa.sa_handler = [](int) { g_term = 1; };
@@ -115,25 +110,10 @@ int main(int argc, char** argv) {
     }
     pollfd pf{s, POLLIN, 0};
     if (::poll(&pf, 1, 50) > 0) {
-      char buf[4096];
-      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 16)];
-      iovec iov{buf, sizeof buf - 1};
-      msghdr m{};
-      m.msg_iov = &iov;
-      m.msg_iovlen = 1;
-      m.msg_control = control;
-      m.msg_controllen = sizeof control;
-      const ssize_t n = ::recvmsg(s, &m, MSG_CMSG_CLOEXEC);
-      if (n >= 0) {
-        const std::string msg(buf, static_cast<std::size_t>(n));
-        std::vector<int> got;
-        for (cmsghdr* c = CMSG_FIRSTHDR(&m); c != nullptr; c = CMSG_NXTHDR(&m, c))
-          if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-            for (std::size_t k = 0; k < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); ++k) {
-              int fd;
-              std::memcpy(&fd, CMSG_DATA(c) + k * sizeof(int), sizeof fd);
-              got.push_back(fd);
-            }
+      hrtest::notify_message got_msg;
+      if (hrtest::receive_notify(s, got_msg)) {
+        const std::string& msg = got_msg.text;
+        const std::vector<int>& got = got_msg.fds;
         std::string flat = msg;
         for (char& ch : flat)
           if (ch == '\n') ch = ' ';

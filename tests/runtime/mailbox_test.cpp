@@ -18,36 +18,20 @@
 #include <hotrestart/posix/mailbox.hpp>
 
 #include "../support.hpp"
+#include "runtime_bank.hpp"
 
 using namespace hotrestart;
 using namespace hotrestart::posix;
 
 namespace {
 
-struct fixture {
-  hrtest::scratch_dir dir;
-  std::string path = dir.file("mailbox.bank");
-  std::optional<mmap_bank> bank;
-  runtime_view rt;
-  fixture() {
-    ::signal(SIGUSR1, SIG_IGN);  // a requester signals its supervisor: this process
-    auto b = mmap_bank::create(path.c_str(), {.bank_size = 1 << 20, .max_blocks = 16});
-    REQUIRE(b);
-    bank.emplace(std::move(*b));
-    auto blk = bank->find_or_create(hotrestart::detail::internal_access, runtime_block_name,
-                                    runtime_block_bytes(2, 4));
-    REQUIRE(blk);
-    auto* h = reinterpret_cast<runtime_header*>(blk->data);
-    h->magic = runtime_magic;
-    h->version = runtime_version;
-    h->max_groups = 2;
-    h->max_processes = 4;
-    h->supervisor_pid = ::getpid();
-    h->supervisor_start = process_start_time(::getpid());
-    auto v = runtime_view::attach(*blk);
-    REQUIRE(v);
-    rt = *v;
-  }
+struct fixture : hrtest::runtime_bank {
+  fixture()
+      : runtime_bank("mailbox.bank", [](runtime_header& h) {
+          ::signal(SIGUSR1, SIG_IGN);  // a requester signals its supervisor: this process
+          h.supervisor_pid = ::getpid();
+          h.supervisor_start = process_start_time(::getpid());
+        }) {}
   // The slot in state `st`, waited for up to 5 s (nullptr if none).
   request_slot* slot_in(std::uint32_t st) const {
     for (int i = 0; i < 5000; ++i) {

@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+#include "fake_manager.hpp"
+
 namespace {
 
 unsigned long long monotonic_us() {
@@ -63,38 +65,18 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: notify_listener PATH OUT\n");
     return 2;
   }
-  const std::string path = argv[1];
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) {
-    std::fprintf(stderr, "notify_listener: path too long\n");
-    return 2;
-  }
-  std::memcpy(addr.sun_path, path.data(), path.size());
-  const int s = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  ::unlink(path.c_str());
-  if (s < 0 || ::bind(s, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-    std::perror("notify_listener: bind");
-    return 1;
-  }
+  const int s = hrtest::bind_notify_socket(argv[1]);
+  if (s < 0) return 1;
   std::FILE* out = std::fopen(argv[2], "a");
   if (out == nullptr) {
     std::perror(argv[2]);
     return 1;
   }
-  std::vector<char> buf(65536);
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 253)];
+  hrtest::notify_message m;
   for (;;) {
-    iovec iov{buf.data(), buf.size() - 1};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    const ssize_t n = ::recvmsg(s, &msg, MSG_CMSG_CLOEXEC);
-    if (n < 0) continue;
+    if (!hrtest::receive_notify(s, m)) continue;
     const unsigned long long t = monotonic_us();
-    std::string text(buf.data(), static_cast<std::size_t>(n));
+    const std::string& text = m.text;
     std::size_t at = 0;
     while (at < text.size()) {
       std::size_t nl = text.find('\n', at);
@@ -102,15 +84,9 @@ int main(int argc, char** argv) {
       if (nl > at) std::fprintf(out, "%llu %s\n", t, text.substr(at, nl - at).c_str());
       at = nl + 1;
     }
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-      const std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      for (std::size_t k = 0; k < count; ++k) {
-        int fd = -1;
-        std::memcpy(&fd, CMSG_DATA(c) + k * sizeof(int), sizeof fd);
-        std::fprintf(out, "%llu FD=%s\n", t, describe_fd(fd).c_str());
-        ::close(fd);
-      }
+    for (const int fd : m.fds) {
+      std::fprintf(out, "%llu FD=%s\n", t, describe_fd(fd).c_str());
+      ::close(fd);
     }
     std::fflush(out);
   }

@@ -17,39 +17,15 @@
 #include <hotrestart/posix/validate.hpp>
 
 #include "../support.hpp"
+#include "runtime_bank.hpp"
 
 using namespace hotrestart;
 using namespace hotrestart::posix;
 
 namespace {
 
-struct fixture {
-  hrtest::scratch_dir dir;
-  std::string path = dir.file("ready.bank");
-  std::optional<mmap_bank> bank;
-  runtime_view rt;
-  fixture() {
-    auto b = mmap_bank::create(path.c_str(), {.bank_size = 1 << 20, .max_blocks = 16});
-    REQUIRE(b);
-    bank.emplace(std::move(*b));
-    auto blk = bank->find_or_create(hotrestart::detail::internal_access, runtime_block_name,
-                                    runtime_block_bytes(2, 4));
-    REQUIRE(blk);
-    auto* h = reinterpret_cast<runtime_header*>(blk->data);
-    h->magic = runtime_magic;
-    h->version = runtime_version;
-    h->max_groups = 2;
-    h->max_processes = 4;
-    h->run_seq = 10;
-    auto v = runtime_view::attach(*blk);
-    REQUIRE(v);
-    auto xb = bank->find_or_create(hotrestart::detail::internal_access, runtime_ext_block_name,
-                                   runtime_ext_block_bytes(2));
-    REQUIRE(xb);
-    format_runtime_ext(xb->data, xb->capacity, *v, nullptr);
-    REQUIRE(v->attach_ext(*xb));
-    rt = *v;
-  }
+struct fixture : hrtest::runtime_bank {
+  fixture() : runtime_bank("ready.bank", [](runtime_header& h) { h.run_seq = 10; }) {}
   // What the supervisor does before it starts run `runs` of process `id` (hrctl's
   // register_and_run), then the environment that run is given.
   void start_run(std::uint32_t id, std::uint64_t handle, std::uint32_t runs) {
