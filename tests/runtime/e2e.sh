@@ -1693,7 +1693,11 @@ CONF
 sd_socket_activate)
   # A socket from systemd-socket-activate (LISTEN_FDS/FDNAMES) handed to a group's member.
   command -v systemd-socket-activate >/dev/null || { echo "SKIP: no systemd-socket-activate"; exit 77; }
-  port=$((20000 + $$ % 20000))
+  # Two ports free now (the kernel picks them; bound again at once by systemd-socket-activate).
+  read -r port port2 < <(/usr/bin/python3 -c 'import socket
+a = [socket.socket() for _ in range(2)]
+for s in a: s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in a])')
   cat >"$dir/c.conf" <<CONF
 bank = $bank
 bank-size = 32M
@@ -1715,9 +1719,9 @@ CONF
   kill -TERM $p; wait $p
   # Negative control: a name that was not passed stops serve before anything starts.
   sed -i 's/^socket = web/socket = admin/' "$dir/c.conf"; rm -f "$bank"
-  systemd-socket-activate -l "127.0.0.1:$((port + 1))" --fdname=web -- "$hrctl" serve --config "$dir/c.conf" >"$dir/out2" 2>"$dir/err2" &
+  systemd-socket-activate -l "127.0.0.1:$port2" --fdname=web -- "$hrctl" serve --config "$dir/c.conf" >"$dir/out2" 2>"$dir/err2" &
   p=$!
-  for ((i = 0; i < 100; i++)); do (exec 6<>"/dev/tcp/127.0.0.1/$((port + 1))") 2>/dev/null && break; sleep 0.1; done
+  for ((i = 0; i < 100; i++)); do (exec 6<>"/dev/tcp/127.0.0.1/$port2") 2>/dev/null && break; sleep 0.1; done
   wait $p; expect_rc $? 2 "an unknown socket name"
   grep -q "no socket named admin was passed by the service manager (passed: web)" "$dir/err2" || fail "the message: $(cat "$dir/err2")"
   ;;
