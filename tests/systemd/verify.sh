@@ -27,4 +27,4 @@ if out=$(systemd-analyze verify --man=no ./bad@x.service 2>&1) && [ -z "$out" ];
   echo "FAIL: a misspelt KillMode= passed the verification" >&2
   exit 1
 fi
-echo "negative control: $(grep -m1 -i killmode <<<"$out")"
+echo "negative control: $(grep -m1 -i "kill mode" <<<"$out")"
