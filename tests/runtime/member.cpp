@@ -17,8 +17,13 @@
 //   --beat MS FOR      heartbeat every MS ms for FOR ms (process::heartbeat), then exit cleanly
 //   --tag TEXT         printed with each run (upgrade test)
 //   --block NAME       create a block NAME (16 bytes, no key; any bytes: hrctl blocks escapes them)
+//   --ready MS         MS ms after the start of a run, call process::ready() and print
+//                      "NAME ready run K at USEC" (CLOCK_MONOTONIC microseconds)
+//   --ready-from RUN   --ready only from run RUN on (earlier runs never call it)
+//   (--hang RUN with --beat: run RUN hangs before its heartbeats, the others beat)
 #include <signal.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -47,6 +52,12 @@ void crash(const std::string& mode) {
 void wait_for(const std::string& file) {
   while (::access(file.c_str(), F_OK) != 0) ::usleep(10000);
 }
+unsigned long long monotonic_us() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<unsigned long long>(ts.tv_sec) * 1000000ull +
+         static_cast<unsigned long long>(ts.tv_nsec) / 1000ull;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -61,7 +72,8 @@ int main(int argc, char** argv) {
   std::vector<std::pair<int, std::string>> crashes;
   std::string crash_always;
   int hang = 0, spawn_run = 0, serve = 0, plain_first = 0, crash_first = 0;
-  long beat_ms = 0, beat_for_ms = 0;
+  long beat_ms = 0, beat_for_ms = 0, ready_ms = -1;
+  int ready_from = 1;
   std::string spawn_name;
   std::vector<std::string> extra_blocks;
   bool plain = false;
@@ -104,6 +116,10 @@ int main(int argc, char** argv) {
       tag = next();
     else if (a == "--block")  // a block of that name (any bytes: hrctl blocks must escape them)
       extra_blocks.push_back(next());
+    else if (a == "--ready")
+      ready_ms = std::atol(next().c_str());
+    else if (a == "--ready-from")
+      ready_from = std::atoi(next().c_str());
   }
   (void)name;
   for (const std::string& n : extra_blocks)
@@ -127,6 +143,12 @@ int main(int argc, char** argv) {
   std::printf("%s run %d restarted=%d%s%s\n", argv[0], run, self->restarted() ? 1 : 0,
               tag.empty() ? "" : " tag=", tag.c_str());
   std::fflush(stdout);
+  if (ready_ms >= 0 && run >= ready_from) {
+    ::usleep(static_cast<useconds_t>(ready_ms * 1000));
+    self->ready();
+    std::printf("%s ready run %d at %llu\n", argv[0], run, monotonic_us());
+    std::fflush(stdout);
+  }
   if (!child_wait.empty()) {  // an indirect member: wait, then end cleanly
     wait_for(child_wait);
     self->exit_cleanly(0);
@@ -153,6 +175,8 @@ int main(int argc, char** argv) {
     }
     crash("segv");
   }
+  if (beat_ms > 0 && hang == run)
+    for (;;) ::pause();
   if (beat_ms > 0) {  // alive past any --heartbeat deadline shorter than FOR, thanks to heartbeat()
     const std::uint64_t until = posix::monotonic_ms() + static_cast<std::uint64_t>(beat_for_ms);
     std::uint64_t beats = 0;

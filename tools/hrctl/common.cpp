@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "common.hpp"
+#include "systemd.hpp"
 
 #include <hotrestart/posix/validate.hpp>
 
@@ -207,7 +208,9 @@ void advise_refused(const std::string& path, const error& e, bool image) {
 
 int report_bank_error(const char* what, const std::string& path, const error& e, uid_t owner,
                       bank_source source) {
-  std::fprintf(stderr, "hrctl: %s %s: %s\n", what, path.c_str(), describe(e).text);
+  // (The first line carries the priority when stderr is the journal: an error.)
+  std::fprintf(stderr, "%shrctl: %s %s: %s\n", priority_prefix(priority::err).data(), what,
+               path.c_str(), describe(e).text);
   switch (e.code) {
     case errc::untrusted_file: explain_untrusted(path, owner); return exit_bank_path;
     case errc::not_regular_file:
@@ -352,6 +355,41 @@ bool apply_tunable(const std::string& flag, const std::string& value, bank_optio
   }
   if (known) o.given.push_back(flag);
   return known;
+}
+
+bool apply_service_option(const std::string& flag, const std::string& value, service_options& o,
+                          std::string& err) {
+  auto bad = [&](const char* what) {
+    err = "bad value '" + value + "' for " + flag + " (" + what + ")";
+    return true;
+  };
+  if (flag == "--ready") {
+    if (value == "call")
+      o.ready = ready_when::call;
+    else if (value == "started")
+      o.ready = ready_when::started;
+    else
+      return bad(
+          "call: a member is ready when it calls ready() or has run --ready-after ms; "
+          "started: as soon as it is started");
+    return true;
+  }
+  if (flag == "--ready-after") {
+    std::uint32_t n = 0;
+    if (!parse_u32(value, n) || n > 86400000) return bad("milliseconds, 0..86400000");
+    o.ready_after_ms = n;
+    return true;
+  }
+  if (flag == "--on-give-up") {
+    if (value == "hold")
+      o.on_give_up = give_up_action::hold;
+    else if (value == "exit")
+      o.on_give_up = give_up_action::exit;
+    else
+      return bad("hold: the group is held and the others go on; exit: stop every group, exit 8");
+    return true;
+  }
+  return false;
 }
 
 std::uint64_t run_bank_size(const bank_options& o, std::uint64_t image) {
@@ -581,6 +619,11 @@ std::string load_config(const std::string& file, bank_options& o) {
       continue;
     }
     std::string err;
+    // A service option set by its flag too: the flag wins.
+    if (apply_service_option("--" + key, value, o.service, err)) {
+      if (!err.empty()) return at(err);
+      continue;
+    }
     if (!apply_tunable("--" + key, value, o, err)) return at("unknown key", key);
     if (!err.empty()) return at(err);
   }

@@ -46,6 +46,28 @@ std::string resolve_user(const std::string& name, run_as& out);
 inline constexpr std::uint32_t min_extra_blocks = 3 + request_slots + 1;
 
 /// Tunables fixed when the bank is created (flags or config file).
+/// What a supervisor (run, serve) does under a service manager: when it sends READY=1, and
+/// what giving up on a group does. Set by --ready, --ready-after, --on-give-up or the config
+/// keys of the same names (flags win).
+enum class ready_when {
+  call,     ///< a member is ready when it called process::ready() in its current run, or has
+            ///< run for ready_after_ms (0: only the call counts)
+  started,  ///< a member is ready once started
+};
+enum class give_up_action {
+  hold,  ///< the group is held; the supervisor goes on (hrctl run: its own group's ends it, 8)
+  exit,  ///< every other group is stopped gracefully, then the supervisor exits 8
+};
+struct service_options {
+  ready_when ready = ready_when::call;
+  std::uint64_t ready_after_ms = 1000;
+  give_up_action on_give_up = give_up_action::hold;
+};
+/// Applies one service option ("--ready", "--ready-after", "--on-give-up") to `o`. Returns
+/// false for another flag; `err` says why a value is bad.
+bool apply_service_option(const std::string& flag, const std::string& value, service_options& o,
+                          std::string& err);
+
 struct bank_options {
   std::string path;  ///< --bank; empty: the default location (set_default_path)
   bool path_defaulted = false;
@@ -67,7 +89,8 @@ struct bank_options {
   std::uint64_t healthy_ms = 60000;  ///< backoff and discard
   std::uint32_t discard_after = 0;   ///< 0: never
   std::vector<std::string> given;    ///< tunables the user set explicitly (for mismatch notes)
-  bool force = false;  ///< --force: run/serve adopt a bank that hrctl check finds corrupt
+  bool force = false;       ///< --force: run/serve adopt a bank that hrctl check finds corrupt
+  service_options service;  ///< run, serve: under a service manager (not a bank tunable)
   bool was_given(const char* flag) const;
   /// The bank's location: its path, and the user it must belong to.
   mmap_location where() const { return mmap_location(path.c_str(), as.uid); }

@@ -139,8 +139,8 @@ void supervisor::check_stops() {
       left = true;
       if (t >= it->second.deadline_ms && !it->second.killed) {
         auto pv = ctl_->process_info(id);
-        log("group %u: %s (pid %d) still running after SIGTERM: SIGKILL", gid,
-            pv ? name_of(*pv).c_str() : "?", r.pid);
+        log.warn("group %u: %s (pid %d) still running after SIGTERM: SIGKILL", gid,
+                 pv ? name_of(*pv).c_str() : "?", r.pid);
         signal_run(r, SIGKILL);
       }
     }

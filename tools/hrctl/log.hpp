@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
-// The supervisor's messages: "hrctl: ..." lines on stderr, unless --quiet.
+// The supervisor's messages: "hrctl: ..." lines on stderr, unless --quiet. When stderr is the
+// journal (systemd.hpp), each line starts with its priority: log() is information (<6>),
+// log.warn() a warning (<4>: a crash, a hang), log.error() an error (<3>: a give-up).
 #ifndef HRCTL_LOG_HPP
 #define HRCTL_LOG_HPP
 
@@ -7,6 +9,8 @@
 #include <cstdio>
 #include <functional>
 #include <string_view>
+
+#include "systemd.hpp"
 
 namespace hrctl {
 
@@ -18,15 +22,33 @@ class logger {
   std::function<void(std::string_view)> tee;
 
   void operator()(const char* fmt, ...) const __attribute__((format(printf, 2, 3))) {
-    if (quiet && !tee) return;
-    char buf[1024];
     va_list ap;
     va_start(ap, fmt);
-    std::vsnprintf(buf, sizeof buf, fmt, ap);
+    write(priority::info, fmt, ap);
     va_end(ap);
+  }
+  void warn(const char* fmt, ...) const __attribute__((format(printf, 2, 3))) {
+    va_list ap;
+    va_start(ap, fmt);
+    write(priority::warning, fmt, ap);
+    va_end(ap);
+  }
+  void error(const char* fmt, ...) const __attribute__((format(printf, 2, 3))) {
+    va_list ap;
+    va_start(ap, fmt);
+    write(priority::err, fmt, ap);
+    va_end(ap);
+  }
+
+ private:
+  void write(priority p, const char* fmt, va_list ap) const __attribute__((format(printf, 3, 0))) {
+    if (quiet && !tee) return;
+    char buf[1024];
+    std::vsnprintf(buf, sizeof buf, fmt, ap);
     if (tee) tee(buf);
     if (quiet) return;
-    std::fprintf(stderr, "hrctl: %s\n", buf);
+    const std::string_view pre = priority_prefix(p);
+    std::fprintf(stderr, "%.*shrctl: %s\n", static_cast<int>(pre.size()), pre.data(), buf);
     std::fflush(stderr);
   }
 };

@@ -9,6 +9,7 @@
 #include <hotrestart/posix/layout.hpp>
 
 #include "json.hpp"
+#include "systemd.hpp"
 
 #ifndef HRCTL_VERSION
 #define HRCTL_VERSION "unknown"
@@ -195,6 +196,14 @@ void set_timeout(parsed_args& a, const option_value& v) { a.timeout_ms = static_
 void set_image(parsed_args& a, const option_value& v) { a.image.path = v.text; a.image_given = true; }
 void set_offset(parsed_args& a, const option_value& v) { a.image.offset = v.number; }
 void set_length(parsed_args& a, const option_value& v) { a.image.length = v.number; }
+void set_service(parsed_args& a, const std::string& flag, const option_value& v) {
+  std::string err;
+  (void)apply_service_option(flag, v.text, a.bo.service, err);  // (checked: service kind)
+  a.bo.given.push_back(flag);
+}
+void set_ready(parsed_args& a, const option_value& v) { set_service(a, "--ready", v); }
+void set_ready_after(parsed_args& a, const option_value& v) { set_service(a, "--ready-after", v); }
+void set_on_give_up(parsed_args& a, const option_value& v) { set_service(a, "--on-give-up", v); }
 
 constexpr option_spec options[] = {
     {"help", 'h', nullptr, value_kind::flag, all_commands, "this help", 0, 0, set_help},
@@ -253,6 +262,18 @@ constexpr option_spec options[] = {
      "--image: the bank starts at byte N (K/M/G suffixes; default 0)", 0, 0, set_offset},
     {"length", 0, "N", value_kind::size, bit_blocks | bit_check,
      "--image: the bank spans N bytes (default: to the end of FILE)", 0, 0, set_length},
+    {"ready", 0, "WHEN", value_kind::service, bit_run | bit_serve,
+     "under a service manager (NOTIFY_SOCKET): when READY=1 is sent, once every direct member "
+     "of the groups started (serve: running at start) is ready. call (default): it called "
+     "process::ready() in its current run, or has run --ready-after ms; started: once started",
+     0, 0, set_ready},
+    {"ready-after", 0, "MS", value_kind::service, bit_run | bit_serve,
+     "--ready call: a member that has run MS ms without calling ready() counts as ready "
+     "(default 1000; 0: only the call counts); 0..86400000", 0, 0, set_ready_after},
+    {"on-give-up", 0, "WHAT", value_kind::service, bit_run | bit_serve,
+     "when hrctl gives up on a group: hold (default: the group is held, the other groups go on) "
+     "or exit (every other group is stopped gracefully, then hrctl exits 8, for the service "
+     "manager's Restart=/OnFailure=)", 0, 0, set_on_give_up},
     // Tunables: fixed when the bank is created (checked by apply_tunable, as in a config file).
     {"bank-size", 0, "BYTES", value_kind::tunable, bank_makers,
      "bytes for blocks (K/M/G suffixes; default: for run, 16M + 4 x the program's image + the "
@@ -470,6 +491,12 @@ std::string check_value(const option_spec& o, const std::string& text, option_va
       apply_tunable(key, text, scratch, err);
       return err;
     }
+    case value_kind::service: {
+      service_options scratch;
+      std::string err;
+      apply_service_option(key, text, scratch, err);
+      return err;
+    }
   }
   return {};
 }
@@ -587,10 +614,11 @@ std::string nearest(std::string_view word, const std::vector<std::string>& candi
 }
 
 int usage_error(const std::string& e, const char* cmd, int code, bool json) {
+  const char* pre = priority_prefix(priority::err).data();  // (when stderr is the journal)
   if (code != exit_usage)
-    std::fprintf(stderr, "hrctl %s: %s\n", cmd, e.c_str());
+    std::fprintf(stderr, "%shrctl %s: %s\n", pre, cmd, e.c_str());
   else
-    std::fprintf(stderr, "hrctl %s: %s (see hrctl %s --help)\n", cmd, e.c_str(), cmd);
+    std::fprintf(stderr, "%shrctl %s: %s (see hrctl %s --help)\n", pre, cmd, e.c_str(), cmd);
   if (json) print_json_error(code, json_error_kind(code), e);
   return code;
 }
@@ -688,9 +716,13 @@ parsed_args parse_command_line(const command_spec& c, int argc, char** argv, int
   // The config file first, then flags (flags win).
   if (!a.config.empty()) {
     const std::string keep = a.bo.path, keep_user = a.bo.user;
+    const service_options keep_service = a.bo.service;
     a.error = load_config(a.config, a.bo);
     if (a.bo.was_given("--bank")) a.bo.path = keep;
     if (a.bo.was_given("--user")) a.bo.user = keep_user;
+    if (a.bo.was_given("--ready")) a.bo.service.ready = keep_service.ready;
+    if (a.bo.was_given("--ready-after")) a.bo.service.ready_after_ms = keep_service.ready_after_ms;
+    if (a.bo.was_given("--on-give-up")) a.bo.service.on_give_up = keep_service.on_give_up;
     if (!a.error.empty()) return a;
   }
   for (auto& [k, v] : a.tunables) {

@@ -76,6 +76,7 @@ enum class value_kind {
   size,     ///< bytes, with K/M/G suffixes; at least min
   listen,   ///< IPV4ADDR:PORT
   tunable,  ///< a bank tunable: checked as a config file's key (apply_tunable, common.cpp)
+  service,  ///< a service option: checked as a config file's key (apply_service_option)
 };
 
 /// The result of parsing one command line.

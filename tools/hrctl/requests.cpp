@@ -16,8 +16,8 @@ void supervisor::answer(request_slot& s, int status, const std::string& msg) {
   if (status != exit_ok) {
     static constexpr const char* kinds[] = {"?",       "hrfexec", "kill -g", "restart",
                                             "upgrade", "run",     "stop"};
-    log("refused a request (%s) from pid %d: %s", s.kind < 7 ? kinds[s.kind] : "unknown",
-        load(s.requester), msg.c_str());
+    log.warn("refused a request (%s) from pid %d: %s", s.kind < 7 ? kinds[s.kind] : "unknown",
+             load(s.requester), msg.c_str());
   }
   // The status goes into the request's record before the answer: a supervisor that ends in
   // between leaves it for the retry of the request.

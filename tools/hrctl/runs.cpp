@@ -195,6 +195,7 @@ int supervisor::register_and_run(std::uint32_t gid, std::string_view name, proce
   if (s != nullptr) {
     store(s->clean, std::uint64_t{0});
     store(s->heartbeat_ms, std::uint64_t{0});
+    store(s->ready_run, std::uint32_t{0});  // (before runs: a previous run's ready never counts)
     store(s->pid, std::int32_t{0});
     s->gid = gid;
     store(s->handle, handle);
@@ -203,8 +204,8 @@ int supervisor::register_and_run(std::uint32_t gid, std::string_view name, proce
   std::string why;
   const int p = spawn(*id, gid, pv ? pv->image : image, handle, restarted, &why);
   if (p < 0) {
-    log("group %u: cannot start %.*s: %s; counted as a failure of that run", gid,
-        static_cast<int>(name.size()), name.data(), why.c_str());
+    log.warn("group %u: cannot start %.*s: %s; counted as a failure of that run", gid,
+             static_cast<int>(name.size()), name.data(), why.c_str());
     if (err) *err = "registered, but its start failed: " + why;
     drive([&](auto& sink) { return ctl_->process_failed(now(), *id, handle, sink); });
     return exit_ok;

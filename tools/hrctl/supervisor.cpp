@@ -50,7 +50,8 @@ bool supervisor::bank_trusted() {
   untrusted_ = true;
   char perm[8];
   std::snprintf(perm, sizeof perm, "%04o", static_cast<unsigned>(why.mode));
-  log("bank %s may now be written by another user (owner uid %u, permissions %s): no request "
+  log.error(
+      "bank %s may now be written by another user (owner uid %u, permissions %s): no request "
       "from it is obeyed and no image from it is run any more; stopping its groups. A bank "
       "that others could write cannot be trusted again: check it before using it",
       bo_.path.c_str(), static_cast<unsigned>(why.uid), perm);
@@ -65,7 +66,8 @@ bool supervisor::bank_whole() {
   struct stat st;
   if (!bank_ || ::fstat(bank_->backend().descriptor(), &st) != 0) return true;
   if (static_cast<std::uint64_t>(st.st_size) >= bank_->backend().size()) return true;
-  log("bank %s was cut short under the supervisor (now %lld bytes; it maps %llu): its state is "
+  log.error(
+      "bank %s was cut short under the supervisor (now %lld bytes; it maps %llu): its state is "
       "lost. Stopping every member; exit %d",
       bo_.path.c_str(), static_cast<long long>(st.st_size),
       static_cast<unsigned long long>(bank_->backend().size()), exit_bank_lost);
@@ -340,6 +342,7 @@ int supervisor::open(const bank_options& bo, bool prefix, bool quiet, bool* busy
                  "for MFD_EXEC), or run hrctl in a PID namespace that allows it\n");
     return exit_failure;
   }
+  service_extend_for_bank(bo.path);  // (under a service: a large bank takes a while to check)
   if (int rc = open_bank(bo, true, busy); rc != exit_ok) return rc;
   if (int rc = open_runtime(true); rc != exit_ok) return rc;
   bool created = false;
@@ -486,8 +489,12 @@ void supervisor::adopt() {
         log("group %u: member %s is stopped (the group is held)", gid, name_of(p).c_str());
         continue;
       }
-      log("group %u: member %s (pid %d) ended while no supervisor ran%s", gid, name_of(p).c_str(),
-          pid, clean ? " (cleanly)" : ": treated as a crash");
+      if (clean)
+        log("group %u: member %s (pid %d) ended while no supervisor ran (cleanly)", gid,
+            name_of(p).c_str(), pid);
+      else
+        log.warn("group %u: member %s (pid %d) ended while no supervisor ran: treated as a crash",
+                 gid, name_of(p).c_str(), pid);
       if (clean)
         drive(
             [&](auto& sink) { return ctl_->process_exited_cleanly(now(), p.id, p.handle, sink); });
@@ -538,6 +545,7 @@ int supervisor::serve(std::uint32_t own, std::uint64_t stop_timeout_ms, bool ser
     }
   }
   std::uint64_t last_tick = 0;
+  service_begin();
   for (;;) {
     if (!queue_.empty()) handle_site_restarts();
     // Due reruns.
@@ -554,6 +562,16 @@ int supervisor::serve(std::uint32_t own, std::uint64_t stop_timeout_ms, bool ser
       }
     }
     check_stops();
+    // --on-give-up exit: the service ends, and its manager decides (Restart=, OnFailure=).
+    if (give_up_exit_) {
+      log.error(
+          "a group was given up on and --on-give-up is exit: stopping every other group "
+          "gracefully, then exit %d",
+          exit_gave_up);
+      shutdown(SIGTERM, stop_timeout_ms);
+      finish();
+      return exit_gave_up;
+    }
     if (own_ != no_group && own_outcome_ >= 0 && !own_busy() && queue_.empty()) {
       if (!serve_all || !others_active()) {
         if (others_active())
@@ -566,6 +584,7 @@ int supervisor::serve(std::uint32_t own, std::uint64_t stop_timeout_ms, bool ser
     }
     if (t - last_tick >= 250) {
       if (!bank_whole()) {
+        service_stopping();
         abandon_runs(stop_timeout_ms);
         outputs_.finish(bo_.path);
         return exit_bank_lost;
@@ -589,12 +608,17 @@ int supervisor::serve(std::uint32_t own, std::uint64_t stop_timeout_ms, bool ser
       if (!st.killed)
         timeout =
             std::min<long>(timeout, st.deadline_ms > t ? static_cast<long>(st.deadline_ms - t) : 0);
+    // Under a service: READY=1, STATUS=, and the watchdog's ping, which no wait delays.
+    service_pass(now());
+    timeout = service_wait(now(), timeout);
     if (const int sig = wait_events(timeout); sig != 0) {
       log("%s received: stopping the group(s) gracefully", signal_name(sig));
       shutdown(sig, stop_timeout_ms);
       finish();
-      if (own_ != no_group && own_outcome_ >= 0) return own_outcome_;
-      return 128 + sig;
+      const int rc = own_ != no_group && own_outcome_ >= 0 ? own_outcome_ : 128 + sig;
+      // `systemctl stop` (SIGTERM) of a service ends in success once the stop was graceful.
+      if (service().under_service() && sig == SIGTERM && rc == 128 + SIGTERM) return exit_ok;
+      return rc;
     }
   }
 }
@@ -644,6 +668,7 @@ int supervisor::wait_events(long timeout_ms) {
 // SIGTERM/SIGINT/SIGHUP: every group with members running (or about to rerun) is stopped
 // gracefully and held; waits until they are gone.
 void supervisor::shutdown(int sig, std::uint64_t stop_timeout_ms) {
+  service_stopping();
   stopping_ = true;
   std::vector<std::uint32_t> gids;
   for (const run_state& r : runs_)
@@ -659,7 +684,8 @@ void supervisor::shutdown(int sig, std::uint64_t stop_timeout_ms) {
   while (!stops_.empty()) {
     check_stops();
     if (stops_.empty()) break;
-    (void)wait_events(20);
+    service_pass(now());  // (the watchdog, through a long graceful stop)
+    (void)wait_events(service_wait(now(), 20));
   }
 }
 
@@ -703,16 +729,22 @@ void supervisor::reap(std::uint32_t id) {
     log("group %u: %s (pid %d) stopped", r.gid, name.c_str(), r.pid);
     return;
   }
-  if (have_status && WIFSIGNALED(status))
-    log("group %u: crash detected: %s (pid %d) killed by %s (signal %d)", r.gid, name.c_str(),
-        r.pid, signal_name(WTERMSIG(status)), WTERMSIG(status));
-  else if (have_status)
-    log("group %u: crash detected: %s (pid %d) exited with status %d without the clean-exit "
-        "call",
+  last_crash_ = group_label(r.gid) + "/" + name;
+  if (have_status && WIFSIGNALED(status)) {
+    log.warn("group %u: crash detected: %s (pid %d) killed by %s (signal %d)", r.gid, name.c_str(),
+             r.pid, signal_name(WTERMSIG(status)), WTERMSIG(status));
+    last_crash_ += std::string(" killed by ") + signal_name(WTERMSIG(status));
+  } else if (have_status) {
+    log.warn(
+        "group %u: crash detected: %s (pid %d) exited with status %d without the "
+        "clean-exit call",
         r.gid, name.c_str(), r.pid, WEXITSTATUS(status));
-  else
-    log("group %u: crash detected: %s (pid %d) ended without the clean-exit call", r.gid,
-        name.c_str(), r.pid);
+    last_crash_ += " exited " + std::to_string(WEXITSTATUS(status));
+  } else {
+    log.warn("group %u: crash detected: %s (pid %d) ended without the clean-exit call", r.gid,
+             name.c_str(), r.pid);
+    last_crash_ += " ended";
+  }
   if (stopping_) return;  // left for the next supervisor: the group stays in the bank
   drive([&](auto& sink) { return ctl_->process_failed(now(), id, r.handle, sink); });
 }
@@ -737,7 +769,8 @@ std::uint64_t supervisor::check_heartbeats(std::uint64_t cap) {
     const proc_slot* s = rt_.proc(id);
     const hang_watch w{std::max(r.started_ms, s ? load(s->heartbeat_ms) : 0), g->heartbeat_ms};
     if (hung(w, t)) {
-      log("group %u: hang detected: pid %d sent no heartbeat for %llu ms (deadline %llu ms); "
+      log.warn(
+          "group %u: hang detected: pid %d sent no heartbeat for %llu ms (deadline %llu ms); "
           "killing it",
           r.gid, r.pid, static_cast<unsigned long long>(t - w.last_ms),
           static_cast<unsigned long long>(w.deadline_ms));
@@ -808,7 +841,7 @@ void supervisor::apply(const action& a) {
     case action_kind::group_blocked: {
       char buf[512];
       if (ctl_->blocked_message(a.gid, buf, sizeof buf)) {
-        std::fprintf(stderr, "%s\n", buf);
+        std::fprintf(stderr, "%s%s\n", priority_prefix(priority::warning).data(), buf);
         std::fflush(stderr);
       }
       break;
@@ -854,7 +887,7 @@ void supervisor::handle_site_restarts() {
   } else {
     why = "requested";
   }
-  log("site restart (%s): every group restarts from persistent memory", why.c_str());
+  log.warn("site restart (%s): every group restarts from persistent memory", why.c_str());
   drive([&](auto& sink) { return ctl_->site_restarted(now(), sink); });
   // Escalations in a row back off: the escalating groups' reruns wait a little longer each time.
   for (pending_run& p : pending_)
@@ -880,7 +913,8 @@ bool supervisor::note_escalation(std::uint32_t gid) {
 
 void supervisor::give_up(std::uint32_t gid) {
   const runtime_header& h = rt_.header();
-  log("group %u: giving up: %u site restarts did not help (a program crashes on every start?); "
+  log.error(
+      "group %u: giving up: %u site restarts did not help (a program crashes on every start?); "
       "its members are stopped and the group is held in the bank with all its blocks; the other "
       "groups go on. Fix the program, then `hrctl upgrade -g %u -- NEW` or `hrctl run -g %u ...` "
       "restarts it, `hrctl kill -g %u` ends it",
@@ -889,6 +923,7 @@ void supervisor::give_up(std::uint32_t gid) {
   for (std::uint32_t id = 0; id < runs_.size(); ++id)
     if (runs_[id].pid > 0 && runs_[id].gid == gid) stop_run(id, SIGKILL);
   if (gid == own_) own_outcome_ = exit_gave_up;
+  if (bo_.service.on_give_up == give_up_action::exit) give_up_exit_ = true;
 }
 
 }  // namespace hrctl

@@ -158,6 +158,15 @@ class supervisor {
   bool others_active() const;
   bool own_busy() const;
   int wait_events(long timeout_ms);
+  // Under a service manager (service.cpp): READY=1, STATUS=, WATCHDOG=1, STOPPING=1.
+  void service_extend_for_bank(const std::string& path);
+  void service_begin();
+  void service_pass(std::uint64_t t);
+  long service_wait(std::uint64_t t, long cap) const;
+  void service_stopping();
+  bool member_ready(std::uint32_t id, std::uint64_t t) const;
+  std::string status_line() const;
+  std::string group_label(std::uint32_t gid) const;
   void shutdown(int sig, std::uint64_t stop_timeout_ms);
   void finish();
 
@@ -188,6 +197,16 @@ class supervisor {
   std::uint32_t own_ = no_group;
   int own_outcome_ = -1;  // exit code once the own group ended
   bool stopping_ = false;
+  // Under a service manager.
+  std::vector<std::uint32_t> ready_wait_;  ///< the members READY=1 waits for
+  bool ready_sent_ = false;
+  bool stopping_sent_ = false;
+  std::uint64_t ping_every_ms_ = 0;  ///< 0: no watchdog
+  std::uint64_t next_ping_ms_ = 0;
+  std::uint64_t status_ms_ = 0;  ///< when the STATUS= line was last made
+  std::string status_sent_;
+  std::string last_crash_;     ///< "GROUP/MEMBER killed by SIGSEGV", for STATUS=
+  bool give_up_exit_ = false;  ///< --on-give-up exit, and a group was given up on
 };
 
 // A controller call, then the actions it decided, performed in order.
@@ -196,7 +215,7 @@ inline void supervisor::drive(F&& call) {
   std::vector<action> got;
   auto sink = [&](const action& a) { got.push_back(a); };
   auto r = call(sink);
-  if (!r) log("controller: %s", describe(r.error()).text);
+  if (!r) log.error("controller: %s", describe(r.error()).text);
   for (const action& a : got) apply(a);
 }
 

@@ -139,14 +139,15 @@ bool sd_notify_fds(std::string_view state, std::span<const int> fds) {
 }
 
 std::string_view priority_prefix(priority p) {
-  if (!g_env.journal_stderr) return {};
+  // (Always a literal: data() is a NUL-terminated string, "" when not the journal.)
+  if (!g_env.journal_stderr) return "";
   switch (p) {
     case priority::err: return "<3>";
     case priority::warning: return "<4>";
     case priority::notice: return "<5>";
     case priority::info: return "<6>";
   }
-  return {};
+  return "";
 }
 
 }  // namespace hrctl

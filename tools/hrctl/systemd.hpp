@@ -46,7 +46,7 @@ bool sd_notify_state(std::string_view state);
 bool sd_notify_fds(std::string_view state, std::span<const int> fds);
 
 /// A message priority prefix for stderr ("<3>" for errors ... "<6>" for information) when
-/// stderr is the journal, "" otherwise (sd-daemon(3)'s SD_ERR ... SD_INFO).
+/// stderr is the journal, "" otherwise (sd-daemon(3)'s SD_ERR ... SD_INFO); always NUL-terminated.
 enum class priority { err = 3, warning = 4, notice = 5, info = 6 };
 std::string_view priority_prefix(priority p);
 

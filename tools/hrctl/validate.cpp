@@ -3,6 +3,8 @@
 
 #include <cstdio>
 
+#include "systemd.hpp"
+
 namespace hrctl {
 
 bool bank_refused_as_corrupt(mmap_bank& bank, const runtime_view& rt, const controller_t& ctl,
@@ -10,12 +12,13 @@ bool bank_refused_as_corrupt(mmap_bank& bank, const runtime_view& rt, const cont
   const std::vector<std::string> problems = runtime_problems(rt, &ctl, bank);
   if (problems.empty()) return false;
   const std::size_t n = problems.size();
+  // (The first line carries the priority when stderr is the journal.)
   if (force)
-    std::fprintf(stderr, "hrctl: warning: adopting bank %s with %zu problem%s (--force):\n",
-                 path.c_str(), n, n == 1 ? "" : "s");
+    std::fprintf(stderr, "%shrctl: warning: adopting bank %s with %zu problem%s (--force):\n",
+                 priority_prefix(priority::warning).data(), path.c_str(), n, n == 1 ? "" : "s");
   else
-    std::fprintf(stderr, "hrctl: refusing to adopt bank %s: hrctl check finds %zu problem%s:\n",
-                 path.c_str(), n, n == 1 ? "" : "s");
+    std::fprintf(stderr, "%shrctl: refusing to adopt bank %s: hrctl check finds %zu problem%s:\n",
+                 priority_prefix(priority::err).data(), path.c_str(), n, n == 1 ? "" : "s");
   for (const std::string& p : problems) std::fprintf(stderr, "hrctl:   %s\n", p.c_str());
   if (!force)
     std::fprintf(stderr,

@@ -56,9 +56,13 @@ struct proc_slot {
   std::int32_t pid;            ///< pid of the current run, 0 if none (supervisor)
   std::uint32_t gid;
   std::uint32_t runs;  ///< runs of this member so far
-  std::uint32_t reserved[5];
+  /// child: the `runs` value of the run that called process::ready() (0: no run did). Only
+  /// the value equal to `runs` means "ready": a previous run's value does not count.
+  std::uint32_t ready_run;
+  std::uint32_t reserved[4];
 };
 static_assert(sizeof(proc_slot) == 64 && std::is_trivially_copyable_v<proc_slot>);
+static_assert(offsetof(proc_slot, ready_run) == 44);  // docs/format.md
 
 enum group_flags : std::uint32_t { group_exit0_clean = 1 };
 /// Flags of a delegated `hrctl run` request, beside its group_flags (never stored in a group):

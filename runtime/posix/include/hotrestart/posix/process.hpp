@@ -5,6 +5,7 @@
 //   if (!self) { /* not under hrctl: see self.error() */ }
 //   auto counter = self->bank().find_or_create("PM1", sizeof(int), self->key());
 //   if (self->restarted()) ...;
+//   self->ready();                                          // serving: READY=1 for systemd
 //   self->exit_cleanly(0);                                  // HR_EXIT_HDL(); exit(0);
 //
 // Without a supervisor (HR_BANK unset), attach() fails with `not_permitted` and a message
@@ -104,6 +105,17 @@ class process {
   /// deadline: hrctl run --heartbeat MS). Cheap: one store into the bank.
   void heartbeat() {
     if (proc_slot* s = rt_.proc(id_.id)) store(s->heartbeat_ms, monotonic_ms());
+  }
+
+  /// Tells the supervisor this run is ready (it serves): under a service manager, hrctl
+  /// sends READY=1 once every direct member of its groups is ready (docs/hrctl.md, "Under a
+  /// service manager"). Records this run's number (the slot's `runs`) in `ready_run`; a
+  /// restarted run is not ready until it calls this again. Cheap: two loads and a store; does
+  /// nothing if the bank no longer names this run.
+  void ready() {
+    proc_slot* s = rt_.proc(id_.id);
+    if (s == nullptr || load(s->handle) != id_.handle) return;
+    store(s->ready_run, load(s->runs));
   }
 
   /// The clean-exit call (HR_EXIT_HDL): records in the bank that this run ends cleanly. An

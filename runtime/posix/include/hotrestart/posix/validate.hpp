@@ -302,6 +302,9 @@ std::uint32_t validate_runtime(const runtime_view& rt, const Controller* ctl, Ba
                  .text(" is not a group id (max_groups ")
                  .num(rt.max_groups())
                  .text(")"));
+    // ready_run names a run of this slot (process::ready()): never one beyond its runs.
+    if (const std::uint32_t ready = load(s.ready_run), runs = load(s.runs); ready > runs)
+      report(at().text("ready_run ").num(ready).text(" is beyond its runs (").num(runs).text(")"));
     if (const std::uint64_t run_seq = run_seq_now(); handle > run_seq)
       report(at().text("run handle ")
                  .num(handle)
