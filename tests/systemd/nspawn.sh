@@ -15,8 +15,12 @@ case $scenario in
 start)
   # active (running) only after READY: the member declares itself ready 3 s after it started,
   # and until then the unit is activating; StatusText names the group.
+  # --ready-after 0: only process::ready() counts (the default, 1000 ms of running, would
+  # make the member ready before its call).
   sd_boot
-  sd_install_service </dev/null
+  sd_install_service <<<"[Service]
+ExecStart=
+ExecStart=$HRCTL serve --config /etc/hotrestart/%i.conf --on-give-up exit --ready-after 0"
   sd_config listen <<<""
   sed -i "s|^run = .*|run = $MEMBER web 3000|" "$ROOT/etc/hotrestart/t.conf"
   sd systemctl start --no-block "$UNIT"

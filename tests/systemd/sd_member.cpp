@@ -14,11 +14,15 @@
 // Client: sd_member --client PORT LINE      one request; prints the answer; exit 1 if refused
 //         sd_member --loop PORT STOPFILE     connects and asks until STOPFILE exists, then prints
 //                                            "ok=N refused=M failed=K" (refused: ECONNREFUSED)
+//         sd_member --recover PORT PID NEW   SIGKILLs PID, prints the microseconds until a request
+//                                            is answered again (NEW=1: by another pid)
+// Standalone (not under hrctl: no HR_BANK) the counters live in the process (bench/systemd.md).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -34,7 +38,9 @@ using namespace hotrestart;
 
 namespace {
 volatile sig_atomic_t g_term = 0;
-void on_term(int) { g_term = 1; }
+void on_term(int) {
+  g_term = 1;
+}
 
 struct counters {
   std::uint64_t runs;
@@ -71,6 +77,36 @@ bool ask(int s, const std::string& line, std::string& out) {
   }
 }
 
+std::uint64_t now_us() {
+  timespec t{};
+  ::clock_gettime(CLOCK_MONOTONIC, &t);
+  return static_cast<std::uint64_t>(t.tv_sec) * 1000000u +
+         static_cast<std::uint64_t>(t.tv_nsec) / 1000u;
+}
+
+// --recover: asks once (the pid that answers), SIGKILLs VICTIM, then asks every 0.5 ms until an
+// answer comes (NEW=1: from another pid than before); prints the microseconds from the kill.
+int recover(int port, pid_t victim, bool want_new) {
+  std::string first;
+  const int s0 = connect_to(port);
+  if (s0 < 0 || !ask(s0, "hello", first)) return 2;
+  ::close(s0);
+  const std::string old_pid = first.substr(0, first.find(' '));
+  const std::uint64_t t0 = now_us();
+  if (::kill(victim, SIGKILL) != 0) return 3;
+  for (;;) {
+    const int s = connect_to(port);
+    std::string out;
+    if (s >= 0 && ask(s, "hello", out) && (!want_new || out.substr(0, out.find(' ')) != old_pid)) {
+      std::printf("%llu\n", static_cast<unsigned long long>(now_us() - t0));
+      return 0;
+    }
+    if (s >= 0) ::close(s);
+    if (now_us() - t0 > 60000000u) return 4;
+    ::usleep(500);
+  }
+}
+
 int client(int port, const std::string& line) {
   const int s = connect_to(port);
   if (s < 0) {
@@ -89,14 +125,18 @@ int loop(int port, const std::string& stop_file) {
   while (::access(stop_file.c_str(), F_OK) != 0) {
     const int s = connect_to(port);
     if (s < 0) {
-      if (errno == ECONNREFUSED) ++refused;
-      else ++failed;
+      if (errno == ECONNREFUSED)
+        ++refused;
+      else
+        ++failed;
       ::usleep(2000);
       continue;
     }
     std::string out;
-    if (ask(s, "hello", out)) ++ok;
-    else ++failed;
+    if (ask(s, "hello", out))
+      ++ok;
+    else
+      ++failed;
     ::close(s);
     ::usleep(2000);
   }
@@ -118,29 +158,36 @@ std::string read_line(int c) {
 int main(int argc, char** argv) {
   if (argc == 4 && std::string(argv[1]) == "--client") return client(std::atoi(argv[2]), argv[3]);
   if (argc == 4 && std::string(argv[1]) == "--loop") return loop(std::atoi(argv[2]), argv[3]);
+  if (argc == 5 && std::string(argv[1]) == "--recover")
+    return recover(std::atoi(argv[2]), static_cast<pid_t>(std::atol(argv[3])), argv[4][0] == '1');
 
-  auto self = posix::process::attach();
-  if (!self) {
-    std::fprintf(stderr, "sd_member: %s\n", describe(self.error()).text);
-    return 99;
-  }
   const char* fds = std::getenv("LISTEN_FDS");
   if (fds == nullptr || std::atoi(fds) < 1) {
     std::fprintf(stderr, "sd_member: no listening socket (LISTEN_FDS)\n");
     return 97;
   }
-  auto b = self->bank().find_or_create("sd-" + std::to_string(self->id()), sizeof(counters),
-                                       self->key());
-  if (!b) {
-    std::fprintf(stderr, "sd_member: %s\n", describe(b.error()).text);
-    return 98;
+  // Under hrctl the counters live in a group-keyed block of the bank. Standalone (no HR_BANK:
+  // the benchmark's plain Restart=always unit) they live in this process and die with it.
+  counters local{};
+  counters* c = &local;
+  auto self = posix::process::attach();
+  if (self) {
+    auto b = self->bank().find_or_create("sd-" + std::to_string(self->id()), sizeof(counters),
+                                         self->key());
+    if (!b) {
+      std::fprintf(stderr, "sd_member: %s\n", describe(b.error()).text);
+      return 98;
+    }
+    c = reinterpret_cast<counters*>(b->data);
+  } else if (std::getenv("HR_BANK") != nullptr) {
+    std::fprintf(stderr, "sd_member: %s\n", describe(self.error()).text);
+    return 99;
   }
-  auto* c = reinterpret_cast<counters*>(b->data);
   ++c->runs;
   const std::string name = argc > 1 ? argv[1] : "sd_member";
   std::printf("%s run %llu served %llu restarted=%d\n", name.c_str(),
-              static_cast<unsigned long long>(c->runs),
-              static_cast<unsigned long long>(c->served), self->restarted() ? 1 : 0);
+              static_cast<unsigned long long>(c->runs), static_cast<unsigned long long>(c->served),
+              self && self->restarted() ? 1 : 0);
   std::fflush(stdout);
 
   struct sigaction sa {};
@@ -154,12 +201,13 @@ int main(int argc, char** argv) {
   }
   // process::ready() where this hrctl has it (the readiness of the service waits for it);
   // else hrctl's --ready-after delay stands in.
-  [](auto& p) {
-    if constexpr (requires { p.ready(); }) p.ready();
-  }(*self);
+  if (self)
+    [](auto& p) {
+      if constexpr (requires { p.ready(); }) p.ready();
+    }(*self);
 
   while (g_term == 0) {
-    self->heartbeat();
+    if (self) self->heartbeat();
     pollfd p{3, POLLIN, 0};
     if (::poll(&p, 1, 100) != 1) continue;
     const int conn = ::accept4(3, nullptr, nullptr, SOCK_CLOEXEC);
@@ -185,5 +233,6 @@ int main(int argc, char** argv) {
   std::printf("%s stopped gracefully (served %llu)\n", name.c_str(),
               static_cast<unsigned long long>(c->served));
   std::fflush(stdout);
-  self->exit_cleanly(0);
+  if (self) self->exit_cleanly(0);
+  return 0;
 }
