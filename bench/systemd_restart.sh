@@ -69,7 +69,7 @@ for i in $(seq "$N"); do
   sleep 0.3
 done
 for i in $(seq "$N"); do
-  member=$(pgrep -f "^$MEMBER web" | head -1)
+  member=$("$MEMBER" --client 8080 hello | sed -E 's/^pid=([0-9]+).*/\1/')
   echo "member_killed_hrctl $("$MEMBER" --recover 8080 "$member" 1)"
   sleep 0.3
   echo "member_killed_plain $("$MEMBER" --recover 8081 "$(main_pid plain.service)" 1)"

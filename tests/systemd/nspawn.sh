@@ -103,6 +103,14 @@ fdstore)
   sd_boot
   sd_install_service </dev/null
   sd_config listen <<<""
+  # Negative control: the client loop counts refusals (nothing listens yet).
+  sd "$MEMBER" --loop "$PORT" /run/hr-test/stop0 >"$SD_DIR/loop0" &
+  loop=$!
+  sleep 0.3
+  touch "$ROOT/run/hr-test/stop0"
+  wait "$loop"
+  [ "$(field refused "$(cat "$SD_DIR/loop0")")" -gt 0 ] || fail "the client saw no refusal with nothing listening: $(cat "$SD_DIR/loop0")"
+  note "control, nothing listening: $(cat "$SD_DIR/loop0")"
   sd systemctl start "$UNIT"
   before=$(wait_serving)
   main=$(prop "$UNIT" MainPID)
@@ -119,6 +127,8 @@ fdstore)
   note "before: $before; after: $after; client: $(cat "$SD_DIR/loop")"
   [ "$(field pid "$before")" = "$(field pid "$after")" ] || fail "the member was not adopted"
   grep -q ' refused=0 ' "$SD_DIR/loop" || fail "refused connections: $(cat "$SD_DIR/loop")"
+  journal -u "$UNIT" | grep 'took back .* fd store' ||
+    fail "the restarted hrctl did not take its socket back from the fd store"
   show "$UNIT"
   ;;
 

@@ -9,7 +9,8 @@
 //   other  -> "pid=P runs=R served=S\n", served counted first
 // Arguments: NAME [READY_DELAY_MS [crash]]: ready (process::ready()) only after the delay;
 // "crash": dies by SIGSEGV right after it started (a group that keeps crashing).
-// On SIGTERM it writes "NAME stopped gracefully" to stdout (the journal) and ends cleanly.
+// On SIGTERM it writes "NAME stopped gracefully" to stdout (the journal) and exits 0 (without
+// the clean-exit call, so that its state stays for the next start).
 //
 // Client: sd_member --client PORT LINE      one request; prints the answer; exit 1 if refused
 //         sd_member --loop PORT STOPFILE     connects and asks until STOPFILE exists, then prints
@@ -233,6 +234,7 @@ int main(int argc, char** argv) {
   std::printf("%s stopped gracefully (served %llu)\n", name.c_str(),
               static_cast<unsigned long long>(c->served));
   std::fflush(stdout);
-  if (self) self->exit_cleanly(0);
+  // Not exit_cleanly(): that would end the group and free its state. A plain exit during
+  // hrctl's graceful stop leaves the group held with its blocks, resumed at the next start.
   return 0;
 }
