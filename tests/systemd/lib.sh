@@ -36,8 +36,10 @@ sd_preflight() {
 # A feature of hrctl the scenario needs; absent (a branch without it) it is a skip, which
 # HR_REQUIRE_SYSTEMD=1 turns into a failure.
 sd_need() {
-  local cmd=$1 opt=$2
-  "$HRCTL" "$cmd" --help 2>&1 | grep -q -- "$opt" || sd_skip "this hrctl lacks '$cmd $opt'"
+  local cmd=$1 opt=$2 help
+  # (read whole first: grep -q would end the pipe early, SIGPIPE, and pipefail fail it)
+  help=$("$HRCTL" "$cmd" --help 2>&1 || true)
+  grep -q -- "$opt" <<<"$help" || sd_skip "this hrctl lacks '$cmd $opt'"
 }
 
 SD_DIR=""
@@ -151,10 +153,10 @@ expect_prop() {
 
 # One request to the member inside the container; the answer on stdout.
 ask() { sd "$MEMBER" --client "$PORT" "${1:-hello}"; }
-# Waits until the member answers; prints the answer.
+# Waits (up to 30 s) until the member answers; prints the answer.
 wait_serving() {
-  local i out
-  for i in $(seq "${1:-300}"); do
+  local _ out
+  for _ in $(seq 300); do
     if out=$(ask hello 2>/dev/null); then
       echo "$out"
       return 0
@@ -172,3 +174,10 @@ group_restarts() {
 }
 
 journal() { sd journalctl --no-pager -o cat "$@"; }
+# journal_has PATTERN: the unit's journal has a line matching PATTERN (grep -E -i); the lines on
+# stdout. (The journal read whole first: grep -q ending a pipe early fails it under pipefail.)
+journal_has() {
+  local all
+  all=$(journal -u "$UNIT")
+  grep -E -i -- "$1" <<<"$all"
+}

@@ -31,7 +31,7 @@ ExecStart=$HRCTL serve --config /etc/hotrestart/%i.conf --on-give-up exit --read
   expect_prop "$UNIT" SubState running
   status=$(prop "$UNIT" StatusText)
   [[ $status == *web* ]] || fail "StatusText '$status' does not name the group web"
-  journal -u "$UNIT" | grep -q 'web run 1' || fail "the member's run is not in the unit's journal"
+  journal_has 'web run 1' >/dev/null || fail "the member's run is not in the unit's journal"
   show "$UNIT"
   ;;
 
@@ -127,7 +127,7 @@ fdstore)
   note "before: $before; after: $after; client: $(cat "$SD_DIR/loop")"
   [ "$(field pid "$before")" = "$(field pid "$after")" ] || fail "the member was not adopted"
   grep -q ' refused=0 ' "$SD_DIR/loop" || fail "refused connections: $(cat "$SD_DIR/loop")"
-  journal -u "$UNIT" | grep 'took back .* fd store' ||
+  journal_has 'took back .* fd store' ||
     fail "the restarted hrctl did not take its socket back from the fd store"
   show "$UNIT"
   ;;
@@ -146,7 +146,7 @@ watchdog)
   sd kill -STOP "$main"
   wait_prop "$UNIT" NRestarts 1 30
   wait_prop "$UNIT" ActiveState active 30
-  journal -u "$UNIT" | grep -qi 'watchdog timeout' || fail "no watchdog timeout in the journal"
+  journal_has 'watchdog timeout' >/dev/null || fail "no watchdog timeout in the journal"
   after=$(wait_serving)
   note "before: $before; after: $after"
   [ "$(field pid "$before")" = "$(field pid "$after")" ] || fail "the member was not adopted"
@@ -213,7 +213,7 @@ stop)
   expect_prop "$UNIT" ActiveState inactive
   expect_prop "$UNIT" Result success
   expect_prop "$UNIT" ExecMainStatus 0
-  journal -u "$UNIT" | grep -q 'web stopped gracefully' || fail "the member was not stopped gracefully"
+  journal_has 'web stopped gracefully' >/dev/null || fail "the member was not stopped gracefully"
   [ -f "$ROOT/run/hotrestart/t/default.bank" ] || fail "the bank is gone"
   sd pgrep -f "$MEMBER web" >/dev/null && fail "a member outlived the stop"
   # Started again, the group comes back from the kept bank with its state.
