@@ -136,8 +136,8 @@ show() {
 }
 # Waits up to SECS for UNIT's property NAME to equal VALUE.
 wait_prop() {
-  local unit=$1 name=$2 want=$3 secs=${4:-30} i v=""
-  for i in $(seq $((secs * 10))); do
+  local unit=$1 name=$2 want=$3 secs=${4:-30} _ v=""
+  for _ in $(seq $((secs * 10))); do
     v=$(prop "$unit" "$name")
     [ "$v" = "$want" ] && return 0
     sleep 0.1

@@ -13,7 +13,7 @@ sd_need reload --config     # sd-sockets: [group] sections in the config, socket
 
 case $scenario in
 start)
-  # active (running) only after READY: the member declares itself ready 3 s after it started,
+  # active (running) only after READY: the member declares itself ready 5 s after it started,
   # and until then the unit is activating; StatusText names the group.
   # --ready-after 0: only process::ready() counts (the default, 1000 ms of running, would
   # make the member ready before its call).
@@ -22,7 +22,7 @@ start)
 ExecStart=
 ExecStart=$HRCTL serve --config /etc/hotrestart/%i.conf --on-give-up exit --ready-after 0"
   sd_config listen <<<""
-  sed -i "s|^run = .*|run = $MEMBER web 3000|" "$ROOT/etc/hotrestart/t.conf"
+  sed -i "s|^run = .*|run = $MEMBER web 5000|" "$ROOT/etc/hotrestart/t.conf"
   sd systemctl start --no-block "$UNIT"
   wait_serving >/dev/null # the member answers from its start, before it is ready
   expect_prop "$UNIT" ActiveState activating
@@ -263,7 +263,7 @@ no_notify)
   sd_install_service <<<"[Service]
 ExecStart=
 ExecStart=/usr/bin/env -u NOTIFY_SOCKET $HRCTL serve --config /etc/hotrestart/%i.conf --on-give-up exit
-TimeoutStartSec=6s
+TimeoutStartSec=10s
 Restart=no"
   sd_config listen <<<""
   sd systemctl start --no-block "$UNIT"
