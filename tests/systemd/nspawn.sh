@@ -256,6 +256,33 @@ reload)
   show "$UNIT"
   ;;
 
+sandbox)
+  # The hardening drop-in of docs/systemd.md ("Sandboxing") leaves hrctl working: the default
+  # bank under ProtectSystem=strict, image memfds executed under MemoryDenyWriteExecute=, the
+  # syscalls in @system-service; a crash restarts hot, a kill -9 of hrctl is adopted.
+  # (ProtectHome= and PrivateTmp= are left out here: the build tree may be under /home or /tmp.)
+  sd_boot
+  sd_install_service <<<$'[Service]\nProtectSystem=strict\nMemoryDenyWriteExecute=yes\nNoNewPrivileges=yes\nSystemCallFilter=@system-service\nProtectKernelTunables=yes\nProtectControlGroups=yes\nRestrictSUIDSGID=yes'
+  sd_config listen <<<""
+  sd systemctl start "$UNIT"
+  before=$(wait_serving)
+  ask crash >/dev/null 2>&1 || true
+  for _ in $(seq 300); do
+    out=$(ask hello 2>/dev/null) && [ "$(field runs "$out")" = 2 ] && break
+    sleep 0.1
+  done
+  [ "$(field runs "${out:-}")" = 2 ] || fail "no hot restart under the sandbox: ${out:-}"
+  main=$(prop "$UNIT" MainPID)
+  sd kill -KILL "$main"
+  wait_prop "$UNIT" NRestarts 1 30
+  wait_prop "$UNIT" ActiveState active 30
+  after=$(wait_serving)
+  note "before: $before; after a crash and a kill -9 of hrctl: $after"
+  [ "$(field pid "$after")" = "$(field pid "$out")" ] || fail "the member was not adopted"
+  [ "$(field served "$after")" -gt "$(field served "$out")" ] || fail "state lost"
+  show "$UNIT"
+  ;;
+
 no_notify)
   # Negative control: the same start with the notification socket hidden from hrctl stays
   # activating until TimeoutStartSec=, then fails with Result=timeout.
