@@ -4,7 +4,8 @@
 # scenario in its own container, docs/systemd.md "Tests"). Run here once (the main suite, the
 # sanitizer presets and the clang run exclude the label). HR_REQUIRE_SYSTEMD=1: a skipped test
 # (not root, no systemd-nspawn, an hrctl without a feature) fails the job. Reuses build/default
-# from the main suite when it is there. Needs root (the containers). Budget: about 3 minutes.
+# from the main suite when it is there (else configures and builds hrctl and the test member,
+# about 5 minutes more). Needs root (the containers). Budget: about 1 minute (12 containers).
 . "$(dirname "$0")/../lib.sh"
 ci_install systemd-container cmake g++ make libexpected-dev doctest-dev libboost-dev python3
 
