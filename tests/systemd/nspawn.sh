@@ -201,6 +201,20 @@ EOS
   show "$UNIT"
   ;;
 
+badconfig)
+  # A configuration error (exit 2) is not restarted (RestartPreventExitStatus=): restarting
+  # cannot fix the file. The journal names the file and line.
+  sd_boot
+  sd_install_service </dev/null
+  sd_config listen <<<"no-such-key = 1"
+  sd systemctl start "$UNIT" && fail "the start with a bad configuration succeeded"
+  wait_prop "$UNIT" ActiveState failed 30
+  expect_prop "$UNIT" ExecMainStatus 2
+  expect_prop "$UNIT" NRestarts 0
+  journal_has 't\.conf:[0-9]+: ' || fail "the journal does not name the file and line"
+  show "$UNIT"
+  ;;
+
 stop)
   # systemctl stop: SIGTERM to hrctl alone (KillMode=process), which stops the member gracefully
   # and exits 0: Result=success, the bank kept in the preserved RuntimeDirectory.
