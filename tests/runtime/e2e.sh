@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # End-to-end tests of hrctl on real programs with real signals.
-# Usage: e2e.sh CASE HRCTL MEMBER HELLO CHORUS_CALLS
+# Usage: e2e.sh CASE HRCTL MEMBER HELLO CHORUS_CALLS [NOTIFY_LISTENER]
 # Each case uses its own bank and temp dir; no wall-clock thresholds (only generous timeouts
 # that catch a hang).
 set -uo pipefail
-case_name=$1 hrctl=$2 member=$3 hello=$4 chorus=${5:-}
+case_name=$1 hrctl=$2 member=$3 hello=$4 chorus=${5:-} listener=${6:-}
 dir=$(mktemp -d /tmp/hr-e2e.XXXXXX)
 bank=/dev/shm/hr-e2e-$case_name-$$.bank
 cleanup() {
+  [ -n "${reap_children_of:-}" ] && pkill -9 -P "$reap_children_of" 2>/dev/null  # (sd_socket_fdstore)
   jobs -p | xargs -r kill -9 2>/dev/null
   chattr -i "$dir"/* 2>/dev/null
   rm -rf "$dir" "$bank"
@@ -45,6 +46,17 @@ status_field() {
     fail "status --json: cannot evaluate $1 on: $out"
 }
 sha() { sha256sum "$1" | cut -d' ' -f1; }
+# gone_within PID SECONDS: true once PID has ended (or is a zombie its new parent has not reaped
+# yet: a SIGKILL is delivered, and a reparented child reaped, after its killer exits).
+gone_within() {
+  local i st
+  for ((i = 0; i < $2 * 20; i++)); do
+    st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 0
+    [ -z "$st" ] || [ "$st" = Z ] && return 0
+    sleep 0.05
+  done
+  return 1
+}
 # launch N PATTERN ARGS...: `hrctl ARGS` in the background (output in $dir/outN, $dir/errN),
 # its pid in $launched once PATTERN is in its output.
 launch() {
@@ -64,6 +76,25 @@ ask() {
 # Under AddressSanitizer the programs' deliberate SIGSEGVs must stay signals (not "exit 1").
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}handle_segv=0"
 T=(--bank "$bank" --bank-size 32M)
+
+# A fake service manager (sd_* cases): the listener bound at $dir/notify (for NOTIFY_SOCKET)
+# writes what it receives to $dir/out-notify, a line per assignment: "USEC KEY=VALUE"
+# (CLOCK_MONOTONIC microseconds).
+fake_manager() {
+  [ -n "$listener" ] || fail "no notify listener given"
+  "$listener" "$dir/notify" "$dir/out-notify" &
+  local i; for ((i = 0; i < 100; i++)); do [ -S "$dir/notify" ] && return 0; sleep 0.05; done
+  fail "the fake service manager did not bind $dir/notify"
+}
+got() { grep -c -- "$1" "$dir/out-notify" 2>/dev/null; }  # lines of the manager's record
+first_at() { awk -v p="$1" 'index($0, p) { print $1; exit }' "$dir/out-notify"; }
+# hr_bg N ARGS...: `hrctl ARGS` in the background (output in $dir/outN, $dir/errN), its pid in $p.
+hr_bg() {
+  local n=$1
+  shift
+  "$hrctl" "$@" >"$dir/out$n" 2>"$dir/err$n" &
+  p=$!
+}
 
 # A bank whose group 0 ("web", one member) is recorded running while nothing runs: its
 # supervisor and then its member were killed (SIGKILL). The member's last pid in $down_pid.
@@ -390,6 +421,7 @@ bank_version)
   H run --bank "$bank" -- "$member" >/dev/null 2>"$dir/err"; expect_rc $? 5 "run: other format version"
   grep -q "refusing this bank (nothing in it was changed)" "$dir/err" || fail "run: message"
   grep -q "has format version 99, this hrctl supports" "$dir/err" || fail "run: which versions"
+  grep -q "converts only a runtime block of the previous version" "$dir/err" || fail "run: what it can convert"
   H kill -g 0 --bank "$bank" 2>"$dir/err"; expect_rc $? 5 "kill -g: other format version"
   [ "$(sha "$bank")" = "$before" ] || fail "the refused bank was changed"
   # The runtime block ("HHRT", then its version word) written by another hrctl version.
@@ -774,7 +806,7 @@ kill_no_supervisor)
   kill -9 $p1; wait $p1 2>/dev/null
   kill -9 "$a"  # group 1's member dies while no supervisor runs
   H kill -g 2 --bank "$bank" >"$dir/out" 2>"$dir/err"; expect_rc $? 0 "kill -g without a supervisor"
-  kill -0 "$b" 2>/dev/null && fail "group 2's member still runs"
+  gone_within "$b" 5 || fail "group 2's member still runs"
   # Group 1 untouched: its dead member not reported, no restart counted, nothing started.
   [ "$(status_field '[(g["gid"], g["restarts"], g["counter"], g["members"][0]["state"]) for g in d["groups"]]')" = "[(1, 0, 0, 'running')]" ] ||
     fail "kill -g touched group 1: $(H status --bank "$bank")"
@@ -834,7 +866,7 @@ bank_truncated)
   truncate -s 4096 "$bank"
   wait $p; expect_rc $? 15 "bank cut short"
   grep -q "was cut short under the supervisor" "$dir/err1" || fail "no message"
-  kill -0 "$mpid" 2>/dev/null && fail "member $mpid still running"
+  gone_within "$mpid" 5 || fail "member $mpid still running"
   H status --bank "$bank" >/dev/null 2>&1; expect_rc $? 5 "the cut bank is refused afterwards"
   # Again, with the member ending right after the cut: the supervisor's next read of the
   # bank (the member's end) is past the end of the file (SIGBUS), before its next fstat.
@@ -1339,6 +1371,468 @@ PY
   wait $g; rc=$?
   H status --bank "$bank" >/dev/null 2>&1; expect_rc $rc $? "the watch of a bank that went away"
   [ $rc -ne 0 ] && [ $rc_ok -eq 0 ] || fail "exit $rc when the bank went away"
+  ;;
+sd_ready_call)
+  # READY=1 only once the member called process::ready() (1.5 s after its start), never
+  # before; a previous run's call, or time alone (--ready-after 0), does not count.
+  fake_manager
+  NOTIFY_SOCKET=$dir/notify launch 1 "run 1" run "${T[@]}" --ready-after 0 -- "$member" --ready 1500 --wait "$dir/go"; p=$launched
+  wait_for "$dir/out-notify" "STATUS="
+  [ "$(got READY=1)" = 0 ] || fail "READY=1 before the member called ready()"
+  wait_for "$dir/out1" "ready run 1 at"
+  wait_for "$dir/out-notify" "READY=1"
+  called=$(sed -n 's/.* ready run 1 at \([0-9]*\)$/\1/p' "$dir/out1")
+  ready=$(first_at READY=1)
+  [ -n "$called" ] && [ "$ready" -ge "$called" ] || fail "READY=1 at $ready, the call at $called"
+  grep -q "ready: READY=1 sent" "$dir/err1" || fail "no log line for READY"
+  # The bank records the call: its run number in the process slot's ready_run (hrctl check
+  # accepts it).
+  H check --bank "$bank" >"$dir/out-check" 2>&1 || fail "hrctl check refuses a bank with ready_run set"
+  # A restarted supervisor (serve) adopts the member, ready in its current run: READY at once,
+  # even with --ready-after 0.
+  kill -9 $p; wait $p 2>/dev/null
+  : >"$dir/out-notify"
+  NOTIFY_SOCKET=$dir/notify hr_bg 2 serve --bank "$bank" --ready-after 0
+  wait_for "$dir/err2" "adopted member"
+  wait_for "$dir/out-notify" "READY=1"
+  kill -TERM $p; wait $p; expect_rc $? 0 "serve stopped by SIGTERM under a service"
+  rm -f "$bank"
+  # Negative control: a member that never calls ready(), with --ready-after 0: no READY=1
+  # within 3 s, while the manager does receive hrctl's STATUS= (the test would see READY).
+  : >"$dir/out-notify"
+  NOTIFY_SOCKET=$dir/notify launch 3 "run 1" run "${T[@]}" --ready-after 0 -- "$member" --wait "$dir/go"; p=$launched
+  wait_for "$dir/out-notify" "STATUS=1 group"
+  sleep 3
+  [ "$(got READY=1)" = 0 ] || fail "READY=1 for a member that never called ready() (--ready-after 0)"
+  # ... and a serve that adopts it (not ready in its run) waits too.
+  kill -9 $p; wait $p 2>/dev/null
+  : >"$dir/out-notify"
+  NOTIFY_SOCKET=$dir/notify hr_bg 4 serve --bank "$bank" --ready-after 0
+  wait_for "$dir/err4" "adopted member"
+  wait_for "$dir/out-notify" "STATUS=1 group"
+  sleep 2
+  [ "$(got READY=1)" = 0 ] || fail "READY=1 at adoption for a member never ready"
+  kill -TERM $p; wait $p; expect_rc $? 0 "serve stopped by SIGTERM under a service"
+  ;;
+sd_ready_started)
+  # --ready started: READY=1 as soon as the member runs, though it never calls ready() and
+  # --ready-after 0 would wait forever.
+  fake_manager
+  NOTIFY_SOCKET=$dir/notify launch 1 "run 1" run "${T[@]}" --ready started --ready-after 0 -- "$member" --wait "$dir/go"; p=$launched
+  wait_for "$dir/out-notify" "READY=1"
+  # The config file's key does the same (flags win: --ready call overrides it).
+  kill -TERM $p; wait $p; expect_rc $? 0 "SIGTERM under a service"
+  rm -f "$bank"; : >"$dir/out-notify"
+  printf 'ready = started\nready-after = 0\n' >"$dir/conf"
+  NOTIFY_SOCKET=$dir/notify launch 2 "run 1" run "${T[@]}" --config "$dir/conf" -- "$member" --wait "$dir/go"; p=$launched
+  wait_for "$dir/out-notify" "READY=1"
+  kill -TERM $p; wait $p; expect_rc $? 0 "SIGTERM under a service"
+  rm -f "$bank"; : >"$dir/out-notify"
+  NOTIFY_SOCKET=$dir/notify launch 3 "run 1" run "${T[@]}" --config "$dir/conf" --ready call -- "$member" --wait "$dir/go"; p=$launched
+  wait_for "$dir/out-notify" "STATUS=1 group"
+  sleep 2
+  [ "$(got READY=1)" = 0 ] || fail "--ready call on the command line should win over the config's ready = started"
+  kill -TERM $p; wait $p
+  H run "${T[@]}" --ready sometimes -- "$member" >/dev/null 2>"$dir/err-bad"; expect_rc $? 2 "--ready sometimes"
+  grep -q "bad value 'sometimes' for --ready" "$dir/err-bad" || fail "no message for a bad --ready"
+  printf 'on-give-up = never\n' >"$dir/conf-bad"
+  H run "${T[@]}" --config "$dir/conf-bad" -- "$member" >/dev/null 2>"$dir/err-bad"; expect_rc $? 2 "on-give-up = never"
+  grep -q "conf-bad:1: bad value 'never' for --on-give-up" "$dir/err-bad" || fail "no message for a bad config key"
+  ;;
+sd_ready_after)
+  # A program that never calls ready() (/bin/sleep): ready after --ready-after ms of running.
+  fake_manager
+  NOTIFY_SOCKET=$dir/notify "$hrctl" run "${T[@]}" --ready-after 1500 --exit0-clean -- /bin/sleep 600 >"$dir/out1" 2>"$dir/err1" &
+  p=$!
+  wait_for "$dir/out-notify" "READY=1"
+  status=$(first_at STATUS=) ready=$(first_at READY=1)
+  # (The first STATUS= comes after the start: READY=1 at least 1.5 s after the start, with
+  # some slack for the start itself.)
+  [ $((ready - status)) -ge 1000000 ] || fail "READY=1 $((ready - status)) us after the first STATUS, expected >= 1.5 s after the start"
+  kill -TERM $p; wait $p; expect_rc $? 0 "SIGTERM under a service"
+  ;;
+sd_ready_crash)
+  # The member crashes before it is ready (run 1); READY=1 waits for the restarted run's call.
+  fake_manager
+  NOTIFY_SOCKET=$dir/notify launch 1 "run 1" run "${T[@]}" --ready-after 0 -- "$member" --ready 300 --ready-from 2 --wait "$dir/go" --crash 1:segv --hang 2; p=$launched
+  wait_for "$dir/out-notify" "STATUS=1 group"
+  sleep 1
+  [ "$(got READY=1)" = 0 ] || fail "READY=1 before any run called ready()"
+  touch "$dir/go"
+  wait_for "$dir/out1" "ready run 2 at"
+  wait_for "$dir/out-notify" "READY=1"
+  called=$(sed -n 's/.* ready run 2 at \([0-9]*\)$/\1/p' "$dir/out1")
+  ready=$(first_at READY=1)
+  [ "$ready" -ge "$called" ] || fail "READY=1 at $ready, before run 2's call at $called"
+  grep -q "ready run 1" "$dir/out1" && fail "run 1 called ready()"
+  [ "$(got READY=1)" = 1 ] || fail "READY=1 sent more than once"
+  kill -TERM $p; wait $p; expect_rc $? 0 "SIGTERM under a service"
+  ;;
+sd_status)
+  # STATUS= names the group, counts the members running, the restarts and the last crash.
+  fake_manager
+  NOTIFY_SOCKET=$dir/notify launch 1 "run 1" run "${T[@]}" -g web --interval 60000 -- "$member" --wait "$dir/go" --crash 1:segv --hang 2; p=$launched
+  wait_for "$dir/out-notify" "STATUS=1 group (web): 1 member running, 0 restarts"
+  touch "$dir/go"
+  wait_for "$dir/out1" "run 2"
+  wait_for "$dir/out-notify" "STATUS=1 group (web): 1 member running, 1 restart; last crash: web/hr_member killed by SIGSEGV"
+  kill -TERM $p; wait $p; expect_rc $? 0 "SIGTERM under a service"
+  grep -q "STATUS=stopping: " "$dir/out-notify" || fail "no stopping status"
+  grep "STATUS=" "$dir/out-notify" | tail -1 | grep -q "STATUS=stopping: 1 group (web): 0 members running" || fail "the last status is not the stopped one"
+  ;;
+sd_stop)
+  # SIGTERM under a service: STOPPING=1 when the stop begins, the graceful stop, exit 0 (run
+  # and serve). Without NOTIFY_SOCKET: 143, as before.
+  fake_manager
+  NOTIFY_SOCKET=$dir/notify launch 1 "run 1" run "${T[@]}" --ready started -- "$member" --wait "$dir/go"; p=$launched
+  wait_for "$dir/out-notify" "READY=1"
+  kill -TERM $p; wait $p; expect_rc $? 0 "run: SIGTERM under a service"
+  [ "$(got STOPPING=1)" = 1 ] || fail "no STOPPING=1"
+  [ "$(first_at STOPPING=1)" -ge "$(first_at READY=1)" ] || fail "STOPPING=1 before READY=1"
+  grep -q "group 0: hr_member (pid [0-9]*) stopped" "$dir/err1" || fail "the member was not stopped gracefully"
+  : >"$dir/out-notify"
+  NOTIFY_SOCKET=$dir/notify hr_bg 2 serve --bank "$bank"
+  wait_for "$dir/err2" "group 0 is held"
+  wait_for "$dir/out-notify" "READY=1"
+  kill -TERM $p; wait $p; expect_rc $? 0 "serve: SIGTERM under a service"
+  [ "$(got STOPPING=1)" = 1 ] || fail "serve: no STOPPING=1"
+  rm -f "$bank"
+  launch 3 "run 1" run "${T[@]}" -- "$member" --wait "$dir/go"; p=$launched
+  kill -TERM $p; wait $p; expect_rc $? 143 "run: SIGTERM without a service"
+  hr_bg 4 serve --bank "$bank"
+  wait_for "$dir/err4" "group 0 is held"
+  kill -TERM $p; wait $p; expect_rc $? 143 "serve: SIGTERM without a service"
+  # SIGINT under a service stays a failure (only the manager's stop is a success).
+  : >"$dir/out-notify"
+  NOTIFY_SOCKET=$dir/notify hr_bg 5 serve --bank "$bank"
+  wait_for "$dir/out-notify" "READY=1"
+  kill -INT $p; wait $p; expect_rc $? 130 "serve: SIGINT under a service"
+  ;;
+sd_watchdog)
+  # WATCHDOG=1 from hrctl's loop: pings while it runs, none while it is stopped (SIGSTOP)
+  # though its member runs on, pings again after SIGCONT.
+  fake_manager
+  NOTIFY_SOCKET=$dir/notify WATCHDOG_USEC=400000 launch 1 "run 1" run "${T[@]}" -- "$member" --wait "$dir/go"; p=$launched
+  mpid=$(sed -n 's/.*started hr_member (pid \([0-9]*\)).*/\1/p' "$dir/err1")
+  [ -n "$mpid" ] || fail "no member pid"
+  for ((i = 0; i < 100 && $(got WATCHDOG=1) < 3; i++)); do sleep 0.1; done
+  c1=$(got WATCHDOG=1); sleep 1; c2=$(got WATCHDOG=1)
+  [ "$c2" -gt "$c1" ] || fail "no pings while hrctl runs ($c1, then $c2)"
+  kill -STOP $p
+  sleep 0.3; c3=$(got WATCHDOG=1); sleep 2; c4=$(got WATCHDOG=1)
+  [ "$c4" = "$c3" ] || fail "pings while hrctl was stopped ($c3, then $c4)"
+  kill -0 "$mpid" || fail "the member stopped with hrctl"
+  kill -CONT $p
+  for ((i = 0; i < 100 && $(got WATCHDOG=1) <= c4; i++)); do sleep 0.1; done
+  [ "$(got WATCHDOG=1)" -gt "$c4" ] || fail "no pings after SIGCONT"
+  kill -TERM $p; wait $p; expect_rc $? 0 "SIGTERM under a service"
+  # Without WATCHDOG_USEC: no ping at all.
+  rm -f "$bank"; : >"$dir/out-notify"
+  NOTIFY_SOCKET=$dir/notify launch 2 "run 1" run "${T[@]}" --ready started -- "$member" --wait "$dir/go"; p=$launched
+  wait_for "$dir/out-notify" "READY=1"
+  sleep 1
+  [ "$(got WATCHDOG=1)" = 0 ] || fail "pings without WATCHDOG_USEC"
+  kill -TERM $p; wait $p
+  ;;
+sd_watchdog_pid)
+  # WATCHDOG_PID names another process: the watchdog is not hrctl's, no pings.
+  fake_manager
+  NOTIFY_SOCKET=$dir/notify WATCHDOG_USEC=400000 WATCHDOG_PID=1 launch 1 "run 1" run "${T[@]}" --ready started -- "$member" --wait "$dir/go"; p=$launched
+  wait_for "$dir/out-notify" "READY=1"
+  sleep 1.5
+  [ "$(got WATCHDOG=1)" = 0 ] || fail "pings for a watchdog meant for pid 1"
+  kill -TERM $p; wait $p; expect_rc $? 0 "SIGTERM under a service"
+  # The same with WATCHDOG_PID naming hrctl itself (exec keeps the pid): pings.
+  rm -f "$bank"; : >"$dir/out-notify"
+  (exec env NOTIFY_SOCKET="$dir/notify" WATCHDOG_USEC=400000 WATCHDOG_PID=$BASHPID "$hrctl" run "${T[@]}" -- "$member" --wait "$dir/go" >"$dir/out2" 2>"$dir/err2") &
+  p=$!
+  wait_for "$dir/out-notify" "WATCHDOG=1"
+  kill -TERM $p; wait $p; expect_rc $? 0 "SIGTERM under a service"
+  ;;
+sd_watchdog_hang)
+  # A hung member is hrctl's business: its heartbeat deadline restarts the group, and the
+  # pings go on throughout (no gap as long as the watchdog's period: 4 s, 5 x the member's
+  # heartbeat deadline, so a slow host does not make it fail).
+  fake_manager
+  NOTIFY_SOCKET=$dir/notify WATCHDOG_USEC=4000000 launch 1 "run 1" run "${T[@]}" --heartbeat 800 -- "$member" --hang 1 --beat 50 600000; p=$launched
+  wait_for "$dir/err1" "hang detected"
+  wait_for "$dir/out1" "run 2 restarted=1"
+  c=$(got WATCHDOG=1)
+  for ((i = 0; i < 300 && $(got WATCHDOG=1) < c + 2; i++)); do sleep 0.1; done
+  [ "$(got WATCHDOG=1)" -ge $((c + 2)) ] || fail "no pings after the restart"
+  kill -TERM $p; wait $p; expect_rc $? 0 "SIGTERM under a service"
+  gap=$(awk '/WATCHDOG=1/ { if (t) { d = $1 - t; if (d > m) m = d } t = $1 } END { print m + 0 }' "$dir/out-notify")
+  [ "$gap" -lt 4000000 ] || fail "a gap of $gap us between pings: the watchdog (4 s) would have fired"
+  [ "$(got WATCHDOG=1)" -ge 3 ] || fail "too few pings"
+  ;;
+sd_give_up_exit)
+  # --on-give-up exit: giving up on group 2 stops group 1 gracefully and ends the supervisor
+  # with exit 8 (for the unit's Restart=/OnFailure=). per_group_giveup: without it, it goes on.
+  fake_manager
+  NOTIFY_SOCKET=$dir/notify launch "1" "run 1 restarted=0 tag=a" run "${T[@]}" --max-badness 3 --max-site-restarts 1 --interval 60000 --on-give-up exit -g 1 --name a -- "$member" --wait "$dir/go" --tag a; p=$launched
+  H run --bank "$bank" -g 2 --name b -- "$member" --crash-always segv >"$dir/out2" 2>"$dir/err2"; rc2=$?
+  wait $p; expect_rc $? 8 "the supervisor gave up on group 2 (--on-give-up exit)"
+  grep -q "group 2: giving up" "$dir/err1" || fail "no give-up message"
+  grep -q "given up on and --on-give-up is exit" "$dir/err1" || fail "no message saying why hrctl exits"
+  grep -q "group 1: a (pid [0-9]*) stopped" "$dir/err1" || fail "group 1 was not stopped gracefully"
+  [ "$(got STOPPING=1)" = 1 ] || fail "no STOPPING=1"
+  [ "$(status_field '[g["hold"] for g in d["groups"]]')" = "['stopped', 'gave_up']" ] || fail "holds: group 1 stopped, group 2 gave up"
+  [ "$rc2" -ne 0 ] || fail "the delegated run of group 2 succeeded"
+  ;;
+sd_journal_prefix)
+  # JOURNAL_STREAM naming hrctl's stderr: its own lines carry <6> (information), <4> (a crash)
+  # and <3> (a refused bank); the members' output is untouched.
+  touch "$dir/err1"
+  JOURNAL_STREAM=$(stat -c '%d:%i' "$dir/err1") H run "${T[@]}" -- "$member" --crash 1:segv >"$dir/out1" 2>>"$dir/err1"
+  expect_rc $? 0 "a crash, then a clean run"
+  grep -q "^<6>hrctl: group 0: started hr_member" "$dir/err1" || fail "no <6> on a start"
+  grep -q "^<4>hrctl: group 0: crash detected" "$dir/err1" || fail "no <4> on a crash"
+  grep -q "hr_member run 2 restarted=1$" "$dir/out1" || fail "member output changed"
+  grep -q "^<" "$dir/out1" && fail "a prefix on the member's output"
+  grep -qv "^<[346]>" "$dir/err1" && fail "a line of hrctl's without a priority: $(grep -v '^<[346]>' "$dir/err1" | head -1)"
+  head -c 8192 /dev/zero | tr '\0' 'x' >"$dir/junk.bank"; chmod 600 "$dir/junk.bank"
+  touch "$dir/err3"
+  JOURNAL_STREAM=$(stat -c '%d:%i' "$dir/err3") H serve --bank "$dir/junk.bank" 2>>"$dir/err3"; expect_rc $? 5 "not a bank"
+  grep -q "^<3>hrctl: cannot open bank" "$dir/err3" || fail "no <3> on a refused bank"
+  # Negative controls: without JOURNAL_STREAM, or naming another file, no prefix.
+  rm -f "$bank"
+  H run "${T[@]}" -- "$member" --crash 1:segv >"$dir/out2" 2>"$dir/err2"; expect_rc $? 0 "without JOURNAL_STREAM"
+  grep -q "crash detected" "$dir/err2" || fail "no crash message"
+  grep -q "^<" "$dir/err2" && fail "a prefix without JOURNAL_STREAM"
+  rm -f "$bank"
+  JOURNAL_STREAM=$(stat -c '%d:%i' "$dir/err1") H run "${T[@]}" -- "$member" --crash 1:segv >"$dir/out4" 2>"$dir/err4"; expect_rc $? 0 "JOURNAL_STREAM of another file"
+  grep -q "^<" "$dir/err4" && fail "a prefix when JOURNAL_STREAM names another file"
+  ;;
+sd_extend_timeout)
+  # At start, before the bank is checked: EXTEND_TIMEOUT_USEC (at least 10 s), then READY=1.
+  H run "${T[@]}" -- "$member" >/dev/null 2>&1 || fail "making the bank"
+  fake_manager
+  NOTIFY_SOCKET=$dir/notify hr_bg 1 serve --bank "$bank"
+  wait_for "$dir/out-notify" "READY=1"
+  ext=$(sed -n 's/^[0-9]* EXTEND_TIMEOUT_USEC=\([0-9]*\)$/\1/p' "$dir/out-notify" | head -1)
+  [ -n "$ext" ] && [ "$ext" -ge 10000000 ] || fail "EXTEND_TIMEOUT_USEC=$ext"
+  [ "$(first_at EXTEND_TIMEOUT_USEC=)" -le "$(first_at READY=1)" ] || fail "EXTEND_TIMEOUT_USEC after READY=1"
+  kill -TERM $p; wait $p; expect_rc $? 0 "SIGTERM under a service"
+  ;;
+sd_config_errors)
+  # Every kind of mistake in a configuration file: exit 2, FILE:LINE and what, nothing created.
+  check_bad() {  # check_bad TEXT-PATTERN CONTENT
+    printf '%b' "$2" >"$dir/bad.conf"
+    H serve --bank "$bank" --config "$dir/bad.conf" >"$dir/out" 2>"$dir/err"; expect_rc $? 2 "$1"
+    grep -q -- "bad.conf:[0-9]*: .*$1" "$dir/err" || fail "no FILE:LINE message '$1': $(cat "$dir/err")"
+    [ ! -e "$bank" ] || fail "a bank was created for a bad configuration ($1)"
+  }
+  check_bad "unknown key 'bogus'" 'bogus = 1\n'
+  check_bad "unknown section" '[groups web]\nrun = /bin/true\n'
+  check_bad "already at line 1" '[group a]\nrun = /bin/true\n[group a]\nrun = /bin/true\n'
+  check_bad "not followed by a run line" '[group a]\nrun = /bin/true\nname = x\n'
+  check_bad "not followed by a run line" '[group a]\nname = x\nname = y\nrun = /bin/true\n'
+  check_bad "double quote is not closed" '[group a]\nrun = /bin/echo "abc\n'
+  check_bad "belongs in a \[group NAME\] section" 'run = /bin/true\n'
+  check_bad "belongs before the first section" '[group a]\nbank = /x\nrun = /bin/true\n'
+  check_bad "already has a member true" '[group a]\nrun = /bin/true\nrun = /bin/true x\n'
+  check_bad "yes or no" '[group a]\nrun = /bin/true\nexit0-clean = 1\n'
+  check_bad "heartbeat" '[group a]\nrun = /bin/true\nheartbeat = 0\n'
+  check_bad "bad socket name" '[group a]\nrun = /bin/true\nsocket = a:b\n'
+  check_bad "has no run line" '[group a]\nlisten = 127.0.0.1:0\n'
+  check_bad "already set" 'bank-size = 32M\nbank-size = 64M\n'
+  check_bad "already set for group" '[group a]\nrun = /bin/true\nheartbeat = 5\nheartbeat = 6\n'
+  check_bad "backslash in double quotes" '[group a]\nrun = /bin/echo "a\\x"\n'
+  # What needs the environment: a missing program (exit 3), a socket nobody passed (exit 2).
+  printf '[group a]\nrun = %s/nothing-here\n' "$dir" >"$dir/c.conf"
+  H serve --bank "$bank" --config "$dir/c.conf" >"$dir/out" 2>"$dir/err"; expect_rc $? 3 "missing program"
+  grep -q "c.conf:2: .*nothing-here" "$dir/err" || fail "the missing program is not named"
+  printf '[group a]\nrun = /bin/true\nsocket = web\n' >"$dir/c.conf"
+  H serve --bank "$bank" --config "$dir/c.conf" >"$dir/out" 2>"$dir/err"; expect_rc $? 2 "unknown socket"
+  grep -q "no socket named web was passed" "$dir/err" || fail "the unknown socket is not named"
+  [ ! -e "$bank" ] || fail "a bank was created although the configuration cannot start"
+  # Negative control: the same checker accepts a good file (comments, quotes, name lines).
+  printf '# c\nbank-size = 32M # 32 MiB\n[group a]\nname = x\nrun = /bin/echo "a b#c" \\x\nrun = /bin/true\n' >"$dir/good.conf"
+  H status --bank "$bank" --config "$dir/good.conf" >"$dir/out" 2>"$dir/err"; expect_rc $? 4 "a good file (no bank yet)"
+  grep -q "good.conf" "$dir/err" && fail "a good file was refused: $(cat "$dir/err")"
+  ;;
+sd_config_serve)
+  # serve --config starts the configured groups, adopts them after a kill -9, resumes held ones.
+  cat >"$dir/c.conf" <<CONF
+bank = $bank
+bank-size = 32M
+max-badness = 9
+[group web]
+name = front
+run = $member --serve 1000 --tag "a b#c"
+listen = 127.0.0.1:0
+[group 3]
+run = $member --wait $dir/never
+CONF
+  launch 1 "run 1.*tag=a b#c" serve --config "$dir/c.conf"; p=$launched
+  wait_for "$dir/out1" "hr_member run 1 restarted=0$"
+  H status --config "$dir/c.conf" | grep -q "max badness 9" || fail "the tunable was not applied"
+  [ "$(status_field '[g["name"] for g in d["groups"]]')" = "['web', '']" ] || fail "groups: $(status_field 'd["groups"]')"
+  [ "$(status_field 'd["groups"][0]["members"][0]["name"]')" = front ] || fail "the name line was not used"
+  port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$dir/err1" | head -1)
+  ask "$port" "configured listen"
+  front=$(status_field 'd["groups"][0]["members"][0]["pid"]')
+  [ "$answer" = "$front" ] || fail "answered by $answer, not the member $front"
+  # A new supervisor of the same configuration adopts both groups and starts nothing.
+  kill -9 $p; wait $p 2>/dev/null
+  "$hrctl" serve --config "$dir/c.conf" >"$dir/out2" 2>"$dir/err2" &
+  q=$!
+  wait_for "$dir/err2" "group 3: adopted member hr_member"
+  wait_for "$dir/err2" "configuration .*2 groups (0 started now, 0 members started)"
+  grep -q "started front\|restarted" "$dir/err2" && fail "an adopted member was started again"
+  ask "$port" "after the supervisor's restart"
+  [ "$answer" = "$front" ] || fail "the adopted member did not answer"
+  # A stopped (held) group is resumed by the next serve --config (as systemctl stop/start).
+  kill -TERM $q; wait $q; expect_rc $? 143 "SIGTERM"
+  [ "$(status_field 'd["groups"][0]["hold"]')" = stopped ] || fail "not held after SIGTERM"
+  launch 3 "run 2 restarted=1 tag=a b#c" serve --config "$dir/c.conf"; p=$launched
+  wait_for "$dir/err3" "group 0: resumed (it was held: stopped on request)"
+  [ "$(status_field 'd["groups"][0]["restarts"]')" = 0 ] || fail "the resume counted as a restart"
+  kill -TERM $p; wait $p
+  ;;
+sd_socket_activate)
+  # A socket from systemd-socket-activate (LISTEN_FDS/FDNAMES) handed to a group's member.
+  command -v systemd-socket-activate >/dev/null || { echo "SKIP: no systemd-socket-activate"; exit 77; }
+  port=$((20000 + $$ % 20000))
+  cat >"$dir/c.conf" <<CONF
+bank = $bank
+bank-size = 32M
+[group web]
+run = $member --serve 1000
+socket = web
+CONF
+  systemd-socket-activate -l "127.0.0.1:$port" --fdname=web -E HR_X=1 -- "$hrctl" serve --config "$dir/c.conf" >"$dir/out" 2>"$dir/err" &
+  p=$!
+  # The first connection starts hrctl (it waits in the socket's queue meanwhile); until
+  # systemd-socket-activate has bound the port, a connection is refused: try again.
+  for ((i = 0; i < 100; i++)); do (exec 6<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+  ask "$port" "the activating connection"
+  member_pid=$(status_field 'd["groups"][0]["members"][0]["pid"]')
+  [ "$answer" = "$member_pid" ] || fail "answered by $answer, not the member $member_pid"
+  ask "$port" "a second connection"
+  [ "$answer" = "$member_pid" ] || fail "second answer $answer"
+  grep -q "listening on" "$dir/err" && fail "hrctl bound a socket of its own"
+  kill -TERM $p; wait $p
+  # Negative control: a name that was not passed stops serve before anything starts.
+  sed -i 's/^socket = web/socket = admin/' "$dir/c.conf"; rm -f "$bank"
+  systemd-socket-activate -l "127.0.0.1:$((port + 1))" --fdname=web -- "$hrctl" serve --config "$dir/c.conf" >"$dir/out2" 2>"$dir/err2" &
+  p=$!
+  for ((i = 0; i < 100; i++)); do (exec 6<>"/dev/tcp/127.0.0.1/$((port + 1))") 2>/dev/null && break; sleep 0.1; done
+  wait $p; expect_rc $? 2 "an unknown socket name"
+  grep -q "no socket named admin was passed by the service manager (passed: web)" "$dir/err2" || fail "the message: $(cat "$dir/err2")"
+  ;;
+sd_socket_fdstore)
+  # The fd store: a fake service manager keeps what hrctl stores and restarts it after kill -9.
+  listener="$(dirname "$member")/hr_fdstore_listener"
+  cat >"$dir/c.conf" <<CONF
+bank = $bank
+bank-size = 32M
+[group web]
+run = $member --serve 1000
+listen = 127.0.0.1:0
+CONF
+  # The store starts with a socket of a group that no longer exists (hrctl-g7-0): removed.
+  FDSTORE_STALE=hrctl-g7-0 "$listener" "$dir/notify" "$dir/log" -- "$hrctl" serve --config "$dir/c.conf" >"$dir/out" 2>"$dir/err" &
+  p=$!
+  reap_children_of=$p  # on a failure: the hrctl the fake manager started too
+  wait_for "$dir/log" "stored hrctl-g0-0"
+  wait_for "$dir/log" "removed hrctl-g7-0 (1)"
+  grep -q "fd store's socket hrctl-g7-0 belongs to no group" "$dir/err" || fail "no log of the stale socket"
+  grep -q "removed hrctl-g0-0" "$dir/log" && fail "the live group's socket was removed"
+  [ "$(grep -c '^stored ' "$dir/log")" = 1 ] || fail "stored more than once: $(cat "$dir/log")"
+  port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$dir/err" | head -1)
+  ask "$port" "first"
+  # hrctl and its member killed: the manager restarts hrctl with the stored socket, which never
+  # closed: a connection made meanwhile waits in its queue and is answered by the rerun member.
+  sup=$(status_field 'd["supervisor"]')
+  mem=$(status_field 'd["groups"][0]["members"][0]["pid"]')
+  kill -9 "$sup"; kill -9 "$mem"
+  for ((i = 0; i < 100; i++)); do kill -0 "$mem" 2>/dev/null || break; sleep 0.05; done
+  ask "$port" "while hrctl was restarted"
+  wait_for "$dir/log" "start 1 fds"
+  wait_for "$dir/err" "took back its listening socket(s) from the service manager's fd store"
+  [ "$(grep -c "listening on 127.0.0.1:" "$dir/err")" = 1 ] || fail "hrctl bound the port again"
+  ask "$port" "after the restart"
+  # The group ends: its socket leaves the store.
+  H kill -g web --config "$dir/c.conf" >/dev/null || fail "kill -g"
+  wait_for "$dir/log" "removed hrctl-g0-0 (1)"
+  kill -TERM $p; wait $p
+  ;;
+reload_upgrade)
+  # hrctl reload: a changed program file upgrades its member (state kept, socket kept), a new
+  # group starts, a removed one is stopped and held.
+  printf '#!/bin/sh\nexec %s --serve 1000 --tag v1\n' "$member" >"$dir/prog"; chmod +x "$dir/prog"
+  cat >"$dir/c.conf" <<CONF
+bank = $bank
+bank-size = 32M
+[group web]
+run = $dir/prog
+listen = 127.0.0.1:0
+[group old]
+run = $member --wait $dir/never
+CONF
+  launch 1 "run 1 restarted=0 tag=v1" serve --config "$dir/c.conf"; p=$launched
+  port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$dir/err1" | head -1)
+  ask "$port" "v1"
+  # Negative control: a reload with nothing changed upgrades nothing.
+  H reload --config "$dir/c.conf" >"$dir/r0" || fail "reload without change"
+  grep -q "0 upgraded, 0 stopped" "$dir/r0" || fail "a reload without change did something: $(cat "$dir/r0")"
+  printf '#!/bin/sh\nexec %s --serve 1000 --tag v2\n' "$member" >"$dir/prog"
+  sed -i 's/^\[group old\]/[group new]/' "$dir/c.conf"
+  # Connections all through the reload: none refused (the group keeps its socket; one that the
+  # old run accepted as it was stopped may get no answer, which is not a refusal).
+  (for ((i = 0; i < 40; i++)); do
+     if (exec 6<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo ok; else echo refused; fi
+     sleep 0.02
+   done >"$dir/conns") &
+  c=$!
+  H reload --config "$dir/c.conf" >"$dir/r1"; expect_rc $? 0 "reload"
+  grep -q "reloaded: 1 group(s) started, 1 member(s) started, 1 upgraded, 1 stopped" "$dir/r1" || fail "answer: $(cat "$dir/r1")"
+  wait_for "$dir/out1" "run 2 restarted=1 tag=v2"
+  wait $c
+  [ "$(grep -c ok "$dir/conns")" = 40 ] || fail "refused connections during the reload: $(sort "$dir/conns" | uniq -c)"
+  ask "$port" "after the upgrade"
+  [ "$answer" = "$(status_field '[g for g in d["groups"] if g["name"]=="web"][0]["members"][0]["pid"]')" ] || fail "not the new run"
+  [ "$(grep -c "listening on 127.0.0.1:" "$dir/err1")" = 1 ] || fail "the socket was opened again"
+  [ "$(status_field '[g for g in d["groups"] if g["name"]=="web"][0]["restarts"]')" = 0 ] || fail "the upgrade counted a restart"
+  [ "$(status_field '[g for g in d["groups"] if g["name"]=="old"][0]["hold"]')" = stopped ] || fail "the removed group is not held"
+  grep -q "group 1 (old) is no longer in the configuration: stopped and held, not killed" "$dir/err1" || fail "no log of the removal"
+  wait_for "$dir/out1" "hr_member run 1 restarted=0$"
+  kill -TERM $p; wait $p
+  ;;
+reload_refused)
+  # A bad configuration on reload is refused and nothing changes.
+  cat >"$dir/c.conf" <<CONF
+bank = $bank
+bank-size = 32M
+[group web]
+run = $member --wait $dir/never --tag v1
+CONF
+  launch 1 "run 1 restarted=0 tag=v1" serve --config "$dir/c.conf"; p=$launched
+  pid=$(status_field 'd["groups"][0]["members"][0]["pid"]')
+  cp "$dir/c.conf" "$dir/good"
+  printf 'bogus = 1\n' >>"$dir/c.conf"
+  H reload --config "$dir/good" >"$dir/r" 2>"$dir/re"; expect_rc $? 2 "a syntax error"
+  grep -q "c.conf:5: unknown key 'bogus'" "$dir/re" || fail "message: $(cat "$dir/re")"
+  sed -e 's/--tag v1/--tag v2/' "$dir/good" >"$dir/c.conf"; printf '[group b]\nrun = %s/none\n' "$dir" >>"$dir/c.conf"
+  H reload --config "$dir/good" >"$dir/r" 2>"$dir/re"; expect_rc $? 3 "a missing program"
+  printf 'bank = %s.other\n' "$bank" >"$dir/c.conf"; sed '1d' "$dir/good" >>"$dir/c.conf"
+  H reload --config "$dir/good" >"$dir/r" 2>"$dir/re"; expect_rc $? 2 "another bank"
+  grep -q "bank or user changed" "$dir/re" || fail "message: $(cat "$dir/re")"
+  [ "$(status_field 'd["groups"][0]["members"][0]["pid"]')" = "$pid" ] || fail "the member changed after refused reloads"
+  grep -q "run 2" "$dir/out1" && fail "a refused reload restarted the member"
+  [ "$(status_field 'len(d["groups"])')" = 1 ] || fail "a refused reload started a group"
+  # Negative control: the good file back, the reload works.
+  cp "$dir/good" "$dir/c.conf"
+  H reload --config "$dir/good" >"$dir/r"; expect_rc $? 0 "a good reload"
+  # A supervisor without --config has nothing to reload.
+  kill -TERM $p; wait $p
+  "$hrctl" serve --bank "$bank" >"$dir/out2" 2>"$dir/err2" &
+  q=$!
+  wait_for "$dir/err2" "adopting"
+  H reload --bank "$bank" >"$dir/r" 2>"$dir/re"; expect_rc $? 2 "no configuration"
+  grep -q "without --config" "$dir/re" || fail "message: $(cat "$dir/re")"
+  kill -TERM $q; wait $q
   ;;
 *) fail "unknown case" ;;
 esac

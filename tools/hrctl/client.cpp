@@ -285,6 +285,12 @@ int cmd_upgrade(const parsed_args& a) {
   return rc;
 }
 
+int cmd_reload(const parsed_args& a) {
+  request_in in;
+  in.kind = req_reload;
+  return need_request(a, in, "reload");
+}
+
 int cmd_stop(const parsed_args& a) {
   if (a.group.empty() || !a.rest.empty())
     return usage_error("expected -g GROUP", "stop", exit_usage, a.json);

@@ -20,6 +20,7 @@ int cmd_kill(const parsed_args& a);
 int cmd_restart(const parsed_args& a);
 int cmd_upgrade(const parsed_args& a);
 int cmd_stop(const parsed_args& a);
+int cmd_reload(const parsed_args& a);
 
 }  // namespace hrctl
 

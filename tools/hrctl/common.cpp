@@ -152,8 +152,8 @@ void advise_refused(const std::string& path, const error& e, bool image) {
       else
         std::fprintf(stderr, "%s was written by another version. ", p);
       std::fprintf(stderr,
-                   "hrctl cannot convert banks (there is no `hrctl convert` yet): use the hrctl "
-                   "that made it, or %s\n",
+                   "hrctl converts only a runtime block of the previous version (2, as `hrctl "
+                   "convert` does), not this: use the hrctl that made it, or %s\n",
                    other);
       break;
     case errc::layout_mismatch:
@@ -582,52 +582,6 @@ std::string listen_address(const listen_record& r) {
 std::string listen_text(const listen_record& r) {
   const std::string a = listen_address(r);
   return (r.family == AF_INET6 ? "[" + a + "]" : a) + ":" + std::to_string(r.port);
-}
-
-std::string load_config(const std::string& file, bank_options& o) {
-  std::ifstream in(file);
-  if (!in) return "cannot read config file " + file;
-  std::string line;
-  int lineno = 0;
-  while (std::getline(in, line)) {
-    ++lineno;
-    const auto hash = line.find('#');
-    if (hash != std::string::npos) line.resize(hash);
-    auto trim = [](const std::string& s) {
-      const auto b = s.find_first_not_of(" \t\r");
-      const auto e = s.find_last_not_of(" \t\r");
-      return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-    };
-    line = trim(line);
-    if (line.empty()) continue;
-    const auto eq = line.find('=');
-    // "FILE:LINE: what" (built by appending: no temporaries).
-    auto at = [&](std::string_view what, std::string_view quoted = {}) {
-      std::string m = file;
-      m.append(":").append(std::to_string(lineno)).append(": ").append(what);
-      if (!quoted.empty()) m.append(" '").append(quoted).append("'");
-      return m;
-    };
-    if (eq == std::string::npos) return at("expected key = value");
-    const std::string key = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
-    if (key == "bank") {
-      o.path = value;
-      continue;
-    }
-    if (key == "user") {
-      o.user = value;
-      continue;
-    }
-    std::string err;
-    // A service option set by its flag too: the flag wins.
-    if (apply_service_option("--" + key, value, o.service, err)) {
-      if (!err.empty()) return at(err);
-      continue;
-    }
-    if (!apply_tunable("--" + key, value, o, err)) return at("unknown key", key);
-    if (!err.empty()) return at(err);
-  }
-  return {};
 }
 
 int take_supervisor_lock(const mmap_bank& b) {

@@ -109,6 +109,10 @@ std::string describe_policy(const runtime_header& h);
 /// A group's policy state: "restart counter 2/25", "restarts in the period 1/5", ...
 std::string describe_counter(const runtime_header& h, policy_cspan state);
 
+/// Sockets a run gets at fds 3..: its group's own (--listen, at most max_listen) and those
+/// passed by the service manager (`socket =` in a configuration file).
+inline constexpr std::size_t max_member_sockets = 8;
+
 /// One `hrctl run` (or a delegated one).
 struct run_options {
   std::string group;                ///< GID or name; empty: 0
@@ -163,10 +167,6 @@ bool parse_size(const std::string& s, std::uint64_t& out);
 bool parse_u32(const std::string& s, std::uint32_t& out);
 /// Digits only, within 64 bits (as parse_u32). false on anything else.
 bool parse_u64(const std::string& s, std::uint64_t& out);
-
-/// Loads key = value lines into `o` (keys as the long flags). Returns an empty string or the
-/// problem.
-std::string load_config(const std::string& file, bank_options& o);
 
 /// Applies a tunable flag (--bank-size ...) if `flag` is one; true if consumed. `err` set on a
 /// bad value.

@@ -23,7 +23,7 @@ namespace {
 // the image and no page table is copied (fork took 0.5-2.5 ms here, most of a restart's
 // overhead over a plain spawn; see bench/restart.md).
 struct child_plan {
-  int lfd[max_listen] = {};
+  int lfd[max_member_sockets] = {};
   std::size_t nl = 0;
   int mfd = -1;
   bool script = false;
@@ -79,7 +79,7 @@ struct child_plan {
   char lp[48] = "LISTEN_PID=";
   if (p.nl != 0) {
     // Move the sockets out of the way, then to 3, 4, ... (LISTEN_FDS convention).
-    int tmp[max_listen];
+    int tmp[max_member_sockets];
     for (std::size_t i = 0; i < p.nl; ++i) tmp[i] = ::fcntl(p.lfd[i], F_DUPFD_CLOEXEC, 100);
     for (std::size_t i = 0; i < p.nl; ++i) ::dup2(tmp[i], static_cast<int>(3 + i));
     char digits[16];
@@ -260,7 +260,7 @@ int launcher::start(const launch_plan& p, std::string* err) {
     env.emplace_back(v);
   }
   env.push_back(std::string(env_bank) + "=" + path_);
-  const std::size_t nl = std::min<std::size_t>(p.listen_fds.size(), max_listen);
+  const std::size_t nl = std::min<std::size_t>(p.listen_fds.size(), max_member_sockets);
   const int bank_fd_at = 3 + static_cast<int>(nl);
   env.push_back(std::string(env_bank_fd) + "=" + std::to_string(bank_fd_at));
   if (as_->other) {
@@ -273,6 +273,11 @@ int launcher::start(const launch_plan& p, std::string* err) {
   env.push_back(std::string(env_handle) + "=" + std::to_string(p.handle));
   env.push_back(std::string(env_restarted) + "=" + (p.restarted ? "1" : "0"));
   if (nl != 0) env.push_back("LISTEN_FDS=" + std::to_string(nl));
+  if (nl != 0 && p.listen_names.size() >= nl) {
+    std::string names = "LISTEN_FDNAMES=";
+    for (std::size_t i = 0; i < nl; ++i) names.append(i == 0 ? "" : ":").append(p.listen_names[i]);
+    env.push_back(names);
+  }
   std::vector<char*> envp;
   envp.reserve(env.size() + 2);
   for (auto& s : env) envp.push_back(s.data());

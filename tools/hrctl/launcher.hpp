@@ -25,11 +25,12 @@ struct launch_plan {
   std::uint32_t id = 0;   ///< controller process id
   std::uint32_t gid = 0;  ///< its group
   std::uint32_t image = 0;
-  std::uint64_t handle = 0;  ///< the run handle
-  bool restarted = false;    ///< HR_RESTARTED=1
-  std::span<const int> listen_fds;
-  int out = -1;  ///< made the run's stdout; -1: the supervisor's
-  int err = -1;  ///< made the run's stderr; -1: the supervisor's
+  std::uint64_t handle = 0;                   ///< the run handle
+  bool restarted = false;                     ///< HR_RESTARTED=1
+  std::span<const int> listen_fds;            ///< at most max_member_sockets
+  std::span<const std::string> listen_names;  ///< LISTEN_FDNAMES, one per socket (or none)
+  int out = -1;                               ///< made the run's stdout; -1: the supervisor's
+  int err = -1;                               ///< made the run's stderr; -1: the supervisor's
 };
 
 class launcher {

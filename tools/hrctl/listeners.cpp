@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "systemd.hpp"
+
 #ifndef SYS_pidfd_getfd
 #define SYS_pidfd_getfd 438
 #endif
@@ -151,6 +153,7 @@ int listener_set::open(group_slot& slot, std::uint32_t gid, const std::vector<li
     }
     fds_[gid].push_back(fd);
     const std::uint32_t k = g->listen_count;
+    store(gid, k, fd);
     listen_record* rec = rt_->group_listen(gid, k);
     if (rec == nullptr) {
       ::close(fd);
@@ -174,7 +177,13 @@ void listener_set::reopen(const group_slot& slot, std::uint32_t gid) {
   (void)slot;
   if (!fds_[gid].empty()) return;
   std::vector<int> fds;
+  std::uint32_t k = 0;
   for (const listen_record& r : recorded(gid)) {
+    if (const int fd = take_stored(gid, k, r); fd >= 0) {
+      fds.push_back(fd);
+      ++k;
+      continue;
+    }
     if (!may_bind(r)) {
       log_(
           "group %u: refused to listen again on %s, as the bank asks: a privileged port for "
@@ -190,7 +199,9 @@ void listener_set::reopen(const group_slot& slot, std::uint32_t gid) {
       for (int f : fds) ::close(f);
       return;
     }
+    store(gid, k, fd);
     fds.push_back(fd);
+    ++k;
   }
   fds_[gid] = fds;
 }
@@ -203,6 +214,24 @@ bool listener_set::take(const group_slot& slot, std::uint32_t gid,
   (void)slot;
   const std::vector<listen_record> want = recorded(gid);
   if (want.empty() || !fds_[gid].empty()) return false;
+  // The fd store first (hrctl restarted by the service manager): no member needed.
+  {
+    std::vector<int> fds;
+    for (std::uint32_t k = 0; k < want.size(); ++k) {
+      const int fd = take_stored(gid, k, want[k]);
+      if (fd < 0) break;
+      fds.push_back(fd);
+    }
+    if (fds.size() == want.size()) {
+      fds_[gid] = fds;
+      log_(
+          "group %u: took back its listening socket(s) from the service manager's fd store "
+          "(%s...)",
+          gid, listen_text(want[0]).c_str());
+      return true;
+    }
+    for (int fd : fds) ::close(fd);
+  }
   for (const auto& [pid, pidfd] : members) {
     if (pidfd < 0) continue;
     std::vector<int> fds;
@@ -227,10 +256,97 @@ bool listener_set::take(const group_slot& slot, std::uint32_t gid,
   return false;
 }
 void listener_set::close(std::uint32_t gid) {
+  passed_.erase(gid);
   auto it = fds_.find(gid);
   if (it == fds_.end()) return;
+  // The group ended: its sockets leave the fd store too.
+  if (service().under_service())
+    for (std::uint32_t k = 0; k < it->second.size(); ++k)
+      (void)sd_notify_state("FDSTOREREMOVE=1\nFDNAME=" + store_name(gid, k));
   for (int fd : it->second) ::close(fd);
   fds_.erase(it);
+}
+
+std::string listener_set::store_name(std::uint32_t gid, std::uint32_t k) {
+  return "hrctl-g" + std::to_string(gid) + "-" + std::to_string(k);
+}
+
+void listener_set::store(std::uint32_t gid, std::uint32_t k, int fd) const {
+  if (!service().under_service()) return;
+  const int one[1] = {fd};
+  if (!sd_notify_fds("FDSTORE=1\nFDNAME=" + store_name(gid, k), one))
+    log_("group %u: cannot put its listening socket in the service manager's fd store: %s", gid,
+         std::strerror(errno));
+}
+
+int listener_set::take_stored(std::uint32_t gid, std::uint32_t k, const listen_record& r) {
+  const std::string name = store_name(gid, k);
+  for (const passed_fd& p : service().fds) {
+    if (p.name != name || std::find(claimed_.begin(), claimed_.end(), p.fd) != claimed_.end())
+      continue;
+    if (!is_listener_on(p.fd, r)) continue;  // another socket under this name: left as stale
+    claimed_.push_back(p.fd);
+    return p.fd;
+  }
+  return -1;
+}
+
+void listener_set::drop_unclaimed_stored() {
+  for (const passed_fd& p : service().fds) {
+    if (!p.name.starts_with("hrctl-g") ||
+        std::find(claimed_.begin(), claimed_.end(), p.fd) != claimed_.end())
+      continue;
+    log_(
+        "the fd store's socket %s belongs to no group the bank records: closed and removed from "
+        "the store",
+        p.name.c_str());
+    (void)sd_notify_state("FDSTOREREMOVE=1\nFDNAME=" + p.name);
+    ::close(p.fd);
+    claimed_.push_back(p.fd);
+  }
+}
+
+std::string listener_set::set_passed(std::uint32_t gid, const std::vector<std::string>& names) {
+  std::vector<std::pair<int, std::string>> got;
+  for (const std::string& n : names) {
+    bool found = false;
+    for (const passed_fd& p : service().fds)
+      if (p.name == n) {
+        got.emplace_back(p.fd, n);
+        found = true;
+      }
+    if (!found) {
+      std::string have;
+      for (const passed_fd& p : service().fds)
+        if (!p.name.starts_with("hrctl-g")) have += (have.empty() ? "" : ", ") + p.name;
+      return "no socket named " + n + " was passed by the service manager (passed: " +
+             (have.empty() ? std::string("none") : have) +
+             "; FileDescriptorName= in the .socket unit names them)";
+    }
+  }
+  if (got.size() + max_listen > max_member_sockets)
+    return "more than " + std::to_string(max_member_sockets - max_listen) +
+           " sockets passed under the names given";
+  if (got.empty())
+    passed_.erase(gid);
+  else
+    passed_[gid] = std::move(got);
+  return {};
+}
+
+std::vector<int> listener_set::member_fds(std::uint32_t gid) const {
+  const std::span<const int> own = fds(gid);
+  std::vector<int> v(own.begin(), own.end());
+  if (auto it = passed_.find(gid); it != passed_.end())
+    for (const auto& [fd, name] : it->second) v.push_back(fd);
+  return v;
+}
+
+std::vector<std::string> listener_set::member_fd_names(std::uint32_t gid) const {
+  std::vector<std::string> v(fds(gid).size(), "listen");
+  if (auto it = passed_.find(gid); it != passed_.end())
+    for (const auto& [fd, name] : it->second) v.push_back(name);
+  return v;
 }
 
 std::span<const int> listener_set::fds(std::uint32_t gid) const {

@@ -46,14 +46,36 @@ class listener_set {
   std::span<const int> fds(std::uint32_t gid) const;
   bool open_for(std::uint32_t gid) const { return !fds(gid).empty(); }
 
+  /// Sockets passed by the service manager ($LISTEN_FDS) that group `gid` gets after its own
+  /// (`socket = FDNAME` in a configuration file): every passed socket of each name, in order.
+  /// Returns an empty string, or the problem (a name that was not passed).
+  std::string set_passed(std::uint32_t gid, const std::vector<std::string>& names);
+  /// Every socket a run of group `gid` gets at fds 3..: its own, then the passed ones; and the
+  /// names for LISTEN_FDNAMES ("listen" for its own).
+  std::vector<int> member_fds(std::uint32_t gid) const;
+  std::vector<std::string> member_fd_names(std::uint32_t gid) const;
+
+  /// The fd store: the stored sockets ($LISTEN_FDS named hrctl-gGID-K) that no group took
+  /// back are closed and removed from the store (FDSTOREREMOVE). After adoption.
+  void drop_unclaimed_stored();
+  /// The name a group's socket K is stored under.
+  static std::string store_name(std::uint32_t gid, std::uint32_t k);
+
  private:
   bool may_bind(const listen_record& r) const;
+  /// Socket K of group `gid` from the fd store (a passed fd of its store_name, listening on
+  /// `r`), or -1.
+  int take_stored(std::uint32_t gid, std::uint32_t k, const listen_record& r);
+  /// Sends a socket hrctl bound to the fd store (under a service; once, when bound).
+  void store(std::uint32_t gid, std::uint32_t k, int fd) const;
 
   const logger& log_;
   const run_as* as_ = nullptr;
   const runtime_view* rt_ = nullptr;
   std::vector<listen_record> own_;  ///< --listen of our own run
   std::map<std::uint32_t, std::vector<int>> fds_;
+  std::map<std::uint32_t, std::vector<std::pair<int, std::string>>> passed_;
+  std::vector<int> claimed_;  ///< passed fds taken back from the fd store
 };
 
 }  // namespace hrctl

@@ -5,6 +5,8 @@
 // See docs/hrctl.md.
 #include <unistd.h>
 
+#include <csignal>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -38,6 +40,15 @@ int cmd_run(parsed_args& a, bool serve_mode) {
     if (!a.bo.was_given("--bank-size"))
       a.bo.bank_size = run_bank_size(a.bo, image_bytes(f.bytes, a.rest));
   }
+  // serve --config: what the configured groups need is checked before anything is opened.
+  if (serve_mode && !a.conf.groups.empty()) {
+    std::string err;
+    if (const int rc = check_config_groups(a.conf, err); rc != exit_ok) {
+      if (rc == exit_usage) return usage_error(err, cmd, rc, a.json);
+      std::fprintf(stderr, "hrctl: %s\n", err.c_str());
+      return rc;
+    }
+  }
   // A supervisor that goes away while we hand it the program: try again, as the supervisor.
   for (int attempt = 0;; ++attempt) {
     supervisor s;
@@ -60,6 +71,13 @@ int cmd_run(parsed_args& a, bool serve_mode) {
       continue;
     }
     if (rc != exit_ok) return rc;
+    if (serve_mode && !a.config.empty()) {
+      // The configured groups: started (or resumed) now; adopted ones were taken by open().
+      if (const int e = s.start_config(a.conf); e != exit_ok) {
+        s.stop_all(SIGTERM, a.ro.stop_timeout_ms);
+        return e;
+      }
+    }
     std::uint32_t gid = no_group;
     if (!serve_mode) {
       if (int e = s.start_direct(a.ro, gid); e != exit_ok) {
@@ -169,6 +187,7 @@ int main(int argc, char** argv) {
     }
     case command_id::convert: return cmd_convert(a.bo, a.json);
     case command_id::version: return print_version(a.json);
+    case command_id::reload: return cmd_reload(a);
     case command_id::count: break;
   }
   return exit_failure;

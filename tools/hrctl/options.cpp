@@ -29,12 +29,13 @@ constexpr command_mask bit_status = cmd_bit(command_id::status);
 constexpr command_mask bit_blocks = cmd_bit(command_id::blocks);
 constexpr command_mask bit_check = cmd_bit(command_id::check);
 constexpr command_mask bit_version = cmd_bit(command_id::version);
+constexpr command_mask bit_reload = cmd_bit(command_id::reload);
 // The commands that work on a bank (all but version).
 constexpr command_mask bank_commands = all_commands & ~bit_version;
 // The commands that may create a bank: they take the tunables.
 constexpr command_mask bank_makers = bit_run | bit_serve;
 // The commands that ask a running supervisor and wait for its answer.
-constexpr command_mask requesters = bit_kill | bit_restart | bit_upgrade | bit_stop;
+constexpr command_mask requesters = bit_kill | bit_restart | bit_upgrade | bit_stop | bit_reload;
 
 constexpr std::uint64_t day_ms = 86400000;
 constexpr std::size_t max_name_bytes = 32;     // process and group names (layout.hpp)
@@ -167,6 +168,19 @@ constexpr command_spec commands[] = {
      "Prints hrctl's version (the project's), the versions of the bank formats it reads "
      "(bank, runtime, controller, image) and of its JSON documents. Also hrctl --version.",
      operands::none, false},
+    {command_id::reload, "reload",
+     "[options]",
+     "the serving supervisor reads its configuration file again and applies it",
+     "Asks the supervisor serving the bank (hrctl serve --config FILE) to read FILE again and "
+     "waits for its answer (systemd's ExecReload=). The whole file is checked first: a problem "
+     "(syntax, a missing program, an unknown socket name, another bank or user) refuses the "
+     "reload and nothing changes. Then groups of the file that are not in the bank are "
+     "started, members whose program file changed (its path, size or checksum, or their "
+     "arguments) get a new image and their group restarts on it as after hrctl upgrade (no "
+     "failure counted, sockets kept), and groups the previous configuration named and this "
+     "one does not are stopped gracefully and held, never killed. --config FILE here only "
+     "finds the bank: the supervisor reads the file it was started with.",
+     operands::none, false},
 };
 
 void set_bank(parsed_args& a, const option_value& v) { a.bo.path = v.text; a.bo.given.emplace_back("--bank"); }
@@ -213,7 +227,9 @@ constexpr option_spec options[] = {
      "the bank belongs to user NAME (a name or uid) and, under a root supervisor, every member "
      "runs as NAME (default bank NAME.bank)", 0, 0, set_user},
     {"config", 0, "FILE", value_kind::path, bank_commands,
-     "'key = value' lines: bank, user and the tunables (flags win)", 0, 0, set_config},
+     "'key = value' lines: bank, user, the tunables, ready, ready-after, on-give-up (flags "
+     "win), then [group NAME] sections (run, name, listen, socket, heartbeat, exit0-clean, "
+     "stop-timeout) that serve starts and reload applies; see docs/hrctl.md", 0, 0, set_config},
     {"json", 0, nullptr, value_kind::flag, all_commands,
      "output as JSON, and a usage error as a JSON error object on stdout", 0, 0, set_json},
     {"group", 'g', "GROUP", value_kind::group, bit_run | bit_kill | bit_upgrade | bit_stop,
@@ -717,7 +733,7 @@ parsed_args parse_command_line(const command_spec& c, int argc, char** argv, int
   if (!a.config.empty()) {
     const std::string keep = a.bo.path, keep_user = a.bo.user;
     const service_options keep_service = a.bo.service;
-    a.error = load_config(a.config, a.bo);
+    a.error = load_config(a.config, a.bo, &a.conf);
     if (a.bo.was_given("--bank")) a.bo.path = keep;
     if (a.bo.was_given("--user")) a.bo.user = keep_user;
     if (a.bo.was_given("--ready")) a.bo.service.ready = keep_service.ready;

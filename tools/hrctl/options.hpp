@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common.hpp"
+#include "config.hpp"
 #include "inspect.hpp"
 
 namespace hrctl {
@@ -36,6 +37,7 @@ enum class command_id : unsigned {
   remove,
   convert,
   version,
+  reload,
   count
 };
 
@@ -96,6 +98,7 @@ struct parsed_args {
   bool every_given = false;
   std::uint32_t every_ms = 1000;  ///< status --watch: the interval between two views
   std::string config;
+  config_file conf;  ///< --config's group sections (serve, reload)
   std::vector<std::pair<std::string, std::string>> tunables;  ///< flag, value (in order)
   std::string error;            ///< a usage error (or another, see error_code)
   int error_code = exit_usage;  ///< for `error`

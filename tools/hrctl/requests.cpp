@@ -15,8 +15,8 @@ namespace hrctl {
 void supervisor::answer(request_slot& s, int status, const std::string& msg) {
   if (status != exit_ok) {
     static constexpr const char* kinds[] = {"?",       "hrfexec", "kill -g", "restart",
-                                            "upgrade", "run",     "stop"};
-    log.warn("refused a request (%s) from pid %d: %s", s.kind < 7 ? kinds[s.kind] : "unknown",
+                                            "upgrade", "run",     "stop",    "reload"};
+    log.warn("refused a request (%s) from pid %d: %s", s.kind < 8 ? kinds[s.kind] : "unknown",
              load(s.requester), msg.c_str());
   }
   // The status goes into the request's record before the answer: a supervisor that ends in
@@ -84,12 +84,12 @@ void supervisor::serve_requests() {
     const std::uint64_t id = request_id(s);
     if (const performed_record* p = performed(id)) {
       static constexpr const char* kinds[] = {"?",       "hrfexec", "kill -g", "restart",
-                                              "upgrade", "run",     "stop"};
+                                              "upgrade", "run",     "stop",    "reload"};
       const std::int32_t st = load(p->status);
       char msg[112];
       std::snprintf(
           msg, sizeof msg, "request %016llx (%s) was performed already%s: not again",
-          static_cast<unsigned long long>(id), p->kind < 7 ? kinds[p->kind] : "?",
+          static_cast<unsigned long long>(id), p->kind < 8 ? kinds[p->kind] : "?",
           st == performed_in_progress ? " (its supervisor ended while acting on it)" : "");
       log("request %016llx from pid %d: performed already (status %d): answered, not performed "
           "again",
@@ -110,6 +110,7 @@ void supervisor::serve_requests() {
       case req_spawn_indirect:
       case req_run_direct: serve_run(s, i, name, gname); break;
       case req_upgrade: serve_upgrade(s, i, name, gname); break;
+      case req_reload: serve_reload(s, i); break;
       default: answer(s, exit_usage, "unknown request"); break;
     }
   }

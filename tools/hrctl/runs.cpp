@@ -237,7 +237,10 @@ int supervisor::spawn(std::uint32_t id, std::uint32_t gid, std::uint32_t image,
   plan.image = image;
   plan.handle = handle;
   plan.restarted = restarted;
-  plan.listen_fds = listeners_.fds(gid);
+  const std::vector<int> sockets = listeners_.member_fds(gid);
+  const std::vector<std::string> socket_names = listeners_.member_fd_names(gid);
+  plan.listen_fds = sockets;
+  plan.listen_names = socket_names;
   plan.out = o.child_out;
   plan.err = o.child_err;
   const int pid = launch_.start(plan, err);

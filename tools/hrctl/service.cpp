@@ -70,8 +70,9 @@ bool supervisor::member_ready(std::uint32_t id, std::uint64_t t) const {
   return o.ready_after_ms != 0 && t >= r.started_ms && t - r.started_ms >= o.ready_after_ms;
 }
 
-// Every loop pass: the watchdog's ping when due, READY=1 once, STATUS= when it changed.
-void supervisor::service_pass(std::uint64_t t) {
+// Every loop pass: the watchdog's ping when due, READY=1 once, STATUS= when it changed (at
+// most every status_every_ms, unless `status_now`).
+void supervisor::service_pass(std::uint64_t t, bool status_now) {
   if (!service().under_service()) return;
   if (ping_every_ms_ != 0 && t >= next_ping_ms_) {
     (void)sd_notify_state("WATCHDOG=1");
@@ -85,7 +86,7 @@ void supervisor::service_pass(std::uint64_t t) {
     state = "READY=1\n";
     log("ready: READY=1 sent to the service manager");
   }
-  if (state.empty() && status_ms_ != 0 && t - status_ms_ < status_every_ms) return;
+  if (state.empty() && !status_now && status_ms_ != 0 && t - status_ms_ < status_every_ms) return;
   status_ms_ = std::max<std::uint64_t>(t, 1);
   std::string line = status_line();
   if (line == status_sent_ && state.empty()) return;
@@ -102,10 +103,12 @@ long supervisor::service_wait(std::uint64_t t, long cap) const {
 void supervisor::service_stopping() {
   if (!service().under_service() || stopping_sent_) return;
   stopping_sent_ = true;
-  (void)sd_notify_state("STOPPING=1\nSTATUS=stopping: " + status_line());
+  status_sent_ = status_line();  // ("stopping: ..." from now on)
+  (void)sd_notify_state("STOPPING=1\nSTATUS=" + status_sent_);
 }
 
-// "2 groups (web, 1): 3 members running, 1 restart; last crash: web/worker killed by SIGSEGV".
+// "2 groups (web, 1): 3 members running, 1 restart; last crash: web/worker killed by SIGSEGV",
+// after "stopping: " once a stop began.
 std::string supervisor::status_line() const {
   std::uint32_t groups = 0, restarts = 0, held_groups = 0, running = 0;
   std::string names;
@@ -120,7 +123,8 @@ std::string supervisor::status_line() const {
   if (groups > status_names) names += ", +" + std::to_string(groups - status_names);
   for (const run_state& r : runs_)
     if (r.pid > 0) ++running;
-  std::string s = std::to_string(groups) + (groups == 1 ? " group" : " groups");
+  std::string s = stopping_sent_ ? "stopping: " : "";
+  s += std::to_string(groups) + (groups == 1 ? " group" : " groups");
   if (groups != 0) s += " (" + names + ")";
   s += ": " + std::to_string(running) + (running == 1 ? " member" : " members") + " running, " +
        std::to_string(restarts) + (restarts == 1 ? " restart" : " restarts");

@@ -392,6 +392,8 @@ int supervisor::open(const bank_options& bo, bool prefix, bool quiet, bool* busy
         static_cast<unsigned long long>(bank_->layout().bank_size), bank_->layout().max_blocks,
         h.max_groups, h.max_processes, describe_policy(h).c_str());
   }
+  // Sockets of the fd store that no group took back: their groups ended meanwhile.
+  listeners_.drop_unclaimed_stored();
   return exit_ok;
 }
 
@@ -687,6 +689,7 @@ void supervisor::shutdown(int sig, std::uint64_t stop_timeout_ms) {
     service_pass(now());  // (the watchdog, through a long graceful stop)
     (void)wait_events(service_wait(now(), 20));
   }
+  service_pass(now(), true);  // the last STATUS=: what the stop left
 }
 
 void supervisor::finish() {

@@ -16,12 +16,18 @@
 #include <vector>
 
 #include "common.hpp"
+#include "config.hpp"
 #include "launcher.hpp"
 #include "listeners.hpp"
 #include "log.hpp"
 #include "output.hpp"
 
 namespace hrctl {
+
+/// Before anything starts: every `run` PROGRAM of the configuration can be imaged (else
+/// exit_program) and every `socket` name was passed by the service manager (else exit_usage);
+/// `err` says which, as "FILE:LINE: ...".
+int check_config_groups(const config_file& cf, std::string& err);
 
 class supervisor {
  public:
@@ -37,6 +43,18 @@ class supervisor {
   /// Starts PROGRAM as a direct member of the group named in `ro` (hrctl run). Returns 0 or
   /// an exit code; `gid` receives the group.
   int start_direct(const run_options& ro, std::uint32_t& gid);
+
+  /// hrctl serve --config: starts each configured group that does not run (as hrctl run -g
+  /// would), resumes held ones, and keeps the configuration for hrctl reload. Returns 0 or an
+  /// exit code (a group could not be started).
+  int start_config(const config_file& cf);
+
+  /// Stops every group gracefully and holds it (as a stop signal would), then leaves the bank;
+  /// after a configured group could not be started.
+  void stop_all(int sig, std::uint64_t stop_timeout_ms) {
+    shutdown(sig, stop_timeout_ms);
+    finish();
+  }
 
   /// Serves until the group `own` ends (run mode: terminated, killed, given up on or stopped;
   /// with `serve_all`, then until no other group has members running) or forever (serve
@@ -132,6 +150,19 @@ class supervisor {
   /// (pid, pidfd) of the group's runs, for taking their sockets over.
   std::vector<std::pair<int, int>> runs_of(std::uint32_t gid) const;
 
+  // Configured groups (configured.cpp).
+  struct reload_tally {
+    std::uint32_t groups_started = 0, members_started = 0, groups_upgraded = 0, groups_stopped = 0;
+  };
+  std::optional<std::uint32_t> configured_gid(const std::string& group) const;
+  bool image_differs(std::uint32_t image, const config_member& m, const program_file& f);
+  int start_configured_member(const config_group& cg, const config_member& m);
+  int start_configured_group(const config_group& cg, bool reload, reload_tally& t);
+  void serve_reload(request_slot& s, std::uint32_t slot);
+  config_file config_;
+  bool configured_ = false;
+  std::string config_bank_, config_user_;
+
   // Adoption and the mailbox (requests.cpp: one function per request kind).
   void adopt();
   void serve_requests();
@@ -161,7 +192,7 @@ class supervisor {
   // Under a service manager (service.cpp): READY=1, STATUS=, WATCHDOG=1, STOPPING=1.
   void service_extend_for_bank(const std::string& path);
   void service_begin();
-  void service_pass(std::uint64_t t);
+  void service_pass(std::uint64_t t, bool status_now = false);
   long service_wait(std::uint64_t t, long cap) const;
   void service_stopping();
   bool member_ready(std::uint32_t id, std::uint64_t t) const;

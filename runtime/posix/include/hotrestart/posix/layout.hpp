@@ -116,6 +116,7 @@ enum request_kind : std::uint32_t {
   req_upgrade = 4,     ///< staged image replaces member `name`'s image, then the group restarts
   req_run_direct = 5,  ///< hrctl run delegated to the serving supervisor
   req_stop_group = 6,  ///< stop the group's members gracefully and hold the group
+  req_reload = 7,      ///< read the supervisor's configuration file again and apply it
 };
 
 /// A mailbox slot (320 bytes). A requester claims it (CAS free->claimed), fills it, stages an

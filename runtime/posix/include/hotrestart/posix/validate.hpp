@@ -70,7 +70,7 @@ constexpr bool valid_request_state(std::uint32_t s) {
   return s <= req_abandoned;
 }
 constexpr bool valid_request_kind(std::uint32_t k) {
-  return k >= req_spawn_indirect && k <= req_stop_group;
+  return k >= req_spawn_indirect && k <= req_reload;
 }
 inline constexpr std::uint32_t known_group_flags = group_exit0_clean;
 inline constexpr std::uint32_t known_request_flags = std::uint32_t{group_exit0_clean} |
@@ -224,7 +224,7 @@ std::uint32_t validate_runtime(const runtime_view& rt, const Controller* ctl, Ba
       report(at().text("kind word ")
                  .num(s.kind)
                  .text(" is not a request kind (1 spawn, 2 kill group, 3 site restart, 4 "
-                       "upgrade, 5 run, 6 stop)"));
+                       "upgrade, 5 run, 6 stop, 7 reload)"));
     if (state == req_claimed) continue;  // its requester is still filling it
     if (s.name_len > sizeof s.name)
       report(at().text("name length ").num(s.name_len).text(" is over 32"));
