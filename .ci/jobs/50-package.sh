@@ -27,9 +27,13 @@ rm -rf "$stage"
 DESTDIR=$stage cmake --install "$b" --prefix /usr >/dev/null
 for f in usr/include/hotrestart/bank.hpp usr/share/cmake/hotrestart/hotrestartConfig.cmake \
          usr/share/cmake/hotrestart/hotrestartConfigVersion.cmake usr/share/pkgconfig/hotrestart.pc \
-         usr/share/hotrestart/ld/hotrestart_bank.ld usr/bin/hrctl usr/share/doc/hotrestart/LICENSE; do
+         usr/share/hotrestart/ld/hotrestart_bank.ld usr/bin/hrctl usr/share/doc/hotrestart/LICENSE \
+         usr/lib/systemd/system/hrctl@.service; do
   [ -e "$stage/$f" ] || { echo "package job: staged install lacks /$f" >&2; exit 1; }
 done
+grep -qx 'ExecStart=/usr/bin/hrctl serve --config /etc/hotrestart/%i.conf --on-give-up exit' \
+  "$stage/usr/lib/systemd/system/hrctl@.service" ||
+  { echo "package job: the staged hrctl@.service does not run /usr/bin/hrctl" >&2; exit 1; }
 # pkg-config on the staged tree (relocatable .pc): the include folder and the linker fragment's
 # folder are the staged ones, the version is the project's, and the headers compile from there.
 spc() { PKG_CONFIG_SYSROOT_DIR=$stage PKG_CONFIG_LIBDIR=$stage/usr/share/pkgconfig pkg-config "$@"; }

@@ -31,5 +31,8 @@ if(NOT "tools" IN_LIST FEATURES)
 endif()
 
 file(REMOVE_RECURSE "${CURRENT_PACKAGES_DIR}/share/doc")
+# The systemd unit names hrctl by an absolute path in this staging tree: a system's package
+# manager ships units, vcpkg does not (docs/systemd.md).
+file(REMOVE_RECURSE "${CURRENT_PACKAGES_DIR}/lib/systemd" "${CURRENT_PACKAGES_DIR}/debug/lib/systemd")
 file(INSTALL "${CMAKE_CURRENT_LIST_DIR}/usage" DESTINATION "${CURRENT_PACKAGES_DIR}/share/${PORT}")
 vcpkg_install_copyright(FILE_LIST "${SOURCE_PATH}/LICENSE")

@@ -28,7 +28,14 @@ if("chorus" IN_LIST COMPONENTS)
 endif()
 if("hrctl" IN_LIST COMPONENTS)
   list(APPEND expected bin/hrctl share/cmake/hotrestart/hotrestart-hrctl-targets.cmake
-       share/man/man1/hrctl.1 share/bash-completion/completions/hrctl)
+       share/man/man1/hrctl.1 share/bash-completion/completions/hrctl
+       lib/systemd/system/hrctl@.service share/doc/hotrestart/systemd.md
+       share/doc/hotrestart/examples/hrctl@example.socket share/doc/hotrestart/examples/example.conf)
+  # The unit names the installed hrctl (made at install time, for this prefix).
+  file(STRINGS ${PREFIX}/lib/systemd/system/hrctl@.service exec REGEX "^ExecStart=")
+  if(NOT exec MATCHES "^ExecStart=${PREFIX}/bin/hrctl serve ")
+    message(FATAL_ERROR "hrctl@.service: '${exec}' does not run ${PREFIX}/bin/hrctl")
+  endif()
 endif()
 foreach(f IN LISTS expected)
   if(NOT EXISTS ${PREFIX}/${f})
