@@ -4,6 +4,7 @@
 // until it calls again, and a stale run (the slot's handle is another run's) writes nothing.
 // hrctl's validation accepts a ready_run up to runs and reports one beyond it.
 #include <doctest/doctest.h>
+#include <signal.h>
 #include <stdlib.h>
 
 #include <optional>
@@ -89,4 +90,43 @@ TEST_CASE("validation reports a ready_run beyond the slot's runs") {
   const auto problems = f.problems();
   REQUIRE(problems.size() == 1);
   CHECK(problems[0].find("ready_run 4 is beyond its runs (3)") != std::string::npos);
+}
+
+TEST_CASE("ready() wakes the supervisor the bank records, and only while it is that process") {
+  fixture f;
+  // This test plays the supervisor: SIGUSR1 blocked, so a wake stays pending where it can be
+  // seen.
+  sigset_t usr1, old;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  REQUIRE(::sigprocmask(SIG_BLOCK, &usr1, &old) == 0);
+  auto pending = [] {
+    sigset_t p;
+    sigemptyset(&p);
+    ::sigpending(&p);
+    return sigismember(&p, SIGUSR1) == 1;
+  };
+  auto take = [&] {
+    const timespec zero{0, 0};
+    (void)::sigtimedwait(&usr1, nullptr, &zero);
+  };
+  runtime_header& h = f.rt.header();
+  store(h.supervisor_pid, static_cast<std::int32_t>(::getpid()));
+  // A stale record (another start time: the pid was reused): no signal.
+  store(h.supervisor_start, process_start_time(::getpid()) + 1);
+  f.start_run(2, 5, 1);
+  auto p = process::attach();
+  REQUIRE(p);
+  p->ready();
+  CHECK(load(f.rt.proc(2)->ready_run) == 1);
+  CHECK_FALSE(pending());
+  // The live supervisor: woken.
+  store(h.supervisor_start, process_start_time(::getpid()));
+  f.start_run(2, 6, 2);
+  auto q = process::attach();
+  REQUIRE(q);
+  q->ready();
+  CHECK(pending());
+  take();
+  REQUIRE(::sigprocmask(SIG_SETMASK, &old, nullptr) == 0);
 }

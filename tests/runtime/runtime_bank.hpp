@@ -25,9 +25,10 @@ struct runtime_bank {
   /// `file`: the bank's name in the scratch directory. `fill(header)` sets what a test needs
   /// beyond the magic, version and limits (the supervisor's pid, the run sequence...).
   template <class Fill>
-  runtime_bank(const char* file, Fill&& fill) : path(dir.file(file)) {
+  runtime_bank(const char* file, Fill&& fill) {
     using namespace hotrestart;
     using namespace hotrestart::posix;
+    path = dir.file(file);
     auto b = mmap_bank::create(path.c_str(), {.bank_size = 1 << 20, .max_blocks = 16});
     REQUIRE(b);
     bank.emplace(std::move(*b));

@@ -15,6 +15,7 @@
 #define HOTRESTART_POSIX_PROCESS_HPP
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -110,12 +111,15 @@ class process {
   /// Tells the supervisor this run is ready (it serves): under a service manager, hrctl
   /// sends READY=1 once every direct member of its groups is ready (docs/hrctl.md, "Under a
   /// service manager"). Records this run's number (the slot's `runs`) in `ready_run`; a
-  /// restarted run is not ready until it calls this again. Cheap: two loads and a store; does
-  /// nothing if the bank no longer names this run.
+  /// restarted run is not ready until it calls this again. Does nothing if the bank no longer
+  /// names this run. Then wakes the supervisor (SIGUSR1, as a request does), so READY=1
+  /// follows at once rather than at its next tick; only the supervisor the bank records, alive
+  /// (pid and start time), is signalled, never a process that reused its pid.
   void ready() {
     proc_slot* s = rt_.proc(id_.id);
     if (s == nullptr || load(s->handle) != id_.handle) return;
     store(s->ready_run, load(s->runs));
+    if (recorded_supervisor_alive(rt_)) ::kill(load(rt_.header().supervisor_pid), SIGUSR1);
   }
 
   /// The clean-exit call (HR_EXIT_HDL): records in the bank that this run ends cleanly. An
