@@ -7,8 +7,9 @@
 //   crash  -> dies by SIGSEGV (hrctl restarts its group hot)
 //   hang   -> stops heart-beating and answering (hrctl's --heartbeat deadline restarts it)
 //   other  -> "pid=P runs=R served=S\n", served counted first
-// Arguments: NAME [READY_DELAY_MS [crash]]: ready (process::ready()) only after the delay;
-// "crash": dies by SIGSEGV right after it started (a group that keeps crashing).
+// Arguments: NAME [READY_DELAY_MS [crash]]: serves from its start, ready (process::ready())
+// only after the delay;
+// "crash": dies by SIGSEGV when the delay is up, never ready (a group that keeps crashing).
 // On SIGTERM it writes "NAME stopped gracefully" to stdout (the journal) and exits 0 (without
 // the clean-exit call, so that its state stays for the next start).
 //
@@ -195,22 +196,32 @@ int main(int argc, char** argv) {
   sa.sa_handler = on_term;
   ::sigaction(SIGTERM, &sa, nullptr);
 
-  if (argc > 2) ::usleep(static_cast<useconds_t>(std::atol(argv[2]) * 1000));
-  if (argc > 3 && std::string(argv[3]) == "crash") {
-    std::fflush(nullptr);
-    ::raise(SIGSEGV);
-  }
-  // process::ready() where this hrctl has it (the readiness of the service waits for it);
-  // else hrctl's --ready-after delay stands in.
-  if (self)
-    [](auto& p) {
-      if constexpr (requires { p.ready(); }) p.ready();
-    }(*self);
+  // It serves from its start; it declares itself ready (process::ready(), where this hrctl
+  // has it; else hrctl's --ready-after delay stands in) only after READY_DELAY_MS, so a test
+  // sees a service that answers and is still activating. "crash": dies when the delay is up.
+  const long delay_ms = argc > 2 ? std::atol(argv[2]) : 0;
+  const bool crash_at_ready = argc > 3 && std::string(argv[3]) == "crash";
+  const std::uint64_t ready_at = (now_us() / 1000) + static_cast<std::uint64_t>(delay_ms);
+  bool ready = false;
+  auto become_ready = [&] {
+    if (ready || (now_us() / 1000) < ready_at) return;
+    ready = true;
+    if (crash_at_ready) {
+      std::fflush(nullptr);
+      ::raise(SIGSEGV);
+    }
+    if (self)
+      [](auto& p) {
+        if constexpr (requires { p.ready(); }) p.ready();
+      }(*self);
+  };
+  become_ready();
 
   while (g_term == 0) {
     if (self) self->heartbeat();
+    become_ready();
     pollfd p{3, POLLIN, 0};
-    if (::poll(&p, 1, 100) != 1) continue;
+    if (::poll(&p, 1, ready ? 100 : 10) != 1) continue;
     const int conn = ::accept4(3, nullptr, nullptr, SOCK_CLOEXEC);
     if (conn < 0) continue;
     const std::string line = read_line(conn);
