@@ -165,6 +165,24 @@ wait_serving() {
   done
   fail "the member does not answer on port $PORT"
 }
+# kill -9 of hrctl (the unit's main process) while a client loop connects again and again:
+# waits for systemd's restart (NRestarts 1, active), stops the loop (its tally in
+# $SD_DIR/loop), then sets `main` (the killed pid) and `after` (the member's answer now).
+kill9_under_clients() {
+  main=$(prop "$UNIT" MainPID)
+  rm -f "$ROOT/run/hr-test/stop"
+  sd "$MEMBER" --loop "$PORT" /run/hr-test/stop >"$SD_DIR/loop" &
+  local loop=$!
+  sleep 1
+  sd kill -KILL "$main"
+  wait_prop "$UNIT" NRestarts 1 30
+  wait_prop "$UNIT" ActiveState active 30
+  sleep 1
+  touch "$ROOT/run/hr-test/stop"
+  wait "$loop"
+  after=$(wait_serving)
+  note "before: $before; after: $after; client: $(cat "$SD_DIR/loop")"
+}
 field() { sed -nE "s/.*(^| )$1=([0-9]+).*/\2/p" <<<"$2"; }
 
 # The group's restart counter as hrctl sees it (hrctl status --json on the instance's bank).

@@ -74,19 +74,7 @@ kill9)
   sd systemctl start "$UNIT"
   before=$(wait_serving)
   restarts=$(group_restarts)
-  main=$(prop "$UNIT" MainPID)
-  rm -f "$ROOT/run/hr-test/stop"
-  sd "$MEMBER" --loop "$PORT" /run/hr-test/stop >"$SD_DIR/loop" &
-  loop=$!
-  sleep 1
-  sd kill -KILL "$main"
-  wait_prop "$UNIT" NRestarts 1 30
-  wait_prop "$UNIT" ActiveState active 30
-  sleep 1
-  touch "$ROOT/run/hr-test/stop"
-  wait "$loop"
-  after=$(wait_serving)
-  note "before: $before; after: $after; client: $(cat "$SD_DIR/loop")"
+  kill9_under_clients
   [ "$(field pid "$before")" = "$(field pid "$after")" ] || fail "the member was not adopted (pid changed)"
   [ "$(field runs "$after")" = "$(field runs "$before")" ] || fail "the member ran again"
   [ "$(field served "$after")" -gt "$(field served "$before")" ] || fail "state lost"
@@ -113,18 +101,7 @@ fdstore)
   note "control, nothing listening: $(cat "$SD_DIR/loop0")"
   sd systemctl start "$UNIT"
   before=$(wait_serving)
-  main=$(prop "$UNIT" MainPID)
-  sd "$MEMBER" --loop "$PORT" /run/hr-test/stop >"$SD_DIR/loop" &
-  loop=$!
-  sleep 1
-  sd kill -KILL "$main"
-  wait_prop "$UNIT" NRestarts 1 30
-  wait_prop "$UNIT" ActiveState active 30
-  sleep 1
-  touch "$ROOT/run/hr-test/stop"
-  wait "$loop"
-  after=$(wait_serving)
-  note "before: $before; after: $after; client: $(cat "$SD_DIR/loop")"
+  kill9_under_clients
   [ "$(field pid "$before")" = "$(field pid "$after")" ] || fail "the member was not adopted"
   grep -q ' refused=0 ' "$SD_DIR/loop" || fail "refused connections: $(cat "$SD_DIR/loop")"
   journal_has 'took back .* fd store' ||
