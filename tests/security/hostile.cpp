@@ -4,7 +4,7 @@
 // that is not this user's), as anyone who can write the file could.
 //
 //   hostile request BANK OWNER_UID KIND GROUP NAME [PROGRAM [--listen PORT]]
-//       posts a request (KIND: upgrade | run | kill) into the bank's mailbox and prints the
+//       posts a request (KIND: upgrade | run | kill | reload) into the bank's mailbox and prints the
 //       answer's status and message; exit 0 if it was answered
 //   hostile ready BANK OWNER_UID
 //       exits 0 once a request waits in the mailbox (ready, not yet taken), 1 after 60 s
@@ -122,7 +122,10 @@ int main(int argc, char** argv) {
   if (mode != "request" || argc < 7) return 2;
   const std::string kind = argv[4];
   request_in in;
-  in.kind = kind == "upgrade" ? req_upgrade : kind == "run" ? req_run_direct : req_kill_group;
+  in.kind = kind == "upgrade"  ? req_upgrade
+            : kind == "run"    ? req_run_direct
+            : kind == "reload" ? req_reload
+                               : req_kill_group;
   in.gid = static_cast<std::uint32_t>(std::strtoul(argv[5], nullptr, 10));
   in.name = argv[6];
   program_file f;

@@ -46,6 +46,39 @@ chmod 755 "$payload"
 unset RUNTIME_DIRECTORY XDG_RUNTIME_DIR
 
 case $case_name in
+reload_writable)
+  # hrctl reload is a request like any other: once root's bank may be written by others, a
+  # reload posted into it is refused, and the group root's configuration gained is not started.
+  conf=$dir/c.conf
+  printf 'bank = %s\nbank-size = 16M\n[group web]\nname = hr_member\nrun = %s --wait %s/never\n' \
+    "$bank" "$member" "$dir" >"$conf"
+  "$hrctl" serve --config "$conf" >"$dir/sup.out" 2>"$dir/sup.err" &
+  sup=$!
+  wait_for "$dir/sup.err" "started hr_member"
+  # Negative control: root's own reload request (the raw one the attack below posts) is obeyed:
+  # the configuration's new group runs the payload as root.
+  printf '[group extra]\nexit0-clean = yes\nrun = %s\n' "$payload" >>"$conf"
+  "$hostile" request "$bank" 0 reload 0 x >"$dir/ctl-hostile.out" || fail "control reload not answered"
+  grep -q "answer 0: reloaded: 1 group(s) started" "$dir/ctl-hostile.out" || fail "control: $(cat "$dir/ctl-hostile.out")"
+  wait_file "$box/ran-as-0" || fail "control: the reload did not start the new group (the test could not see an attack)"
+  rm -f "$box"/ran-as-*
+  printf '[group extra2]\nexit0-clean = yes\nrun = %s\n' "$payload" >>"$conf"
+  # The attack: the bank becomes 0666; nobody posts a reload while the supervisor is held still.
+  kill -STOP $sup
+  chmod 666 "$bank"
+  as_nobody "$hostile" request "$bank" 0 reload 0 x >"$dir/raw.out" 2>&1 &
+  raw=$!
+  "$hostile" ready "$bank" 0 || fail "the raw reload was never posted"
+  kill -USR1 $sup
+  kill -CONT $sup
+  wait $raw
+  grep -q "answer 6: refused: the bank may be written by another user" "$dir/raw.out" ||
+    fail "the raw reload was not refused: $(cat "$dir/raw.out")"
+  grep -q "refused a request (reload) from pid [0-9]*" "$dir/sup.err" || fail "the refusal was not logged"
+  wait $sup; expect_rc $? 6 "the supervisor of a bank that became writable by others"
+  sleep 0.5
+  ls "$box"/ran-as-* >/dev/null 2>&1 && fail "the reload ran a program: $(ls "$box")"
+  ;;
 bank_made_writable)
   # Negative control first: the harness's raw request does run a program when the bank is
   # root's and root writes it (the path the attack below takes, minus the attacker).

@@ -185,6 +185,7 @@ std::string load_config(const std::string& file, bank_options& o, config_file* o
       if (key == "bank" || key == "user") {
         if (value.empty()) return at(lineno, "'" + key + "' needs a value");
         (key == "bank" ? o.path : o.user) = value;
+        (key == "bank" ? cf.bank : cf.user) = value;
         continue;
       }
       std::string err;

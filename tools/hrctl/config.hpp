@@ -34,7 +34,8 @@ struct config_group {
 
 /// The groups of a configuration file (its bank and tunables go to bank_options).
 struct config_file {
-  std::string path;  ///< as given ("" when no --config)
+  std::string path;        ///< as given ("" when no --config)
+  std::string bank, user;  ///< the file's own `bank` and `user` ("" if absent; flags may win)
   std::vector<config_group> groups;
 };
 

@@ -16,18 +16,11 @@ namespace hrctl {
 
 namespace {
 
-// FNV-1a of a file's bytes (as an image records its executable's), read through `fd`.
-bool file_checksum(int fd, std::uint64_t bytes, std::uint32_t& out) {
-  std::vector<std::byte> buf(static_cast<std::size_t>(bytes));
-  std::uint64_t done = 0;
-  while (done < bytes) {
-    const ssize_t n = ::pread(fd, buf.data() + done, static_cast<std::size_t>(bytes - done),
-                              static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<std::uint64_t>(n);
-  }
-  out = fnv1a(buf.data(), bytes);
+// FNV-1a of a program file's bytes (as an image records its executable's).
+bool file_checksum(const program_file& f, std::uint32_t& out) {
+  std::vector<std::byte> buf(static_cast<std::size_t>(f.bytes));
+  if (!read_program(f, buf.data())) return false;
+  out = fnv1a(buf.data(), f.bytes);
   return true;
 }
 
@@ -83,7 +76,7 @@ bool supervisor::image_differs(std::uint32_t image, const config_member& m, cons
   if (recorded != f.path.substr(0, sizeof h->path)) return true;
   if (h->exe_bytes != f.bytes) return true;
   std::uint32_t sum = 0;
-  return !file_checksum(f.fd, f.bytes, sum) || sum != h->exe_checksum;
+  return !file_checksum(f, sum) || sum != h->exe_checksum;
 }
 
 // One `run` line as hrctl run -g GROUP [--name N] ... -- PROGRAM ARGS would start it, in this
@@ -141,30 +134,28 @@ int supervisor::start_configured_group(const config_group& cg, bool reload, relo
   }
   for (const config_member& m : cg.members) {
     auto id = ctl_->find_process(*gid, m.name);
-    if (id) {
-      auto pv = ctl_->process_info(*id);
-      program_file f;
-      if (pv && pv->image != no_image && open_program(m.argv[0], f) == program_problem::none) {
-        const bool differs = image_differs(pv->image, m, f);
-        ::close(f.fd);
-        if (differs && !reload) {
-          log("group %u: member %s keeps its image in the bank, which is not what %s:%d runs now "
-              "(a restart runs the bank's image): hrctl reload upgrades it",
-              *gid, m.name.c_str(), config_.path.c_str(), m.line);
-          continue;
-        }
-        if (differs) continue;  // reload: upgraded by the caller
-      } else if (f.fd >= 0) {
-        ::close(f.fd);
-      }
-    }
+    // reload: a member the group has is left as it is (the caller upgrades a changed program).
+    if (reload && id) continue;
     if (reload && existed && held(*gid)) {
       log("group %u is held: member %s of the configuration is not started (hrctl run -g %u "
           "resumes the group)",
           *gid, m.name.c_str(), *gid);
       continue;
     }
-    if (reload && id) continue;  // a member the group has: left as it is
+    if (id) {
+      auto pv = ctl_->process_info(*id);
+      program_file f;
+      const bool differs = pv && pv->image != no_image &&
+                           open_program(m.argv[0], f) == program_problem::none &&
+                           image_differs(pv->image, m, f);
+      if (f.fd >= 0) ::close(f.fd);
+      if (differs) {
+        log("group %u: member %s keeps its image in the bank, which is not what %s:%d runs now "
+            "(a restart runs the bank's image): hrctl reload upgrades it",
+            *gid, m.name.c_str(), config_.path.c_str(), m.line);
+        continue;
+      }
+    }
     if (!id) ++t.members_started;
     if (const int rc = start_configured_member(cg, m); rc != exit_ok) return rc;
   }
@@ -174,12 +165,6 @@ int supervisor::start_configured_group(const config_group& cg, bool reload, relo
 int supervisor::start_config(const config_file& cf) {
   config_ = cf;
   configured_ = true;
-  {
-    bank_options as_read;  // the file's own bank and user, which a reload may not change
-    (void)load_config(cf.path, as_read, nullptr);
-    config_bank_ = as_read.path;
-    config_user_ = as_read.user;
-  }
   reload_tally t;
   for (const config_group& cg : cf.groups)
     if (const int rc = start_configured_group(cg, false, t); rc != exit_ok) {
@@ -205,7 +190,7 @@ void supervisor::serve_reload(request_slot& s, std::uint32_t slot) {
   config_file cf;
   std::string e = load_config(config_.path, nb, &cf);
   if (e.empty()) {
-    if (nb.path != config_bank_ || nb.user != config_user_)
+    if (cf.bank != config_.bank || cf.user != config_.user)
       e = config_.path + ": bank or user changed: that needs a restart of the service";
   }
   int code = exit_usage;
@@ -238,30 +223,20 @@ void supervisor::serve_reload(request_slot& s, std::uint32_t slot) {
         ::close(f.fd);
         continue;
       }
-      auto old = bank_->find(image_block_name(pv->image));
-      if (std::string z =
-              sizing_problem(m.name, image_bytes(f.bytes, m.argv), old ? old->capacity : 0);
-          !z.empty()) {
-        ::close(f.fd);
-        rc = exit_too_small;
-        failed = z;
-        break;
-      }
       (void)bank_->free(hotrestart::detail::internal_access, staging_block_name(slot));
       auto b = bank_->find_or_create(hotrestart::detail::internal_access, staging_block_name(slot),
                                      image_bytes(f.bytes, m.argv));
       auto w = b ? write_image(*b, f, m.argv, m.name) : result<void>(fail(b.error()));
       ::close(f.fd);
-      auto rep = w ? bank_->replace(hotrestart::detail::internal_access,
-                                    image_block_name(pv->image), staging_block_name(slot))
-                   : result<void>(fail(w.error()));
-      if (!rep) {
+      if (!w) {
         (void)bank_->free(hotrestart::detail::internal_access, staging_block_name(slot));
-        rc = exit_failure;
-        failed = "cannot make the new image of " + m.name + ": " + describe(rep.error()).text;
+        rc = w.error().code == errc::bank_full || w.error().code == errc::block_table_full
+                 ? exit_too_small
+                 : exit_failure;
+        failed = "cannot make the new image of " + m.name + ": " + describe(w.error()).text;
         break;
       }
-      launch_.forget_image(pv->image);
+      if (rc = replace_image(slot, pv->image, m.name, failed); rc != exit_ok) break;
       log("group %u: image of %s upgraded from %s (reload)", *gid, m.name.c_str(),
           m.argv[0].c_str());
       upgraded = true;

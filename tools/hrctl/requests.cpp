@@ -273,30 +273,40 @@ void supervisor::serve_upgrade(request_slot& s, std::uint32_t slot, const std::s
     answer(s, exit_unknown, "no member of that name in the group: use --name");
     return;
   }
-  {
-    auto staged = bank_->find(staging_block_name(slot));
-    auto old = bank_->find(image_block_name(pv->image));
-    const std::string e =
-        sizing_problem(name, staged ? staged->capacity : 0, old ? old->capacity : 0);
-    if (!e.empty()) {
-      (void)bank_->free(hotrestart::detail::internal_access, staging_block_name(slot));
-      answer(s, exit_too_small, e);
-      return;
-    }
-  }
-  auto rep = bank_->replace(hotrestart::detail::internal_access, image_block_name(pv->image),
-                            staging_block_name(slot));
-  if (!rep) {
-    answer(s, exit_failure, describe(rep.error()).text);
+  std::string e;
+  if (const int rc = replace_image(slot, pv->image, name, e); rc != exit_ok) {
+    answer(s, rc, e);
     return;
   }
-  launch_.forget_image(pv->image);
   log("group %u: image of %s upgraded; restarting the group on it", *g, name.c_str());
   resume_held(*g, false);
   // Restart the group on the new image: an upgrade, not a failure (no restart counted).
   drive([&](auto& sink) { return ctl_->restart_group(now(), *g, sink); });
   s.result_gid = *g;
   answer(s, exit_ok, "upgraded");
+}
+
+// The staged image of mailbox slot `slot` replaces image `image` (member `name`'s), in one step
+// (the bank's replace), once the sizing rule allows it. exit_ok, or the exit code with `err`;
+// the staging block is freed on failure.
+int supervisor::replace_image(std::uint32_t slot, std::uint32_t image, const std::string& name,
+                              std::string& err) {
+  auto staged = bank_->find(staging_block_name(slot));
+  auto old = bank_->find(image_block_name(image));
+  err = sizing_problem(name, staged ? staged->capacity : 0, old ? old->capacity : 0);
+  int rc = exit_too_small;
+  if (err.empty()) {
+    auto rep = bank_->replace(hotrestart::detail::internal_access, image_block_name(image),
+                              staging_block_name(slot));
+    if (rep) {
+      launch_.forget_image(image);
+      return exit_ok;
+    }
+    err = describe(rep.error()).text;
+    rc = exit_failure;
+  }
+  (void)bank_->free(hotrestart::detail::internal_access, staging_block_name(slot));
+  return rc;
 }
 
 // Moves the staged image of mailbox slot `slot` to a fresh image number.

@@ -161,7 +161,6 @@ class supervisor {
   void serve_reload(request_slot& s, std::uint32_t slot);
   config_file config_;
   bool configured_ = false;
-  std::string config_bank_, config_user_;
 
   // Adoption and the mailbox (requests.cpp: one function per request kind).
   void adopt();
@@ -179,6 +178,8 @@ class supervisor {
   performed_record* performed(std::uint64_t id);
   void record_performed(std::uint64_t id, std::uint32_t kind);
   bool answering_again_ = false;  ///< answer(): a "performed already" answer
+  int replace_image(std::uint32_t slot, std::uint32_t image, const std::string& name,
+                    std::string& err);
   int take_staged_image(std::uint32_t slot, std::uint32_t& image);
   std::string sizing_problem(const std::string& what, std::uint64_t add, std::uint64_t remove);
   result<std::uint32_t> resolve_group(std::uint32_t gid, std::string_view name, bool create);

@@ -194,6 +194,22 @@ inline std::uint64_t image_bytes(std::uint64_t exe_bytes, const std::vector<std:
   return image_exe_offset(a) + exe_bytes;
 }
 
+/// Reads the whole of `prog` (already opened: its `bytes`, from offset 0) into `into`.
+/// Errors: io_error (a failed or short read).
+[[nodiscard]] inline result<void> read_program(const program_file& prog, std::byte* into) {
+  std::uint64_t done = 0;
+  while (done < prog.bytes) {
+    const ssize_t n = ::pread(prog.fd, into + done, static_cast<std::size_t>(prog.bytes - done),
+                              static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0)
+      return fail(
+          error(errc::io_error, "cannot read the program file").with_errno(n < 0 ? errno : EIO));
+    done += static_cast<std::uint64_t>(n);
+  }
+  return {};
+}
+
 /// Writes the image of `prog` (already opened) with `argv` and process `name` into block
 /// `b` (at least image_bytes() large). Errors: io_error (short read), bad_size.
 [[nodiscard]] inline result<void> write_image(const block& b, const program_file& prog,
@@ -219,17 +235,7 @@ inline std::uint64_t image_bytes(std::uint64_t exe_bytes, const std::vector<std:
     std::memcpy(a, s.c_str(), s.size() + 1);
     a += s.size() + 1;
   }
-  std::uint64_t done = 0;
-  while (done < prog.bytes) {
-    const ssize_t n =
-        ::pread(prog.fd, b.data + off + done, static_cast<std::size_t>(prog.bytes - done),
-                static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0)
-      return fail(
-          error(errc::io_error, "cannot read the program file").with_errno(n < 0 ? errno : EIO));
-    done += static_cast<std::uint64_t>(n);
-  }
+  if (auto r = read_program(prog, b.data + off); !r) return r;
   h->version = image_version;
   h->exe_bytes = prog.bytes;
   h->exe_offset = off;
