@@ -1,9 +1,0 @@
-// SPDX-License-Identifier: MIT
-// ChorusOS 5.0 hot restart API (HR_EXIT_HDL, HR_GROUP_KEY, hrfexecl, hrfexecve, hrKillGroup,
-// hrGetActorGroup) over hotrestart's POSIX runtime. C++ only. See runtime/chorus/README.md.
-#ifndef HOTRESTART_COMPAT_HR_HR_H
-#define HOTRESTART_COMPAT_HR_HR_H
-
-#include <hotrestart/chorus/compat.hpp>
-
-#endif  // HOTRESTART_COMPAT_HR_HR_H
