@@ -25,8 +25,11 @@ n=$(ctest --test-dir "$b" -N -L package | grep -Eo 'Total Tests: [0-9]+' | grep 
 stage=$PWD/$b/stage
 rm -rf "$stage"
 DESTDIR=$stage cmake --install "$b" --prefix /usr >/dev/null
-for f in usr/include/hotrestart/bank.hpp usr/share/cmake/hotrestart/hotrestartConfig.cmake \
-         usr/share/cmake/hotrestart/hotrestartConfigVersion.cmake usr/share/pkgconfig/hotrestart.pc \
+libdir=$(sed -n 's/^CMAKE_INSTALL_LIBDIR:PATH=//p' "$b/CMakeCache.txt")
+for f in usr/include/hotrestart/bank.hpp usr/$libdir/cmake/hotrestart/hotrestartConfig.cmake \
+         usr/$libdir/cmake/hotrestart/hotrestartConfigVersion.cmake usr/$libdir/pkgconfig/hotrestart.pc \
+         usr/$libdir/pkgconfig/hotrestart-chorus.pc usr/$libdir/libhotrestart_chorus.so.0 \
+         usr/$libdir/libhotrestart_chorus.a usr/include/hotrestart/chorus-compat/pmm/chPmm.h \
          usr/share/hotrestart/ld/hotrestart_bank.ld usr/bin/hrctl usr/share/doc/hotrestart/LICENSE \
          usr/lib/systemd/system/hrctl@.service; do
   [ -e "$stage/$f" ] || { echo "package job: staged install lacks /$f" >&2; exit 1; }
@@ -36,7 +39,7 @@ grep -qx 'ExecStart=/usr/bin/hrctl serve --config /etc/hotrestart/%i.conf --on-g
   { echo "package job: the staged hrctl@.service does not run /usr/bin/hrctl" >&2; exit 1; }
 # pkg-config on the staged tree (relocatable .pc): the include folder and the linker fragment's
 # folder are the staged ones, the version is the project's, and the headers compile from there.
-spc() { PKG_CONFIG_SYSROOT_DIR=$stage PKG_CONFIG_LIBDIR=$stage/usr/share/pkgconfig pkg-config "$@"; }
+spc() { PKG_CONFIG_SYSROOT_DIR=$stage PKG_CONFIG_LIBDIR=$stage/usr/$libdir/pkgconfig pkg-config "$@"; }
 fail() { echo "package job: staged pkg-config: $1" >&2; exit 1; }
 version=$(sed -nE 's/^project\(hotrestart VERSION ([0-9.]+).*/\1/p' CMakeLists.txt)
 [ "$(spc --modversion hotrestart)" = "$version" ] || fail "version $(spc --modversion hotrestart), not $version"
@@ -52,6 +55,22 @@ ld=$(spc --variable=ldscriptdir hotrestart)
 printf '#include <hotrestart/backends/mmap_file.hpp>\n#include <hotrestart/backends/section.hpp>\nint main() {}\n' |
   g++ -std=c++20 -fsyntax-only $cflags -x c++ - || fail "the staged headers do not compile with its cflags"
 echo "package job: staged install (DESTDIR, /usr) complete; pkg-config gives its include folder ($incs), -pthread and ldscriptdir"
+# The seed's hello world as a C user builds it from the staged tree: gcc, C99, hotrestart-chorus's
+# flags, the shared library; run outside hrctl it reports the ChorusOS error K_ENOTSUPERVISED (-7).
+# shellcheck disable=SC2046  # flags are words
+gcc -std=c99 -Wall -Wextra -Wno-unused-variable -x c examples/hello_chorus/hello.cpp \
+  $(spc --cflags --libs hotrestart-chorus) -o "$b/hello_c" || fail "the seed does not build as C with hotrestart-chorus"
+out=$(LD_LIBRARY_PATH=$stage/usr/$libdir "$b/hello_c"; echo "status $?")
+[[ "$out" == *"Error = -7"*"status 255" ]] || fail "the seed built as C said: $out"
+# And statically (pkg-config --static: the C++ runtime and threads).
+# shellcheck disable=SC2046
+gcc -std=c99 -Wno-unused-variable -x c examples/hello_chorus/hello.cpp -static-libgcc \
+  $(spc --cflags hotrestart-chorus) "$stage/usr/$libdir/libhotrestart_chorus.a" \
+  $(spc --libs --static hotrestart-chorus | sed 's/-lhotrestart_chorus//') -o "$b/hello_c_static" ||
+  fail "the seed does not link as C with the static library and pkg-config --static"
+out=$("$b/hello_c_static"; echo "status $?")
+[[ "$out" == *"Error = -7"*"status 255" ]] || fail "the static seed said: $out"
+echo "package job: the seed builds as C from the staged tree (shared and static) and runs"
 
 if command -v conan >/dev/null; then
   conan create conan/ --build=missing

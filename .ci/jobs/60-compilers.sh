@@ -2,7 +2,8 @@
 # Compilers and language modes, warnings as errors (-Wall -Wextra -Wpedantic -Wconversion):
 #   1. g++ 12, C++23, and 2. clang 16, C++23: the core's tests, the controller, typed blocks,
 #      the section backend, the durable-mode power cuts, hrctl and the package tests build and
-#      run; every public header compiles alone, also with -fno-exceptions -fno-rtti.
+#      run; every public header compiles alone, also with -fno-exceptions -fno-rtti (and the
+#      ChorusOS headers as C99 and C11, with gcc and clang 16).
 #   3. -fno-exceptions -fno-rtti (g++): a consumer of the installed package (mmap and section
 #      components) builds and runs; the core's heap-trapping tests run in the main suite.
 # C++20 is the main suite's (g++ 12, the whole tree) and .ci/run's clang 14 run (the whole
@@ -17,10 +18,11 @@ tests=(test_names test_allocator test_registry test_bank test_validation test_no
   test_controller test_controller_noexceptions test_controller_bank test_typed test_typed_noheap
   test_section test_power_cut test_trust test_archetypes)
 regex="^($(IFS='|'; echo "${tests[*]}")|package_.*|bank_non_model_.*|controller_non_model_.*|nodiscard_result_.*)\$"
-subset() {  # COMPILER STANDARD
+subset() {  # C++ COMPILER, STANDARD, C COMPILER
   local b=build/ci-$1-cxx$2
   cmake -S . -B "$b" "${common[@]}" -DCMAKE_CXX_COMPILER="$1" -DCMAKE_CXX_STANDARD="$2" \
-    -DCMAKE_CXX_FLAGS="$warn" -DHOTRESTART_FIRMWARE_TESTS=OFF >/dev/null
+    -DCMAKE_C_COMPILER="$3" -DCMAKE_CXX_FLAGS="$warn" -DCMAKE_C_FLAGS="-Wall -Wextra -Wpedantic -Werror" \
+    -DHOTRESTART_FIRMWARE_TESTS=OFF >/dev/null
   cmake --build "$b" -j2 --target "${tests[@]}" hrctl bankdump hr_headers_alone
   ctest --test-dir "$b" --output-on-failure -j2 -R "$regex"
   # Fewer tests than the list would mean some were not registered (a skipped folder).
@@ -30,12 +32,12 @@ subset() {  # COMPILER STANDARD
   stamp "$1 C++$2 passed ($n tests)"
 }
 # (Debian's clang 16 spells C++23 -std=c++2b; CMake knows.)
-subset g++ 23
-subset clang++-16 23
+subset g++ 23 gcc
+subset clang++-16 23 clang-16
 
 # 3. No exceptions, no RTTI: a consumer of the package installed by step 1.
 prefix=build/ci-g++-cxx23/tests/package/prefix
-[ -f "$prefix/share/cmake/hotrestart/hotrestartConfig.cmake" ] || {
+[ -f "$prefix/lib/cmake/hotrestart/hotrestartConfig.cmake" ] || {
   echo "compilers job: step 1 did not install the package" >&2
   exit 1
 }

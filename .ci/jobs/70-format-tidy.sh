@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Style and static analysis:
-#   1. clang-format-14 --dry-run -Werror over every tracked C++ file, except the paths listed in
+#   1. clang-format-14 --dry-run -Werror over every tracked C and C++ file, except the paths listed in
 #      .ci/format-exclude (the seed fixture, kept as written).
 #   2. clang-tidy-14 with the repository's .clang-tidy (warnings are errors) over the library's
-#      public headers (one generated translation unit that includes them all), the tools and
-#      the examples; diagnostics in excluded paths are not counted. Tests are not analysed.
+#      public headers (one generated translation unit that includes them all), the ChorusOS
+#      library's source, the tools and the examples; diagnostics in excluded paths are not
+#      counted. Tests are not analysed.
 # Configure only (no build): a compilation database is all clang-tidy needs. Budget: under a
 # minute on 2 cores (about 30 s).
 . "$(dirname "$0")/../lib.sh"
@@ -30,7 +31,7 @@ done
 files=()
 while IFS= read -r f; do
   is_excluded "$f" || files+=("$f")
-done < <(git ls-files '*.cpp' '*.hpp' '*.h' '*.cc' '*.hh' '*.cxx')
+done < <(git ls-files '*.cpp' '*.hpp' '*.h' '*.c' '*.cc' '*.hh' '*.cxx')
 clang-format-14 --dry-run -Werror "${files[@]}"
 echo "format-tidy job: clang-format: ${#files[@]} files clean (${#excludes[@]} exclusions in .ci/format-exclude)"
 
@@ -38,7 +39,7 @@ echo "format-tidy job: clang-format: ${#files[@]} files clean (${#excludes[@]} e
 CXX=clang++-14 cmake -S . -B build/ci-tidy -DCMAKE_BUILD_TYPE=Debug -DCMAKE_EXPORT_COMPILE_COMMANDS=ON \
   -DHOTRESTART_BUILD_BENCHMARKS=OFF >/dev/null
 units=(build/ci-tidy/tests/package/headers_alone/all_public_headers.cpp)
-for f in $(git ls-files 'tools/*.cpp' 'examples/*.cpp'); do
+for f in $(git ls-files 'tools/*.cpp' 'examples/*.cpp' 'runtime/*.cpp'); do
   is_excluded "$f" && continue
   [[ "$f" == examples/firmware/* ]] && continue  # cross-compiled: not in the host database
   units+=("$f")

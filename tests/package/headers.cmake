@@ -9,7 +9,7 @@ set(hr_header_sets
   hotrestart_shm ${PROJECT_SOURCE_DIR}/backends/shm/include
   hotrestart_section ${PROJECT_SOURCE_DIR}/backends/section/include
   hotrestart_posix ${PROJECT_SOURCE_DIR}/runtime/posix/include
-  hotrestart_chorus ${PROJECT_SOURCE_DIR}/runtime/chorus/include
+  hotrestart_chorus ${PROJECT_SOURCE_DIR}/runtime/chorus/compat
   hotrestart_bank_image ${PROJECT_SOURCE_DIR}/tools/bankdump/include)
 # Targets whose headers promise to build without exceptions and RTTI.
 set(hr_noexcept_targets hotrestart hotrestart_mmap hotrestart_section)
@@ -44,6 +44,28 @@ foreach(hr_i RANGE 0 ${hr_last} 2)
     add_dependencies(hr_headers_alone hr_headers_${hr_target}_noexcept)
   endif()
 endforeach()
+
+# The ChorusOS headers are C headers too: each also compiles alone as C99 and C11, pedantic.
+if(TARGET hotrestart_chorus)
+  file(GLOB_RECURSE hr_headers RELATIVE ${PROJECT_SOURCE_DIR}/runtime/chorus/compat CONFIGURE_DEPENDS
+       ${PROJECT_SOURCE_DIR}/runtime/chorus/compat/*.h)
+  foreach(hr_std 99 11)
+    set(hr_sources "")
+    foreach(hr_h IN LISTS hr_headers)
+      string(MAKE_C_IDENTIFIER ${hr_h} hr_id)
+      set(hr_tu ${CMAKE_CURRENT_BINARY_DIR}/headers_alone/${hr_id}.c)
+      file(CONFIGURE OUTPUT ${hr_tu} CONTENT
+           "/* Generated: ${hr_h} compiles on its own as C (and twice). */\n#include <${hr_h}>\n#include <${hr_h}>\n")
+      list(APPEND hr_sources ${hr_tu})
+    endforeach()
+    add_library(hr_headers_chorus_c${hr_std} OBJECT EXCLUDE_FROM_ALL ${hr_sources})
+    target_link_libraries(hr_headers_chorus_c${hr_std} PRIVATE hotrestart_chorus)
+    set_target_properties(hr_headers_chorus_c${hr_std} PROPERTIES C_STANDARD ${hr_std}
+                          C_STANDARD_REQUIRED ON C_EXTENSIONS OFF)
+    target_compile_options(hr_headers_chorus_c${hr_std} PRIVATE -Wall -Wextra -Wpedantic -Werror)
+    add_dependencies(hr_headers_alone hr_headers_chorus_c${hr_std})
+  endforeach()
+endif()
 
 # One translation unit with every public header, for clang-tidy (each header analysed once).
 set(hr_all_tu ${CMAKE_CURRENT_BINARY_DIR}/headers_alone/all_public_headers.cpp)

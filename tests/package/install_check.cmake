@@ -1,5 +1,7 @@
-# cmake -DBUILD_DIR=... -DPREFIX=... -DCOMPONENTS=mmap,shm,... -P install_check.cmake
-# Installs the build tree into a fresh PREFIX and checks that the package's files are there.
+# cmake -DBUILD_DIR=... -DPREFIX=... -DCOMPONENTS=mmap,shm,... -DLIBDIR=lib -DCHORUS_STATIC=0|1
+#       -P install_check.cmake
+# Installs the build tree into a fresh PREFIX and checks that the package's files are there (and
+# that the ChorusOS headers are only in their own folder).
 cmake_minimum_required(VERSION 3.25)
 string(REPLACE "," ";" COMPONENTS "${COMPONENTS}")
 file(REMOVE_RECURSE ${PREFIX})
@@ -13,21 +15,28 @@ set(expected
   include/hotrestart/backends/mmap_file.hpp
   include/hotrestart/backends/section.hpp
   share/hotrestart/ld/hotrestart_bank.ld
-  share/cmake/hotrestart/hotrestartConfig.cmake
-  share/cmake/hotrestart/hotrestartConfigVersion.cmake
-  share/cmake/hotrestart/hotrestart-core-targets.cmake
-  share/cmake/hotrestart/hotrestart-mmap-targets.cmake
-  share/cmake/hotrestart/hotrestart-section-targets.cmake
-  share/pkgconfig/hotrestart.pc
+  ${LIBDIR}/cmake/hotrestart/hotrestartConfig.cmake
+  ${LIBDIR}/cmake/hotrestart/hotrestartConfigVersion.cmake
+  ${LIBDIR}/cmake/hotrestart/hotrestart-core-targets.cmake
+  ${LIBDIR}/cmake/hotrestart/hotrestart-mmap-targets.cmake
+  ${LIBDIR}/cmake/hotrestart/hotrestart-section-targets.cmake
+  ${LIBDIR}/pkgconfig/hotrestart.pc
   share/doc/hotrestart/LICENSE)
 if("shm" IN_LIST COMPONENTS)
-  list(APPEND expected include/hotrestart/backends/shm.hpp share/cmake/hotrestart/hotrestart-shm-targets.cmake)
+  list(APPEND expected include/hotrestart/backends/shm.hpp ${LIBDIR}/cmake/hotrestart/hotrestart-shm-targets.cmake)
 endif()
 if("chorus" IN_LIST COMPONENTS)
-  list(APPEND expected include/pmm/chPmm.h include/hr/hr.h include/hotrestart/posix/process.hpp)
+  list(APPEND expected include/hotrestart/chorus-compat/pmm/chPmm.h
+       include/hotrestart/chorus-compat/hr/hr.h include/hotrestart/chorus-compat/hotrestart_chorus.h
+       include/hotrestart/posix/process.hpp ${LIBDIR}/libhotrestart_chorus.so
+       ${LIBDIR}/libhotrestart_chorus.so.0 ${LIBDIR}/pkgconfig/hotrestart-chorus.pc
+       ${LIBDIR}/cmake/hotrestart/hotrestart-chorus-targets.cmake)
+  if(CHORUS_STATIC)
+    list(APPEND expected ${LIBDIR}/libhotrestart_chorus.a)
+  endif()
 endif()
 if("hrctl" IN_LIST COMPONENTS)
-  list(APPEND expected bin/hrctl share/cmake/hotrestart/hotrestart-hrctl-targets.cmake
+  list(APPEND expected bin/hrctl ${LIBDIR}/cmake/hotrestart/hotrestart-hrctl-targets.cmake
        share/man/man1/hrctl.1 share/bash-completion/completions/hrctl
        lib/systemd/system/hrctl@.service share/doc/hotrestart/systemd.md
        share/doc/hotrestart/examples/hrctl@example.socket share/doc/hotrestart/examples/example.conf)
@@ -42,6 +51,12 @@ endif()
 foreach(f IN LISTS expected)
   if(NOT EXISTS ${PREFIX}/${f})
     message(FATAL_ERROR "not installed: ${f}")
+  endif()
+endforeach()
+# No top-level ChorusOS folders: only hotrestart::chorus adds their include folder.
+foreach(d include/pmm include/hr share/cmake/hotrestart share/pkgconfig)
+  if(EXISTS ${PREFIX}/${d})
+    message(FATAL_ERROR "installed where nothing should be: ${d}")
   endif()
 endforeach()
 list(LENGTH expected n)

@@ -124,7 +124,7 @@ hello_seed)
   H run "${T[@]}" -- "$hello" >"$dir/out" 2>"$dir/err"
   expect_rc $? 0 "hello world"
   diff <(printf 'Hello world!\nThe process has been restarted.\nExample finished. Exit.\n') "$dir/out" || fail "output"
-  grep -q "crash detected: hello_chorus_fixture .* SIGSEGV" "$dir/err" || fail "crash not reported"
+  grep -q "crash detected: $(basename "$hello") .* SIGSEGV" "$dir/err" || fail "crash not reported"
   grep -q "group 0 terminated" "$dir/err" || fail "no termination"
   blocks_lack "__HR_IMG_\|PM1" "blocks left after termination"
   blocks_have "__HR_runtime_x .*hrctl runtime" "the runtime's extension block not shown as the runtime's"
@@ -135,7 +135,7 @@ hello_pipe)
   H run "${T[@]}" -- "$hello" 2>"$dir/err" | cat >"$dir/out"
   expect_rc "${PIPESTATUS[0]}" 0 "hello world, stdout a pipe"
   diff <(printf 'Hello world!\nThe process has been restarted.\nExample finished. Exit.\n') "$dir/out" || fail "output through a pipe"
-  grep -q "crash detected: hello_chorus_fixture .* SIGSEGV" "$dir/err" || fail "crash not reported"
+  grep -q "crash detected: $(basename "$hello") .* SIGSEGV" "$dir/err" || fail "crash not reported"
   ;;
 crash_modes)
   for mode in segv kill abort exit; do
@@ -518,6 +518,15 @@ chorus_calls)
            "hrKillGroup 1 0" "hrKillGroup unknown -5, negative -2"; do
     grep -qx -- "$l" "$dir/out" || fail "missing: $l"
   done
+  # Every argument and bank error code (the values of runtime/chorus/README.md).
+  for l in "pmmAllocate empty name -2" "pmmAllocate empty medium -2" "pmmAllocate unknown medium -2" \
+           "pmmAllocate size 0 -2" "pmmAllocate no address -2" "pmmAllocate key NULL with a size -2" \
+           "pmmFree NULL -2" "pmmFreeAll NULL -2" "hrfexecl no name -2" "vmPageSize ok" \
+           "rgnAllocate writable 0 zero 1 reads 7" "rgnAllocate size 0 -2" "rgnAllocate another process -2" \
+           "pmmAllocate long name -2" "pmmAllocate SMALL 0" "pmmAllocate SMALL again 0 same 1 value 5" \
+           "pmmAllocate SMALL larger -4" "pmmAllocate HUGE -3" "pmmFree SMALL 0" "pmmFree SMALL again -5"; do
+    grep -qx -- "$l" "$dir/out" || fail "missing: $l"
+  done
   wait_for "$dir/err" "helper1 (pid [0-9]*) exited cleanly"
   wait_for "$dir/err" "helper2 (pid [0-9]*) exited cleanly"
   touch "$dir/crash"
@@ -531,11 +540,40 @@ standalone)
   env -u HR_BANK "$member" >"$dir/out" 2>"$dir/err"; expect_rc $? 99 "member without hrctl"
   grep -q "HR_BANK is not set: this program was not started by \`hrctl run\`" "$dir/err" || fail "member: message"
   env -u HR_BANK "$chorus" --standalone >"$dir/out" 2>"$dir/err"; expect_rc $? 0 "ChorusOS program without hrctl"
-  for l in "standalone pmmAllocate -7" "standalone pmmFreeAll -7" "standalone hrGetActorGroup -7" \
-           "standalone hrfexecl -6" "standalone hrKillGroup -7"; do
+  for l in "standalone pmmAllocate -7" "standalone pmmFree -7" "standalone pmmFreeAll -7" \
+           "standalone hrGetActorGroup -7" "standalone hrfexecl -6" "standalone hrKillGroup -7" \
+           "standalone vmPageSize ok"; do
     grep -qx -- "$l" "$dir/out" || fail "missing: $l"
   done
   [ "$(grep -c 'HR_BANK is not set' "$dir/err")" -eq 1 ] || fail "the reason is not said exactly once"
+  ;;
+chorus_bad_bank)
+  # HR_BANK names a bank that is refused (not a bank: random bytes): K_EBADBANK, and the reason
+  # once on stderr. A real bank of hrctl's, with a stale handle, is refused the same way.
+  head -c 65536 /dev/urandom >"$dir/junk.bank"
+  HR_BANK="$dir/junk.bank" HR_GROUP=0 HR_PROCESS=0 HR_HANDLE=1 "$chorus" --standalone >"$dir/out" 2>"$dir/err"
+  expect_rc $? 0 "ChorusOS program with a refused bank"
+  for l in "standalone pmmAllocate -8" "standalone pmmFree -8" "standalone pmmFreeAll -8" \
+           "standalone hrGetActorGroup -8" "standalone hrKillGroup -8"; do
+    grep -qx -- "$l" "$dir/out" || fail "missing: $l"
+  done
+  [ "$(grep -c '^hotrestart: ' "$dir/err")" -eq 1 ] || fail "the refusal is not said exactly once"
+  H run "${T[@]}" -- "$member" >/dev/null 2>&1 || fail "making a bank"
+  HR_BANK="$bank" HR_GROUP=0 HR_PROCESS=0 HR_HANDLE=999999 "$chorus" --standalone >"$dir/out2" 2>"$dir/err2"
+  grep -qx -- "standalone pmmAllocate -8" "$dir/out2" || fail "stale handle: $(cat "$dir/out2")"
+  grep -q "no record of this run" "$dir/err2" || fail "stale handle: reason"
+  ;;
+chorus_no_supervisor)
+  # The supervisor is killed (SIGKILL) while a member runs: the calls that need it fail with
+  # K_EFAIL, promptly, and say why; the member goes on.
+  launch "" "orphan group 0" run "${T[@]}" -- "$chorus" --orphan "$dir"; p=$launched
+  kill -9 $p; wait $p 2>/dev/null
+  touch "$dir/go"
+  wait_for "$dir/out" "orphan hrfexecl" 60
+  for l in "orphan hrKillGroup -1" "orphan hrfexecl -1"; do
+    grep -qx -- "$l" "$dir/out" || fail "missing: $l"
+  done
+  grep -q "hrfexec late: .*supervisor" "$dir/err" || fail "hrfexecl's reason"
   ;;
 crash_loop_cpu)
   # A program that crashes on every start: restarts back off and escalate, a bounded number of
