@@ -313,4 +313,5 @@ if(errors GREATER 0)
   message(FATAL_ERROR "vcpkg port: ${errors} problem(s)")
 endif()
 list(LENGTH targets nt)
+file(REMOVE_RECURSE "${WORK}")  # kept only when a check failed
 message(STATUS "vcpkg port: consistent with the CMake package (version ${version}, ${nt} targets in usage, features shm and tools); simulated: hotrestart::hrctl is ${hrctl_location}, .pc files in ${pcs}")
