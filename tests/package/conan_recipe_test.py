@@ -378,7 +378,8 @@ def check_test_package(root):
     gens = set(getattr(cls_tp, "generators", ()))
     check(hasattr(cls_tp, "generate") or gens >= {"CMakeDeps", "CMakeToolchain"},
           "test_package generates CMakeDeps and CMakeToolchain files")
-    for conf in ({}, {"tools.cmake.cmake_layout:test_folder": os.path.join(tempfile.gettempdir(), "hr-conf")}):
+    conf_folder = os.path.join(tempfile.gettempdir(), "hr-conf")
+    for conf in ({}, {"tools.cmake.cmake_layout:test_folder": conf_folder}):
         t = cls_tp(tp_dir)
         t.tested_reference_str = "hotrestart/0.1.0"
         t.conf = Conf(conf)
@@ -391,7 +392,7 @@ def check_test_package(root):
             check(os.path.relpath(folder, tp_dir).startswith(os.pardir),
                   f"test_package {what} folder {folder} is outside conan/test_package (conf {conf})")
         if conf:
-            check(build.startswith(list(conf.values())[0]), "test_package honours cmake_layout:test_folder")
+            check(build.startswith(conf_folder), "test_package honours cmake_layout:test_folder")
         for m in made:
             shutil.rmtree(os.path.join(tempfile.gettempdir(), m), ignore_errors=True)
         if hasattr(t, "generate"):
@@ -406,7 +407,8 @@ def check_test_package(root):
     with open(os.path.join(tp_dir, "CMakeLists.txt"), encoding="utf-8") as f:
         tp_cmake = f.read()
     check("find_package(hotrestart CONFIG REQUIRED)" in tp_cmake, "test_package find_package")
-    check("HOTRESTART_SECTION_LINKER_FRAGMENT" in tp_cmake, "test_package checks the build module's variables")
+    check("HOTRESTART_SECTION_LINKER_FRAGMENT" in tp_cmake,
+          "test_package checks the build module's variables")
     check(re.search(r"project\([^)]*LANGUAGES C CXX", tp_cmake) is not None, "test_package enables C")
     check(re.search(r"add_executable\(test_package_c test_package\.c\)", tp_cmake) and
           re.search(r"target_link_libraries\(test_package_c PRIVATE hotrestart::chorus\)", tp_cmake),
@@ -447,7 +449,8 @@ def main():
           "options shared and fPIC (a library's usual)")
     check(cls.default_options.get("shared") is False and cls.default_options.get("fPIC") is True,
           "static and position-independent by default")
-    check(set(cls.settings) == {"os", "arch", "compiler", "build_type"}, "settings os, arch, compiler, build_type")
+    check(set(cls.settings) == {"os", "arch", "compiler", "build_type"},
+          "settings os, arch, compiler, build_type")
     pins = read_pins(root)
     check(sorted(pins) == ["boost", "tl-expected"], f"conan/pins.txt pins boost and tl-expected: {pins}")
     tl_ref, boost_ref = pins.get("tl-expected", ""), pins.get("boost", "")
@@ -509,7 +512,8 @@ def main():
     with open(os.path.join(root, "conan", "hotrestart-vars.cmake"), encoding="utf-8") as f:
         vars_module = f.read()
     for var in ("HOTRESTART_INCLUDE_DIR", "HOTRESTART_SECTION_LD_DIR", "HOTRESTART_SECTION_LINKER_FRAGMENT"):
-        check(f"set({var}" in vars_module and var in config, f"{var}: set by the build module as by hotrestartConfig")
+        check(f"set({var}" in vars_module and var in config,
+              f"{var}: set by the build module as by hotrestartConfig")
 
     if failures:
         print(f"conan recipe check: {len(failures)} failure(s)")
@@ -561,7 +565,7 @@ def check_recipe_run(root, r, tag, version, cmake_components, config, top, tl_re
           tag + "shm.hpp not copied into the package by the recipe")
     for d in (("lib", "cmake"), ("lib", "pkgconfig")):
         check(os.path.join(pkg, *d) in r.removed,
-              tag + f"the project's own {'/'.join(d)} files removed (Conan's generators describe the package)")
+              tag + f"the project's own {'/'.join(d)} files removed (Conan's generators describe it)")
 
     info = r.cpp_info
     check(info.properties.get("cmake_file_name") == "hotrestart", tag + "cmake_file_name")
