@@ -1,8 +1,16 @@
 # cmake -DROOT=<repo> -P vcpkg_port_check.cmake
+#   [-DWORK=<scratch folder>, default ./vcpkg_port_check]
 # Static check of the vcpkg overlay port (ports/hotrestart), since vcpkg is not installed here:
 # vcpkg.json is valid JSON whose name, version, license and features agree with the CMake
-# package; the portfile uses options that CMakeLists.txt defines and fixes up the config where
-# cmake/install.cmake puts it; the usage file names only targets that the package exports.
+# package; the portfile uses options that CMakeLists.txt (or cmake/install.cmake) defines; the
+# usage file names only targets that the package exports. And what vcpkg does with the port,
+# simulated on a stand-in project (two programs, the exported hotrestart::hrctl, the .pc files,
+# all where cmake/install.cmake puts them) configured with the port's options followed by
+# vcpkg's: the config fixup from CONFIG_PATH and its bin/ -> tools/<port>/ rewrite,
+# vcpkg_copy_tools; then the exported hrctl must name the moved file, no program may stay in
+# bin/, and every .pc file must be where vcpkg's post-build checks accept it. Also: debug and
+# release builds (a compiled library), debug/include and debug/share removed, no programs built
+# in the debug build.
 cmake_minimum_required(VERSION 3.25)
 set(port ${ROOT}/ports/hotrestart)
 set(errors 0)
@@ -93,22 +101,198 @@ list(TRANSFORM opts REPLACE "^-D" "")
 list(APPEND opts ${more})
 list(REMOVE_DUPLICATES opts)
 foreach(o IN LISTS opts)
-  if(NOT (top MATCHES "option\\(${o} "))
-    problem("portfile sets ${o}, which CMakeLists.txt does not define")
+  if(NOT (top MATCHES "option\\(${o} " OR install MATCHES "set\\(${o} [^)]* CACHE "))
+    problem("portfile sets ${o}, which neither CMakeLists.txt nor cmake/install.cmake defines")
   endif()
 endforeach()
 if(NOT ("HOTRESTART_INSTALL" IN_LIST opts))
   problem("portfile must turn HOTRESTART_INSTALL on")
 endif()
-string(REGEX MATCH "HOTRESTART_INSTALL_CMAKEDIR \\\$\\{CMAKE_INSTALL_DATADIR\\}/([^ ]+)" _ "${install}")
-set(cmakedir "share/${CMAKE_MATCH_1}")
-if(NOT (portfile MATCHES "vcpkg_cmake_config_fixup\\(PACKAGE_NAME hotrestart CONFIG_PATH ${cmakedir}\\)"))
-  problem("portfile must fix up the config from ${cmakedir}")
-endif()
 foreach(call vcpkg_cmake_configure vcpkg_cmake_install vcpkg_fixup_pkgconfig vcpkg_install_copyright)
   if(NOT (portfile MATCHES "${call}\\("))
     problem("portfile does not call ${call}")
   endif()
+endforeach()
+
+# ---- What vcpkg does with the port, simulated (its rules read in the vcpkg sources) ----------
+# A library needs both builds, and vcpkg refuses headers and share files in debug/.
+if(portfile MATCHES "set\\(VCPKG_BUILD_TYPE release\\)")
+  problem("portfile builds release only (VCPKG_BUILD_TYPE): the package holds a compiled library, vcpkg wants its debug build too")
+endif()
+foreach(d include share)
+  if(NOT (portfile MATCHES "file\\(REMOVE_RECURSE[^)]*\\\$\\{CURRENT_PACKAGES_DIR\\}/debug/${d}\""))
+    problem("portfile must remove debug/${d} (vcpkg's post-build checks refuse it)")
+  endif()
+endforeach()
+
+# The configure options of the release build, as vcpkg_cmake_configure (ports/vcpkg-cmake) passes
+# them: the port's OPTIONS and OPTIONS_RELEASE, then its own, among them
+# -DCMAKE_INSTALL_LIBDIR:STRING=lib and -DCMAKE_INSTALL_BINDIR:STRING=bin (the last -D wins).
+# Comments out first (they may hold parentheses); ${...} values (feature lists) are left out.
+string(REGEX REPLACE "#[^\n]*" "" code "${portfile}")
+string(REGEX MATCH "vcpkg_cmake_configure\\(([^)]*)\\)" _ "${code}")
+string(REGEX REPLACE "[ \t\r\n]+" ";" words "${CMAKE_MATCH_1}")
+set(section "")
+set(release_options "")
+set(debug_options "")
+foreach(w IN LISTS words)
+  if(w MATCHES "^(SOURCE_PATH|OPTIONS|OPTIONS_RELEASE|OPTIONS_DEBUG|LOGFILE_BASE|GENERATOR|MAYBE_UNUSED_VARIABLES)$")
+    set(section ${w})
+  elseif(w MATCHES "^\"?-D" AND NOT w MATCHES "\\\$\\{")
+    string(REGEX REPLACE "^\"|\"$" "" w "${w}")
+    if(section STREQUAL "OPTIONS" OR section STREQUAL "OPTIONS_RELEASE")
+      list(APPEND release_options "${w}")
+    elseif(section STREQUAL "OPTIONS_DEBUG")
+      list(APPEND debug_options "${w}")
+    endif()
+  endif()
+endforeach()
+list(APPEND release_options -DCMAKE_INSTALL_LIBDIR:STRING=lib -DCMAKE_INSTALL_BINDIR:STRING=bin)
+if(NOT (debug_options MATCHES "-DHOTRESTART_BUILD_TOOLS(:BOOL)?=OFF"))
+  problem("the debug build also builds hrctl and bankdump (only the release ones are shipped): OPTIONS_DEBUG -DHOTRESTART_BUILD_TOOLS=OFF")
+endif()
+
+# A stand-in for the project's install rules of what these checks are about: hrctl and bankdump
+# installed as cmake/install.cmake installs them (hrctl exported as hotrestart::hrctl, in
+# HOTRESTART_INSTALL_CMAKEDIR), the .pc files in HOTRESTART_INSTALL_PKGCONFIGDIR, both folders
+# with install.cmake's own defaults. Built with the release options above and installed into a
+# staging folder, the way vcpkg_cmake_install does.
+foreach(v HOTRESTART_INSTALL_CMAKEDIR HOTRESTART_INSTALL_PKGCONFIGDIR)
+  if(NOT (install MATCHES "set\\(${v} ([^ \n]+) CACHE"))
+    problem("cmake/install.cmake sets no ${v}")
+  endif()
+  set(default_${v} "${CMAKE_MATCH_1}")
+endforeach()
+if(NOT (install MATCHES "install\\(TARGETS hrctl EXPORT hotrestart-hrctl[^)]*RUNTIME DESTINATION \\\$\\{CMAKE_INSTALL_BINDIR\\}"))
+  problem("cmake/install.cmake no longer installs hrctl to CMAKE_INSTALL_BINDIR: update this simulation")
+endif()
+if(NOT WORK)
+  set(WORK "${CMAKE_CURRENT_BINARY_DIR}/vcpkg_port_check")
+endif()
+set(sim_src "${WORK}/src")
+set(sim_build "${WORK}/build")
+set(stage "${WORK}/packages")  # CURRENT_PACKAGES_DIR
+file(REMOVE_RECURSE "${WORK}")
+file(MAKE_DIRECTORY "${sim_src}")
+file(WRITE "${sim_src}/tool.c" "int main(void) { return 0; }\n")
+file(COPY "${ROOT}/cmake/hotrestart.pc.in" DESTINATION "${sim_src}")
+set(pc_templates hotrestart.pc.in)
+if(EXISTS "${ROOT}/cmake/hotrestart-chorus.pc.in")
+  file(COPY "${ROOT}/cmake/hotrestart-chorus.pc.in" DESTINATION "${sim_src}")
+  list(APPEND pc_templates hotrestart-chorus.pc.in)
+endif()
+file(WRITE "${sim_src}/CMakeLists.txt" "cmake_minimum_required(VERSION 3.25)
+project(hr_vcpkg_port_sim LANGUAGES C)
+include(GNUInstallDirs)
+set(HOTRESTART_INSTALL_CMAKEDIR ${default_HOTRESTART_INSTALL_CMAKEDIR} CACHE STRING \"\")
+set(HOTRESTART_INSTALL_PKGCONFIGDIR ${default_HOTRESTART_INSTALL_PKGCONFIGDIR} CACHE STRING \"\")
+add_executable(hrctl tool.c)
+add_executable(bankdump tool.c)
+install(TARGETS hrctl EXPORT hotrestart-hrctl RUNTIME DESTINATION \${CMAKE_INSTALL_BINDIR})
+install(EXPORT hotrestart-hrctl NAMESPACE hotrestart:: FILE hotrestart-hrctl-targets.cmake
+        DESTINATION \${HOTRESTART_INSTALL_CMAKEDIR})
+install(TARGETS bankdump RUNTIME DESTINATION \${CMAKE_INSTALL_BINDIR})
+foreach(pc ${pc_templates})
+  string(REPLACE .pc.in .pc out \${pc})
+  install(FILES \${pc} DESTINATION \${HOTRESTART_INSTALL_PKGCONFIGDIR} RENAME \${out})
+endforeach()
+")
+execute_process(COMMAND ${CMAKE_COMMAND} -S "${sim_src}" -B "${sim_build}" -DCMAKE_BUILD_TYPE=Release
+                        "-DCMAKE_INSTALL_PREFIX=${stage}" ${release_options}
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+if(rc EQUAL 0)
+  execute_process(COMMAND ${CMAKE_COMMAND} --build "${sim_build}" RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+endif()
+if(rc EQUAL 0)
+  execute_process(COMMAND ${CMAKE_COMMAND} --install "${sim_build}" RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+endif()
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "vcpkg port: the install simulation failed:\n${out}")
+endif()
+
+# vcpkg_cmake_config_fixup(CONFIG_PATH ...) (ports/vcpkg-cmake-config): the config folder's files
+# move to share/hotrestart; in *-release.cmake, ${_IMPORT_PREFIX}/bin/<program> becomes
+# ${_IMPORT_PREFIX}/tools/<port>/<program>. A CONFIG_PATH that does not exist is fatal.
+if(NOT (code MATCHES "vcpkg_cmake_config_fixup\\(PACKAGE_NAME hotrestart CONFIG_PATH ([^ )]+)\\)"))
+  problem("portfile must call vcpkg_cmake_config_fixup(PACKAGE_NAME hotrestart CONFIG_PATH ...)")
+endif()
+set(config_path "${CMAKE_MATCH_1}")
+if(NOT IS_DIRECTORY "${stage}/${config_path}")
+  problem("vcpkg_cmake_config_fixup: CONFIG_PATH ${config_path} does not exist; the config is installed to ${default_HOTRESTART_INSTALL_CMAKEDIR} (lib -> lib, ... as vcpkg passes them)")
+else()
+  file(GLOB moved "${stage}/${config_path}/*")
+  file(COPY ${moved} DESTINATION "${stage}/share/hotrestart")
+  file(REMOVE_RECURSE "${stage}/${config_path}")
+endif()
+file(GLOB release_targets "${stage}/share/hotrestart/*-release.cmake")
+foreach(f IN LISTS release_targets)
+  file(READ "${f}" text)
+  string(REGEX REPLACE "\\\$\\{_IMPORT_PREFIX\\}/bin/([^ \"]+)" "\${_IMPORT_PREFIX}/tools/hotrestart/\\1" text "${text}")
+  file(WRITE "${f}" "${text}")
+endforeach()
+
+# The tools feature's steps in the portfile: vcpkg_copy_tools(TOOL_NAMES ...) copies
+# bin/<name> to tools/<port>/ (fatal if one is missing; AUTO_CLEAN removes bin/<name>); a
+# file(REMOVE_RECURSE) of tools/ outside the feature's branch does not apply here.
+if(code MATCHES "vcpkg_copy_tools\\(TOOL_NAMES([^)]*)\\)")
+  set(copy_args "${CMAKE_MATCH_1}")
+  string(REGEX REPLACE "[ \t\r\n]+" ";" copy_args "${copy_args}")
+  set(auto_clean OFF)
+  if("AUTO_CLEAN" IN_LIST copy_args)
+    set(auto_clean ON)
+  endif()
+  list(FILTER copy_args EXCLUDE REGEX "^(AUTO_CLEAN|SEARCH_DIR|DESTINATION)?$")
+  foreach(t IN LISTS copy_args)
+    if(NOT EXISTS "${stage}/bin/${t}")
+      problem("vcpkg_copy_tools: no bin/${t} to copy (vcpkg stops here)")
+      continue()
+    endif()
+    file(COPY "${stage}/bin/${t}" DESTINATION "${stage}/tools/hotrestart")
+    if(auto_clean)
+      file(REMOVE "${stage}/bin/${t}")
+    endif()
+  endforeach()
+  if(NOT (copy_args MATCHES "hrctl" AND copy_args MATCHES "bankdump"))
+    problem("vcpkg_copy_tools must move both programs (hrctl bankdump)")
+  endif()
+endif()
+
+# The exported hotrestart::hrctl names an installed file.
+set(hrctl_targets "${stage}/share/hotrestart/hotrestart-hrctl-targets-release.cmake")
+if(EXISTS "${hrctl_targets}")
+  file(READ "${hrctl_targets}" text)
+  if(NOT (text MATCHES "IMPORTED_LOCATION_RELEASE \"\\\$\\{_IMPORT_PREFIX\\}/([^\"]+)\""))
+    problem("hotrestart-hrctl-targets-release.cmake names no IMPORTED_LOCATION_RELEASE")
+  else()
+    set(hrctl_location "${CMAKE_MATCH_1}")
+    if(NOT EXISTS "${stage}/${hrctl_location}")
+      file(GLOB_RECURSE where RELATIVE "${stage}" "${stage}/*hrctl")
+      problem("with the tools feature, the exported hotrestart::hrctl is ${hrctl_location} but the program is at ${where}: find_package(hotrestart) fails")
+    endif()
+  endif()
+  if(EXISTS "${stage}/bin/hrctl" OR EXISTS "${stage}/bin/bankdump")
+    problem("programs left in bin/ (vcpkg's post-build checks refuse executables there)")
+  endif()
+else()
+  problem("no share/hotrestart/hotrestart-hrctl-targets-release.cmake after the config fixup")
+endif()
+
+# .pc files (vcpkg-tool, src/vcpkg/postbuildlint.cpp): always accepted in lib/pkgconfig (and
+# debug/lib/pkgconfig); in share/pkgconfig only without a Libs: or Libs.private: value.
+file(GLOB_RECURSE pcs RELATIVE "${stage}" "${stage}/*.pc")
+if(NOT pcs)
+  problem("the simulation installed no .pc file")
+endif()
+foreach(pc IN LISTS pcs)
+  get_filename_component(dir "${pc}" DIRECTORY)
+  if(dir STREQUAL "lib/pkgconfig")
+    continue()
+  endif()
+  file(STRINGS "${stage}/${pc}" libs REGEX "^Libs(\\.private)?:[ \t]*[^ \t]")
+  if(dir STREQUAL "share/pkgconfig" AND NOT libs)
+    continue()
+  endif()
+  problem("${pc} is where vcpkg's post-build checks refuse it (${libs}): lib/pkgconfig (-DHOTRESTART_INSTALL_PKGCONFIGDIR=lib/pkgconfig)")
 endforeach()
 
 # usage
@@ -129,4 +313,5 @@ if(errors GREATER 0)
   message(FATAL_ERROR "vcpkg port: ${errors} problem(s)")
 endif()
 list(LENGTH targets nt)
-message(STATUS "vcpkg port: consistent with the CMake package (version ${version}, ${nt} targets in usage, features shm and tools)")
+file(REMOVE_RECURSE "${WORK}")  # kept only when a check failed
+message(STATUS "vcpkg port: consistent with the CMake package (version ${version}, ${nt} targets in usage, features shm and tools); simulated: hotrestart::hrctl is ${hrctl_location}, .pc files in ${pcs}")
