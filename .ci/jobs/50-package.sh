@@ -16,7 +16,7 @@ b=build/ci-package
 cmake -S . -B "$b" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_CXX_FLAGS="-Wall -Wextra -Wpedantic -Wconversion -Werror" \
   -DHOTRESTART_BUILD_BENCHMARKS=OFF >/dev/null
-cmake --build "$b" -j2 --target hrctl bankdump
+cmake --build "$b" -j2 --target hrctl bankdump hotrestart_chorus hotrestart_chorus_static
 ctest --test-dir "$b" --output-on-failure -j2 -L package
 n=$(ctest --test-dir "$b" -N -L package | grep -Eo 'Total Tests: [0-9]+' | grep -Eo '[0-9]+')
 [ "$n" -ge 9 ] || { echo "package job: only $n package tests registered" >&2; exit 1; }
@@ -58,13 +58,13 @@ echo "package job: staged install (DESTDIR, /usr) complete; pkg-config gives its
 # The seed's hello world as a C user builds it from the staged tree: gcc, C99, hotrestart-chorus's
 # flags, the shared library; run outside hrctl it reports the ChorusOS error K_ENOTSUPERVISED (-7).
 # shellcheck disable=SC2046  # flags are words
-gcc -std=c99 -Wall -Wextra -Wno-unused-variable -x c examples/hello_chorus/hello.cpp \
+gcc -std=c99 -Wall -Wextra -Wno-unused-variable -x c examples/hello_chorus/hello.cpp -x none \
   $(spc --cflags --libs hotrestart-chorus) -o "$b/hello_c" || fail "the seed does not build as C with hotrestart-chorus"
 out=$(LD_LIBRARY_PATH=$stage/usr/$libdir "$b/hello_c"; echo "status $?")
 [[ "$out" == *"Error = -7"*"status 255" ]] || fail "the seed built as C said: $out"
 # And statically (pkg-config --static: the C++ runtime and threads).
 # shellcheck disable=SC2046
-gcc -std=c99 -Wno-unused-variable -x c examples/hello_chorus/hello.cpp -static-libgcc \
+gcc -std=c99 -Wno-unused-variable -x c examples/hello_chorus/hello.cpp -x none -static-libgcc \
   $(spc --cflags hotrestart-chorus) "$stage/usr/$libdir/libhotrestart_chorus.a" \
   $(spc --libs --static hotrestart-chorus | sed 's/-lhotrestart_chorus//') -o "$b/hello_c_static" ||
   fail "the seed does not link as C with the static library and pkg-config --static"
@@ -73,7 +73,7 @@ out=$("$b/hello_c_static"; echo "status $?")
 echo "package job: the seed builds as C from the staged tree (shared and static) and runs"
 
 if command -v conan >/dev/null; then
-  conan create conan/ --build=missing
+  conan create conan/ -s compiler.cppstd=20 --build=missing
   echo "package job: conan create passed"
 else
   echo "package job: conan not installed: the recipe was checked against the stub only"

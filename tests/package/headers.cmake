@@ -14,6 +14,20 @@ set(hr_header_sets
 # Targets whose headers promise to build without exceptions and RTTI.
 set(hr_noexcept_targets hotrestart hotrestart_mmap hotrestart_section)
 
+# hr_header_tus(VAR EXT HEADERS...): one generated translation unit per header, which includes
+# it twice (the include guard), named .EXT (cpp, or c for C); their paths in VAR.
+function(hr_header_tus var ext)
+  set(tus "")
+  foreach(h IN LISTS ARGN)
+    string(MAKE_C_IDENTIFIER ${h} id)
+    set(tu ${CMAKE_CURRENT_BINARY_DIR}/headers_alone/${id}.${ext})
+    file(CONFIGURE OUTPUT ${tu} CONTENT
+         "/* Generated: ${h} compiles on its own (and twice). */\n#include <${h}>\n#include <${h}>\n")
+    list(APPEND tus ${tu})
+  endforeach()
+  set(${var} ${tus} PARENT_SCOPE)
+endfunction()
+
 add_custom_target(hr_headers_alone)
 list(LENGTH hr_header_sets hr_n)
 math(EXPR hr_last "${hr_n} - 1")
@@ -26,14 +40,7 @@ foreach(hr_i RANGE 0 ${hr_last} 2)
   endif()
   file(GLOB_RECURSE hr_headers RELATIVE ${hr_dir} CONFIGURE_DEPENDS ${hr_dir}/*.hpp ${hr_dir}/*.h)
   list(FILTER hr_headers EXCLUDE REGEX "(^|/)detail/")
-  set(hr_sources "")
-  foreach(hr_h IN LISTS hr_headers)
-    string(MAKE_C_IDENTIFIER ${hr_h} hr_id)
-    set(hr_tu ${CMAKE_CURRENT_BINARY_DIR}/headers_alone/${hr_id}.cpp)
-    file(CONFIGURE OUTPUT ${hr_tu} CONTENT
-         "// Generated: ${hr_h} compiles on its own (and twice).\n#include <${hr_h}>\n#include <${hr_h}>\n")
-    list(APPEND hr_sources ${hr_tu})
-  endforeach()
+  hr_header_tus(hr_sources cpp ${hr_headers})
   add_library(hr_headers_${hr_target} OBJECT EXCLUDE_FROM_ALL ${hr_sources})
   target_link_libraries(hr_headers_${hr_target} PRIVATE ${hr_target})
   add_dependencies(hr_headers_alone hr_headers_${hr_target})
@@ -49,15 +56,8 @@ endforeach()
 if(TARGET hotrestart_chorus)
   file(GLOB_RECURSE hr_headers RELATIVE ${PROJECT_SOURCE_DIR}/runtime/chorus/compat CONFIGURE_DEPENDS
        ${PROJECT_SOURCE_DIR}/runtime/chorus/compat/*.h)
+  hr_header_tus(hr_sources c ${hr_headers})
   foreach(hr_std 99 11)
-    set(hr_sources "")
-    foreach(hr_h IN LISTS hr_headers)
-      string(MAKE_C_IDENTIFIER ${hr_h} hr_id)
-      set(hr_tu ${CMAKE_CURRENT_BINARY_DIR}/headers_alone/${hr_id}.c)
-      file(CONFIGURE OUTPUT ${hr_tu} CONTENT
-           "/* Generated: ${hr_h} compiles on its own as C (and twice). */\n#include <${hr_h}>\n#include <${hr_h}>\n")
-      list(APPEND hr_sources ${hr_tu})
-    endforeach()
     add_library(hr_headers_chorus_c${hr_std} OBJECT EXCLUDE_FROM_ALL ${hr_sources})
     target_link_libraries(hr_headers_chorus_c${hr_std} PRIVATE hotrestart_chorus)
     set_target_properties(hr_headers_chorus_c${hr_std} PROPERTIES C_STANDARD ${hr_std}
