@@ -1069,8 +1069,9 @@ run_returns)
   wait_for "$dir/err2" "took its place"
   touch "$dir/go2"
   wait $p2; expect_rc $? 0 "run of group 2"
-  # --serve-all: the supervisor serves group 2 to its end.
-  rm -f "$bank" "$dir"/err*
+  # --serve-all: the supervisor serves group 2 to its end. (The outputs go too: a launch waits for
+  # "run 1" in its output file, which the first half's runs already wrote.)
+  rm -f "$bank" "$dir"/err* "$dir"/out*
   launch "1" "run 1" run "${T[@]}" --serve-all -g 1 -- "$member" --wait "$dir/go3"; p1=$launched
   launch "2" "run 1" run --bank "$bank" -g 2 -- "$member" --wait "$dir/go4"; p2=$launched
   touch "$dir/go3"
