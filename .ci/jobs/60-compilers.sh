@@ -23,7 +23,8 @@ subset() {  # C++ COMPILER, STANDARD, C COMPILER
   cmake -S . -B "$b" "${common[@]}" -DCMAKE_CXX_COMPILER="$1" -DCMAKE_CXX_STANDARD="$2" \
     -DCMAKE_C_COMPILER="$3" -DCMAKE_CXX_FLAGS="$warn" -DCMAKE_C_FLAGS="-Wall -Wextra -Wpedantic -Werror" \
     -DHOTRESTART_FIRMWARE_TESTS=OFF >/dev/null
-  cmake --build "$b" -j2 --target "${tests[@]}" hrctl bankdump hr_headers_alone
+  cmake --build "$b" -j2 --target "${tests[@]}" hrctl bankdump hotrestart_chorus hotrestart_chorus_static \
+    hr_headers_alone
   ctest --test-dir "$b" --output-on-failure -j2 -R "$regex"
   # Fewer tests than the list would mean some were not registered (a skipped folder).
   local n
