@@ -20,12 +20,18 @@ extern char** environ;
 #define APPKEY "APPKEY"
 #define KEEPKEY "KEEPKEY"
 
-static int allocate_sized(const char* medium, const char* block, void* p, VmSize size,
-                          const void* key, unsigned long keysize) {
+/* A block's name, NUL-terminated and zero-padded as ChorusOS programs make it. */
+static PmmName make_name(const char* medium, const char* block) {
   PmmName name;
   bzero(&name, sizeof(name));
   strncpy(name.medium, medium, sizeof(name.medium) - 1);
   strncpy(name.name, block, sizeof(name.name) - 1);
+  return name;
+}
+
+static int allocate_sized(const char* medium, const char* block, void* p, VmSize size,
+                          const void* key, unsigned long keysize) {
+  PmmName name = make_name(medium, block);
   return pmmAllocate((VmAddr*)p, &name, size, key, keysize);
 }
 
@@ -34,10 +40,7 @@ static int allocate(const char* block, int** p, const void* key, unsigned long k
 }
 
 static int free_block(const char* block) {
-  PmmName name;
-  bzero(&name, sizeof(name));
-  strcpy(name.medium, "RAM");
-  strncpy(name.name, block, sizeof(name.name) - 1);
+  PmmName name = make_name("RAM", block);
   return pmmFree(&name);
 }
 
@@ -62,12 +65,8 @@ static void touch(const char* dir, const char* file) {
 
 static int standalone(void) {
   int* p = NULL;
-  PmmName name;
-  bzero(&name, sizeof(name));
-  strcpy(name.medium, "RAM");
-  strcpy(name.name, "PM1");
   printf("standalone pmmAllocate %d\n", allocate("PM1", &p, APPKEY, sizeof(APPKEY)));
-  printf("standalone pmmFree %d\n", pmmFree(&name));
+  printf("standalone pmmFree %d\n", free_block("PM1"));
   printf("standalone pmmFreeAll %d\n", pmmFreeAll(APPKEY, sizeof(APPKEY)));
   printf("standalone hrGetActorGroup %d\n", hrGetActorGroup(K_MYprocess));
   printf("standalone hrfexecl %d\n", hrfexecl("helper", "/bin/true", "true", (char*)NULL));
