@@ -8,6 +8,7 @@
 #   mmap      hotrestart::mmap         banks in memory-mapped files; needs Threads
 #   shm       hotrestart::shm          POSIX shared memory; needs Boost headers >= 1.74
 #   section   hotrestart::section      bare-metal linker section (+ HOTRESTART_SECTION_LD_DIR)
+#   baremetal hotrestart::baremetal    the controller in a firmware: reboot record, ladder, watchdog
 #   posix     hotrestart::posix        the POSIX runtime for restartable programs (Linux)
 #   chorus    hotrestart::chorus       the ChorusOS 5.0 API for C and C++: pmm/chPmm.h, hr/hr.h
 #             hotrestart::chorus_static  and libhotrestart_chorus (shared; + static) (Linux)
@@ -30,6 +31,7 @@ set(hr_component_targets
   mmap hotrestart_mmap
   shm hotrestart_shm
   section hotrestart_section
+  baremetal hotrestart_baremetal
   posix hotrestart_posix
   chorus hotrestart_chorus
   hrctl hrctl)
@@ -87,6 +89,10 @@ if(TARGET hotrestart_section)
           DESTINATION ${HOTRESTART_INSTALL_LDDIR} COMPONENT hotrestart_development)
   target_link_directories(hotrestart_section INTERFACE
     $<INSTALL_INTERFACE:$<INSTALL_PREFIX>/${HOTRESTART_INSTALL_LDDIR}>)
+endif()
+if(TARGET hotrestart_baremetal)
+  install(FILES ${PROJECT_SOURCE_DIR}/runtime/baremetal/ld/hotrestart_retained.ld
+          DESTINATION ${HOTRESTART_INSTALL_LDDIR} COMPONENT hotrestart_development)
 endif()
 
 # bankdump reads a bank from a raw memory image (pmemsave, a debugger's dump): a plain program.
