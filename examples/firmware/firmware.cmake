@@ -1,5 +1,6 @@
 # The cross build of a hotrestart firmware, shared by this example (CMakeLists.txt) and the test
-# firmwares (tests/firmware/cross): the core and the section backend as cross targets, and
+# firmwares (tests/firmware/cross): the core, the section backend and the bare-metal runtime as
+# cross targets, and
 # hr_firmware(), which links one ELF. Include it from a project configured with
 # --toolchain examples/firmware/arm-none-eabi.cmake; HR_ROOT is the repository's root.
 if(NOT CMAKE_SYSTEM_NAME STREQUAL "Generic")
@@ -25,6 +26,7 @@ target_include_directories(hotrestart INTERFACE ${HR_ROOT}/include)
 target_include_directories(hotrestart SYSTEM INTERFACE ${hr_sysinc})
 target_compile_features(hotrestart INTERFACE cxx_std_20)
 add_subdirectory(${HR_ROOT}/backends/section ${CMAKE_CURRENT_BINARY_DIR}/section)
+add_subdirectory(${HR_ROOT}/runtime/baremetal ${CMAKE_CURRENT_BINARY_DIR}/baremetal)
 
 set(hr_fw_flags -mthumb -Os -g -fno-exceptions -fno-rtti -fno-threadsafe-statics
     -ffunction-sections -fdata-sections -Wall -Wextra -Wpedantic -Wconversion -Werror)
@@ -39,7 +41,7 @@ function(hr_firmware name)
   target_compile_options(${name} PRIVATE -mcpu=${ARG_CPU} ${hr_fw_flags})
   target_compile_definitions(${name} PRIVATE ${ARG_DEFINES})
   target_include_directories(${name} PRIVATE ${ARG_INCLUDES} ${HR_FW_DIR})
-  target_link_libraries(${name} PRIVATE hotrestart::section)
+  target_link_libraries(${name} PRIVATE hotrestart::baremetal)
   target_link_options(${name} PRIVATE -mcpu=${ARG_CPU} -mthumb -nostartfiles --specs=nano.specs
     --specs=nosys.specs -Wl,--gc-sections -Wl,-Map=${name}.map -L${HR_FW_DIR}
     -T${ARG_LINKER_SCRIPT})

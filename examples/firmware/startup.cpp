@@ -34,11 +34,19 @@ void hr_unhandled() {
 }
 void hr_nmi_handler() __attribute__((weak, alias("hr_unhandled")));
 void hr_pendsv_handler() __attribute__((weak, alias("hr_unhandled")));
+void hr_systick_handler() __attribute__((weak, alias("hr_unhandled")));
+
+// A firmware that can restart the faulting code without a reset (the bare-metal runtime's
+// first rung) defines this and returns true; the handler then returns from the exception.
+__attribute__((weak)) bool hr_hardfault_resume(std::uint32_t*) {
+  return false;
+}
 
 // A semihosting call that no debugger served resumes after its BKPT; any other fault is the
 // firmware's to record (it resets the chip).
 void hr_hardfault_entry(std::uint32_t* frame) {
   if (semihosting::skip_failed_call(frame)) return;
+  if (hr_hardfault_resume(frame)) return;
   hr_hardfault_record(frame);
 }
 
@@ -80,5 +88,5 @@ using handler = void (*)();
     hr_default_handler,  // DebugMonitor
     nullptr,
     hr_pendsv_handler,
-    hr_default_handler,  // SysTick
+    hr_systick_handler,
 };

@@ -58,6 +58,7 @@ struct config {
   std::uint32_t loop_limit = 16;                   ///< events in one loop -> safe mode (0: off)
   std::uint64_t healthy_ms = 60000;                ///< a loop ends after this long without event
   std::uintptr_t ram_start = 0, ram_end = 0;       ///< where a fault frame may lie (0, 0: anywhere)
+  bool start_tick = true;                          ///< boot starts the tick source
 };
 
 /// What the fault handler saw.
@@ -177,7 +178,7 @@ class runtime {
     ctl_.emplace(std::move(*ctl));
     report_.controller_created = created;
     base_ms_ = ctl_->clock_ms();
-    tick_.start();
+    if (cfg_.start_tick) tick_.start();
     healthy_since_ = 0;
     if (created) {
       for (std::uint32_t i = 0; i < tasks_.size(); ++i) {
@@ -190,16 +191,16 @@ class runtime {
     }
     for (std::uint32_t i = 0; i < tasks_.size(); ++i)
       if (auto id = ctl_->find_process(tasks_[i].gid, tasks_[i].name)) pid_[i] = *id;
-    actions acts;
+    actions acts{this};
     if (auto r = ctl_->resume(now(), acts); !r) return fail(r.error());
     if (auto r = act(acts); !r) return fail(r.error());
-    acts.count = 0;
+    acts = actions{this};
     const std::uint32_t task = rec_.get(rec::task);
     if (abnormal(report_.cause) && task < tasks_.size() && !ctl_->site_restart_pending()) {
       if (auto r = failed(task, acts); !r) return fail(r.error());
     } else {
+      emit({step_kind::site_restarted, no_group, ctl_->site_restarts() + 1});
       if (auto r = ctl_->site_restarted(now(), acts); !r) return fail(r.error());
-      emit({step_kind::site_restarted, no_group, ctl_->site_restarts()});
       if (auto r = act(acts); !r) return fail(r.error());
     }
     // A task the controller does not know yet, in a group that runs (a firmware update added
@@ -234,7 +235,7 @@ class runtime {
     const std::uint32_t t = shared.resumed_task;
     if (t == rec::no_task) return;
     shared.resumed_task = rec::no_task;
-    actions acts;
+    actions acts{this};
     if (auto r = failed(t, acts); !r) reset_now(reset_cause::fault);
   }
 
@@ -290,7 +291,13 @@ class runtime {
     reset_now(reset_cause::assert_failed);
   }
 
-  std::uint64_t now() const { return base_ms_ + tick_.uptime_ms(); }
+  std::uint64_t now() const {
+#if defined(HR_BM_TESTONLY_FROZEN_CLOCK)
+    return base_ms_;  // negative control: no time passes, so no counter decays
+#else
+    return base_ms_ + tick_.uptime_ms();
+#endif
+  }
   Bank& bank() { return *bank_; }
   controller_type& controller() { return *ctl_; }
   reboot_record& record() { return rec_; }
@@ -348,12 +355,16 @@ class runtime {
   }
 
  private:
+  // What the controller asks for, collected while it reports (a sink may only query it):
+  // the tasks to start, an escalation, the blocks a termination freed. A few words on the stack
+  // whatever the limits, and nothing is ever dropped.
   struct actions {
-    std::array<action, 24> items{};
-    std::uint32_t count = 0;
-    void operator()(const action& a) {
-      if (count < items.size()) items[count++] = a;
-    }
+    runtime* rt = nullptr;
+    std::uint32_t start = 0;  // bit i: start task i
+    std::uint32_t escalate_gid = no_group;
+    bool escalate = false;
+    std::uint32_t freed = 0;
+    void operator()(const action& a) { rt->collect(a, *this); }
   };
 
   static inline runtime* instance_ = nullptr;
@@ -407,15 +418,15 @@ class runtime {
       cause = reset_cause::watchdog;
     }
     report_.cause = cause;
-    rec_.add(rec::boots);
-    rec_.set(rec::pending, 0);
-    rec_.set(rec::last_cause, static_cast<std::uint32_t>(cause));
-    rec_.set(rec::hw_reason, hooks_.reset_register ? hooks_.reset_register() : rec::hw_reason_none);
-    if (cause == reset_cause::watchdog) {
+    if (cause == reset_cause::watchdog) {  // an event of the boot that ended: counted before this one
       rec_.set(rec::wd_missing, v[rec::note_missing]);
       rec_.set(rec::wd_last_fed, v[rec::note_last_fed]);
       record_fields(cause, v[rec::note_running], v[rec::note_pc], 0, 0, {}, 0);
     }
+    rec_.add(rec::boots);
+    rec_.set(rec::pending, 0);
+    rec_.set(rec::last_cause, static_cast<std::uint32_t>(cause));
+    rec_.set(rec::hw_reason, hooks_.reset_register ? hooks_.reset_register() : rec::hw_reason_none);
     rec_.clear_note();
     rec_.commit();
   }
@@ -458,7 +469,9 @@ class runtime {
     rec_.set(rec::pending, static_cast<std::uint32_t>(cause));
     rec_.commit();
     Chip::clean_dcache(const_cast<const std::uint32_t*>(rec_.words()), rec::bytes);
-    if (bank_) Chip::clean_dcache(bank_->backend().data(), bank_->backend().size());
+    if (bank_)
+      Chip::clean_dcache(bank_->backend().data(),
+                         static_cast<std::size_t>(bank_->backend().size()));
     if (hooks_.before_reset) hooks_.before_reset(cause);
     Chip::reset();
   }
@@ -481,7 +494,7 @@ class runtime {
   void exited_cleanly(std::uint32_t i) {
     auto p = ctl_->process_info(*pid_[i]);
     if (!p) return;
-    actions acts;
+    actions acts{this};
     if (auto r = ctl_->process_exited_cleanly(now(), *pid_[i], p->handle, acts); r) (void)act(acts);
   }
 
@@ -497,32 +510,40 @@ class runtime {
     return act(acts);
   }
 
-  result<void> act(const actions& acts) {
-    for (std::uint32_t k = 0; k < acts.count; ++k) {
-      const action& a = acts.items[k];
-      switch (a.kind) {
-        case action_kind::group_restarted: {
-          auto g = ctl_->group_info(a.gid);
-          if (g)
-            emit({step_kind::group_restarted, a.gid, g->restarts,
-                  chorus_counter::counter(g->policy)});
-          break;
-        }
-        case action_kind::run: {
-          auto p = ctl_->process_info(a.process);
-          if (!p) return fail(p.error());
-          for (std::uint32_t i = 0; i < tasks_.size(); ++i)
-            if (tasks_[i].gid == a.gid && p->name() == tasks_[i].name)
-              if (auto s = start(i); !s) return s;
-          break;
-        }
-        case action_kind::site_restart: escalate(a.gid); break;
-        case action_kind::group_terminated:
-          emit({step_kind::group_terminated, a.gid, a.count});
-          break;
-        default: break;  // stop: a task that is not running; discard_state, group_blocked
+  void collect(const action& a, actions& out) const {
+    switch (a.kind) {
+      case action_kind::group_restarted: {
+        auto g = ctl_->group_info(a.gid);
+        if (g)
+          emit({step_kind::group_restarted, a.gid, g->restarts,
+                chorus_counter::counter(g->policy)});
+        break;
       }
+      case action_kind::run: {
+        auto p = ctl_->process_info(a.process);
+        if (!p) break;
+        for (std::uint32_t i = 0; i < tasks_.size(); ++i)
+          if (tasks_[i].gid == a.gid && p->name() == tasks_[i].name) out.start |= 1u << i;
+        break;
+      }
+      case action_kind::site_restart:
+        out.escalate = true;
+        out.escalate_gid = a.gid;
+        break;
+      case action_kind::group_terminated:
+        out.freed += a.count;
+        emit({step_kind::group_terminated, a.gid, a.count});
+        break;
+      default: break;  // stop: a task that is not running; discard_state, group_blocked
     }
+  }
+
+  // Acts on what was collected: tasks started, then an escalation.
+  result<void> act(const actions& acts) {
+    for (std::uint32_t i = 0; i < tasks_.size(); ++i)
+      if ((acts.start & (1u << i)) != 0)
+        if (auto s = start(i); !s) return s;
+    if (acts.escalate) escalate(acts.escalate_gid);
     return {};
   }
 
@@ -545,12 +566,9 @@ class runtime {
     (void)ctl_->decline_site_restart(now());
     const give_up_action what =
         hooks_.give_up ? hooks_.give_up(gid, rec_.load()) : give_up_action::discard_state;
-    actions acts;
-    std::uint32_t freed = 0;
-    if (gid != no_group && ctl_->kill_group(now(), gid, acts)) {
-      for (std::uint32_t k = 0; k < acts.count; ++k)
-        if (acts.items[k].kind == action_kind::group_terminated) freed = acts.items[k].count;
-    }
+    actions acts{this};
+    const std::uint32_t freed =
+        gid != no_group && ctl_->kill_group(now(), gid, acts) ? acts.freed : 0;
     const std::uint32_t m = Chip::mask_interrupts();
     rec_.add(rec::discards);
     rec_.set(rec::site_in_row, 0);
@@ -620,6 +638,16 @@ bool resume_cooperative(fault_context& c) {
   Chip::clear_fault_regs();
   return true;
 }
+
+#if defined(__arm__) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
+}  // namespace hotrestart::baremetal
+extern "C" std::uint32_t hotrestart_record_start[];  // hotrestart_retained.ld
+namespace hotrestart::baremetal {
+/// The record's words where hotrestart_retained.ld put them.
+inline volatile std::uint32_t* linker_record() {
+  return hotrestart_record_start;
+}
+#endif
 
 /// For the watchdog's first-timeout interrupt handler.
 inline void handle_first_timeout(const std::uint32_t* frame) {
