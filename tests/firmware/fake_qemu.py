@@ -53,13 +53,20 @@ def write_elf(path):
                             len(names), 0, 0, 1, 0)
     data = header + segment + names
     data += bytes(shoff - len(data)) + sections
-    with open(path, "wb") as f:
-        f.write(data)
+    write_whole(path, data)
 
 
 def write_sequence(path):
-    with open(path, "w") as f:
-        f.write("[boot 1] holding for a memory dump\n[boot 2] holding for a memory dump\n")
+    write_whole(path, b"[boot 1] holding for a memory dump\n[boot 2] holding for a memory dump\n")
+
+
+def write_whole(path, data):
+    # Renamed into place: a harness of another ctest run on the same build tree may be reading
+    # the previous copy.
+    part = "%s.%d" % (path, os.getpid())
+    with open(part, "wb") as f:
+        f.write(data)
+    os.replace(part, path)
 
 
 def hold(boot):
