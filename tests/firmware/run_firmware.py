@@ -387,7 +387,8 @@ def run_firmware(tmp):
                             mon = Monitor(monitor_path, deadline, qemu.proc)
                             reply = mon.command("system_reset")  # RAM kept, load segments rewritten
                         else:
-                            reply = mon.command('pmemsave 0x%x %d "%s"' % (bank[0], bank[1], args.dump))
+                            addr, size = bank
+                            reply = mon.command('pmemsave 0x%x %d "%s"' % (addr, size, args.dump))
                     except QemuGone:
                         reply = None
                     if reply is None:
