@@ -120,7 +120,8 @@ class Qemu:
                                      stderr=subprocess.STDOUT)
         self.lines = queue.Queue()
         self.output = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
 
     def _read(self):
         for raw in self.proc.stdout:
@@ -135,37 +136,66 @@ class Qemu:
         except queue.Empty:
             raise TimeoutError
 
+    def drain(self, timeout=5.0):
+        """Waits for the reader to take QEMU's last lines (they are the evidence of how it
+        ended, "qemu: fatal: ..."). Call after the process ended: EOF follows at once."""
+        self.reader.join(timeout)
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
 
 
+class QemuGone(Exception):
+    """QEMU ended, or closed the monitor, before the monitor answered."""
+
+
+# What a socket raises when QEMU dies on the other side: a send after it closed, or a read
+# after it closed with our command unread (Linux resets the connection then, also one still
+# waiting in its listen backlog).
+PEER_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
+
+
 class Monitor:
-    def __init__(self, path, deadline):
+    def __init__(self, path, deadline, proc):
         while True:
+            # QEMU may abort before it listens (or before we try): then connect would fail
+            # until the deadline, and the run would look like a timeout.
+            if proc.poll() is not None:
+                raise QemuGone
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
-                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 self.sock.connect(path)
                 break
             except OSError:
+                self.sock.close()
                 if time.monotonic() > deadline:
                     raise TimeoutError
                 time.sleep(0.01)
         self.sock.settimeout(5)
-        self._until_prompt()
+        if self._until_prompt() is None:
+            raise QemuGone
 
     def _until_prompt(self):
+        """The text up to and with the prompt, or None if QEMU went away first."""
         buf = b""
-        while not buf.endswith(b"(qemu) "):
-            chunk = self.sock.recv(4096)
-            if not chunk:
-                break
-            buf += chunk
+        try:
+            while not buf.endswith(b"(qemu) "):
+                chunk = self.sock.recv(4096)
+                if not chunk:
+                    return None
+                buf += chunk
+        except PEER_GONE:
+            return None
         return buf.decode(errors="replace")
 
     def command(self, text):
-        self.sock.sendall(text.encode() + b"\n")
+        """The reply, or None if QEMU went away meanwhile (it may abort at any moment)."""
+        try:
+            self.sock.sendall(text.encode() + b"\n")
+        except PEER_GONE:
+            return None
         return self._until_prompt()
 
     def quit(self):
@@ -289,23 +319,45 @@ def run_firmware(tmp):
     cmd += ["-kernel", args.elf]
     print("firmware test: " + " ".join(cmd), flush=True)
 
+    if args.dump:
+        try:
+            os.remove(args.dump)  # a previous run's dump must not stand in for this run's
+        except FileNotFoundError:
+            pass
+
     start = time.monotonic()
     deadline = start + args.timeout
     qemu = Qemu(cmd)
     got = 0
     mon = None
+    gone = None  # the monitor step during which QEMU went away (console runs)
+
+    def await_end():
+        # QEMU left the monitor: it is ending (an abort), so wait for it instead of polling.
+        try:
+            qemu.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            raise TimeoutError
+
     try:
         if args.no_semihosting:
-            # No console: the bank itself says when the firmware is done.
-            mon = Monitor(monitor_path, deadline)
+            # No console: the bank itself says when the firmware is done. QEMU may abort at any
+            # moment of the talk with its monitor (the negative controls make it do so): each
+            # step that finds it gone waits for its end, which the first check reports.
             want = patterns(args.dump_expected)
+            try:
+                mon = Monitor(monitor_path, deadline, qemu.proc)
+            except QemuGone:
+                await_end()
             while True:
                 if qemu.proc.poll() is not None:
                     failed("exit", "QEMU ended (exit code %s) before the bank reached the expected "
                                    "state" % qemu.proc.returncode)
                     break
                 if bank:
-                    mon.command('pmemsave 0x%x %d "%s"' % (bank[0], bank[1], args.dump))
+                    if mon.command('pmemsave 0x%x %d "%s"' % (bank[0], bank[1], args.dump)) is None:
+                        await_end()
+                        continue
                     code, lines, _ = bankdump_lines(args, args.dump)
                     if code == 0 and not unmatched(want, lines):
                         mon.quit()
@@ -328,13 +380,23 @@ def run_firmware(tmp):
                     failed("sequence", "line %d: expected %s, got %r" % (got + 1, shown(expected[got]), line))
                     break
                 got += 1
-                if args.dump and line.endswith("holding for a memory dump"):
-                    if mon is None:
-                        mon = Monitor(monitor_path, deadline)
-                        mon.command("system_reset")  # RAM kept, load segments rewritten
+                if args.dump and gone is None and line.endswith("holding for a memory dump"):
+                    first = mon is None
+                    try:
+                        if first:
+                            mon = Monitor(monitor_path, deadline, qemu.proc)
+                            reply = mon.command("system_reset")  # RAM kept, load segments rewritten
+                        else:
+                            addr, size = bank
+                            reply = mon.command('pmemsave 0x%x %d "%s"' % (addr, size, args.dump))
+                    except QemuGone:
+                        reply = None
+                    if reply is None:
+                        # Read QEMU's last lines up to the end of its output; reported below.
+                        gone = "the reset" if first else "the pmemsave of the bank"
                         continue
-                    addr, size = bank
-                    mon.command('pmemsave 0x%x %d "%s"' % (addr, size, args.dump))
+                    if first:
+                        continue
                     mon.quit()
                     break
     except TimeoutError:
@@ -347,9 +409,12 @@ def run_firmware(tmp):
         qemu.stop()
         code = None
         failed("timeout", "QEMU did not end by itself")
+    qemu.drain()
     if not args.no_semihosting and "sequence" not in failures and got < len(expected):
         failed("sequence", "output ended after %d of %d expected lines; next expected: %s"
                % (got, len(expected), shown(expected[got])))
+    if gone and not failures:
+        failed("exit", "QEMU ended (exit code %s) during %s, before the dump" % (code, gone))
     if code != 0 and not failures:
         failed("exit", "QEMU exit code %s, expected 0" % code)
     print("firmware test: QEMU ended with %s after %.2f s" % (code, time.monotonic() - start))
