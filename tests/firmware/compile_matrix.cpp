@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// Compile-only check for Cortex-M (M0+, M3, M4, M33): the core, the controller kept in a bank,
-// and both section backends, with -Os -fno-exceptions -fno-rtti. compile_matrix.cmake then
+// Compile-only check for Cortex-M (M0+, M3, M4, M7, M33): the core, the controller kept in a
+// bank, both section backends and the bare-metal runtime (with the CMSDK watchdog and, on
+// ARMv7E-M, the data cache clean), with -Os -fno-exceptions -fno-rtti. compile_matrix.cmake then
 // refuses any call into libatomic left in the object.
 #include <cstddef>
 #include <cstdint>
@@ -9,6 +10,7 @@
 
 #include <hotrestart/backends/section.hpp>
 #include <hotrestart/bank.hpp>
+#include <hotrestart/baremetal.hpp>
 #include <hotrestart/controller/bank_store.hpp>
 #include <hotrestart/controller/controller.hpp>
 
@@ -56,4 +58,32 @@ int matrix_linker_section() {
 }
 int matrix_ext() {
   return exercise<hr::section_bank_ext>(std::span<std::byte>(matrix_ram));
+}
+
+// The bare-metal runtime over the linker section, SysTick and the CMSDK watchdog.
+namespace bm = hotrestart::baremetal;
+using matrix_runtime =
+    bm::runtime<hr::section_bank, bm::cortex_m, bm::systick_tick<>, bm::cmsdk_apb_watchdog<>>;
+namespace {
+bool matrix_task() {
+  return true;
+}
+const bm::task_spec matrix_tasks[] = {{0, "task", &matrix_task}};
+}  // namespace
+
+int matrix_runtime_boot() {
+  static matrix_runtime rt(bm::linker_record());
+  auto b =
+      rt.boot(matrix_tasks, hr::linker_section{}, {.bank_size = 8192, .max_blocks = 8}, {}, {});
+  if (!b) return 1;
+  rt.start_watchdog(25000, 1);
+  matrix_runtime::check_in(0);
+  rt.tick();
+  return static_cast<int>(rt.run_once());
+}
+bool matrix_fault(std::uint32_t* frame) {
+  return bm::handle_fault<bm::cortex_m>(frame);
+}
+void matrix_clean(const void* p, std::size_t n) {
+  bm::cortex_m::clean_dcache(p, n);
 }

@@ -279,6 +279,11 @@ def run_firmware(tmp):
     ap.add_argument("--variant", default="", help="selects the expected lines tagged {VARIANT}")
     ap.add_argument("--section", default=".hotrestart_bank")
     ap.add_argument("--no-reboot", action="store_true", help="pass -no-reboot to QEMU")
+    ap.add_argument("--arg", action="append", default=[],
+                    help="a word for the firmware's semihosting command line (repeatable)")
+    ap.add_argument("--icount", action="store_true",
+                    help="pass -icount shift=0: one instruction per nanosecond of virtual time, "
+                         "so that timers follow the program, not the host's load")
     ap.add_argument("--no-semihosting", action="store_true",
                     help="run without semihosting (a board without a debugger); needs --dump")
     ap.add_argument("--timeout", type=float, default=30.0)
@@ -312,10 +317,12 @@ def run_firmware(tmp):
     cmd = [args.qemu, "-M", args.machine, "-nographic", "-serial", "none"]
     if not args.no_semihosting:
         cmd += ["-semihosting-config", "enable=on,target=native,arg=firmware" +
-                (",arg=hold" if args.dump else "")]
+                "".join(",arg=" + a for a in args.arg) + (",arg=hold" if args.dump else "")]
     cmd += ["-monitor", "unix:%s,server=on,wait=off" % monitor_path] if args.dump else ["-monitor", "none"]
     if args.no_reboot:
         cmd.append("-no-reboot")
+    if args.icount:
+        cmd += ["-icount", "shift=0"]
     cmd += ["-kernel", args.elf]
     print("firmware test: " + " ".join(cmd), flush=True)
 

@@ -71,6 +71,7 @@ enum class give_up_action : std::uint32_t { discard_state, safe_mode };
 
 /// What the runtime did, for the program's log (`hooks::step`).
 enum class step_kind : std::uint8_t {
+  record_checked,      ///< the record was checked and the cause decided (`report()` says how)
   task_started,        ///< a, b: task, run count in this boot
   restarted_in_place,  ///< a: task; b: the group's restart counter after it
   group_restarted,     ///< a: restarts of the group; b: the restart counter
@@ -157,6 +158,8 @@ class runtime {
     shared.record = rec_words_;
     report_ = {};
     decide_cause();
+    emit({step_kind::record_checked, no_group, static_cast<std::uint32_t>(report_.record),
+          static_cast<std::uint32_t>(report_.cause)});
     instance_ = this;
     shared.on_fault = &fault_trampoline;
     shared.on_first_timeout = &first_timeout_trampoline;
@@ -298,11 +301,21 @@ class runtime {
     return base_ms_ + tick_.uptime_ms();
 #endif
   }
-  Bank& bank() { return *bank_; }
-  controller_type& controller() { return *ctl_; }
-  reboot_record& record() { return rec_; }
-  const boot_report& report() const { return report_; }
-  Tick& ticker() { return tick_; }
+  Bank& bank() {
+    return *bank_;
+  }
+  controller_type& controller() {
+    return *ctl_;
+  }
+  reboot_record& record() {
+    return rec_;
+  }
+  const boot_report& report() const {
+    return report_;
+  }
+  Tick& ticker() {
+    return tick_;
+  }
   /// The task the controller knows as process `id` in this boot (after start).
   bool runs(std::uint32_t i) const {
     if (!pid_[i]) return false;
@@ -311,9 +324,13 @@ class runtime {
   }
   /// How the rung-1 hook of a cooperative loop resumes: the scheduler's `run_once`, right after
   /// the call of the task that faulted.
-  [[noreturn]] void resume_scheduler() { std::longjmp(resume_, 1); }
+  [[noreturn]] void resume_scheduler() {
+    std::longjmp(resume_, 1);
+  }
   /// The runtime that booted last (the handlers' one).
-  static runtime* current() { return instance_; }
+  static runtime* current() {
+    return instance_;
+  }
 
   /// The HardFault path (thread context's frame; null when it is not readable). Returns only
   /// when the task was restarted in place (the handler then returns from the exception).
@@ -418,7 +435,8 @@ class runtime {
       cause = reset_cause::watchdog;
     }
     report_.cause = cause;
-    if (cause == reset_cause::watchdog) {  // an event of the boot that ended: counted before this one
+    if (cause ==
+        reset_cause::watchdog) {  // an event of the boot that ended: counted before this one
       rec_.set(rec::wd_missing, v[rec::note_missing]);
       rec_.set(rec::wd_last_fed, v[rec::note_last_fed]);
       record_fields(cause, v[rec::note_running], v[rec::note_pc], 0, 0, {}, 0);
@@ -515,8 +533,8 @@ class runtime {
       case action_kind::group_restarted: {
         auto g = ctl_->group_info(a.gid);
         if (g)
-          emit({step_kind::group_restarted, a.gid, g->restarts,
-                chorus_counter::counter(g->policy)});
+          emit(
+              {step_kind::group_restarted, a.gid, g->restarts, chorus_counter::counter(g->policy)});
         break;
       }
       case action_kind::run: {
