@@ -13,6 +13,11 @@ Checks, each reported by kind:
   timeout   the run ended in time
   dump      (--dump) after the sequence, a reset from QEMU's monitor, a pmemsave of the bank
             section, and bankdump on that image: every expected pattern matched, exit code 0
+  retained  (--dump-retained FILE, the bare-metal runtime) at the line "holding for a memory dump",
+            the dump procedure docs/firmware.md gives: `stop`, `pmemsave` from the reboot record's
+            start to the bank's end, `cont`; then `hrctl blocks|check --image FILE` (the record
+            found at byte 0 by itself) must match --hrctl-expected, and a copy with one bit of
+            the record flipped must be reported lost by `hrctl check` (exit 11)
   hrctl     (--hrctl) `hrctl blocks --image` and `hrctl check --image` on the dump: exit 0 and
             every pattern of --hrctl-expected matched; and on a copy whose controller block is
             damaged, `hrctl check` must report the controller state (exit non-zero)
@@ -262,6 +267,30 @@ def check_hrctl(args, dump_lines, failed):
         failed("hrctl", "hrctl check did not report the damaged controller state (exit %d)" % code)
 
 
+def check_retained(args, failed):
+    """hrctl on a dump of the reboot record and the bank, and on a copy with a flipped bit."""
+    want = {"blocks": [], "check": []}
+    for p in patterns(args.hrctl_expected):
+        cmd, _, regex = p.partition(" ")
+        want[cmd].append(regex)
+    for cmd in ("blocks", "check"):
+        code, lines = run([args.hrctl, cmd, "--image", args.dump_retained])
+        if code != 0:
+            failed("retained", "hrctl %s --image exited with %d" % (cmd, code))
+        for p in unmatched(want[cmd], lines):
+            failed("retained", "no line of hrctl %s's output matches %r" % (cmd, p))
+    damaged = args.dump_retained + ".flipped"
+    shutil.copyfile(args.dump_retained, damaged)
+    with open(damaged, "r+b") as f:
+        f.seek(0x0C)  # the record's crash counter
+        b = f.read(1)
+        f.seek(0x0C)
+        f.write(bytes([b[0] ^ 0x08]))
+    code, lines = run([args.hrctl, "check", "--image", damaged])
+    if code != 11 or not any("reboot record: lost (CRC mismatch" in l for l in lines):
+        failed("retained", "hrctl check did not report the flipped record as lost (exit %d)" % code)
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="hr-fw-")
     try:
@@ -291,6 +320,8 @@ def run_firmware(tmp):
     ap.add_argument("--bankdump", help="bankdump program to run on the dump")
     ap.add_argument("--dump-expected", help="file of patterns bankdump's output must match")
     ap.add_argument("--hrctl", help="hrctl program to run on the dump (blocks, check)")
+    ap.add_argument("--dump-retained", help="at 'holding for a memory dump': stop, pmemsave the "
+                    "reboot record and the bank here, cont (the documented procedure)")
     ap.add_argument("--hrctl-expected", help="lines 'blocks REGEX' / 'check REGEX' hrctl must print")
     ap.add_argument("--expect-fail", default="", help="comma-separated kinds that must fail")
     ap.add_argument("--expect-symptom", action="append", default=[],
@@ -311,6 +342,18 @@ def run_firmware(tmp):
         failed("elf", p)
     if bank:
         print("firmware test: bank section at 0x%08x, %d bytes" % bank)
+    retained = None
+    if args.dump_retained:
+        problems, record = elf_bank_check(args.elf, ".hotrestart_record")
+        for p in problems:
+            failed("elf", p)
+        if record and bank:
+            retained = (record[0], bank[0] + bank[1] - record[0])
+            print("firmware test: record and bank at 0x%08x, %d bytes" % retained)
+        try:
+            os.remove(args.dump_retained)
+        except FileNotFoundError:
+            pass
 
     expected = read_expected(args.expected, args.variant) if args.expected else []
     monitor_path = os.path.join(tmp, "monitor.sock")
@@ -318,7 +361,8 @@ def run_firmware(tmp):
     if not args.no_semihosting:
         cmd += ["-semihosting-config", "enable=on,target=native,arg=firmware" +
                 "".join(",arg=" + a for a in args.arg) + (",arg=hold" if args.dump else "")]
-    cmd += ["-monitor", "unix:%s,server=on,wait=off" % monitor_path] if args.dump else ["-monitor", "none"]
+    cmd += (["-monitor", "unix:%s,server=on,wait=off" % monitor_path]
+            if args.dump or args.dump_retained else ["-monitor", "none"])
     if args.no_reboot:
         cmd.append("-no-reboot")
     if args.icount:
@@ -387,6 +431,20 @@ def run_firmware(tmp):
                     failed("sequence", "line %d: expected %s, got %r" % (got + 1, shown(expected[got]), line))
                     break
                 got += 1
+                if retained and gone is None and line.endswith("holding for a memory dump"):
+                    try:
+                        mon = Monitor(monitor_path, deadline, qemu.proc)
+                        for c in ("stop", 'pmemsave 0x%x %d "%s"' % (retained[0], retained[1],
+                                                                     args.dump_retained), "cont"):
+                            if mon.command(c) is None:
+                                gone = "the dump (%s)" % c.split()[0]
+                                break
+                    except QemuGone:
+                        gone = "the dump"
+                    if gone:
+                        continue
+                    mon.quit()
+                    break
                 if args.dump and gone is None and line.endswith("holding for a memory dump"):
                     first = mon is None
                     try:
@@ -426,6 +484,8 @@ def run_firmware(tmp):
         failed("exit", "QEMU exit code %s, expected 0" % code)
     print("firmware test: QEMU ended with %s after %.2f s" % (code, time.monotonic() - start))
 
+    if args.dump_retained and not failures:
+        check_retained(args, failed)
     if args.dump and not failures:
         lines = check_dump(args, failed)
         if args.hrctl and "dump" not in failures:

@@ -12,6 +12,8 @@
 //   decay    faults far apart in time: the restart counter decays, never escalates
 //   measure  instruction counts of the record's commit and of a boot's bookkeeping (-icount)
 //
+// With the argument "hold" as well, the end waits for a memory dump instead of exiting.
+//
 // Each boot prints a line about the record, then what the runtime did (the on_step hook). The
 // last boot checks the story and prints PASS (FAIL: ...). The firmware stops itself after 8
 // boots, so a control whose loop would never end still ends.
@@ -53,6 +55,7 @@ using fw::say;
 
 enum class scenario { loop, flip, wipe, wdog, decay, measure };
 scenario chosen = scenario::loop;
+bool hold = false;  // "hold": wait for a memory dump at the end instead of exiting
 
 // The first fault of the loop scenario is in crash_a, every later one in crash_b, so that the
 // record's first reason is recognisable.
@@ -203,6 +206,7 @@ scenario parse_scenario() {
   char cmd[96] = {};
   if (!semihosting::command_line(cmd, sizeof cmd)) return scenario::loop;
   const std::string_view c(cmd);
+  hold = c.find(" hold") != std::string_view::npos;
   if (c.find(" flip") != std::string_view::npos) return scenario::flip;
   if (c.find(" wipe") != std::string_view::npos) return scenario::wipe;
   if (c.find(" wdog") != std::string_view::npos) return scenario::wdog;
@@ -391,5 +395,9 @@ extern "C" [[noreturn]] void hr_firmware_main() {
         << rt->controller().site_restarts();
   std::uint32_t problems = must(
       bank.check([](const hr::error& e) { say() << "check: " << hr::describe(e).text; }), "check");
+  if (hold && problems == 0) {
+    say() << "holding for a memory dump";
+    for (;;) __asm__ volatile("wfi");
+  }
   finish(problems == 0, "the bank has problems");
 }

@@ -290,8 +290,44 @@ std::string printable_name(std::string_view s) {
 
 namespace {
 // blocks and check over any bank: a live one (mmap) or a raw memory image (span backend).
+// A reboot record found in an image: printed before the bank's view, and in its JSON object.
+void record_json(json_writer& w, const tools::image_record& r) {
+  namespace rec = baremetal::rec;
+  const baremetal::record_view& v = r.view;
+  w.key("record").begin_object().key("status").str(baremetal::to_string(v.status));
+  w.key("offset").num(r.offset);
+  if (v.status == baremetal::record_status::lost)
+    w.key("why")
+        .str(v.why)
+        .key("stored_crc")
+        .num(v.stored_crc)
+        .key("computed_crc")
+        .num(v.computed_crc);
+  if (v.status == baremetal::record_status::valid) {
+    w.key("boots").num(v[rec::boots]).key("crashes").num(v[rec::crashes]);
+    w.key("loop").num(v[rec::loop]).key("site_restarts_in_a_row").num(v[rec::site_in_row]);
+    w.key("discards").num(v[rec::discards]);
+    w.key("last_cause").str(baremetal::to_string(v.cause(rec::last_cause)));
+    w.key("first_cause").str(baremetal::to_string(v.cause(rec::first_cause)));
+    w.key("first_task").num(v[rec::first_task]).key("first_pc").num(v[rec::first_pc]);
+    w.key("first_boot").num(v[rec::first_boot]).key("task").num(v[rec::task]);
+    w.key("pc").num(v[rec::pc]).key("lr").num(v[rec::lr]).key("xpsr").num(v[rec::xpsr]);
+    w.key("cfsr").num(v[rec::cfsr]).key("hfsr").num(v[rec::hfsr]);
+    w.key("watchdog_missing")
+        .num(v[rec::wd_missing])
+        .key("watchdog_last_fed")
+        .num(v[rec::wd_last_fed]);
+  }
+  w.end_object();
+}
+void record_text(const tools::image_record* r) {
+  if (r == nullptr) return;
+  for (const std::string& l : tools::record_lines(*r)) std::printf("%s\n", l.c_str());
+}
+
 template <class Bank>
-int blocks_of(Bank& bank, const std::string& path, bool json) {
+int blocks_of(Bank& bank, const std::string& path, bool json,
+              const tools::image_record* record = nullptr) {
   auto st = bank.stats();
   if (!st) return bank_failure(json, "cannot read bank", path, st.error());
   struct row {
@@ -323,6 +359,7 @@ int blocks_of(Bank& bank, const std::string& path, bool json) {
   if (json) {
     json_writer w;
     w.begin_object().schema().key("bank").str(path).key("bank_size").num(st->bank_size);
+    if (record != nullptr) record_json(w, *record);
     w.key("used").num(st->used).key("free").num(st->free).key("blocks").num(st->blocks);
     w.key("max_blocks").num(st->max_blocks).key("page_size").num(st->page_size);
     w.key("list").begin_array();
@@ -334,6 +371,7 @@ int blocks_of(Bank& bank, const std::string& path, bool json) {
     w.end_array().end_object().print();
     return exit_ok;
   }
+  record_text(record);
   std::printf("bank %s: %u of %u blocks, %llu of %llu bytes used, page %u\n",
               printable(path).c_str(), st->blocks, st->max_blocks,
               static_cast<unsigned long long>(st->used),
@@ -348,7 +386,8 @@ int blocks_of(Bank& bank, const std::string& path, bool json) {
 }
 
 template <class Bank>
-int check_of(Bank& bank, const std::string& path, bool json) {
+int check_of(Bank& bank, const std::string& path, bool json,
+             const tools::image_record* record = nullptr) {
   null_block_store none;
   runtime_view rt;
   std::vector<std::string> problems;
@@ -425,15 +464,21 @@ int check_of(Bank& bank, const std::string& path, bool json) {
         problems.push_back("process image " + std::to_string(k) + ": checksum mismatch");
     }
   }
+  // A record that was found or asked for and is not valid is a finding: the crash history is lost.
+  if (record != nullptr && record->view.status != baremetal::record_status::valid)
+    problems.push_back(tools::record_lines(*record).front());
   if (json) {
     json_writer w;
     w.begin_object().schema().key("bank").str(path).key("consistent").boolean(problems.empty());
+    if (record != nullptr) record_json(w, *record);
     w.key("problems").begin_array();
     for (const std::string& p : problems) w.str(p);
     w.end_array().end_object().print();
   } else if (problems.empty()) {
+    record_text(record);
     std::printf("bank %s: consistent\n", printable(path).c_str());
   } else {
+    record_text(record);
     std::printf("bank %s: %s\n", printable(path).c_str(),
                 count_of(problems.size(), "problem", "problems").c_str());
     for (const auto& p : problems) std::printf("  %s\n", p.c_str());  // names escaped already
@@ -454,7 +499,22 @@ int cmd_check(const bank_options& bo, bool json) {
   return check_of(o->a.bank, bo.path, json);
 }
 
-int cmd_image(const image_source& src, bool check, bool json) {
+int cmd_image(const image_source& src_in, bool check, bool json) {
+  image_source src = src_in;
+  // A dump from hotrestart_record_start: the record at byte 0, the bank at byte 128.
+  if (!src.record_offset && !src.offset_given && tools::starts_with_record(src.path.c_str())) {
+    src.record_offset = 0;
+    src.offset = baremetal::rec::bytes;
+  }
+  std::optional<tools::image_record> record;
+  if (src.record_offset) {
+    auto r = tools::read_record(src.path.c_str(), *src.record_offset);
+    if (!r)
+      return bank_failure(json, "cannot read the reboot record", src.path, r.error(), ::geteuid(),
+                          bank_source::image);
+    record = *r;
+  }
+  const tools::image_record* rp = record ? &*record : nullptr;
   auto img = tools::bank_image::read(src.path.c_str(), src.offset, src.length);
   if (!img)
     return bank_failure(json, "cannot read the image", src.path, img.error(), ::geteuid(),
@@ -465,7 +525,7 @@ int cmd_image(const image_source& src, bool check, bool json) {
     return bank_failure(json, "no bank in the image", src.path, bank.error(), ::geteuid(),
                         bank_source::image);
   const std::string label = src.path + (src.offset != 0 ? "@" + std::to_string(src.offset) : "");
-  return check ? check_of(*bank, label, json) : blocks_of(*bank, label, json);
+  return check ? check_of(*bank, label, json, rp) : blocks_of(*bank, label, json, rp);
 }
 
 }  // namespace hrctl

@@ -61,6 +61,10 @@ struct image_source {
   std::string path;
   std::uint64_t offset = 0;
   std::uint64_t length = 0;
+  bool offset_given = false;
+  /// --record-offset: a bare-metal reboot record is at this byte of the image. Without it and
+  /// without --offset, a record at byte 0 (its magic) is found by itself, the bank then at 128.
+  std::optional<std::uint64_t> record_offset;
 };
 /// hrctl blocks|check --image: the same views on an image, through the bankdump library.
 int cmd_image(const image_source& src, bool check, bool json);

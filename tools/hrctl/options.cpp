@@ -208,7 +208,11 @@ void set_heartbeat(parsed_args& a, const option_value& v) { a.ro.heartbeat_ms = 
 void set_stop_timeout(parsed_args& a, const option_value& v) { a.ro.stop_timeout_ms = v.number; a.ro.stop_timeout_given = true; }
 void set_timeout(parsed_args& a, const option_value& v) { a.timeout_ms = static_cast<int>(v.number); }
 void set_image(parsed_args& a, const option_value& v) { a.image.path = v.text; a.image_given = true; }
-void set_offset(parsed_args& a, const option_value& v) { a.image.offset = v.number; }
+void set_offset(parsed_args& a, const option_value& v) {
+  a.image.offset = v.number;
+  a.image.offset_given = true;
+}
+void set_record_offset(parsed_args& a, const option_value& v) { a.image.record_offset = v.number; }
 void set_length(parsed_args& a, const option_value& v) { a.image.length = v.number; }
 void set_service(parsed_args& a, const std::string& flag, const option_value& v) {
   std::string err;
@@ -278,6 +282,9 @@ constexpr option_spec options[] = {
      "--image: the bank starts at byte N (K/M/G suffixes; default 0)", 0, 0, set_offset},
     {"length", 0, "N", value_kind::size, bit_blocks | bit_check,
      "--image: the bank spans N bytes (default: to the end of FILE)", 0, 0, set_length},
+    {"record-offset", 0, "N", value_kind::size, bit_blocks | bit_check,
+     "--image: a bare-metal reboot record is at byte N (default: found at byte 0 by its magic "
+     "when --offset is not given; the bank is then at byte 128)", 0, 0, set_record_offset},
     {"ready", 0, "WHEN", value_kind::service, bit_run | bit_serve,
      "under a service manager (NOTIFY_SOCKET): when READY=1 is sent, once every direct member "
      "of the groups started (serve: running at start) is ready. call (default): it called "

@@ -15,6 +15,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,6 +23,7 @@
 #include <hotrestart/backend.hpp>
 #include <hotrestart/backends/file_trust.hpp>
 #include <hotrestart/bank.hpp>
+#include <hotrestart/baremetal/record_format.hpp>
 #include <hotrestart/error.hpp>
 
 namespace hotrestart::tools {
@@ -76,6 +78,85 @@ class bank_image {
   std::unique_ptr<std::byte, release> mem_;
   std::size_t size_ = 0;
 };
+
+/// A bare-metal reboot record (hotrestart_retained.ld puts it right before the bank, so a dump
+/// from hotrestart_record_start holds the record at byte 0 and the bank at byte 128).
+struct image_record {
+  baremetal::record_view view;
+  std::uint64_t offset = 0;
+};
+
+/// Reads the 128 bytes of a reboot record at `offset` of the image file `path`.
+[[nodiscard]] inline result<image_record> read_record(const char* path, std::uint64_t offset) {
+  auto img = bank_image::read(path, offset, baremetal::rec::bytes);
+  if (!img) return fail(img.error());
+  const auto bytes = img->bytes();
+  return image_record{baremetal::decode(std::span<const std::byte, baremetal::rec::bytes>(
+                          bytes.data(), baremetal::rec::bytes)),
+                      offset};
+}
+
+/// True when the image file starts with a reboot record's magic (its little-endian bytes).
+[[nodiscard]] inline bool starts_with_record(const char* path) {
+  auto img = bank_image::read(path, 0, 4);
+  if (!img) return false;
+  std::uint32_t w = 0;
+  for (std::size_t k = 0; k < 4; ++k) w |= static_cast<std::uint32_t>(img->bytes()[k]) << (8 * k);
+  return w == baremetal::rec::magic_value;
+}
+
+/// The record as lines of text: the status, then (valid only) its counters, the first event of
+/// the current crash loop, the latest event and the watchdog's attribution.
+inline std::vector<std::string> record_lines(const image_record& r) {
+  namespace rec = baremetal::rec;
+  const baremetal::record_view& v = r.view;
+  std::vector<std::string> out;
+  char buf[200];
+  if (v.status == baremetal::record_status::absent) {
+    std::snprintf(buf, sizeof buf, "reboot record: absent (no record magic at image offset %llu)",
+                  static_cast<unsigned long long>(r.offset));
+    out.emplace_back(buf);
+    return out;
+  }
+  if (v.status == baremetal::record_status::lost) {
+    std::snprintf(buf, sizeof buf, "reboot record: lost (%s: stored 0x%08x, computed 0x%08x)",
+                  v.why, v.stored_crc, v.computed_crc);
+    out.emplace_back(buf);
+    return out;
+  }
+  auto task = [](std::uint32_t t) {
+    return t == rec::no_task ? std::string("none") : "task " + std::to_string(t);
+  };
+  std::snprintf(buf, sizeof buf, "reboot record: valid (version %u at image offset %llu)",
+                v[rec::version_bytes] & 0xFFFFu, static_cast<unsigned long long>(r.offset));
+  out.emplace_back(buf);
+  std::snprintf(
+      buf, sizeof buf, "  boots %u, crashes %u, loop %u, site restarts in a row %u, discards %u",
+      v[rec::boots], v[rec::crashes], v[rec::loop], v[rec::site_in_row], v[rec::discards]);
+  out.emplace_back(buf);
+  std::snprintf(buf, sizeof buf, "  last boot's cause: %s",
+                baremetal::to_string(v.cause(rec::last_cause)));
+  out.emplace_back(buf);
+  if (v[rec::loop] != 0) {
+    std::snprintf(buf, sizeof buf, "  first of this loop: %s in %s at pc 0x%08x (boot %u)",
+                  baremetal::to_string(v.cause(rec::first_cause)), task(v[rec::first_task]).c_str(),
+                  v[rec::first_pc], v[rec::first_boot]);
+    out.emplace_back(buf);
+  }
+  if (v[rec::crashes] != 0) {
+    std::snprintf(buf, sizeof buf,
+                  "  latest event: %s pc 0x%08x lr 0x%08x xpsr 0x%08x cfsr 0x%08x hfsr 0x%08x",
+                  task(v[rec::task]).c_str(), v[rec::pc], v[rec::lr], v[rec::xpsr], v[rec::cfsr],
+                  v[rec::hfsr]);
+    out.emplace_back(buf);
+  }
+  if (v[rec::wd_missing] != 0) {
+    std::snprintf(buf, sizeof buf, "  watchdog: missing check-ins 0x%08x, last fed by %s",
+                  v[rec::wd_missing], task(v[rec::wd_last_fed]).c_str());
+    out.emplace_back(buf);
+  }
+  return out;
+}
 
 /// How `inspect` prints.
 struct inspect_options {
