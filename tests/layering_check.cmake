@@ -5,7 +5,9 @@
 #     headers, tl/expected.hpp, its own headers, and the optional user profile header; no OS
 #     header, no backend, runtime or tool header;
 #   backends/: no runtime (hotrestart/posix, hotrestart/chorus) or tool header;
-#   runtime/posix: no tool header and no ChorusOS header (that layer is built on this one).
+#   runtime/posix: no tool header and no ChorusOS header (that layer is built on this one);
+#   runtime/baremetal: the core's rule, plus the section backend and <csetjmp>: no OS header, no
+#     other backend (mmap, shm), no POSIX runtime, ChorusOS or tool header.
 # Fails naming every include that breaks a rule.
 cmake_minimum_required(VERSION 3.25)
 if(NOT ROOT)
@@ -40,6 +42,15 @@ function(check_tree dir rule)
         if(inc MATCHES "^hotrestart/(posix|chorus|tools)/")
           set(bad "a runtime or tool header")
         endif()
+      elseif(rule STREQUAL "baremetal")
+        if(inc MATCHES "^hotrestart/(posix|chorus|tools)/")
+          set(bad "a POSIX runtime, ChorusOS or tool header")
+        elseif(inc MATCHES "^hotrestart/backends/" AND NOT inc MATCHES "^hotrestart/backends/section")
+          set(bad "a backend other than the section backend")
+        elseif(NOT inc MATCHES "^(hotrestart/|tl/expected\\.hpp$)" AND NOT inc IN_LIST core_std
+               AND NOT inc STREQUAL "csetjmp")
+          set(bad "not a header a firmware has (an OS or hosted library header)")
+        endif()
       elseif(rule STREQUAL "runtime")
         if(inc MATCHES "^hotrestart/(tools|chorus)/" OR inc MATCHES "^(pmm|hr)/")
           set(bad "a tool or ChorusOS header")
@@ -57,6 +68,7 @@ endfunction()
 check_tree(include/hotrestart core)
 check_tree(backends backends)
 check_tree(runtime/posix runtime)
+check_tree(runtime/baremetal baremetal)
 
 if(problems)
   list(LENGTH problems n)
