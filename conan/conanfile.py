@@ -9,9 +9,9 @@
 #
 # Consumers use the same CMake names as with the project's own package:
 # find_package(hotrestart CONFIG REQUIRED [COMPONENTS ...]) and the targets hotrestart::hotrestart,
-# hotrestart::mmap, hotrestart::section, hotrestart::posix, hotrestart::chorus (Linux) and, with
-# the shm option, hotrestart::shm; the variables HOTRESTART_INCLUDE_DIR, HOTRESTART_SECTION_LD_DIR
-# and HOTRESTART_SECTION_LINKER_FRAGMENT; an unknown COMPONENTS name is refused with the package's
+# hotrestart::mmap, hotrestart::section, hotrestart::baremetal, hotrestart::posix,
+# hotrestart::chorus (Linux) and, with the shm option, hotrestart::shm; the variables
+# HOTRESTART_INCLUDE_DIR, HOTRESTART_SECTION_LD_DIR and HOTRESTART_SECTION_LINKER_FRAGMENT; an unknown COMPONENTS name is refused with the package's
 # own message (both from the build modules in conan/*.cmake). Differences: hotrestart::hotrestart
 # is CMakeDeps' aggregate of every component, where the project's package makes it the core alone
 # (code written for either builds with both); hotrestart::chorus is the one library the `shared`
@@ -180,6 +180,8 @@ class HotrestartConan(ConanFile):
         ld_flag = "-L" + os.path.join(self.package_folder, "share", "hotrestart", "ld")
         section.exelinkflags = [ld_flag]
         section.sharedlinkflags = [ld_flag]
+        # The bare-metal runtime: headers, and its linker fragment beside the section's.
+        component("baremetal", ["section"])
         component("posix", ["mmap"])
         if self._with_chorus:
             chorus = component("chorus", ["posix"])

@@ -6,7 +6,7 @@
 # option), marks hotrestart_<name>_FOUND false; if it was REQUIRED, hotrestart_FOUND is set false
 # with hotrestart_NOT_FOUND_MESSAGE, and find_package fails naming it (config mode: CMakeDeps
 # does not set hotrestart_FOUND after its build modules).
-set(_hotrestart_known mmap shm section posix chorus hrctl)
+set(_hotrestart_known mmap shm section baremetal posix chorus hrctl)
 foreach(_hr_c IN LISTS hotrestart_FIND_COMPONENTS)
   if(NOT _hr_c IN_LIST _hotrestart_known)
     set(_hr_why "hotrestart: unknown component '${_hr_c}' (known: ${_hotrestart_known})")

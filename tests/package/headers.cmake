@@ -1,18 +1,19 @@
 # Every public header compiles on its own: one generated translation unit per header (included
 # twice, for the include guard), built with the target that provides the header and nothing
-# else. The core's headers and the section and mmap backends' are also built with
-# -fno-exceptions -fno-rtti. Not part of `all`: build the target hr_headers_alone (the compilers
+# else. The core's headers, the section and mmap backends' and the bare-metal runtime's are also
+# built with -fno-exceptions -fno-rtti. Not part of `all`: build the target hr_headers_alone (the compilers
 # CI job does, in C++20 and C++23, with g++ and clang).
 set(hr_header_sets
   hotrestart ${PROJECT_SOURCE_DIR}/include
   hotrestart_mmap ${PROJECT_SOURCE_DIR}/backends/mmap/include
   hotrestart_shm ${PROJECT_SOURCE_DIR}/backends/shm/include
   hotrestart_section ${PROJECT_SOURCE_DIR}/backends/section/include
+  hotrestart_baremetal ${PROJECT_SOURCE_DIR}/runtime/baremetal/include
   hotrestart_posix ${PROJECT_SOURCE_DIR}/runtime/posix/include
   hotrestart_chorus ${PROJECT_SOURCE_DIR}/runtime/chorus/compat
   hotrestart_bank_image ${PROJECT_SOURCE_DIR}/tools/bankdump/include)
 # Targets whose headers promise to build without exceptions and RTTI.
-set(hr_noexcept_targets hotrestart hotrestart_mmap hotrestart_section)
+set(hr_noexcept_targets hotrestart hotrestart_mmap hotrestart_section hotrestart_baremetal)
 
 # hr_header_tus(VAR EXT HEADERS...): one generated translation unit per header, which includes
 # it twice (the include guard), named .EXT (cpp, or c for C); their paths in VAR.

@@ -15,11 +15,15 @@ set(expected
   include/hotrestart/backends/mmap_file.hpp
   include/hotrestart/backends/section.hpp
   share/hotrestart/ld/hotrestart_bank.ld
+  share/hotrestart/ld/hotrestart_retained.ld
+  include/hotrestart/baremetal.hpp
+  include/hotrestart/baremetal/record_format.hpp
   ${LIBDIR}/cmake/hotrestart/hotrestartConfig.cmake
   ${LIBDIR}/cmake/hotrestart/hotrestartConfigVersion.cmake
   ${LIBDIR}/cmake/hotrestart/hotrestart-core-targets.cmake
   ${LIBDIR}/cmake/hotrestart/hotrestart-mmap-targets.cmake
   ${LIBDIR}/cmake/hotrestart/hotrestart-section-targets.cmake
+  ${LIBDIR}/cmake/hotrestart/hotrestart-baremetal-targets.cmake
   ${LIBDIR}/pkgconfig/hotrestart.pc
   share/doc/hotrestart/LICENSE)
 if("shm" IN_LIST COMPONENTS)
