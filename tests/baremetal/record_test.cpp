@@ -152,6 +152,10 @@ bool logger() {
 }
 
 const bm::task_spec tasks[] = {{0, "app", &app}, {1, "logger", &logger}};
+int app_runs_seen = 0;  // app runs during the last boot_once
+int app_runs_at_last_boot() {
+  return app_runs_seen;
+}
 
 // One boot of the device: .bss zeroed, the runtime booted, rounds run until nothing runs or
 // `rounds` have run. True if the chip reset.
@@ -160,6 +164,11 @@ bool boot_once(const bm::config& cfg, const bm::hooks& h, bm::boot_report& out, 
   bm::shared = bm::shared_state{};
   rt_t r(record_mem.data());
   rt = &r;
+  const int runs_before = app_runs;
+  struct count_runs {
+    int before;
+    ~count_runs() { app_runs_seen = app_runs - before; }
+  } counter{runs_before};
   try {
     auto b = r.boot(tasks, std::span<std::byte>(bank_mem), {.bank_size = 16384, .max_blocks = 16},
                     cfg, h);
@@ -309,4 +318,46 @@ TEST_CASE("a watchdog note names the starving task at the next boot") {
   CHECK(v[bm::rec::wd_missing] == 0b10);
   CHECK(v[bm::rec::wd_last_fed] == 1);
   CHECK_FALSE(v.note_valid);
+}
+
+namespace {
+int safe_mode_calls = 0;
+std::uint32_t given_up_group = 99;
+bm::give_up_action choose_safe_mode(std::uint32_t gid, const bm::record_view&) {
+  given_up_group = gid;
+  return bm::give_up_action::safe_mode;
+}
+void count_safe_mode(const bm::record_view&) {
+  ++safe_mode_calls;
+}
+std::uint32_t reset_register() {
+  return 0x0000000Cu;  // e.g. a pin reset and a power-on flag
+}
+}  // namespace
+
+TEST_CASE("give_up may choose safe mode: the group stays stopped and its state is kept") {
+  bank_mem.fill(std::byte{0});
+  record_mem.fill(0);
+  safe_mode_calls = 0;
+  given_up_group = 99;
+  bm::config cfg;
+  cfg.policy = {1000, 1};  // every fault escalates
+  cfg.site_restarts_before_give_up = 1;
+  bm::hooks h;
+  h.give_up = &choose_safe_mode;
+  h.safe_mode = &count_safe_mode;
+  h.reset_register = &reset_register;
+  bm::boot_report rep;
+  CHECK(boot_once(cfg, h, rep));        // the app faults -> reset
+  CHECK(boot_once(cfg, h, rep));        // its failure escalates -> site restart 1
+  CHECK(boot_once(cfg, h, rep));        // the app faults again -> reset
+  CHECK_FALSE(boot_once(cfg, h, rep));  // escalates again, K reached -> give up: safe mode
+  CHECK(given_up_group == 0);
+  CHECK(safe_mode_calls == 1);
+  const auto v = bm::reboot_record(record_mem.data()).load();
+  CHECK(v[bm::rec::discards] == 1);
+  CHECK(v[bm::rec::hw_reason] == 0x0000000Cu);
+  // The group was stopped (its group-keyed poison freed with it), and it is not started again.
+  CHECK_FALSE(boot_once(cfg, h, rep));
+  CHECK(app_runs_at_last_boot() == 0);
 }
