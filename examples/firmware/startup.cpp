@@ -33,6 +33,10 @@ void hr_unhandled() {
   for (;;) __asm__ volatile("wfi");
 }
 void hr_nmi_handler() __attribute__((weak, alias("hr_unhandled")));
+// One that wants the NMI's exception frame (the interrupted PC) defines this instead.
+__attribute__((weak)) void hr_nmi_entry(const std::uint32_t*) {
+  hr_nmi_handler();
+}
 void hr_pendsv_handler() __attribute__((weak, alias("hr_unhandled")));
 void hr_systick_handler() __attribute__((weak, alias("hr_unhandled")));
 
@@ -50,22 +54,28 @@ void hr_hardfault_entry(std::uint32_t* frame) {
   hr_hardfault_record(frame);
 }
 
-// Finds the exception frame (MSP or PSP, from EXC_RETURN bit 2), calls the entry, and returns
-// from the exception when the entry returns.
+// Finds the exception frame (MSP or PSP, from EXC_RETURN bit 2), calls ENTRY(frame), and
+// returns from the exception when ENTRY returns.
+#define HR_FRAME_ENTRY(entry) \
+  __asm__ volatile(           \
+      "movs r0, #4\n\t"       \
+      "mov r1, lr\n\t"        \
+      "tst r0, r1\n\t"        \
+      "bne 1f\n\t"            \
+      "mrs r0, msp\n\t"       \
+      "b 2f\n"                \
+      "1:\n\t"                \
+      "mrs r0, psp\n"         \
+      "2:\n\t"                \
+      "push {r4, lr}\n\t"     \
+      "bl " #entry            \
+      "\n\t"                  \
+      "pop {r4, pc}\n\t")
 [[gnu::naked]] void hr_hardfault_handler() {
-  __asm__ volatile(
-      "movs r0, #4\n\t"
-      "mov r1, lr\n\t"
-      "tst r0, r1\n\t"
-      "bne 1f\n\t"
-      "mrs r0, msp\n\t"
-      "b 2f\n"
-      "1:\n\t"
-      "mrs r0, psp\n"
-      "2:\n\t"
-      "push {r4, lr}\n\t"
-      "bl hr_hardfault_entry\n\t"
-      "pop {r4, pc}\n\t");
+  HR_FRAME_ENTRY(hr_hardfault_entry);
+}
+[[gnu::naked]] void hr_nmi_frame_handler() {
+  HR_FRAME_ENTRY(hr_nmi_entry);
 }
 }
 
@@ -75,7 +85,7 @@ using handler = void (*)();
 [[gnu::section(".vectors"), gnu::used]] const handler hr_vectors[16] = {
     reinterpret_cast<handler>(hr_stack_top),
     hr_reset_handler,
-    hr_nmi_handler,
+    hr_nmi_frame_handler,
     hr_hardfault_handler,  // HardFault (on ARMv7-M, UsageFault and the others escalate here)
     hr_default_handler,    // MemManage
     hr_default_handler,    // BusFault

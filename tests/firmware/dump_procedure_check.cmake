@@ -11,7 +11,7 @@ foreach(s "`stop`, `pmemsave 0xADDR LENGTH \"dump.bin\"`, `cont`" "hrctl check -
     list(APPEND problems "docs/firmware.md does not say: ${s}")
   endif()
 endforeach()
-foreach(s "(\"stop\", 'pmemsave 0x%x %d \"%s\"'" "\"cont\")" "\"--image\", args.dump_retained")
+foreach(s "(\"stop\", 'pmemsave 0x%x %d \"%s\"'" "\"cont\")" "hrctl_views(args, args.dump_retained")
   string(FIND "${harness}" "${s}" at)
   if(at EQUAL -1)
     list(APPEND problems "run_firmware.py does not send: ${s}")

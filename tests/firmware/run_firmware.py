@@ -238,17 +238,22 @@ def check_dump(args, failed):
     return lines
 
 
-def check_hrctl(args, dump_lines, failed):
+def hrctl_views(args, image, kind, failed):
+    """`hrctl blocks|check --image IMAGE`: exit 0 and every --hrctl-expected pattern matched."""
     want = {"blocks": [], "check": []}
     for p in patterns(args.hrctl_expected):
         cmd, _, regex = p.partition(" ")
         want[cmd].append(regex)
     for cmd in ("blocks", "check"):
-        code, lines = run([args.hrctl, cmd, "--image", args.dump])
+        code, lines = run([args.hrctl, cmd, "--image", image])
         if code != 0:
-            failed("hrctl", "hrctl %s --image exited with %d" % (cmd, code))
+            failed(kind, "hrctl %s --image exited with %d" % (cmd, code))
         for p in unmatched(want[cmd], lines):
-            failed("hrctl", "no line of hrctl %s's output matches %r" % (cmd, p))
+            failed(kind, "no line of hrctl %s's output matches %r" % (cmd, p))
+
+
+def check_hrctl(args, dump_lines, failed):
+    hrctl_views(args, args.dump, "hrctl", failed)
     # hrctl check reads the controller state: a copy with its first word damaged is refused.
     ctl = [re.search(r"offset=0x([0-9a-f]+)", l) for l in dump_lines
            if l.startswith("block __HR_controller ")]
@@ -269,16 +274,7 @@ def check_hrctl(args, dump_lines, failed):
 
 def check_retained(args, failed):
     """hrctl on a dump of the reboot record and the bank, and on a copy with a flipped bit."""
-    want = {"blocks": [], "check": []}
-    for p in patterns(args.hrctl_expected):
-        cmd, _, regex = p.partition(" ")
-        want[cmd].append(regex)
-    for cmd in ("blocks", "check"):
-        code, lines = run([args.hrctl, cmd, "--image", args.dump_retained])
-        if code != 0:
-            failed("retained", "hrctl %s --image exited with %d" % (cmd, code))
-        for p in unmatched(want[cmd], lines):
-            failed("retained", "no line of hrctl %s's output matches %r" % (cmd, p))
+    hrctl_views(args, args.dump_retained, "retained", failed)
     damaged = args.dump_retained + ".flipped"
     shutil.copyfile(args.dump_retained, damaged)
     with open(damaged, "r+b") as f:

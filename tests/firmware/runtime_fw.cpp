@@ -248,24 +248,10 @@ extern "C" [[noreturn]] void hr_hardfault_record(const std::uint32_t*) {
 extern "C" void hr_systick_handler() {
   bm::system_ms.isr();
 }
-// The watchdog's first timeout arrives as the NMI on mps2-an385 (QEMU wires it so).
-extern "C" void hr_rt_nmi(const std::uint32_t* frame) {
+// The watchdog's first timeout arrives as the NMI on mps2-an385 (QEMU wires it so); startup.cpp
+// finds the interrupted context's frame.
+extern "C" void hr_nmi_entry(const std::uint32_t* frame) {
   bm::handle_first_timeout(frame);
-}
-extern "C" [[gnu::naked]] void hr_nmi_handler() {
-  __asm__ volatile(
-      "movs r0, #4\n\t"
-      "mov r1, lr\n\t"
-      "tst r0, r1\n\t"
-      "bne 1f\n\t"
-      "mrs r0, msp\n\t"
-      "b 2f\n"
-      "1:\n\t"
-      "mrs r0, psp\n"
-      "2:\n\t"
-      "push {r4, lr}\n\t"
-      "bl hr_rt_nmi\n\t"
-      "pop {r4, pc}\n\t");
 }
 
 extern "C" [[noreturn]] void hr_firmware_main() {
