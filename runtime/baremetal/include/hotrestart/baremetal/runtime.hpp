@@ -51,8 +51,9 @@ struct task_spec {
 
 inline constexpr std::uint32_t max_tasks = 32;
 
+/// The runtime's tunables.
 struct config {
-  controller_config limits{4, 8};
+  controller_config limits{4, 8};                  ///< groups and processes the controller keeps
   chorus_counter policy{3000, 4};                  ///< rung 1 -> 2 (max_badness 0: never)
   std::uint32_t site_restarts_before_give_up = 3;  ///< rung 2 -> 3 (0: never give up)
   std::uint32_t loop_limit = 16;                   ///< events in one loop -> safe mode (0: off)
@@ -63,8 +64,8 @@ struct config {
 
 /// What the fault handler saw.
 struct fault_context {
-  std::uint32_t* frame = nullptr;  ///< the stacked r0-r3, r12, lr, pc, xpsr (null: not readable)
-  std::uint32_t task = rec::no_task;
+  std::uint32_t* frame = nullptr;     ///< the stacked r0-r3, r12, lr, pc, xpsr (null: not readable)
+  std::uint32_t task = rec::no_task;  ///< the task that was running
 };
 
 enum class give_up_action : std::uint32_t { discard_state, safe_mode };
@@ -81,10 +82,12 @@ enum class step_kind : std::uint8_t {
   group_terminated,    ///< a: group-keyed blocks freed
   loop_ended,          ///< a: events in the loop that ended
 };
+/// One step of the ladder (see step_kind for what `a` and `b` hold).
 struct step {
-  step_kind kind;
-  std::uint32_t gid = no_group;
-  std::uint32_t a = 0, b = 0;
+  step_kind kind;                ///< what happened
+  std::uint32_t gid = no_group;  ///< the group it happened to (no_group: every group)
+  std::uint32_t a = 0;           ///< first detail
+  std::uint32_t b = 0;           ///< second detail
 };
 
 /// Every member optional.
@@ -107,27 +110,36 @@ struct hooks {
 
 /// What the runtime and its handlers share. In .bss: valid for this boot only.
 struct shared_state {
+  /// The task running now (a fault is its fault).
   volatile std::uint32_t current_task = rec::no_task;
-  volatile std::uint32_t registered = 0;  // tasks that check in with the watchdog
+  /// The tasks that must check in with the watchdog (bits).
+  volatile std::uint32_t registered = 0;
+  /// The tasks that checked in since the last feed (bits).
   volatile std::uint32_t checked_in = 0;
+  /// The task whose check-in completed the last set.
   volatile std::uint32_t last_fed = rec::no_task;
-  volatile std::uint32_t resumed_task = rec::no_task;  // faulted, restarted in place, not yet told
+  /// A task restarted in place that the controller has not been told about yet.
+  volatile std::uint32_t resumed_task = rec::no_task;
+  /// The record's words.
   volatile std::uint32_t* record = nullptr;
+  /// The booted runtime's fault path.
   bool (*on_fault)(std::uint32_t* frame) = nullptr;
+  /// The booted runtime's watchdog note.
   void (*on_first_timeout)(const std::uint32_t* frame) = nullptr;
 };
 inline shared_state shared;
 
 /// What `boot` found and did.
 struct boot_report {
-  record_status record = record_status::absent;
-  const char* record_why = "";
-  std::uint32_t stored_crc = 0, computed_crc = 0;
-  reset_cause cause = reset_cause::none;
-  boot_kind bank = boot_kind::kept;
-  error bank_reason;
-  bool controller_created = false;
-  bool safe_mode = false;  ///< loop_limit reached: no task was started
+  record_status record = record_status::absent;  ///< the record as this boot found it
+  const char* record_why = "";                   ///< why it was absent or lost
+  std::uint32_t stored_crc = 0;                  ///< lost: the CRC the record held
+  std::uint32_t computed_crc = 0;                ///< lost: the CRC of what it held
+  reset_cause cause = reset_cause::none;         ///< the cause this boot decided on
+  boot_kind bank = boot_kind::kept;              ///< the bank: kept, or formatted (and why)
+  error bank_reason;                             ///< reformatted: why the old bank was refused
+  bool controller_created = false;               ///< a new controller: every task started afresh
+  bool safe_mode = false;                        ///< loop_limit reached: no task was started
 };
 
 /// The runtime. `Bank`: a section bank type; `Chip`: reset, caches, fault registers, interrupt
@@ -135,9 +147,10 @@ struct boot_report {
 template <class Bank, class Chip, tick_source Tick, class Watchdog = null_watchdog>
 class runtime {
  public:
-  using store_type = bank_block_store<Bank>;
-  using controller_type = basic_controller<chorus_counter, store_type>;
+  using store_type = bank_block_store<Bank>;  ///< the controller's blocks live in the bank
+  using controller_type = basic_controller<chorus_counter, store_type>;  ///< the controller
 
+  /// A runtime over the record's 128 bytes (`linker_record()` on a device).
   explicit runtime(volatile std::uint32_t* record_words, Tick tick = {}, Watchdog wd = {})
       : rec_(record_words), rec_words_(record_words), tick_(tick), wd_(wd) {}
   runtime(const runtime&) = delete;
@@ -294,6 +307,7 @@ class runtime {
     reset_now(reset_cause::assert_failed);
   }
 
+  /// The controller's clock: its time at boot plus the tick source's uptime.
   std::uint64_t now() const {
 #if defined(HR_BM_TESTONLY_FROZEN_CLOCK)
     return base_ms_;  // negative control: no time passes, so no counter decays
@@ -301,22 +315,27 @@ class runtime {
     return base_ms_ + tick_.uptime_ms();
 #endif
   }
+  /// The bank (after boot).
   Bank& bank() {
     return *bank_;
   }
+  /// The controller (after boot).
   controller_type& controller() {
     return *ctl_;
   }
+  /// The reboot record.
   reboot_record& record() {
     return rec_;
   }
+  /// What the last boot found and did.
   const boot_report& report() const {
     return report_;
   }
+  /// The tick source.
   Tick& ticker() {
     return tick_;
   }
-  /// The task the controller knows as process `id` in this boot (after start).
+  /// Whether task `i` runs in its group's current epoch.
   bool runs(std::uint32_t i) const {
     if (!pid_[i]) return false;
     auto p = ctl_->process_info(*pid_[i]);

@@ -82,8 +82,8 @@ class bank_image {
 /// A bare-metal reboot record (hotrestart_retained.ld puts it right before the bank, so a dump
 /// from hotrestart_record_start holds the record at byte 0 and the bank at byte 128).
 struct image_record {
-  baremetal::record_view view;
-  std::uint64_t offset = 0;
+  baremetal::record_view view;  ///< the record, checked (absent, lost or valid)
+  std::uint64_t offset = 0;     ///< where it is in the image file, in bytes
 };
 
 /// Reads the 128 bytes of a reboot record at `offset` of the image file `path`.
