@@ -3,13 +3,13 @@
 # systemd-nspawn container (tests/cluster/pacemaker.sh, docs/cluster.md "What was run"): the
 # agent starts the resource; a member crash is handled by hrctl with Pacemaker's fail count 0;
 # a give-up makes the monitor fail and, with migration-threshold=1, Pacemaker stops the
-# resource (Stopped, fail count 1). Then the negative control: an agent whose give-up mapping
+# resource (Stopped, fail count 1); the resource made with crmsh. Then the negative control: an agent whose give-up mapping
 # is removed leaves the resource Started with fail count 0, and the run says so.
 # Needs root (the container). HR_REQUIRE_PACEMAKER=1: a skip fails the job. Reuses build/default
 # from the main suite when it is there. Budget: 4 minutes; measured here: about 1 minute (the
 # packages install in about 20 s when the apt lists are fresh, each run 25 s).
 . "$(dirname "$0")/../lib.sh"
-ci_install systemd-container pacemaker corosync resource-agents python3 cmake g++ make \
+ci_install systemd-container pacemaker corosync resource-agents crmsh python3 cmake g++ make \
   libexpected-dev doctest-dev libboost-dev
 
 sudo=()
@@ -18,9 +18,11 @@ b=build/default
 [ -f "$b/CMakeCache.txt" ] || cmake --preset default >/dev/null
 cmake --build "$b" -j2 --target hrctl hr_member
 for run in check control; do
-  args=()
-  [ $run = control ] && args=(control)
-  "${sudo[@]}" env HR_REQUIRE_PACEMAKER=1 HR_SOURCE="$PWD" HR_HRCTL="$PWD/$b/tools/hrctl/hrctl" \
+  # The check creates the resource with crmsh (docs/cluster.md's command), the control with
+  # cibadmin (Pacemaker's own CLI): both ways are run.
+  args=() crm=1
+  [ $run = control ] && args=(control) crm=0
+  "${sudo[@]}" env HR_REQUIRE_PACEMAKER=1 HR_PCMK_CRM=$crm HR_SOURCE="$PWD" HR_HRCTL="$PWD/$b/tools/hrctl/hrctl" \
     HR_MEMBER="$PWD/$b/tests/runtime/hr_member" \
     timeout 200 bash tests/cluster/pacemaker.sh "${args[@]}"
 done

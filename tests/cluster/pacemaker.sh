@@ -2,7 +2,9 @@
 # A live check of the OCF agent ocf:hotrestart:hrctl (tools/ocf/hrctl) under a real Pacemaker
 # (2.1) + Corosync (3.1), one node, booted in a systemd-nspawn container (docs/cluster.md).
 #
-# Usage: HR_SOURCE=... HR_HRCTL=... HR_MEMBER=... pacemaker.sh [control]
+# Usage: HR_SOURCE=... HR_HRCTL=... HR_MEMBER=... [HR_PCMK_CRM=1] pacemaker.sh [control]
+#   HR_PCMK_CRM=1: the resource is created with crmsh (`crm configure primitive`, the form
+#   docs/cluster.md gives; package crmsh), else as CIB XML with cibadmin.
 #   control: the negative control: the same run with an agent whose give-up mapping is removed
 #   (its monitor says OCF_SUCCESS after a give-up); step 3 must then see the resource still
 #   Started with no fail count, which the run reports as the control caught.
@@ -143,7 +145,7 @@ note "container up ($(($(date +%s) - t0)) s): systemd pid $C on the host"
 # cluster must fence: docs/cluster.md); dc-deadtime 2 s instead of 20 (the wait before the
 # only node elects itself).
 sd sh -c 'mkdir -p /var/lib/pacemaker/cib /var/lib/pacemaker/pengine /var/lib/pacemaker/blackbox \
-  /var/lib/pacemaker/cores /var/log/pacemaker /var/lib/corosync /var/log/corosync &&
+  /var/lib/pacemaker/cores /var/log/pacemaker /var/lib/corosync /var/log/corosync /var/log/crmsh &&
   cat >/var/lib/pacemaker/cib/cib.xml &&
   chown -R hacluster:haclient /var/lib/pacemaker /var/log/pacemaker &&
   chmod 750 /var/lib/pacemaker/cib && chmod 600 /var/lib/pacemaker/cib/cib.xml &&
@@ -186,6 +188,13 @@ run = $HR_MEMBER --wait /run/hr-test/never
 [group flaky]
 run = $HR_MEMBER --crash-always segv --wait /run/hr-test/crash
 EOF
+if [ "${HR_PCMK_CRM:-0}" = 1 ]; then
+  sd crm configure primitive hr ocf:hotrestart:hrctl \
+    params config=/run/hr-test/web.conf hrctl="$HR_HRCTL" logfile=/run/hr-test/hrctl.log \
+    op start timeout=90s op stop timeout=60s op monitor interval=2s timeout=30s \
+    op monitor interval=30s timeout=60s OCF_CHECK_LEVEL=10 \
+    meta migration-threshold=1
+else
 sd cibadmin -C -o resources -X "<primitive id=\"hr\" class=\"ocf\" provider=\"hotrestart\" type=\"hrctl\">
   <instance_attributes id=\"hr-ia\">
     <nvpair id=\"hr-config\" name=\"config\" value=\"/run/hr-test/web.conf\"/>
@@ -201,6 +210,8 @@ sd cibadmin -C -o resources -X "<primitive id=\"hr\" class=\"ocf\" provider=\"ho
     <op id=\"hr-stop\" name=\"stop\" interval=\"0\" timeout=\"60s\"/>
   </operations>
 </primitive>"
+fi
+note "resource: $(sd cibadmin -Q -o resources | tr -s ' \n' ' ')"
 
 # Pacemaker's own view of the resource.
 # (crm_resource --locate names the node while the start is still in flight: crm_mon tells.)
