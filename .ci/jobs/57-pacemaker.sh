@@ -4,10 +4,12 @@
 # agent starts the resource; a member crash is handled by hrctl with Pacemaker's fail count 0;
 # a give-up makes the monitor fail and, with migration-threshold=1, Pacemaker stops the
 # resource (Stopped, fail count 1); the resource made with crmsh. Then the negative control: an agent whose give-up mapping
-# is removed leaves the resource Started with fail count 0, and the run says so.
+# is removed leaves the resource Started with fail count 0, and the run says so. Then two
+# nodes (tests/cluster/pacemaker_2nodes.sh): the give-up moves the resource to the other node.
 # Needs root (the container). HR_REQUIRE_PACEMAKER=1: a skip fails the job. Reuses build/default
-# from the main suite when it is there. Budget: 4 minutes; measured here: about 1 minute (the
-# packages install in about 20 s when the apt lists are fresh, each run 25 s).
+# from the main suite when it is there. Budget: 4 minutes; measured here: 80 s for the three
+# runs (about 25 s each, most of it the containers' start and stop), plus the packages'
+# install when they are not there yet.
 . "$(dirname "$0")/../lib.sh"
 ci_install systemd-container pacemaker corosync resource-agents crmsh python3 cmake g++ make \
   libexpected-dev doctest-dev libboost-dev
@@ -26,4 +28,9 @@ for run in check control; do
     HR_MEMBER="$PWD/$b/tests/runtime/hr_member" \
     timeout 200 bash tests/cluster/pacemaker.sh "${args[@]}"
 done
+# Two nodes (two containers joined by a veth pair in network namespaces of their own, one
+# bank on a directory both see): a give-up on the first node moves the resource to the second,
+# which resumes the groups from the bank the first left.
+"${sudo[@]}" env HR_REQUIRE_PACEMAKER=1 HR_SOURCE="$PWD" HR_HRCTL="$PWD/$b/tools/hrctl/hrctl" \
+  HR_MEMBER="$PWD/$b/tests/runtime/hr_member" timeout 200 bash tests/cluster/pacemaker_2nodes.sh
 echo "pacemaker job: passed in $(( $(date +%s) - start ))s"

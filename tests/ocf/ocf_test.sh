@@ -126,6 +126,13 @@ check_giveup() {
     echo "give-up check: monitor returned $rc, expected $OCF_ERR_GENERIC"
     return 1
   fi
+  # As Pacemaker recovers it (stop, start, here or on another node): the start resumes the
+  # group given up on and returns only once it runs, so the first monitor succeeds.
+  ra_with "$a" start || fail "start after the give-up: $?"
+  [ "$(field '[g["hold"] for g in d["groups"] if g["name"]=="flaky"][0]')" = "" ] ||
+    fail "start returned while flaky was still held as given up"
+  ra_with "$a" monitor || fail "monitor right after the start that resumed flaky: $?"
+  ra_with "$a" stop || fail "stop: $?"
   return 0
 }
 
