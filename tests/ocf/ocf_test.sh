@@ -10,7 +10,8 @@
 #   agent     each return code the agent promises, on a real bank (docs/cluster.md)
 #   agent_fallback  the same with ocf-shellfuncs out of reach (the agent's own fallback)
 #   negative  the negative controls: planted copies of the agent that the checks of `agent`
-#             must catch (give-up not mapped; a refused bank removed and created again)
+#             must catch (give-up not mapped; a refused bank removed and created again; a
+#             lease, hrctl exit 16, taken as final without waiting for it to expire)
 # No wall-clock thresholds: only generous timeouts that catch a hang.
 set -euo pipefail
 case_name=$1 agent=$2 hrctl=$3 member=$4
@@ -175,6 +176,50 @@ check_refused() {
   return 0
 }
 
+# check_lease AGENT: another node's live lease on the bank (hrctl exit 16, docs/hrctl.md "One
+# node at a time"), played by a wrapper whose `serve` exits 16 its first N times. A lease that
+# expires within the start's time (N = 2: a failover after the lost node was fenced) must be
+# waited out: the start succeeds. One live past the start's deadline is a refusal:
+# OCF_ERR_INSTALLED (another node may run the resource), the bank unchanged, no supervisor.
+check_lease() {
+  local a=$1 rc=0 before
+  cat >"$dir/hrctl-lease" <<EOF
+#!/bin/sh
+if [ "\$1" = serve ]; then
+  n=\$(cat "$dir/lease-count" 2>/dev/null || echo 0)
+  if [ "\$n" -lt "\$(cat "$dir/lease-refusals")" ]; then
+    echo \$((n + 1)) >"$dir/lease-count"
+    echo "hrctl: another node holds the bank's lease (test wrapper)" >&2
+    exit 16
+  fi
+fi
+exec "$hrctl" "\$@"
+EOF
+  chmod 755 "$dir/hrctl-lease"
+  rm -f "$bank" "$dir/lease-count"
+  echo 2 >"$dir/lease-refusals"
+  OCF_RESKEY_hrctl=$dir/hrctl-lease ra_with "$a" start || rc=$?
+  if [ "$rc" -ne 0 ] || [ "$(cat "$dir/lease-count")" != 2 ]; then
+    echo "lease check: a lease that expires during the start: start returned $rc after $(cat "$dir/lease-count" 2>/dev/null) refusal(s), expected 0 after 2"
+    ra_with "$a" stop || true
+    return 1
+  fi
+  ra_with "$a" stop || fail "stop after the lease check: $?"
+  before=$(sha "$bank")
+  rm -f "$dir/lease-count"
+  echo 1000000 >"$dir/lease-refusals"
+  rc=0
+  OCF_RESKEY_CRM_meta_timeout=8000 OCF_RESKEY_hrctl=$dir/hrctl-lease ra_with "$a" start || rc=$?
+  if [ "$rc" -ne "$OCF_ERR_INSTALLED" ]; then
+    echo "lease check: a lease live past the start's deadline: start returned $rc, expected $OCF_ERR_INSTALLED"
+    return 1
+  fi
+  [ "$(sha "$bank")" = "$before" ] || { echo "lease check: the bank was changed"; return 1; }
+  [ "$(field 'd["supervisor"]')" = 0 ] || { echo "lease check: a supervisor serves the bank"; return 1; }
+  rm -f "$bank"
+  return 0
+}
+
 case $case_name in
 tester)
   if [ ! -x /usr/sbin/ocf-tester ]; then
@@ -284,6 +329,8 @@ agent | agent_fallback)
   note "give-up: monitor OCF_ERR_GENERIC"
   check_refused "$agent" || fail "refused bank"
   note "corrupt and foreign bank: start refused (OCF_ERR_CONFIGURED/INSTALLED), bank unchanged"
+  check_lease "$agent" || fail "lease"
+  note "another node's lease: waited out when it expires, OCF_ERR_INSTALLED when it does not"
   ;;
 negative)
   # 1. The give-up mapping removed: the give-up check must fail.
@@ -301,6 +348,14 @@ negative)
   ! cmp -s "$agent" "$dir/planted-recreate" || fail "the re-create fault was not planted"
   if check_refused "$dir/planted-recreate"; then fail "the refused-bank check passed on an agent that re-creates the bank"; fi
   note "planted: refused bank re-created -> caught"
+  # 3. exit 16 taken as a final refusal at once (no wait for the lease to expire): caught.
+  # shellcheck disable=SC2016
+  sed 's/if \[ "\$hr_exit" -eq "\$HR_LEASE" \] && \[ \$((\$(now) + 2)) -lt "\$hr_end" \]; then/if false; then/' \
+    "$agent" >"$dir/planted-lease"
+  chmod 755 "$dir/planted-lease"
+  ! cmp -s "$agent" "$dir/planted-lease" || fail "the lease fault was not planted"
+  if check_lease "$dir/planted-lease"; then fail "the lease check passed on an agent that does not wait for a lease to expire"; fi
+  note "planted: lease not waited out -> caught"
   ;;
 *)
   echo "unknown case $case_name" >&2
