@@ -136,7 +136,8 @@ class HotrestartConan(ConanFile):
         # Conan's generators describe the package: not the project's own CMake and pkg-config
         # files (nor, from an older layout, their share/ folders), nor its doc folder.
         for folder in (("lib", "cmake"), ("lib", "pkgconfig"), ("share", "cmake"),
-                       ("share", "pkgconfig"), ("share", "doc"), ("lib", "systemd")):
+                       ("share", "pkgconfig"), ("share", "doc"), ("lib", "systemd"),
+                       ("lib", "ocf")):
             rmdir(self, os.path.join(self.package_folder, *folder))
         for module in self._build_modules:
             copy(self, module, src=os.path.join(self.source_folder, "conan"),

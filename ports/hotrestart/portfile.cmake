@@ -48,5 +48,7 @@ file(REMOVE_RECURSE
 # The systemd unit names hrctl by an absolute path in this staging tree: a system's package
 # manager ships units, vcpkg does not (docs/systemd.md).
 file(REMOVE_RECURSE "${CURRENT_PACKAGES_DIR}/lib/systemd" "${CURRENT_PACKAGES_DIR}/debug/lib/systemd")
+# The OCF resource agent likewise (docs/cluster.md): a cluster node's package ships it.
+file(REMOVE_RECURSE "${CURRENT_PACKAGES_DIR}/lib/ocf" "${CURRENT_PACKAGES_DIR}/debug/lib/ocf")
 file(INSTALL "${CMAKE_CURRENT_LIST_DIR}/usage" DESTINATION "${CURRENT_PACKAGES_DIR}/share/${PORT}")
 vcpkg_install_copyright(FILE_LIST "${SOURCE_PATH}/LICENSE")

@@ -1,0 +1,259 @@
+#!/usr/bin/env bash
+# Two Pacemaker nodes, each a systemd-nspawn container, running ocf:hotrestart:hrctl on one
+# bank both see (docs/cluster.md, "What was run here"). The container technique is that of
+# tests/cluster/pacemaker.sh; here each node has a network namespace of its own, joined to
+# the other's by a veth pair (10.77.0.1 and 10.77.0.2; nothing is added to the host's own
+# network), and a host directory is bound into both as the shared storage (/srv/hr: the
+# configuration and the bank). Both containers run on one kernel: the bank's lock and page
+# cache are shared, as on one machine (a real second node has another kernel: the cross-boot-id
+# path and the power-cut test of issue 18 cover that, not this test).
+#
+# Usage: HR_SOURCE=... HR_HRCTL=... HR_MEMBER=... pacemaker_2nodes.sh
+# Exit 77: skipped (not root, a package missing), unless HR_REQUIRE_PACEMAKER=1.
+#
+# Asserted from Pacemaker's view (crm_mon) and from the bank (hrctl status):
+#   1. the resource starts on one node (A);
+#   2. a group there keeps crashing until hrctl gives up on it (the crash is made to happen on
+#      A only: its trigger file is in A's /run); the monitor fails, migration-threshold=1 bans
+#      A, and Pacemaker moves the resource to the other node (B), Started there, fail count 1
+#      on A;
+#   3. on B, hrctl serve resumed both groups from the bank A left: the group web's member runs
+#      again with its run counter carried over (the state followed the storage), the group
+#      flaky runs again (not crashing on B), and A runs no supervisor.
+set -euo pipefail
+: "${HR_SOURCE:?HR_SOURCE: the source tree}"
+: "${HR_HRCTL:?HR_HRCTL: the hrctl to run}" "${HR_MEMBER:?HR_MEMBER: tests/runtime hr_member}"
+
+skip() {
+  if [ "${HR_REQUIRE_PACEMAKER:-0}" = 1 ]; then
+    echo "FAIL (HR_REQUIRE_PACEMAKER=1): cannot run: $*" >&2
+    exit 1
+  fi
+  echo "SKIP: $*" >&2
+  exit 77
+}
+note() { echo "-- $*"; }
+[ "$(id -u)" -eq 0 ] || skip "not root (systemd-nspawn needs root)"
+for t in /usr/bin/systemd-nspawn /usr/sbin/pacemakerd /usr/sbin/corosync /usr/lib/ocf/lib/heartbeat/ocf-shellfuncs /usr/sbin/ip; do
+  [ -e "$t" ] || skip "no $t (apt-get install systemd-container pacemaker corosync resource-agents iproute2)"
+done
+getent passwd hacluster >/dev/null || skip "no hacluster user (the pacemaker package makes it)"
+
+dir=$(mktemp -d /tmp/hr-pacemaker2.XXXXXX)
+chmod 755 "$dir"
+tag=hr$$
+declare -A NSPAWN C
+OK=0
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+on() {
+  local n=$1
+  shift
+  nsenter -t "${C[$n]}" -a "$@"
+}
+up() { [ -n "${C[$1]:-}" ] && kill -0 "${C[$1]}" 2>/dev/null; }
+cleanup() {
+  local rc=$? n i
+  for n in A B; do
+    up "$n" || continue
+    if [ "$OK" != 1 ]; then
+      echo "== node $n: crm_mon (on failure)" >&2
+      on "$n" crm_mon -1 --failcounts >&2 2>&1 || true
+      echo "== node $n: hrctl's log" >&2
+      on "$n" cat /run/hr-test/hrctl.log >&2 2>/dev/null || true
+      on "$n" journalctl --no-pager -n 40 -u pacemaker >&2 || true
+    fi
+  done
+  for n in A B; do
+    up "$n" || continue
+    timeout 60 nsenter -t "${C[$n]}" -a systemctl stop pacemaker >/dev/null 2>&1 || true
+  done
+  for n in A B; do
+    if up "$n"; then on "$n" systemctl poweroff >/dev/null 2>&1 || true; fi
+  done
+  for n in A B; do
+    [ -n "${NSPAWN[$n]:-}" ] || continue
+    for i in $(seq 150); do kill -0 "${NSPAWN[$n]}" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "${NSPAWN[$n]}" 2>/dev/null && kill -KILL "${NSPAWN[$n]}" 2>/dev/null
+    wait "${NSPAWN[$n]}" 2>/dev/null || true
+  done
+  ip netns del "${tag}A" 2>/dev/null || true
+  ip netns del "${tag}B" 2>/dev/null || true
+  rm -rf "$dir"
+  exit "$rc"
+}
+trap cleanup EXIT
+until_true() {
+  local secs=$1 what=$2 i
+  shift 2
+  for ((i = 0; i < secs * 5; i++)); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  fail "timed out after ${secs}s waiting for: $what"
+}
+
+# The network: one namespace per node, a veth pair between them.
+ip netns add "${tag}A"
+ip netns add "${tag}B"
+ip link add "${tag}a" netns "${tag}A" type veth peer name "${tag}b" netns "${tag}B"
+ip -n "${tag}A" addr add 10.77.0.1/24 dev "${tag}a"
+ip -n "${tag}B" addr add 10.77.0.2/24 dev "${tag}b"
+for n in A B; do
+  ip -n "$tag$n" link set lo up
+  ip -n "$tag$n" link set "$tag${n,,}" up
+done
+
+mkdir -p "$dir/resource.d/hotrestart" "$dir/corosync" "$dir/shared"
+chmod 700 "$dir/shared"
+install -m 0755 "$HR_SOURCE/tools/ocf/hrctl" "$dir/resource.d/hotrestart/hrctl"
+cat >"$dir/corosync/corosync.conf" <<'EOF'
+totem {
+	version: 2
+	cluster_name: hrtest2
+	crypto_cipher: none
+	crypto_hash: none
+}
+logging {
+	to_stderr: yes
+	to_logfile: no
+	to_syslog: yes
+}
+quorum {
+	provider: corosync_votequorum
+	two_node: 1
+}
+nodelist {
+	node {
+		name: nodeA
+		nodeid: 1
+		ring0_addr: 10.77.0.1
+	}
+	node {
+		name: nodeB
+		nodeid: 2
+		ring0_addr: 10.77.0.2
+	}
+}
+EOF
+# The shared storage: the configuration and the bank.
+cat >"$dir/shared/web.conf" <<EOF
+bank = /srv/hr/web.bank
+bank-size = 16M
+max-badness = 3
+max-site-restarts = 1
+interval = 60000
+
+[group web]
+run = $HR_MEMBER --wait /run/hr-test/never
+
+[group flaky]
+run = $HR_MEMBER --crash-always segv --wait /run/hr-test/crash
+EOF
+
+t0=$(date +%s)
+for n in A B; do
+  binds=(--bind-ro="$HR_SOURCE" --bind-ro="$(dirname "$HR_HRCTL")" --bind-ro="$(dirname "$HR_MEMBER")"
+    --bind-ro="$dir/resource.d:/usr/lib/ocf/resource.d" --bind-ro="$dir/corosync:/etc/corosync"
+    --bind-ro=/etc/alternatives --bind="$dir/shared:/srv/hr")
+  for f in passwd group shadow nsswitch.conf; do binds+=(--bind-ro="/etc/$f"); done
+  systemd-nspawn -D / --volatile=yes --network-namespace-path="/run/netns/$tag$n" --register=no \
+    --keep-unit -b --machine="node$n" --console=pipe "${binds[@]}" </dev/null >"$dir/nspawn$n.log" 2>&1 &
+  NSPAWN[$n]=$!
+done
+for n in A B; do
+  s=""
+  for _ in $(seq 300); do
+    C[$n]=$(ps -eo pid=,ppid= | awk -v p="${NSPAWN[$n]}" '$2==p{print $1}' | head -1)
+    [ -n "${C[$n]}" ] && s=$(on "$n" systemctl is-active basic.target 2>/dev/null || true)
+    [ "$s" = active ] && break
+    kill -0 "${NSPAWN[$n]}" 2>/dev/null || { cat "$dir/nspawn$n.log" >&2; fail "systemd-nspawn of node $n ended"; }
+    sleep 0.1
+  done
+  [ "$s" = active ] || fail "node $n: basic.target not active after 30 s"
+  on "$n" sh -c 'mkdir -p /var/lib/pacemaker/cib /var/lib/pacemaker/pengine /var/lib/pacemaker/blackbox \
+    /var/lib/pacemaker/cores /var/log/pacemaker /var/lib/corosync /var/log/corosync &&
+    cat >/var/lib/pacemaker/cib/cib.xml &&
+    chown -R hacluster:haclient /var/lib/pacemaker /var/log/pacemaker &&
+    chmod 750 /var/lib/pacemaker/cib && chmod 600 /var/lib/pacemaker/cib/cib.xml &&
+    mkdir -p -m 700 /run/hr-test' <<'EOF'
+<cib crm_feature_set="3.16.1" validate-with="pacemaker-3.8" epoch="1" num_updates="0" admin_epoch="0">
+  <configuration>
+    <crm_config>
+      <cluster_property_set id="cib-bootstrap-options">
+        <nvpair id="opt-dc-deadtime" name="dc-deadtime" value="2s"/>
+        <nvpair id="opt-stonith-enabled" name="stonith-enabled" value="false"/>
+      </cluster_property_set>
+    </crm_config>
+    <nodes/>
+    <resources/>
+    <constraints/>
+  </configuration>
+  <status/>
+</cib>
+EOF
+  on "$n" systemctl mask --runtime --quiet systemd-networkd-wait-online.service
+  on "$n" systemctl start --no-block corosync pacemaker
+done
+until_true 120 "both nodes online" sh -c "nsenter -t ${C[A]} -a crm_mon -1 | grep -q 'Online: \\[ nodeA nodeB \\]'"
+note "two nodes up ($(($(date +%s) - t0)) s): $(on A crm_mon -1 | grep -E 'Current DC|Online' | tr -s ' \n' ' ')"
+
+on A cibadmin -C -o resources -X "<primitive id=\"hr\" class=\"ocf\" provider=\"hotrestart\" type=\"hrctl\">
+  <instance_attributes id=\"hr-ia\">
+    <nvpair id=\"hr-config\" name=\"config\" value=\"/srv/hr/web.conf\"/>
+    <nvpair id=\"hr-hrctl\" name=\"hrctl\" value=\"$HR_HRCTL\"/>
+    <nvpair id=\"hr-log\" name=\"logfile\" value=\"/run/hr-test/hrctl.log\"/>
+  </instance_attributes>
+  <meta_attributes id=\"hr-meta\">
+    <nvpair id=\"hr-mt\" name=\"migration-threshold\" value=\"1\"/>
+    <nvpair id=\"hr-stick\" name=\"resource-stickiness\" value=\"100\"/>
+  </meta_attributes>
+  <operations>
+    <op id=\"hr-monitor\" name=\"monitor\" interval=\"2s\" timeout=\"30s\"/>
+    <op id=\"hr-start\" name=\"start\" interval=\"0\" timeout=\"90s\"/>
+    <op id=\"hr-stop\" name=\"stop\" interval=\"0\" timeout=\"60s\"/>
+  </operations>
+</primitive>"
+
+started_on() { on A crm_mon -1 2>/dev/null | sed -n 's/.*hr[[:space:]]*(ocf:hotrestart:hrctl):[[:space:]]*Started \(node[AB]\).*/\1/p'; }
+field() {
+  on "$1" "$HR_HRCTL" status --bank /srv/hr/web.bank --json |
+    /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$2"
+}
+web='[g for g in d["groups"] if g["name"]=="web"][0]'
+flaky='[g for g in d["groups"] if g["name"]=="flaky"][0]'
+
+# 1. started on one node.
+until_true 60 "hr Started" sh -c "[ -n \"\$(nsenter -t ${C[A]} -a crm_mon -1 | grep -E 'hr[[:space:]]+\\(ocf:hotrestart:hrctl\\):[[:space:]]+Started node')\" ]"
+first=$(started_on)
+first=${first#node}
+[ "$first" = A ] && second=B || second=A
+runs1=$(field "$first" "${web}[\"members\"][0][\"runs\"]")
+note "1. Started on node$first ($(($(date +%s) - t0)) s); web's member: runs $runs1, pid $(field "$first" "${web}[\"members\"][0][\"pid\"]") (node$first's pid namespace)"
+
+# 2. give-up on the first node: the resource moves.
+on "$first" touch /run/hr-test/crash
+until_true 120 "hr Started on node$second" sh -c "nsenter -t ${C[A]} -a crm_mon -1 | grep -Eq 'hr[[:space:]]+\\(ocf:hotrestart:hrctl\\):[[:space:]]+Started node$second'"
+on A crm_mon -1 --failcounts >"$dir/crm_mon"
+grep -q "hr: migration-threshold=1 fail-count=[1-9]" "$dir/crm_mon" || fail "no fail count on node$first: $(cat "$dir/crm_mon")"
+grep -q "monitor on node$first returned 'error' (hrctl gave up on group(s) flaky" "$dir/crm_mon" ||
+  fail "no failed monitor on node$first naming the give-up: $(cat "$dir/crm_mon")"
+note "2. give-up on node$first: moved to node$second ($(($(date +%s) - t0)) s)"
+grep -E 'fail-count|returned' "$dir/crm_mon" | sed 's/^ */   /'
+
+# 3. on the second node, from the bank the first left.
+sup=$(field "$second" 'd["supervisor"]')
+[ "$sup" -gt 0 ] || fail "no supervisor on node$second"
+on "$second" kill -0 "$sup" || fail "the supervisor $sup is not node$second's"
+on "$first" pgrep -x hrctl >/dev/null && fail "node$first still runs hrctl serve"
+until_true 30 "web runs on node$second" sh -c "[ \"\$(nsenter -t ${C[$second]} -a $HR_HRCTL status --bank /srv/hr/web.bank --json | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(all(m[\"alive\"] for g in d[\"groups\"] for m in g[\"members\"]))')\" = True ]"
+runs2=$(field "$second" "${web}[\"members\"][0][\"runs\"]")
+[ "$runs2" -gt "$runs1" ] || fail "web's member: runs $runs2 on node$second, was $runs1: the state did not follow"
+[ "$(field "$second" "${flaky}[\"hold\"]")" = "" ] || fail "flaky is still held on node$second"
+on "$second" grep -q "run $runs2 restarted=" /run/hr-test/hrctl.log ||
+  fail "node$second's log lacks web's run $runs2: $(on "$second" cat /run/hr-test/hrctl.log)"
+note "3. on node$second: web's member runs again from the bank (runs $runs1 -> $runs2), flaky resumed; node$first runs no supervisor"
+OK=1
+note "passed in $(($(date +%s) - t0)) s"
