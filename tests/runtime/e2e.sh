@@ -1620,6 +1620,47 @@ sd_give_up_exit)
   [ "$(status_field '[g["hold"] for g in d["groups"]]')" = "['stopped', 'gave_up']" ] || fail "holds: group 1 stopped, group 2 gave up"
   [ "$rc2" -ne 0 ] || fail "the delegated run of group 2 succeeded"
   ;;
+give_up_hook)
+  # --on-give-up-run: the hook runs once per give-up with the group, reason and counts in its
+  # environment, is not waited for (it sleeps while the supervisor serves group 1 to its end),
+  # and a failing or missing hook is logged, never stops the supervisor.
+  hook='echo "$HR_GROUP|$HR_GROUP_ID|$HR_GIVE_UP_REASON|$HR_RESTART_COUNTER|$HR_RESTARTS|$HR_SITE_RESTARTS|$HR_BANK" >>"$HOOK_DIR/hook.log"; echo $$ >"$HOOK_DIR/hook.pid"; exec sleep 600'
+  export HOOK_DIR=$dir
+  launch "1" "run 1 restarted=0 tag=a" run "${T[@]}" --max-badness 3 --max-site-restarts 1 --interval 60000 --on-give-up-run "$hook" -g 1 --name a -- "$member" --wait "$dir/go" --tag a; p=$launched
+  H run --bank "$bank" -g crashy --name b -- "$member" --crash-always segv >"$dir/out2" 2>"$dir/err2"; expect_rc $? 8 "given up on group crashy"
+  wait_for "$dir/hook.pid" "[0-9]"
+  hp=$(cat "$dir/hook.pid")
+  gid=$(status_field '[g["gid"] for g in d["groups"] if g["name"] == "crashy"][0]')
+  # The counter as the controller has it (the escalation reset it); restarts 4 in all.
+  want="crashy|$gid|kept crashing: 1 site restarts in a row did not help|0|4|1|$bank"
+  [ "$(cat "$dir/hook.log")" = "$want" ] || fail "hook environment: got '$(cat "$dir/hook.log")', want '$want'"
+  grep -q "group $gid: give-up hook started" "$dir/err1" || fail "no log line for the hook"
+  kill -0 "$hp" || fail "the hook is not running"
+  kill -0 $p || fail "the supervisor stopped"
+  touch "$dir/go"
+  wait $p; expect_rc $? 0 "group 1 ends while the hook still sleeps (the hook is not waited for)"
+  kill -0 "$hp" || fail "the hook should still sleep"
+  kill "$hp"
+  [ "$(wc -l <"$dir/hook.log")" -eq 1 ] || fail "the hook ran more than once"
+  # A failing hook and a missing one: logged with their status, exit 8 as without a hook.
+  rm -f "$bank"
+  H run "${T[@]}" --max-badness 2 --max-site-restarts 1 --interval 60000 --on-give-up-run 'exit 3' -- "$member" --crash-always segv >"$dir/out3" 2>"$dir/err3"; expect_rc $? 8 "failing hook"
+  wait_for "$dir/err3" "group 0: give-up hook exited with status 3"
+  rm -f "$bank"
+  H run "${T[@]}" --max-badness 2 --max-site-restarts 1 --interval 60000 --on-give-up-run "$dir/no-such-hook" -- "$member" --crash-always segv >"$dir/out4" 2>"$dir/err4"; expect_rc $? 8 "missing hook"
+  wait_for "$dir/err4" "group 0: give-up hook exited with status 127"
+  # Negative control: without the option, no hook line (the checks above cannot pass by chance).
+  rm -f "$bank" "$dir/hook.log"
+  H run "${T[@]}" --max-badness 2 --max-site-restarts 1 --interval 60000 -- "$member" --crash-always segv >"$dir/out5" 2>"$dir/err5"; expect_rc $? 8 "no hook"
+  sleep 0.5
+  grep -q "give-up hook" "$dir/err5" && fail "a hook line without --on-give-up-run"
+  [ -e "$dir/hook.log" ] && fail "a hook ran without --on-give-up-run"
+  # The configuration key.
+  rm -f "$bank"
+  printf 'on-give-up-run = exit 5\n' >"$dir/conf"
+  H run "${T[@]}" --config "$dir/conf" --max-badness 2 --max-site-restarts 1 --interval 60000 -- "$member" --crash-always segv >"$dir/out6" 2>"$dir/err6"; expect_rc $? 8 "hook from the config"
+  wait_for "$dir/err6" "group 0: give-up hook exited with status 5"
+  ;;
 sd_journal_prefix)
   # JOURNAL_STREAM naming hrctl's stderr: its own lines carry <6> (information), <4> (a crash)
   # and <3> (a refused bank); the members' output is untouched.

@@ -389,6 +389,11 @@ bool apply_service_option(const std::string& flag, const std::string& value, ser
       return bad("hold: the group is held and the others go on; exit: stop every group, exit 8");
     return true;
   }
+  if (flag == "--on-give-up-run") {
+    if (value.empty()) return bad("a shell command (run with sh -c)");
+    o.on_give_up_run = value;
+    return true;
+  }
   return false;
 }
 

@@ -62,6 +62,8 @@ struct service_options {
   ready_when ready = ready_when::call;
   std::uint64_t ready_after_ms = 1000;
   give_up_action on_give_up = give_up_action::hold;
+  /// --on-give-up-run: a shell command run (sh -c, not waited for) at each give-up; empty: none.
+  std::string on_give_up_run;
 };
 /// Applies one service option ("--ready", "--ready-after", "--on-give-up") to `o`. Returns
 /// false for another flag; `err` says why a value is bad.

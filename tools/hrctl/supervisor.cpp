@@ -922,6 +922,9 @@ void supervisor::give_up(std::uint32_t gid) {
       "groups go on. Fix the program, then `hrctl upgrade -g %u -- NEW` or `hrctl run -g %u ...` "
       "restarts it, `hrctl kill -g %u` ends it",
       gid, h.max_site_restarts, gid, gid, gid);
+  // The hook first (it is not waited for): it sees the group's counts as they were.
+  run_give_up_hook(gid, "kept crashing: " + std::to_string(h.max_site_restarts) +
+                            " site restarts in a row did not help");
   hold(gid, hold_gave_up, exit_gave_up);
   for (std::uint32_t id = 0; id < runs_.size(); ++id)
     if (runs_[id].pid > 0 && runs_[id].gid == gid) stop_run(id, SIGKILL);

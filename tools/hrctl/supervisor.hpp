@@ -126,6 +126,8 @@ class supervisor {
   void handle_site_restarts();
   bool note_escalation(std::uint32_t gid);
   void give_up(std::uint32_t gid);
+  /// --on-give-up-run: starts the hook for group `gid` (give_up_hook.cpp), never waits for it.
+  void run_give_up_hook(std::uint32_t gid, const std::string& reason);
 
   // Holds: groups stopped on request or given up on.
   void hold(std::uint32_t gid, std::uint32_t why, int code);
@@ -239,6 +241,7 @@ class supervisor {
   std::string status_sent_;
   std::string last_crash_;     ///< "GROUP/MEMBER killed by SIGSEGV", for STATUS=
   bool give_up_exit_ = false;  ///< --on-give-up exit, and a group was given up on
+  std::string node_name_;      ///< this node's name (--node, else uname's nodename)
 };
 
 // A controller call, then the actions it decided, performed in order.
