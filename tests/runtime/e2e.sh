@@ -106,10 +106,10 @@ make_down_bank() {
   kill -9 "$down_pid"
   local i; for ((i = 0; i < 100; i++)); do kill -0 "$down_pid" 2>/dev/null || break; sleep 0.1; done
 }
-# Offset of the runtime block ("HHRT", version 3) in the bank file (layout.hpp): its header is
+# Offset of the runtime block ("HHRT", version 4) in the bank file (layout.hpp): its header is
 # 128 bytes, then 8 request slots of 320, then max_groups (32 here) group slots of 128, then
 # the process slots of 64.
-rt_offset() { grep -obUaP 'HHRT\x03\x00\x00\x00' "$bank" | head -1 | cut -d: -f1; }
+rt_offset() { grep -obUaP 'HHRT\x04\x00\x00\x00' "$bank" | head -1 | cut -d: -f1; }
 group_slot() { echo $(($(rt_offset) + 128 + 8 * 320 + 128 * $1)); }
 proc_slot() { echo $(($(rt_offset) + 128 + 8 * 320 + 32 * 128 + 64 * $1)); }
 request_slot() { echo $(($(rt_offset) + 128 + 320 * $1)); }
@@ -423,12 +423,12 @@ bank_version)
   H run --bank "$bank" -- "$member" >/dev/null 2>"$dir/err"; expect_rc $? 5 "run: other format version"
   grep -q "refusing this bank (nothing in it was changed)" "$dir/err" || fail "run: message"
   grep -q "has format version 99, this hrctl supports" "$dir/err" || fail "run: which versions"
-  grep -q "converts only a runtime block of the previous version" "$dir/err" || fail "run: what it can convert"
+  grep -q "converts only a runtime block of the previous versions" "$dir/err" || fail "run: what it can convert"
   H kill -g 0 --bank "$bank" 2>"$dir/err"; expect_rc $? 5 "kill -g: other format version"
   [ "$(sha "$bank")" = "$before" ] || fail "the refused bank was changed"
   # The runtime block ("HHRT", then its version word) written by another hrctl version.
   cp "$dir/orig.bank" "$bank"
-  off=$(grep -obUaP 'HHRT\x03\x00\x00\x00' "$bank" | head -1 | cut -d: -f1)
+  off=$(grep -obUaP 'HHRT\x04\x00\x00\x00' "$bank" | head -1 | cut -d: -f1)
   [ -n "$off" ] || fail "no runtime block found in the bank file"
   printf '\x01' | dd of="$bank" bs=1 seek=$((off + 4)) conv=notrunc status=none
   before=$(sha "$bank")
@@ -442,7 +442,7 @@ bank_version)
   grep -q "runtime block: .*runtime block written by another hrctl version" "$dir/out" || fail "check --image does not name the runtime block"
   [ "$(sha "$bank")" = "$before" ] || fail "the refused bank was changed (runtime block)"
   H status --bank "$bank" 2>"$dir/err"
-  grep -q "has runtime block version 1, this hrctl supports 3" "$dir/err" || fail "runtime version: which versions"
+  grep -q "has runtime block version 1, this hrctl supports 4" "$dir/err" || fail "runtime version: which versions"
   # Each refusal says what to do about it: a bank cut short, a creation that died half-way.
   cp "$dir/orig.bank" "$dir/cut.bank"
   truncate -s $(($(stat -c %s "$dir/orig.bank") / 2)) "$dir/cut.bank"
@@ -765,20 +765,24 @@ listen_v6)
   grep -q "in brackets" "$dir/err2" || fail "no advice for IPv6 without brackets"
   kill -TERM $p; wait $p
   ;;
-convert_v2)
-  # The committed v2 fixture (a copy): hrctl convert, then check passes and status shows the
-  # same groups, members and counters; a second convert does nothing.
-  install -m 600 "$(dirname "$0")/../fixtures/v2/hrctl.bank" "$bank"
-  H status --bank "$bank" >"$dir/before" || fail "status of the v2 bank"
+convert_v2 | convert_v3)
+  # The committed v2 (v3) fixture (a copy): hrctl convert, then check passes and status shows the
+  # same groups, members and counters, and a free lease; a second convert does nothing.
+  from=${case_name#convert_v}
+  install -m 600 "$(dirname "$0")/../fixtures/v$from/hrctl.bank" "$bank"
+  H status --bank "$bank" >"$dir/before" || fail "status of the v$from bank"
+  [ "$(status_field 'd["lease"]')" = None ] || fail "a v$from bank has no lease"
   H check --bank "$bank" >"$dir/out0" 2>&1; expect_rc $? 11 "check before the conversion"
-  grep -q "runtime block version 2, this hrctl supports 3\|expected 3, found 2\|another hrctl version" "$dir/out0" || fail "check: $(cat "$dir/out0")"
+  grep -q "runtime block version $from, this hrctl supports 4\|expected 4, found $from\|another hrctl version" "$dir/out0" || fail "check: $(cat "$dir/out0")"
   H convert --bank "$bank" >"$dir/out1"; expect_rc $? 0 "convert"
-  grep -q "converted from version 2 to 3" "$dir/out1" || fail "convert did not say what it did"
+  grep -q "converted from version $from to 4" "$dir/out1" || fail "convert did not say what it did"
+  grep -q "the node lease in the new block __HR_lease" "$dir/out1" || fail "convert did not name the lease block"
   H check --bank "$bank" >"$dir/out2"; expect_rc $? 0 "check after the conversion"
   H status --bank "$bank" >"$dir/after"
   diff "$dir/before" "$dir/after" >"$dir/err.diff" || fail "status changed: $(cat "$dir/err.diff")"
+  [ "$(status_field 'd["lease"]["state"]')" = free ] || fail "the converted bank's lease is not free"
   H convert --bank "$bank" >"$dir/out3"; expect_rc $? 0 "convert again"
-  grep -q "already version 3" "$dir/out3" || fail "a second conversion"
+  grep -q "already version 4" "$dir/out3" || fail "a second conversion"
   ;;
 delegated)
   launch "1" "tag=a" run "${T[@]}" -g 1 --name a -- "$member" --wait "$dir/go" --tag a; p1=$launched

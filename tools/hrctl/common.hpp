@@ -64,6 +64,10 @@ struct service_options {
   give_up_action on_give_up = give_up_action::hold;
   /// --on-give-up-run: a shell command run (sh -c, not waited for) at each give-up; empty: none.
   std::string on_give_up_run;
+  /// --node: this node's name in the bank's lease; empty: uname's nodename (lease.hpp).
+  std::string node;
+  /// --lease-time: how long the lease stays live without a renewal (lease.hpp).
+  std::uint64_t lease_ms = 10000;
 };
 /// Applies one service option ("--ready", "--ready-after", "--on-give-up") to `o`. Returns
 /// false for another flag; `err` says why a value is bad.

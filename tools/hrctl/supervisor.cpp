@@ -205,6 +205,47 @@ int supervisor::open_bank(const bank_options& bo, bool create, bool* busy) {
   return exit_ok;
 }
 
+int supervisor::take_node_lease() {
+  node_name_ = this_node(bo_.service);
+  if (const char* t = std::getenv("HR_TEST_BOOT_ID"); t != nullptr && *t != '\0')
+    log.warn("HR_TEST_BOOT_ID is set: this process claims boot id %s (for tests only)", t);
+  if (rt_.lease() == nullptr) return exit_ok;  // (open_runtime attaches it: version 4)
+  if (int rc =
+          take_lease(*rt_.lease(), node_name_, bo_.service.lease_ms, bo_.path, log, lease_seq_);
+      rc != exit_ok)
+    return rc;
+  lease_taken_ = true;
+  lease_renewed_at_ = now();
+  flush_lease();
+  return exit_ok;
+}
+
+bool supervisor::renew_node_lease(std::uint64_t t) {
+  if (!lease_taken_ || rt_.lease() == nullptr) return true;
+  if (t - lease_renewed_at_ < bo_.service.lease_ms / 4) return true;
+  lease_record& l = *rt_.lease();
+  if (!renew_lease(l, lease_seq_, realtime_ms())) {
+    lease_taken_ = false;
+    log.error(
+        "bank %s: the lease was taken over by %s while this supervisor served it (it was not "
+        "renewed within its time: this node was paused or cut off?). Two nodes may have used "
+        "the bank: stopping every member here without touching the bank; exit %d",
+        bo_.path.c_str(), describe_lease(l, realtime_ms()).c_str(), exit_lease);
+    return false;
+  }
+  lease_renewed_at_ = t;
+  flush_lease();
+  return true;
+}
+
+// A bank on storage that other nodes read: the lease's page written out (msync) at once.
+void supervisor::flush_lease() {
+  if (!bank_ || rt_.lease() == nullptr) return;
+  const auto off = static_cast<std::uint64_t>(reinterpret_cast<const std::byte*>(rt_.lease()) -
+                                              bank_->backend().data());
+  (void)bank_->backend().flush_range(off, sizeof(lease_record));
+}
+
 int supervisor::recorded_supervisor() {
   if (!bank_) return 0;
   auto rb = bank_->find(runtime_block_name);
@@ -236,22 +277,28 @@ int supervisor::open_runtime(bool create) {
     record_policy(bo_, *fh);
     store(fh->magic, runtime_magic);
   }
-  // A fresh block (version 3 from the start) gets its extension block; a version-2 one is
-  // converted (convert.hpp: all or nothing), keeping everything it records.
+  // A fresh block (version 4 from the start) gets its extension and lease blocks; a version-2
+  // or 3 one is converted (convert.hpp: all or nothing), keeping everything it records.
   if (formatted_now || load(fh->version) == runtime_version) {
-    if (!bank_->find(runtime_ext_block_name)) {
-      auto v = runtime_view::attach(*rb);
-      if (!v) return report_bank_error("refusing the runtime state of bank", bo_.path, v.error());
+    auto v = runtime_view::attach(*rb);
+    if (!v) return report_bank_error("refusing the runtime state of bank", bo_.path, v.error());
+    const bool has_ext = bank_->find(runtime_ext_block_name).has_value();
+    const bool has_lease = bank_->find(lease_block_name).has_value();
+    if ((!has_ext || !has_lease) && !formatted_now)
+      return report_bank_error(
+          "refusing the runtime state of bank", bo_.path,
+          error(errc::corrupt, has_ext ? "runtime block version 4 without its lease block"
+                                       : "runtime block version 4 without its extension block"));
+    if (!has_ext) {
       auto xb = bank_->find_or_create(hotrestart::detail::internal_access, runtime_ext_block_name,
                                       runtime_ext_block_bytes(v->max_groups()));
       if (!xb)
         return report_bank_error("cannot keep the runtime state in bank", bo_.path, xb.error());
-      if (!formatted_now)
-        return report_bank_error(
-            "refusing the runtime state of bank", bo_.path,
-            error(errc::corrupt, "runtime block version 3 without its extension block"));
       format_runtime_ext(xb->data, xb->capacity, *v, nullptr);
     }
+    if (!has_lease)
+      if (auto l = make_lease_block(*bank_); !l)
+        return report_bank_error("cannot keep the runtime state in bank", bo_.path, l.error());
   } else {
     auto c = convert_runtime(*bank_);
     if (!c)
@@ -345,6 +392,7 @@ int supervisor::open(const bank_options& bo, bool prefix, bool quiet, bool* busy
   service_extend_for_bank(bo.path);  // (under a service: a large bank takes a while to check)
   if (int rc = open_bank(bo, true, busy); rc != exit_ok) return rc;
   if (int rc = open_runtime(true); rc != exit_ok) return rc;
+  if (int rc = take_node_lease(); rc != exit_ok) return rc;
   bool created = false;
   if (int rc = open_controller(&created); rc != exit_ok) return rc;
   if (bank_refused_as_corrupt(*bank_, rt_, *ctl_, bo_.path, bo.force)) return exit_bank;
@@ -411,6 +459,7 @@ int supervisor::open_light(const bank_options& bo, bool* busy) {
   stopping_ = true;  // no run is started: the next supervisor performs what is left
   if (int rc = open_bank(bo, false, busy); rc != exit_ok) return rc;
   if (int rc = open_runtime(false); rc != exit_ok) return rc;
+  if (int rc = take_node_lease(); rc != exit_ok) return rc;
   bool created = false;
   if (int rc = open_controller(&created); rc != exit_ok) return rc;
   drive([&](auto& sink) { return ctl_->resume(now(), sink); });
@@ -591,6 +640,13 @@ int supervisor::serve(std::uint32_t own, std::uint64_t stop_timeout_ms, bool ser
         outputs_.finish(bo_.path);
         return exit_bank_lost;
       }
+      // The lease, renewed every quarter of its time; lost: another node took the bank over.
+      if (!renew_node_lease(t)) {
+        service_stopping();
+        abandon_runs(stop_timeout_ms);
+        outputs_.finish(bo_.path);
+        return exit_lease;
+      }
       // The bank is checked on every tick (one fstat): another user may not write it.
       if (!bank_trusted()) {
         shutdown(SIGTERM, stop_timeout_ms);
@@ -694,6 +750,17 @@ void supervisor::shutdown(int sig, std::uint64_t stop_timeout_ms) {
 
 void supervisor::finish() {
   outputs_.finish(bo_.path);
+  // The lease is released only when no member of this node runs from the bank any more (a
+  // member left running keeps writing it: the lease then expires, and fencing must stop it).
+  if (lease_taken_ && rt_.lease() != nullptr) {
+    bool running = false;
+    for (const run_state& r : runs_) running = running || r.pid > 0;
+    if (!running) {
+      release_lease(*rt_.lease(), lease_seq_);
+      flush_lease();
+    }
+    lease_taken_ = false;
+  }
   if (!light_ && rt_) {
     std::int32_t me = ::getpid();
     std::atomic_ref<std::int32_t>(rt_.header().supervisor_pid)

@@ -18,6 +18,7 @@
 #include "common.hpp"
 #include "config.hpp"
 #include "launcher.hpp"
+#include "lease.hpp"
 #include "listeners.hpp"
 #include "log.hpp"
 #include "output.hpp"
@@ -242,6 +243,13 @@ class supervisor {
   std::string last_crash_;     ///< "GROUP/MEMBER killed by SIGSEGV", for STATUS=
   bool give_up_exit_ = false;  ///< --on-give-up exit, and a group was given up on
   std::string node_name_;      ///< this node's name (--node, else uname's nodename)
+  // The node lease (lease.hpp): taken at open, renewed while serving, released at the end.
+  int take_node_lease();
+  bool renew_node_lease(std::uint64_t t);
+  void flush_lease();
+  bool lease_taken_ = false;
+  std::uint64_t lease_seq_ = 0;
+  std::uint64_t lease_renewed_at_ = 0;  ///< monotonic ms of the last renewal
 };
 
 // A controller call, then the actions it decided, performed in order.
