@@ -330,7 +330,8 @@ int blocks_of(Bank& bank, const std::string& path, bool json) {
     std::string owner = "user";
     if (b.name == controller_block_name)
       owner = "controller";
-    else if (b.name == runtime_block_name || b.name == runtime_ext_block_name)
+    else if (b.name == runtime_block_name || b.name == runtime_ext_block_name ||
+             b.name == lease_block_name)
       owner = "hrctl runtime";
     else if (b.name.starts_with("__HR_IMG_"))
       owner = "process image";

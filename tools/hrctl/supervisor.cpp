@@ -210,6 +210,13 @@ int supervisor::take_node_lease() {
   if (const char* t = std::getenv("HR_TEST_BOOT_ID"); t != nullptr && *t != '\0')
     log.warn("HR_TEST_BOOT_ID is set: this process claims boot id %s (for tests only)", t);
   if (rt_.lease() == nullptr) return exit_ok;  // (open_runtime attaches it: version 4)
+  {
+    const lease_record& l = *rt_.lease();
+    const std::string node(l.node, std::min<std::size_t>(l.node_len, sizeof l.node));
+    const std::string boot(l.boot_id, ::strnlen(l.boot_id, sizeof l.boot_id));
+    pids_foreign_ = !node.empty() && (node != node_name_ || boot != this_boot_id());
+    last_holder_ = "node " + node + " (boot id " + boot + ")";
+  }
   if (int rc =
           take_lease(*rt_.lease(), node_name_, bo_.service.lease_ms, bo_.path, log, lease_seq_);
       rc != exit_ok)
@@ -392,10 +399,12 @@ int supervisor::open(const bank_options& bo, bool prefix, bool quiet, bool* busy
   service_extend_for_bank(bo.path);  // (under a service: a large bank takes a while to check)
   if (int rc = open_bank(bo, true, busy); rc != exit_ok) return rc;
   if (int rc = open_runtime(true); rc != exit_ok) return rc;
-  if (int rc = take_node_lease(); rc != exit_ok) return rc;
   bool created = false;
   if (int rc = open_controller(&created); rc != exit_ok) return rc;
   if (bank_refused_as_corrupt(*bank_, rt_, *ctl_, bo_.path, bo.force)) return exit_bank;
+  // The lease once the bank is known sound (a refused bank is left unchanged), before anything
+  // in it is acted on.
+  if (int rc = take_node_lease(); rc != exit_ok) return rc;
   outputs_.listen(bo_.path, false);
   watch_bank_faults();
   // "group N: ..." and "group N ...": also to group N's delegated runs.
@@ -503,6 +512,10 @@ void supervisor::adopt() {
   });
   for (const auto& n : orphans) (void)bank_->free(hotrestart::detail::internal_access, n);
 
+  if (pids_foreign_)
+    log("bank %s: last served by %s, another node or boot: the pids it records are another "
+        "kernel's; every member recorded running is treated as ended while no supervisor ran",
+        bo_.path.c_str(), last_holder_.c_str());
   // Members recorded as running: alive (adopt, by pid + start time) or gone (report, unless
   // their group is held: its members stay stopped).
   for (std::uint32_t gid = 0; gid < ctl_->max_groups(); ++gid) {
@@ -518,7 +531,9 @@ void supervisor::adopt() {
       const int pid = load(s->pid);
       // Only the run the bank names, alive, and a process of the bank's user: a bank's writer
       // cannot make this supervisor adopt (and later signal) anyone else's process.
-      const bool same = load(s->handle) == p.handle && same_process_alive(pid, load(s->start_time));
+      // (A pid another node or boot recorded names nothing here: never adopted or signalled.)
+      const bool same = !pids_foreign_ && load(s->handle) == p.handle &&
+                        same_process_alive(pid, load(s->start_time));
       const int pfd = same ? open_image_pidfd(pid, load(s->start_time), member_uid()) : -1;
       if (pfd >= 0) {
         runs_[p.id] = run_state{pid, pfd, false, p.handle, gid, now()};

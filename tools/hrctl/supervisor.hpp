@@ -248,6 +248,10 @@ class supervisor {
   bool renew_node_lease(std::uint64_t t);
   void flush_lease();
   bool lease_taken_ = false;
+  /// The lease's last holder was another node or another boot: the pids the bank records are
+  /// another kernel's, never adopted or signalled (adopt()).
+  bool pids_foreign_ = false;
+  std::string last_holder_;  ///< "node A (boot id ...)", for the log
   std::uint64_t lease_seq_ = 0;
   std::uint64_t lease_renewed_at_ = 0;  ///< monotonic ms of the last renewal
 };
