@@ -245,7 +245,7 @@ std::uint64_t fixed_overhead(const bank_options& o, std::uint32_t page) {
   auto round = [&](std::uint64_t b) { return (b + page - 1) / page * page; };
   return round(controller_t::state_bytes(o.max_groups, o.max_processes)) +
          round(runtime_block_bytes(o.max_groups, effective_max_processes(o.max_processes))) +
-         round(runtime_ext_block_bytes(o.max_groups));
+         round(runtime_ext_block_bytes(o.max_groups)) + round(sizeof(lease_record));
 }
 
 namespace {

@@ -41,9 +41,10 @@ struct run_as {
 /// empty string or the problem (unknown user; --user of another user without root).
 std::string resolve_user(const std::string& name, run_as& out);
 
-/// Blocks a bank needs beyond one image per process: the controller and runtime blocks, a
-/// staged image per mailbox slot, and at least one block for the programs themselves.
-inline constexpr std::uint32_t min_extra_blocks = 3 + request_slots + 1;
+/// Blocks a bank needs beyond one image per process: the controller block, the three runtime
+/// blocks (runtime, extension, lease), a staged image per mailbox slot, and at least one block
+/// for the programs themselves.
+inline constexpr std::uint32_t min_extra_blocks = 4 + request_slots + 1;
 
 /// Tunables fixed when the bank is created (flags or config file).
 /// What a supervisor (run, serve) does under a service manager: when it sends READY=1, and

@@ -166,7 +166,7 @@ int supervisor::open_bank(const bank_options& bo, bool create, bool* busy) {
                    "for %u groups and %u processes) + 2 x the size of the restartable processes "
                    "(each process image is kept in the bank; at least one page each: %llu bytes); "
                    "max blocks >= max processes + %u (%llu): one image per process, the "
-                   "controller block, the two runtime blocks, %u staged images, one block for the "
+                   "controller block, the three runtime blocks, %u staged images, one block for the "
                    "programs\n",
                    static_cast<unsigned long long>(bo.bank_size), bo.max_blocks,
                    static_cast<unsigned long long>(fixed), bo.max_groups, bo.max_processes,
