@@ -1716,6 +1716,33 @@ node_takeover)
   grep -q "opened\|adopting" "$dir/err7" || fail "node A after B released the lease: $(cat "$dir/err7")"
   grep -q "taking the lease" "$dir/err7" && fail "a released lease was 'taken over'"
   ;;
+k8s_probes)
+  # The probes of dist/kubernetes/hrctl-deployment.yaml, run as the manifest has them (the bank
+  # path and hrctl's path substituted) against a real supervisor: both pass while a group runs;
+  # readiness fails while a group is held (liveness still passes); liveness fails once no
+  # supervisor serves the bank.
+  yaml=$(dirname "$0")/../../dist/kubernetes/hrctl-deployment.yaml
+  probe() {
+    /usr/bin/python3 -c 'import sys, yaml
+d = [x for x in yaml.safe_load_all(open(sys.argv[1])) if x and x["kind"] == "Deployment"][0]
+print(d["spec"]["template"]["spec"]["containers"][0][sys.argv[2]]["exec"]["command"][2])' "$yaml" "$1" |
+      sed "s|/bank/web.bank|$bank|g; s|hrctl status|$hrctl status|g"
+  }
+  live=$(probe livenessProbe); ready=$(probe readinessProbe)
+  [ -n "$live" ] && [ -n "$ready" ] || fail "no probe commands in $yaml"
+  launch "1" "run 1" run "${T[@]}" -g web --serve-all -- "$member" --wait "$dir/never"; p=$launched
+  H run --bank "$bank" -g other -- "$member" --wait "$dir/never2" >"$dir/out2" 2>"$dir/err2" &
+  wait_for "$dir/out2" "run 1"
+  sh -c "$live" || fail "liveness fails while the supervisor serves"
+  sh -c "$ready" || fail "readiness fails while every group runs"
+  H stop -g other --bank "$bank" >/dev/null 2>&1; expect_rc $? 0 "stop -g other"
+  for ((i = 0; i < 100; i++)); do [ "$(status_field '[g["hold"] for g in d["groups"]]')" = "['', 'stopped']" ] && break; sleep 0.1; done
+  sh -c "$live" || fail "liveness fails while a group is held"
+  sh -c "$ready" && fail "readiness passes while a group is held"
+  kill -9 $p; wait $p 2>/dev/null
+  sh -c "$live" && fail "liveness passes with no supervisor"
+  sh -c "$ready" && fail "readiness passes with no supervisor"
+  ;;
 sd_journal_prefix)
   # JOURNAL_STREAM naming hrctl's stderr: its own lines carry <6> (information), <4> (a crash)
   # and <3> (a refused bank); the members' output is untouched.
