@@ -62,11 +62,12 @@ void supervisor::run_give_up_hook(std::uint32_t gid, const std::string& reason) 
   env.push_back("HR_BANK=" + bo_.path);
   env.push_back("HR_NODE=" + node_name_);
   std::vector<char*> envp;
+  envp.reserve(env.size() + 1);
   for (std::string& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
   // $1: the command; the wrapper's lines are hrctl log lines.
-  const std::string wrapper = "sh -c \"$1\" </dev/null; rc=$?; echo \"hrctl: group " +
-                              std::to_string(gid) + ": give-up hook exited with status $rc\" >&2";
+  const std::string wrapper = R"(sh -c "$1" </dev/null; rc=$?; echo "hrctl: group )" +
+                              std::to_string(gid) + R"(: give-up hook exited with status $rc" >&2)";
   std::fflush(stderr);
   const pid_t a = ::fork();
   if (a < 0) {

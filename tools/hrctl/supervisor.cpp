@@ -160,18 +160,19 @@ int supervisor::open_bank(const bank_options& bo, bool create, bool* busy) {
     return report_bank_error("cannot open bank", bo.path, existing.error(), as_.uid);
   if (!existing) {
     if (bo.bank_size < need || bo.max_blocks < need_blocks) {
-      std::fprintf(stderr,
-                   "hrctl: bank too small for what is asked: --bank-size %llu, --max-blocks %u.\n"
-                   "hrctl: sizing rule: bank size >= controller state + runtime state (%llu bytes "
-                   "for %u groups and %u processes) + 2 x the size of the restartable processes "
-                   "(each process image is kept in the bank; at least one page each: %llu bytes); "
-                   "max blocks >= max processes + %u (%llu): one image per process, the "
-                   "controller block, the three runtime blocks, %u staged images, one block for the "
-                   "programs\n",
-                   static_cast<unsigned long long>(bo.bank_size), bo.max_blocks,
-                   static_cast<unsigned long long>(fixed), bo.max_groups, bo.max_processes,
-                   static_cast<unsigned long long>(need), min_extra_blocks,
-                   static_cast<unsigned long long>(need_blocks), request_slots);
+      std::fprintf(
+          stderr,
+          "hrctl: bank too small for what is asked: --bank-size %llu, --max-blocks %u.\n"
+          "hrctl: sizing rule: bank size >= controller state + runtime state (%llu bytes "
+          "for %u groups and %u processes) + 2 x the size of the restartable processes "
+          "(each process image is kept in the bank; at least one page each: %llu bytes); "
+          "max blocks >= max processes + %u (%llu): one image per process, the "
+          "controller block, the three runtime blocks, %u staged images, one block for the "
+          "programs\n",
+          static_cast<unsigned long long>(bo.bank_size), bo.max_blocks,
+          static_cast<unsigned long long>(fixed), bo.max_groups, bo.max_processes,
+          static_cast<unsigned long long>(need), min_extra_blocks,
+          static_cast<unsigned long long>(need_blocks), request_slots);
       return exit_too_small;
     }
     auto c = mmap_bank::create(bo.where(), t);
