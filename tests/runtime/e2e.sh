@@ -1743,6 +1743,23 @@ print(d["spec"]["template"]["spec"]["containers"][0][sys.argv[2]]["exec"]["comma
   sh -c "$live" && fail "liveness passes with no supervisor"
   sh -c "$ready" && fail "readiness passes with no supervisor"
   ;;
+lease_lost)
+  # A supervisor that finds at a renewal that another node took its lease (here: the lease
+  # block rewritten as node B's takeover would write it) stops its members without touching the
+  # bank and exits 16. Control first: renewals over several lease times keep it serving.
+  launch "1" "run 1" run "${T[@]}" --lease-time 1000 --node A -- "$member" --wait "$dir/never"; p=$launched
+  mpid=$(status_field 'd["groups"][0]["members"][0]["pid"]')
+  sleep 2.5
+  kill -0 $p || fail "the supervisor stopped while its lease was its own"
+  [ "$(status_field 'd["lease"]["live"]')" = True ] || fail "the lease was not renewed"
+  off=$(grep -obUaP 'HHRL' "$bank" | head -1 | cut -d: -f1)
+  [ -n "$off" ] || fail "no lease block in the bank"
+  printf 'B' | dd of="$bank" bs=1 seek=$((off + 88)) conv=notrunc status=none  # node "B"
+  printf '\x02' | dd of="$bank" bs=1 seek=$((off + 16)) conv=notrunc status=none  # seq 2
+  wait $p; expect_rc $? 16 "the lease was taken over"
+  grep -q "the lease was taken over by node B" "$dir/err1" || fail "no message naming the new holder"
+  gone_within "$mpid" 20 || fail "the member still runs after the supervisor lost the lease"
+  ;;
 sd_journal_prefix)
   # JOURNAL_STREAM naming hrctl's stderr: its own lines carry <6> (information), <4> (a crash)
   # and <3> (a refused bank); the members' output is untouched.

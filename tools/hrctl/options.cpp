@@ -297,7 +297,7 @@ constexpr option_spec options[] = {
      "when hrctl gives up on a group: run CMD with sh -c (not waited for; its output to hrctl's "
      "log), with HR_GROUP, HR_GROUP_ID, HR_GIVE_UP_REASON, HR_RESTART_COUNTER, HR_RESTARTS, "
      "HR_SITE_RESTARTS, HR_BANK in its environment; then --on-give-up acts", 0, 0, set_on_give_up_run},
-    {"node", 0, "NAME", value_kind::service, bit_run | bit_serve | bit_kill,
+    {"node", 0, "NAME", value_kind::service, bit_run | bit_serve | bit_kill | bit_status,
      "this node's name in the bank's lease (default: uname's nodename); a bank leased by "
      "another node, live, is refused (exit 16)", 0, 0, set_node},
     {"lease-time", 0, "MS", value_kind::service, bit_run | bit_serve,

@@ -228,6 +228,19 @@ int supervisor::take_node_lease() {
   return exit_ok;
 }
 
+// The lease is released only when no member of this node runs from the bank any more (a member
+// left running keeps writing it: the lease then expires, and fencing must stop it).
+void supervisor::release_node_lease() {
+  if (!lease_taken_ || rt_.lease() == nullptr) return;
+  bool running = false;
+  for (const run_state& r : runs_) running = running || r.pid > 0;
+  if (!running) {
+    release_lease(*rt_.lease(), lease_seq_);
+    flush_lease();
+  }
+  lease_taken_ = false;
+}
+
 bool supervisor::renew_node_lease(std::uint64_t t) {
   if (!lease_taken_ || rt_.lease() == nullptr) return true;
   if (t - lease_renewed_at_ < bo_.service.lease_ms / 4) return true;
@@ -766,17 +779,7 @@ void supervisor::shutdown(int sig, std::uint64_t stop_timeout_ms) {
 
 void supervisor::finish() {
   outputs_.finish(bo_.path);
-  // The lease is released only when no member of this node runs from the bank any more (a
-  // member left running keeps writing it: the lease then expires, and fencing must stop it).
-  if (lease_taken_ && rt_.lease() != nullptr) {
-    bool running = false;
-    for (const run_state& r : runs_) running = running || r.pid > 0;
-    if (!running) {
-      release_lease(*rt_.lease(), lease_seq_);
-      flush_lease();
-    }
-    lease_taken_ = false;
-  }
+  release_node_lease();
   if (!light_ && rt_) {
     std::int32_t me = ::getpid();
     std::atomic_ref<std::int32_t>(rt_.header().supervisor_pid)

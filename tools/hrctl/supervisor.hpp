@@ -246,6 +246,7 @@ class supervisor {
   // The node lease (lease.hpp): taken at open, renewed while serving, released at the end.
   int take_node_lease();
   bool renew_node_lease(std::uint64_t t);
+  void release_node_lease();
   void flush_lease();
   bool lease_taken_ = false;
   /// The lease's last holder was another node or another boot: the pids the bank records are
