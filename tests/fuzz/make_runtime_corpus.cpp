@@ -121,6 +121,7 @@ bool build(made& m) {
   m.ext_off = static_cast<std::uint64_t>(xb->data - g_mem);
   format_runtime_ext(xb->data, xb->capacity, *rt, nullptr);
   if (!rt->attach_ext(*xb)) return false;
+  if (!make_lease_block(*b)) return false;  // version 4
 
   auto cb = b->find_or_create(detail::internal_access, controller_block_name,
                               controller_state_bytes(groups, processes));

@@ -106,10 +106,10 @@ make_down_bank() {
   kill -9 "$down_pid"
   local i; for ((i = 0; i < 100; i++)); do kill -0 "$down_pid" 2>/dev/null || break; sleep 0.1; done
 }
-# Offset of the runtime block ("HHRT", version 3) in the bank file (layout.hpp): its header is
+# Offset of the runtime block ("HHRT", version 4) in the bank file (layout.hpp): its header is
 # 128 bytes, then 8 request slots of 320, then max_groups (32 here) group slots of 128, then
 # the process slots of 64.
-rt_offset() { grep -obUaP 'HHRT\x03\x00\x00\x00' "$bank" | head -1 | cut -d: -f1; }
+rt_offset() { grep -obUaP 'HHRT\x04\x00\x00\x00' "$bank" | head -1 | cut -d: -f1; }
 group_slot() { echo $(($(rt_offset) + 128 + 8 * 320 + 128 * $1)); }
 proc_slot() { echo $(($(rt_offset) + 128 + 8 * 320 + 32 * 128 + 64 * $1)); }
 request_slot() { echo $(($(rt_offset) + 128 + 320 * $1)); }
@@ -423,12 +423,12 @@ bank_version)
   H run --bank "$bank" -- "$member" >/dev/null 2>"$dir/err"; expect_rc $? 5 "run: other format version"
   grep -q "refusing this bank (nothing in it was changed)" "$dir/err" || fail "run: message"
   grep -q "has format version 99, this hrctl supports" "$dir/err" || fail "run: which versions"
-  grep -q "converts only a runtime block of the previous version" "$dir/err" || fail "run: what it can convert"
+  grep -q "converts only a runtime block of the previous versions" "$dir/err" || fail "run: what it can convert"
   H kill -g 0 --bank "$bank" 2>"$dir/err"; expect_rc $? 5 "kill -g: other format version"
   [ "$(sha "$bank")" = "$before" ] || fail "the refused bank was changed"
   # The runtime block ("HHRT", then its version word) written by another hrctl version.
   cp "$dir/orig.bank" "$bank"
-  off=$(grep -obUaP 'HHRT\x03\x00\x00\x00' "$bank" | head -1 | cut -d: -f1)
+  off=$(grep -obUaP 'HHRT\x04\x00\x00\x00' "$bank" | head -1 | cut -d: -f1)
   [ -n "$off" ] || fail "no runtime block found in the bank file"
   printf '\x01' | dd of="$bank" bs=1 seek=$((off + 4)) conv=notrunc status=none
   before=$(sha "$bank")
@@ -442,7 +442,7 @@ bank_version)
   grep -q "runtime block: .*runtime block written by another hrctl version" "$dir/out" || fail "check --image does not name the runtime block"
   [ "$(sha "$bank")" = "$before" ] || fail "the refused bank was changed (runtime block)"
   H status --bank "$bank" 2>"$dir/err"
-  grep -q "has runtime block version 1, this hrctl supports 3" "$dir/err" || fail "runtime version: which versions"
+  grep -q "has runtime block version 1, this hrctl supports 4" "$dir/err" || fail "runtime version: which versions"
   # Each refusal says what to do about it: a bank cut short, a creation that died half-way.
   cp "$dir/orig.bank" "$dir/cut.bank"
   truncate -s $(($(stat -c %s "$dir/orig.bank") / 2)) "$dir/cut.bank"
@@ -765,20 +765,24 @@ listen_v6)
   grep -q "in brackets" "$dir/err2" || fail "no advice for IPv6 without brackets"
   kill -TERM $p; wait $p
   ;;
-convert_v2)
-  # The committed v2 fixture (a copy): hrctl convert, then check passes and status shows the
-  # same groups, members and counters; a second convert does nothing.
-  install -m 600 "$(dirname "$0")/../fixtures/v2/hrctl.bank" "$bank"
-  H status --bank "$bank" >"$dir/before" || fail "status of the v2 bank"
+convert_v2 | convert_v3)
+  # The committed v2 (v3) fixture (a copy): hrctl convert, then check passes and status shows the
+  # same groups, members and counters, and a free lease; a second convert does nothing.
+  from=${case_name#convert_v}
+  install -m 600 "$(dirname "$0")/../fixtures/v$from/hrctl.bank" "$bank"
+  H status --bank "$bank" >"$dir/before" || fail "status of the v$from bank"
+  [ "$(status_field 'd["lease"]')" = None ] || fail "a v$from bank has no lease"
   H check --bank "$bank" >"$dir/out0" 2>&1; expect_rc $? 11 "check before the conversion"
-  grep -q "runtime block version 2, this hrctl supports 3\|expected 3, found 2\|another hrctl version" "$dir/out0" || fail "check: $(cat "$dir/out0")"
+  grep -q "runtime block version $from, this hrctl supports 4\|expected 4, found $from\|another hrctl version" "$dir/out0" || fail "check: $(cat "$dir/out0")"
   H convert --bank "$bank" >"$dir/out1"; expect_rc $? 0 "convert"
-  grep -q "converted from version 2 to 3" "$dir/out1" || fail "convert did not say what it did"
+  grep -q "converted from version $from to 4" "$dir/out1" || fail "convert did not say what it did"
+  grep -q "the node lease in the new block __HR_lease" "$dir/out1" || fail "convert did not name the lease block"
   H check --bank "$bank" >"$dir/out2"; expect_rc $? 0 "check after the conversion"
   H status --bank "$bank" >"$dir/after"
   diff "$dir/before" "$dir/after" >"$dir/err.diff" || fail "status changed: $(cat "$dir/err.diff")"
+  [ "$(status_field 'd["lease"]["state"]')" = free ] || fail "the converted bank's lease is not free"
   H convert --bank "$bank" >"$dir/out3"; expect_rc $? 0 "convert again"
-  grep -q "already version 3" "$dir/out3" || fail "a second conversion"
+  grep -q "already version 4" "$dir/out3" || fail "a second conversion"
   ;;
 delegated)
   launch "1" "tag=a" run "${T[@]}" -g 1 --name a -- "$member" --wait "$dir/go" --tag a; p1=$launched
@@ -1619,6 +1623,142 @@ sd_give_up_exit)
   [ "$(got STOPPING=1)" = 1 ] || fail "no STOPPING=1"
   [ "$(status_field '[g["hold"] for g in d["groups"]]')" = "['stopped', 'gave_up']" ] || fail "holds: group 1 stopped, group 2 gave up"
   [ "$rc2" -ne 0 ] || fail "the delegated run of group 2 succeeded"
+  ;;
+give_up_hook)
+  # --on-give-up-run: the hook runs once per give-up with the group, reason and counts in its
+  # environment, is not waited for (it sleeps while the supervisor serves group 1 to its end),
+  # and a failing or missing hook is logged, never stops the supervisor.
+  hook='echo "$HR_GROUP|$HR_GROUP_ID|$HR_GIVE_UP_REASON|$HR_RESTART_COUNTER|$HR_RESTARTS|$HR_SITE_RESTARTS|$HR_BANK" >>"$HOOK_DIR/hook.log"; echo $$ >"$HOOK_DIR/hook.pid"; exec sleep 600'
+  export HOOK_DIR=$dir
+  launch "1" "run 1 restarted=0 tag=a" run "${T[@]}" --max-badness 3 --max-site-restarts 1 --interval 60000 --on-give-up-run "$hook" -g 1 --name a -- "$member" --wait "$dir/go" --tag a; p=$launched
+  H run --bank "$bank" -g crashy --name b -- "$member" --crash-always segv >"$dir/out2" 2>"$dir/err2"; expect_rc $? 8 "given up on group crashy"
+  wait_for "$dir/hook.pid" "[0-9]"
+  hp=$(cat "$dir/hook.pid")
+  gid=$(status_field '[g["gid"] for g in d["groups"] if g["name"] == "crashy"][0]')
+  # The counter as the controller has it (the escalation reset it); restarts 4 in all.
+  want="crashy|$gid|kept crashing: 1 site restarts in a row did not help|0|4|1|$bank"
+  [ "$(cat "$dir/hook.log")" = "$want" ] || fail "hook environment: got '$(cat "$dir/hook.log")', want '$want'"
+  grep -q "group $gid: give-up hook started" "$dir/err1" || fail "no log line for the hook"
+  kill -0 "$hp" || fail "the hook is not running"
+  kill -0 $p || fail "the supervisor stopped"
+  touch "$dir/go"
+  wait $p; expect_rc $? 0 "group 1 ends while the hook still sleeps (the hook is not waited for)"
+  kill -0 "$hp" || fail "the hook should still sleep"
+  kill "$hp"
+  [ "$(wc -l <"$dir/hook.log")" -eq 1 ] || fail "the hook ran more than once"
+  # A failing hook and a missing one: logged with their status, exit 8 as without a hook.
+  rm -f "$bank"
+  H run "${T[@]}" --max-badness 2 --max-site-restarts 1 --interval 60000 --on-give-up-run 'exit 3' -- "$member" --crash-always segv >"$dir/out3" 2>"$dir/err3"; expect_rc $? 8 "failing hook"
+  wait_for "$dir/err3" "group 0: give-up hook exited with status 3"
+  rm -f "$bank"
+  H run "${T[@]}" --max-badness 2 --max-site-restarts 1 --interval 60000 --on-give-up-run "$dir/no-such-hook" -- "$member" --crash-always segv >"$dir/out4" 2>"$dir/err4"; expect_rc $? 8 "missing hook"
+  wait_for "$dir/err4" "group 0: give-up hook exited with status 127"
+  # Negative control: without the option, no hook line (the checks above cannot pass by chance).
+  rm -f "$bank" "$dir/hook.log"
+  H run "${T[@]}" --max-badness 2 --max-site-restarts 1 --interval 60000 -- "$member" --crash-always segv >"$dir/out5" 2>"$dir/err5"; expect_rc $? 8 "no hook"
+  sleep 0.5
+  grep -q "give-up hook" "$dir/err5" && fail "a hook line without --on-give-up-run"
+  [ -e "$dir/hook.log" ] && fail "a hook ran without --on-give-up-run"
+  # The configuration key.
+  rm -f "$bank"
+  printf 'on-give-up-run = exit 5\n' >"$dir/conf"
+  H run "${T[@]}" --config "$dir/conf" --max-badness 2 --max-site-restarts 1 --interval 60000 -- "$member" --crash-always segv >"$dir/out6" 2>"$dir/err6"; expect_rc $? 8 "hook from the config"
+  wait_for "$dir/err6" "group 0: give-up hook exited with status 5"
+  ;;
+node_takeover)
+  # Two nodes played on one machine (HR_TEST_BOOT_ID: another kernel's boot id; --node). Node
+  # A serves a file bank and is lost: its supervisor SIGKILLed; its member left running stands
+  # for a process still running on A's kernel. Node B is refused while A's lease is live (exit
+  # 16, the message names A), takes over once it has expired, adopts none of the pids A
+  # recorded, and restarts the member from the bank with its state (the run counter, a block).
+  fb=$dir/shared.bank
+  HR_TEST_BOOT_ID=boot-a-0000 launch "1" "run 1 restarted=0" run --bank "$fb" --bank-size 32M --node A --lease-time 3000 --name m -- "$member" --wait "$dir/never"; pa=$launched
+  wait_for "$dir/err1" "HR_TEST_BOOT_ID is set: this process claims boot id boot-a-0000"
+  [ "$(H status --bank "$fb" --json | python3 -c 'import json,sys; l=json.load(sys.stdin)["lease"]; print(l["state"], l["live"], l["node"], l["boot_id"])')" = "held True A boot-a-0000" ] || fail "status: node A's lease"
+  mpid=$(H status --bank "$fb" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["groups"][0]["members"][0]["pid"])')
+  kill -9 $pa; wait $pa 2>/dev/null
+  # While A's lease is live: refused, naming the holder (nothing the bank records changes; the
+  # open remade the lock of another boot in the header's lock area: docs/hrctl.md).
+  before=$(H status --bank "$fb" | grep -v '^lease'; H blocks --bank "$fb")
+  HR_TEST_BOOT_ID=boot-b-0000 H serve --bank "$fb" --node B >"$dir/out2" 2>"$dir/err2"; expect_rc $? 16 "node B while A's lease is live"
+  grep -q "is leased by another node: node A (boot id boot-a-0000, supervisor pid $pa)" "$dir/err2" || fail "the refusal does not name the holder: $(cat "$dir/err2")"
+  [ "$(H status --bank "$fb" | grep -v '^lease'; H blocks --bank "$fb")" = "$before" ] || fail "the refused bank was changed"
+  H status --bank "$fb" | grep -q "^lease live: node A" || fail "status: the live lease"
+  # Once it expired (3 s after A's last renewal): B takes over.
+  for ((i = 0; i < 200; i++)); do
+    H status --bank "$fb" | grep -q "^lease expired: node A" && break
+    sleep 0.1
+  done
+  HR_TEST_BOOT_ID=boot-b-0000 launch "3" "run 2 restarted=1" serve --bank "$fb" --node B; pb=$launched
+  grep -q "taking the lease over from node A (boot id boot-a-0000.*expired" "$dir/err3" || fail "B did not say it took over A's lease"
+  grep -q "last served by node A (boot id boot-a-0000), another node or boot" "$dir/err3" || fail "B did not say the pids are A's"
+  grep -q "member m (pid $mpid) ended while no supervisor ran: treated as a crash" "$dir/err3" || fail "A's member was not treated as gone"
+  grep -q "adopted member" "$dir/err3" && fail "B adopted a pid node A recorded"
+  kill -0 "$mpid" || fail "B signalled the pid node A recorded"
+  [ "$(H status --bank "$fb" --json | python3 -c 'import json,sys; l=json.load(sys.stdin)["lease"]; print(l["state"], l["live"], l["node"], l["boot_id"])')" = "held True B boot-b-0000" ] || fail "status: node B's lease"
+  # Node A back (same node, a new boot) while B's lease is live: refused in its turn.
+  HR_TEST_BOOT_ID=boot-a-0001 H serve --bank "$fb" --node A >"$dir/out4" 2>"$dir/err4"; expect_rc $? 9 "node A while B serves (the lock on this one kernel)"
+  kill -9 "$mpid"
+  # Negative control: the same node and boot take the bank over at once (no refusal), and do
+  # adopt the member that runs: the guards above are the node's, not a side effect.
+  kill -TERM $pb; wait $pb
+  HR_TEST_BOOT_ID=boot-b-0000 launch "5" "run 1 restarted=0" run --bank "$fb" --node B --name m2 -g 1 -- "$member" --wait "$dir/go5"; p5=$launched
+  grep -q "taking the lease\|leased by another node" "$dir/err5" && fail "the same node was refused or took over"
+  kill -9 $p5; wait $p5 2>/dev/null
+  HR_TEST_BOOT_ID=boot-b-0000 "$hrctl" serve --bank "$fb" --node B >"$dir/out6" 2>"$dir/err6" &
+  p6=$!
+  wait_for "$dir/err6" "adopted member m2"
+  grep -q "last served by" "$dir/err6" && fail "the same node and boot found foreign pids"
+  touch "$dir/go5"
+  kill -TERM $p6; wait $p6
+  # Node A (another boot) takes it now: B released the lease at its clean end.
+  HR_TEST_BOOT_ID=boot-a-0001 timeout 5 "$hrctl" serve --bank "$fb" --node A >"$dir/out7" 2>"$dir/err7"
+  grep -q "opened\|adopting" "$dir/err7" || fail "node A after B released the lease: $(cat "$dir/err7")"
+  grep -q "taking the lease" "$dir/err7" && fail "a released lease was 'taken over'"
+  ;;
+k8s_probes)
+  # The probes of dist/kubernetes/hrctl-deployment.yaml, run as the manifest has them (the bank
+  # path and hrctl's path substituted) against a real supervisor: both pass while a group runs;
+  # readiness fails while a group is held (liveness still passes); liveness fails once no
+  # supervisor serves the bank.
+  yaml=$(dirname "$0")/../../dist/kubernetes/hrctl-deployment.yaml
+  probe() {
+    /usr/bin/python3 -c 'import sys, yaml
+d = [x for x in yaml.safe_load_all(open(sys.argv[1])) if x and x["kind"] == "Deployment"][0]
+print(d["spec"]["template"]["spec"]["containers"][0][sys.argv[2]]["exec"]["command"][2])' "$yaml" "$1" |
+      sed "s|/bank/web.bank|$bank|g; s|hrctl status|$hrctl status|g"
+  }
+  live=$(probe livenessProbe); ready=$(probe readinessProbe)
+  [ -n "$live" ] && [ -n "$ready" ] || fail "no probe commands in $yaml"
+  launch "1" "run 1" run "${T[@]}" -g web --serve-all -- "$member" --wait "$dir/never"; p=$launched
+  H run --bank "$bank" -g other -- "$member" --wait "$dir/never2" >"$dir/out2" 2>"$dir/err2" &
+  wait_for "$dir/out2" "run 1"
+  sh -c "$live" || fail "liveness fails while the supervisor serves"
+  sh -c "$ready" || fail "readiness fails while every group runs"
+  H stop -g other --bank "$bank" >/dev/null 2>&1; expect_rc $? 0 "stop -g other"
+  for ((i = 0; i < 100; i++)); do [ "$(status_field '[g["hold"] for g in d["groups"]]')" = "['', 'stopped']" ] && break; sleep 0.1; done
+  sh -c "$live" || fail "liveness fails while a group is held"
+  sh -c "$ready" && fail "readiness passes while a group is held"
+  kill -9 $p; wait $p 2>/dev/null
+  sh -c "$live" && fail "liveness passes with no supervisor"
+  sh -c "$ready" && fail "readiness passes with no supervisor"
+  ;;
+lease_lost)
+  # A supervisor that finds at a renewal that another node took its lease (here: the lease
+  # block rewritten as node B's takeover would write it) stops its members without touching the
+  # bank and exits 16. Control first: renewals over several lease times keep it serving.
+  launch "1" "run 1" run "${T[@]}" --lease-time 1000 --node A -- "$member" --wait "$dir/never"; p=$launched
+  mpid=$(status_field 'd["groups"][0]["members"][0]["pid"]')
+  sleep 2.5
+  kill -0 $p || fail "the supervisor stopped while its lease was its own"
+  [ "$(status_field 'd["lease"]["live"]')" = True ] || fail "the lease was not renewed"
+  off=$(grep -obUaP 'HHRL' "$bank" | head -1 | cut -d: -f1)
+  [ -n "$off" ] || fail "no lease block in the bank"
+  printf 'B' | dd of="$bank" bs=1 seek=$((off + 88)) conv=notrunc status=none  # node "B"
+  printf '\x02' | dd of="$bank" bs=1 seek=$((off + 16)) conv=notrunc status=none  # seq 2
+  wait $p; expect_rc $? 16 "the lease was taken over"
+  grep -q "the lease was taken over by node B" "$dir/err1" || fail "no message naming the new holder"
+  gone_within "$mpid" 20 || fail "the member still runs after the supervisor lost the lease"
   ;;
 sd_journal_prefix)
   # JOURNAL_STREAM naming hrctl's stderr: its own lines carry <6> (information), <4> (a crash)

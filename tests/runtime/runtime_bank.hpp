@@ -48,6 +48,10 @@ struct runtime_bank {
     REQUIRE(xb);
     format_runtime_ext(xb->data, xb->capacity, *v, nullptr);
     REQUIRE(v->attach_ext(*xb));
+    REQUIRE(make_lease_block(*bank));  // version 4
+    auto lb = bank->find(lease_block_name);
+    REQUIRE(lb);
+    REQUIRE(v->attach_lease(*lb));
     rt = *v;
   }
 };

@@ -152,8 +152,8 @@ void advise_refused(const std::string& path, const error& e, bool image) {
       else
         std::fprintf(stderr, "%s was written by another version. ", p);
       std::fprintf(stderr,
-                   "hrctl converts only a runtime block of the previous version (2, as `hrctl "
-                   "convert` does), not this: use the hrctl that made it, or %s\n",
+                   "hrctl converts only a runtime block of the previous versions (2 and 3, as "
+                   "`hrctl convert` does), not this: use the hrctl that made it, or %s\n",
                    other);
       break;
     case errc::layout_mismatch:
@@ -245,7 +245,7 @@ std::uint64_t fixed_overhead(const bank_options& o, std::uint32_t page) {
   auto round = [&](std::uint64_t b) { return (b + page - 1) / page * page; };
   return round(controller_t::state_bytes(o.max_groups, o.max_processes)) +
          round(runtime_block_bytes(o.max_groups, effective_max_processes(o.max_processes))) +
-         round(runtime_ext_block_bytes(o.max_groups));
+         round(runtime_ext_block_bytes(o.max_groups)) + round(sizeof(lease_record));
 }
 
 namespace {
@@ -387,6 +387,24 @@ bool apply_service_option(const std::string& flag, const std::string& value, ser
       o.on_give_up = give_up_action::exit;
     else
       return bad("hold: the group is held and the others go on; exit: stop every group, exit 8");
+    return true;
+  }
+  if (flag == "--node") {
+    if (value.empty() || value.size() > 64 || value.find_first_of(" \t\n\r") != std::string::npos)
+      return bad("a node name: 1 to 64 bytes, no blanks");
+    o.node = value;
+    return true;
+  }
+  if (flag == "--lease-time") {
+    std::uint32_t n = 0;
+    if (!parse_u32(value, n) || n < 1000 || n > 86400000)
+      return bad("milliseconds, 1000..86400000");
+    o.lease_ms = n;
+    return true;
+  }
+  if (flag == "--on-give-up-run") {
+    if (value.empty()) return bad("a shell command (run with sh -c)");
+    o.on_give_up_run = value;
     return true;
   }
   return false;
@@ -546,13 +564,18 @@ std::string describe_conversion(const convert_report& c) {
   if (c.from == runtime_version)
     return "runtime block already version " + std::to_string(runtime_version) +
            ": nothing converted";
-  return "runtime block converted from version " + std::to_string(c.from) + " to " +
-         std::to_string(runtime_version) +
-         " in place (request ids, the performed-request ring and " +
-         "IPv6-capable listen records in the new block " + std::string(runtime_ext_block_name) +
-         "): " + std::to_string(c.listeners) + " listen address(es) of " +
+  std::string s = "runtime block converted from version " + std::to_string(c.from) + " to " +
+                  std::to_string(runtime_version) + " in place (";
+  if (c.from < 3)
+    s += "request ids, the performed-request ring and IPv6-capable listen records in the new "
+         "block " +
+         std::string(runtime_ext_block_name) + "; ";
+  s += "the node lease in the new block " + std::string(lease_block_name) + ", free)";
+  if (c.from < 3)
+    s += ": " + std::to_string(c.listeners) + " listen address(es) of " +
          std::to_string(c.groups_with_listeners) + " group(s) and " + std::to_string(c.requests) +
-         " pending request(s) carried over; groups, members, holds and counters kept as they were";
+         " pending request(s) carried over";
+  return s + "; groups, members, holds and counters kept as they were";
 }
 
 std::vector<listen_record> group_listeners(const runtime_view& rt, std::uint32_t gid) {

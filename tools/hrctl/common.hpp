@@ -41,9 +41,10 @@ struct run_as {
 /// empty string or the problem (unknown user; --user of another user without root).
 std::string resolve_user(const std::string& name, run_as& out);
 
-/// Blocks a bank needs beyond one image per process: the controller and runtime blocks, a
-/// staged image per mailbox slot, and at least one block for the programs themselves.
-inline constexpr std::uint32_t min_extra_blocks = 3 + request_slots + 1;
+/// Blocks a bank needs beyond one image per process: the controller block, the three runtime
+/// blocks (runtime, extension, lease), a staged image per mailbox slot, and at least one block
+/// for the programs themselves.
+inline constexpr std::uint32_t min_extra_blocks = 4 + request_slots + 1;
 
 /// Tunables fixed when the bank is created (flags or config file).
 /// What a supervisor (run, serve) does under a service manager: when it sends READY=1, and
@@ -62,6 +63,12 @@ struct service_options {
   ready_when ready = ready_when::call;
   std::uint64_t ready_after_ms = 1000;
   give_up_action on_give_up = give_up_action::hold;
+  /// --on-give-up-run: a shell command run (sh -c, not waited for) at each give-up; empty: none.
+  std::string on_give_up_run;
+  /// --node: this node's name in the bank's lease; empty: uname's nodename (lease.hpp).
+  std::string node;
+  /// --lease-time: how long the lease stays live without a renewal (lease.hpp).
+  std::uint64_t lease_ms = 10000;
 };
 /// Applies one service option ("--ready", "--ready-after", "--on-give-up") to `o`. Returns
 /// false for another flag; `err` says why a value is bad.

@@ -26,6 +26,7 @@ enum exit_code : int {
   exit_refused = 13,        ///< the controller refused (limits, duplicate name, not permitted)
   exit_timeout = 14,        ///< the supervisor did not answer in time
   exit_bank_lost = 15,      ///< the bank file was cut short under the supervisor: members killed
+  exit_lease = 16,          ///< another node holds the bank's lease (live), or took it over
 };
 
 /// One row of the table: the number, a short name (the `kind` of a JSON error object) and what
@@ -55,6 +56,8 @@ inline constexpr exit_code_info exit_code_table[] = {
     {exit_timeout, "timeout", "no answer from the supervisor in time"},
     {exit_bank_lost, "bank_lost",
      "the bank file was cut short under the supervisor: every member was killed"},
+    {exit_lease, "lease",
+     "another node's supervisor holds the bank's lease (live), or took it over while serving"},
     {128, "signal", "stopped by signal N (SIGINT 130, SIGTERM 143; run: its group is held)"},
 };
 

@@ -195,6 +195,7 @@ int supervisor::kill_group_now(std::uint32_t gid, const std::string& name) {
     store(gs->pending_outcome, static_cast<std::uint32_t>(outcome_killed));
   drive([&](auto& sink) { return ctl_->kill_group(now(), *g, sink); });
   std::printf("group killed\n");
+  release_node_lease();  // (no run was started: the lease is free again at once)
   return exit_ok;
 }
 

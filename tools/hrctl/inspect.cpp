@@ -3,6 +3,7 @@
 // they copy its block and read the copy (an event half-applied by the live supervisor is
 // undone in the copy, so the view is the state before or after it, never between).
 #include "inspect.hpp"
+#include "lease.hpp"
 
 #include "json.hpp"
 #include "validate.hpp"
@@ -98,20 +99,21 @@ int open_bank(const bank_options& bo, std::optional<opened>& out, bool need_runt
   auto blk = b->find(runtime_block_name);
   runtime_view rt;
   if (blk) {
-    // A version-2 block is read as it is (converted only by a supervisor or hrctl convert).
+    // A block of an earlier version (2, 3) is read as it is (converted only by a supervisor or
+    // hrctl convert).
     auto v = runtime_view::attach(*blk);
-    if (!v && v.error().code == errc::version_mismatch &&
-        load(reinterpret_cast<const runtime_header*>(blk->data)->version) == 2)
-      v = runtime_view::attach(*blk, 2);
+    std::uint32_t version = runtime_version;
+    if (!v && v.error().code == errc::version_mismatch) {
+      const std::uint32_t found = load(reinterpret_cast<const runtime_header*>(blk->data)->version);
+      if (found == 2 || found == 3) {
+        v = runtime_view::attach(*blk, found);
+        version = found;
+      }
+    }
     if (!v) return bank_failure(json, "refusing the runtime state of bank", path, v.error());
     rt = *v;
-    if (rt.header().version == runtime_version) {
-      auto xb = b->find(runtime_ext_block_name);
-      auto x = xb ? rt.attach_ext(*xb)
-                  : result<void>(fail(error(
-                        errc::corrupt, "runtime block version 3 without its extension block")));
-      if (!x) return bank_failure(json, "refusing the runtime state of bank", path, x.error());
-    }
+    if (auto x = attach_runtime_blocks(*b, rt, version); !x)
+      return bank_failure(json, "refusing the runtime state of bank", path, x.error());
   } else if (need_runtime) {
     const std::string msg = path + " is a bank, but hrctl never supervised it (no runtime state)";
     std::fprintf(stderr, "hrctl: %s\n", msg.c_str());
@@ -163,6 +165,25 @@ int render_status(const bank_options& bo, bool json, std::FILE* out, status_samp
     w.key("healthy").num(h.healthy_ms).key("discard_after").num(h.discard_after);
     w.key("max_site_restarts").num(h.max_site_restarts);
     w.key("give_up_window").num(h.give_up_window_ms).end_object();
+    // The node lease (runtime block 4; null for an earlier block read as it is).
+    w.key("lease");
+    if (const lease_record* l = rt.lease()) {
+      const std::uint64_t t = realtime_ms();
+      const bool held = load(l->state) == lease_held;
+      w.begin_object().key("state").str(held ? "held" : "free");
+      w.key("live").boolean(lease_live(*l, t));
+      w.key("node").str(std::string(l->node, std::min<std::size_t>(l->node_len, sizeof l->node)));
+      w.key("boot_id").str(std::string(l->boot_id, ::strnlen(l->boot_id, sizeof l->boot_id)));
+      w.key("pid").snum(load(l->pid)).key("lease_time").num(load(l->lease_ms));
+      w.key("renewed_ago")
+          .snum(static_cast<std::int64_t>(t) - static_cast<std::int64_t>(load(l->renewed_ms)));
+      w.key("this_node")
+          .boolean(std::string(l->node, std::min<std::size_t>(l->node_len, sizeof l->node)) ==
+                   this_node(bo.service));
+      w.end_object();
+    } else {
+      w.null();
+    }
     w.key("groups").begin_array();
   } else {
     std::fprintf(out, "bank %s: supervisor %s", printable(path).c_str(),
@@ -176,6 +197,12 @@ int render_status(const bank_options& bo, bool json, std::FILE* out, status_samp
                  "a row\n",
                  count_of(ctl->site_restarts(), "site restart", "site restarts").c_str(),
                  policy.c_str(), h.max_site_restarts);
+    // The lease, while held (a free lease says nothing more than "no supervisor").
+    if (const lease_record* l = rt.lease(); l != nullptr && load(l->state) == lease_held) {
+      const std::uint64_t t = realtime_ms();
+      std::fprintf(out, "lease %s: %s\n", lease_live(*l, t) ? "live" : "expired",
+                   printable(describe_lease(*l, t)).c_str());
+    }
   }
   std::uint32_t shown = 0;
   for (std::uint32_t gid = 0; gid < ctl->max_groups(); ++gid) {
@@ -339,7 +366,8 @@ int blocks_of(Bank& bank, const std::string& path, bool json,
     std::string owner = "user";
     if (b.name == controller_block_name)
       owner = "controller";
-    else if (b.name == runtime_block_name || b.name == runtime_ext_block_name)
+    else if (b.name == runtime_block_name || b.name == runtime_ext_block_name ||
+             b.name == lease_block_name)
       owner = "hrctl runtime";
     else if (b.name.starts_with("__HR_IMG_"))
       owner = "process image";
@@ -396,14 +424,9 @@ int check_of(Bank& bank, const std::string& path, bool json,
       rt = *v;
     else
       problems.push_back(std::string("runtime block: ") + describe(v.error()).text);
-    if (rt) {
-      auto xb = bank.find(runtime_ext_block_name);
-      if (!xb)
-        problems.emplace_back("runtime block: version 3 without its extension block " +
-                              std::string(runtime_ext_block_name));
-      else if (auto x = rt.attach_ext(*xb); !x)
-        problems.push_back(std::string("runtime extension block: ") + describe(x.error()).text);
-    }
+    if (rt)
+      if (auto x = attach_runtime_blocks(bank, rt, runtime_version); !x)
+        problems.push_back(std::string("runtime block: ") + describe(x.error()).text);
   }
   auto n = bank.check([&](const error& e) { problems.emplace_back(describe(e).text); });
   if (!n) problems.emplace_back(describe(n.error()).text);

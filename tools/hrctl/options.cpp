@@ -222,6 +222,9 @@ void set_service(parsed_args& a, const std::string& flag, const option_value& v)
 void set_ready(parsed_args& a, const option_value& v) { set_service(a, "--ready", v); }
 void set_ready_after(parsed_args& a, const option_value& v) { set_service(a, "--ready-after", v); }
 void set_on_give_up(parsed_args& a, const option_value& v) { set_service(a, "--on-give-up", v); }
+void set_on_give_up_run(parsed_args& a, const option_value& v) { set_service(a, "--on-give-up-run", v); }
+void set_node(parsed_args& a, const option_value& v) { set_service(a, "--node", v); }
+void set_lease_time(parsed_args& a, const option_value& v) { set_service(a, "--lease-time", v); }
 
 constexpr option_spec options[] = {
     {"help", 'h', nullptr, value_kind::flag, all_commands, "this help", 0, 0, set_help},
@@ -297,6 +300,16 @@ constexpr option_spec options[] = {
      "when hrctl gives up on a group: hold (default: the group is held, the other groups go on) "
      "or exit (every other group is stopped gracefully, then hrctl exits 8, for the service "
      "manager's Restart=/OnFailure=)", 0, 0, set_on_give_up},
+    {"on-give-up-run", 0, "CMD", value_kind::service, bit_run | bit_serve,
+     "when hrctl gives up on a group: run CMD with sh -c (not waited for; its output to hrctl's "
+     "log), with HR_GROUP, HR_GROUP_ID, HR_GIVE_UP_REASON, HR_RESTART_COUNTER, HR_RESTARTS, "
+     "HR_SITE_RESTARTS, HR_BANK in its environment; then --on-give-up acts", 0, 0, set_on_give_up_run},
+    {"node", 0, "NAME", value_kind::service, bit_run | bit_serve | bit_kill | bit_status,
+     "this node's name in the bank's lease (default: uname's nodename); a bank leased by "
+     "another node, live, is refused (exit 16)", 0, 0, set_node},
+    {"lease-time", 0, "MS", value_kind::service, bit_run | bit_serve,
+     "how long the bank's lease stays live without a renewal (default 10000; renewed every "
+     "quarter of it while serving); 1000..86400000", 0, 0, set_lease_time},
     // Tunables: fixed when the bank is created (checked by apply_tunable, as in a config file).
     {"bank-size", 0, "BYTES", value_kind::tunable, bank_makers,
      "bytes for blocks (K/M/G suffixes; default: for run, 16M + 4 x the program's image + the "
@@ -746,6 +759,10 @@ parsed_args parse_command_line(const command_spec& c, int argc, char** argv, int
     if (a.bo.was_given("--ready")) a.bo.service.ready = keep_service.ready;
     if (a.bo.was_given("--ready-after")) a.bo.service.ready_after_ms = keep_service.ready_after_ms;
     if (a.bo.was_given("--on-give-up")) a.bo.service.on_give_up = keep_service.on_give_up;
+    if (a.bo.was_given("--node")) a.bo.service.node = keep_service.node;
+    if (a.bo.was_given("--lease-time")) a.bo.service.lease_ms = keep_service.lease_ms;
+    if (a.bo.was_given("--on-give-up-run"))
+      a.bo.service.on_give_up_run = keep_service.on_give_up_run;
     if (!a.error.empty()) return a;
   }
   for (auto& [k, v] : a.tunables) {

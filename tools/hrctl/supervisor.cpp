@@ -160,18 +160,19 @@ int supervisor::open_bank(const bank_options& bo, bool create, bool* busy) {
     return report_bank_error("cannot open bank", bo.path, existing.error(), as_.uid);
   if (!existing) {
     if (bo.bank_size < need || bo.max_blocks < need_blocks) {
-      std::fprintf(stderr,
-                   "hrctl: bank too small for what is asked: --bank-size %llu, --max-blocks %u.\n"
-                   "hrctl: sizing rule: bank size >= controller state + runtime state (%llu bytes "
-                   "for %u groups and %u processes) + 2 x the size of the restartable processes "
-                   "(each process image is kept in the bank; at least one page each: %llu bytes); "
-                   "max blocks >= max processes + %u (%llu): one image per process, the "
-                   "controller block, the two runtime blocks, %u staged images, one block for the "
-                   "programs\n",
-                   static_cast<unsigned long long>(bo.bank_size), bo.max_blocks,
-                   static_cast<unsigned long long>(fixed), bo.max_groups, bo.max_processes,
-                   static_cast<unsigned long long>(need), min_extra_blocks,
-                   static_cast<unsigned long long>(need_blocks), request_slots);
+      std::fprintf(
+          stderr,
+          "hrctl: bank too small for what is asked: --bank-size %llu, --max-blocks %u.\n"
+          "hrctl: sizing rule: bank size >= controller state + runtime state (%llu bytes "
+          "for %u groups and %u processes) + 2 x the size of the restartable processes "
+          "(each process image is kept in the bank; at least one page each: %llu bytes); "
+          "max blocks >= max processes + %u (%llu): one image per process, the "
+          "controller block, the three runtime blocks, %u staged images, one block for the "
+          "programs\n",
+          static_cast<unsigned long long>(bo.bank_size), bo.max_blocks,
+          static_cast<unsigned long long>(fixed), bo.max_groups, bo.max_processes,
+          static_cast<unsigned long long>(need), min_extra_blocks,
+          static_cast<unsigned long long>(need_blocks), request_slots);
       return exit_too_small;
     }
     auto c = mmap_bank::create(bo.where(), t);
@@ -205,6 +206,67 @@ int supervisor::open_bank(const bank_options& bo, bool create, bool* busy) {
   return exit_ok;
 }
 
+int supervisor::take_node_lease() {
+  node_name_ = this_node(bo_.service);
+  if (const char* t = std::getenv("HR_TEST_BOOT_ID"); t != nullptr && *t != '\0')
+    log.warn("HR_TEST_BOOT_ID is set: this process claims boot id %s (for tests only)", t);
+  if (rt_.lease() == nullptr) return exit_ok;  // (open_runtime attaches it: version 4)
+  {
+    const lease_record& l = *rt_.lease();
+    const std::string node(l.node, std::min<std::size_t>(l.node_len, sizeof l.node));
+    const std::string boot(l.boot_id, ::strnlen(l.boot_id, sizeof l.boot_id));
+    pids_foreign_ = !node.empty() && (node != node_name_ || boot != this_boot_id());
+    last_holder_ = "node " + node + " (boot id " + boot + ")";
+  }
+  if (int rc =
+          take_lease(*rt_.lease(), node_name_, bo_.service.lease_ms, bo_.path, log, lease_seq_);
+      rc != exit_ok)
+    return rc;
+  lease_taken_ = true;
+  lease_renewed_at_ = now();
+  flush_lease();
+  return exit_ok;
+}
+
+// The lease is released only when no member of this node runs from the bank any more (a member
+// left running keeps writing it: the lease then expires, and fencing must stop it).
+void supervisor::release_node_lease() {
+  if (!lease_taken_ || rt_.lease() == nullptr) return;
+  bool running = false;
+  for (const run_state& r : runs_) running = running || r.pid > 0;
+  if (!running) {
+    release_lease(*rt_.lease(), lease_seq_);
+    flush_lease();
+  }
+  lease_taken_ = false;
+}
+
+bool supervisor::renew_node_lease(std::uint64_t t) {
+  if (!lease_taken_ || rt_.lease() == nullptr) return true;
+  if (t - lease_renewed_at_ < bo_.service.lease_ms / 4) return true;
+  lease_record& l = *rt_.lease();
+  if (!renew_lease(l, lease_seq_, realtime_ms())) {
+    lease_taken_ = false;
+    log.error(
+        "bank %s: the lease was taken over by %s while this supervisor served it (it was not "
+        "renewed within its time: this node was paused or cut off?). Two nodes may have used "
+        "the bank: stopping every member here without touching the bank; exit %d",
+        bo_.path.c_str(), describe_lease(l, realtime_ms()).c_str(), exit_lease);
+    return false;
+  }
+  lease_renewed_at_ = t;
+  flush_lease();
+  return true;
+}
+
+// A bank on storage that other nodes read: the lease's page written out (msync) at once.
+void supervisor::flush_lease() {
+  if (!bank_ || rt_.lease() == nullptr) return;
+  const auto off = static_cast<std::uint64_t>(reinterpret_cast<const std::byte*>(rt_.lease()) -
+                                              bank_->backend().data());
+  (void)bank_->backend().flush_range(off, sizeof(lease_record));
+}
+
 int supervisor::recorded_supervisor() {
   if (!bank_) return 0;
   auto rb = bank_->find(runtime_block_name);
@@ -236,22 +298,28 @@ int supervisor::open_runtime(bool create) {
     record_policy(bo_, *fh);
     store(fh->magic, runtime_magic);
   }
-  // A fresh block (version 3 from the start) gets its extension block; a version-2 one is
-  // converted (convert.hpp: all or nothing), keeping everything it records.
+  // A fresh block (version 4 from the start) gets its extension and lease blocks; a version-2
+  // or 3 one is converted (convert.hpp: all or nothing), keeping everything it records.
   if (formatted_now || load(fh->version) == runtime_version) {
-    if (!bank_->find(runtime_ext_block_name)) {
-      auto v = runtime_view::attach(*rb);
-      if (!v) return report_bank_error("refusing the runtime state of bank", bo_.path, v.error());
+    auto v = runtime_view::attach(*rb);
+    if (!v) return report_bank_error("refusing the runtime state of bank", bo_.path, v.error());
+    const bool has_ext = bank_->find(runtime_ext_block_name).has_value();
+    const bool has_lease = bank_->find(lease_block_name).has_value();
+    if ((!has_ext || !has_lease) && !formatted_now)
+      return report_bank_error(
+          "refusing the runtime state of bank", bo_.path,
+          error(errc::corrupt, has_ext ? "runtime block version 4 without its lease block"
+                                       : "runtime block version 4 without its extension block"));
+    if (!has_ext) {
       auto xb = bank_->find_or_create(hotrestart::detail::internal_access, runtime_ext_block_name,
                                       runtime_ext_block_bytes(v->max_groups()));
       if (!xb)
         return report_bank_error("cannot keep the runtime state in bank", bo_.path, xb.error());
-      if (!formatted_now)
-        return report_bank_error(
-            "refusing the runtime state of bank", bo_.path,
-            error(errc::corrupt, "runtime block version 3 without its extension block"));
       format_runtime_ext(xb->data, xb->capacity, *v, nullptr);
     }
+    if (!has_lease)
+      if (auto l = make_lease_block(*bank_); !l)
+        return report_bank_error("cannot keep the runtime state in bank", bo_.path, l.error());
   } else {
     auto c = convert_runtime(*bank_);
     if (!c)
@@ -348,6 +416,9 @@ int supervisor::open(const bank_options& bo, bool prefix, bool quiet, bool* busy
   bool created = false;
   if (int rc = open_controller(&created); rc != exit_ok) return rc;
   if (bank_refused_as_corrupt(*bank_, rt_, *ctl_, bo_.path, bo.force)) return exit_bank;
+  // The lease once the bank is known sound (a refused bank is left unchanged), before anything
+  // in it is acted on.
+  if (int rc = take_node_lease(); rc != exit_ok) return rc;
   outputs_.listen(bo_.path, false);
   watch_bank_faults();
   // "group N: ..." and "group N ...": also to group N's delegated runs.
@@ -411,6 +482,7 @@ int supervisor::open_light(const bank_options& bo, bool* busy) {
   stopping_ = true;  // no run is started: the next supervisor performs what is left
   if (int rc = open_bank(bo, false, busy); rc != exit_ok) return rc;
   if (int rc = open_runtime(false); rc != exit_ok) return rc;
+  if (int rc = take_node_lease(); rc != exit_ok) return rc;
   bool created = false;
   if (int rc = open_controller(&created); rc != exit_ok) return rc;
   drive([&](auto& sink) { return ctl_->resume(now(), sink); });
@@ -454,6 +526,10 @@ void supervisor::adopt() {
   });
   for (const auto& n : orphans) (void)bank_->free(hotrestart::detail::internal_access, n);
 
+  if (pids_foreign_)
+    log("bank %s: last served by %s, another node or boot: the pids it records are another "
+        "kernel's; every member recorded running is treated as ended while no supervisor ran",
+        bo_.path.c_str(), last_holder_.c_str());
   // Members recorded as running: alive (adopt, by pid + start time) or gone (report, unless
   // their group is held: its members stay stopped).
   for (std::uint32_t gid = 0; gid < ctl_->max_groups(); ++gid) {
@@ -469,7 +545,9 @@ void supervisor::adopt() {
       const int pid = load(s->pid);
       // Only the run the bank names, alive, and a process of the bank's user: a bank's writer
       // cannot make this supervisor adopt (and later signal) anyone else's process.
-      const bool same = load(s->handle) == p.handle && same_process_alive(pid, load(s->start_time));
+      // (A pid another node or boot recorded names nothing here: never adopted or signalled.)
+      const bool same = !pids_foreign_ && load(s->handle) == p.handle &&
+                        same_process_alive(pid, load(s->start_time));
       const int pfd = same ? open_image_pidfd(pid, load(s->start_time), member_uid()) : -1;
       if (pfd >= 0) {
         runs_[p.id] = run_state{pid, pfd, false, p.handle, gid, now()};
@@ -591,6 +669,13 @@ int supervisor::serve(std::uint32_t own, std::uint64_t stop_timeout_ms, bool ser
         outputs_.finish(bo_.path);
         return exit_bank_lost;
       }
+      // The lease, renewed every quarter of its time; lost: another node took the bank over.
+      if (!renew_node_lease(t)) {
+        service_stopping();
+        abandon_runs(stop_timeout_ms);
+        outputs_.finish(bo_.path);
+        return exit_lease;
+      }
       // The bank is checked on every tick (one fstat): another user may not write it.
       if (!bank_trusted()) {
         shutdown(SIGTERM, stop_timeout_ms);
@@ -694,6 +779,7 @@ void supervisor::shutdown(int sig, std::uint64_t stop_timeout_ms) {
 
 void supervisor::finish() {
   outputs_.finish(bo_.path);
+  release_node_lease();
   if (!light_ && rt_) {
     std::int32_t me = ::getpid();
     std::atomic_ref<std::int32_t>(rt_.header().supervisor_pid)
@@ -922,6 +1008,9 @@ void supervisor::give_up(std::uint32_t gid) {
       "groups go on. Fix the program, then `hrctl upgrade -g %u -- NEW` or `hrctl run -g %u ...` "
       "restarts it, `hrctl kill -g %u` ends it",
       gid, h.max_site_restarts, gid, gid, gid);
+  // The hook first (it is not waited for): it sees the group's counts as they were.
+  run_give_up_hook(gid, "kept crashing: " + std::to_string(h.max_site_restarts) +
+                            " site restarts in a row did not help");
   hold(gid, hold_gave_up, exit_gave_up);
   for (std::uint32_t id = 0; id < runs_.size(); ++id)
     if (runs_[id].pid > 0 && runs_[id].gid == gid) stop_run(id, SIGKILL);

@@ -18,6 +18,7 @@
 #include "common.hpp"
 #include "config.hpp"
 #include "launcher.hpp"
+#include "lease.hpp"
 #include "listeners.hpp"
 #include "log.hpp"
 #include "output.hpp"
@@ -126,6 +127,8 @@ class supervisor {
   void handle_site_restarts();
   bool note_escalation(std::uint32_t gid);
   void give_up(std::uint32_t gid);
+  /// --on-give-up-run: starts the hook for group `gid` (give_up_hook.cpp), never waits for it.
+  void run_give_up_hook(std::uint32_t gid, const std::string& reason);
 
   // Holds: groups stopped on request or given up on.
   void hold(std::uint32_t gid, std::uint32_t why, int code);
@@ -239,6 +242,19 @@ class supervisor {
   std::string status_sent_;
   std::string last_crash_;     ///< "GROUP/MEMBER killed by SIGSEGV", for STATUS=
   bool give_up_exit_ = false;  ///< --on-give-up exit, and a group was given up on
+  std::string node_name_;      ///< this node's name (--node, else uname's nodename)
+  // The node lease (lease.hpp): taken at open, renewed while serving, released at the end.
+  int take_node_lease();
+  bool renew_node_lease(std::uint64_t t);
+  void release_node_lease();
+  void flush_lease();
+  bool lease_taken_ = false;
+  /// The lease's last holder was another node or another boot: the pids the bank records are
+  /// another kernel's, never adopted or signalled (adopt()).
+  bool pids_foreign_ = false;
+  std::string last_holder_;  ///< "node A (boot id ...)", for the log
+  std::uint64_t lease_seq_ = 0;
+  std::uint64_t lease_renewed_at_ = 0;  ///< monotonic ms of the last renewal
 };
 
 // A controller call, then the actions it decided, performed in order.

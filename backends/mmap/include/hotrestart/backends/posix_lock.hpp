@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 
 #include <hotrestart/bank_format.hpp>
@@ -29,9 +30,18 @@ static_assert(boot_id_offset + boot_id_bytes <= bank_format::lock_area_bytes);
 
 // The kernel's id of this boot: a mutex left locked by a previous boot is garbage. Read once
 // per process (a process never outlives its boot), so that opening a bank costs no extra file.
+//
+// HR_TEST_BOOT_ID, for tests only: this process claims that boot id instead (its first 36
+// bytes). Tests use it to play a second node (another kernel) on one machine: a mutex locked
+// under another id is made again, as on a node that takes over a shared disk's bank. Never set
+// it otherwise: a process of this boot that claims another id would make a live mutex again.
 struct boot_id {
   char text[boot_id_bytes] = {};
   boot_id() {
+    if (const char* t = std::getenv("HR_TEST_BOOT_ID"); t != nullptr && *t != '\0') {
+      for (std::size_t i = 0; i < boot_id_bytes && t[i] != '\0'; ++i) text[i] = t[i];
+      return;
+    }
     const int fd = ::open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
     if (fd < 0) return;
     const ssize_t n = ::read(fd, text, sizeof text);

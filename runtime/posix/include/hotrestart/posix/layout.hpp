@@ -25,14 +25,20 @@ namespace hotrestart::posix {
 inline constexpr std::string_view runtime_block_name = "__HR_runtime";
 inline constexpr std::uint32_t runtime_magic = 0x54524848u;  // "HHRT"
 /// 2: policies, holds, listen in requests; 3: request ids, the performed-request ring and
-/// IPv4/IPv6 listen addresses (in the extension block "__HR_runtime_x").
-inline constexpr std::uint32_t runtime_version = 3;
+/// IPv4/IPv6 listen addresses (in the extension block "__HR_runtime_x"); 4: the node lease
+/// (the block "__HR_lease": which node's supervisor uses the bank).
+inline constexpr std::uint32_t runtime_version = 4;
 inline constexpr std::uint32_t request_slots = 8;
 inline constexpr std::uint32_t max_listen = 4;
 /// Version 3's second block: what did not fit in the v2 block's reserved words (the v2 block
 /// keeps its size and offsets, so running members keep writing their records where they are).
 inline constexpr std::string_view runtime_ext_block_name = "__HR_runtime_x";
 inline constexpr std::uint32_t runtime_ext_magic = 0x58524848u;  // "HHRX"
+/// The extension block's own layout version: 3 (made by runtime version 3, unchanged since).
+inline constexpr std::uint32_t runtime_ext_version = 3;
+/// Version 4's block: the node lease (lease_record).
+inline constexpr std::string_view lease_block_name = "__HR_lease";
+inline constexpr std::uint32_t lease_magic = 0x4C524848u;  // "HHRL"
 inline constexpr std::uint32_t performed_slots = 32;
 
 /// The environment a supervised process receives.
@@ -226,6 +232,31 @@ struct runtime_ext_header {
 };
 static_assert(sizeof(runtime_ext_header) == 64 + 512 + 768);
 
+enum lease_state : std::uint32_t {
+  lease_free = 0,  ///< never held, or released by a supervisor that ended
+  lease_held = 1,  ///< a supervisor of `node` uses the bank; it renews `renewed_ms`
+};
+
+/// v4: the node lease, the whole block "__HR_lease" (256 bytes). Written only by the supervisor
+/// that holds the bank's supervisor lock on its node; read by any hrctl. Times are
+/// CLOCK_REALTIME ms (nodes compare them: their clocks must agree to well within lease_ms).
+struct lease_record {
+  std::uint32_t magic;     ///< lease_magic, written last when the block is formatted
+  std::uint32_t state;     ///< lease_state
+  std::uint32_t lease_ms;  ///< the holder's lease time: stale once now >= renewed_ms + lease_ms
+  std::int32_t pid;        ///< the holder's supervisor pid (on its node)
+  std::uint64_t seq;       ///< +1 at each acquisition: a holder that finds another seq lost it
+  std::uint64_t acquired_ms;
+  std::uint64_t renewed_ms;
+  std::uint32_t node_len;  ///< bytes of `node` (1..64 while held)
+  std::uint32_t reserved0;
+  char boot_id[40];  ///< the holder's kernel boot id (36 characters, NUL-padded)
+  char node[64];     ///< the holder's node name (not NUL-terminated)
+  std::uint32_t reserved[26];
+};
+static_assert(sizeof(lease_record) == 256 && std::is_trivially_copyable_v<lease_record>);
+static_assert(offsetof(lease_record, renewed_ms) == 32 && offsetof(lease_record, node) == 88);
+
 constexpr std::uint64_t runtime_ext_block_bytes(std::uint32_t max_groups) {
   return sizeof(runtime_ext_header) +
          std::uint64_t{max_groups} * max_listen * sizeof(listen_record);
@@ -277,9 +308,9 @@ class runtime_view {
     if (x->magic != runtime_ext_magic)
       return fail(error(errc::corrupt, "runtime extension block: bad magic")
                       .with_expected_hex("magic", runtime_ext_magic, x->magic));
-    if (x->version != runtime_version)
+    if (x->version != runtime_ext_version)
       return fail(error(errc::corrupt, "runtime extension block: another version")
-                      .with_expected("version", runtime_version, x->version));
+                      .with_expected("version", runtime_ext_version, x->version));
     if (x->max_groups != h_->max_groups)
       return fail(error(errc::corrupt, "runtime extension block: max_groups differs")
                       .with_expected("max_groups", h_->max_groups, x->max_groups));
@@ -291,6 +322,23 @@ class runtime_view {
   }
   /// The extension block (null if not attached).
   runtime_ext_header* ext() const { return x_; }
+  /// Attaches the lease block (v4). Errors: corrupt, truncated.
+  [[nodiscard]] result<void> attach_lease(const block& b) {
+    if (b.capacity < sizeof(lease_record))
+      return fail(error(errc::truncated, "lease block smaller than its record")
+                      .with_minimum("bytes", b.capacity, sizeof(lease_record)));
+    auto* l = reinterpret_cast<lease_record*>(b.data);
+    if (l->magic != lease_magic)
+      return fail(error(errc::corrupt, "lease block: bad magic")
+                      .with_expected_hex("magic", lease_magic, l->magic));
+    if (l->node_len > sizeof l->node)
+      return fail(error(errc::corrupt, "lease block: node name length out of range")
+                      .with_range("node_len", l->node_len, 0, sizeof l->node));
+    l_ = l;
+    return {};
+  }
+  /// The lease block (null if not attached).
+  lease_record* lease() const { return l_; }
   /// Listener k of group gid (null without the extension block or out of range).
   listen_record* group_listen(std::uint32_t gid, std::uint32_t k) const {
     if (x_ == nullptr || gid >= h_->max_groups || k >= max_listen) return nullptr;
@@ -326,6 +374,7 @@ class runtime_view {
  private:
   runtime_header* h_ = nullptr;
   runtime_ext_header* x_ = nullptr;
+  lease_record* l_ = nullptr;
 };
 
 /// An acquire load of a field shared with another process (a const field too: the __atomic

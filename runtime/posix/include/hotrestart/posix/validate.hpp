@@ -447,6 +447,17 @@ std::uint32_t validate_runtime(const runtime_view& rt, const Controller* ctl, Ba
         });
     }
   }
+  // Version 4: the lease block (attached by the caller).
+  if (const lease_record* l = rt.lease()) {
+    const std::uint32_t st = load(l->state);
+    if (st != lease_free && st != lease_held)
+      report(sentence().text("lease: state ").num(st).text(" is neither free (0) nor held (1)"));
+    if (st == lease_held && (l->node_len == 0 || l->lease_ms == 0 || l->pid <= 0))
+      report(sentence().text(
+          "lease: held, but its node name, lease time or pid is empty (a lease half written?)"));
+    if (st == lease_held && l->renewed_ms < l->acquired_ms)
+      report(sentence().text("lease: renewed before it was acquired"));
+  }
   return count;
 }
 
