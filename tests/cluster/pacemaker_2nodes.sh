@@ -197,7 +197,27 @@ EOF
   on "$n" systemctl mask --runtime --quiet systemd-networkd-wait-online.service
   on "$n" systemctl start --no-block corosync pacemaker
 done
-until_true 120 "both nodes online" sh -c "nsenter -t ${C[A]} -a crm_mon -1 | grep -q 'Online: \\[ nodeA nodeB \\]'"
+# Corosync can fail its first start in a container on a loaded host (seen once in a CI-like run:
+# node B's corosync.service failed, so pacemaker.service failed on its dependency). A failed unit
+# is started again, at most three times per node, and each retry is reported with its journal.
+retries=0
+for ((i = 0; i < 600; i++)); do
+  nsenter -t "${C[A]}" -a crm_mon -1 2>/dev/null | grep -q 'Online: \[ nodeA nodeB \]' && break
+  if ((i % 25 == 24)); then
+    for n in A B; do
+      if on "$n" systemctl is-failed --quiet corosync pacemaker; then
+        ((retries < 6)) || fail "node $n: corosync or pacemaker failed again after 3 restarts"
+        retries=$((retries + 1))
+        note "node $n: corosync or pacemaker failed; its journal, then a restart:"
+        on "$n" journalctl -u corosync -u pacemaker --no-pager -n 20 2>&1 | sed 's/^/   /' || true
+        on "$n" systemctl reset-failed corosync pacemaker || true
+        on "$n" systemctl start --no-block corosync pacemaker
+      fi
+    done
+  fi
+  sleep 0.2
+done
+((i < 600)) || fail "timed out after 120s waiting for: both nodes online"
 note "two nodes up ($(($(date +%s) - t0)) s): $(on A crm_mon -1 | grep -E 'Current DC|Online' | tr -s ' \n' ' ')"
 
 on A cibadmin -C -o resources -X "<primitive id=\"hr\" class=\"ocf\" provider=\"hotrestart\" type=\"hrctl\">
