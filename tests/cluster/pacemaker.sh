@@ -29,20 +29,9 @@ set -euo pipefail
 : "${HR_SOURCE:?HR_SOURCE: the source tree}"
 : "${HR_HRCTL:?HR_HRCTL: the hrctl to run}" "${HR_MEMBER:?HR_MEMBER: tests/runtime hr_member}"
 
-skip() {
-  if [ "${HR_REQUIRE_PACEMAKER:-0}" = 1 ]; then
-    echo "FAIL (HR_REQUIRE_PACEMAKER=1): cannot run: $*" >&2
-    exit 1
-  fi
-  echo "SKIP: $*" >&2
-  exit 77
-}
-note() { echo "-- $*"; }
-[ "$(id -u)" -eq 0 ] || skip "not root (systemd-nspawn needs root)"
-for t in /usr/bin/systemd-nspawn /usr/sbin/pacemakerd /usr/sbin/corosync /usr/lib/ocf/lib/heartbeat/ocf-shellfuncs; do
-  [ -e "$t" ] || skip "no $t (apt-get install systemd-container pacemaker corosync resource-agents)"
-done
-getent passwd hacluster >/dev/null || skip "no hacluster user (the pacemaker package makes it)"
+# shellcheck source=tests/cluster/lib.sh
+. "$(dirname "$0")/lib.sh"
+pcmk_require  # shellcheck disable=SC2119
 
 dir=$(mktemp -d /tmp/hr-pacemaker.XXXXXX)
 chmod 755 "$dir"
@@ -71,24 +60,9 @@ cleanup() {
   exit "$rc"
 }
 trap cleanup EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-# until_true SECONDS WHAT COMMAND...: waits until COMMAND succeeds.
-until_true() {
-  local secs=$1 what=$2 i
-  shift 2
-  for ((i = 0; i < secs * 5; i++)); do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.2
-  done
-  fail "timed out after ${secs}s waiting for: $what"
-}
 
 # The agent, alone in a resource.d of its own; corosync.conf: one node, node1, on 127.0.0.1.
-mkdir -p "$dir/resource.d/hotrestart" "$dir/corosync"
-install -m 0755 "$HR_SOURCE/tools/ocf/hrctl" "$dir/resource.d/hotrestart/hrctl"
+agent_dir "$dir"
 control=0
 if [ "${1:-}" = control ]; then
   control=1
@@ -97,97 +71,30 @@ if [ "${1:-}" = control ]; then
   ! cmp -s "$HR_SOURCE/tools/ocf/hrctl" "$dir/resource.d/hotrestart/hrctl" || fail "the fault was not planted"
   note "negative control: the agent's give-up mapping removed"
 fi
-cat >"$dir/corosync/corosync.conf" <<'EOF'
-totem {
-	version: 2
-	cluster_name: hrtest
-	crypto_cipher: none
-	crypto_hash: none
-}
-logging {
-	to_stderr: yes
-	to_logfile: no
-	to_syslog: yes
-}
-quorum {
-	provider: corosync_votequorum
-}
-nodelist {
-	node {
+corosync_conf "$dir/corosync/corosync.conf" hrtest "" "	node {
 		name: node1
 		nodeid: 1
 		ring0_addr: 127.0.0.1
 	}
-}
-EOF
+"
 
 t0=$(date +%s)
-binds=(--bind-ro="$HR_SOURCE" --bind-ro="$(dirname "$HR_HRCTL")" --bind-ro="$(dirname "$HR_MEMBER")"
-  --bind-ro="$dir/resource.d:/usr/lib/ocf/resource.d" --bind="$dir/corosync:/etc/corosync"
-  --bind-ro=/etc/alternatives)
-for f in passwd group shadow nsswitch.conf; do binds+=(--bind-ro="/etc/$f"); done
+node_binds "$dir"
 systemd-nspawn -D / --volatile=yes --private-network --register=no --keep-unit -b --machine=hrnode1 \
   --console=pipe "${binds[@]}" </dev/null >"$dir/nspawn.log" 2>&1 &
 NSPAWN_PID=$!
-s=""
-for _ in $(seq 300); do
-  C=$(ps -eo pid=,ppid= | awk -v p="$NSPAWN_PID" '$2==p{print $1}' | head -1)
-  [ -n "$C" ] && s=$(sd systemctl is-active basic.target 2>/dev/null || true)
-  [ "$s" = active ] && break
-  kill -0 "$NSPAWN_PID" 2>/dev/null || { cat "$dir/nspawn.log" >&2; fail "systemd-nspawn ended"; }
-  sleep 0.1
-done
-[ "$s" = active ] || fail "basic.target not active in the container after 30 s"
+C=$(container_systemd "$NSPAWN_PID" "$dir/nspawn.log")
 note "container up ($(($(date +%s) - t0)) s): systemd pid $C on the host"
 
-# /var is empty: what Pacemaker's package would have made. Then corosync and pacemaker.
-# A first CIB with the cluster options: one node and no fencing device, so stonith off (a real
-# cluster must fence: docs/cluster.md); dc-deadtime 2 s instead of 20 (the wait before the
-# only node elects itself).
-sd sh -c 'mkdir -p /var/lib/pacemaker/cib /var/lib/pacemaker/pengine /var/lib/pacemaker/blackbox \
-  /var/lib/pacemaker/cores /var/log/pacemaker /var/lib/corosync /var/log/corosync /var/log/crmsh &&
-  cat >/var/lib/pacemaker/cib/cib.xml &&
-  chown -R hacluster:haclient /var/lib/pacemaker /var/log/pacemaker &&
-  chmod 750 /var/lib/pacemaker/cib && chmod 600 /var/lib/pacemaker/cib/cib.xml &&
-  mkdir -p -m 700 /run/hr-test /dev/shm/hr-pcmk' <<'EOF'
-<cib crm_feature_set="3.16.1" validate-with="pacemaker-3.8" epoch="1" num_updates="0" admin_epoch="0">
-  <configuration>
-    <crm_config>
-      <cluster_property_set id="cib-bootstrap-options">
-        <nvpair id="opt-dc-deadtime" name="dc-deadtime" value="2s"/>
-        <nvpair id="opt-stonith-enabled" name="stonith-enabled" value="false"/>
-        <nvpair id="opt-no-quorum-policy" name="no-quorum-policy" value="ignore"/>
-      </cluster_property_set>
-    </crm_config>
-    <nodes/>
-    <resources/>
-    <constraints/>
-  </configuration>
-  <status/>
-</cib>
-EOF
-# corosync.service requires network-online.target, which waits 2 minutes for a network that
-# --private-network never brings: the wait is masked in the container.
-sd systemctl mask --runtime --quiet systemd-networkd-wait-online.service
+# /var is empty: what Pacemaker's package would have made, and a first CIB (one node, so no
+# quorum to wait for). Then corosync and pacemaker.
+pacemaker_state "$C" '<nvpair id="opt-no-quorum-policy" name="no-quorum-policy" value="ignore"/>'
 sd systemctl start corosync pacemaker
 until_true 90 "a DC elected" sh -c "nsenter -t $C -a crm_mon -1 | grep -q 'partition with quorum'"
 note "Pacemaker up ($(($(date +%s) - t0)) s): $(sd crm_mon -1 | grep 'Current DC')"
 
-# The resource: group web (a member that runs until told), group flaky (crashes on every run
-# once /run/hr-test/crash exists: hrctl gives up after one site restart).
-sd sh -c 'cat >/run/hr-test/web.conf' <<EOF
-bank = /dev/shm/hr-pcmk/web.bank
-bank-size = 16M
-max-badness = 3
-max-site-restarts = 1
-interval = 60000
-
-[group web]
-run = $HR_MEMBER --wait /run/hr-test/never
-
-[group flaky]
-run = $HR_MEMBER --crash-always segv --wait /run/hr-test/crash
-EOF
+# The resource: hrctl's configuration of groups web and flaky (lib.sh, web_conf).
+web_conf /dev/shm/hr-pcmk/web.bank | sd sh -c 'cat >/run/hr-test/web.conf'
 if [ "${HR_PCMK_CRM:-0}" = 1 ]; then
   sd crm configure primitive hr ocf:hotrestart:hrctl \
     params config=/run/hr-test/web.conf hrctl="$HR_HRCTL" logfile=/run/hr-test/hrctl.log \

@@ -24,30 +24,15 @@ set -euo pipefail
 : "${HR_SOURCE:?HR_SOURCE: the source tree}"
 : "${HR_HRCTL:?HR_HRCTL: the hrctl to run}" "${HR_MEMBER:?HR_MEMBER: tests/runtime hr_member}"
 
-skip() {
-  if [ "${HR_REQUIRE_PACEMAKER:-0}" = 1 ]; then
-    echo "FAIL (HR_REQUIRE_PACEMAKER=1): cannot run: $*" >&2
-    exit 1
-  fi
-  echo "SKIP: $*" >&2
-  exit 77
-}
-note() { echo "-- $*"; }
-[ "$(id -u)" -eq 0 ] || skip "not root (systemd-nspawn needs root)"
-for t in /usr/bin/systemd-nspawn /usr/sbin/pacemakerd /usr/sbin/corosync /usr/lib/ocf/lib/heartbeat/ocf-shellfuncs /usr/sbin/ip; do
-  [ -e "$t" ] || skip "no $t (apt-get install systemd-container pacemaker corosync resource-agents iproute2)"
-done
-getent passwd hacluster >/dev/null || skip "no hacluster user (the pacemaker package makes it)"
+# shellcheck source=tests/cluster/lib.sh
+. "$(dirname "$0")/lib.sh"
+pcmk_require /usr/sbin/ip
 
 dir=$(mktemp -d /tmp/hr-pacemaker2.XXXXXX)
 chmod 755 "$dir"
 tag=hr$$
 declare -A NSPAWN C
 OK=0
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
 on() {
   local n=$1
   shift
@@ -85,15 +70,6 @@ cleanup() {
   exit "$rc"
 }
 trap cleanup EXIT
-until_true() {
-  local secs=$1 what=$2 i
-  shift 2
-  for ((i = 0; i < secs * 5; i++)); do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.2
-  done
-  fail "timed out after ${secs}s waiting for: $what"
-}
 
 # The network: one namespace per node, a veth pair between them.
 ip netns add "${tag}A"
@@ -106,27 +82,11 @@ for n in A B; do
   ip -n "$tag$n" link set "$tag${n,,}" up
 done
 
-mkdir -p "$dir/resource.d/hotrestart" "$dir/corosync" "$dir/shared"
+agent_dir "$dir"
+mkdir -p "$dir/shared"
 chmod 700 "$dir/shared"
-install -m 0755 "$HR_SOURCE/tools/ocf/hrctl" "$dir/resource.d/hotrestart/hrctl"
-cat >"$dir/corosync/corosync.conf" <<'EOF'
-totem {
-	version: 2
-	cluster_name: hrtest2
-	crypto_cipher: none
-	crypto_hash: none
-}
-logging {
-	to_stderr: yes
-	to_logfile: no
-	to_syslog: yes
-}
-quorum {
-	provider: corosync_votequorum
-	two_node: 1
-}
-nodelist {
-	node {
+corosync_conf "$dir/corosync/corosync.conf" hrtest2 "	two_node: 1
+" "	node {
 		name: nodeA
 		nodeid: 1
 		ring0_addr: 10.77.0.1
@@ -136,65 +96,20 @@ nodelist {
 		nodeid: 2
 		ring0_addr: 10.77.0.2
 	}
-}
-EOF
+"
 # The shared storage: the configuration and the bank.
-cat >"$dir/shared/web.conf" <<EOF
-bank = /srv/hr/web.bank
-bank-size = 16M
-max-badness = 3
-max-site-restarts = 1
-interval = 60000
-
-[group web]
-run = $HR_MEMBER --wait /run/hr-test/never
-
-[group flaky]
-run = $HR_MEMBER --crash-always segv --wait /run/hr-test/crash
-EOF
+web_conf /srv/hr/web.bank >"$dir/shared/web.conf"
 
 t0=$(date +%s)
 for n in A B; do
-  binds=(--bind-ro="$HR_SOURCE" --bind-ro="$(dirname "$HR_HRCTL")" --bind-ro="$(dirname "$HR_MEMBER")"
-    --bind-ro="$dir/resource.d:/usr/lib/ocf/resource.d" --bind-ro="$dir/corosync:/etc/corosync"
-    --bind-ro=/etc/alternatives --bind="$dir/shared:/srv/hr")
-  for f in passwd group shadow nsswitch.conf; do binds+=(--bind-ro="/etc/$f"); done
+  node_binds "$dir" --bind="$dir/shared:/srv/hr"
   systemd-nspawn -D / --volatile=yes --network-namespace-path="/run/netns/$tag$n" --register=no \
     --keep-unit -b --machine="node$n" --console=pipe "${binds[@]}" </dev/null >"$dir/nspawn$n.log" 2>&1 &
   NSPAWN[$n]=$!
 done
 for n in A B; do
-  s=""
-  for _ in $(seq 300); do
-    C[$n]=$(ps -eo pid=,ppid= | awk -v p="${NSPAWN[$n]}" '$2==p{print $1}' | head -1)
-    [ -n "${C[$n]}" ] && s=$(on "$n" systemctl is-active basic.target 2>/dev/null || true)
-    [ "$s" = active ] && break
-    kill -0 "${NSPAWN[$n]}" 2>/dev/null || { cat "$dir/nspawn$n.log" >&2; fail "systemd-nspawn of node $n ended"; }
-    sleep 0.1
-  done
-  [ "$s" = active ] || fail "node $n: basic.target not active after 30 s"
-  on "$n" sh -c 'mkdir -p /var/lib/pacemaker/cib /var/lib/pacemaker/pengine /var/lib/pacemaker/blackbox \
-    /var/lib/pacemaker/cores /var/log/pacemaker /var/lib/corosync /var/log/corosync &&
-    cat >/var/lib/pacemaker/cib/cib.xml &&
-    chown -R hacluster:haclient /var/lib/pacemaker /var/log/pacemaker &&
-    chmod 750 /var/lib/pacemaker/cib && chmod 600 /var/lib/pacemaker/cib/cib.xml &&
-    mkdir -p -m 700 /run/hr-test' <<'EOF'
-<cib crm_feature_set="3.16.1" validate-with="pacemaker-3.8" epoch="1" num_updates="0" admin_epoch="0">
-  <configuration>
-    <crm_config>
-      <cluster_property_set id="cib-bootstrap-options">
-        <nvpair id="opt-dc-deadtime" name="dc-deadtime" value="2s"/>
-        <nvpair id="opt-stonith-enabled" name="stonith-enabled" value="false"/>
-      </cluster_property_set>
-    </crm_config>
-    <nodes/>
-    <resources/>
-    <constraints/>
-  </configuration>
-  <status/>
-</cib>
-EOF
-  on "$n" systemctl mask --runtime --quiet systemd-networkd-wait-online.service
+  C[$n]=$(container_systemd "${NSPAWN[$n]}" "$dir/nspawn$n.log")
+  pacemaker_state "${C[$n]}"
   on "$n" systemctl start --no-block corosync pacemaker
 done
 # Corosync can fail its first start in a container on a loaded host (seen once in a CI-like run:
