@@ -31,7 +31,8 @@ set -euo pipefail
 
 # shellcheck source=tests/cluster/lib.sh
 . "$(dirname "$0")/lib.sh"
-pcmk_require  # shellcheck disable=SC2119
+# shellcheck disable=SC2119  # (no extra file to require)
+pcmk_require
 
 dir=$(mktemp -d /tmp/hr-pacemaker.XXXXXX)
 chmod 755 "$dir"
