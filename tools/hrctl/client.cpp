@@ -59,8 +59,10 @@ int run_delegated(const parsed_args& a, bool& retry) {
     in.group_name = a.group;
   in.name = a.ro.name.empty() ? basename_of(a.rest[0]) : a.ro.name;
   in.flags = (a.ro.exit0_clean ? std::uint32_t{group_exit0_clean} : 0u) | req_relay_output |
-             (a.ro.prefix ? std::uint32_t{req_prefix_output} : 0u);
+             (a.ro.prefix ? std::uint32_t{req_prefix_output} : 0u) |
+             (a.ro.standby ? std::uint32_t{req_standby} : 0u);
   in.heartbeat_ms = a.ro.heartbeat_ms;
+  in.standby_timeout_ms = a.ro.standby_timeout_ms;
   if (a.ro.stop_timeout_given)
     in.stop_timeout_ms = static_cast<std::uint32_t>(a.ro.stop_timeout_ms);
   for (const std::string& spec : a.ro.listen)

@@ -16,6 +16,7 @@
 #include <hotrestart/policies/runtime_policy.hpp>
 #include <hotrestart/posix/location.hpp>
 #include <hotrestart/posix/mailbox.hpp>
+#include <hotrestart/posix/standby.hpp>
 
 #include "exit_codes.hpp"
 
@@ -119,6 +120,7 @@ std::string describe_counter(const runtime_header& h, policy_cspan state);
 /// Sockets a run gets at fds 3..: its group's own (--listen, at most max_listen) and those
 /// passed by the service manager (`socket =` in a configuration file).
 inline constexpr std::size_t max_member_sockets = 8;
+static_assert(max_member_sockets + 2 <= standby_max_fds);  // a promotion hands them all over
 
 /// One `hrctl run` (or a delegated one).
 struct run_options {
@@ -133,6 +135,8 @@ struct run_options {
   std::uint64_t stop_timeout_ms = 5000;
   bool stop_timeout_given = false;
   bool serve_all = false;  ///< keep serving the bank's other groups after this one ended
+  bool standby = false;    ///< keep a warm standby of the member (--standby)
+  std::uint32_t standby_timeout_ms = 0;  ///< --standby-timeout; 0: the default
 };
 
 /// Parses one --listen: IPV4ADDR:PORT, [IPV6ADDR]:PORT, HOSTNAME:PORT (resolved here with

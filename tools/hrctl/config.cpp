@@ -177,7 +177,8 @@ std::string load_config(const std::string& file, bank_options& o, config_file* o
     if (key.empty()) return at(lineno, "a key before the =");
     if (g == nullptr) {
       if (key == "run" || key == "name" || key == "listen" || key == "socket" ||
-          key == "heartbeat" || key == "exit0-clean" || key == "stop-timeout")
+          key == "heartbeat" || key == "exit0-clean" || key == "stop-timeout" || key == "standby" ||
+          key == "standby-timeout")
         return at(lineno, "'" + key + "' belongs in a [group NAME] section");
       if (auto it = seen_top.find(key); it != seen_top.end())
         return at(lineno, "'" + key + "' is already set at line " + std::to_string(it->second));
@@ -255,7 +256,7 @@ std::string load_config(const std::string& file, bank_options& o, config_file* o
       g->sockets.push_back(value);
       if (g->sockets.size() > max_listen)
         return at(lineno, "at most " + std::to_string(max_listen) + " socket lines per group");
-    } else if (key == "heartbeat" || key == "stop-timeout") {
+    } else if (key == "heartbeat" || key == "stop-timeout" || key == "standby-timeout") {
       std::uint64_t ms = 0;
       if (!parse_u64(value, ms) || ms == 0 || ms > 86400000)
         return at(lineno, std::string("bad value '")
@@ -263,16 +264,21 @@ std::string load_config(const std::string& file, bank_options& o, config_file* o
                               .append("' for ")
                               .append(key)
                               .append(" (milliseconds, 1..86400000)"));
-      (key == "heartbeat" ? g->heartbeat_ms : g->stop_timeout_ms) = ms;
-    } else if (key == "exit0-clean") {
+      if (key == "standby-timeout")
+        g->standby_timeout_ms = static_cast<std::uint32_t>(ms);
+      else
+        (key == "heartbeat" ? g->heartbeat_ms : g->stop_timeout_ms) = ms;
+    } else if (key == "exit0-clean" || key == "standby") {
       if (value != "yes" && value != "no")
-        return at(lineno, "bad value '" + value + "' for exit0-clean (yes or no)");
-      g->exit0_clean = value == "yes";
+        return at(lineno, "bad value '" + value + "' for " + key + " (yes or no)");
+      (key == "standby" ? g->standby : g->exit0_clean) = value == "yes";
     } else {
       if (key == "bank" || key == "user" || is_tunable_key(key) || is_service_key(key))
         return at(lineno, "'" + key + "' belongs before the first section");
-      return at(lineno, "unknown key '" + key + "' in [group " + g->group +
-                            "] (run, name, listen, socket, heartbeat, exit0-clean, stop-timeout)");
+      return at(lineno,
+                "unknown key '" + key + "' in [group " + g->group +
+                    "] (run, name, listen, socket, heartbeat, exit0-clean, stop-timeout, standby, "
+                    "standby-timeout)");
     }
   }
   if (std::string e = close_group(); !e.empty()) return e;

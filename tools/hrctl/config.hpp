@@ -29,7 +29,9 @@ struct config_group {
   std::vector<std::string> sockets;  ///< FDNAMEs of sockets passed by the service manager
   std::uint64_t heartbeat_ms = 0;    ///< 0: none
   bool exit0_clean = false;
-  std::uint64_t stop_timeout_ms = 0;  ///< 0: the supervisor's
+  std::uint64_t stop_timeout_ms = 0;     ///< 0: the supervisor's
+  bool standby = false;                  ///< every member keeps a warm standby
+  std::uint32_t standby_timeout_ms = 0;  ///< 0: the default
 };
 
 /// The groups of a configuration file (its bank and tunables go to bank_options).

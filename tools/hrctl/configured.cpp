@@ -91,6 +91,8 @@ int supervisor::start_configured_member(const config_group& cg, const config_mem
   ro.heartbeat_ms = cg.heartbeat_ms;
   ro.stop_timeout_ms = cg.stop_timeout_ms != 0 ? cg.stop_timeout_ms : stop_timeout_ms_;
   ro.stop_timeout_given = cg.stop_timeout_ms != 0;
+  ro.standby = cg.standby;
+  ro.standby_timeout_ms = cg.standby_timeout_ms;
   const std::uint32_t own = own_;
   const std::uint64_t stop_ms = stop_timeout_ms_;
   std::uint32_t gid = no_group;
@@ -135,7 +137,10 @@ int supervisor::start_configured_group(const config_group& cg, bool reload, relo
   for (const config_member& m : cg.members) {
     auto id = ctl_->find_process(*gid, m.name);
     // reload: a member the group has is left as it is (the caller upgrades a changed program).
-    if (reload && id) continue;
+    if (reload && id) {  // (its standby as the configuration says now)
+      standby_want(*gid, m.name, cg.standby, cg.standby_timeout_ms);
+      continue;
+    }
     if (reload && existed && held(*gid)) {
       log("group %u is held: member %s of the configuration is not started (hrctl run -g %u "
           "resumes the group)",

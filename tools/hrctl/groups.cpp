@@ -76,6 +76,7 @@ void supervisor::hold(std::uint32_t gid, std::uint32_t why, int code) {
   pending_.erase(std::remove_if(pending_.begin(), pending_.end(),
                                 [&](const pending_run& p) { return p.gid == gid; }),
                  pending_.end());
+  standby_drop_group(gid);  // a held group's members stay stopped: no next instance waits
 }
 
 bool supervisor::held(std::uint32_t gid) const {

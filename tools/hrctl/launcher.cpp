@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -36,6 +37,8 @@ struct child_plan {
   int err = -1;              ///< made the child's stderr if >= 0
   int bank_fd = -1;          ///< the bank file, given to the child as fd `bank_fd_at` (HR_BANK_FD)
   int bank_fd_at = -1;       ///< the fd right after the sockets: 3 + nl
+  int chan = -1;             ///< a standby's channel, given as fd bank_fd_at + 1, or -1
+  bool listen_pid = false;   ///< set LISTEN_PID (a run with sockets, not a standby)
   bool switch_user = false;  ///< run as uid/gid/groups (--user): a session of its own,
                              ///< stdin /dev/null, no descriptor above the bank's
   uid_t uid = 0;
@@ -76,12 +79,16 @@ struct child_plan {
   if (fd < 0) fd = p.mfd;                                              // reopens it via /dev/fd
   const int bank = p.bank_fd >= 0 ? ::fcntl(p.bank_fd, F_DUPFD_CLOEXEC, 100) : -1;
   if (p.bank_fd >= 0 && bank < 0) child_fail(p.fail_msg, errno);
+  const int chan = p.chan >= 0 ? ::fcntl(p.chan, F_DUPFD_CLOEXEC, 100) : -1;
+  if (p.chan >= 0 && chan < 0) child_fail(p.fail_msg, errno);
   char lp[48] = "LISTEN_PID=";
   if (p.nl != 0) {
     // Move the sockets out of the way, then to 3, 4, ... (LISTEN_FDS convention).
     int tmp[max_member_sockets];
     for (std::size_t i = 0; i < p.nl; ++i) tmp[i] = ::fcntl(p.lfd[i], F_DUPFD_CLOEXEC, 100);
     for (std::size_t i = 0; i < p.nl; ++i) ::dup2(tmp[i], static_cast<int>(3 + i));
+  }
+  if (p.listen_pid) {
     char digits[16];
     int n = 0;
     for (int v = ::getpid(); v > 0 && n < 15; v /= 10)
@@ -92,6 +99,7 @@ struct child_plan {
     p.envp[p.listen_pid_at] = lp;  // the parent's array: it is not used after the run starts
   }
   if (bank >= 0 && ::dup2(bank, p.bank_fd_at) < 0) child_fail(p.fail_msg, errno);  // inherited
+  if (chan >= 0 && ::dup2(chan, p.bank_fd_at + 1) < 0) child_fail(p.fail_msg, errno);
   // The image goes to the fd the name links point at (above the sockets and the bank's); if it
   // cannot, the image runs by fexecve, under the kernel's name for it.
   const char* link = nullptr;
@@ -108,7 +116,7 @@ struct child_plan {
   // 32-bit-id forms where the architecture has 16-bit ones.
   if (p.switch_user) {
     const unsigned keep = static_cast<unsigned>(fd);
-    const unsigned from = static_cast<unsigned>(p.bank_fd_at) + 1;
+    const unsigned from = static_cast<unsigned>(p.bank_fd_at) + (chan >= 0 ? 2 : 1);
     if (keep > from) (void)::syscall(SYS_close_range, from, keep - 1, 0);
     (void)::syscall(SYS_close_range, (keep >= from ? keep : from - 1) + 1, ~0U, 0);
 #if defined(SYS_setresuid32)
@@ -225,6 +233,60 @@ void launcher::drop_group(std::uint32_t gid) {
   }
 }
 
+namespace {
+// What tells a run who it is: HR_GROUP, HR_PROCESS, HR_HANDLE, HR_RESTARTED, and LISTEN_FDS and
+// LISTEN_FDNAMES when it has sockets (LISTEN_PID is its own pid, set by the run's child or by
+// the promoted standby). A new run gets them in its environment; a standby at its promotion.
+std::vector<std::string> run_env(const launch_plan& p) {
+  std::vector<std::string> env;
+  env.push_back(std::string(env_group) + "=" + std::to_string(p.gid));
+  env.push_back(std::string(env_process) + "=" + std::to_string(p.id));
+  env.push_back(std::string(env_handle) + "=" + std::to_string(p.handle));
+  env.push_back(std::string(env_restarted) + "=" + (p.restarted ? "1" : "0"));
+  const std::size_t nl = std::min<std::size_t>(p.listen_fds.size(), max_member_sockets);
+  if (nl != 0) env.push_back("LISTEN_FDS=" + std::to_string(nl));
+  if (nl != 0 && p.listen_names.size() >= nl) {
+    std::string names = "LISTEN_FDNAMES=";
+    for (std::size_t i = 0; i < nl; ++i) names.append(i == 0 ? "" : ":").append(p.listen_names[i]);
+    env.push_back(names);
+  }
+  return env;
+}
+}  // namespace
+
+bool launcher::promote(int chan, const launch_plan& p, std::string* err) {
+  std::string text;
+  for (const std::string& v : run_env(p)) text.append(v).push_back('\0');
+  if (text.size() > standby_max_message) {
+    if (err) *err = "the run's environment does not fit a promotion message";
+    return false;
+  }
+  const std::size_t nl = std::min<std::size_t>(p.listen_fds.size(), max_member_sockets);
+  int fds[standby_max_fds];
+  fds[0] = p.out >= 0 ? p.out : 1;
+  fds[1] = p.err >= 0 ? p.err : 2;
+  std::copy_n(p.listen_fds.begin(), nl, fds + 2);
+  const std::size_t nfds = 2 + nl;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * standby_max_fds)] = {};
+  iovec io{text.data(), text.size()};
+  msghdr m{};
+  m.msg_iov = &io;
+  m.msg_iovlen = 1;
+  m.msg_control = control;
+  m.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+  cmsghdr* c = CMSG_FIRSTHDR(&m);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+  std::memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+  ssize_t n = 0;
+  do n = ::sendmsg(chan, &m, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  if (n == static_cast<ssize_t>(text.size())) return true;
+  if (err) *err = std::string("sendmsg: ") + std::strerror(n < 0 ? errno : EMSGSIZE);
+  return false;
+}
+
 int launcher::start(const launch_plan& p, std::string* err) {
   auto b = bank_->find(image_block_name(p.image));
   if (!b) {
@@ -268,16 +330,11 @@ int launcher::start(const launch_plan& p, std::string* err) {
     env.push_back("LOGNAME=" + as_->name);
     env.push_back("HOME=" + as_->home);
   }
-  env.push_back(std::string(env_group) + "=" + std::to_string(p.gid));
-  env.push_back(std::string(env_process) + "=" + std::to_string(p.id));
-  env.push_back(std::string(env_handle) + "=" + std::to_string(p.handle));
-  env.push_back(std::string(env_restarted) + "=" + (p.restarted ? "1" : "0"));
-  if (nl != 0) env.push_back("LISTEN_FDS=" + std::to_string(nl));
-  if (nl != 0 && p.listen_names.size() >= nl) {
-    std::string names = "LISTEN_FDNAMES=";
-    for (std::size_t i = 0; i < nl; ++i) names.append(i == 0 ? "" : ":").append(p.listen_names[i]);
-    env.push_back(names);
-  }
+  const bool standby = p.standby_chan >= 0;
+  if (standby)
+    env.push_back(std::string(env_standby_fd) + "=" + std::to_string(bank_fd_at + 1));
+  else
+    for (std::string& v : run_env(p)) env.push_back(std::move(v));
   std::vector<char*> envp;
   envp.reserve(env.size() + 2);
   for (auto& s : env) envp.push_back(s.data());
@@ -287,7 +344,18 @@ int launcher::start(const launch_plan& p, std::string* err) {
 
   child_plan plan;
   plan.nl = nl;
-  std::copy_n(p.listen_fds.begin(), nl, plan.lfd);
+  if (standby) {  // the sockets' fds held by /dev/null: the numbers a run's own fds get match
+    if (null_fd_ < 0) null_fd_ = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (nl != 0 && null_fd_ < 0) {
+      if (err) *err = std::string("cannot open /dev/null: ") + std::strerror(errno);
+      return -1;
+    }
+    std::fill_n(plan.lfd, nl, null_fd_);
+    plan.chan = p.standby_chan;
+  } else {
+    std::copy_n(p.listen_fds.begin(), nl, plan.lfd);
+    plan.listen_pid = nl != 0;
+  }
   plan.mfd = mfd;
   plan.script = script;
   const std::string link = name_link(args[0]);

@@ -31,6 +31,10 @@ struct launch_plan {
   std::span<const std::string> listen_names;  ///< LISTEN_FDNAMES, one per socket (or none)
   int out = -1;                               ///< made the run's stdout; -1: the supervisor's
   int err = -1;                               ///< made the run's stderr; -1: the supervisor's
+  /// >= 0: start a warm standby instead of a run (docs/hrctl.md, "Warm standby"): this end of
+  /// its channel goes to the fd after the bank's (HR_STANDBY_FD); the run's identity, LISTEN_*
+  /// and sockets are not given (/dev/null holds the sockets' fds); `out`/`err` are its guard.
+  int standby_chan = -1;
 };
 
 class launcher {
@@ -48,6 +52,11 @@ class launcher {
   /// image, no memfd, vfork failed); a failure to execute shows in the child's exit (127)
   /// and its message on its stderr.
   int start(const launch_plan& p, std::string* err);
+
+  /// Promotes the standby at the other end of `chan` to the run `p` describes (identity,
+  /// LISTEN_*, `out`/`err` or the supervisor's, the sockets): one message. False, with `err`
+  /// saying why, if it could not be sent (the standby is gone).
+  static bool promote(int chan, const launch_plan& p, std::string* err);
 
   /// The image changed (an upgrade): its memfd is made again at the next start.
   void forget_image(std::uint32_t image);
@@ -69,6 +78,7 @@ class launcher {
   std::map<std::uint32_t, std::pair<int, std::uint32_t>> memfds_;  // image -> {fd, gid}
   bool names_checked_ = false;
   std::string names_;  ///< the directory of name links; empty: none
+  int null_fd_ = -1;   ///< /dev/null, for a standby's socket placeholders
 };
 
 }  // namespace hrctl

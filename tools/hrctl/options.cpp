@@ -205,6 +205,10 @@ void set_every(parsed_args& a, const option_value& v) {
   a.every_given = true;
 }
 void set_heartbeat(parsed_args& a, const option_value& v) { a.ro.heartbeat_ms = v.number; }
+void set_standby(parsed_args& a, const option_value&) { a.ro.standby = true; }
+void set_standby_timeout(parsed_args& a, const option_value& v) {
+  a.ro.standby_timeout_ms = static_cast<std::uint32_t>(v.number);
+}
 void set_stop_timeout(parsed_args& a, const option_value& v) { a.ro.stop_timeout_ms = v.number; a.ro.stop_timeout_given = true; }
 void set_timeout(parsed_args& a, const option_value& v) { a.timeout_ms = static_cast<int>(v.number); }
 void set_image(parsed_args& a, const option_value& v) { a.image.path = v.text; a.image_given = true; }
@@ -236,7 +240,7 @@ constexpr option_spec options[] = {
     {"config", 0, "FILE", value_kind::path, bank_commands,
      "'key = value' lines: bank, user, the tunables, ready, ready-after, on-give-up (flags "
      "win), then [group NAME] sections (run, name, listen, socket, heartbeat, exit0-clean, "
-     "stop-timeout) that serve starts and reload applies; see docs/hrctl.md", 0, 0, set_config},
+     "stop-timeout, standby, standby-timeout) that serve starts and reload applies; see docs/hrctl.md", 0, 0, set_config},
     {"json", 0, nullptr, value_kind::flag, all_commands,
      "output as JSON, and a usage error as a JSON error object on stdout", 0, 0, set_json},
     {"group", 'g', "GROUP", value_kind::group, bit_run | bit_kill | bit_upgrade | bit_stop,
@@ -254,6 +258,14 @@ constexpr option_spec options[] = {
     {"heartbeat", 0, "MS", value_kind::ms, bit_run,
      "a member that sends no heartbeat for MS ms is killed (a hang); 1..86400000", 1, day_ms,
      set_heartbeat},
+    {"standby", 0, nullptr, value_kind::flag, bit_run,
+     "keep a warm standby of the member: a next instance executed from its image and parked "
+     "at its standby point (process::attach), promoted when the group restarts instead of a "
+     "new start; see docs/hrctl.md", 0, 0, set_standby},
+    {"standby-timeout", 0, "MS", value_kind::ms, bit_run,
+     "--standby: how long a standby may take to reach its standby point before it is killed "
+     "and standby is disabled for the member (default 5000); 1..86400000", 1, day_ms,
+     set_standby_timeout},
     {"stop-timeout", 0, "MS", value_kind::ms, bit_run | bit_serve | bit_stop,
      "on SIGTERM/SIGINT (stop: at once): members get SIGTERM, then SIGKILL after MS (default "
      "5000); the group stays in the bank, held", 1, day_ms, set_stop_timeout},

@@ -248,6 +248,8 @@ void supervisor::serve_run(request_slot& s, std::uint32_t slot, const std::strin
                        direct ? no_process : s.parent, &pid, &err, relaying ? &relay : nullptr);
   if (relay.out >= 0) ::close(relay.out);
   if (relay.err >= 0) ::close(relay.err);
+  if (direct && rc == exit_ok)
+    standby_want(*g, name, (s.flags & req_standby) != 0, load(s.standby_timeout_ms));
   // Not registered: the image was made for this request only.
   if (rc != exit_ok && !known)
     (void)bank_->free(hotrestart::detail::internal_access, image_block_name(image));
@@ -300,6 +302,7 @@ int supervisor::replace_image(std::uint32_t slot, std::uint32_t image, const std
                               staging_block_name(slot));
     if (rep) {
       launch_.forget_image(image);
+      standby_image_replaced(image);
       return exit_ok;
     }
     err = describe(rep.error()).text;

@@ -24,6 +24,15 @@ std::string name_of(const process_view& p) {
 }
 }  // namespace
 int supervisor::start_direct(const run_options& ro, std::uint32_t& gid) {
+  const int rc = start_direct_member(ro, gid);
+  // The member's warm standby, as this run asks (made by the loop once the member runs).
+  if (rc == exit_ok && gid != no_group)
+    standby_want(gid, ro.name.empty() ? basename_of(ro.argv[0]) : ro.name, ro.standby,
+                 ro.standby_timeout_ms);
+  return rc;
+}
+
+int supervisor::start_direct_member(const run_options& ro, std::uint32_t& gid) {
   own_ = no_group;
   stop_timeout_ms_ = ro.stop_timeout_ms;
   std::uint32_t g0 = no_group;
@@ -190,7 +199,13 @@ int supervisor::register_and_run(std::uint32_t gid, std::string_view name, proce
   if (from == nullptr && kind == process_kind::indirect) from = outputs_.of(parent);
   outputs_.assign(*id, gid, from);
   proc_slot* s = rt_.proc(*id);
-  if (s != nullptr && first_run) store(s->runs, std::uint32_t{0});
+  if (s != nullptr && first_run) {
+    store(s->runs, std::uint32_t{0});
+    store(s->standby_flags, std::uint32_t{0});  // (another member's id before: not its standby)
+    store(s->standby_timeout_ms, std::uint32_t{0});
+    store(s->standby_pid, std::int32_t{0});
+    store(s->standby_promotions, std::uint32_t{0});
+  }
   const bool restarted = s != nullptr && load(s->runs) > 0;
   if (s != nullptr) {
     store(s->clean, std::uint64_t{0});
@@ -211,8 +226,8 @@ int supervisor::register_and_run(std::uint32_t gid, std::string_view name, proce
     return exit_ok;
   }
   if (pid) *pid = p;
-  log("group %u: %s %.*s (pid %d)%s", gid, restarted ? "restarted" : "started",
-      static_cast<int>(name.size()), name.data(), p,
+  log("group %u: %s %.*s %s(pid %d)%s", gid, restarted ? "restarted" : "started",
+      static_cast<int>(name.size()), name.data(), promoted_ ? "from its standby " : "", p,
       kind == process_kind::indirect ? " [indirect]" : "");
   return exit_ok;
 }
@@ -243,7 +258,11 @@ int supervisor::spawn(std::uint32_t id, std::uint32_t gid, std::uint32_t image,
   plan.listen_names = socket_names;
   plan.out = o.child_out;
   plan.err = o.child_err;
-  const int pid = launch_.start(plan, err);
+  // A parked warm standby of the member becomes this run (standby.cpp); else a new process.
+  int pidfd = -1;
+  int pid = standby_promote(plan, pidfd);
+  promoted_ = pid > 0;
+  if (!promoted_) pid = launch_.start(plan, err);
   std::string tag;
   if (pid > 0 && o.prefixed) {
     auto pv = ctl_->process_info(id);
@@ -253,7 +272,7 @@ int supervisor::spawn(std::uint32_t id, std::uint32_t gid, std::uint32_t image,
   outputs_.started(o, pid, tag);
   if (pid < 0) return -1;
   run_state& r = runs_[id];
-  r = run_state{pid, pidfd_open(pid), true, handle, gid, now()};
+  r = run_state{pid, promoted_ ? pidfd : pidfd_open(pid), true, handle, gid, now()};
   if (proc_slot* s = rt_.proc(id)) {
     store(s->pid, static_cast<std::int32_t>(pid));
     store(s->start_time, process_start_time(pid));

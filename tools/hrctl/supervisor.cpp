@@ -77,6 +77,7 @@ bool supervisor::bank_whole() {
 // SIGTERM to every run, SIGKILL to those left after `timeout_ms`; nothing in the bank is read
 // or written (it may be gone).
 void supervisor::abandon_runs(std::uint64_t timeout_ms) {
+  standby_drop_all();
   for (const run_state& r : runs_)
     if (r.pid > 0) signal_run(r, SIGTERM);
   const std::uint64_t deadline = now() + timeout_ms;
@@ -491,6 +492,7 @@ int supervisor::open_light(const bank_options& bo, bool* busy) {
 }
 
 void supervisor::adopt() {
+  standby_forget_recorded();
   // A site restart the previous supervisor had not performed (not one that the reports below
   // decide: those come as their own actions).
   const bool pending_before = ctl_->site_restart_pending();
@@ -696,6 +698,7 @@ int supervisor::serve(std::uint32_t own, std::uint64_t stop_timeout_ms, bool ser
         timeout =
             std::min<long>(timeout, st.deadline_ms > t ? static_cast<long>(st.deadline_ms - t) : 0);
     // Under a service: READY=1, STATUS=, and the watchdog's ping, which no wait delays.
+    timeout = standby_pass(now(), timeout);
     service_pass(now());
     timeout = service_wait(now(), timeout);
     if (const int sig = wait_events(timeout); sig != 0) {
@@ -726,6 +729,9 @@ int supervisor::wait_events(long timeout_ms) {
   // requester's wake-up).
   const std::size_t first_output = fds.size();
   outputs_.add_pollfds(fds);
+  const std::size_t first_standby = fds.size();
+  std::vector<std::uint32_t> standby_ids;
+  standby_add_pollfds(fds, standby_ids);
   // A run without a pidfd (pidfd_open failed: fds exhausted?) is looked at every 100 ms.
   bool unwatched = false;
   for (const run_state& r : runs_) unwatched = unwatched || (r.pid > 0 && r.pidfd < 0 && r.child);
@@ -745,6 +751,7 @@ int supervisor::wait_events(long timeout_ms) {
     if (outputs_.on_poll(fds.data() + first_output)) serve_requests();
     for (std::size_t k = 1; k < first_output; ++k)
       if ((fds[k].revents & (POLLIN | POLLHUP)) != 0) reap(ids[k - 1]);
+    standby_on_poll(fds.data() + first_standby, standby_ids);
   }
   if (unwatched)
     for (std::uint32_t id = 0; id < runs_.size(); ++id)
@@ -757,6 +764,7 @@ int supervisor::wait_events(long timeout_ms) {
 void supervisor::shutdown(int sig, std::uint64_t stop_timeout_ms) {
   service_stopping();
   stopping_ = true;
+  standby_drop_all();
   std::vector<std::uint32_t> gids;
   for (const run_state& r : runs_)
     if (r.pid > 0 && !contains(gids, r.gid)) gids.push_back(r.gid);
@@ -778,6 +786,7 @@ void supervisor::shutdown(int sig, std::uint64_t stop_timeout_ms) {
 }
 
 void supervisor::finish() {
+  standby_drop_all();
   outputs_.finish(bo_.path);
   release_node_lease();
   if (!light_ && rt_) {
@@ -811,6 +820,7 @@ void supervisor::reap(std::uint32_t id) {
     clean = true;
   if (clean) {
     log("group %u: %s (pid %d) exited cleanly", r.gid, name.c_str(), r.pid);
+    standby_drop(id);  // a clean exit is final: no next instance
     drive([&](auto& sink) { return ctl_->process_exited_cleanly(now(), id, r.handle, sink); });
     return;
   }
@@ -921,6 +931,7 @@ void supervisor::apply(const action& a) {
         if (a.gid == own_) own_outcome_ = killed ? exit_killed : exit_ok;
       }
       stops_.erase(a.gid);
+      standby_drop_group(a.gid);
       listeners_.close(a.gid);
       launch_.drop_group(a.gid);
       outputs_.drop_group(a.gid);

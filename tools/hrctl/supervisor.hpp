@@ -8,6 +8,7 @@
 #ifndef HRCTL_SUPERVISOR_HPP
 #define HRCTL_SUPERVISOR_HPP
 
+#include <poll.h>
 #include <signal.h>
 
 #include <map>
@@ -139,6 +140,7 @@ class supervisor {
   std::uint64_t stop_timeout_of(std::uint32_t gid, std::uint64_t asked) const;
 
   // Runs.
+  int start_direct_member(const run_options& ro, std::uint32_t& gid);
   int run_member(std::uint32_t id, std::string* err);
   int spawn(std::uint32_t id, std::uint32_t gid, std::uint32_t image, std::uint64_t handle,
             bool restarted, std::string* err);
@@ -204,6 +206,43 @@ class supervisor {
   std::string group_label(std::uint32_t gid) const;
   void shutdown(int sig, std::uint64_t stop_timeout_ms);
   void finish();
+
+  // Warm standbys (standby.cpp).
+  struct standby_run {
+    int pid = 0;
+    int pidfd = -1;
+    int chan = -1;   ///< our end of its channel
+    int guard = -1;  ///< the read end of its stdout/stderr
+    std::uint32_t gid = no_group;
+    std::uint32_t image = no_image;
+    std::size_t sockets = 0;  ///< the sockets its fds were numbered for
+    bool parked = false;
+    std::uint64_t started_ms = 0;
+  };
+  struct standby_memo {
+    std::uint64_t due_ms = 0;    ///< the next standby not before
+    std::uint32_t failures = 0;  ///< ends in a row without a promotion
+  };
+  std::string member_name(std::uint32_t id) const;
+  void standby_record(std::uint32_t id, int pid, std::uint32_t state);
+  void standby_want(std::uint32_t gid, const std::string& name, bool want,
+                    std::uint32_t timeout_ms);
+  void standby_make(std::uint32_t id, std::uint32_t gid, std::uint64_t t);
+  long standby_pass(std::uint64_t t, long cap);
+  void standby_add_pollfds(std::vector<pollfd>& fds, std::vector<std::uint32_t>& ids);
+  void standby_on_poll(const pollfd* fds, const std::vector<std::uint32_t>& ids);
+  bool standby_guard_tripped(std::uint32_t id);
+  void standby_reap(std::uint32_t id);
+  void standby_disable(std::uint32_t id, const std::string& why);
+  int standby_promote(const launch_plan& plan, int& pidfd);
+  void standby_drop(std::uint32_t id);
+  void standby_drop_group(std::uint32_t gid);
+  void standby_drop_all();
+  void standby_image_replaced(std::uint32_t image);
+  void standby_forget_recorded();
+  std::map<std::uint32_t, standby_run> standbys_;
+  std::map<std::uint32_t, standby_memo> standby_memo_;
+  bool promoted_ = false;  ///< the last spawn() promoted a standby
 
   bank_options bo_;
   run_as as_;  ///< who the bank belongs to and who runs its members

@@ -48,6 +48,8 @@ inline constexpr const char* env_group = "HR_GROUP";
 inline constexpr const char* env_process = "HR_PROCESS";      ///< controller process id
 inline constexpr const char* env_handle = "HR_HANDLE";        ///< run handle (changes each run)
 inline constexpr const char* env_restarted = "HR_RESTARTED";  ///< "1" on a rerun
+/// A warm standby's channel to its supervisor (standby.hpp); unset in a run.
+inline constexpr const char* env_standby_fd = "HR_STANDBY_FD";
 
 /// One per controller process id (64 bytes).
 inline std::uint32_t load_u32(const std::uint32_t& f) {
@@ -65,15 +67,37 @@ struct proc_slot {
   /// child: the `runs` value of the run that called process::ready() (0: no run did). Only
   /// the value equal to `runs` means "ready": a previous run's value does not count.
   std::uint32_t ready_run;
-  std::uint32_t reserved[4];
+  // The warm standby (supervisor; docs/hrctl.md, "Warm standby"). These words were reserved
+  // (zero) in every earlier bank of this version: zero means "no standby", so no bump.
+  std::uint32_t standby_flags;       ///< standby_flag bits, and its state (standby_state_*)
+  std::uint32_t standby_timeout_ms;  ///< time to reach the standby point; 0: the default
+  std::int32_t standby_pid;          ///< the standby's pid, 0 if none
+  std::uint32_t standby_promotions;  ///< runs of this member started from a standby
 };
 static_assert(sizeof(proc_slot) == 64 && std::is_trivially_copyable_v<proc_slot>);
 static_assert(offsetof(proc_slot, ready_run) == 44);  // docs/format.md
+static_assert(offsetof(proc_slot, standby_flags) == 48);
+
+/// proc_slot::standby_flags: bit 0 wanted, bit 1 disabled (it failed), bits 4-5 the state.
+enum standby_flag : std::uint32_t {
+  standby_wanted = 1,
+  standby_disabled = 2,
+  standby_state_shift = 4,
+  standby_state_mask = 3u << standby_state_shift,
+};
+enum standby_state : std::uint32_t { standby_none = 0, standby_starting = 1, standby_parked = 2 };
+/// How long a standby has to reach its standby point unless the member says (ms).
+inline constexpr std::uint32_t standby_default_timeout_ms = 5000;
 
 enum group_flags : std::uint32_t { group_exit0_clean = 1 };
 /// Flags of a delegated `hrctl run` request, beside its group_flags (never stored in a group):
 /// send the member's output to the requester's stdout/stderr; prefix its lines.
-enum request_flags : std::uint32_t { req_relay_output = 1u << 16, req_prefix_output = 1u << 17 };
+/// req_standby: keep a warm standby of the member (hrctl run --standby).
+enum request_flags : std::uint32_t {
+  req_relay_output = 1u << 16,
+  req_prefix_output = 1u << 17,
+  req_standby = 1u << 18,
+};
 /// How a group ended (group_slot::last_outcome), for the hrctl run waiting for it.
 enum group_outcome : std::uint32_t { outcome_none = 0, outcome_clean = 1, outcome_killed = 2 };
 /// Why a group is held: its members are stopped and not restarted until an operator runs it
@@ -160,7 +184,8 @@ struct request_slot {
   /// ids it performs (runtime_ext_header::performed) and performs an id once.
   std::uint32_t id_lo;
   std::uint32_t id_hi;
-  std::uint32_t reserved[10];
+  std::uint32_t standby_timeout_ms;  ///< run with req_standby: --standby-timeout; 0: default
+  std::uint32_t reserved[9];
 };
 static_assert(sizeof(request_slot) == 320 && std::is_trivially_copyable_v<request_slot>);
 static_assert(offsetof(request_slot, id_lo) == 268 && offsetof(request_slot, id_hi) == 272);

@@ -46,7 +46,8 @@ struct request_in {
   std::uint64_t heartbeat_ms = 0;
   std::uint32_t stop_timeout_ms = 0;
   std::uint32_t stop_signal = 0;
-  std::vector<listen_record> listen;  ///< run: the group's sockets (family, address, port)
+  std::uint32_t standby_timeout_ms = 0;  ///< run with req_standby
+  std::vector<listen_record> listen;     ///< run: the group's sockets (family, address, port)
   /// The request's id (new_request_id()): a request retried with the same id after its
   /// supervisor went away is performed once. 0: a new one is drawn by submit_request.
   std::uint64_t id = 0;
@@ -178,6 +179,7 @@ template <class Bank>
   slot->heartbeat_ms = in.heartbeat_ms;
   slot->stop_timeout_ms = in.stop_timeout_ms;
   slot->stop_signal = in.stop_signal;
+  slot->standby_timeout_ms = in.standby_timeout_ms;
   slot->listen_count = 0;
   for (std::uint32_t i = 0; i < max_listen; ++i) {
     slot->listen_addr[i] = 0;

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include <hotrestart/posix/mailbox.hpp>
+#include <hotrestart/posix/standby.hpp>
 
 namespace hotrestart::posix {
 
@@ -79,7 +80,10 @@ class process {
   /// by others, as for every opener (docs/security.md). Errors: not_permitted (not under
   /// hrctl), the bank's open errors (untrusted_file...), unknown_process (the record does not
   /// name this run: a stale environment).
+  /// A warm standby (hrctl run --standby) waits here until it is promoted, then attaches as
+  /// the run it became (standby.hpp); every other process goes straight on.
   [[nodiscard]] static result<process> attach() {
+    hotrestart::posix::standby_point();
     auto id = identity_from_env();
     if (!id) return fail(id.error());
     if (id->bank_fd >= 0) ::fcntl(id->bank_fd, F_SETFD, FD_CLOEXEC);  // not for our children
@@ -91,6 +95,10 @@ class process {
       return fail(errc::unknown_process, "the bank has no record of this run (stale HR_HANDLE?)");
     return process(std::move(a->bank), a->rt, *id);
   }
+
+  /// The standby point, for a program that wants to park later or earlier than attach()
+  /// (after initialisation that does not depend on its state): see standby.hpp.
+  static void standby_point() { hotrestart::posix::standby_point(); }
 
   mmap_bank& bank() { return bank_; }
   const runtime_view& runtime() const { return rt_; }
