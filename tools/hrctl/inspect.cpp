@@ -20,6 +20,42 @@
 namespace hrctl {
 
 namespace {
+// A member's warm standby as the bank records it (tools/hrctl/standby.cpp).
+struct standby_view {
+  bool wanted = false;
+  const char* state = "none";  ///< none, starting, parked, disabled
+  int pid = 0;
+  std::uint64_t rss_kb = 0, pss_kb = 0;  ///< /proc/PID/smaps_rollup; 0 if unreadable
+  std::uint32_t promotions = 0;
+};
+
+standby_view standby_of(const proc_slot* s, bool supervised) {
+  standby_view v;
+  if (s == nullptr) return v;
+  const std::uint32_t f = load(s->standby_flags);
+  v.wanted = (f & standby_wanted) != 0;
+  v.promotions = load(s->standby_promotions);
+  const std::uint32_t st = (f & standby_state_mask) >> standby_state_shift;
+  v.pid = supervised && st != standby_none ? load(s->standby_pid) : 0;
+  if ((f & standby_disabled) != 0)
+    v.state = "disabled";
+  else if (v.pid > 0)
+    v.state = st == standby_parked ? "parked" : "starting";
+  if (v.pid <= 0) return v;
+  // Its memory: what it holds resident (RSS) and its share of pages it shares with the member
+  // (PSS: the image and libraries are mostly shared).
+  if (std::FILE* f =
+          std::fopen(("/proc/" + std::to_string(v.pid) + "/smaps_rollup").c_str(), "r")) {
+    char line[256];
+    while (std::fgets(line, sizeof line, f) != nullptr) {
+      unsigned long long kb = 0;
+      if (std::sscanf(line, "Rss: %llu kB", &kb) == 1) v.rss_kb = kb;
+      if (std::sscanf(line, "Pss: %llu kB", &kb) == 1) v.pss_kb = kb;
+    }
+    std::fclose(f);
+  }
+  return v;
+}
 using snapshot_controller = basic_controller<runtime_policy, null_block_store>;
 // A bank made by another runtime (the firmware's controller uses the ChorusOS counter alone).
 using chorus_snapshot = basic_controller<chorus_counter, null_block_store>;
@@ -278,15 +314,26 @@ int render_status(const bank_options& bo, bool json, std::FILE* out, status_samp
         w.key("kind").str(p.kind == process_kind::direct ? "direct" : "indirect");
         w.key("state").str(pstate).key("pid").snum(shown_pid).key("runs").num(runs);
         w.key("alive").boolean(p.state == process_state::running && !gone);
-        w.key("image").num(p.image).end_object();
+        w.key("image").num(p.image);
+        const standby_view sb = standby_of(s, alive);
+        w.key("standby").begin_object().key("wanted").boolean(sb.wanted).key("state").str(sb.state);
+        w.key("pid").snum(sb.pid).key("rss_kb").num(sb.rss_kb).key("pss_kb").num(sb.pss_kb);
+        w.key("promotions").num(sb.promotions).end_object();
+        w.end_object();
       } else if (down) {
         std::fprintf(out, "  %-32s %-8s not running (supervisor down), last pid %d, runs %u\n",
                      printable(p.name()).c_str(),
                      p.kind == process_kind::direct ? "direct" : "indirect", pid, runs);
       } else {
-        std::fprintf(out, "  %-32s %-8s %-12s pid %-7d runs %u\n", printable(p.name()).c_str(),
+        const standby_view sb = standby_of(s, alive);
+        std::string standby;
+        if (sb.wanted)
+          standby = std::string("  standby ") + sb.state +
+                    (sb.pid > 0 ? " " + std::to_string(sb.pid) : std::string()) + ", promoted " +
+                    std::to_string(sb.promotions);
+        std::fprintf(out, "  %-32s %-8s %-12s pid %-7d runs %u%s\n", printable(p.name()).c_str(),
                      p.kind == process_kind::direct ? "direct" : "indirect", pstate, shown_pid,
-                     runs);
+                     runs, standby.c_str());
       }
     });
     if (json) w.end_array().end_object();

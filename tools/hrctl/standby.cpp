@@ -259,8 +259,14 @@ bool supervisor::standby_guard_tripped(std::uint32_t id) {
   if (sb.guard < 0) return false;
   char buf[256];
   const ssize_t n = ::read(sb.guard, buf, sizeof buf);
-  if (n > 0) {
-    standby_disable(id, "wrote to its output before its standby point");
+  if (n > 0) {  // (the start of what it wrote, for the operator: which line it was)
+    std::string said;
+    for (ssize_t i = 0; i < n && said.size() < 60; ++i) {
+      const unsigned char c = static_cast<unsigned char>(buf[i]);
+      if (c == '\n') break;
+      said += c >= 0x20 && c < 0x7f ? static_cast<char>(c) : '?';
+    }
+    standby_disable(id, "wrote to its output before its standby point (\"" + said + "\")");
     return true;
   }
   if (n == 0) {

@@ -302,6 +302,13 @@ std::uint32_t validate_runtime(const runtime_view& rt, const Controller* ctl, Ba
                  .text(" is not a group id (max_groups ")
                  .num(rt.max_groups())
                  .text(")"));
+    // The warm standby words (docs/format.md): known flag bits, a state only with a pid.
+    if (const std::uint32_t f = load(s.standby_flags);
+        (f & ~std::uint32_t{standby_wanted | standby_disabled | standby_state_mask}) != 0 ||
+        (f & standby_state_mask) == standby_state_mask)
+      report(at().text("standby_flags ").num(f).text(" has unknown bits or state"));
+    else if ((f & standby_state_mask) != 0 && load(s.standby_pid) <= 0)
+      report(at().text("a standby state without a standby pid"));
     // ready_run names a run of this slot (process::ready()): never one beyond its runs.
     if (const std::uint32_t ready = load(s.ready_run), runs = load(s.runs); ready > runs)
       report(at().text("ready_run ").num(ready).text(" is beyond its runs (").num(runs).text(")"));
