@@ -265,7 +265,7 @@ listen)
   ;;
 kill_pid_restart)
   launch "" "run 1" run "${T[@]}" -- "$member" --wait "$dir/go"; p=$launched
-  pid=$(H status --bank "$bank" --json | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
+  pid=$(status_field 'd["groups"][0]["members"][0]["pid"]')
   [ -n "$pid" ] && [ "$pid" -gt 0 ] || fail "no pid in status --json"
   H kill "$pid" --bank "$bank" >/dev/null || fail "kill PID"
   wait_for "$dir/out" "run 2 restarted=1"
