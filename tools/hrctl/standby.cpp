@@ -167,6 +167,19 @@ void supervisor::standby_make(std::uint32_t id, std::uint32_t gid, std::uint64_t
   standby_run sb;
   sb.pid = pid;
   sb.pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (sb.pidfd < 0) {  // (descriptors exhausted?) unwatched, it could not be reaped: not kept
+    const int e = errno;
+    (void)::kill(pid, SIGKILL);
+    int st = 0;
+    while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    for (int fd : {sp[0], gp[0]}) ::close(fd);
+    ++memo.failures;
+    memo.due_ms = t + 100ull * memo.failures;
+    log.warn("group %u: cannot watch the standby of %s: pidfd_open: %s", gid, name.c_str(),
+             std::strerror(e));
+    return;
+  }
   sb.chan = sp[0];
   sb.guard = gp[0];
   sb.gid = gid;
