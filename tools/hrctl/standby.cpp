@@ -69,6 +69,18 @@ void supervisor::standby_want(std::uint32_t gid, const std::string& name, bool w
   if (!want && standbys_.count(*id) != 0) standby_drop(*id);
 }
 
+// A standby that could not be made or ended without a promotion: the next one waits a little
+// longer each time; after max_standby_failures in a row standby is disabled (true).
+bool supervisor::standby_failed(std::uint32_t id, std::uint64_t t) {
+  standby_memo& memo = standby_memo_[id];
+  ++memo.failures;
+  memo.due_ms = t + 100ull * memo.failures;
+  if (memo.failures < max_standby_failures) return false;
+  if (proc_slot* s = rt_.proc(id))
+    store(s->standby_flags, load(s->standby_flags) | standby_disabled);
+  return true;
+}
+
 void supervisor::standby_disable(std::uint32_t id, const std::string& why) {
   const standby_run& sb = standbys_[id];
   const std::string name = member_name(id);
@@ -129,7 +141,6 @@ void supervisor::standby_forget_recorded() {
 void supervisor::standby_make(std::uint32_t id, std::uint32_t gid, std::uint64_t t) {
   auto pv = ctl_->process_info(id);
   if (!pv || pv->image == no_image || !bank_trusted()) return;
-  standby_memo& memo = standby_memo_[id];
   int sp[2] = {-1, -1};
   int gp[2] = {-1, -1};
   std::string err;
@@ -155,12 +166,9 @@ void supervisor::standby_make(std::uint32_t id, std::uint32_t gid, std::uint64_t
   if (pid <= 0) {
     for (int fd : {sp[0], gp[0]})
       if (fd >= 0) ::close(fd);
-    ++memo.failures;
-    memo.due_ms = t + 100ull * memo.failures;
-    log.warn("group %u: cannot start a standby of %s: %s", gid, name.c_str(), err.c_str());
-    if (memo.failures >= max_standby_failures)
-      if (proc_slot* s = rt_.proc(id))
-        store(s->standby_flags, load(s->standby_flags) | standby_disabled);
+    const bool disabled = standby_failed(id, t);
+    log.warn("group %u: cannot start a standby of %s: %s%s%s", gid, name.c_str(), err.c_str(),
+             disabled ? "; standby disabled for " : "", disabled ? name.c_str() : "");
     return;
   }
   (void)::fcntl(gp[0], F_SETFL, O_NONBLOCK);
@@ -174,8 +182,7 @@ void supervisor::standby_make(std::uint32_t id, std::uint32_t gid, std::uint64_t
     while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
     }
     for (int fd : {sp[0], gp[0]}) ::close(fd);
-    ++memo.failures;
-    memo.due_ms = t + 100ull * memo.failures;
+    (void)standby_failed(id, t);
     log.warn("group %u: cannot watch the standby of %s: pidfd_open: %s", gid, name.c_str(),
              std::strerror(e));
     return;
@@ -300,13 +307,7 @@ void supervisor::standby_reap(std::uint32_t id) {
   const std::uint32_t gid = sb.gid;
   sb.pid = 0;  // (reaped: standby_drop only closes and forgets)
   standby_drop(id);
-  standby_memo& memo = standby_memo_[id];
-  ++memo.failures;
-  memo.due_ms = now() + 100ull * memo.failures;
-  const bool disable = memo.failures >= max_standby_failures;
-  if (disable)
-    if (proc_slot* s = rt_.proc(id))
-      store(s->standby_flags, load(s->standby_flags) | standby_disabled);
+  const bool disable = standby_failed(id, now());
   log.warn("group %u: standby of %s (pid %d) ended %s (%s): %s%s", gid, name.c_str(), w,
            parked ? "while parked" : "before its standby point", how.c_str(),
            disable ? "standby disabled for " : "made again", disable ? name.c_str() : "");

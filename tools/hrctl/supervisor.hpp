@@ -234,6 +234,7 @@ class supervisor {
   bool standby_guard_tripped(std::uint32_t id);
   void standby_reap(std::uint32_t id);
   void standby_disable(std::uint32_t id, const std::string& why);
+  bool standby_failed(std::uint32_t id, std::uint64_t t);
   int standby_promote(const launch_plan& plan, int& pidfd);
   void standby_drop(std::uint32_t id);
   void standby_drop_group(std::uint32_t gid);
