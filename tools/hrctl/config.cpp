@@ -134,6 +134,15 @@ std::string load_config(const std::string& file, bank_options& o, config_file* o
     m.append(":").append(std::to_string(n)).append(": ").append(what);
     return m;
   };
+  auto bad_value = [&](std::string_view value, std::string_view key, std::string_view allowed) {
+    return at(lineno, std::string("bad value '")
+                          .append(value)
+                          .append("' for ")
+                          .append(key)
+                          .append(" (")
+                          .append(allowed)
+                          .append(")"));
+  };
   // The end of a section: what it still lacks.
   auto close_group = [&]() -> std::string {
     if (g == nullptr) return {};
@@ -259,18 +268,14 @@ std::string load_config(const std::string& file, bank_options& o, config_file* o
     } else if (key == "heartbeat" || key == "stop-timeout" || key == "standby-timeout") {
       std::uint64_t ms = 0;
       if (!parse_u64(value, ms) || ms == 0 || ms > 86400000)
-        return at(lineno, std::string("bad value '")
-                              .append(value)
-                              .append("' for ")
-                              .append(key)
-                              .append(" (milliseconds, 1..86400000)"));
+        return bad_value(value, key, "milliseconds, 1..86400000");
       if (key == "standby-timeout")
         g->standby_timeout_ms = static_cast<std::uint32_t>(ms);
       else
         (key == "heartbeat" ? g->heartbeat_ms : g->stop_timeout_ms) = ms;
     } else if (key == "exit0-clean" || key == "standby") {
       if (value != "yes" && value != "no")
-        return at(lineno, "bad value '" + value + "' for " + key + " (yes or no)");
+        return bad_value(value, key, "yes or no");
       (key == "standby" ? g->standby : g->exit0_clean) = value == "yes";
     } else {
       if (key == "bank" || key == "user" || is_tunable_key(key) || is_service_key(key))
