@@ -3,10 +3,12 @@
 # the restart counter decaying (interval 1.5 s), then crashes in a row reaching max badness
 # (3): a site restart, and finally a clean termination. The program and this script meet
 # through files, so the story is the same on a slow machine.
-# Usage: run.sh [HRCTL GROUP_DEMO]   (without arguments: builds both with the default preset)
+# Usage: run.sh [HRCTL GROUP_DEMO [HRCTL_RUN_OPTION...]]   (without arguments: builds both with
+#        the default preset; options such as --standby go to hrctl run)
 set -euo pipefail
 if [ $# -ge 2 ]; then
   hrctl=$1 demo=$2
+  shift 2
 else
   cd "$(dirname "$0")/../.."
   cmake --preset default >/dev/null
@@ -19,7 +21,7 @@ trap 'rm -rf "$dir" "$bank"' EXIT
 wait_file() { for ((i = 0; i < 600; i++)); do [ -e "$1" ] && return 0; sleep 0.1; done; echo "timed out waiting for $1"; exit 1; }
 counter() { "$hrctl" status --bank "$bank" | sed -n 's/.*restart counter \([0-9]*\)\/.*/\1/p'; }
 
-"$hrctl" run --bank "$bank" --bank-size 16M --interval 1500 --max-badness 3 -- "$demo" "$dir" 2>&1 &
+"$hrctl" run --bank "$bank" --bank-size 16M --interval 1500 --max-badness 3 "$@" -- "$demo" "$dir" 2>&1 &
 p=$!
 wait_file "$dir/run2"
 echo "--- status while run 2 waits (restart counter 1 after the first crash):"

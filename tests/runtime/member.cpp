@@ -21,6 +21,13 @@
 //                      "NAME ready run K at USEC" (CLOCK_MONOTONIC microseconds)
 //   --ready-from RUN   --ready only from run RUN on (earlier runs never call it)
 //   (--hang RUN with --beat: run RUN hangs before its heartbeats, the others beat)
+//   --say-before-attach TEXT  print TEXT before process::attach() (a standby that writes early)
+//   --sleep-before-attach MS  in a standby only (HR_STANDBY_FD set): sleep MS ms before
+//                      process::attach() (a standby slow to reach its standby point)
+//   --wait-run PREFIX  before acting, wait until PREFIX.K exists, K this run (one crash at a time)
+//   --env              print "NAME env RUN: ..." with the run's identity: its pid, HR_GROUP,
+//                      HR_PROCESS, HR_RESTARTED, LISTEN_FDS, LISTEN_PID == pid, LISTEN_FDNAMES,
+//                      whether HR_STANDBY_FD is gone, and what fds 0..2 and 3.. are (kinds)
 #include <signal.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -60,9 +67,36 @@ unsigned long long monotonic_us() {
   return static_cast<unsigned long long>(ts.tv_sec) * 1000000ull +
          static_cast<unsigned long long>(ts.tv_nsec) / 1000ull;
 }
+
+// "pipe", "socket", "file", "null" or "closed": what descriptor fd is (for --env).
+std::string fd_kind(int fd) {
+  char link[256] = {};
+  const std::string path = "/proc/self/fd/" + std::to_string(fd);
+  const ssize_t n = ::readlink(path.c_str(), link, sizeof link - 1);
+  if (n < 0) return "closed";
+  const std::string l(link, static_cast<std::size_t>(n));
+  if (l.rfind("pipe:", 0) == 0) return "pipe";
+  if (l.rfind("socket:", 0) == 0) return "socket";
+  if (l == "/dev/null") return "null";
+  return "file";
+}
+std::string env_or(const char* name) {
+  const char* v = std::getenv(name);
+  return v == nullptr ? std::string("-") : std::string(v);
+}
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before attach(): under a standby, this is before the standby point.
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::strcmp(argv[i], "--say-before-attach") == 0) {
+      std::printf("%s\n", argv[i + 1]);
+      std::fflush(stdout);
+    }
+    if (std::strcmp(argv[i], "--sleep-before-attach") == 0 &&
+        std::getenv("HR_STANDBY_FD") != nullptr)
+      ::usleep(static_cast<useconds_t>(std::atol(argv[i + 1]) * 1000));
+  }
   auto self = posix::process::attach();
   if (!self) {
     std::fprintf(stderr, "member: %s\n", describe(self.error()).text);
@@ -70,7 +104,8 @@ int main(int argc, char** argv) {
   }
   const char* name = std::getenv("HR_PROCESS");
   std::string me = argv[0];
-  std::string tag, wait_file, child_wait, tally, helper_wait;
+  std::string tag, wait_file, child_wait, tally, helper_wait, wait_run;
+  bool show_env = false;
   std::vector<std::pair<int, std::string>> crashes;
   std::string crash_always;
   int hang = 0, spawn_run = 0, serve = 0, plain_first = 0, crash_first = 0;
@@ -122,6 +157,12 @@ int main(int argc, char** argv) {
       ready_ms = std::atol(next().c_str());
     else if (a == "--ready-from")
       ready_from = std::atoi(next().c_str());
+    else if (a == "--say-before-attach" || a == "--sleep-before-attach")
+      (void)next();  // (done above, before attach)
+    else if (a == "--wait-run")
+      wait_run = next();
+    else if (a == "--env")
+      show_env = true;
   }
   (void)name;
   for (const std::string& n : extra_blocks)
@@ -145,6 +186,19 @@ int main(int argc, char** argv) {
   std::printf("%s run %d restarted=%d%s%s\n", argv[0], run, self->restarted() ? 1 : 0,
               tag.empty() ? "" : " tag=", tag.c_str());
   std::fflush(stdout);
+  if (show_env) {
+    const std::string listen_pid = env_or("LISTEN_PID");
+    std::string fds;
+    for (int fd = 0; fd < 6; ++fd) fds += (fd == 0 ? "" : ",") + fd_kind(fd);
+    std::printf(
+        "%s env %d: pid=%d HR_GROUP=%s HR_PROCESS=%s HR_RESTARTED=%s LISTEN_FDS=%s "
+        "LISTEN_PID=%s LISTEN_FDNAMES=%s HR_STANDBY_FD=%s fds=%s\n",
+        argv[0], run, ::getpid(), env_or("HR_GROUP").c_str(), env_or("HR_PROCESS").c_str(),
+        env_or("HR_RESTARTED").c_str(), env_or("LISTEN_FDS").c_str(),
+        listen_pid == "-" ? "-" : (std::atoi(listen_pid.c_str()) == ::getpid() ? "self" : "other"),
+        env_or("LISTEN_FDNAMES").c_str(), env_or("HR_STANDBY_FD").c_str(), fds.c_str());
+    std::fflush(stdout);
+  }
   if (ready_ms >= 0 && run >= ready_from) {
     ::usleep(static_cast<useconds_t>(ready_ms * 1000));
     // The time of the call is taken before it: ready() wakes the supervisor, whose READY=1 may
@@ -196,6 +250,7 @@ int main(int argc, char** argv) {
     self->exit_cleanly(0);
   }
   if (!wait_file.empty()) wait_for(wait_file);
+  if (!wait_run.empty()) wait_for(wait_run + "." + std::to_string(run));
   if (hang == run)
     for (;;) ::pause();
   if (crash_first > 0 && tallied <= crash_first) crash("segv");

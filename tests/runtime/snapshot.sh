@@ -3,21 +3,10 @@
 # Usage: snapshot.sh CASE HRCTL WRITER
 set -uo pipefail
 case_name=$1 hrctl=$2 writer=$3
-dir=$(mktemp -d /tmp/hr-snap.XXXXXX)
-bank=/dev/shm/hr-snap-$case_name-$$.bank
-cleanup() {
-  jobs -p | xargs -r kill -9 2>/dev/null
-  rm -rf "$dir" "$bank" "$bank".sock /dev/shm/.hr-snap-"$case_name"-$$.bank.tmp-*
-}
-trap cleanup EXIT
-fail() { echo "FAIL [$case_name]: $*"; echo "--- out"; cat "$dir"/out* 2>/dev/null; echo "--- err"; cat "$dir"/err* 2>/dev/null; exit 1; }
-expect_rc() { [ "$1" -eq "$2" ] || fail "exit status $1, expected $2 ($3)"; }
-wait_for() {  # wait_for FILE PATTERN [seconds]
-  local i
-  for ((i = 0; i < ${3:-60} * 10; i++)); do grep -q -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-  fail "timed out waiting for '$2' in $1"
-}
-H() { timeout 120 "$hrctl" "$@"; }
+hr_prefix=hr-snap
+cleanup_more() { rm -rf "$bank".sock /dev/shm/.hr-snap-"$case_name"-$$.bank.tmp-*; }
+# shellcheck source=tests/runtime/lib.sh
+. "$(dirname "$0")/lib.sh"
 # Runs the writer as a member of the bank (group 0) and keeps its output in $dir/$1.
 W() { local out=$1; shift; H run --bank "$bank" --bank-size 64M --quiet -- "$writer" "$@" >"$dir/$out" 2>>"$dir/err.w"; }
 # A JSON field of a one-object output.

@@ -274,8 +274,7 @@ std::string load_config(const std::string& file, bank_options& o, config_file* o
       else
         (key == "heartbeat" ? g->heartbeat_ms : g->stop_timeout_ms) = ms;
     } else if (key == "exit0-clean" || key == "standby") {
-      if (value != "yes" && value != "no")
-        return bad_value(value, key, "yes or no");
+      if (value != "yes" && value != "no") return bad_value(value, key, "yes or no");
       (key == "standby" ? g->standby : g->exit0_clean) = value == "yes";
     } else {
       if (key == "bank" || key == "user" || is_tunable_key(key) || is_service_key(key))

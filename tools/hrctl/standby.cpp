@@ -66,7 +66,11 @@ void supervisor::standby_want(std::uint32_t gid, const std::string& name, bool w
   store(s->standby_flags, f);
   store(s->standby_timeout_ms, want ? timeout_ms : 0u);
   standby_memo_.erase(*id);
-  if (!want && standbys_.count(*id) != 0) standby_drop(*id);
+  if (auto it = standbys_.find(*id); !want && it != standbys_.end()) {
+    log("group %u: standby of %s (pid %d) killed: standby is no longer asked for", gid,
+        name.c_str(), it->second.pid);
+    standby_drop(*id);
+  }
 }
 
 // A standby that could not be made or ended without a promotion: the next one waits a little
@@ -330,6 +334,8 @@ int supervisor::standby_promote(const launch_plan& plan, int& pidfd) {
   }
   // What it wrote since it parked (nothing, unless another thread of it writes) disqualifies it.
   if (standby_guard_tripped(plan.id)) return 0;
+  // The bank stops naming it as a standby first: from the message on, it is the run.
+  standby_record(plan.id, 0, standby_none);
   std::string err;
   if (!launcher::promote(sb.chan, plan, &err)) {
     log.warn("group %u: cannot promote the standby of %s (pid %d): %s; started afresh", sb.gid,
@@ -342,7 +348,6 @@ int supervisor::standby_promote(const launch_plan& plan, int& pidfd) {
   for (int fd : {sb.chan, sb.guard})
     if (fd >= 0) ::close(fd);
   standbys_.erase(it);
-  standby_record(plan.id, 0, standby_none);
   if (proc_slot* s = rt_.proc(plan.id))
     store(s->standby_promotions, load(s->standby_promotions) + 1);
   standby_memo_[plan.id] = standby_memo{now() + remake_delay_ms, 0};
