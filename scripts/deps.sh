@@ -3,8 +3,9 @@
 # scripts; usage on its own: scripts/deps.sh [extra packages...]
 set -euo pipefail
 # Building and testing the library, hrctl and the benchmarks.
+# groff, man: runtime_cli_man; xfsprogs: snapshot_reflink_xfs; resource-agents: ocf_tester.
 hr_base_packages=(cmake g++ make pkg-config python3 libexpected-dev doctest-dev libboost-dev
-  libbenchmark-dev groff-base man-db xfsprogs)  # groff, man: runtime_cli_man; xfsprogs: snapshot_reflink_xfs
+  libbenchmark-dev groff-base man-db xfsprogs resource-agents)
 # The firmware tests: the Arm cross toolchain and QEMU (under a minute to install).
 hr_firmware_packages=(gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-dev
   qemu-system-arm)
