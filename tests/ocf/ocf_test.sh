@@ -26,6 +26,10 @@ cleanup() {
 d=json.load(sys.stdin)
 print(d["supervisor"] or "", *[m["pid"] for g in d["groups"] for m in g["members"] if m["alive"]])' 2>/dev/null) || true
   for p in $pids; do kill -9 "$p" 2>/dev/null || true; done
+  # And any process started with this test's directory in its arguments (a supervisor of a
+  # configuration here, members waiting for a file here), twice: a member restarted meanwhile.
+  pkill -9 -f -- "$dir/" 2>/dev/null || true
+  pkill -9 -f -- "$dir/" 2>/dev/null || true
   rm -rf "$dir" "${agent_dir:-}"
 }
 trap cleanup EXIT

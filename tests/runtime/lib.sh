@@ -7,6 +7,8 @@ bank=/dev/shm/${hr_prefix:-hr-e2e}-$case_name-$$.bank
 cleanup() {
   [ -n "${reap_children_of:-}" ] && pkill -9 -P "$reap_children_of" 2>/dev/null  # (sd_socket_fdstore)
   jobs -p | xargs -r kill -9 2>/dev/null
+  # Members a failed case left waiting for a file here (their supervisor is gone).
+  pkill -9 -f -- "$dir/" 2>/dev/null
   declare -F cleanup_more >/dev/null && cleanup_more
   chattr -i "$dir"/* 2>/dev/null
   rm -rf "$dir" "$bank"
