@@ -195,6 +195,36 @@ void bm_malloc_memset_free(benchmark::State& st) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The memory floor: one dependent random 64-byte read in an array of range(0) MiB, as a find
+// makes in an index of that size. The array is shared memory (shmem, 4 KiB pages, as a bank on
+// tmpfs), its lines chained in one random cycle (Sattolo), so each read waits for the one
+// before and the cycle visits every line: what is left is the cache and TLB miss of that size.
+void bm_floor_dependent_read(benchmark::State& st) {
+  const std::uint64_t bytes = static_cast<std::uint64_t>(st.range(0)) << 20;
+  const std::uint64_t lines = bytes / 64;
+  void* m = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) {
+    st.SkipWithError("mmap failed");
+    return;
+  }
+  auto* a = static_cast<std::uint64_t*>(m);  // line i's first word: the next line's index
+  for (std::uint64_t i = 0; i < lines; ++i) a[i * 8] = i;
+  std::mt19937_64 rng(7);
+  for (std::uint64_t i = lines - 1; i > 0; --i) {  // Sattolo: one cycle through every line
+    const std::uint64_t j = rng() % i;
+    std::swap(a[i * 8], a[j * 8]);
+  }
+  std::uint64_t at = 0;
+  for (std::uint64_t i = 0; i < lines; ++i) at = a[at * 8];  // warm the page tables once
+  for (auto _ : st) {
+    at = a[at * 8];
+    benchmark::DoNotOptimize(at);
+  }
+  st.counters["bytes"] = static_cast<double>(bytes);
+  ::munmap(m, bytes);
+}
+
+// ---------------------------------------------------------------------------------------------
 // The same lookups from 1 or 2 processes while another process creates and frees. This
 // process is reader 1 (timed by the benchmark loop); the writer and reader 2 are forked from it
 // once per store and share the store's mapping. A forked process starts without page-table
@@ -626,6 +656,8 @@ void register_all(const options& o) {
       reg("typed/construct_destroy", bm_typed_construct_destroy, n);
     }
   }
+  auto* fl = benchmark::RegisterBenchmark("floor/dependent_read", bm_floor_dependent_read);
+  for (const std::int64_t mib : {1, 4, 8, 16, 64, 256}) fl->Arg(mib);
   benchmark::RegisterBenchmark("update/64B/in_place", bm_update_in_place<bench_value>);
   benchmark::RegisterBenchmark("update/64B/atomic_update", bm_update_atomic<bench_value>);
   benchmark::RegisterBenchmark("update/64B/atomic_store", bm_update_store<bench_value>);

@@ -125,6 +125,7 @@ class Data:
         self.restart = json.load(open(rp)) if os.path.exists(rp) else None
         mp = os.path.join(results, "meta.json")
         self.meta = json.load(open(mp)) if os.path.exists(mp) else {}
+        self.results = results
 
     def entry(self, path, store=None, n=None):
         k = "/".join(str(x) for x in (path, store, n) if x is not None)
@@ -321,6 +322,25 @@ def restart_table(d):
     return L
 
 
+FLOOR_MIB = [1, 4, 8, 16, 64, 256]
+
+
+def floor_table(d):
+    """The memory floor of this run: one dependent random 64-byte read in arrays of each size."""
+    cells = [fmt_ns(d.t("floor", "dependent_read", m)) for m in FLOOR_MIB]
+    if all(c == "–" for c in cells):
+        return []
+    return ["| array | " + " | ".join(f"{m} MiB" for m in FLOOR_MIB) + " |",
+            "|---|" + "---:|" * len(FLOOR_MIB),
+            "| one dependent random 64-byte read | " + " | ".join(cells) + " |", ""]
+
+
+def find_lines_table(results):
+    """hr_find_lines' table (bench/find_lines.cpp), as run.sh saved it."""
+    p = os.path.join(results, "find_lines.md")
+    return open(p).read().rstrip("\n").split("\n") + [""] if os.path.exists(p) else []
+
+
 def typed_tables(d):
     L = []
     rows = [("typed/find_or_construct", "`persistent<T>::find_or_construct`, existing (64-byte T)"),
@@ -487,6 +507,17 @@ def generate(d, plots_made):
           "The benchmark process is reader 1; reader 2 and the writer are forked from it and share the "
           "store's mapping. The machine has 2 cores: with 2 readers and a writer, 3 processes share them.", ""]
     L += contended_table(d)
+    L += ["### The memory floor (generated)", "",
+          "One dependent random 64-byte read in a shared-memory array of each size (4 KiB pages, as a bank on "
+          "tmpfs), the lines chained in one random cycle: the cost of a cache and TLB miss at that size on this "
+          "machine, what a find pays per index line it reads out of cache.", ""]
+    L += floor_table(d)
+    L += ["### Index lines per find (generated, hr_find_lines)", "",
+          "The distinct 64-byte lines of the index (the registry region) one find reads, counted through the "
+          "library's load hook (`HOTRESTART_LOAD_HOOK`; these guests have no hardware counters), over every name "
+          "(at most 65,536) in shuffled order and as many missing names; the header line every find reads is "
+          "counted apart. Blocks of one 64-byte page, so that N = 1,048,576 fits anywhere.", ""]
+    L += find_lines_table(d.results)
     L += ["### Memory (generated)", "",
           "Measured as the bytes the store's file holds on tmpfs (`st_blocks`) after creating the N one-page "
           "blocks, less N × 4,096; per bank: a store holding nothing (hotrestart: a bank for one block, less its "

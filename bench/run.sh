@@ -116,7 +116,7 @@ bdir=build/bench
 if [ $build = 1 ]; then
   cmake -S . -B "$bdir" -DCMAKE_BUILD_TYPE=Release -DHOTRESTART_BUILD_TESTS=OFF \
     -DHOTRESTART_BUILD_EXAMPLES=OFF -DHOTRESTART_BUILD_BENCHMARKS=ON -DHOTRESTART_INSTALL=OFF >/dev/null
-  cmake --build "$bdir" -j2 --target bench_alloc hr_restart_bench hrctl
+  cmake --build "$bdir" -j2 --target bench_alloc hr_find_lines hr_restart_bench hrctl
 fi
 alloc_bin=$bdir/bench/bench_alloc
 restart_bin=$bdir/bench/hr_restart_bench
@@ -137,6 +137,8 @@ if [ $alloc = 1 ]; then
   # shellcheck disable=SC2086
   run env PMEM_IS_PMEM_FORCE=0 "$alloc_bin" --hr_ns=$pmdk_msync_ns --benchmark_filter=pmdk $alloc_flags \
     --benchmark_out="$results/pmdk_msync.json" --benchmark_out_format=json
+  # Index lines per find (counted, not timed).
+  run "$bdir/bench/hr_find_lines" ${ns//,/ } >"$results/find_lines.md"
 fi
 if [ $restart = 1 ]; then
   rdir="$shm_dir/$HR_BENCH_PREFIX.restart"

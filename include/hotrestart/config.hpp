@@ -43,6 +43,14 @@ void HOTRESTART_CRASH_HOOK();
 bool HOTRESTART_STORE_HOOK(std::uint32_t* word, std::uint32_t value);
 #endif
 
+/// Load hook (measurement only): when HOTRESTART_LOAD_HOOK names a
+/// `void(const std::uint32_t* word)`, every 32-bit load the library makes from bank metadata
+/// calls it first. `hr_find_lines` (bench/find_lines.cpp) uses it to count the distinct index
+/// cache lines a find reads, since these machines have no hardware counters.
+#ifdef HOTRESTART_LOAD_HOOK
+void HOTRESTART_LOAD_HOOK(const std::uint32_t* word);
+#endif
+
 /// Negative control (tests only): HOTRESTART_TESTONLY_NO_RECOVERY makes recovery of an
 /// interrupted operation a no-op (the intent record is marked idle and ignored). The crash
 /// enumeration and the torture run are built once with it to show that they catch the damage.

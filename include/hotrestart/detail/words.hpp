@@ -25,6 +25,9 @@ inline const std::uint32_t* word_ptr(const std::byte* base, std::uint64_t off) {
 }
 
 inline std::uint32_t load32(const std::byte* base, std::uint64_t off) {
+#ifdef HOTRESTART_LOAD_HOOK
+  HOTRESTART_LOAD_HOOK(word_ptr(base, off));
+#endif
   return __atomic_load_n(word_ptr(base, off), __ATOMIC_RELAXED);
 }
 
@@ -39,6 +42,9 @@ inline void store32(std::byte* base, std::uint64_t off, std::uint32_t v) {
 }
 
 inline std::uint32_t load32_acquire(const std::byte* base, std::uint64_t off) {
+#ifdef HOTRESTART_LOAD_HOOK
+  HOTRESTART_LOAD_HOOK(word_ptr(base, off));
+#endif
   return __atomic_load_n(word_ptr(base, off), __ATOMIC_ACQUIRE);
 }
 
