@@ -195,7 +195,9 @@ int raw_child(std::uint64_t t_main, const char* path, std::uint32_t index) {
 }
 
 // The crash of the bare-supervisor reference: record the time, then the same fault as the target.
-int crasher(const char* path, std::uint32_t index) {
+// `settle_us`: it waits that long first (the machine idle at the crash, as under hrctl).
+int crasher(const char* path, std::uint32_t index, std::uint32_t settle_us) {
+  if (settle_us != 0) ::usleep(settle_us);
   auto b = mmap_bank::open(path);
   if (!b) die("open", b.error());
   auto tb = b->find(times_name);
@@ -495,8 +497,8 @@ rows_summary summarize(const run_rows& rr) {
 struct size_result {
   std::string label;
   std::uint64_t bytes = 0;
-  summary bare, raw_main, restart, restart_main, restart_to_main, floor, floor_main, floor_to_main,
-      cold_read, cold_touch;
+  summary bare, bare_wake, bare_idle, bare_idle_wake, raw_main, restart, restart_main,
+      restart_to_main, floor, floor_main, floor_to_main, cold_read, cold_touch;
   rows_summary plain, standby;  // the hrctl runs without and with --standby, part by part
   double first_restart_us = 0;  // after the run that filled (and so had mapped) the whole state
   std::uint32_t bad_values = 0;
@@ -556,6 +558,9 @@ bool write_json(const std::string& path, const std::vector<size_result>& results
     put("restart", r.restart, true);
     put("floor", r.floor, true);
     put("bare", r.bare, true);
+    put("bare_wake", r.bare_wake, true);
+    put("bare_idle", r.bare_idle, true);
+    put("bare_idle_wake", r.bare_idle_wake, true);
     put("restart_to_main", r.restart_to_main, true);
     put("floor_to_main", r.floor_to_main, true);
     put("restart_main", r.restart_main, true);
@@ -613,7 +618,10 @@ pid_t spawn_bg(const std::vector<std::string>& args, const std::string& trace = 
   env_with_trace env(trace);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
-  if (out >= 0) posix_spawn_file_actions_adddup2(&fa, out, 1);
+  if (out >= 0) {
+    posix_spawn_file_actions_adddup2(&fa, out, 1);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  }
   pid_t pid = 0;
   const int rc = ::posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), env.envp.data());
   posix_spawn_file_actions_destroy(&fa);
@@ -920,7 +928,7 @@ int driver(int argc, char** argv) {
     r.label = label;
     r.bytes = bytes;
     run_rows plain, standby;
-    std::vector<double> fl, flm, flt, raw, bare;
+    std::vector<double> fl, flm, flt, raw, bare, bare_wake, bare_idle, bare_idle_wake;
     std::optional<mmap_bank> b;
     times_block* t = nullptr;
     for (std::uint32_t round = 0; round < rounds; ++round) {
@@ -984,23 +992,30 @@ int driver(int argc, char** argv) {
       }
       // The bare supervisor: a child crashes, we see it on a pidfd and posix_spawn the floor
       // program at once. The least any supervisor can do; hrctl's own cost is the difference.
-      for (std::uint32_t i = 1; i <= per_floor && per_floor + i < max_samples; ++i) {
-        std::vector<std::string> cargs = {self, "crasher", bank, std::to_string(i)};
-        std::vector<char*> cv = c_args(cargs);
-        pid_t cpid = 0;
-        if (::posix_spawn(&cpid, cv[0], nullptr, nullptr, cv.data(), environ) != 0) continue;
-        const int pfd = static_cast<int>(::syscall(SYS_pidfd_open, cpid, 0));
-        pollfd pf{pfd, POLLIN, 0};
-        while (::poll(&pf, 1, -1) < 0 && errno == EINTR) {
+      // Twice: the child crashing at once (as before), and after `settle_us` (the machine idle
+      // at the crash, as under hrctl): what waking an idle machine costs without hrctl.
+      for (const bool idle : {false, true})
+        for (std::uint32_t i = 1; i <= per_floor && 2 * per_floor + i < max_samples; ++i) {
+          const std::uint32_t ci = idle ? per_floor + i : i, fi = per_floor + ci;
+          std::vector<std::string> cargs = {self, "crasher", bank, std::to_string(ci),
+                                            std::to_string(idle ? settle_us : 0)};
+          std::vector<char*> cv = c_args(cargs);
+          pid_t cpid = 0;
+          if (::posix_spawn(&cpid, cv[0], nullptr, nullptr, cv.data(), environ) != 0) continue;
+          const int pfd = static_cast<int>(::syscall(SYS_pidfd_open, cpid, 0));
+          pollfd pf{pfd, POLLIN, 0};
+          while (::poll(&pf, 1, -1) < 0 && errno == EINTR) {
+          }
+          const std::uint64_t woke = now_ns();
+          int st = 0;
+          ::waitpid(cpid, &st, 0);
+          ::close(pfd);
+          if (spawn_wait({self, "floor", bank, std::to_string(fi)}) != 0) continue;
+          (idle ? bare_idle : bare)
+              .push_back(us_between(t->bare_crash_ns[ci], t->floor_found_ns[fi]));
+          (idle ? bare_idle_wake : bare_wake).push_back(us_between(t->bare_crash_ns[ci], woke));
+          ::usleep(2000);
         }
-        int st = 0;
-        ::waitpid(cpid, &st, 0);
-        ::close(pfd);
-        if (spawn_wait({self, "floor", bank, std::to_string(per_floor + i)}) != 0) continue;
-        bare.push_back(static_cast<double>(t->floor_found_ns[per_floor + i] - t->bare_crash_ns[i]) /
-                       1000.0);
-        ::usleep(2000);
-      }
     }
     r.restart = summarize(plain.restart);
     r.restart_main = summarize(plain.start_found);
@@ -1013,6 +1028,9 @@ int driver(int argc, char** argv) {
     r.floor_to_main = summarize(flt);
     r.raw_main = summarize(raw);
     r.bare = summarize(bare);
+    r.bare_wake = summarize(bare_wake);
+    r.bare_idle = summarize(bare_idle);
+    r.bare_idle_wake = summarize(bare_idle_wake);
     const std::uint32_t c = colds != 0                ? colds
                             : bytes >= (4ull << 30)   ? 3u
                             : bytes >= (512ull << 20) ? 5u
@@ -1074,6 +1092,12 @@ int driver(int argc, char** argv) {
         "|\n",
         r.label.c_str(), row(r.bare).c_str());
     const std::pair<const char*, const summary*> parts[] = {
+        {"reference: bare supervisor, crash → pidfd wake", &r.bare_wake},
+        {"reference: bare supervisor, child idle (--settle-us) before it crashes: crash → state "
+         "found",
+         &r.bare_idle},
+        {"reference: bare supervisor, child idle before it crashes: crash → pidfd wake",
+         &r.bare_idle_wake},
         {"restart, part 1: crash → new instance's main()", &r.restart_to_main},
         {"floor, part 1: posix_spawn → main()", &r.floor_to_main},
         {"restarted instance: main() → first block found", &r.restart_main},
@@ -1169,7 +1193,8 @@ int main(int argc, char** argv) {
   if (argc >= 4 && std::strcmp(argv[1], "floor") == 0)
     return floor_child(t_main, argv[2], static_cast<std::uint32_t>(std::atoi(argv[3])));
   if (argc >= 4 && std::strcmp(argv[1], "crasher") == 0)
-    return crasher(argv[2], static_cast<std::uint32_t>(std::atoi(argv[3])));
+    return crasher(argv[2], static_cast<std::uint32_t>(std::atoi(argv[3])),
+                   argc >= 5 ? static_cast<std::uint32_t>(std::atoi(argv[4])) : 0u);
   if (argc >= 4 && std::strcmp(argv[1], "raw") == 0)
     return raw_child(t_main, argv[2], static_cast<std::uint32_t>(std::atoi(argv[3])));
   return driver(argc, argv);
