@@ -716,7 +716,8 @@ long long cpu_ticks(long pid) {
 
 many_result many_run(std::uint32_t members, bool standby, const std::string& bank_size,
                      std::uint32_t runs, std::uint32_t settle_us, std::uint32_t cpu_check_ms,
-                     const std::string& dir, const std::string& hrctl, const std::string& self) {
+                     const std::string& dir, const std::string& hrctl, const std::string& self,
+                     bool traced) {
   many_result m;
   m.members = members;
   m.standby = standby;
@@ -747,7 +748,8 @@ many_result many_run(std::uint32_t members, bool standby, const std::string& ban
   std::fprintf(stderr, "[many] %u member%s %s standbys: hrctl serve, %u crashes of one...\n",
                members, members == 1 ? "" : "s", standby ? "with" : "without", runs - 1);
   const std::uint64_t t0 = now_ns();
-  const pid_t serve = spawn_bg({hrctl, "serve", "--config", cfg, "--quiet"}, trace);
+  const pid_t serve =
+      spawn_bg({hrctl, "serve", "--config", cfg, "--quiet"}, traced ? trace : std::string());
   if (serve < 0) return m;
   auto serve_alive = [&] {
     int st = 0;
@@ -830,7 +832,7 @@ int driver(int argc, char** argv) {
   std::vector<std::string> sizes = {"1M", "1G", "8G"};
   std::uint32_t runs = 400, floors = 400, colds = 0, settle_us = 20000, rounds = 8;
   std::uint32_t standby_settle_us = 80000, many = 64, many_runs = 60, cpu_check_ms = 1000;
-  bool standby_rows = true;
+  bool standby_rows = true, traced = true;
   std::string dir = "/dev/shm", hrctl = HR_BENCH_HRCTL, json, many_size = "1G";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -860,6 +862,8 @@ int driver(int argc, char** argv) {
       standby_settle_us = next_u32();
     else if (a == "--no-standby")
       standby_rows = false;
+    else if (a == "--no-trace")
+      traced = false;
     else if (a == "--many")
       many = next_u32();
     else if (a == "--many-runs")
@@ -881,6 +885,7 @@ int driver(int argc, char** argv) {
           "                        [--standby-settle-us US (80000: the same under --standby; the\n"
           "                          next standby is made 20 ms after a promotion and must be\n"
           "                          parked before the next crash)] [--no-standby]\n"
+          "                        [--no-trace (no HRCTL_TRACE for hrctl: no parts)]\n"
           "                        [--many N (64; 0: none): N members with and without standbys\n"
           "                          in one bank under hrctl serve, one of them crashing, against\n"
           "                          1 member] [--many-runs N (60)] [--many-size S (1G)]\n"
@@ -916,7 +921,7 @@ int driver(int argc, char** argv) {
     }
     const std::string bank =
         dir + "/hr-restart-bench-" + std::to_string(::getpid()) + "-" + label + ".bank";
-    const std::string trace = bank + ".trace";
+    const std::string trace = traced ? bank + ".trace" : std::string();
     ::unlink(bank.c_str());
     // Rounds: each round is one `hrctl run` (its runs crash one after the other), one
     // `hrctl run --standby`, then the floor, the raw reference and the bare supervisor, so
@@ -1060,7 +1065,7 @@ int driver(int argc, char** argv) {
     }
     for (const auto& [n, sb] : configs)
       manies.push_back(many_run(n, sb, many_size, many_runs, sb ? standby_settle_us : settle_us,
-                                cpu_check_ms, dir, hrctl, self));
+                                cpu_check_ms, dir, hrctl, self, traced));
   }
   std::vector<double> mf;
   for (int i = 0; i < 50 && !exe.empty(); ++i) mf.push_back(memfd_copy_us(exe));
