@@ -841,6 +841,7 @@ int driver(int argc, char** argv) {
     if (a == "--sizes") {
       sizes.clear();
       std::string v = next();
+      if (v == "none") continue;  // only the member rows (--many)
       for (std::size_t p = 0; p != std::string::npos;) {
         const std::size_t c = v.find(',', p);
         sizes.push_back(v.substr(p, c == std::string::npos ? c : c - p));
@@ -878,7 +879,8 @@ int driver(int argc, char** argv) {
       json = next();
     else {
       std::printf(
-          "usage: hr_restart_bench [--sizes 1M,1G,8G] [--runs N (400)] [--floor N (400)] [--rounds "
+          "usage: hr_restart_bench [--sizes 1M,1G,8G (none: only the --many rows)] [--runs N "
+          "(400)] [--floor N (400)] [--rounds "
           "N (8)]\n"
           "                        [--cold N (default: 20 / 5 / 3 by size)] [--dir /dev/shm]\n"
           "                        [--settle-us US (20000: each run waits before it crashes)]\n"
