@@ -49,7 +49,7 @@ else
   ns=16,1024,65536
   alloc_flags="--benchmark_min_time=0.02 --benchmark_repetitions=1"
   pmdk_msync_ns=16,1024
-  restart_flags="--sizes 1M,64M --runs 24 --floor 24 --rounds 2 --cold 2"
+  restart_flags="--sizes 1M,64M --runs 24 --floor 24 --rounds 2 --cold 2 --many 8 --many-runs 20 --many-size 64M"
 fi
 alloc_flags="$alloc_flags ${BENCH_ALLOC_ARGS:-}"
 restart_flags="$restart_flags ${BENCH_RESTART_ARGS:-}"

@@ -2,6 +2,7 @@
 // Runs of members: a direct member's first run (hrctl run), registering a run with the
 // controller and starting it (launcher.hpp), reruns, and stopping a run.
 #include "supervisor.hpp"
+#include "trace.hpp"
 
 #include <poll.h>
 #include <signal.h>
@@ -259,10 +260,12 @@ int supervisor::spawn(std::uint32_t id, std::uint32_t gid, std::uint32_t image,
   plan.out = o.child_out;
   plan.err = o.child_err;
   // A parked warm standby of the member becomes this run (standby.cpp); else a new process.
+  trace::mark("spawn", id, 0);
   int pidfd = -1;
   int pid = standby_promote(plan, pidfd);
   promoted_ = pid > 0;
   if (!promoted_) pid = launch_.start(plan, err);
+  if (pid > 0) trace::mark(promoted_ ? "promoted" : "spawned", id, pid);
   std::string tag;
   if (pid > 0 && o.prefixed) {
     auto pv = ctl_->process_info(id);

@@ -7,6 +7,7 @@
 
 #include "heartbeat.hpp"
 #include "rescue.hpp"
+#include "trace.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -736,7 +737,9 @@ int supervisor::wait_events(long timeout_ms) {
   bool unwatched = false;
   for (const run_state& r : runs_) unwatched = unwatched || (r.pid > 0 && r.pidfd < 0 && r.child);
   if (unwatched) timeout_ms = std::min(timeout_ms, 100L);
+  trace::idle();
   const int n = ::poll(fds.data(), fds.size(), static_cast<int>(timeout_ms));
+  const std::uint64_t woke = trace::on() ? trace::now_ns() : 0;
   int stop_sig = 0;
   if (n > 0 && (fds[0].revents & POLLIN) != 0) {
     signalfd_siginfo si{};
@@ -750,7 +753,10 @@ int supervisor::wait_events(long timeout_ms) {
     // Output first, so that a member's last lines come before the report of its end.
     if (outputs_.on_poll(fds.data() + first_output)) serve_requests();
     for (std::size_t k = 1; k < first_output; ++k)
-      if ((fds[k].revents & (POLLIN | POLLHUP)) != 0) reap(ids[k - 1]);
+      if ((fds[k].revents & (POLLIN | POLLHUP)) != 0) {
+        trace::mark_at(woke, "wake", ids[k - 1], runs_[ids[k - 1]].pid);
+        reap(ids[k - 1]);
+      }
     standby_on_poll(fds.data() + first_standby, standby_ids);
   }
   if (unwatched)
@@ -786,6 +792,7 @@ void supervisor::shutdown(int sig, std::uint64_t stop_timeout_ms) {
 }
 
 void supervisor::finish() {
+  trace::idle();
   standby_drop_all();
   outputs_.finish(bo_.path);
   release_node_lease();
@@ -807,6 +814,7 @@ void supervisor::reap(std::uint32_t id) {
     if (w == 0) return;  // not yet
     have_status = w == r.pid;
   }
+  trace::mark("reaped", id, r.pid);
   if (r.pidfd >= 0) ::close(r.pidfd);
   runs_[id] = run_state{};
   proc_slot* s = rt_.proc(id);
@@ -846,6 +854,7 @@ void supervisor::reap(std::uint32_t id) {
   }
   if (stopping_) return;  // left for the next supervisor: the group stays in the bank
   drive([&](auto& sink) { return ctl_->process_failed(now(), id, r.handle, sink); });
+  trace::mark("booked", id, r.pid);
 }
 
 std::vector<std::pair<int, int>> supervisor::runs_of(std::uint32_t gid) const {
