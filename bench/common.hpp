@@ -31,6 +31,8 @@
 
 #include <hotrestart/error.hpp>
 
+#include "names.hpp"
+
 namespace hrbench {
 
 inline constexpr std::uint64_t page = 4096;
@@ -174,15 +176,10 @@ inline std::uint64_t allocated_bytes(const std::string& path) {
 // ---------------------------------------------------------------------------------------------
 // The workload
 
-/// Twelve characters: `lead` + 11 digits, a bijection of i on [0, 10^11) (the multiplier is
-/// coprime to 10): all distinct. i < 2^26 keeps the product within 64 bits.
+/// The workload's names (names.hpp), checked: i < 2^26.
 inline std::string name_of(std::uint64_t i, char lead) {
-  constexpr std::uint64_t mod = 100000000000ull, mul = 61803398877ull;
   if (i >= (1ull << 26)) die("name_of", "index too large");
-  const std::uint64_t v = (i * mul + 12345u) % mod;
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%c%011llu", lead, static_cast<unsigned long long>(v));
-  return buf;
+  return bench_name(i, lead);
 }
 
 struct workload {

@@ -44,18 +44,11 @@ void count_line(const std::uint32_t* word) {
 #include <hotrestart/backends/mmap_file.hpp>
 #include <hotrestart/policies/hash_registry.hpp>
 
+#include "names.hpp"
+
 using namespace hotrestart;
 
 namespace {
-
-// The names of bench/common.hpp's workload: a letter and 11 digits, a bijection of i.
-std::string name_of(std::uint64_t i, char lead) {
-  constexpr std::uint64_t mod = 100000000000ull, mul = 61803398877ull;
-  const std::uint64_t v = (i * mul + 12345u) % mod;
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%c%011llu", lead, static_cast<unsigned long long>(v));
-  return buf;
-}
 
 struct tally {
   std::uint64_t finds = 0, index_lines = 0, header_lines = 0, above = 0;
@@ -90,8 +83,8 @@ int measure(const std::string& path, std::uint32_t n, bool& ok) {
   }
   std::vector<std::string> names, missing;
   for (std::uint32_t i = 0; i < n; ++i) {
-    names.push_back(name_of(i, 'n'));
-    missing.push_back(name_of(i, 'm'));
+    names.push_back(hrbench::bench_name(i, 'n'));
+    missing.push_back(hrbench::bench_name(i, 'm'));
     auto c = b->find_or_create(names.back(), 1, "group" + std::to_string(i % 16));
     if (!c) {
       std::fprintf(stderr, "hr_find_lines: create %s: %s\n", names.back().c_str(),
