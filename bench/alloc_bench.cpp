@@ -332,6 +332,18 @@ void start_helpers(S* s) {
   helpers_store = s;
 }
 
+// Sets the helpers to phase `ph` and returns once `helpers` of them run and the writer has done
+// a pair in it: the measurement starts there.
+void begin_phase(contention_area* a, std::uint64_t ph, std::uint64_t helpers) {
+  const std::uint64_t parked_ops = a->writer_ops.v.load();
+  a->phase.v.store(ph);
+  while (a->running.v.load() < helpers || a->writer_ops.v.load() == parked_ops) ::sched_yield();
+}
+void end_phase(contention_area* a) {
+  a->phase.v.store(parked);
+  while (a->running.v.load() != 0) ::sched_yield();
+}
+
 template <class S, int Readers>
 void bm_find_contended(benchmark::State& st) {
   S* s = store_for<S>(st);
@@ -339,12 +351,7 @@ void bm_find_contended(benchmark::State& st) {
   start_helpers(s);
   const workload& w = *s->wl;
   contention_area* a = area();
-  const std::uint64_t parked_ops = a->writer_ops.v.load();
-  a->phase.v.store(Readers == 2 ? writer_and_reader2 : writer_only);
-  // Measure only once every helper runs and the writer has done a pair in this phase.
-  while (a->running.v.load() < static_cast<std::uint64_t>(Readers) ||
-         a->writer_ops.v.load() == parked_ops)
-    ::sched_yield();
+  begin_phase(a, Readers == 2 ? writer_and_reader2 : writer_only, Readers);
   const auto t0 = std::chrono::steady_clock::now();
   const std::uint64_t ops0 = a->writer_ops.v.load();
   std::uint64_t i = 0, failed = 0;
@@ -355,13 +362,37 @@ void bm_find_contended(benchmark::State& st) {
   }
   const double el = seconds_since(t0);
   const std::uint64_t ops1 = a->writer_ops.v.load();
-  a->phase.v.store(parked);
-  while (a->running.v.load() != 0) ::sched_yield();
+  end_phase(a);
   st.counters["writer_ops_per_s"] = static_cast<double>(ops1 - ops0) / el;
   st.counters["failed_finds"] = static_cast<double>(failed);
   if (Readers == 2 && a->peer_finds.v.load() != 0)
     st.counters["peer_ns_per_find"] =
         static_cast<double>(a->peer_ns.v.load()) / static_cast<double>(a->peer_finds.v.load());
+}
+
+// Create + free from two processes at once, each on its own names: this one (timed) and the
+// forked writer. Counters: the pairs per second of both together, and of each. Set beside one
+// process's pairs per second (the create_free row) it says how far creates scale.
+template <class S>
+void bm_create_free_2proc(benchmark::State& st) {
+  S* s = store_for<S>(st);
+  if (s == nullptr) return;
+  start_helpers(s);
+  const workload& w = *s->wl;
+  contention_area* a = area();
+  begin_phase(a, writer_only, 1);
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::uint64_t ops0 = a->writer_ops.v.load();
+  std::uint32_t i = 0;
+  for (auto _ : st) s->create_free(w.fresh[i++ % fresh_names]);
+  const double el = seconds_since(t0);
+  const std::uint64_t ops1 = a->writer_ops.v.load();
+  end_phase(a);
+  const double own = static_cast<double>(st.iterations()) / el;
+  const double peer = static_cast<double>(ops1 - ops0) / el;
+  st.counters["pairs_per_s"] = own + peer;
+  st.counters["own_pairs_per_s"] = own;
+  st.counters["peer_pairs_per_s"] = peer;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -604,6 +635,7 @@ void register_paths(std::int64_t n, bool shared) {
   if (shared) {
     reg("find_contended_1proc/" + l, bm_find_contended<S, 1>, n)->UseRealTime();
     reg("find_contended_2proc/" + l, bm_find_contended<S, 2>, n)->UseRealTime();
+    reg("create_free_2proc/" + l, bm_create_free_2proc<S>, n)->UseRealTime();
   }
 }
 

@@ -303,6 +303,29 @@ def contended_table(d):
     return L
 
 
+def two_writers_table(d):
+    """create + free from one process (the create_free row) and from two at once."""
+    stores = d.stores_with("create_free_2proc")
+    if not stores:
+        return []
+    L = ["| store | N | 1 process: pairs/s | 2 processes: pairs/s in all | (this one, the other) | 2 / 1 |",
+         "|---|---:|---:|---:|---:|---:|"]
+    k = lambda x: "–" if x is None else f"{x / 1e6:.2f} M"
+    for s in stores:
+        for n in NS:
+            one = d.t("create_free", s, n)
+            both = d.counter("create_free_2proc", s, n, "pairs_per_s")
+            if both is None:
+                continue
+            own = d.counter("create_free_2proc", s, n, "own_pairs_per_s")
+            peer = d.counter("create_free_2proc", s, n, "peer_pairs_per_s")
+            one_rate = None if one is None else 1e9 / one
+            L.append(f"| {TITLE.get(s, s)} | {n:,} | {k(one_rate)} | {k(both)} | {k(own)}, {k(peer)} | "
+                     f"{fr(ratio(both, one_rate))} |")
+    L.append("")
+    return L
+
+
 def restart_table(d):
     if not d.restart:
         return []
@@ -507,6 +530,11 @@ def generate(d, plots_made):
           "The benchmark process is reader 1; reader 2 and the writer are forked from it and share the "
           "store's mapping. The machine has 2 cores: with 2 readers and a writer, 3 processes share them.", ""]
     L += contended_table(d)
+    L += ["### Create + free from two processes at once (generated)", "",
+          "This process and a forked writer each create and free their own names in a loop on the same "
+          "store, for the same time; pairs per second of both together, against one process alone (the "
+          "create + free row). 2 cores: the two processes each have one.", ""]
+    L += two_writers_table(d)
     L += ["### The memory floor (generated)", "",
           "One dependent random 64-byte read in a shared-memory array of each size (4 KiB pages, as a bank on "
           "tmpfs), the lines chained in one random cycle: the cost of a cache and TLB miss at that size on this "
