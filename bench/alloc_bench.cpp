@@ -62,6 +62,73 @@ void bm_create_free(benchmark::State& st) {
   for (auto _ : st) s->create_free(w.fresh[i++ % fresh_names]);
 }
 
+// Latency percentiles: each call timed on its own (steady_clock, read before and after), for
+// the tail that a mean hides. Counters p50, p99, p999 in ns; `clock_ns` is the median cost of
+// the two clock reads alone, included in each figure.
+struct latency_samples {
+  std::vector<std::uint32_t> ns;
+  static std::int64_t now() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+  void add(std::int64_t t0, std::int64_t t1) {
+    ns.push_back(static_cast<std::uint32_t>(std::min<std::int64_t>(t1 - t0, UINT32_MAX)));
+  }
+  void report(benchmark::State& st) {
+    if (ns.empty()) return;
+    std::sort(ns.begin(), ns.end());
+    auto at = [&](double q) {
+      return static_cast<double>(ns[std::min(
+          ns.size() - 1, static_cast<std::size_t>(q * static_cast<double>(ns.size())))]);
+    };
+    st.counters["p50"] = at(0.5);
+    st.counters["p99"] = at(0.99);
+    st.counters["p999"] = at(0.999);
+    std::vector<std::uint32_t> empty;
+    for (int k = 0; k < 10001; ++k) {
+      const std::int64_t t0 = now();
+      empty.push_back(static_cast<std::uint32_t>(now() - t0));
+    }
+    std::nth_element(empty.begin(), empty.begin() + 5000, empty.end());
+    st.counters["clock_ns"] = empty[5000];
+  }
+};
+
+template <class S>
+void bm_latency_find(benchmark::State& st) {
+  S* s = store_for<S>(st);
+  if (s == nullptr) return;
+  const workload& w = *s->wl;
+  latency_samples l;
+  l.ns.reserve(static_cast<std::size_t>(st.max_iterations));
+  std::uint64_t i = 0;
+  for (auto _ : st) {
+    const std::string& name = w.next(i);
+    const std::int64_t t0 = latency_samples::now();
+    benchmark::DoNotOptimize(s->find(name));
+    l.add(t0, latency_samples::now());
+  }
+  l.report(st);
+}
+
+template <class S>
+void bm_latency_create_free(benchmark::State& st) {
+  S* s = store_for<S>(st);
+  if (s == nullptr) return;
+  const workload& w = *s->wl;
+  latency_samples l;
+  l.ns.reserve(static_cast<std::size_t>(st.max_iterations));
+  std::uint32_t i = 0;
+  for (auto _ : st) {
+    const std::string& name = w.fresh[i++ % fresh_names];
+    const std::int64_t t0 = latency_samples::now();
+    s->create_free(name);
+    l.add(t0, latency_samples::now());
+  }
+  l.report(st);
+}
+
 template <class S>
 void bm_find_or_create(benchmark::State& st) {
   S* s = store_for<S>(st);
@@ -625,6 +692,11 @@ void register_paths(std::int64_t n, bool shared) {
   reg("find_missing/" + l, bm_find_missing<S>, n);
   reg("create_free/" + l, bm_create_free<S>, n);
   reg("find_or_create/" + l, bm_find_or_create<S>, n);
+  // A fixed number of timed calls (fewer where a call is a flush to disk).
+  const std::int64_t calls =
+      std::string_view(S::label).find("disk") != std::string_view::npos ? 2000 : 200000;
+  reg("latency_find/" + l, bm_latency_find<S>, n)->Iterations(calls)->Repetitions(1);
+  reg("latency_create_free/" + l, bm_latency_create_free<S>, n)->Iterations(calls)->Repetitions(1);
   reg("free_group/" + l, bm_free_group<S>, n)->UseManualTime();
   reg("iterate/" + l, bm_iterate<S>, n);
   if constexpr (requires(S & s) { s.open_find(std::string()); })

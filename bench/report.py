@@ -303,6 +303,28 @@ def contended_table(d):
     return L
 
 
+def latency_table(d):
+    """p50 / p99 / p99.9 of single timed calls (find, create + free), per store and N."""
+    stores = d.stores_with("latency_find")
+    if not stores:
+        return []
+    L = ["| store | N | find p50 / p99 / p99.9 | create + free p50 / p99 / p99.9 |", "|---|---:|---:|---:|"]
+    clock = None
+    for s in stores:
+        for n in NS:
+            cells = []
+            for path in ("latency_find", "latency_create_free"):
+                ps = [d.counter(path, s, n, c) for c in ("p50", "p99", "p999")]
+                clock = clock or d.counter(path, s, n, "clock_ns")
+                cells.append("–" if None in ps else " / ".join(fmt_ns(p) for p in ps))
+            if cells != ["–", "–"]:
+                L.append(f"| {TITLE.get(s, s)} | {n:,} | {cells[0]} | {cells[1]} |")
+    L.append("")
+    if clock is not None:
+        L += [f"Each figure includes the two clock reads around the call ({fmt_ns(clock)}, median).", ""]
+    return L
+
+
 def two_writers_table(d):
     """create + free from one process (the create_free row) and from two at once."""
     stores = d.stores_with("create_free_2proc")
@@ -530,6 +552,10 @@ def generate(d, plots_made):
           "The benchmark process is reader 1; reader 2 and the writer are forked from it and share the "
           "store's mapping. The machine has 2 cores: with 2 readers and a writer, 3 processes share them.", ""]
     L += contended_table(d)
+    L += ["### Latency percentiles (generated)", "",
+          "Every call timed on its own (200,000 calls; 2,000 on disk), so that the tail shows: the 50th, 99th "
+          "and 99.9th percentiles.", ""]
+    L += latency_table(d)
     L += ["### Create + free from two processes at once (generated)", "",
           "This process and a forked writer each create and free their own names in a loop on the same "
           "store, for the same time; pairs per second of both together, against one process alone (the "
