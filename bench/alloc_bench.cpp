@@ -27,6 +27,12 @@
 #include "pmdk.hpp"
 #endif
 
+// Flush round trips (msync) the library waits for: counted through its flush hook.
+std::uint64_t g_flushes = 0;
+void hrbench_count_flush() {
+  ++g_flushes;
+}
+
 namespace hrbench {
 namespace {
 
@@ -59,7 +65,32 @@ void bm_create_free(benchmark::State& st) {
   if (s == nullptr) return;
   const workload& w = *s->wl;
   std::uint32_t i = 0;
+  const std::uint64_t flushes = g_flushes;
   for (auto _ : st) s->create_free(w.fresh[i++ % fresh_names]);
+  if (g_flushes != flushes)  // durable mode: flush round trips per create + free
+    st.counters["flushes_per_pair"] = benchmark::Counter(static_cast<double>(g_flushes - flushes),
+                                                         benchmark::Counter::kAvgIterations);
+}
+
+// The reference of durable create + free: write one page to a file on the same disk and
+// fdatasync it (one flush round trip of the device).
+void bm_raw_write_fdatasync(benchmark::State& st) {
+  const std::string path = disk_dir() + "/raw-write";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    st.SkipWithError("cannot create the file");
+    return;
+  }
+  std::vector<char> buf(page, 1);
+  for (auto _ : st) {
+    if (::pwrite(fd, buf.data(), page, 0) != static_cast<ssize_t>(page) || ::fdatasync(fd) != 0) {
+      st.SkipWithError("write or fdatasync failed");
+      break;
+    }
+    ++buf[0];
+  }
+  ::close(fd);
+  ::unlink(path.c_str());
 }
 
 // Latency percentiles: each call timed on its own (steady_clock, read before and after), for
@@ -725,8 +756,11 @@ void register_all(const options& o) {
         n);
     reg("memory/hr", bm_memory_hr, n)->Iterations(1)->Repetitions(1);
     if (n <= o.durable_max) {
-      if constexpr (disk_durable_traits::available)
+      if constexpr (disk_durable_traits::available) {
         register_paths<hr_store<disk_durable_traits>>(n, true);
+        if (n == o.ns.front())
+          benchmark::RegisterBenchmark("create_free/raw_write_fdatasync", bm_raw_write_fdatasync);
+      }
       if (const char* e = std::getenv("HR_BENCH_DISK_PLAIN"); e != nullptr && *e == '1')
         register_paths<hr_store<disk_plain_traits>>(n, true);
     }

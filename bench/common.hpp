@@ -67,12 +67,14 @@ inline constexpr int max_places = 64;
 inline char places[max_places][256];
 inline std::atomic<bool> used[max_places];
 inline char scratch_dir[256];
+inline char disk_scratch_dir[256];  // (kept as bytes: the exit handler must not need a string)
 
 inline void remove_all_places() {
   if (::getpid() != owner) return;
   for (int i = 0; i < max_places; ++i)
     if (used[i].exchange(false)) ::unlink(places[i]);
   if (scratch_dir[0] != '\0') ::rmdir(scratch_dir);
+  if (disk_scratch_dir[0] != '\0') ::rmdir(disk_scratch_dir);
 }
 inline void on_signal(int sig) {
   remove_all_places();
@@ -126,17 +128,19 @@ inline const std::string& tmpfs_dir() {
   return d;
 }
 inline const std::string& disk_dir() {
-  static const std::string d = make_dir("HR_BENCH_DISK_DIR", "/var/tmp");
+  static const std::string d = [] {
+    std::string s = make_dir("HR_BENCH_DISK_DIR", "/var/tmp");
+    std::snprintf(detail::disk_scratch_dir, sizeof detail::disk_scratch_dir, "%s", s.c_str());
+    return s;
+  }();
   return d;
 }
 
 inline void install_cleanup() {
   detail::owner = ::getpid();
   for (int s : {SIGINT, SIGTERM, SIGHUP}) ::signal(s, detail::on_signal);
-  std::atexit([] {
-    detail::remove_all_places();
-    ::rmdir(disk_dir().c_str());
-  });
+  // (Not disk_dir() here: a function's static string may be destroyed before this runs.)
+  std::atexit([] { detail::remove_all_places(); });
 }
 
 /// In a forked helper process: die with the parent (its files are the parent's to remove).

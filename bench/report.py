@@ -545,6 +545,14 @@ def generate(d, plots_made):
             L += path_table(d, path, label, unit, refs["open_find"])
         else:
             L += path_table(d, path, label, unit, refs.get(path, ()))
+    fl = [(n, d.counter("create_free", "hr_disk_durable", n, "flushes_per_pair")) for n in NS]
+    fl = [(n, f) for n, f in fl if f is not None]
+    rw = d.t("create_free", "raw_write_fdatasync")
+    if fl:
+        L += ["Flush round trips (msync calls the library waits for, counted through its flush hook) per durable "
+              "create + free: " + ", ".join(f"{f:.1f} at N = {n:,}" for n, f in fl) + "."
+              + (f" Reference: one page written to a file on the same disk + fdatasync: {fmt_ns(rw)}." if rw else ""),
+              ""]
     mf = d.t("create_free", "malloc+memset")
     if mf is not None:
         L += [f"Reference for create + free: malloc(4096) + memset + free: {fmt_ns(mf)}.", ""]

@@ -51,6 +51,13 @@ bool HOTRESTART_STORE_HOOK(std::uint32_t* word, std::uint32_t value);
 void HOTRESTART_LOAD_HOOK(const std::uint32_t* word);
 #endif
 
+/// Flush hook (measurement only): when HOTRESTART_FLUSH_HOOK names a `void()`, a backend calls
+/// it at each flush it waits for (the mmap file's msync). bench_alloc counts flush round trips
+/// per durable operation with it.
+#ifdef HOTRESTART_FLUSH_HOOK
+void HOTRESTART_FLUSH_HOOK();
+#endif
+
 /// Negative control (tests only): HOTRESTART_TESTONLY_NO_RECOVERY makes recovery of an
 /// interrupted operation a no-op (the intent record is marked idle and ignored). The crash
 /// enumeration and the torture run are built once with it to show that they catch the damage.

@@ -245,6 +245,9 @@ class mmap_file_backend {
     const std::uint64_t page = native_page_size();
     const std::uint64_t begin = off / page * page;
     const std::uint64_t end = off + len < size_ ? off + len : size_;
+#ifdef HOTRESTART_FLUSH_HOOK
+    HOTRESTART_FLUSH_HOOK();
+#endif
     if (::msync(base_ + begin, static_cast<std::size_t>(end - begin), MS_SYNC) != 0)
       return detail::sys_fail(errc::io_error, "msync failed", errno);
     return {};
