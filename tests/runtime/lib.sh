@@ -11,7 +11,7 @@ cleanup() {
   pkill -9 -f -- "$dir/" 2>/dev/null
   declare -F cleanup_more >/dev/null && cleanup_more
   chattr -i "$dir"/* 2>/dev/null
-  rm -rf "$dir" "$bank"
+  rm -rf "$dir" "$bank" "$bank".sock
 }
 trap cleanup EXIT
 fail() { echo "FAIL [$case_name]: $*"; echo "--- out"; cat "$dir"/out* 2>/dev/null; echo "--- err"; cat "$dir"/err* 2>/dev/null; exit 1; }
