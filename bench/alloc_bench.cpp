@@ -126,21 +126,30 @@ struct latency_samples {
   }
 };
 
+// Each iteration: the name pick(k) chooses (not timed), then op(name), timed alone.
+template <class Pick, class Op>
+void time_each(benchmark::State& st, Pick&& pick, Op&& op) {
+  latency_samples l;
+  l.ns.reserve(static_cast<std::size_t>(st.max_iterations));
+  std::uint64_t k = 0;
+  for (auto _ : st) {
+    const std::string& name = pick(k++);
+    const std::int64_t t0 = latency_samples::now();
+    op(name);
+    l.add(t0, latency_samples::now());
+  }
+  l.report(st);
+}
+
 template <class S>
 void bm_latency_find(benchmark::State& st) {
   S* s = store_for<S>(st);
   if (s == nullptr) return;
   const workload& w = *s->wl;
-  latency_samples l;
-  l.ns.reserve(static_cast<std::size_t>(st.max_iterations));
   std::uint64_t i = 0;
-  for (auto _ : st) {
-    const std::string& name = w.next(i);
-    const std::int64_t t0 = latency_samples::now();
-    benchmark::DoNotOptimize(s->find(name));
-    l.add(t0, latency_samples::now());
-  }
-  l.report(st);
+  time_each(
+      st, [&](std::uint64_t) -> const std::string& { return w.next(i); },
+      [&](const std::string& name) { benchmark::DoNotOptimize(s->find(name)); });
 }
 
 template <class S>
@@ -148,16 +157,9 @@ void bm_latency_create_free(benchmark::State& st) {
   S* s = store_for<S>(st);
   if (s == nullptr) return;
   const workload& w = *s->wl;
-  latency_samples l;
-  l.ns.reserve(static_cast<std::size_t>(st.max_iterations));
-  std::uint32_t i = 0;
-  for (auto _ : st) {
-    const std::string& name = w.fresh[i++ % fresh_names];
-    const std::int64_t t0 = latency_samples::now();
-    s->create_free(name);
-    l.add(t0, latency_samples::now());
-  }
-  l.report(st);
+  time_each(
+      st, [&](std::uint64_t k) -> const std::string& { return w.fresh[k % fresh_names]; },
+      [&](const std::string& name) { s->create_free(name); });
 }
 
 template <class S>

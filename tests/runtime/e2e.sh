@@ -1908,6 +1908,26 @@ CONF
   grep -q "without --config" "$dir/re" || fail "message: $(cat "$dir/re")"
   kill -TERM $q; wait $q
   ;;
+trace_marks)
+  # HRCTL_TRACE: each start leaves spawn and spawned marks; a crash wake, reaped and booked
+  # (the crashed pid), then the restart's; in time order, for the member's slot. A symbolic
+  # link in the file's place is not followed.
+  HRCTL_TRACE="$dir/trace" H run "${T[@]}" -- "$member" --env --crash 1:segv >"$dir/out" 2>"$dir/err"
+  expect_rc $? 0 "a run with a crash"
+  old=$(sed -n 's/.* env 1: pid=\([0-9]*\) .*/\1/p' "$dir/out")
+  new=$(sed -n 's/.* env 2: pid=\([0-9]*\) .*/\1/p' "$dir/out")
+  [ -n "$old" ] && [ -n "$new" ] || fail "no pids in the output"
+  got=$(awk '{print $2, $3, $4}' "$dir/trace" | tr '\n' ';')
+  want="spawn 0 0;spawned 0 $old;wake 0 $old;reaped 0 $old;booked 0 $old;spawn 0 0;spawned 0 $new;"
+  want+="wake 0 $new;reaped 0 $new;"  # (its clean exit: reaped, nothing to book)
+  [ "$got" = "$want" ] || fail "trace: $got"
+  awk 'NR > 1 && $1 < prev { exit 1 } { prev = $1 }' "$dir/trace" || fail "marks out of time order: $(cat "$dir/trace")"
+  ln -s "$dir/elsewhere" "$dir/link"
+  rm -f "$bank"
+  HRCTL_TRACE="$dir/link" H run "${T[@]}" -- "$member" --crash 1:segv >/dev/null 2>&1
+  expect_rc $? 0 "a run with the trace path a link"
+  [ -e "$dir/elsewhere" ] && fail "the trace followed a symbolic link"
+  ;;
 *) fail "unknown case" ;;
 esac
 echo "PASS [$case_name]"

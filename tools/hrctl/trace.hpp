@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -39,7 +40,7 @@ inline std::size_t count = 0;
 inline int open_from_env() {
   const char* path = std::getenv("HRCTL_TRACE");
   if (path == nullptr || *path == '\0') return -1;
-  return ::open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  return ::open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
 }
 // Opened once, before main(): -1 when tracing is off.
 inline const int fd = open_from_env();
@@ -65,7 +66,8 @@ inline void flush() {
     const detail::mark_rec& m = detail::marks[i];
     const int n = std::snprintf(buf + len, sizeof buf - len, "%llu %s %u %d\n",
                                 static_cast<unsigned long long>(m.ns), m.what, m.id, m.pid);
-    if (n > 0) len += static_cast<std::size_t>(n);
+    if (n <= 0) continue;
+    len += std::min(static_cast<std::size_t>(n), sizeof buf - 1 - len);  // (snprintf truncated)
   }
   detail::count = 0;
   (void)!::write(detail::fd, buf, len);
