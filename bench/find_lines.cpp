@@ -93,10 +93,8 @@ int measure(const std::string& path, std::uint32_t n, bool& ok) {
       return 2;
     }
   }
-  // The bank's base: the first block of a fresh bank is its first data page.
-  auto first = b->find(names[0]);
   const bank_layout& l = b->layout();
-  const std::byte* base = first ? first->data - l.data_off : nullptr;
+  const std::byte* base = b->backend().data();
   const std::uintptr_t reg_lo = reinterpret_cast<std::uintptr_t>(base + l.registry_off) >> 6;
   const std::uintptr_t reg_hi =
       (reinterpret_cast<std::uintptr_t>(base + l.registry_off + hash_registry::region_bytes(n)) +

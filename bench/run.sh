@@ -11,7 +11,9 @@
 #   options: --out DIR (where the quick/full outputs go), --no-build, --no-install
 #            (do not apt-get missing packages), --skip-restart, --skip-alloc
 #   environment: HR_BENCH_DIR (tmpfs folder, /dev/shm), HR_BENCH_DISK_DIR (disk folder for the
-#            durable-mode rows, /var/tmp), BENCH_ALLOC_ARGS / BENCH_RESTART_ARGS (extra flags)
+#            durable-mode rows, /var/tmp), BENCH_ALLOC_ARGS / BENCH_RESTART_ARGS (extra flags),
+#            HR_BENCH_BASELINE (a commit whose hotrestart rows run beside this one's, built in a
+#            worktree: default 645c0b9, the last commit of bank format 2; "none" to skip)
 #
 # Peak use: one store at a time (4-6 GiB of /dev/shm at N = 1,048,576, 8 GiB for the 8 GiB
 # restart bank). Everything the run makes is named after HR_BENCH_PREFIX and removed at the end,
@@ -119,6 +121,24 @@ if [ $build = 1 ]; then
   cmake --build "$bdir" -j2 --target bench_alloc hr_find_lines hr_restart_bench hrctl
 fi
 alloc_bin=$bdir/bench/bench_alloc
+
+# ---- the baseline: the previous bank format, built from its commit in a worktree ---------------
+baseline=${HR_BENCH_BASELINE:-645c0b9}
+base_bin=""
+if [ $alloc = 1 ] && [ "$baseline" != none ]; then
+  wt=build/bench-baseline-src
+  if [ "$(git -C "$wt" rev-parse HEAD 2>/dev/null)" != "$(git rev-parse "$baseline")" ]; then
+    git worktree remove --force "$wt" 2>/dev/null || rm -rf "$wt"
+    git worktree prune
+    git worktree add --detach "$wt" "$baseline" >/dev/null
+  fi
+  if [ $build = 1 ]; then
+    cmake -S "$wt" -B build/bench-baseline -DCMAKE_BUILD_TYPE=Release -DHOTRESTART_BUILD_TESTS=OFF \
+      -DHOTRESTART_BUILD_EXAMPLES=OFF -DHOTRESTART_BUILD_BENCHMARKS=ON -DHOTRESTART_INSTALL=OFF >/dev/null
+    cmake --build build/bench-baseline -j2 --target bench_alloc hr_find_lines
+  fi
+  base_bin=build/bench-baseline/bench/bench_alloc
+fi
 restart_bin=$bdir/bench/hr_restart_bench
 
 # ---- run --------------------------------------------------------------------------------------------
@@ -139,6 +159,15 @@ if [ $alloc = 1 ]; then
     --benchmark_out="$results/pmdk_msync.json" --benchmark_out_format=json
   # Index lines per find (counted, not timed).
   run "$bdir/bench/hr_find_lines" ${ns//,/ } >"$results/find_lines.md"
+  if [ -n "$base_bin" ]; then
+    # The baseline's own hotrestart rows (mmap on tmpfs), in the same run: report.py shows them
+    # as "hr_mmap_base" beside this commit's.
+    # shellcheck disable=SC2086
+    run "$base_bin" --hr_ns=$ns '--benchmark_filter=^(find|find_missing|create_free|open_find|free_group|latency_find|latency_create_free|create_free_2proc)/hr_mmap/' \
+      $alloc_flags --benchmark_out="$results/alloc_base.json" --benchmark_out_format=json
+    run build/bench-baseline/bench/hr_find_lines ${ns//,/ } >"$results/find_lines_base.md"
+    git -C build/bench-baseline-src log -1 --format='%h %s' >"$results/baseline.txt"
+  fi
 fi
 if [ $restart = 1 ]; then
   rdir="$shm_dir/$HR_BENCH_PREFIX.restart"

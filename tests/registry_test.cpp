@@ -63,11 +63,17 @@ std::string name_of(int i) {
 
 }  // namespace
 
-TEST_CASE("bucket count keeps the load factor at most one half") {
-  CHECK(hash_registry::bucket_count(1) == 16);
-  CHECK(hash_registry::bucket_count(30) == 64);
-  CHECK(hash_registry::bucket_count(65536) == 131072);
-  CHECK(hash_registry::bucket_count(65537) == 262144);
+TEST_CASE("the index keeps at least two slot words per block, in groups of one cache line") {
+  CHECK(hash_registry::index_words(1) == 16);
+  CHECK(hash_registry::index_words(30) == 64);
+  CHECK(hash_registry::index_words(65536) == 131072);
+  CHECK(hash_registry::index_words(65537) == 262144);
+  CHECK(hash_registry::group_count(30) == 4);
+  CHECK(hash_registry::group_count(65536) == 8192);
+  // The region keeps format version 2's size, so a bank converts in place.
+  for (std::uint32_t m : {1u, 8u, 30u, 1000u, 65536u, 1u << 22})
+    CHECK(hash_registry::entries_offset(m) ==
+          (64 + 4ull * hash_registry::index_words(m) + 63) / 64 * 64);
 }
 
 TEST_CASE("insert, find, remove, reuse") {
@@ -115,44 +121,110 @@ TEST_CASE("removing an entry that is not in use is refused") {
   t.census();
 }
 
-// A name other than `name` whose hash falls in the same bucket of a table of `max` blocks.
-std::string same_bucket_as(const std::string& name, std::uint32_t max) {
-  const std::uint32_t mask = hash_registry::bucket_count(max) - 1;
+// Names other than `name` whose hash falls in the same group of a table of `max` blocks.
+std::vector<std::string> same_group_as(const std::string& name, std::uint32_t max, int count) {
+  const std::uint32_t mask = hash_registry::group_count(max) - 1;
   const std::uint32_t want = hash_registry::hash(name) & mask;
-  for (int i = 0;; ++i) {
+  std::vector<std::string> out;
+  for (int i = 0; static_cast<int>(out.size()) < count; ++i) {
     std::string other = "other" + std::to_string(i);
-    if ((hash_registry::hash(other) & mask) == want) return other;
+    if ((hash_registry::hash(other) & mask) == want) out.push_back(other);
   }
+  return out;
 }
 
-TEST_CASE("a cyclic chain is reported, not followed forever") {
-  table t(4);
+std::uint64_t group_off(std::uint32_t /*max*/, std::uint32_t g) {
+  return bank_format::header_size + 64 + 64ull * g;
+}
+
+TEST_CASE("a full group overflows into the next ones, and lookups follow it exactly") {
+  const std::uint32_t max = 64;  // 8 groups of 15 slots
+  table t(max);
+  const std::uint32_t groups = hash_registry::group_count(max);
+  REQUIRE(groups == 8);
+  const std::uint32_t home = hash_registry::hash("seed") & (groups - 1);
+  auto names = same_group_as("seed", max, 40);
+  for (int i = 0; i < 40; ++i) REQUIRE(t.insert(names[i], static_cast<std::uint32_t>(i)));
+  // 15 in the home group, 15 in the next, 10 in the one after: the two passed count them.
+  CHECK(detail::load32(t.base, group_off(max, home)) == 25);
+  CHECK(detail::load32(t.base, group_off(max, (home + 1) % groups)) == 10);
+  CHECK(detail::load32(t.base, group_off(max, (home + 2) % groups)) == 0);
+  for (int i = 0; i < 40; ++i) {
+    auto f = t.find(names[i]);
+    REQUIRE(f.status == lookup_status::found);
+    CHECK(f.entry.first_page == static_cast<std::uint32_t>(i));
+  }
+  auto more = same_group_as("seed", max, 41);
+  CHECK(t.find(more[40]).status == lookup_status::missing);  // walks the three groups
+  CHECK(t.census().in_use == 40);
+  // Removing the home group's entries leaves holes; the overflowed ones stay reachable and the
+  // counts drop as their probes are taken off.
+  for (int i = 0; i < 15; ++i) HR_REQUIRE_OK(t.remove(t.find(names[i]).entry.index));
+  CHECK(detail::load32(t.base, group_off(max, home)) == 25);  // the others still passed it
+  for (int i = 15; i < 40; ++i) REQUIRE(t.find(names[i]).status == lookup_status::found);
+  for (int i = 15; i < 40; ++i) HR_REQUIRE_OK(t.remove(t.find(names[i]).entry.index));
+  CHECK(detail::load32(t.base, group_off(max, home)) == 0);
+  CHECK(detail::load32(t.base, group_off(max, (home + 1) % groups)) == 0);
+  CHECK(t.census().in_use == 0);
+}
+
+TEST_CASE("a damaged index is reported, never followed out of the table") {
+  table t(16);
   auto a = t.insert("x", 1);
   REQUIRE(a);
-  const std::string neighbour = same_bucket_as("x", 4);
-  const std::uint32_t mask = hash_registry::bucket_count(4) - 1;
-  const std::string elsewhere = [&] {
-    for (int i = 0;; ++i) {
-      std::string n = "apart" + std::to_string(i);
-      if ((hash_registry::hash(n) & mask) != (hash_registry::hash("x") & mask)) return n;
-    }
-  }();
-  REQUIRE(t.find(neighbour).status == lookup_status::missing);  // walks x, then the end
-  // Make the entry point at itself: a lookup of another name in that bucket must walk the
-  // cycle, give up after max_blocks steps and say the chain is inconsistent.
-  const std::uint64_t entry =
-      bank_format::header_size + hash_registry::entries_offset(4) + hash_registry::entry_bytes * *a;
-  detail::store32(t.base, entry + 4, *a);
-  CHECK(t.find(neighbour).status == lookup_status::inconsistent);
-  CHECK(t.find("x").status == lookup_status::found);          // found before the cycle matters
-  CHECK(t.find(elsewhere).status == lookup_status::missing);  // other buckets are unaffected
+  const std::uint32_t groups = hash_registry::group_count(16);
+  const std::uint32_t g = hash_registry::hash("x") & (groups - 1);
+  // The slot holding x: make it name an entry beyond the table, with x's tag.
+  std::uint64_t slot = 0;
+  for (std::uint32_t k = 1; k <= 15 && slot == 0; ++k)
+    if (detail::load32(t.base, group_off(16, g) + 4 * k) != 0) slot = group_off(16, g) + 4 * k;
+  REQUIRE(slot != 0);
+  const std::uint32_t v = detail::load32(t.base, slot);
+  detail::store32(t.base, slot, (v & ~31u) | 31u);  // entry 30 of 16
+  CHECK(t.find("x").status == lookup_status::inconsistent);
   auto c = t.reg.check([](const error&) {});
   CHECK(c.problems > 0);
-  // A link out of the table is inconsistent too, never followed.
-  detail::store32(t.base, entry + 4, 4);
-  CHECK(t.find(neighbour).status == lookup_status::inconsistent);
-  detail::store32(t.base, entry + 4, 0x7FFFFFFFu);
-  CHECK(t.find(neighbour).status == lookup_status::inconsistent);
+  // A wrong overflow count is found by check (a lookup only reads further than it must).
+  detail::store32(t.base, slot, v);
+  CHECK(t.census().problems == 0);
+  detail::store32(t.base, group_off(16, g), 3);
+  CHECK(t.find("x").status == lookup_status::found);
+  std::string text;
+  c = t.reg.check([&](const error& e) { text += hrtest::text(e); });
+  CHECK(c.problems == 1);
+  CHECK(text.find("overflow count") != std::string::npos);
+}
+
+TEST_CASE("the index is rebuilt from the entries alone (the conversion from format 2)") {
+  table t(200);
+  for (int i = 0; i < 150; ++i) REQUIRE(t.insert(name_of(i), static_cast<std::uint32_t>(i)));
+  for (int i = 0; i < 150; i += 3) HR_REQUIRE_OK(t.remove(t.find(name_of(i)).entry.index));
+  std::vector<std::uint64_t> good = t.storage;
+  // Anything in the index's bytes (format 2 kept bucket heads there): rebuilt, same answers.
+  const std::uint64_t from = bank_format::header_size + 64;
+  const std::uint64_t to = bank_format::header_size + hash_registry::entries_offset(200);
+  for (std::uint64_t off = from; off < to; off += 4)
+    detail::store32(t.base, off, static_cast<std::uint32_t>(off * 2654435761u));
+  auto placed = t.reg.rebuild_index();
+  REQUIRE(placed);
+  CHECK(*placed == 100);
+  for (int i = 0; i < 150; ++i)
+    CHECK((t.find(name_of(i)).status == lookup_status::found) == (i % 3 != 0));
+  CHECK(t.census().in_use == 100);
+  // Idempotent: a second rebuild (a conversion cut short and run again) writes the same bytes.
+  std::vector<std::uint64_t> once = t.storage;
+  REQUIRE(t.reg.rebuild_index());
+  CHECK(once == t.storage);
+  // An entry whose hash disagrees with its name is left out (no lookup could reach it before
+  // either), and check() reports it; the others are placed.
+  const std::uint64_t e = bank_format::header_size + hash_registry::entries_offset(200) +
+                          hash_registry::entry_bytes * t.find(name_of(1)).entry.index;
+  detail::store32(t.base, e, detail::load32(t.base, e) ^ 1u);
+  placed = t.reg.rebuild_index();
+  REQUIRE(placed);
+  CHECK(*placed == 99);
+  CHECK(t.find(name_of(2)).status == lookup_status::found);
+  CHECK(t.reg.check([](const error&) {}).problems > 0);
 }
 
 TEST_CASE("an insert and a remove never committed change nothing") {
@@ -192,7 +264,7 @@ TEST_CASE("a committed insert whose publication was interrupted is completed by 
                           hash_registry::entry_bytes * idx;
   std::memcpy(t.base + e, reinterpret_cast<const std::byte*>(after.data()) + e,
               hash_registry::entry_bytes);
-  for (const std::uint64_t journaled : {e + 4, e + 24})  // its link and in-use word are not
+  for (const std::uint64_t journaled : {e + 24})  // its in-use word is not
     std::memcpy(t.base + journaled, reinterpret_cast<const std::byte*>(before.data()) + journaled,
                 4);
   detail::store32(t.base, bank_format::journal_state,

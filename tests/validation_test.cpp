@@ -148,9 +148,11 @@ TEST_CASE("damaged tables are reported by operations and by check, never followe
   const std::uint64_t buckets = f.layout.registry_off + 64;
   const std::uint64_t entries =
       f.layout.registry_off + hash_registry::entries_offset(f.layout.max_blocks);
-  SUBCASE("every bucket points outside the entry table") {
-    for (std::uint32_t i = 0; i < hash_registry::bucket_count(f.layout.max_blocks); ++i)
-      poke(f.path, buckets + 4 * i, 999999);
+  SUBCASE("every index slot names an entry outside the table") {
+    // With the tag of "kept", so that its lookup meets one; every group full and overflowed.
+    const std::uint32_t bad = hash_registry::hash("kept") | 31u;  // 30 blocks: entry 30, 5 bits
+    for (std::uint32_t i = 0; i < hash_registry::index_words(f.layout.max_blocks); ++i)
+      poke(f.path, buckets + 4 * i, bad);
     auto b = mmap_bank::open(f.path.c_str());  // open is O(1): it does not scan
     REQUIRE(b);
     HR_CHECK_ERR(b->find("kept"), errc::corrupt);

@@ -93,7 +93,8 @@ class basic_bank {
         layout_(o.layout_),
         registry_(o.registry_),
         allocator_(o.allocator_),
-        medium_len_(o.medium_len_) {
+        medium_len_(o.medium_len_),
+        converted_from_(o.converted_from_) {
     std::memcpy(medium_, o.medium_, sizeof medium_);
   }
   basic_bank& operator=(basic_bank&& o) noexcept {
@@ -104,6 +105,7 @@ class basic_bank {
       registry_ = o.registry_;
       allocator_ = o.allocator_;
       medium_len_ = o.medium_len_;
+      converted_from_ = o.converted_from_;
       std::memcpy(medium_, o.medium_, sizeof medium_);
     }
     return *this;
@@ -276,6 +278,9 @@ class basic_bank {
   }
 
   const bank_layout& layout() const noexcept { return layout_; }
+  /// The format version this process converted the bank from when it opened it (the previous
+  /// one), or 0 when it found the bank at this version.
+  std::uint32_t converted_from() const noexcept { return converted_from_; }
   std::string_view medium() const noexcept { return {medium_, medium_len_}; }
   Backend& backend() noexcept { return backend_; }
   const Backend& backend() const noexcept { return backend_; }
@@ -319,17 +324,19 @@ class basic_bank {
     return detail::format_bank<Registry, Allocator>(base, size, a.layout, a.medium);
   }
 
-  // O(1) validation of untrusted bytes, then recovery of an interrupted operation.
+  // O(1) validation of untrusted bytes, then recovery of an interrupted operation (and the
+  // conversion of a bank of the previous format version, under the lock).
   [[nodiscard]] static result<basic_bank> attach(Backend&& b) {
-    auto l = detail::validate_header<Registry, Allocator>(b.data(), b.size());
+    detail::header_kind kind = detail::header_kind::current;
+    auto l = detail::validate_header<Registry, Allocator>(b.data(), b.size(), &kind);
     if (!l) return fail(l.error());
     const bank_layout& w = *l;
     basic_bank bank(std::move(b), w);
     // Only now, with the header validated, may the backend write to the bank (a lock left by
     // another boot or another C library is reinitialised).
     if (auto r = backend_traits<Backend>::adopt_lock(bank.backend_); !r) return fail(r.error());
-    if (detail::needs_repair(bank.base_)) {
-      auto g = bank.locked();  // repairs under the lock
+    if (kind != detail::header_kind::current || detail::needs_repair(bank.base_)) {
+      auto g = bank.locked(kind != detail::header_kind::current);  // repairs under the lock
       if (!g) return fail(g.error());
     }
     return bank;
@@ -357,12 +364,12 @@ class basic_bank {
     return {};
   }
 
-  // Takes the writer lock and repairs the bank when needed.
-  [[nodiscard]] result<lock_guard> locked() {
+  // Takes the writer lock and repairs the bank when needed (or when `force_repair`).
+  [[nodiscard]] result<lock_guard> locked(bool force_repair = false) {
     auto r = backend_.lock();
     if (!r) return fail(r.error());
     lock_guard g(&backend_);
-    if (*r == lock_outcome::owner_died || detail::needs_repair(base_)) {
+    if (*r == lock_outcome::owner_died || force_repair || detail::needs_repair(base_)) {
       auto rep = repair();
       // Marked consistent even when the repair failed: every later locker then gets the same
       // `corrupt` error from the record, instead of a lock that can never be taken again.
@@ -372,11 +379,17 @@ class basic_bank {
     return g;
   }
 
-  // Completes what a dead writer left: the interrupted transaction, then a free_all sweep in
-  // progress (rolled forward: every block of its key is freed). The caller holds the lock.
+  // Completes what a dead writer left: the interrupted transaction, a conversion from the
+  // previous format version (or one cut short), then a free_all sweep in progress (rolled
+  // forward: every block of its key is freed). The caller holds the lock.
   [[nodiscard]] result<void> repair() {
     auto rec = detail::journal::recover(base_, bounds(), flusher());
     if (!rec) return fail(rec.error());
+    if constexpr (detail::registry_converts<Registry>) {
+      if (detail::load32(base_, bank_format::convert_state) != 0 ||
+          detail::load32(base_, bank_format::layout_version) != bank_format::version)
+        if (auto c = convert(); !c) return c;
+    }
     // Readers that saw any state of the interrupted operation must retry.
     detail::store32_release(base_, bank_format::seq,
                             (detail::load32(base_, bank_format::seq) | 1u) + 1u);
@@ -401,6 +414,37 @@ class basic_bank {
     // io_error).
     if (auto n = sweep({key, klen}); !n && n.error().code != errc::corrupt) return fail(n.error());
     return {};
+  }
+
+  // Converts a bank of the previous format version in place (docs/format.md, "Versions"): the
+  // header's version, fingerprint and checksum, then the registry's index rebuilt from its
+  // entries, which the two versions share. The conversion state word brackets it: set first,
+  // cleared last, so that a crash anywhere between leaves a bank that the next open recognises
+  // and converts again from the start (every step is idempotent). The version word goes first
+  // among the header words, so that a build of the previous version refuses the bank from then
+  // on. The caller holds the lock, and the interrupted transaction is recovered already.
+  [[nodiscard]] result<void> convert() {
+    if constexpr (detail::registry_converts<Registry>) {
+      auto flush = flusher();
+#ifndef HOTRESTART_TESTONLY_NO_CONVERT_MARKER  // negative control of the conversion's crash test
+      detail::store32(base_, bank_format::convert_state, bank_format::convert_active);
+      detail::compiler_order();
+#endif
+      if (auto r = flush(0, bank_format::header_size); !r) return r;
+      const detail::converted_words c = detail::conversion_words<Registry, Allocator>(base_);
+      for (int i = 0; i < 4; ++i) detail::store32(base_, c.off[i], c.after[i]);
+      auto placed = registry_.rebuild_index();
+      if (!placed) return fail(placed.error());
+      detail::compiler_order();
+      if (auto r = flush(0, layout_.data_off); !r) return r;
+      detail::store32_release(base_, bank_format::convert_state, 0);
+      detail::compiler_order();
+      if (auto r = flush(0, bank_format::header_size); !r) return r;
+      converted_from_ = bank_format::previous_version;
+      return {};
+    } else {
+      return {};
+    }
   }
 
   static constexpr bool can_flush = backend_traits<Backend>::can_flush;
@@ -652,6 +696,7 @@ class basic_bank {
   Allocator allocator_;
   char medium_[max_medium_length] = {};
   std::size_t medium_len_ = 0;
+  std::uint32_t converted_from_ = 0;
 };
 
 }  // namespace hotrestart

@@ -67,6 +67,9 @@ inline constexpr std::uint64_t magic0 = 0, magic1 = 4, layout_version = 8, heade
 inline constexpr std::uint32_t flag_durable = 1u;
 inline constexpr std::uint32_t known_flags = flag_durable;
 inline constexpr std::uint64_t state = 96;
+/// Non-zero while a bank of the previous format version is being converted to this one
+/// (`convert_active`, or a torn mix of its bytes and zero). Zero in every bank otherwise.
+inline constexpr std::uint64_t convert_state = 100;
 /// The readers' sequence word, on its own cache line with the free_all hint.
 inline constexpr std::uint64_t seq = 128;
 /// Non-zero while a free_all may be under way: set before its record, cleared after it. The
@@ -95,7 +98,10 @@ static_assert(lock_area + lock_area_bytes == header_size);
 
 inline constexpr std::uint32_t magic0_value = 0x42524848u;  // "HHRB"
 inline constexpr std::uint32_t magic1_value = 0x4B4E4241u;  // "ABNK"
-inline constexpr std::uint32_t version = 2;
+inline constexpr std::uint32_t version = 3;
+/// The version `open` converts in place (docs/format.md, "Versions").
+inline constexpr std::uint32_t previous_version = 2;
+inline constexpr std::uint32_t convert_active = 0x33564E43u;  // "CNV3"
 }  // namespace bank_format
 
 constexpr std::uint64_t align_up(std::uint64_t v, std::uint64_t a) {
@@ -124,8 +130,9 @@ namespace detail {
 /// A fingerprint of everything that decides how bytes are read: format version, header
 /// offsets, name limits, and the policies' own layout ids. A bank from another build with a
 /// different layout is refused with `layout_mismatch`.
-constexpr std::uint64_t layout_fingerprint(std::uint32_t allocator_id, std::uint32_t registry_id) {
-  const std::uint32_t words[] = {bank_format::version,
+constexpr std::uint64_t layout_fingerprint(std::uint32_t allocator_id, std::uint32_t registry_id,
+                                           std::uint32_t version = bank_format::version) {
+  const std::uint32_t words[] = {version,
                                  static_cast<std::uint32_t>(bank_format::header_size),
                                  static_cast<std::uint32_t>(bank_format::journal),
                                  static_cast<std::uint32_t>(bank_format::journal_entries),

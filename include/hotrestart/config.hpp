@@ -62,7 +62,9 @@ void HOTRESTART_FLUSH_HOOK();
 /// interrupted operation a no-op (the intent record is marked idle and ignored). The crash
 /// enumeration and the torture run are built once with it to show that they catch the damage.
 /// Never define it in a real build. HOTRESTART_TESTONLY_UNORDERED_FLUSH likewise drops the
-/// durable commit's first flush (the record before the commit point), for the power-cut tests.
+/// durable commit's first flush (the record before the commit point), for the power-cut tests,
+/// and HOTRESTART_TESTONLY_NO_CONVERT_MARKER the state word that brackets a format conversion,
+/// for the conversion's crash test.
 
 namespace hotrestart {
 

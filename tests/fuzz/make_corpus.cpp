@@ -2,7 +2,8 @@
 // Writes the fuzzer's seed corpus: real banks (small pages so that they are a few KiB) in the
 // states a bank is found in: fresh, with blocks, after frees, and frozen at every metadata
 // store of a create, a free, a replace and a free_all (what a crash leaves for recovery); and a
-// few damaged or foreign ones that must be refused with a given error. It also writes the
+// few damaged or foreign ones that must be refused with a given error; and banks of format
+// version 2 (re-encoded from these: as_version2), which open converts. It also writes the
 // manifest the replay checks (which seed must open, which must be refused with what).
 //   hr_fuzz_make_corpus DIR MANIFEST
 #include <cstdint>
@@ -67,6 +68,36 @@ void populate(gen_bank& b) {
   (void)b.find_or_create("delta", 1);
 }
 
+// The bank in g_mem as format version 2 wrote it, into g_snap: the same header and entries,
+// but the index's bytes hold version 2's bucket heads (chained through the entries' `next`),
+// with its own version, fingerprint and checksum. Seeds for the conversion at open.
+const std::byte* as_version2(const gen_bank& b) {
+  namespace bf = hotrestart::bank_format;
+  namespace d = hotrestart::detail;
+  using reg = hotrestart::hash_registry;
+  std::memcpy(g_snap, g_mem, sizeof g_mem);
+  const hotrestart::bank_layout& l = b.layout();
+  const std::uint32_t buckets = reg::index_words(l.max_blocks);
+  const std::uint64_t region = l.registry_off;
+  const std::uint64_t entries = region + reg::entries_offset(l.max_blocks);
+  d::store32(g_snap, region + 4, buckets - 1);
+  for (std::uint32_t i = 0; i < buckets; ++i) d::store32(g_snap, region + 64 + 4ull * i, d::nil);
+  for (std::uint32_t i = 0; i < l.max_blocks; ++i) {
+    const std::uint64_t e = entries + reg::entry_bytes * i;
+    if ((d::load32(g_snap, e + 24) & (1u << 16)) == 0) continue;
+    const std::uint64_t head = region + 64 + 4ull * (d::load32(g_snap, e) & (buckets - 1));
+    d::store32(g_snap, e + 4, d::load32(g_snap, head));
+    d::store32(g_snap, head, i);
+  }
+  const std::uint64_t fp = d::layout_fingerprint(hotrestart::extent_allocator::layout_id,
+                                                 reg::previous_layout_id, bf::previous_version);
+  d::store32(g_snap, bf::layout_version, bf::previous_version);
+  d::store32(g_snap, bf::fingerprint_lo, d::lo32(fp));
+  d::store32(g_snap, bf::fingerprint_hi, d::hi32(fp));
+  d::store32(g_snap, bf::immutable_checksum, d::immutable_checksum(g_snap));
+  return g_snap;
+}
+
 // Runs `op` on a populated bank once per crash point, saving the bank as the crash left it.
 template <class Op>
 void frozen(const char* label, Op op) {
@@ -108,10 +139,20 @@ int main(int argc, char** argv) {
         "refuse creation_interrupted");
     write("refused-checksum", poked(bank_format::max_blocks, 7), "refuse corrupt");
     write("refused-intent-state", poked(bank_format::journal_state, 0x12345678u), "refuse corrupt");
+    write("refused-version-old",
+          poked(bank_format::layout_version, bank_format::previous_version - 1),
+          "refuse version_mismatch");
     populate(b);
     write("populated", g_mem);
+    write("v2-populated", as_version2(b));
+    // A conversion cut after its state word and the version word: converted again at open.
+    as_version2(b);
+    hotrestart::detail::store32(g_snap, bank_format::convert_state, bank_format::convert_active);
+    hotrestart::detail::store32(g_snap, bank_format::layout_version, bank_format::version);
+    write("v2-conversion-cut", g_snap);
     (void)b.free("beta");
     write("after-free", g_mem);
+    write("v2-after-free", as_version2(b));
     (void)b.replace("gamma", "alpha");
     write("after-replace", g_mem);
   }

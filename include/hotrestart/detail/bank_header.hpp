@@ -55,13 +55,73 @@ template <class Registry, class Allocator>
   return {};
 }
 
+/// What validate_header found besides the layout: a bank of this format version, or one that
+/// `open` converts in place (of the previous version, or a conversion cut short).
+enum class header_kind : std::uint8_t { current, previous, converting };
+
+/// Each byte of `w` is the same byte of `a` or of `b`: a word being rewritten from one to the
+/// other, perhaps torn (a warm reset can leave bytes of both).
+constexpr bool word_between(std::uint32_t w, std::uint32_t a, std::uint32_t b) {
+  for (std::uint32_t sh = 0; sh < 32; sh += 8) {
+    const std::uint32_t x = (w >> sh) & 0xFFu;
+    if (x != ((a >> sh) & 0xFFu) && x != ((b >> sh) & 0xFFu)) return false;
+  }
+  return true;
+}
+
+template <class Registry>
+inline constexpr bool registry_converts = requires {
+  Registry::previous_layout_id;
+};
+
+template <class Registry>
+constexpr std::uint32_t previous_registry_id() {
+  if constexpr (registry_converts<Registry>)
+    return Registry::previous_layout_id;
+  else
+    return Registry::layout_id;
+}
+
+/// The immutable words a conversion rewrites, and their values before and after it.
+struct converted_words {
+  std::uint64_t off[4] = {bank_format::layout_version, bank_format::fingerprint_lo,
+                          bank_format::fingerprint_hi, bank_format::immutable_checksum};
+  std::uint32_t before[4] = {};
+  std::uint32_t after[4] = {};
+};
+
+/// What the conversion from the previous version writes into the header at `base` (whose
+/// other immutable words are those of the bank: checked by the checksums).
+template <class Registry, class Allocator>
+converted_words conversion_words(const std::byte* base) {
+  converted_words c;
+  const std::uint64_t fp_old = layout_fingerprint(
+      Allocator::layout_id, previous_registry_id<Registry>(), bank_format::previous_version);
+  const std::uint64_t fp_new = layout_fingerprint(Allocator::layout_id, Registry::layout_id);
+  std::uint32_t w[bank_format::immutable_end / 4] = {};
+  for (std::uint64_t i = 0; i < bank_format::immutable_end / 4; ++i) w[i] = load32(base, i * 4);
+  const std::uint32_t old3[3] = {bank_format::previous_version, lo32(fp_old), hi32(fp_old)};
+  const std::uint32_t new3[3] = {bank_format::version, lo32(fp_new), hi32(fp_new)};
+  for (int k = 0; k < 3; ++k) w[c.off[k] / 4] = old3[k];
+  c.before[3] = hash_words(w, bank_format::immutable_end / 4, checksum_seed);
+  for (int k = 0; k < 3; ++k) w[c.off[k] / 4] = new3[k];
+  c.after[3] = hash_words(w, bank_format::immutable_end / 4, checksum_seed);
+  for (int k = 0; k < 3; ++k) {
+    c.before[k] = old3[k];
+    c.after[k] = new3[k];
+  }
+  return c;
+}
+
 /// Validates the header of the bytes `base`..`base + size` of untrusted origin and returns the
 /// layout they record. O(1): magic, version, fingerprint, state word, checksum, the recorded
 /// layout against the one computed from the recorded tunables, the size. Errors: truncated,
 /// not_a_bank, version_mismatch, layout_mismatch, creation_interrupted, corrupt (naming the
-/// field).
+/// field). A bank of the previous format version (or one whose conversion was cut short) is
+/// accepted when the registry knows how to convert it; `kind` says so.
 template <class Registry, class Allocator>
-[[nodiscard]] result<bank_layout> validate_header(const std::byte* base, std::uint64_t size) {
+[[nodiscard]] result<bank_layout> validate_header(const std::byte* base, std::uint64_t size,
+                                                  header_kind* kind = nullptr) {
   if (size < bank_format::header_size)
     return fail(error(errc::truncated, "too small to hold a bank header")
                     .with_minimum("bytes", size, bank_format::header_size));
@@ -70,16 +130,43 @@ template <class Registry, class Allocator>
     return fail(error(errc::not_a_bank, "no hotrestart bank here (magic)")
                     .with_expected_hex("magic", bank_format::magic0_value,
                                        load32(base, bank_format::magic0)));
-  if (load32(base, bank_format::layout_version) != bank_format::version)
+  header_kind k = header_kind::current;
+  const std::uint32_t version = load32(base, bank_format::layout_version);
+  const std::uint32_t conv = load32(base, bank_format::convert_state);
+  if constexpr (registry_converts<Registry>) {
+    if (conv != 0) {
+      // A conversion cut short: the words it rewrites may hold either version's value (or a
+      // torn mix); every other immutable word must still be the bank's (one of the two
+      // checksums covers them).
+      if (!word_between(conv, 0, bank_format::convert_active))
+        return fail(error(errc::corrupt, "format conversion record: unknown state word")
+                        .with_expected_hex("conversion state", bank_format::convert_active, conv));
+      const converted_words c = conversion_words<Registry, Allocator>(base);
+      for (int i = 0; i < 4; ++i)
+        if (!word_between(load32(base, c.off[i]), c.before[i], c.after[i]))
+          return fail(
+              error(errc::corrupt, "header of a bank being converted matches neither version")
+                  .with_expected_hex("header word", c.after[i], load32(base, c.off[i])));
+      k = header_kind::converting;
+    } else if (version == bank_format::previous_version) {
+      k = header_kind::previous;
+    }
+  }
+  if (k == header_kind::current && version != bank_format::version)
     return fail(error(errc::version_mismatch, "bank written by another format version")
-                    .with_expected("format version", bank_format::version,
-                                   load32(base, bank_format::layout_version)));
-  const std::uint64_t fp = layout_fingerprint(Allocator::layout_id, Registry::layout_id);
-  const std::uint64_t found_fp = load64(base, bank_format::fingerprint_lo);
-  if (found_fp != fp)
-    return fail(error(errc::layout_mismatch,
-                      "bank written by a build with another layout (policies or limits)")
-                    .with_expected_hex("layout fingerprint", fp, found_fp));
+                    .with_expected("format version", bank_format::version, version));
+  if (k != header_kind::converting) {
+    const std::uint64_t fp =
+        k == header_kind::previous
+            ? layout_fingerprint(Allocator::layout_id, previous_registry_id<Registry>(),
+                                 bank_format::previous_version)
+            : layout_fingerprint(Allocator::layout_id, Registry::layout_id);
+    const std::uint64_t found_fp = load64(base, bank_format::fingerprint_lo);
+    if (found_fp != fp)
+      return fail(error(errc::layout_mismatch,
+                        "bank written by a build with another layout (policies or limits)")
+                      .with_expected_hex("layout fingerprint", fp, found_fp));
+  }
   const std::uint32_t state = load32_acquire(base, bank_format::state);
   if (state == static_cast<std::uint32_t>(bank_state::initialising))
     return fail(errc::creation_interrupted, "the bank's creation never finished");
@@ -87,11 +174,14 @@ template <class Registry, class Allocator>
     return fail(
         error(errc::corrupt, "bank state word is not 'ready'")
             .with_expected_hex("state", static_cast<std::uint32_t>(bank_state::ready), state));
-  const std::uint32_t sum = immutable_checksum(base);
-  if (sum != load32(base, bank_format::immutable_checksum))
-    return fail(
-        error(errc::corrupt, "header checksum mismatch")
-            .with_expected_hex("checksum", load32(base, bank_format::immutable_checksum), sum));
+  if (k != header_kind::converting) {
+    const std::uint32_t sum = immutable_checksum(base);
+    if (sum != load32(base, bank_format::immutable_checksum))
+      return fail(
+          error(errc::corrupt, "header checksum mismatch")
+              .with_expected_hex("checksum", load32(base, bank_format::immutable_checksum), sum));
+  }
+  if (kind != nullptr) *kind = k;
   const std::uint32_t flags = load32(base, bank_format::flags);
   if ((flags & ~bank_format::known_flags) != 0)
     return fail(error(errc::layout_mismatch, "bank uses features this build does not know (flags)")

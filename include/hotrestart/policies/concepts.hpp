@@ -109,6 +109,10 @@ struct registry_census {
 /// | `r.in_use(i)`, `r.view(i)`, `r.name(i)`, `r.key(i)`, `r.key_hash(i)` | reading entry `i` (under the lock) |
 /// | `R::hash_key(key)`                      | the fixed hash of a deletion key                            |
 /// | `r.check(report)` -> `registry_census`  | full scan                                                   |
+///
+/// Optional: a registry that can take over the region of the previous bank format version in
+/// place declares `R::previous_layout_id` and `r.rebuild_index()` -> `result<std::uint32_t>`
+/// (unjournaled and idempotent); `open` then converts such banks (basic_bank::convert).
 template <class R>
 concept name_registry = requires(R& r, const R& cr, bank_txn& t, std::byte* base, std::uint32_t n,
                                  std::string_view s, const entry_data& d) {

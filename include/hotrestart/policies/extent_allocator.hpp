@@ -22,7 +22,10 @@ namespace hotrestart {
 ///   192    one 12-byte record per page: tag, next, prev
 /// A tag is meaningful on the first and last page of an extent: bit 31 set for a used extent,
 /// the low 31 bits its length in pages. A free extent's first record holds its list links; a
-/// used extent's first record holds, in `next`, the index of the registry entry that owns it.
+/// used extent's first record holds, in `next`, the index of the registry entry that owns it
+/// (its `prev` means nothing). An allocation that leaves the rest of a free extent in the same
+/// class takes the extent's last pages, and a free that only grows its left neighbour within
+/// its class extends it: neither touches a list (four and two stores).
 class extent_allocator {
  public:
   static constexpr std::uint32_t layout_id = 0x45585431u;  // "EXT1"
@@ -90,6 +93,15 @@ class extent_allocator {
     if ((len & used_bit) != 0 || len < pages || p + static_cast<std::uint64_t>(len) > total_ ||
         tag(t, p + len - 1) != len)
       return corrupt("free extent's tags are inconsistent", p);
+    if (len > pages && class_of(len - pages) == class_of(len)) {
+      // The common case: take the extent's last pages. What stays free keeps its first page,
+      // so it stays where it is on its list: two tags change, no link.
+      const std::uint32_t used = p + len - pages;
+      if (auto r = set_tags(t, p, len - pages); !r) return fail(r.error());
+      if (auto r = set_tags(t, used, pages | used_bit); !r) return fail(r.error());
+      if (auto r = t.store(rec(used) + 4, owner); !r) return fail(r.error());
+      return used;
+    }
     if (auto r = unlink(t, p, class_of(len)); !r) return fail(r.error());
     if (len > pages) {
       const std::uint32_t rest = p + pages;
@@ -117,6 +129,13 @@ class extent_allocator {
       if ((lt & used_bit) == 0) {
         if (lt == 0 || lt > a || tag(t, a - lt) != lt)
           return corrupt("left neighbour's tags are inconsistent", a - 1);
+        const std::uint64_t end = static_cast<std::uint64_t>(a) + len;
+        const bool right_free = end < total_ && (tag(t, a + len) & used_bit) == 0;
+        if (!right_free && class_of(lt + len) == class_of(lt)) {
+          // The common case: the free extent on the left grows over the block, keeping its
+          // first page and so its place on its list: two tags change, no link.
+          return set_tags(t, a - lt, lt + len);
+        }
         if (auto r = unlink(t, a - lt, class_of(lt)); !r) return r;
         a -= lt;
         len += lt;
