@@ -20,6 +20,25 @@
 #include "../names.hpp"
 #include "concepts.hpp"
 
+// The lookup compares a group's 15 tags with one SSE2 instruction where it can (x86-64 always
+// has SSE2), and with a loop of atomic loads where every load must be seen: ThreadSanitizer,
+// and the load hook that counts index lines (bench/find_lines.cpp). HOTRESTART_SCALAR_PROBE
+// forces the loop.
+#if defined(__SSE2__) && !defined(HOTRESTART_SCALAR_PROBE) && !defined(HOTRESTART_LOAD_HOOK) && \
+    !defined(__SANITIZE_THREAD__)
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define HOTRESTART_SIMD_PROBE 0
+#endif
+#endif
+#ifndef HOTRESTART_SIMD_PROBE
+#define HOTRESTART_SIMD_PROBE 1
+#include <emmintrin.h>
+#endif
+#else
+#define HOTRESTART_SIMD_PROBE 0
+#endif
+
 namespace hotrestart {
 
 /// Region layout (offsets from the region's start), format version 3:
@@ -135,7 +154,8 @@ class hash_registry {
     std::uint32_t g = h & gmask_;
     for (std::uint32_t probes = 0; probes <= gmask_; ++probes) {
       const std::uint64_t line = group(g);
-      for (std::uint32_t k = 1; k <= group_slots; ++k) {
+      for (std::uint32_t bits = match_tags(line, tag); bits != 0; bits &= bits - 1) {
+        const std::uint32_t k = static_cast<std::uint32_t>(std::countr_zero(bits));
         const std::uint32_t s = detail::load32(base_, line + 4ull * k);
         if ((s & ~idx_mask_) != tag || (s & idx_mask_) == 0) continue;
         // The slot was published with a release store at commit: see the entry it names with
@@ -349,6 +369,31 @@ class hash_registry {
     for (std::uint32_t i = 0; i < 8; ++i) t.store_unreachable(off + 4ull * i, w[i]);
   }
 
+  // The slots (bit k for slot k, 1..15) of the group at `line` whose tag is `tag`: candidates
+  // that the caller loads again and checks (an empty slot matches the tag 0). One SSE2 compare
+  // of the whole line where there is one; a loop of atomic word loads elsewhere (Cortex-M, and
+  // builds that watch every load: ThreadSanitizer, the line counter's load hook). The vector
+  // load reads each aligned 32-bit slot whole, and a slot that changes meanwhile is caught by
+  // the caller's reload and by the find's sequence word, as for the scalar loads.
+  std::uint32_t match_tags(std::uint64_t line, std::uint32_t tag) const {
+#if HOTRESTART_SIMD_PROBE
+    const __m128i want = _mm_set1_epi32(static_cast<int>(tag));
+    const __m128i mask = _mm_set1_epi32(static_cast<int>(~idx_mask_));
+    const auto* p = reinterpret_cast<const __m128i*>(base_ + line);
+    std::uint32_t bits = 0;
+    for (std::uint32_t i = 0; i < 4; ++i) {
+      const __m128i eq = _mm_cmpeq_epi32(_mm_and_si128(_mm_loadu_si128(p + i), mask), want);
+      bits |= static_cast<std::uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(eq))) << (4 * i);
+    }
+    return bits & ~1u;  // word 0 is the overflow count
+#else
+    std::uint32_t bits = 0;
+    for (std::uint32_t k = 1; k <= group_slots; ++k)
+      if ((detail::load32(base_, line + 4ull * k) & ~idx_mask_) == tag) bits |= 1u << k;
+    return bits;
+#endif
+  }
+
   std::uint32_t slot_value(std::uint32_t h, std::uint32_t idx) const {
     return (h & ~idx_mask_) | (idx + 1u);
   }
@@ -440,10 +485,18 @@ class hash_registry {
     return fail(error(errc::corrupt, what).with_value("entry", idx));
   }
 
-  std::uint64_t group(std::uint32_t g) const { return region_ + 64 + group_bytes * g; }
-  std::uint64_t slot(std::uint32_t g, std::uint32_t k) const { return group(g) + 4ull * k; }
-  std::uint64_t entry(std::uint32_t i) const { return entries_ + entry_bytes * i; }
-  std::uint64_t key_of(std::uint32_t i) const { return keys_ + key_bytes * i; }
+  std::uint64_t group(std::uint32_t g) const {
+    return region_ + 64 + group_bytes * g;
+  }
+  std::uint64_t slot(std::uint32_t g, std::uint32_t k) const {
+    return group(g) + 4ull * k;
+  }
+  std::uint64_t entry(std::uint32_t i) const {
+    return entries_ + entry_bytes * i;
+  }
+  std::uint64_t key_of(std::uint32_t i) const {
+    return keys_ + key_bytes * i;
+  }
 
   std::byte* base_;
   std::uint64_t region_;
