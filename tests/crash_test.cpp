@@ -14,6 +14,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
@@ -451,5 +453,29 @@ TEST_CASE("conversion from format 2: SIGKILL at every store, plain or torn, lose
     }
   }
   MESSAGE("conversion crash points: ", points, ", runs (plain and 4 tears): ", runs);
+}
+#endif
+
+#ifdef HR_FIXTURE_V2
+TEST_CASE("a bank of format 2 opened without conversion is refused and left as it was") {
+  hrtest::scratch_dir dir;
+  const std::string work = dir.file("keep.bank");
+  copy_file(HR_FIXTURE_V2, work);
+  auto bytes = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  const std::string before = bytes(work);
+  auto b = mmap_bank::open(work.c_str(), false);
+  HR_CHECK_ERR(b, errc::version_mismatch);
+  REQUIRE(!b);
+  CHECK(hrtest::text(b.error()).find("previous format version") != std::string::npos);
+  CHECK(bytes(work) == before);            // not one byte written
+  auto c = mmap_bank::open(work.c_str());  // the default converts
+  REQUIRE(c);
+  CHECK(c->converted_from() == bank_format::previous_version);
+  auto again = mmap_bank::open(work.c_str(), false);  // format 3 now: opens either way
+  REQUIRE(again);
+  CHECK(again->converted_from() == 0);
 }
 #endif

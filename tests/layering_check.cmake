@@ -17,7 +17,10 @@ endif()
 # C++ standard headers the core may use (no <cstdio>, <thread>, <chrono>, <iostream>...).
 set(core_std
   algorithm array atomic bit compare concepts cstddef cstdint cstring initializer_list iterator
-  limits memory new optional span string_view type_traits utility)
+  limits memory new optional span string_view type_traits utility
+  # The compiler's own SSE2 intrinsics (freestanding: no OS, no library, no heap), for the
+  # registry's group probe on x86 (policies/hash_registry.hpp).
+  emmintrin.h)
 set(problems "")
 
 function(check_tree dir rule)

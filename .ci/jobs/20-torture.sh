@@ -14,7 +14,7 @@ KILLS=${TORTURE_KILLS:-2000}
 # made it; the job builds what it needs either way.
 cmake --preset default >/dev/null
 cmake --build build/default -j2 --target hr_torture hr_torture_norecovery test_crash bank_child \
-  test_crash_norecovery bank_child_norecovery
+  test_crash_norecovery bank_child_norecovery test_crash_nomarker bank_child_nomarker
 t=build/default/tests
 bank=${TMPDIR:-/tmp}/hr-torture-ci.bank
 [ -w /dev/shm ] && bank=/dev/shm/hr-torture-ci.bank
@@ -22,8 +22,9 @@ bank=${TMPDIR:-/tmp}/hr-torture-ci.bank
 # 1. Torture: must survive every kill.
 "$t/torture/hr_torture" run "$bank" --workers 4 --kills "$KILLS" --seed "$(date +%s)"
 
-# 2. Crash-point enumeration, plain SIGKILLs and torn stores.
-"$t/test_crash" | grep -E 'crash points enumerated|Status'
+# 2. Crash-point enumeration, plain SIGKILLs and torn stores, and of the conversion from bank
+#    format 2 (the committed fixture).
+"$t/test_crash" | grep -E 'crash points|Status'
 
 # 3. Negative controls: recovery switched off must be caught by both harnesses (torture: as
 #    corruption, no other failure counts), and a block freed behind its writer's back must be
@@ -36,4 +37,11 @@ if "$t/torture/test_crash_norecovery" --test-case='SIGKILL?at?every?store*' --ab
 fi
 grep -q 'corrupt' build/default/torture-neg.log || { tail -30 build/default/torture-neg.log; exit 1; }
 echo "torture job: negative control detected by the crash enumeration: $(grep -m1 -Eo 'corrupt: [^(]*' build/default/torture-neg.log)"
+# The conversion converted without the state word that brackets it must be caught.
+if "$t/torture/test_crash_nomarker" --test-case='conversion*' --abort-after=3 >build/default/convert-neg.log 2>&1; then
+  echo "torture job: the conversion's crash enumeration did NOT catch the conversion without its state word" >&2
+  exit 1
+fi
+grep -q 'FAILURE' build/default/convert-neg.log || { tail -30 build/default/convert-neg.log; exit 1; }
+echo "torture job: negative control detected by the conversion's crash enumeration"
 echo "torture job: passed in $(( $(date +%s) - start ))s"

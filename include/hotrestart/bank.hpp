@@ -54,11 +54,16 @@ class basic_bank {
 
   /// Opens an existing bank and adopts the tunables it records. Validation is O(1): the header,
   /// the layout it records, and the intent record (repaired if a writer died mid-operation;
-  /// a free_all it cut is finished here, which visits the registry: O(max_blocks)).
-  [[nodiscard]] static result<basic_bank> open(location where) {
+  /// a free_all it cut is finished here, which visits the registry: O(max_blocks)). A bank of
+  /// the previous format version (2) is converted to this one in place, once (O(max_blocks);
+  /// docs/format.md): every process that has it open must be of this version, since one of the
+  /// previous version would go on using the old index. With `convert_previous` false, such a
+  /// bank is refused with `version_mismatch` and not written (a tool that must not convert a
+  /// bank other processes may be using).
+  [[nodiscard]] static result<basic_bank> open(location where, bool convert_previous = true) {
     auto b = Backend::open(where);
     if (!b) return fail(b.error());
-    return attach(std::move(*b));
+    return attach(std::move(*b), convert_previous);
   }
 
   /// Opens the bank, or creates it with `t`. An existing bank adopts its recorded value of
@@ -326,10 +331,16 @@ class basic_bank {
 
   // O(1) validation of untrusted bytes, then recovery of an interrupted operation (and the
   // conversion of a bank of the previous format version, under the lock).
-  [[nodiscard]] static result<basic_bank> attach(Backend&& b) {
+  [[nodiscard]] static result<basic_bank> attach(Backend&& b, bool convert_previous = true) {
     detail::header_kind kind = detail::header_kind::current;
     auto l = detail::validate_header<Registry, Allocator>(b.data(), b.size(), &kind);
     if (!l) return fail(l.error());
+    if (kind != detail::header_kind::current && !convert_previous)
+      return fail(error(errc::version_mismatch,
+                        "bank of the previous format version: opening it with conversion "
+                        "converts it in place (hrctl convert)")
+                      .with_expected("format version", bank_format::version,
+                                     bank_format::previous_version));
     const bank_layout& w = *l;
     basic_bank bank(std::move(b), w);
     // Only now, with the header validated, may the backend write to the bank (a lock left by

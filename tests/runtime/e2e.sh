@@ -659,6 +659,23 @@ convert_v2 | convert_v3)
   # same groups, members and counters, and a free lease; a second convert does nothing.
   from=${case_name#convert_v}
   install -m 600 "$(dirname "$0")/../fixtures/v$from/hrctl.bank" "$bank"
+  # A format-2 bank whose supervisor lock is held (a supervisor of an earlier hrctl serving it):
+  # hrctl reads nothing and converts nothing (exit 5, saying why), the file is untouched.
+  cp "$bank" "$dir/copy.bank"
+  python3 - "$bank" "$dir/locked" <<'PYLOCK' &
+import fcntl, os, struct, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.fcntl(fd, 37, struct.pack("hhqqi4x", fcntl.F_WRLCK, 0, 0, 1, 0))  # F_OFD_SETLK, byte 0
+open(sys.argv[2], "w").close()
+time.sleep(30)
+PYLOCK
+  locker=$!
+  for _ in $(seq 100); do [ -e "$dir/locked" ] && break; sleep 0.1; done
+  H status --bank "$bank" >"$dir/out-locked" 2>&1; expect_rc $? 5 "status of a format-2 bank under a supervisor"
+  grep -q "served by a supervisor of an earlier hrctl" "$dir/out-locked" || fail "no reason: $(cat "$dir/out-locked")"
+  grep -q "converts it to 3 in place when no supervisor serves it" "$dir/out-locked" || fail "no advice: $(cat "$dir/out-locked")"
+  cmp -s "$bank" "$dir/copy.bank" || fail "the bank was written under a supervisor of an earlier hrctl"
+  kill $locker; wait $locker 2>/dev/null
   H status --bank "$bank" >"$dir/before" || fail "status of the v$from bank"
   [ "$(status_field 'd["lease"]')" = None ] || fail "a v$from bank has no lease"
   H check --bank "$bank" >"$dir/out0" 2>&1; expect_rc $? 11 "check before the conversion"

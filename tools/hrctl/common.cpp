@@ -145,6 +145,16 @@ void advise_refused(const std::string& path, const error& e, bool image) {
                "hrctl: refusing this %s (nothing in it was changed): ", image ? "image" : "bank");
   switch (e.code) {
     case errc::version_mismatch:
+      if (const error_detail* v = first_of(e, detail_kind::expected_found);
+          v != nullptr && v->field != nullptr && std::string_view(v->field) == "format version" &&
+          v->b == bank_format::previous_version && v->a == bank_format::version) {
+        std::fprintf(stderr,
+                     "%s is bank format %u; this hrctl converts it to %u in place when no "
+                     "supervisor serves it (hrctl convert, or a supervisor of this version "
+                     "adopting it)\n",
+                     p, bank_format::previous_version, bank_format::version);
+        break;
+      }
       if (const error_detail* v = first_of(e, detail_kind::expected_found))
         std::fprintf(stderr, "%s has %s %llu, this hrctl supports %llu. ", p,
                      v->field != nullptr ? v->field : "version",
@@ -620,6 +630,34 @@ int take_supervisor_lock(const mmap_bank& b) {
     return -1;
   }
   return fd;
+}
+
+result<mmap_bank> open_bank_converting(const mmap_location& where) {
+  auto b = mmap_bank::open(where, false);
+  const bool previous = !b && b.error().code == errc::version_mismatch &&
+                        b.error().detail_count > 0 &&
+                        b.error().details[0].b == bank_format::previous_version;
+  if (!previous) return b;
+  // The supervisor lock (an OFD lock on the file's first byte: take_supervisor_lock) held means
+  // a supervisor of an earlier hrctl serves the bank: converting under it would break it.
+  const int fd = where.fd >= 0 ? ::fcntl(where.fd, F_DUPFD_CLOEXEC, 0)
+                               : ::open(where.path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  if (fd >= 0) {
+    struct flock fl {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = 0;
+    fl.l_len = 1;
+    const bool held = ::fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+    ::close(fd);
+    if (held)
+      return fail(error(errc::version_mismatch,
+                        "bank of format 2 served by a supervisor of an earlier hrctl: stop it, "
+                        "then this hrctl converts the bank when it adopts it")
+                      .with_expected("format version", bank_format::version,
+                                     bank_format::previous_version));
+  }
+  return mmap_bank::open(where, true);
 }
 
 bool supervisor_alive(const mmap_bank& b) {

@@ -189,6 +189,10 @@ bool apply_tunable(const std::string& flag, const std::string& value, bank_optio
 /// descriptors members inherit). Returns the fd holding it, -1 if another process holds it,
 /// -2 on error (errno set).
 int take_supervisor_lock(const mmap_bank& b);
+/// Opens a bank as hrctl does: a bank of the previous bank format (2) is converted in place
+/// (bank.hpp) unless a supervisor serves it, which would be one of an earlier hrctl (an hrctl of
+/// this version converts at open): then `version_mismatch`, saying so, and nothing written.
+result<mmap_bank> open_bank_converting(const mmap_location& where);
 /// True if a supervisor holds the lock of the open bank.
 bool supervisor_alive(const mmap_bank& b);
 

@@ -14,7 +14,7 @@
 namespace hrctl {
 
 int cmd_convert(const bank_options& bo, bool json) {
-  auto b = mmap_bank::open(bo.where());
+  auto b = open_bank_converting(bo.where());
   if (!b) return report_bank_error("cannot open bank", bo.path, b.error(), bo.as.uid);
   const int lock = take_supervisor_lock(*b);
   if (lock == -1) {

@@ -130,7 +130,7 @@ struct opened {
 
 int open_bank(const bank_options& bo, std::optional<opened>& out, bool need_runtime, bool json) {
   const std::string& path = bo.path;
-  auto b = mmap_bank::open(bo.where());
+  auto b = open_bank_converting(bo.where());
   if (!b) return bank_failure(json, "cannot open bank", path, b.error(), bo.as.uid);
   auto blk = b->find(runtime_block_name);
   runtime_view rt;

@@ -223,7 +223,7 @@ int lock_existing(const place& p, uid_t owner, fd_guard& fd, struct stat& st, co
 // it maps the file and would go on writing the old one. `is_bank` says whether it opened.
 int refuse_live_members(int fd, const place& p, uid_t owner, bool& is_bank, const char* cmd) {
   is_bank = false;
-  auto b = mmap_bank::open(mmap_location::descriptor(fd, p.path.c_str(), owner));
+  auto b = open_bank_converting(mmap_location::descriptor(fd, p.path.c_str(), owner));
   if (!b) return exit_ok;
   is_bank = true;
   auto blk = b->find(runtime_block_name);
@@ -273,7 +273,7 @@ void print_result(const snapshot_options& so, const char* cmd, const std::string
 int cmd_snapshot(const bank_options& bo, const std::string& dest, const snapshot_options& so) {
   const char* cmd = "snapshot";
   const uid_t owner = bo.as.uid;
-  auto b = mmap_bank::open(bo.where());
+  auto b = open_bank_converting(bo.where());
   if (!b) return report_bank_error("cannot open bank", bo.path, b.error(), owner);
   std::optional<runtime_view> rt;
   if (auto blk = b->find(runtime_block_name))

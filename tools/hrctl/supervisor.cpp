@@ -157,7 +157,7 @@ int supervisor::open_bank(const bank_options& bo, bool create, bool* busy) {
       fixed + std::uint64_t{effective_max_processes(bo.max_processes)} * page;
   const std::uint64_t need_blocks = std::uint64_t{bo.max_processes} + min_extra_blocks;
   as_ = bo.as;
-  auto existing = mmap_bank::open(bo.where());
+  auto existing = open_bank_converting(bo.where());
   if (!existing && (existing.error().code != errc::not_found || !create))
     return report_bank_error("cannot open bank", bo.path, existing.error(), as_.uid);
   if (!existing) {
@@ -179,7 +179,7 @@ int supervisor::open_bank(const bank_options& bo, bool create, bool* busy) {
     }
     auto c = mmap_bank::create(bo.where(), t);
     file_created_ = c.has_value();
-    if (!c && c.error().code == errc::already_exists) c = mmap_bank::open(bo.where());
+    if (!c && c.error().code == errc::already_exists) c = open_bank_converting(bo.where());
     if (!c) return report_bank_error("cannot create bank", bo.path, c.error(), as_.uid);
     bank_.emplace(std::move(*c));
   } else {
