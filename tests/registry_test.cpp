@@ -144,12 +144,12 @@ TEST_CASE("a full group overflows into the next ones, and lookups follow it exac
   REQUIRE(groups == 8);
   const std::uint32_t home = hash_registry::hash("seed") & (groups - 1);
   auto names = same_group_as("seed", max, 40);
-  for (int i = 0; i < 40; ++i) REQUIRE(t.insert(names[i], static_cast<std::uint32_t>(i)));
+  for (std::size_t i = 0; i < 40; ++i) REQUIRE(t.insert(names[i], static_cast<std::uint32_t>(i)));
   // 15 in the home group, 15 in the next, 10 in the one after: the two passed count them.
   CHECK(detail::load32(t.base, group_off(max, home)) == 25);
   CHECK(detail::load32(t.base, group_off(max, (home + 1) % groups)) == 10);
   CHECK(detail::load32(t.base, group_off(max, (home + 2) % groups)) == 0);
-  for (int i = 0; i < 40; ++i) {
+  for (std::size_t i = 0; i < 40; ++i) {
     auto f = t.find(names[i]);
     REQUIRE(f.status == lookup_status::found);
     CHECK(f.entry.first_page == static_cast<std::uint32_t>(i));
@@ -159,10 +159,10 @@ TEST_CASE("a full group overflows into the next ones, and lookups follow it exac
   CHECK(t.census().in_use == 40);
   // Removing the home group's entries leaves holes; the overflowed ones stay reachable and the
   // counts drop as their probes are taken off.
-  for (int i = 0; i < 15; ++i) HR_REQUIRE_OK(t.remove(t.find(names[i]).entry.index));
+  for (std::size_t i = 0; i < 15; ++i) HR_REQUIRE_OK(t.remove(t.find(names[i]).entry.index));
   CHECK(detail::load32(t.base, group_off(max, home)) == 25);  // the others still passed it
-  for (int i = 15; i < 40; ++i) REQUIRE(t.find(names[i]).status == lookup_status::found);
-  for (int i = 15; i < 40; ++i) HR_REQUIRE_OK(t.remove(t.find(names[i]).entry.index));
+  for (std::size_t i = 15; i < 40; ++i) REQUIRE(t.find(names[i]).status == lookup_status::found);
+  for (std::size_t i = 15; i < 40; ++i) HR_REQUIRE_OK(t.remove(t.find(names[i]).entry.index));
   CHECK(detail::load32(t.base, group_off(max, home)) == 0);
   CHECK(detail::load32(t.base, group_off(max, (home + 1) % groups)) == 0);
   CHECK(t.census().in_use == 0);
