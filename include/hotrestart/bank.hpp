@@ -474,10 +474,13 @@ class basic_bank {
   }
 
   [[nodiscard]] result<void> validate_lookup(const block_name& n, bool allow_reserved) const {
-    if (auto v = validate_medium(n.medium); !v) return v;
-    if (n.medium != medium())
-      return fail(error(errc::unknown_medium, "this bank serves another medium")
-                      .with_names("block medium", n.medium, "this bank serves", medium()));
+    // The calls by name alone pass this bank's own medium (valid since open): nothing to check.
+    if (n.medium.data() != medium_ || n.medium.size() != medium_len_) {
+      if (auto v = validate_medium(n.medium); !v) return v;
+      if (n.medium != medium())
+        return fail(error(errc::unknown_medium, "this bank serves another medium")
+                        .with_names("block medium", n.medium, "this bank serves", medium()));
+    }
     if (auto v = validate_name(n.name); !v) return v;
     if (!allow_reserved && is_reserved(n.name))
       return fail(errc::name_reserved, "names starting with __HR are reserved for the library");
@@ -554,6 +557,12 @@ class basic_bank {
                         .with_requested("bytes", size, b->capacity, "in the block"));
       return b;
     };
+    // What the lock-free find below can miss is a create or a free made after it. A create
+    // raises the block count (applied after its slot, with release), a free moves the sequence
+    // word (a create + free pair moves both): if neither moved by the time the lock is held,
+    // the find's answer still holds and the lookup need not be made again under the lock.
+    const std::uint32_t seq0 = detail::load32_acquire(base_, bank_format::seq);
+    const std::uint32_t count0 = detail::load32_acquire(base_, bank_format::block_count);
     // Fast path: most calls after the first find the block without the lock.
     if (auto f = find_hashed(n.name, h); f || f.error().code != errc::not_found)
       return fits(std::move(f));
@@ -563,10 +572,14 @@ class basic_bank {
     const std::uint64_t pages = (size + layout_.page_size - 1) / layout_.page_size;
     auto g = locked();
     if (!g) return fail(g.error());
-    const lookup_result again = registry_.lookup(n.name, h);
-    if (again.status == lookup_status::found) return fits(to_block(again.entry, false));
-    if (again.status == lookup_status::inconsistent)
-      return fail(errc::corrupt, "registry chain is broken (bad link or cycle)");
+    const bool unchanged = (seq0 & 1u) == 0 && detail::load32(base_, bank_format::seq) == seq0 &&
+                           detail::load32(base_, bank_format::block_count) == count0;
+    if (!unchanged) {
+      const lookup_result again = registry_.lookup(n.name, h);
+      if (again.status == lookup_status::found) return fits(to_block(again.entry, false));
+      if (again.status == lookup_status::inconsistent)
+        return fail(errc::corrupt, "registry chain is broken (bad link or cycle)");
+    }
     const std::uint32_t count = detail::load32(base_, bank_format::block_count);
     if (count >= layout_.max_blocks)
       return fail(error(errc::block_table_full, "the bank holds max_blocks blocks already")

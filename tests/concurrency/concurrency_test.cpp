@@ -229,6 +229,49 @@ TEST_CASE("lock-free readers under a concurrent writer: finds never fail while g
   for (const auto& n : stable) CHECK(b->find(n));
 }
 
+TEST_CASE("threads racing to find-or-create the same names create each exactly once") {
+  // The create path skips its second lookup when no create or free ran since its lock-free
+  // find (bank.hpp): a race on the same name must still create it once and hand both callers
+  // the same block.
+  hrtest::scratch_dir dir;
+  auto b = mmap_bank::create(dir.file("race.bank").c_str(),
+                             {.bank_size = 10000 * 4096, .max_blocks = 9500});
+  REQUIRE(b);
+  constexpr int names = 9000, threads = 3;
+  std::atomic<int> created{0}, failed{0};
+  std::vector<std::vector<const std::byte*>> got(threads, std::vector<const std::byte*>(names));
+  std::atomic<int> ready{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      ++ready;
+      while (ready.load() < threads) std::this_thread::yield();
+      for (int i = 0; i < names; ++i) {
+        // Other frees and creates meanwhile, so that both the skip and the lookup run.
+        if (i % 7 == t) {
+          const std::string tmp = "tmp" + std::to_string(t);
+          (void)b->find_or_create(tmp, 10);
+          (void)b->free(tmp);
+        }
+        auto x = b->find_or_create("same" + std::to_string(i), 100);
+        if (!x) {
+          ++failed;
+          continue;
+        }
+        if (x->created) ++created;
+        got[static_cast<std::size_t>(t)][static_cast<std::size_t>(i)] = x->data;
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  CHECK(failed.load() == 0);
+  CHECK(created.load() == names);
+  for (std::size_t i = 0; i < static_cast<std::size_t>(names); ++i)
+    for (std::size_t t = 1; t < static_cast<std::size_t>(threads); ++t)
+      CHECK(got[t][i] == got[0][i]);
+  hrtest::require_consistent(*b);
+}
+
 TEST_CASE("threads that open the bank themselves (one mapping each) agree with each other") {
   hrtest::scratch_dir dir;
   const std::string path = dir.file("mappings.bank");

@@ -410,8 +410,13 @@ class hash_registry {
   [[nodiscard]] result<void> place(bank_txn& t, std::uint32_t h, std::uint32_t idx) const {
     std::uint32_t g = h & gmask_;
     for (std::uint32_t probes = 0; probes <= gmask_; ++probes) {
-      for (std::uint32_t k = 1; k <= group_slots; ++k)
+      // Candidates from the bank's bytes (tag bits 0: the empty slots among them), each checked
+      // through the transaction. A slot that only this transaction emptied is not offered: the
+      // entry then goes one group further, which the overflow counts describe as well.
+      for (std::uint32_t bits = match_tags(group(g), 0); bits != 0; bits &= bits - 1) {
+        const auto k = static_cast<std::uint32_t>(std::countr_zero(bits));
         if (t.load(slot(g, k)) == 0) return t.store(slot(g, k), slot_value(h, idx));
+      }
       if (auto r = t.store(group(g), t.load(group(g)) + 1); !r) return r;
       g = (g + 1) & gmask_;
     }
@@ -424,7 +429,11 @@ class hash_registry {
     const std::uint32_t home = h & gmask_;
     std::uint32_t g = home;
     for (std::uint32_t probes = 0; probes <= gmask_; ++probes) {
-      for (std::uint32_t k = 1; k <= group_slots; ++k) {
+      // The entry's slot holds `want` in the bank's bytes (no transaction places and removes
+      // the same entry): candidates by tag, each checked through the transaction.
+      for (std::uint32_t bits = match_tags(group(g), want & ~idx_mask_); bits != 0;
+           bits &= bits - 1) {
+        const auto k = static_cast<std::uint32_t>(std::countr_zero(bits));
         if (t.load(slot(g, k)) != want) continue;
         if (auto r = t.store(slot(g, k), 0); !r) return r;
         for (std::uint32_t p = home; p != g; p = (p + 1) & gmask_) {
