@@ -33,7 +33,7 @@ struct tunables {
   /// Durable mode (default off): every mutation orders its writes with flushes (msync) so
   /// that an OS crash or a power cut also leaves the bank consistent, and a call that returned
   /// is on disk. Needs a backend that can flush (the mmap file); costs four ordered flush
-  /// steps per mutation (about 5 msyncs for a create or free, plus one per table page touched).
+  /// steps per mutation, one msync each (five for a create: its new pages apart).
   std::optional<bool> durable = std::nullopt;
 };
 
