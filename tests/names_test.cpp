@@ -26,6 +26,23 @@ TEST_CASE("block names: limits and bytes") {
   auto nul = validate_name("ab\0cd"sv);
   HR_CHECK_ERR(nul, errc::name_has_nul);
   CHECK(nul.error().details[0].a == 2);
+  // Every position of a NUL is found, in the words checked eight bytes at a time and in the
+  // tail; bytes that only look like zero to a careless word test (0x80, 0x01) are not NUL.
+  for (std::size_t len = 1; len <= max_name_length; ++len) {
+    std::string ok(len, '\x80');
+    for (std::size_t i = 0; i < len; i += 2) ok[i] = '\x01';
+    HR_REQUIRE_OK(validate_name(ok));
+    for (std::size_t at = 0; at < len; ++at) {
+      std::string bad(len, 'n');
+      bad[at] = '\0';
+      auto r = validate_name(bad);
+      CAPTURE(len);
+      CAPTURE(at);
+      HR_CHECK_ERR(r, errc::name_has_nul);
+      CHECK(r.error().details[0].a == at);
+    }
+  }
+  static_assert(validate_name("compile time").has_value());
 }
 
 TEST_CASE("media and keys") {

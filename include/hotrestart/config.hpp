@@ -66,6 +66,14 @@ void HOTRESTART_FLUSH_HOOK();
 /// and HOTRESTART_TESTONLY_NO_CONVERT_MARKER the state word that brackets a format conversion,
 /// for the conversion's crash test.
 
+/// Marks the few small functions every mutation calls many times (a transaction's load and
+/// store): inlined even where the compiler's size heuristics would not.
+#if defined(__GNUC__) || defined(__clang__)
+#define HOTRESTART_HOT_INLINE [[gnu::always_inline]] inline
+#else
+#define HOTRESTART_HOT_INLINE inline
+#endif
+
 namespace hotrestart {
 
 // The bank format is little-endian with fixed-width fields; every target we build for (x86-64,

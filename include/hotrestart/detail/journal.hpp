@@ -112,23 +112,20 @@ class bank_txn {
   bank_txn& operator=(const bank_txn&) = delete;
 
   /// The word at `off` as this transaction sees it (its own pending store, else the bank's).
-  std::uint32_t load(std::uint64_t off) const {
+  HOTRESTART_HOT_INLINE std::uint32_t load(std::uint64_t off) const {
     const std::uint32_t i = find(off);
     return i != none ? pending_[i].value : detail::load32(base_, off);
   }
 
   /// Deferred store: made at commit, in the order of first store to each word. Fails (and the
   /// caller abandons the operation) if it touches more words than the record holds.
-  [[nodiscard]] result<void> store(std::uint64_t off, std::uint32_t v) {
+  [[nodiscard]] HOTRESTART_HOT_INLINE result<void> store(std::uint64_t off, std::uint32_t v) {
     HOTRESTART_ASSERT(bounds_.allows(off));
     if (const std::uint32_t i = find(off); i != none) {
       pending_[i].value = v;
       return {};
     }
-    if (n_ >= bank_format::journal_capacity)
-      return fail(
-          error(errc::corrupt, "intent record overflow: an operation touched too many words")
-              .with_limit("entries", n_ + 1u, bank_format::journal_capacity));
+    if (n_ >= bank_format::journal_capacity) return overflow();
     pending_[n_++] = {static_cast<std::uint32_t>(off), v};
     seen_ |= bit_of(off);
     return {};
@@ -172,6 +169,12 @@ class bank_txn {
   };
   static constexpr std::uint32_t max_direct = 8;
   static constexpr std::uint32_t none = 0xFFFFFFFFu;
+
+  // Out of line: the store above is made on every mutation's path, its error almost never.
+  [[gnu::cold, gnu::noinline]] tl::unexpected<error> overflow() const {
+    return fail(error(errc::corrupt, "intent record overflow: an operation touched too many words")
+                    .with_limit("entries", n_ + 1u, bank_format::journal_capacity));
+  }
 
   // A 64-bit filter of the words stored so far (one bit per word, by a hash of its offset):
   // most loads are of words the transaction never stored, and the filter answers them without

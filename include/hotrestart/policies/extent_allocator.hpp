@@ -25,7 +25,8 @@ namespace hotrestart {
 /// used extent's first record holds, in `next`, the index of the registry entry that owns it
 /// (its `prev` means nothing). An allocation that leaves the rest of a free extent in the same
 /// class takes the extent's last pages, and a free that only grows its left neighbour within
-/// its class extends it: neither touches a list (four and two stores).
+/// its class extends it: neither touches a list (four and two stores). A free that only grows
+/// its right neighbour within its class moves that extent's list node to its new first page.
 class extent_allocator {
  public:
   static constexpr std::uint32_t layout_id = 0x45585431u;  // "EXT1"
@@ -147,6 +148,12 @@ class extent_allocator {
       if ((rt & used_bit) == 0) {
         if (rt == 0 || rt > total_ - right || tag(t, right + rt - 1) != rt)
           return corrupt("right neighbour's tags are inconsistent", right);
+        if (a == first && class_of(rt + len) == class_of(rt)) {
+          // The free extent on the right grows down over the block, staying in its class: its
+          // list node moves to the block's first page, in the same place on its list.
+          if (auto r = unlink(t, right, class_of(rt), a); !r) return r;
+          return set_tags(t, a, rt + len);
+        }
         if (auto r = unlink(t, right, class_of(rt)); !r) return r;
         len += rt;
       }
@@ -298,24 +305,32 @@ class extent_allocator {
     return {};
   }
 
-  // Takes the free extent at `p` out of list `c`.
-  [[nodiscard]] result<void> unlink(bank_txn& t, std::uint32_t p, std::uint32_t c) const {
+  // Takes list node `p` (class `c`) out of its list, or, when `to` is not nil, puts the node
+  // at page `to` in its place (a free extent that now starts there, in the same class): its
+  // predecessor (or the list head) and its successor then point to `to`. Moving makes four to
+  // six stores where an unlink and a push make eight.
+  [[nodiscard]] result<void> unlink(bank_txn& t, std::uint32_t p, std::uint32_t c,
+                                    std::uint32_t to = detail::nil) const {
     const std::uint32_t next = t.load(rec(p) + 4);
     const std::uint32_t prev = t.load(rec(p) + 8);
     if ((next != detail::nil && next >= total_) || (prev != detail::nil && prev >= total_))
       return corrupt("free list link out of range", p);
+    const bool moving = to != detail::nil;
+    const std::uint32_t forward = moving ? to : next;
     if (prev != detail::nil) {
       if (t.load(rec(prev) + 4) != p) return corrupt("free list links disagree", p);
-      if (auto r = t.store(rec(prev) + 4, next); !r) return r;
+      if (auto r = t.store(rec(prev) + 4, forward); !r) return r;
     } else {
       if (t.load(head_off(c)) != p) return corrupt("free list head disagrees", p);
-      if (auto r = t.store(head_off(c), next); !r) return r;
-      if (next == detail::nil)
+      if (auto r = t.store(head_off(c), forward); !r) return r;
+      if (forward == detail::nil)
         if (auto r = t.store(region_, t.load(region_) & ~(1u << c)); !r) return r;
     }
     if (next != detail::nil)
-      if (auto r = t.store(rec(next) + 8, prev); !r) return r;
-    return {};
+      if (auto r = t.store(rec(next) + 8, moving ? to : prev); !r) return r;
+    if (!moving) return {};
+    if (auto r = t.store(rec(to) + 4, next); !r) return r;
+    return t.store(rec(to) + 8, prev);
   }
 
   std::byte* base_;

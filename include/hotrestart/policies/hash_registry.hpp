@@ -148,7 +148,6 @@ class hash_registry {
   /// Finds `name`. Safe without the lock: it only reads, bounds-checks every entry number, and
   /// visits each group at most once.
   lookup_result lookup(std::string_view name, std::uint32_t h) const {
-    const packed_name q(name);
     const std::uint32_t want_meta = static_cast<std::uint32_t>(name.size()) | in_use_flag;
     const std::uint32_t tag = h & ~idx_mask_;
     std::uint32_t g = h & gmask_;
@@ -166,7 +165,7 @@ class hash_registry {
         const std::uint64_t e = entry(idx);
         if (detail::load32(base_, e) == h &&
             (detail::load32(base_, e + 24) & name_meta_mask) == want_meta &&
-            q.equals(base_, e + 32)) {
+            same_name(e + 32, name)) {
           return {lookup_status::found,
                   {idx, detail::load32(base_, e + 8), detail::load32(base_, e + 12),
                    detail::load64(base_, e + 16)}};
@@ -347,21 +346,22 @@ class hash_registry {
   static constexpr std::uint32_t in_use_flag = 1u << 16;
   static constexpr std::uint32_t name_meta_mask = 0xFFu | in_use_flag;
 
-  // A query name as eight zero-padded little-endian words, compared word by word.
-  struct packed_name {
-    std::uint32_t w[8] = {};
-    std::uint32_t words = 0;
-    explicit packed_name(std::string_view s) {
-      const std::size_t n = s.size() < 32 ? s.size() : 32;
-      if (n != 0) std::memcpy(w, s.data(), n);
-      words = static_cast<std::uint32_t>((n + 3) / 4);
+  // Does the zero-padded name at `off` (whose length the caller has matched) equal `name`?
+  // Word by word, the last word of the query padded with zeros as the stored name is: nothing
+  // is copied before a tag matches, so a miss costs no work on the name.
+  bool same_name(std::uint64_t off, std::string_view name) const {
+    const std::size_t n = name.size() < max_name_length ? name.size() : max_name_length;
+    std::size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+      std::uint32_t w;
+      std::memcpy(&w, name.data() + i, 4);
+      if (detail::load32(base_, off + i) != w) return false;
     }
-    bool equals(const std::byte* base, std::uint64_t off) const {
-      for (std::uint32_t i = 0; i < words; ++i)
-        if (detail::load32(base, off + 4ull * i) != w[i]) return false;
-      return true;
-    }
-  };
+    if (i == n) return true;
+    std::uint32_t w = 0;
+    std::memcpy(&w, name.data() + i, n - i);
+    return detail::load32(base_, off + i) == w;
+  }
 
   static void write_padded(bank_txn& t, std::uint64_t off, std::string_view s) {
     std::uint32_t w[8] = {};

@@ -227,7 +227,7 @@ class mmap_file_backend {
   std::uint64_t size() const { return size_; }
 
   [[nodiscard]] result<lock_outcome> lock() const noexcept {
-    const int rc = pthread_mutex_lock(mutex());
+    const int rc = detail::lock_robust_mutex(mutex());
     if (rc == 0) return lock_outcome::acquired;
     if (rc == EOWNERDEAD) return lock_outcome::owner_died;
     return detail::sys_fail(errc::lock_failed, "cannot take the bank's lock", rc);

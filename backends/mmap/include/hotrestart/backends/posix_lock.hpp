@@ -11,12 +11,15 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
 #include <hotrestart/bank_format.hpp>
+#include <hotrestart/detail/words.hpp>
 #include <hotrestart/error.hpp>
 
 namespace hotrestart::detail {
@@ -26,6 +29,8 @@ inline constexpr std::uint32_t pmutex_stamp = 0x584D5450u;  // "PTMX"
 static_assert(sizeof(pthread_mutex_t) <= pmutex_bytes);
 static_assert(bank_format::lock_area % alignof(pthread_mutex_t) == 0);
 inline constexpr std::size_t boot_id_offset = 72, boot_id_bytes = 36;
+// How long a writer watches a held mutex before it sleeps on it (lock_robust_mutex).
+inline constexpr int spin_pauses = 2000;
 static_assert(boot_id_offset + boot_id_bytes <= bank_format::lock_area_bytes);
 
 // The kernel's id of this boot: a mutex left locked by a previous boot is garbage. Read once
@@ -74,6 +79,31 @@ inline bool robust_mutex_current(const std::byte* area) {
   std::memcpy(stamp, area + pmutex_bytes, sizeof stamp);
   return stamp[0] == pmutex_stamp && stamp[1] == sizeof(pthread_mutex_t) &&
          std::memcmp(area + boot_id_offset, this_boot(), boot_id_bytes) == 0;
+}
+
+/// Takes the bank's robust mutex; pthread_mutex_lock's answers (0, EOWNERDEAD, ...). A bank's
+/// critical sections are short (a create or a free: a few hundred nanoseconds), so a mutex
+/// another process holds is first waited for by watching its owner word, a bounded number of
+/// pauses (a few microseconds), and taken when it reads free. Sleeping in the kernel at once
+/// costs a futex wait here and a wake in the holder's unlock, microseconds on each side: with
+/// two writers the pair rate fell to a third of one writer's. A holder that died is found by
+/// the first trylock after the kernel marked the word (EOWNERDEAD), and one that is preempted
+/// is slept on once the pauses run out.
+inline int lock_robust_mutex(pthread_mutex_t* m) {
+  int rc = pthread_mutex_trylock(m);
+  if (rc != EBUSY) return rc;
+#if defined(__GLIBC__)
+  // glibc keeps the owner's thread id (and flags) in the first word; 0 when free.
+  std::atomic_ref<int> word(m->__data.__lock);
+  for (int pauses = 0; pauses < spin_pauses; ++pauses) {
+    if (word.load(std::memory_order_relaxed) == 0) {
+      rc = pthread_mutex_trylock(m);
+      if (rc != EBUSY) return rc;
+    }
+    cpu_relax();
+  }
+#endif
+  return pthread_mutex_lock(m);
 }
 
 inline tl::unexpected<error> sys_fail(errc c, const char* msg, int e) {

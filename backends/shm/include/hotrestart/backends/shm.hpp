@@ -175,7 +175,7 @@ class shm_backend {
   /// Takes the robust mutex: `acquired`, `owner_died` (its holder died: the bank repairs),
   /// `lock_failed` with errno otherwise.
   [[nodiscard]] result<lock_outcome> lock() const noexcept {
-    const int rc = pthread_mutex_lock(mutex());
+    const int rc = detail::lock_robust_mutex(mutex());
     if (rc == 0) return lock_outcome::acquired;
     if (rc == EOWNERDEAD) return lock_outcome::owner_died;
     return fail(error(errc::lock_failed, "cannot take the bank's lock").with_errno(rc));
