@@ -18,6 +18,7 @@
 #include <iterator>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <hotrestart/backends/mmap_file.hpp>
@@ -401,6 +402,63 @@ TEST_CASE("a writer killed holding the lock does not wedge a process that has th
   CHECK(hold.ok());  // exits with the lock held: the robust mutex reports owner death
   HR_REQUIRE_OK(b->free("after"));
   require_consistent(*b);
+}
+
+// A writer that finds the lock held first watches it for a bounded number of pauses, then
+// sleeps on the futex (posix_lock.hpp). Either way it must get the lock when the holder dies
+// (EOWNERDEAD, and the bank repairs) or lets go. The holder here is a forked process that
+// takes the bank's lock and waits: killed at once (the waiter is still watching, most likely),
+// killed after 100 ms (the waiter sleeps by then), or unlocking by itself after 100 ms.
+TEST_CASE("a writer waiting for the lock gets it when its holder dies or lets go, early or late") {
+  hrtest::scratch_dir dir;
+  const std::string path = dir.file("wait.bank");
+  auto b = mmap_bank::create(path.c_str());
+  REQUIRE(b);
+  REQUIRE(b->find_or_create("before", 10));
+  enum class ends { killed_at_once, killed_late, unlocks_late };
+  for (ends how : {ends::killed_at_once, ends::killed_late, ends::unlocks_late}) {
+    CAPTURE(static_cast<int>(how));
+    int ready[2];
+    REQUIRE(::pipe(ready) == 0);
+    const pid_t holder = ::fork();
+    REQUIRE(holder >= 0);
+    if (holder == 0) {
+      auto mine = mmap_bank::open(path.c_str());
+      if (!mine || !mine->backend().lock()) ::_exit(3);
+      const char one = '1';
+      if (::write(ready[1], &one, 1) != 1) ::_exit(4);
+      if (how == ends::unlocks_late) {
+        ::usleep(100000);
+        mine->backend().unlock();
+        ::_exit(0);
+      }
+      ::pause();
+      ::_exit(5);
+    }
+    ::close(ready[1]);
+    char got = 0;
+    REQUIRE(::read(ready[0], &got, 1) == 1);
+    ::close(ready[0]);
+    const std::string name = "waiter" + std::to_string(static_cast<int>(how));
+    result<block> made = fail(errc::io_error, "not run");
+    std::thread waiter([&] { made = b->find_or_create(name, 10); });
+    if (how == ends::killed_at_once) ::kill(holder, SIGKILL);
+    if (how == ends::killed_late) {
+      ::usleep(100000);
+      ::kill(holder, SIGKILL);
+    }
+    waiter.join();
+    int status = 0;
+    REQUIRE(::waitpid(holder, &status, 0) == holder);
+    if (how == ends::unlocks_late)
+      CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    else
+      CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL));
+    REQUIRE_MESSAGE(made, hrtest::text(made.error()));
+    CHECK(made->created);
+    HR_REQUIRE_OK(b->find("before"));
+    require_consistent(*b);
+  }
 }
 
 #ifdef HR_FIXTURE_V2
