@@ -1428,7 +1428,8 @@ sd_status)
   wait_for "$dir/out1" "run 2"
   wait_for "$dir/out-notify" "STATUS=1 group (web): 1 member running, 1 restart; last crash: web/hr_member killed by SIGSEGV"
   kill -TERM $p; wait $p; expect_rc $? 0 "SIGTERM under a service"
-  grep -q "STATUS=stopping: " "$dir/out-notify" || fail "no stopping status"
+  # (received by the listener after hrctl sent it: hrctl may have exited first)
+  wait_for "$dir/out-notify" "STATUS=stopping: 1 group (web): 0 members running" 10
   grep "STATUS=" "$dir/out-notify" | tail -1 | grep -q "STATUS=stopping: 1 group (web): 0 members running" || fail "the last status is not the stopped one"
   ;;
 sd_stop)
@@ -1438,7 +1439,9 @@ sd_stop)
   NOTIFY_SOCKET=$dir/notify launch 1 "run 1" run "${T[@]}" --ready started -- "$member" --wait "$dir/go"; p=$launched
   wait_for "$dir/out-notify" "READY=1"
   kill -TERM $p; wait $p; expect_rc $? 0 "run: SIGTERM under a service"
-  [ "$(got STOPPING=1)" = 1 ] || fail "no STOPPING=1"
+  # The listener writes what it received after hrctl sent it: hrctl may have exited first.
+  wait_for "$dir/out-notify" "STOPPING=1" 10
+  [ "$(got STOPPING=1)" = 1 ] || fail "STOPPING=1 sent more than once"
   [ "$(first_at STOPPING=1)" -ge "$(first_at READY=1)" ] || fail "STOPPING=1 before READY=1"
   grep -q "group 0: hr_member (pid [0-9]*) stopped" "$dir/err1" || fail "the member was not stopped gracefully"
   : >"$dir/out-notify"
@@ -1446,7 +1449,8 @@ sd_stop)
   wait_for "$dir/err2" "group 0 is held"
   wait_for "$dir/out-notify" "READY=1"
   kill -TERM $p; wait $p; expect_rc $? 0 "serve: SIGTERM under a service"
-  [ "$(got STOPPING=1)" = 1 ] || fail "serve: no STOPPING=1"
+  wait_for "$dir/out-notify" "STOPPING=1" 10
+  [ "$(got STOPPING=1)" = 1 ] || fail "serve: STOPPING=1 sent more than once"
   rm -f "$bank"
   launch 3 "run 1" run "${T[@]}" -- "$member" --wait "$dir/go"; p=$launched
   kill -TERM $p; wait $p; expect_rc $? 143 "run: SIGTERM without a service"
@@ -1526,7 +1530,8 @@ sd_give_up_exit)
   grep -q "group 2: giving up" "$dir/err1" || fail "no give-up message"
   grep -q "given up on and --on-give-up is exit" "$dir/err1" || fail "no message saying why hrctl exits"
   grep -q "group 1: a (pid [0-9]*) stopped" "$dir/err1" || fail "group 1 was not stopped gracefully"
-  [ "$(got STOPPING=1)" = 1 ] || fail "no STOPPING=1"
+  wait_for "$dir/out-notify" "STOPPING=1" 10
+  [ "$(got STOPPING=1)" = 1 ] || fail "STOPPING=1 sent more than once"
   [ "$(status_field '[g["hold"] for g in d["groups"]]')" = "['stopped', 'gave_up']" ] || fail "holds: group 1 stopped, group 2 gave up"
   [ "$rc2" -ne 0 ] || fail "the delegated run of group 2 succeeded"
   ;;
