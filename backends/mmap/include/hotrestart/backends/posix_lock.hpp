@@ -93,9 +93,11 @@ inline int lock_robust_mutex(pthread_mutex_t* m) {
   int rc = pthread_mutex_trylock(m);
   if (rc != EBUSY) return rc;
 #if defined(__GLIBC__)
+  // With one CPU the holder cannot run while we watch: sleep at once.
+  static const bool one_cpu = ::sysconf(_SC_NPROCESSORS_ONLN) <= 1;
   // glibc keeps the owner's thread id (and flags) in the first word; 0 when free.
   std::atomic_ref<int> word(m->__data.__lock);
-  for (int pauses = 0; pauses < spin_pauses; ++pauses) {
+  for (int pauses = 0; !one_cpu && pauses < spin_pauses; ++pauses) {
     if (word.load(std::memory_order_relaxed) == 0) {
       rc = pthread_mutex_trylock(m);
       if (rc != EBUSY) return rc;
