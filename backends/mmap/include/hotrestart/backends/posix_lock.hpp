@@ -10,6 +10,9 @@
 #include <pthread.h>
 #include <sys/file.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <linux/futex.h>  // FUTEX_TID_MASK
+#endif
 
 #include <atomic>
 #include <cerrno>
@@ -87,18 +90,20 @@ inline bool robust_mutex_current(const std::byte* area) {
 /// pauses (a few microseconds), and taken when it reads free. Sleeping in the kernel at once
 /// costs a futex wait here and a wake in the holder's unlock, microseconds on each side: with
 /// two writers the pair rate fell to a third of one writer's. A holder that died is found by
-/// the first trylock after the kernel marked the word (EOWNERDEAD), and one that is preempted
-/// is slept on once the pauses run out.
+/// the first trylock after the kernel cleared its id from the word (EOWNERDEAD), and one that
+/// is preempted is slept on once the pauses run out.
 inline int lock_robust_mutex(pthread_mutex_t* m) {
   int rc = pthread_mutex_trylock(m);
   if (rc != EBUSY) return rc;
-#if defined(__GLIBC__)
+#if defined(__GLIBC__) && defined(__linux__)
   // With one CPU the holder cannot run while we watch: sleep at once.
   static const bool one_cpu = ::sysconf(_SC_NPROCESSORS_ONLN) <= 1;
-  // glibc keeps the owner's thread id (and flags) in the first word; 0 when free.
+  // glibc keeps the owner's thread id in the first word's low bits, beside the kernel's flags
+  // (waiters; owner died, which the kernel sets as it clears the id of a dead owner). No id:
+  // free, or its owner died: the trylock takes it either way (0 or EOWNERDEAD).
   std::atomic_ref<int> word(m->__data.__lock);
   for (int pauses = 0; !one_cpu && pauses < spin_pauses; ++pauses) {
-    if (word.load(std::memory_order_relaxed) == 0) {
+    if ((static_cast<unsigned>(word.load(std::memory_order_relaxed)) & FUTEX_TID_MASK) == 0) {
       rc = pthread_mutex_trylock(m);
       if (rc != EBUSY) return rc;
     }
